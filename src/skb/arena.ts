@@ -1,0 +1,320 @@
+/**
+ * The arena: one `WebAssembly.Memory` holding every packet buffer.
+ *
+ * Layout. The first 64 KiB page is reserved: offset 0 stays invalid (a zero
+ * offset is never a buffer), WebAssembly modules keep their static data below
+ * {@link SCRATCH_OFFSET}, and the rest of the page is scratch space that
+ * TypeScript fills with descriptor tables for batch calls (gather copies).
+ * Packet slots follow, carved in chunks from a bump pointer as size classes
+ * grow, each class with its own free list.
+ *
+ * Size classes (defaults, see {@link DEFAULT_SIZE_CLASSES}):
+ * - 2 KiB: an Ethernet frame at MTU 1500 (1514 B) plus {@link MAX_HEADER} of headroom;
+ *   two per 4 KiB page, the class nearly every packet uses;
+ * - 10 KiB: a 9000-byte jumbo frame (9014 B) plus headroom;
+ * - 65 KiB: a full 65,535-byte IPv4 datagram (reassembly output, loopback at
+ *   MTU 65536) plus link header and headroom.
+ *
+ * Exhaustion is never a crash: {@link Arena.tryAllocSlot} returns -1 and counts the
+ * failure, and `allocSkb` returns `null`.
+ *
+ * @module
+ */
+
+/** Bytes reserved at the start of memory (static data and scratch). */
+export const RESERVED_BYTES = 65536;
+/** Start of the scratch area in the reserved page (below it: WASM static data). */
+export const SCRATCH_OFFSET = 4096;
+/** Size of the scratch area. */
+export const SCRATCH_BYTES = RESERVED_BYTES - SCRATCH_OFFSET;
+/** Default headroom for transmitted packets: Ethernet (14) + IPv4 with options (60) + TCP with options (60), rounded up. */
+export const MAX_HEADER = 192;
+/** Slot alignment. */
+export const SLOT_ALIGN = 64;
+
+const PAGE = 65536;
+
+/** One size class: slots of `size` bytes, at most `max` of them. */
+export interface SizeClassConfig {
+  /** Slot size in bytes (a multiple of 64). */
+  readonly size: number;
+  /** Hard cap on slots in this class. */
+  readonly max: number;
+  /** Slots carved at start-up (default: one growth chunk). */
+  readonly initial?: number;
+}
+
+/** Default size classes; see the module comment for the reasoning. */
+export const DEFAULT_SIZE_CLASSES: readonly SizeClassConfig[] = [
+  { size: 2048, max: 16384, initial: 256 },
+  { size: 10240, max: 512, initial: 8 },
+  { size: 66560, max: 64, initial: 2 },
+];
+
+/** Options for {@link Arena}. */
+export interface ArenaOptions {
+  /** Size classes, smallest first. */
+  readonly classes?: readonly SizeClassConfig[];
+  /** Back the memory with a SharedArrayBuffer (needs cross-origin isolation in browsers). */
+  readonly shared?: boolean;
+}
+
+/** Per-class bookkeeping (exported for tests and stats). */
+export class SizeClass {
+  /** Byte offset of each carved slot. */
+  readonly offsets: Int32Array;
+  /** Reference count of each slot's data (0 = free). */
+  readonly refs: Uint16Array;
+  /** Free slot indices (a stack). */
+  readonly free: Int32Array;
+  freeCount = 0;
+  /** Slots carved so far. */
+  carved = 0;
+  /** Slots currently allocated. */
+  inUse = 0;
+  /** Highest `inUse` seen. */
+  highWater = 0;
+  /** Allocations refused because the class was at its cap. */
+  failures = 0;
+
+  constructor(readonly index: number, readonly size: number, readonly max: number) {
+    this.offsets = new Int32Array(max);
+    this.refs = new Uint16Array(max);
+    this.free = new Int32Array(max);
+  }
+}
+
+/** Allocation statistics, for tests that prove nothing leaks. */
+export interface ArenaStats {
+  /** Slots in use across all classes. */
+  readonly inUse: number;
+  /** Per class: `{ size, carved, inUse, highWater, failures, max }`. */
+  readonly classes: readonly {
+    size: number;
+    carved: number;
+    inUse: number;
+    highWater: number;
+    failures: number;
+    max: number;
+  }[];
+  /** Memory size in bytes. */
+  readonly memoryBytes: number;
+}
+
+/**
+ * The packet-buffer arena over one `WebAssembly.Memory`.
+ *
+ * @example
+ * ```ts
+ * import { Arena } from "./arena.ts";
+ * const arena = new Arena();
+ * const off = arena.tryAllocSlot(1514);
+ * if (off < 0) throw new Error("ENOBUFS");
+ * arena.u8[off] = 0xff;
+ * arena.releaseSlotAt(off);
+ * ```
+ */
+export class Arena {
+  /** The memory every WASM module imports. */
+  readonly memory: WebAssembly.Memory;
+  /** Size classes, smallest first. */
+  readonly classes: readonly SizeClass[];
+  readonly shared: boolean;
+  #top = RESERVED_BYTES;
+  #buffer: ArrayBufferLike;
+  #u8: Uint8Array;
+  #view: DataView;
+  /** Maps a slot's start offset / SLOT_ALIGN to its slot id (class index << 24 | slot index). */
+  #slotIndex: Map<number, number> = new Map();
+
+  constructor(options: ArenaOptions = {}) {
+    const configs = options.classes ?? DEFAULT_SIZE_CLASSES;
+    if (configs.length === 0) throw new RangeError("Arena needs at least one size class");
+    let maxBytes = RESERVED_BYTES;
+    let initialBytes = RESERVED_BYTES;
+    let prev = 0;
+    this.classes = configs.map((c, i) => {
+      if (!(c.size > prev) || c.size % SLOT_ALIGN !== 0) {
+        throw new RangeError(
+          `Arena size class ${i}: size ${c.size} must be a multiple of ${SLOT_ALIGN} and larger than the previous class`,
+        );
+      }
+      if (!(c.max >= 1) || !Number.isInteger(c.max)) {
+        throw new RangeError(`Arena size class ${i}: max must be a positive integer, got ${c.max}`);
+      }
+      prev = c.size;
+      maxBytes += c.size * c.max;
+      initialBytes += c.size * Math.min(c.max, c.initial ?? growthChunk(c.size));
+      return new SizeClass(i, c.size, c.max);
+    });
+    const maxPages = Math.ceil(maxBytes / PAGE) + 1;
+    if (maxPages > 65536) throw new RangeError(`Arena would need ${maxBytes} bytes, over 4 GiB`);
+    this.shared = options.shared ?? false;
+    this.memory = new WebAssembly.Memory({
+      initial: Math.ceil(initialBytes / PAGE),
+      maximum: maxPages,
+      ...(this.shared ? { shared: true } : {}),
+    });
+    this.#buffer = this.memory.buffer;
+    this.#u8 = new Uint8Array(this.#buffer);
+    this.#view = new DataView(this.#buffer);
+    configs.forEach((c, i) => {
+      const n = Math.min(c.max, c.initial ?? growthChunk(c.size));
+      if (n > 0) this.#carve(this.classes[i]!, n);
+    });
+  }
+
+  /** A byte view of the whole memory (re-derived after growth; cheap to call). */
+  get u8(): Uint8Array {
+    if (this.memory.buffer !== this.#buffer) this.#refresh();
+    return this.#u8;
+  }
+
+  /** A DataView of the whole memory (re-derived after growth). */
+  get view(): DataView {
+    if (this.memory.buffer !== this.#buffer) this.#refresh();
+    return this.#view;
+  }
+
+  /** Slots in use across all classes. */
+  get inUse(): number {
+    let n = 0;
+    for (const c of this.classes) n += c.inUse;
+    return n;
+  }
+
+  /** Largest buffer one slot can hold. */
+  get maxSlotSize(): number {
+    return this.classes[this.classes.length - 1]!.size;
+  }
+
+  /** Snapshot of allocation counters. */
+  stats(): ArenaStats {
+    return {
+      inUse: this.inUse,
+      classes: this.classes.map((c) => ({
+        size: c.size,
+        carved: c.carved,
+        inUse: c.inUse,
+        highWater: c.highWater,
+        failures: c.failures,
+        max: c.max,
+      })),
+      memoryBytes: this.memory.buffer.byteLength,
+    };
+  }
+
+  /** The smallest class whose slots hold `bytes`, or undefined if none does. */
+  classFor(bytes: number): SizeClass | undefined {
+    for (const c of this.classes) if (c.size >= bytes) return c;
+    return undefined;
+  }
+
+  /**
+   * Allocate a slot of at least `bytes`; returns its class and index packed as
+   * `classIndex << 24 | slotIndex`, or -1 when every fitting class is exhausted
+   * (ENOBUFS) or `bytes` exceeds the largest class. The slot's refcount starts at 1.
+   */
+  tryAllocSlotId(bytes: number): number {
+    for (const c of this.classes) {
+      if (c.size < bytes) continue;
+      if (c.freeCount === 0 && c.carved < c.max) {
+        this.#carve(c, Math.min(growthChunk(c.size), c.max - c.carved));
+      }
+      if (c.freeCount === 0) {
+        c.failures++;
+        continue; // a larger class may still have room
+      }
+      const slot = c.free[--c.freeCount]!;
+      c.refs[slot] = 1;
+      if (++c.inUse > c.highWater) c.highWater = c.inUse;
+      return (c.index << 24) | slot;
+    }
+    return -1;
+  }
+
+  /** Like {@link tryAllocSlotId} but returns the slot's byte offset (or -1). */
+  tryAllocSlot(bytes: number): number {
+    const id = this.tryAllocSlotId(bytes);
+    return id < 0 ? -1 : this.slotOffset(id);
+  }
+
+  /** Byte offset of a slot id. */
+  slotOffset(id: number): number {
+    return this.classes[id >>> 24]!.offsets[id & 0xffffff]!;
+  }
+
+  /** Byte size of a slot id. */
+  slotSize(id: number): number {
+    return this.classes[id >>> 24]!.size;
+  }
+
+  /** Add a reference to a slot (a clone now shares it). */
+  retainSlot(id: number): void {
+    const c = this.classes[id >>> 24]!;
+    const slot = id & 0xffffff;
+    const r = c.refs[slot]!;
+    if (r === 0) throw new TypeError(`Arena: retain of free slot ${id}`);
+    if (r === 0xffff) throw new RangeError(`Arena: slot ${id} has too many references`);
+    c.refs[slot] = r + 1;
+  }
+
+  /** Drop a reference; the slot returns to its free list when the last one goes. */
+  releaseSlot(id: number): void {
+    const c = this.classes[id >>> 24]!;
+    const slot = id & 0xffffff;
+    const r = c.refs[slot]!;
+    if (r === 0) throw new TypeError(`Arena: double free of slot ${id}`);
+    c.refs[slot] = r - 1;
+    if (r === 1) {
+      c.free[c.freeCount++] = slot;
+      c.inUse--;
+    }
+  }
+
+  /** Release the slot that starts at byte offset `off` (for callers that kept only the offset). */
+  releaseSlotAt(off: number): void {
+    const packed = this.#slotIndex.get(off / SLOT_ALIGN);
+    if (packed === undefined) throw new TypeError(`Arena: ${off} is not the start of a slot`);
+    this.releaseSlot(packed);
+  }
+
+  /** References held on a slot (0 when free). */
+  slotRefs(id: number): number {
+    return this.classes[id >>> 24]!.refs[id & 0xffffff]!;
+  }
+
+  #carve(c: SizeClass, n: number): void {
+    const need = this.#top + c.size * n;
+    const have = this.memory.buffer.byteLength;
+    if (need > have) {
+      try {
+        this.memory.grow(Math.ceil((need - have) / PAGE));
+      } catch {
+        return; // the host refused to grow: the allocation fails with ENOBUFS
+      }
+    }
+    for (let k = 0; k < n; k++) {
+      const slot = c.carved++;
+      const off = this.#top;
+      this.#top += c.size;
+      c.offsets[slot] = off;
+      c.refs[slot] = 0;
+      c.free[c.freeCount++] = slot;
+      this.#slotIndex.set(off / SLOT_ALIGN, (c.index << 24) | slot);
+    }
+    // Free lists pop from the end: keep low slots first for locality.
+    c.free.subarray(0, c.freeCount).reverse();
+  }
+
+  #refresh(): void {
+    this.#buffer = this.memory.buffer;
+    this.#u8 = new Uint8Array(this.#buffer);
+    this.#view = new DataView(this.#buffer);
+  }
+}
+
+/** How many slots a class grows by at a time: about 256 KiB, at least one slot. */
+function growthChunk(size: number): number {
+  return Math.max(1, Math.floor(262144 / size));
+}

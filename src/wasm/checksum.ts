@@ -1,0 +1,97 @@
+/**
+ * The checksum facade every layer calls. Functions take a byte view and an
+ * offset into it; when the view is over a registered arena memory they run the
+ * WebAssembly hot path at that absolute offset, otherwise the TypeScript
+ * reference (so parsers also work on plain `Uint8Array`s, e.g. in fuzz tests).
+ *
+ * See `reference.ts` for the exact conventions (sums are folded, big-endian,
+ * not complemented; `finishChecksum` makes the field value).
+ *
+ * @module
+ */
+import { refChecksum, refChecksumCopy } from "./reference.ts";
+
+export {
+  csumUpdate16,
+  csumUpdate32,
+  finishChecksum,
+  foldSum,
+  ipv4PseudoSum,
+  sumBlockAdd,
+} from "./reference.ts";
+
+/** The checksum primitives a hot-path engine provides over absolute memory offsets. */
+export interface ChecksumEngine {
+  /** Engine name: "simd", "scalar" or "reference". */
+  readonly kind: string;
+  /** Sum of `[off, off+len)` plus `initial`. */
+  checksum(off: number, len: number, initial: number): number;
+  /** Copy `len` bytes `src → dst` and return their sum plus `initial`. */
+  checksumCopy(src: number, dst: number, len: number, initial: number): number;
+}
+
+interface Registered {
+  memory: WebAssembly.Memory;
+  engine: ChecksumEngine;
+}
+
+const registered: Registered[] = [];
+
+/** Route checksums over `memory` to `engine` (called by the arena's hot-path binding). */
+export function registerChecksumEngine(memory: WebAssembly.Memory, engine: ChecksumEngine): void {
+  const r = registered.find((x) => x.memory === memory);
+  if (r) r.engine = engine;
+  else registered.push({ memory, engine });
+}
+
+/** Stop routing `memory` (e.g. when an arena is discarded). */
+export function unregisterChecksumEngine(memory: WebAssembly.Memory): void {
+  const i = registered.findIndex((x) => x.memory === memory);
+  if (i >= 0) registered.splice(i, 1);
+}
+
+function engineFor(u8: Uint8Array): ChecksumEngine | undefined {
+  const buf = u8.buffer;
+  for (let i = 0; i < registered.length; i++) {
+    const r = registered[i]!;
+    if (r.memory.buffer === buf) return r.engine;
+  }
+  return undefined;
+}
+
+/**
+ * RFC 1071 sum of `u8[off, off+len)` plus `initial` (folded, not complemented).
+ *
+ * @example
+ * ```ts
+ * import { checksum, finishChecksum } from "./checksum.ts";
+ * const words = new Uint8Array([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]);
+ * finishChecksum(checksum(words, 0, 8)); // 0x220d
+ * ```
+ */
+export function checksum(u8: Uint8Array, off: number, len: number, initial = 0): number {
+  if (off < 0 || len < 0 || off + len > u8.length) {
+    throw new RangeError(`checksum: range ${off}+${len} outside a ${u8.length}-byte view`);
+  }
+  const e = engineFor(u8);
+  if (e !== undefined) return e.checksum(u8.byteOffset + off, len, initial);
+  return refChecksum(u8, off, len, initial);
+}
+
+/** Copy `len` bytes from `src` to `dst` within `u8` and return their sum plus `initial`. */
+export function checksumCopy(
+  u8: Uint8Array,
+  src: number,
+  dst: number,
+  len: number,
+  initial = 0,
+): number {
+  if (src < 0 || dst < 0 || len < 0 || src + len > u8.length || dst + len > u8.length) {
+    throw new RangeError(`checksumCopy: ranges outside a ${u8.length}-byte view`);
+  }
+  const e = engineFor(u8);
+  if (e !== undefined) {
+    return e.checksumCopy(u8.byteOffset + src, u8.byteOffset + dst, len, initial);
+  }
+  return refChecksumCopy(u8, src, dst, len, initial);
+}
