@@ -1,0 +1,21 @@
+/**
+ * netwasm: a TCP/IP stack in TypeScript and WebAssembly for Deno and browsers.
+ *
+ * @example
+ * ```ts
+ * import { Arena, SkbAllocator } from "./mod.ts";
+ * const skbs = new SkbAllocator(new Arena());
+ * const skb = skbs.alloc(64);
+ * skb?.free();
+ * ```
+ *
+ * @module
+ */
+export * from "./src/core/clock.ts";
+export * from "./src/core/random.ts";
+export * from "./src/core/timers.ts";
+export * from "./src/skb/arena.ts";
+export * from "./src/skb/skbuff.ts";
+export * from "./src/skb/queue.ts";
+export * from "./src/wasm/checksum.ts";
+export * from "./src/link/device.ts";

@@ -1,0 +1,121 @@
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { test, testSeed } from "../_util/test.ts";
+import { Arena, DEFAULT_SIZE_CLASSES, RESERVED_BYTES } from "../../src/skb/arena.ts";
+
+test("Arena: offset 0 and the reserved page are never handed out", () => {
+  const arena = new Arena();
+  const off = arena.tryAllocSlot(100);
+  assert.ok(off >= RESERVED_BYTES, `slot at ${off}`);
+  arena.releaseSlotAt(off);
+  assert.is(arena.inUse, 0);
+});
+
+test("Arena: picks the smallest class that fits and refuses what fits none", () => {
+  const arena = new Arena();
+  const sizes = DEFAULT_SIZE_CLASSES.map((c) => c.size);
+  const small = arena.tryAllocSlotId(1514 + 192);
+  const jumbo = arena.tryAllocSlotId(9014 + 192);
+  const big = arena.tryAllocSlotId(65535 + 14 + 192);
+  assert.is(arena.slotSize(small), sizes[0]);
+  assert.is(arena.slotSize(jumbo), sizes[1]);
+  assert.is(arena.slotSize(big), sizes[2]);
+  assert.is(arena.tryAllocSlotId(sizes[2]! + 1), -1);
+  for (const id of [small, jumbo, big]) arena.releaseSlot(id);
+  assert.is(arena.inUse, 0);
+});
+
+test("Arena: exhaustion returns -1 and counts, falling back to a larger class first (ENOBUFS, no throw)", () => {
+  const arena = new Arena({ classes: [{ size: 128, max: 4, initial: 1 }, { size: 256, max: 2 }] });
+  const got: number[] = [];
+  for (let i = 0; i < 6; i++) got.push(arena.tryAllocSlotId(100));
+  assert.ok(got.every((id) => id >= 0), "4 small + 2 larger slots");
+  assert.is(arena.tryAllocSlotId(100), -1);
+  const st = arena.stats();
+  assert.is(st.inUse, 6);
+  assert.ok(st.classes[0]!.failures >= 1);
+  assert.ok(st.classes[1]!.failures >= 1);
+  for (const id of got) arena.releaseSlot(id);
+  assert.is(arena.inUse, 0);
+});
+
+test("Arena: memory grows lazily and views are re-derived after growth", () => {
+  const arena = new Arena({ classes: [{ size: 65536, max: 8, initial: 1 }] });
+  const before = arena.memory.buffer.byteLength;
+  const ids = [];
+  for (let i = 0; i < 8; i++) ids.push(arena.tryAllocSlotId(65536));
+  assert.ok(arena.memory.buffer.byteLength > before, "memory grew");
+  const last = arena.slotOffset(ids[7]!);
+  arena.u8[last + 65535] = 0xab; // would throw RangeError on a stale view
+  assert.is(arena.view.getUint8(last + 65535), 0xab);
+  for (const id of ids) arena.releaseSlot(id);
+});
+
+test("Arena: double free and retain of a free slot throw TypeError (programmer misuse)", () => {
+  const arena = new Arena();
+  const id = arena.tryAllocSlotId(10);
+  arena.releaseSlot(id);
+  assert.throws(() => arena.releaseSlot(id), TypeError);
+  assert.throws(() => arena.retainSlot(id), TypeError);
+  assert.throws(() => arena.releaseSlotAt(12345), TypeError);
+});
+
+test("Arena: invalid size-class configs are rejected with RangeError", () => {
+  assert.throws(() => new Arena({ classes: [] }), RangeError);
+  assert.throws(() => new Arena({ classes: [{ size: 100, max: 1 }] }), RangeError);
+  assert.throws(
+    () => new Arena({ classes: [{ size: 256, max: 1 }, { size: 128, max: 1 }] }),
+    RangeError,
+  );
+  assert.throws(() => new Arena({ classes: [{ size: 128, max: 0 }] }), RangeError);
+});
+
+test("Arena: random alloc/retain/release sequences never hand out a slot twice and end at zero", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({ op: fc.integer({ min: 0, max: 2 }), size: fc.integer({ min: 0, max: 12000 }) }),
+        { maxLength: 300 },
+      ),
+      (ops) => {
+        const arena = new Arena({
+          classes: [{ size: 2048, max: 32, initial: 4 }, { size: 16384, max: 8, initial: 1 }],
+        });
+        const held: number[] = []; // one entry per reference
+        const owner = new Map<number, number>(); // offset -> slot id
+        for (const { op, size } of ops) {
+          if (op === 0 || held.length === 0) {
+            const id = arena.tryAllocSlotId(size);
+            if (id < 0) continue;
+            const off = arena.slotOffset(id);
+            assert.not.ok(owner.has(off), "slot handed out twice");
+            assert.ok(arena.slotSize(id) >= size);
+            owner.set(off, id);
+            held.push(id);
+          } else if (op === 1) {
+            const id = held[size % held.length]!;
+            arena.retainSlot(id);
+            held.push(id);
+          } else {
+            const id = held.splice(size % held.length, 1)[0]!;
+            arena.releaseSlot(id);
+            if (arena.slotRefs(id) === 0) owner.delete(arena.slotOffset(id));
+          }
+        }
+        assert.is(arena.inUse, owner.size);
+        for (const id of held) arena.releaseSlot(id);
+        assert.is(arena.inUse, 0);
+      },
+    ),
+    { seed: testSeed(), numRuns: 200 },
+  );
+});
+
+test("Arena: a shared-memory arena is backed by a SharedArrayBuffer", () => {
+  const arena = new Arena({ shared: true, classes: [{ size: 2048, max: 4 }] });
+  assert.ok(arena.memory.buffer instanceof SharedArrayBuffer);
+  const off = arena.tryAllocSlot(10);
+  arena.u8[off] = 7;
+  assert.is(arena.u8[off], 7);
+  arena.releaseSlotAt(off);
+});
