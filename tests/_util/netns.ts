@@ -1,0 +1,950 @@
+/**
+ * Interop harness: a throw-away network namespace with the Linux kernel on
+ * one side of a TAP and our {@link TapDevice} on the other.
+ *
+ * {@link withNetns} creates a uniquely named namespace (`netwasm-<pid>-<n>`),
+ * turns IPv6 off in it (so the kernel stays quiet: no router solicitations,
+ * MLD or DAD), brings its loopback up, creates the TAP *inside* it (the
+ * driver enters the namespace with `setns(2)` for the open, so the interface
+ * never exists in the host namespace), gives the kernel side an address in
+ * 192.0.2.0/24 and hands the test the opened device plus helpers to run
+ * commands in the namespace, start servers, capture and check frames.
+ * Everything it created is torn down in a `finally`, whatever the test does;
+ * namespaces left behind by a crashed run of a process that no longer exists
+ * are removed on the next run.
+ *
+ * Traffic stays inside the namespace: the only interfaces in it are its own
+ * loopback and the TAP, whose other end is this process.
+ *
+ * Tests that need it are registered with {@link requireInterop}: skipped with
+ * a printed reason where the machine can't do it (not root, no
+ * `/dev/net/tun`, a tool missing), but failing when `CI=true`, where interop
+ * is mandatory.
+ *
+ * @module
+ */
+import { TapDevice } from "../../src/link/tap.ts";
+import type { Xmit } from "../../src/link/device.ts";
+import { Arena } from "../../src/skb/arena.ts";
+import { SkbAllocator } from "../../src/skb/skbuff.ts";
+import { type Clock, RealClock } from "../../src/core/clock.ts";
+import type { TestOptions } from "./test.ts";
+
+/** Whether interop tests can run here, and if not, why. */
+export type InteropStatus = { ok: true } | { ok: false; reason: string };
+
+/** What an interop test needs besides Deno on Linux. */
+export interface InteropNeeds {
+  /** Commands that must be on PATH, e.g. `["tcpdump", "tshark"]`. */
+  tools?: readonly string[];
+  /**
+   * Needs namespaces and TAPs (root, `/dev/net/tun`, `ip`, FFI); default
+   * true. False for tests that only run tools, e.g. tshark on a pcap.
+   */
+  netns?: boolean;
+}
+
+/** Commands every namespace test needs. */
+const BASE_TOOLS = ["ip"] as const;
+const CAP_NET_ADMIN = 12n;
+const CAP_SYS_ADMIN = 21n;
+
+/**
+ * Check whether this process can run interop tests: Linux, Deno with FFI and
+ * subprocess permissions, `CAP_NET_ADMIN` + `CAP_SYS_ADMIN` (root),
+ * `/dev/net/tun`, `ip`, and any extra `tools` (e.g. `["tcpdump", "tshark"]`).
+ *
+ * @example
+ * ```ts
+ * import { interopAvailable } from "./netns.ts";
+ * const s = interopAvailable({ tools: ["ping"] });
+ * if (!s.ok) console.log(`interop unavailable: ${s.reason}`);
+ * ```
+ */
+export function interopAvailable(options: InteropNeeds = {}): InteropStatus {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (deno === undefined) return { ok: false, reason: "not running under Deno" };
+  if (deno.build.os !== "linux") return { ok: false, reason: `${deno.build.os} is not Linux` };
+  const netns = options.netns ?? true;
+  for (const name of netns ? ["ffi", "run", "read", "write"] as const : ["run"] as const) {
+    if (deno.permissions.querySync({ name }).state !== "granted") {
+      return { ok: false, reason: `Deno permission --allow-${name} not granted` };
+    }
+  }
+  const missingTools = (): InteropStatus => {
+    const tools = [...(netns ? BASE_TOOLS : []), ...(options.tools ?? [])];
+    const missing = tools.filter((t) => findInPath(t) === null);
+    return missing.length === 0
+      ? { ok: true }
+      : { ok: false, reason: `missing command(s): ${missing.join(", ")} (run .ci/setup as root)` };
+  };
+  if (!netns) return missingTools();
+  const caps = effectiveCapabilities();
+  if (caps === null) return { ok: false, reason: "cannot read /proc/self/status" };
+  if (!(caps & (1n << CAP_NET_ADMIN)) || !(caps & (1n << CAP_SYS_ADMIN))) {
+    return { ok: false, reason: "not root (need CAP_NET_ADMIN and CAP_SYS_ADMIN)" };
+  }
+  try {
+    if (!Deno.statSync("/dev/net/tun").isCharDevice) {
+      return { ok: false, reason: "/dev/net/tun is not a character device" };
+    }
+  } catch {
+    return { ok: false, reason: "/dev/net/tun does not exist (modprobe tun)" };
+  }
+  return missingTools();
+}
+
+/**
+ * True when running in CI (`CI=true`), where interop tests must run.
+ *
+ * @example
+ * ```ts
+ * import { isCi } from "./netns.ts";
+ * if (isCi()) console.log("interop is mandatory here");
+ * ```
+ */
+export function isCi(): boolean {
+  try {
+    return Deno.env.get("CI") === "true";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Test options for an interop test: skip it with a printed reason when
+ * interop is unavailable, except under `CI=true`, where the test runs anyway
+ * and fails at its first {@link withNetns} (or {@link assertInterop}) with
+ * the reason.
+ *
+ * @example
+ * ```ts
+ * import { test } from "./test.ts";
+ * import { requireInterop, withNetns } from "./netns.ts";
+ * test("kernel pings", async () => {
+ *   await withNetns(async (ns) => {
+ *     await ns.exec(["ip", "-br", "link"], { check: true });
+ *   });
+ * }, requireInterop("kernel pings", { tools: ["ping"] }));
+ * ```
+ */
+export function requireInterop(name: string, options: InteropNeeds = {}): TestOptions {
+  const status = interopAvailable(options);
+  if (status.ok) return {};
+  if (isCi()) {
+    console.log(`interop required in CI: "${name}" will fail: ${status.reason}`);
+    return {};
+  }
+  return { ignore: true, reason: `interop unavailable: ${status.reason}` };
+}
+
+/**
+ * Throw unless interop is available (with `tools`): the CI-side half of
+ * {@link requireInterop} for tests that don't call {@link withNetns}.
+ *
+ * @example
+ * ```ts
+ * import { assertInterop } from "./netns.ts";
+ * assertInterop({ tools: ["tshark"], netns: false }); // throws "interop unavailable: …"
+ * ```
+ */
+export function assertInterop(options: InteropNeeds = {}): void {
+  const status = interopAvailable(options);
+  if (!status.ok) throw new Error(`interop unavailable: ${status.reason}`);
+}
+
+/** What a command run with {@link Netns.exec} did. */
+export interface ExecResult {
+  /** Exit code (-1 if killed by a signal). */
+  readonly code: number;
+  readonly success: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** True if it was killed for running past its timeout. */
+  readonly timedOut: boolean;
+}
+
+/** Options for {@link Netns.exec}. */
+export interface ExecOptions {
+  /** Kill the command (SIGKILL) after this many ms (default 10 000). */
+  timeout?: number;
+  /** Bytes or text for standard input (default: none). */
+  stdin?: Uint8Array | string;
+  /** Throw, with stderr, unless the command exits 0 in time (default false). */
+  check?: boolean;
+}
+
+/**
+ * A background process inside the namespace. Its output is collected as it
+ * arrives; {@link withNetns} kills it at the end if the test didn't.
+ *
+ * @example
+ * ```ts
+ * import { withNetns } from "./netns.ts";
+ * await withNetns(async (ns) => {
+ *   const server = ns.spawn(["socat", "-d", "-d", "-u", "UDP-RECV:9999", "STDOUT"]);
+ *   await server.waitForOutput("starting data transfer loop", { stream: "stderr" });
+ *   // … send a datagram through ns.tap …
+ *   await server.waitUntil((p) => p.stdout.length > 0, { what: "a datagram" });
+ *   await server.kill();
+ * });
+ * ```
+ */
+export class NsProcess {
+  readonly command: readonly string[];
+  #child: Deno.ChildProcess;
+  #stdout = "";
+  #stderr = "";
+  #stdoutBytes: Uint8Array[] = [];
+  #listeners = new Set<() => void>();
+  #exited = false;
+  #done: Promise<Deno.CommandStatus>;
+
+  /**
+   * @internal use {@link Netns.spawn}. With `stdout: false` the caller reads
+   * the child's stdout itself (and calls {@link NsProcess.poke} on progress).
+   */
+  constructor(
+    command: readonly string[],
+    child: Deno.ChildProcess,
+    options: { stdout?: boolean } = {},
+  ) {
+    this.command = command;
+    this.#child = child;
+    const readers = Promise.all([
+      options.stdout === false ? Promise.resolve() : this.#collect(child.stdout, (t, b) => {
+        this.#stdout += t;
+        this.#stdoutBytes.push(b);
+      }),
+      this.#collect(child.stderr, (t) => (this.#stderr += t)),
+    ]);
+    this.#done = Promise.all([child.status, readers]).then(([status]) => {
+      this.#exited = true;
+      this.#notify();
+      return status;
+    });
+  }
+
+  /** Process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+  /** Standard output so far. */
+  get stdout(): string {
+    return this.#stdout;
+  }
+  /** Standard output so far, as bytes. */
+  get stdoutBytes(): Uint8Array {
+    const n = this.#stdoutBytes.reduce((a, b) => a + b.length, 0);
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const b of this.#stdoutBytes) {
+      out.set(b, at);
+      at += b.length;
+    }
+    return out;
+  }
+  /** Standard error so far. */
+  get stderr(): string {
+    return this.#stderr;
+  }
+  /** Exit status, once the process has exited and its output is read. */
+  get status(): Promise<Deno.CommandStatus> {
+    return this.#done;
+  }
+
+  /**
+   * Resolve once `cond(this)` holds, re-checked whenever output arrives;
+   * reject on timeout (default 5 s) or if the process exits first.
+   */
+  waitUntil(
+    cond: (p: NsProcess) => boolean,
+    options: { timeout?: number; what?: string } = {},
+  ): Promise<void> {
+    const timeout = options.timeout ?? 5000;
+    const what = options.what ?? "the condition";
+    const cmd = this.command.join(" ");
+    return new Promise((resolve, reject) => {
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+        settle();
+      };
+      const check = () => {
+        if (cond(this)) finish(resolve);
+        else if (this.#exited) {
+          finish(() => reject(new Error(`${cmd} exited before ${what}; stderr: ${this.#stderr}`)));
+        }
+      };
+      const timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(new Error(`${cmd}: no ${what} within ${timeout} ms; stderr: ${this.#stderr}`))
+          ),
+        timeout,
+      );
+      this.#listeners.add(check);
+      check();
+    });
+  }
+
+  /**
+   * Resolve once `pattern` appears in stdout or stderr (whichever `stream`
+   * says, default both); reject on timeout (default 5 s) or if the process
+   * exits first. Resolves with the text searched.
+   */
+  async waitForOutput(
+    pattern: RegExp | string,
+    options: { timeout?: number; stream?: "stdout" | "stderr" | "both" } = {},
+  ): Promise<string> {
+    const stream = options.stream ?? "both";
+    const text = () =>
+      stream === "stdout"
+        ? this.#stdout
+        : stream === "stderr"
+        ? this.#stderr
+        : `${this.#stdout}\n${this.#stderr}`;
+    await this.waitUntil(
+      () => typeof pattern === "string" ? text().includes(pattern) : pattern.test(text()),
+      {
+        what: `output matching ${pattern}`,
+        ...(options.timeout ? { timeout: options.timeout } : {}),
+      },
+    );
+    return text();
+  }
+
+  /**
+   * Send `signal` (default SIGTERM) and wait for the exit; SIGKILL if it is
+   * still running after `graceMs` (default 2000). Safe to call after exit.
+   */
+  async kill(signal: Deno.Signal = "SIGTERM", graceMs = 2000): Promise<Deno.CommandStatus> {
+    if (!this.#exited) {
+      try {
+        this.#child.kill(signal);
+      } catch { /* already exited */ }
+      let timer: number | undefined;
+      const grace = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), graceMs)));
+      const first = await Promise.race([this.#done, grace]);
+      clearTimeout(timer);
+      if (first === "late") {
+        try {
+          this.#child.kill("SIGKILL");
+        } catch { /* exited meanwhile */ }
+      }
+    }
+    return await this.#done;
+  }
+
+  async #collect(
+    stream: ReadableStream<Uint8Array>,
+    sink: (text: string, bytes: Uint8Array) => void,
+  ): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      sink(decoder.decode(chunk, { stream: true }), chunk);
+      this.#notify();
+    }
+  }
+
+  /** Re-check {@link NsProcess.waitUntil} conditions (state changed outside). */
+  poke(): void {
+    this.#notify();
+  }
+
+  #notify(): void {
+    for (const l of [...this.#listeners]) l();
+  }
+}
+
+/** What the test gets from {@link withNetns}. */
+export interface Netns {
+  /** Namespace name (`ip netns exec <name> …`). */
+  readonly name: string;
+  /** Kernel-side interface name of the TAP (inside the namespace). */
+  readonly dev: string;
+  /** The kernel's address on the TAP, e.g. "192.0.2.1". */
+  readonly kernelIp: string;
+  /** Prefix length of {@link Netns.kernelIp}. */
+  readonly prefixLength: number;
+  /** Our side of the link. */
+  readonly tap: TapDevice;
+  readonly arena: Arena;
+  readonly allocator: SkbAllocator;
+  readonly clock: Clock;
+  /** Path of the capture file while capturing (see {@link NetnsOptions.capture}). */
+  readonly pcapPath: string | undefined;
+  /** Run a command inside the namespace, bounded by a timeout. */
+  exec(cmd: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Start a background command inside the namespace (killed at the end). */
+  spawn(cmd: readonly string[]): NsProcess;
+  /**
+   * Wait (default 5 s) for a frame from the kernel for which `match` is true
+   * and return a copy of it. Frames received before it that don't match are
+   * discarded. Don't combine with a stack polling the same device.
+   */
+  receive(
+    match: (frame: Uint8Array) => boolean,
+    options?: { timeout?: number },
+  ): Promise<Uint8Array>;
+  /** Transmit a hand-built Ethernet frame through the TAP. */
+  send(frame: Uint8Array): Xmit;
+  /** Stop the capture (if any) and return the pcap path. Idempotent. */
+  stopCapture(): Promise<string | undefined>;
+}
+
+/** Options for {@link withNetns}. */
+export interface NetnsOptions {
+  /** Kernel side address with prefix (default "192.0.2.1/24"). */
+  kernelAddress?: string;
+  /** MTU on both sides (default 1500). */
+  mtu?: number;
+  /** Our MAC (default 02:00:00:00:00:01). */
+  mac?: number;
+  /** Allocator (and so arena) for the TAP; default a fresh one. */
+  allocator?: SkbAllocator;
+  /** Clock for the TAP; default a RealClock closed at the end. */
+  clock?: Clock;
+  /** Options passed to the TAP driver. */
+  tap?: { rxBatch?: number; pollTimeoutMs?: number; txQueueLimit?: number };
+  /**
+   * Capture every frame on the kernel side with tcpdump into a pcap. With
+   * `"check"`, the pcap is run through {@link tsharkCheck} after the test
+   * body succeeds and any finding fails the test.
+   */
+  capture?: boolean | "check";
+  /** Keep the pcap (its path is printed) instead of deleting it. */
+  keepPcap?: boolean;
+}
+
+let counter = 0;
+
+/**
+ * Run `fn` with a fresh namespace whose kernel side is configured and whose
+ * TAP is open on our side; always tears everything down.
+ *
+ * @example
+ * ```ts
+ * import { withNetns } from "./netns.ts";
+ * await withNetns(async (ns) => {
+ *   const r = await ns.exec(["ip", "-br", "addr"], { check: true });
+ *   console.log(r.stdout); // ... 192.0.2.1/24
+ * }, { capture: "check" });
+ * ```
+ */
+export async function withNetns<T>(
+  fn: (ns: Netns) => Promise<T>,
+  options: NetnsOptions = {},
+): Promise<T> {
+  const wantTools = options.capture
+    ? ["tcpdump", ...(options.capture === "check" ? ["tshark"] : [])]
+    : [];
+  assertInterop({ tools: wantTools });
+  await removeStaleNamespaces();
+  const n = ++counter;
+  const name = `netwasm-${Deno.pid}-${n}`;
+  const dev = `nwtap${n}`;
+  const [kernelIp, prefix] = (options.kernelAddress ?? "192.0.2.1/24").split("/");
+  const prefixLength = Number(prefix ?? 24);
+  const mtu = options.mtu ?? 1500;
+  const ownClock = options.clock === undefined ? new RealClock() : undefined;
+  const clock = options.clock ?? ownClock!;
+  const allocator = options.allocator ?? new SkbAllocator(new Arena());
+  const processes: NsProcess[] = [];
+  let tap: TapDevice | undefined;
+  let capture: Capture | undefined;
+  let pcapDir: string | undefined;
+  let pcapPath: string | undefined;
+
+  const exec = (cmd: readonly string[], o: ExecOptions = {}) =>
+    run(["ip", "netns", "exec", name, ...cmd], o);
+  const stopCapture = async (): Promise<string | undefined> => {
+    if (capture !== undefined) {
+      const c = capture;
+      capture = undefined;
+      await c.stop();
+    }
+    return pcapPath;
+  };
+
+  let keepPcap = options.keepPcap ?? false;
+  let result: T;
+  let failure: { error: unknown } | undefined;
+  try {
+    await run(["ip", "netns", "add", name], { check: true });
+    // IPv6 off before the TAP exists, so it is born without it (quiet link).
+    await exec([
+      "sysctl",
+      "-qw",
+      "net.ipv6.conf.all.disable_ipv6=1",
+      "net.ipv6.conf.default.disable_ipv6=1",
+    ], { check: true });
+    await exec(["ip", "link", "set", "lo", "up"], { check: true });
+    tap = await TapDevice.open({
+      name: dev,
+      allocator,
+      clock,
+      create: true,
+      netns: name,
+      mtu,
+      ...(options.mac !== undefined ? { mac: options.mac } : {}),
+      ...(options.tap ?? {}),
+    });
+    await exec(["sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`], { check: true });
+    await exec(["ip", "link", "set", dev, "mtu", String(mtu), "up"], { check: true });
+    await exec(["ip", "addr", "add", `${kernelIp}/${prefixLength}`, "dev", dev], { check: true });
+    if (options.capture) {
+      pcapDir = await Deno.makeTempDir({ prefix: "netwasm-pcap-" });
+      pcapPath = `${pcapDir}/${name}.pcap`;
+      capture = await Capture.start(name, dev, pcapPath);
+    }
+    const ns: Netns = {
+      name,
+      dev,
+      kernelIp: kernelIp!,
+      prefixLength,
+      tap,
+      arena: allocator.arena,
+      allocator,
+      clock,
+      get pcapPath() {
+        return pcapPath;
+      },
+      exec,
+      spawn(cmd) {
+        const p = new NsProcess(
+          cmd,
+          new Deno.Command("ip", {
+            args: ["netns", "exec", name, ...cmd],
+            stdin: "null",
+            stdout: "piped",
+            stderr: "piped",
+          }).spawn(),
+        );
+        processes.push(p);
+        return p;
+      },
+      receive: (match, o = {}) => receive(tap!, match, o.timeout ?? 5000),
+      send(frame) {
+        const skb = allocator.alloc(frame.length);
+        if (skb === null) throw new Error("arena exhausted");
+        skb.append(frame);
+        return tap!.transmit(skb);
+      },
+      stopCapture,
+    };
+    result = await fn(ns);
+    await stopCapture();
+    if (options.capture === "check" && pcapPath !== undefined) {
+      const report = await tsharkCheck(pcapPath);
+      if (report.findings.length > 0) {
+        keepPcap = true; // for the developer to look at
+        throw new Error(
+          `tshark found ${report.findings.length} bad frame(s) of ${report.frames} in ${pcapPath}:\n${
+            report.findings.join("\n")
+          }`,
+        );
+      }
+    }
+  } catch (error) {
+    failure = { error };
+  }
+  // Teardown runs whatever happened; each step is attempted even if one fails.
+  const errors: unknown[] = [];
+  const attempt = async (f: () => unknown) => {
+    try {
+      await f();
+    } catch (e) {
+      errors.push(e);
+    }
+  };
+  for (const p of processes) await attempt(() => p.kill("SIGKILL"));
+  await attempt(stopCapture);
+  if (tap !== undefined) await attempt(() => tap!.close());
+  await attempt(() => run(["ip", "netns", "del", name], { check: !!tap || !failure }));
+  ownClock?.close();
+  if (pcapDir !== undefined) {
+    if (keepPcap) console.log(`pcap kept: ${pcapPath}`);
+    else await attempt(() => Deno.remove(pcapDir!, { recursive: true }));
+  }
+  if (failure !== undefined) {
+    if (errors.length > 0) console.error(`netns ${name} cleanup also failed:`, ...errors);
+    throw failure.error;
+  }
+  if (errors.length > 0) throw new AggregateError(errors, `netns ${name}: cleanup failed`);
+  return result!;
+}
+
+/**
+ * tcpdump on the kernel side of the TAP, streaming the pcap through us so we
+ * can count the frames it has written: {@link Capture.stop} first waits until
+ * it has written as many frames as the interface counters say went through
+ * (bounded), so the last frames of a test can't be lost to the race between
+ * stopping tcpdump and its reading of the packet ring.
+ */
+class Capture {
+  #proc: NsProcess;
+  #file: Deno.FsFile;
+  #frames = 0;
+  #pending = new Uint8Array(0);
+  #headerSeen = false;
+  #pump: Promise<void>;
+  #startCount: number;
+
+  private constructor(
+    readonly netns: string,
+    readonly dev: string,
+    proc: NsProcess,
+    child: Deno.ChildProcess,
+    file: Deno.FsFile,
+    startCount: number,
+  ) {
+    this.#proc = proc;
+    this.#file = file;
+    this.#startCount = startCount;
+    this.#pump = this.#copy(child.stdout);
+  }
+
+  /** Start tcpdump in `netns` on `dev`, writing `path`; resolves once it is capturing. */
+  static async start(netns: string, dev: string, path: string): Promise<Capture> {
+    const file = await Deno.open(path, { write: true, create: true, truncate: true });
+    const start = await linkPackets(netns, dev);
+    const child = new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        netns,
+        "tcpdump",
+        // Hand each frame to tcpdump as it arrives, not per packet-ring block.
+        "--immediate-mode",
+        // Don't drop to the tcpdump user (it only writes to our pipe anyway).
+        "-Z",
+        "root",
+        "-n",
+        "-i",
+        dev,
+        "-U",
+        "-w",
+        "-",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // NsProcess collects stderr only: stdout goes to the file via #copy.
+    const proc = new NsProcess(["tcpdump"], child, { stdout: false });
+    const capture = new Capture(netns, dev, proc, child, file, start ?? 0);
+    try {
+      await proc.waitForOutput("listening on", { stream: "stderr" });
+    } catch (e) {
+      await capture.stop();
+      throw e;
+    }
+    return capture;
+  }
+
+  /** Frames written so far. */
+  get frames(): number {
+    return this.#frames;
+  }
+
+  /**
+   * Wait (up to `timeout` ms) until tcpdump has written every frame the link
+   * counters report since the start, then stop it and close the file.
+   */
+  async stop(timeout = 2000): Promise<void> {
+    const now = await linkPackets(this.netns, this.dev);
+    if (now !== null) {
+      const expected = now - this.#startCount;
+      await this.#proc
+        .waitUntil(() => this.#frames >= expected, { timeout, what: `${expected} frames` })
+        .catch(() => {/* the file holds what it holds; tshark checks that */});
+    }
+    // SIGINT makes tcpdump flush and exit cleanly.
+    await this.#proc.kill("SIGINT");
+    await this.#pump;
+    this.#file.close();
+  }
+
+  async #copy(stream: ReadableStream<Uint8Array>): Promise<void> {
+    for await (const chunk of stream) {
+      await this.#file.write(chunk);
+      this.#count(chunk);
+      this.#proc.poke();
+    }
+  }
+
+  /** Count complete pcap records (24-byte file header, 16-byte record headers). */
+  #count(chunk: Uint8Array): void {
+    const buf = new Uint8Array(this.#pending.length + chunk.length);
+    buf.set(this.#pending);
+    buf.set(chunk, this.#pending.length);
+    const v = new DataView(buf.buffer);
+    let at = 0;
+    if (!this.#headerSeen) {
+      if (buf.length < 24) {
+        this.#pending = buf;
+        return;
+      }
+      this.#headerSeen = true;
+      at = 24;
+    }
+    // tcpdump writes host byte order, little-endian on the machines we run on.
+    while (at + 16 <= buf.length) {
+      const incl = v.getUint32(at + 8, true);
+      if (at + 16 + incl > buf.length) break;
+      at += 16 + incl;
+      this.#frames++;
+    }
+    this.#pending = buf.slice(at);
+  }
+}
+
+/** rx + tx packet counters of `dev` in `netns`, or null if unreadable. */
+async function linkPackets(netns: string, dev: string): Promise<number | null> {
+  const r = await run([
+    "ip",
+    "netns",
+    "exec",
+    netns,
+    "cat",
+    `/sys/class/net/${dev}/statistics/rx_packets`,
+    `/sys/class/net/${dev}/statistics/tx_packets`,
+  ], { timeout: 5000 });
+  if (!r.success) return null;
+  return r.stdout.trim().split(/\s+/).reduce((a, n) => a + Number(n), 0);
+}
+
+/** One frame flagged by {@link tsharkCheck}. */
+export interface TsharkReport {
+  /** Frames in the capture. */
+  readonly frames: number;
+  /** One line per bad frame: number, protocol, info, expert messages. */
+  readonly findings: readonly string[];
+}
+
+/**
+ * The display filter of CONFORMANCE §6 row 8: bad IP/TCP/UDP/ICMP checksums,
+ * malformed packets, expert infos of severity Error. (Field names checked
+ * with `tshark -G fields` on tshark 4.0.)
+ */
+export const TSHARK_BAD_FRAME_FILTER =
+  'ip.checksum.status=="Bad" || tcp.checksum.status=="Bad" || udp.checksum.status=="Bad" || ' +
+  'icmp.checksum.status=="Bad" || _ws.malformed || _ws.expert.severity >= "Error"';
+
+/** tshark preferences that turn checksum validation on (off by default). */
+export const TSHARK_CHECKSUM_PREFS = [
+  "-o",
+  "ip.check_checksum:TRUE",
+  "-o",
+  "tcp.check_checksum:TRUE",
+  "-o",
+  "udp.check_checksum:TRUE",
+] as const;
+
+/**
+ * Dissect `pcapPath` with tshark and list the frames that fail the §6 row-8
+ * filter (empty = wire-valid), with the number of frames checked.
+ *
+ * @example
+ * ```ts
+ * import { tsharkCheck } from "./netns.ts";
+ * const r = await tsharkCheck("/tmp/run.pcap");
+ * if (r.findings.length > 0) throw new Error(r.findings.join("\n"));
+ * ```
+ */
+export async function tsharkCheck(
+  pcapPath: string,
+  options: { timeout?: number } = {},
+): Promise<TsharkReport> {
+  const timeout = options.timeout ?? 30_000;
+  let frames = await countPcapFrames(pcapPath);
+  if (frames === null) {
+    const count = await run(
+      ["tshark", "-n", "-r", pcapPath, "-T", "fields", "-e", "frame.number"],
+      { timeout, check: true },
+    );
+    frames = count.stdout.split("\n").filter((l) => l.trim() !== "").length;
+  }
+  const bad = await run([
+    "tshark",
+    "-n",
+    "-r",
+    pcapPath,
+    ...TSHARK_CHECKSUM_PREFS,
+    "-Y",
+    TSHARK_BAD_FRAME_FILTER,
+    "-T",
+    "fields",
+    "-E",
+    "separator=|",
+    "-e",
+    "frame.number",
+    "-e",
+    "_ws.col.Protocol",
+    "-e",
+    "_ws.col.Info",
+    "-e",
+    "_ws.expert.message",
+  ], { timeout, check: true });
+  const findings = bad.stdout.split("\n").filter((l) => l.trim() !== "");
+  return { frames, findings };
+}
+
+/**
+ * Frames in a classic pcap file (either byte order, µs or ns timestamps), read
+ * without starting tshark; null for pcapng or anything else.
+ *
+ * @example
+ * ```ts
+ * import { countPcapFrames } from "./netns.ts";
+ * console.log(await countPcapFrames("/tmp/run.pcap")); // e.g. 8
+ * ```
+ */
+export async function countPcapFrames(pcapPath: string): Promise<number | null> {
+  const bytes = await Deno.readFile(pcapPath);
+  if (bytes.length < 24) return null;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = v.getUint32(0, true);
+  let little: boolean;
+  if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) little = true;
+  else if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) little = false;
+  else return null;
+  let frames = 0;
+  for (let at = 24; at + 16 <= bytes.length; frames++) {
+    at += 16 + v.getUint32(at + 8, little);
+    if (at > bytes.length) return null; // truncated record
+  }
+  return frames;
+}
+
+/**
+ * Run a command (outside any namespace), bounded by a timeout (default 10 s,
+ * then SIGKILL), capturing its output.
+ *
+ * @example
+ * ```ts
+ * import { run } from "./netns.ts";
+ * const r = await run(["tshark", "--version"], { timeout: 5000 });
+ * console.log(r.success, r.stdout.split("\n")[0]);
+ * ```
+ */
+export async function run(cmd: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const timeout = options.timeout ?? 10_000;
+  const child = new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    const data = typeof options.stdin === "string"
+      ? new TextEncoder().encode(options.stdin)
+      : options.stdin;
+    try {
+      await w.write(data);
+      await w.close();
+    } catch { /* the command exited without reading */ }
+  }
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited meanwhile */ }
+  }, timeout);
+  let out: Deno.CommandOutput;
+  try {
+    out = await child.output();
+  } finally {
+    clearTimeout(timer);
+  }
+  const result: ExecResult = {
+    code: out.signal === null ? out.code : -1,
+    success: out.success && !timedOut,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+    timedOut,
+  };
+  if (options.check && !result.success) {
+    throw new Error(
+      `\`${cmd.join(" ")}\` ${
+        timedOut ? `timed out after ${timeout} ms` : `exited ${result.code}`
+      }: ${result.stderr.trim()}`,
+    );
+  }
+  return result;
+}
+
+/** Wait for a matching received frame; discard the ones before it. */
+function receive(
+  tap: TapDevice,
+  match: (frame: Uint8Array) => boolean,
+  timeout: number,
+): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const finish = (settle: () => void) => {
+      clearTimeout(timer);
+      tap.setRxNotify(null);
+      settle();
+    };
+    const drain = () => {
+      for (let skb = tap.rxQueue.shift(); skb !== null; skb = tap.rxQueue.shift()) {
+        const frame = skb.bytes().slice();
+        skb.free();
+        if (match(frame)) {
+          finish(() => resolve(frame));
+          return;
+        }
+      }
+    };
+    const timer = setTimeout(
+      () => finish(() => reject(new Error(`no matching frame within ${timeout} ms`))),
+      timeout,
+    );
+    // setRxNotify calls drain at once if frames are already queued.
+    tap.setRxNotify(drain);
+  });
+}
+
+/** CapEff from /proc/self/status, or null. */
+function effectiveCapabilities(): bigint | null {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
+    return m ? BigInt(`0x${m[1]}`) : null;
+  } catch {
+    return null;
+  }
+}
+
+function findInPath(cmd: string): string | null {
+  const path = Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const dir of path.split(":")) {
+    try {
+      const p = `${dir}/${cmd}`;
+      if (Deno.statSync(p).isFile) return p;
+    } catch { /* not here */ }
+  }
+  return null;
+}
+
+/** Delete `netwasm-<pid>-<n>` namespaces whose process is gone (a crashed run). */
+async function removeStaleNamespaces(): Promise<void> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync("/run/netns")];
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const m = /^netwasm-(\d+)-\d+$/.exec(e.name);
+    if (m === null || Number(m[1]) === Deno.pid) continue;
+    try {
+      Deno.statSync(`/proc/${m[1]}`);
+    } catch {
+      await run(["ip", "netns", "del", e.name]);
+    }
+  }
+}
