@@ -19,3 +19,4 @@ export * from "./src/skb/skbuff.ts";
 export * from "./src/skb/queue.ts";
 export * from "./src/wasm/checksum.ts";
 export * from "./src/link/device.ts";
+export * from "./src/wasm/bindings.ts";

@@ -37,14 +37,42 @@ interface Registered {
 
 const registered: Registered[] = [];
 
-/** Route checksums over `memory` to `engine` (called by the arena's hot-path binding). */
+/**
+ * Route checksums over `memory` to `engine` (called by the arena's hot-path binding).
+ *
+ * @example
+ * ```ts
+ * import { Arena } from "../skb/arena.ts";
+ * import { refChecksum } from "./reference.ts";
+ * import { registerChecksumEngine } from "./checksum.ts";
+ * const arena = new Arena();
+ * registerChecksumEngine(arena.memory, {
+ *   kind: "reference",
+ *   checksum: (off, len, initial) => refChecksum(arena.u8, off, len, initial),
+ *   checksumCopy: (src, dst, len, initial) => {
+ *     arena.u8.copyWithin(dst, src, src + len);
+ *     return refChecksum(arena.u8, dst, len, initial);
+ *   },
+ * });
+ * ```
+ */
 export function registerChecksumEngine(memory: WebAssembly.Memory, engine: ChecksumEngine): void {
   const r = registered.find((x) => x.memory === memory);
   if (r) r.engine = engine;
   else registered.push({ memory, engine });
 }
 
-/** Stop routing `memory` (e.g. when an arena is discarded). */
+/**
+ * Stop routing `memory` (e.g. when an arena is discarded).
+ *
+ * @example
+ * ```ts
+ * import { Arena } from "../skb/arena.ts";
+ * import { unregisterChecksumEngine } from "./checksum.ts";
+ * const arena = new Arena();
+ * unregisterChecksumEngine(arena.memory); // checksums over it now use the reference
+ * ```
+ */
 export function unregisterChecksumEngine(memory: WebAssembly.Memory): void {
   const i = registered.findIndex((x) => x.memory === memory);
   if (i >= 0) registered.splice(i, 1);
@@ -78,7 +106,17 @@ export function checksum(u8: Uint8Array, off: number, len: number, initial = 0):
   return refChecksum(u8, off, len, initial);
 }
 
-/** Copy `len` bytes from `src` to `dst` within `u8` and return their sum plus `initial`. */
+/**
+ * Copy `len` bytes from `src` to `dst` within `u8` and return their sum plus `initial`.
+ *
+ * @example
+ * ```ts
+ * import { checksumCopy } from "./checksum.ts";
+ * const u8 = new Uint8Array(16);
+ * u8.set([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]);
+ * checksumCopy(u8, 0, 8, 8); // 0xddf2; u8[8..16) now holds the copy
+ * ```
+ */
 export function checksumCopy(
   u8: Uint8Array,
   src: number,
