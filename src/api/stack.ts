@@ -1,0 +1,365 @@
+/**
+ * `Stack`: the object users create. It owns the arena, the receive drain,
+ * the interfaces (a loopback one with 127.0.0.1/8 by default), routing, ARP,
+ * IPv4, ICMP and the transport protocols, and the counters.
+ *
+ * @module
+ */
+import { type Clock, RealClock } from "../core/clock.ts";
+import { Errno } from "../core/errno.ts";
+import { CryptoRandom, type RandomSource } from "../core/random.ts";
+import { SoftNet, type SoftNetOptions } from "../core/softnet.ts";
+import { StackStats } from "../core/stats.ts";
+import type { NetDevice } from "../link/device.ts";
+import { LoopbackDevice } from "../link/loopback.ts";
+import { Arena } from "../skb/arena.ts";
+import { SkbAllocator, type SkBuff } from "../skb/skbuff.ts";
+import { bindHotPaths, type EngineChoice, type HotPaths } from "../wasm/bindings.ts";
+import {
+  type Ipv4Address,
+  isMacBroadcast,
+  isMacMulticast,
+  parseIpv4 as parseAddress,
+  tryParseCidr,
+  tryParseIpv4,
+} from "../wire/addr.ts";
+import { ETHERNET_HEADER_LENGTH, EtherType, parseEthernet } from "../wire/ethernet.ts";
+import { parseIpv4 } from "../wire/ipv4.ts";
+import { type IcmpOptions, IcmpProtocol, PacketType } from "../ipv4/icmp.ts";
+import { Iface } from "../ipv4/iface.ts";
+import { Ipv4Layer, type Ipv4LayerOptions } from "../ipv4/layer.ts";
+import { type NeighbourOptions, NeighbourTable } from "../ipv4/neighbour.ts";
+import { RouteTable } from "../ipv4/route.ts";
+import { errnoError, TimedOut } from "../socket/errors.ts";
+
+/** Options for {@link Stack}. */
+export interface StackOptions {
+  /** Time source (default: real time). Tests pass a `VirtualClock`. */
+  clock?: Clock;
+  /** Randomness for secrets, ports and IDs (default: `crypto.getRandomValues`). */
+  random?: RandomSource;
+  /** Packet-buffer arena (default: a new one). Stacks joined by pipes may share one. */
+  arena?: Arena;
+  /** WebAssembly engine for the hot paths (default "auto"). */
+  engine?: EngineChoice;
+  /** Receive-drain budgets. */
+  softnet?: SoftNetOptions;
+  /** ARP tuning. */
+  neighbour?: Partial<Omit<NeighbourOptions, "clock" | "allocator" | "stats" | "drops">>;
+  /** Reassembly tuning. */
+  reassembly?: Ipv4LayerOptions["reassembly"];
+  /** ICMP tuning. */
+  icmp?: IcmpOptions;
+  /** Create the loopback interface 127.0.0.1/8 (default true). */
+  loopback?: boolean;
+  /** Default TTL (default 64). */
+  ttl?: number;
+}
+
+/** How to configure an interface. */
+export interface InterfaceConfig {
+  /** Address and prefix, `"192.0.2.2/24"`. */
+  address: string;
+  /** Default gateway on this link, `"192.0.2.1"`. */
+  gateway?: string;
+  /** Send a gratuitous ARP when the interface comes up (default true). */
+  announce?: boolean;
+}
+
+/** Options for {@link Stack.ping}. */
+export interface PingOptions {
+  /** Bytes of ICMP data (default 56, like ping(8)). */
+  size?: number;
+  /** Sequence number (default 0). */
+  seq?: number;
+  /** Echo identifier (default: a fresh one). */
+  id?: number;
+  /** Milliseconds to wait for the reply (default 1000). */
+  timeout?: number;
+  /** TTL of the request. */
+  ttl?: number;
+  /** Set DF (no fragmentation). */
+  dontFragment?: boolean;
+  /** Abort the wait. */
+  signal?: AbortSignal;
+}
+
+/** A ping answer. */
+export interface PingResult {
+  from: string;
+  seq: number;
+  ttl: number;
+  /** ICMP message bytes (data + 8-byte header), as ping(8) prints. */
+  bytes: number;
+  /** Round-trip time in milliseconds (clock time). */
+  rtt: number;
+  /** True when the reply carried exactly the data we sent. */
+  dataMatches: boolean;
+}
+
+/**
+ * A TCP/IP stack instance.
+ *
+ * @example
+ * ```ts
+ * import { Stack, VirtualClock } from "../../mod.ts";
+ * const stack = new Stack({ clock: new VirtualClock() });
+ * // stack.addInterface(device, { address: "192.0.2.2/24", gateway: "192.0.2.1" });
+ * const reply = stack.ping("127.0.0.1");
+ * ```
+ */
+export class Stack {
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly arena: Arena;
+  readonly allocator: SkbAllocator;
+  readonly hotPaths: HotPaths;
+  readonly stats: StackStats = new StackStats();
+  readonly softnet: SoftNet;
+  readonly routes: RouteTable = new RouteTable();
+  readonly neighbours: NeighbourTable;
+  readonly ipv4: Ipv4Layer;
+  readonly icmp: IcmpProtocol;
+  /** The loopback interface (undefined with `loopback: false`). */
+  readonly loopback: Iface | undefined;
+  readonly #ifaces: Iface[] = [];
+  readonly #byDev = new Map<NetDevice, Iface>();
+  readonly #ownsClock: boolean;
+  #closed = false;
+
+  constructor(options: StackOptions = {}) {
+    this.#ownsClock = options.clock === undefined;
+    this.clock = options.clock ?? new RealClock();
+    this.random = options.random ?? new CryptoRandom();
+    this.arena = options.arena ?? new Arena();
+    this.allocator = new SkbAllocator(this.arena);
+    this.hotPaths = bindHotPaths(this.arena, { engine: options.engine ?? "auto" });
+    this.softnet = new SoftNet(
+      this.clock,
+      (skb, dev) => this.#netifReceive(skb, dev),
+      options.softnet,
+    );
+    this.neighbours = new NeighbourTable({
+      ...options.neighbour,
+      clock: this.clock,
+      allocator: this.allocator,
+      stats: this.stats.arp,
+      drops: this.stats.drops,
+      onResolveFailed: (_iface, _ip, pending) => this.#resolveFailed(pending),
+    });
+    this.ipv4 = new Ipv4Layer({
+      clock: this.clock,
+      rng: this.random,
+      allocator: this.allocator,
+      stats: this.stats,
+      routes: this.routes,
+      neighbours: this.neighbours,
+      loopback: () => this.loopback,
+      ifaces: () => this.#ifaces,
+      ...(options.reassembly ? { reassembly: options.reassembly } : {}),
+      ...(options.ttl !== undefined ? { defaultTtl: options.ttl } : {}),
+    });
+    this.icmp = new IcmpProtocol(this.ipv4, options.icmp);
+    if (options.loopback ?? true) {
+      const lo = new LoopbackDevice({ allocator: this.allocator, clock: this.clock });
+      this.loopback = this.#attach(lo, 0x7f000001, 8, { loopback: true, announce: false });
+    }
+  }
+
+  /** Configured interfaces, loopback first. */
+  get interfaces(): readonly Iface[] {
+    return this.#ifaces;
+  }
+
+  /**
+   * Attach `dev` with an address, bring it up, add its on-link route (and a
+   * default route when `gateway` is given), and announce the address with a
+   * gratuitous ARP.
+   */
+  addInterface(dev: NetDevice, config: InterfaceConfig): Iface {
+    const cidr = tryParseCidr(config.address);
+    if (cidr === null) {
+      throw new TypeError(
+        `Interface address "${config.address}" is not ADDRESS/PREFIX (e.g. 192.0.2.2/24)`,
+      );
+    }
+    const iface = this.#attach(dev, cidr.address, cidr.prefixLen, {
+      loopback: false,
+      announce: config.announce ?? true,
+    });
+    if (config.gateway !== undefined) {
+      const gw = tryParseIpv4(config.gateway);
+      if (gw === null) throw new TypeError(`Gateway "${config.gateway}" is not an IPv4 address`);
+      this.routes.add(iface, 0, 0, { gateway: gw });
+    }
+    return iface;
+  }
+
+  /** Detach an interface: routes through it and its neighbour entries go too. */
+  removeInterface(iface: Iface): void {
+    const i = this.#ifaces.indexOf(iface);
+    if (i < 0) return;
+    this.#ifaces.splice(i, 1);
+    this.#byDev.delete(iface.dev);
+    this.routes.remove((r) => r.iface === iface);
+    this.neighbours.flush(iface);
+    iface.dev.setRxNotify(null);
+  }
+
+  /** The interface using `dev`, if attached. */
+  interfaceOf(dev: NetDevice): Iface | undefined {
+    return this.#byDev.get(dev);
+  }
+
+  /**
+   * Send one ICMP echo request and wait for its reply.
+   * Rejects with `TimedOut` when no reply arrives within `timeout`, or with the
+   * routing error (`NetworkUnreachable`, …) when it cannot be sent.
+   */
+  ping(host: string | Ipv4Address, options: PingOptions = {}): Promise<PingResult> {
+    const dst = typeof host === "number" ? host >>> 0 : parseAddress(host);
+    const size = options.size ?? 56;
+    if (!(size >= 0 && size <= 65507)) throw new RangeError(`ping size ${size} is outside 0…65507`);
+    const id = options.id ?? this.icmp.allocEchoId();
+    const seq = (options.seq ?? 0) & 0xffff;
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i++) data[i] = (i + 8) & 0xff; // ping(8)'s pattern
+    const timeout = options.timeout ?? 1000;
+    return new Promise<PingResult>((resolve, reject) => {
+      if (options.signal?.aborted) {
+        reject(errnoError(Errno.EINTR, `ping ${fmt(dst)}`, "aborted"));
+        return;
+      }
+      const sent = this.clock.now();
+      const finish = (result: PingResult | Error) => {
+        remove();
+        this.clock.clearTimer(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+        if (result instanceof Error) reject(result);
+        else resolve(result);
+      };
+      const onAbort = () => finish(errnoError(Errno.EINTR, `ping ${fmt(dst)}`, "aborted"));
+      const timer = this.clock.setTimer(timeout, () => {
+        finish(new TimedOut(Errno.ETIMEDOUT, `ping ${fmt(dst)}: no reply within ${timeout} ms`));
+      });
+      const remove = this.icmp.onEchoReply(id, (reply) => {
+        if (reply.seq !== seq) return;
+        if ("errno" in reply) {
+          finish(
+            errnoError(
+              reply.errno,
+              `ping ${fmt(dst)}`,
+              `${reply.reason} (from ${fmt(reply.from)})`,
+            ),
+          );
+          return;
+        }
+        let same = reply.data.length === data.length;
+        for (let i = 0; same && i < data.length; i++) same = reply.data[i] === data[i];
+        finish({
+          from: fmt(reply.from),
+          seq: reply.seq,
+          ttl: reply.ttl,
+          bytes: reply.data.length + 8,
+          rtt: reply.time - sent,
+          dataMatches: same,
+        });
+      });
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      const r = this.icmp.sendEcho(dst, id, seq, data, {
+        ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+        ...(options.dontFragment !== undefined ? { dontFragment: options.dontFragment } : {}),
+      });
+      if (r < 0) finish(errnoError(r, `ping ${fmt(dst)}`));
+    });
+  }
+
+  /** Take every interface down, free queued packets, cancel timers. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.neighbours.close();
+    this.ipv4.close();
+    for (const iface of [...this.#ifaces]) {
+      this.removeInterface(iface);
+      await iface.dev.close();
+    }
+    if (this.#ownsClock && this.clock instanceof RealClock) this.clock.close();
+  }
+
+  #attach(
+    dev: NetDevice,
+    address: Ipv4Address,
+    prefixLength: number,
+    o: { loopback: boolean; announce: boolean },
+  ): Iface {
+    if (this.#byDev.has(dev)) throw new TypeError(`Device ${dev.name} is already attached`);
+    const index = this.#ifaces.reduce((m, i) => Math.max(m, i.index), 0) + 1;
+    const iface = new Iface({ index, dev, address, prefixLength, loopback: o.loopback });
+    this.#ifaces.push(iface);
+    this.#byDev.set(dev, iface);
+    this.routes.add(iface, address, prefixLength);
+    dev.setRxNotify((d) => this.softnet.raise(d));
+    dev.up();
+    if (o.announce && !iface.noArp) this.neighbours.announce(iface);
+    return iface;
+  }
+
+  /** Link-layer receive (`netif_receive_skb`): `skb.data` at the Ethernet header. */
+  #netifReceive(skb: SkBuff, dev: NetDevice): void {
+    const iface = this.#byDev.get(dev);
+    if (iface === undefined) {
+      this.stats.drops.count("link.no_interface");
+      skb.free();
+      return;
+    }
+    const eth = parseEthernet(this.arena.u8, skb.data, skb.len);
+    if (typeof eth === "string") {
+      this.stats.drops.count(eth);
+      skb.free();
+      return;
+    }
+    skb.macHeader = skb.data;
+    if (eth.dst === dev.mac || iface.loopback) skb.pktType = PacketType.HOST;
+    else if (isMacBroadcast(eth.dst)) skb.pktType = PacketType.BROADCAST;
+    else if (isMacMulticast(eth.dst)) skb.pktType = PacketType.MULTICAST;
+    else {
+      this.stats.drops.count("link.other_host");
+      skb.free();
+      return;
+    }
+    skb.pull(ETHERNET_HEADER_LENGTH);
+    skb.protocol = eth.ethertype;
+    switch (eth.ethertype) {
+      case EtherType.IPV4:
+        this.ipv4.rcv(skb, iface);
+        return;
+      case EtherType.ARP:
+        if (iface.noArp) break;
+        this.neighbours.rcvArp(skb, iface);
+        return;
+    }
+    this.stats.drops.count("link.unknown_ethertype");
+    skb.free();
+  }
+
+  /**
+   * ARP gave up: like Linux's `arp_error_report`, answer each queued datagram
+   * with ICMP host unreachable to its source — for our own datagrams that is
+   * us, so the sending socket learns EHOSTUNREACH.
+   */
+  #resolveFailed(pending: SkBuff[]): void {
+    for (const skb of pending) {
+      const ip = parseIpv4(this.arena.u8, skb.data, skb.len);
+      if (typeof ip !== "string") {
+        skb.networkHeader = skb.data;
+        this.icmp.sendError(skb, 3, 1);
+      }
+      skb.free();
+    }
+  }
+}
+
+function fmt(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+}

@@ -1,0 +1,110 @@
+/**
+ * Counters in the spirit of `netstat -s` and the SNMP MIBs (RFC 4293 IP and
+ * ICMP, RFC 4113 UDP), plus drops counted by reason. Plain numeric fields so
+ * the hot paths increment them without lookups; tests read them to prove
+ * behaviour ("the datagram was dropped, and counted as a bad checksum").
+ *
+ * @module
+ */
+
+/** IP group (RFC 4293 `ipSystemStats`, abridged). */
+export class IpStats {
+  inReceives = 0;
+  inHdrErrors = 0;
+  inAddrErrors = 0;
+  inUnknownProtos = 0;
+  inDiscards = 0;
+  inDelivers = 0;
+  outRequests = 0;
+  outDiscards = 0;
+  outNoRoutes = 0;
+  reasmReqds = 0;
+  reasmOKs = 0;
+  reasmFails = 0;
+  reasmTimeout = 0;
+  fragOKs = 0;
+  fragFails = 0;
+  fragCreates = 0;
+}
+
+/** ICMP group, with per-type counts (`icmpMsgStats`). */
+export class IcmpStats {
+  inMsgs = 0;
+  inErrors = 0;
+  outMsgs = 0;
+  outErrors = 0;
+  /** ICMP errors we wanted to send but the rate limiter refused. */
+  outRateLimited = 0;
+  readonly inByType: Uint32Array = new Uint32Array(256);
+  readonly outByType: Uint32Array = new Uint32Array(256);
+}
+
+/** UDP group (RFC 4113). */
+export class UdpStats {
+  inDatagrams = 0;
+  noPorts = 0;
+  inErrors = 0;
+  inCsumErrors = 0;
+  outDatagrams = 0;
+  rcvbufErrors = 0;
+  sndbufErrors = 0;
+}
+
+/** ARP / neighbour counters. */
+export class ArpStats {
+  requestsSent = 0;
+  repliesSent = 0;
+  requestsReceived = 0;
+  repliesReceived = 0;
+  /** Replies nobody asked for: ignored, no entry created. */
+  unsolicitedIgnored = 0;
+  /** Resolutions that gave up after the last probe. */
+  resolveFailed = 0;
+  /** Packets dropped because an unresolved entry's pending queue was full. */
+  pendingDropped = 0;
+  /** Entries refused or evicted because the table was full. */
+  tableFull = 0;
+}
+
+/** Drops by reason: `"ipv4.bad_checksum"`, `"ipv4.not_for_us"`, … */
+export class DropCounters {
+  #counts = new Map<string, number>();
+  /** Total drops. */
+  total = 0;
+
+  /** Count one drop (or `n`) for `reason`. */
+  count(reason: string, n = 1): void {
+    this.#counts.set(reason, (this.#counts.get(reason) ?? 0) + n);
+    this.total += n;
+  }
+
+  /** Drops counted for `reason`. */
+  get(reason: string): number {
+    return this.#counts.get(reason) ?? 0;
+  }
+
+  /** All non-zero counters, sorted by reason. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.#counts].sort(([a], [b]) => a < b ? -1 : 1));
+  }
+}
+
+/**
+ * Every counter of one stack.
+ *
+ * @example
+ * ```ts
+ * import { StackStats } from "./stats.ts";
+ * const stats = new StackStats();
+ * stats.drops.count("ipv4.bad_checksum");
+ * stats.ip.inHdrErrors++;
+ * stats.drops.get("ipv4.bad_checksum"); // 1
+ * ```
+ */
+export class StackStats {
+  readonly ip: IpStats = new IpStats();
+  readonly icmp: IcmpStats = new IcmpStats();
+  readonly udp: UdpStats = new UdpStats();
+  readonly arp: ArpStats = new ArpStats();
+  readonly drops: DropCounters = new DropCounters();
+}
