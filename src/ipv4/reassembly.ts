@@ -45,6 +45,7 @@
  */
 import type { Clock, Timer } from "../core/clock.ts";
 import type { RandomSource } from "../core/random.ts";
+import { KeyedHash } from "../core/hash.ts";
 import type { DropCounters, IpStats } from "../core/stats.ts";
 import { SkbQueue } from "../skb/queue.ts";
 import { Csum, type SkbAllocator, type SkBuff } from "../skb/skbuff.ts";
@@ -314,12 +315,10 @@ export class Reassembler {
   readonly #low: number;
   readonly #maxDatagrams: number;
   readonly #maxPerSource: number;
-  readonly #k0: number;
-  readonly #k1: number;
+  readonly #hash: KeyedHash;
   readonly #buckets: (FragQueue | null)[];
   readonly #srcBuckets: (SourceEntry | null)[];
   readonly #mask: number;
-  readonly #key = new Uint8Array(12);
   #lruHead: FragQueue | null = null;
   #lruTail: FragQueue | null = null;
   #queues = 0;
@@ -363,8 +362,7 @@ export class Reassembler {
         `Reassembler: lowThresholdBytes ${this.#low} is above highThresholdBytes ${this.#high}`,
       );
     }
-    this.#k0 = o.rng.nextU32();
-    this.#k1 = o.rng.nextU32();
+    this.#hash = new KeyedHash(o.rng);
     let n = 16;
     while (n < this.#maxDatagrams && n < 65536) n *= 2;
     this.#mask = n - 1;
@@ -683,94 +681,13 @@ export class Reassembler {
     else first?.free();
   }
 
-  /** Bucket of a datagram key: HalfSipHash-2-4 over the 12 key bytes. */
+  /** Bucket of a datagram key: keyed HalfSipHash-2-4 over (src, dst, id·protocol). */
   #hashKey(src: number, dst: number, id: number, protocol: number): number {
-    const k = this.#key;
-    putLe32(k, 0, src);
-    putLe32(k, 4, dst);
-    putLe32(k, 8, (id << 8) | protocol);
-    return halfSipHash24(this.#k0, this.#k1, k, 0, 12) & this.#mask;
+    return this.#hash.hash3(src, dst, (id << 8) | protocol) & this.#mask;
   }
 
-  /** Bucket of a source address (4-byte input, so it never equals a 12-byte key's hash domain). */
+  /** Bucket of a source address (one word, so it never shares the 3-word key's domain). */
   #hashSource(src: number): number {
-    const k = this.#key;
-    putLe32(k, 0, src);
-    return halfSipHash24(this.#k0, this.#k1, k, 0, 4) & this.#mask;
+    return this.#hash.hash1(src) & this.#mask;
   }
-}
-
-function putLe32(u8: Uint8Array, off: number, v: number): void {
-  u8[off] = v;
-  u8[off + 1] = v >>> 8;
-  u8[off + 2] = v >>> 16;
-  u8[off + 3] = v >>> 24;
-}
-
-// HalfSipHash state, module-level so hashing allocates nothing (single-threaded).
-let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-
-function rotl(x: number, b: number): number {
-  return (x << b) | (x >>> (32 - b));
-}
-
-/** `n` HalfSipRounds over the module state. */
-function sipRounds(n: number): void {
-  for (let r = 0; r < n; r++) {
-    s0 = (s0 + s1) | 0;
-    s1 = rotl(s1, 5) ^ s0;
-    s0 = rotl(s0, 16);
-    s2 = (s2 + s3) | 0;
-    s3 = rotl(s3, 8) ^ s2;
-    s0 = (s0 + s3) | 0;
-    s3 = rotl(s3, 7) ^ s0;
-    s2 = (s2 + s1) | 0;
-    s1 = rotl(s1, 13) ^ s2;
-    s2 = rotl(s2, 16);
-  }
-}
-
-/**
- * HalfSipHash-2-4 with a 32-bit tag (Aumasson and Bernstein's reference
- * `halfsiphash`, as Linux `hsiphash`), over `u8[off, off+len)` with the key
- * `(k0, k1)` (the two little-endian words of the 8 key bytes). Returns the
- * tag as an unsigned 32-bit number (the reference's output bytes, read
- * little-endian). A keyed PRF: without the key, inputs that collide cannot be
- * chosen.
- *
- * @example
- * ```ts
- * import { halfSipHash24 } from "./reassembly.ts";
- * // Reference vector 0: key bytes 00…07, empty message → a9 35 9f 5b.
- * halfSipHash24(0x03020100, 0x07060504, new Uint8Array(0), 0, 0); // 0x5b9f35a9
- * ```
- */
-export function halfSipHash24(
-  k0: number,
-  k1: number,
-  u8: Uint8Array,
-  off: number,
-  len: number,
-): number {
-  s0 = k0 | 0;
-  s1 = k1 | 0;
-  s2 = 0x6c796765 ^ k0;
-  s3 = 0x74656462 ^ k1;
-  const whole = off + (len & ~3);
-  let i = off;
-  for (; i < whole; i += 4) {
-    const m = u8[i]! | (u8[i + 1]! << 8) | (u8[i + 2]! << 16) | (u8[i + 3]! << 24);
-    s3 ^= m;
-    sipRounds(2);
-    s0 ^= m;
-  }
-  // Final block: the 0–3 leftover bytes, and the length (mod 256) in the top byte.
-  let b = (len & 0xff) << 24;
-  for (let k = 0; i + k < off + len; k++) b |= u8[i + k]! << (8 * k);
-  s3 ^= b;
-  sipRounds(2);
-  s0 ^= b;
-  s2 ^= 0xff;
-  sipRounds(4);
-  return (s1 ^ s3) >>> 0;
 }

@@ -29,18 +29,6 @@ export const Csum = {
 /** One of the {@link Csum} values. */
 export type Csum = typeof Csum[keyof typeof Csum];
 
-/** TCP control-block flag bits (same positions as the TCP header flags). */
-export const TCPCB = {
-  FIN: 0x01,
-  SYN: 0x02,
-  RST: 0x04,
-  PSH: 0x08,
-  ACK: 0x10,
-  URG: 0x20,
-  ECE: 0x40,
-  CWR: 0x80,
-} as const;
-
 /** SACK scoreboard bits for `SkBuff.sacked` (Linux `TCPCB_*`). */
 export const SACKED = {
   SACKED_ACKED: 0x01,
@@ -94,7 +82,7 @@ export class SkBuff {
   endSeq = 0;
   /** Acknowledgement number carried. */
   ackSeq = 0;
-  /** TCP flags, see {@link TCPCB}. */
+  /** TCP flags (the header's flag bits, `TcpFlags` in src/wire/tcp.ts). */
   tcpFlags = 0;
   /** SACK scoreboard state, see {@link SACKED}. */
   sacked = 0;
