@@ -1,0 +1,88 @@
+/**
+ * The TCP connection tables (Linux `struct inet_hashinfo`): the bind table
+ * (which local ports are taken, and how), the listening table, and the
+ * established table (full 4-tuples, TIME-WAIT included), plus ephemeral port
+ * selection for connect (`__inet_hash_connect`, RFC 6056).
+ *
+ * This file fixes the contract between the tables and the rest of TCP; the
+ * implementation lives in `tables_impl.ts`.
+ *
+ * @module
+ */
+import type { Ipv4Address } from "../wire/addr.ts";
+
+/** What the tables need to know about a socket (implemented by the TCB). */
+export interface TcpTableEntry {
+  /** Local address (0 = any) and port (0 = not bound). */
+  laddr: Ipv4Address;
+  lport: number;
+  /** Remote address and port (0 until connected). */
+  raddr: Ipv4Address;
+  rport: number;
+  /** SO_REUSEADDR. */
+  reuseAddr: boolean;
+  /** True when TIME-WAIT (the entry only guards its 4-tuple). */
+  readonly isTimeWait: boolean;
+  /** For TIME-WAIT reuse (RFC 6191 / Linux tcp_twsk_unique): last TS.Recent seen, or -1. */
+  readonly tsRecent: number;
+  /** Clock ms when TS.Recent was last updated. */
+  readonly tsRecentStamp: number;
+  /** Set by the tables: the port came from an explicit bind() (never picked as ephemeral). */
+  userBoundPort: boolean;
+}
+
+/** Options for the tables. */
+export interface TcpTablesOptions {
+  /** Ephemeral port range, inclusive (default 32768–60999, Linux ip_local_port_range). */
+  portRange?: readonly [number, number];
+  /** Ports never picked as ephemeral (ip_local_reserved_ports). */
+  reservedPorts?: readonly number[];
+  /** Allow TIME-WAIT 4-tuples to be reused by connect when timestamps prove it safe (tcp_tw_reuse; default true). */
+  twReuse?: boolean;
+  /** Clock for the TIME-WAIT reuse "older than 1 s" rule. */
+  now: () => number;
+  /** Randomness for port offsets (keyed hash secret and per-call perturbation). */
+  nextU32: () => number;
+}
+
+/**
+ * The operations TCP uses. Every failure is a negative errno.
+ *
+ * Rules (Linux inet_csk_get_port / inet_hash_connect semantics):
+ * - `bind(sk, laddr, 0)` picks a free port at random within the range;
+ *   `bind(sk, laddr, port)` fails with -EADDRINUSE when a conflicting socket
+ *   holds it: same port and overlapping address (either wildcard or equal),
+ *   unless both set SO_REUSEADDR and the holder is not LISTEN; a TIME-WAIT
+ *   holder conflicts only without SO_REUSEADDR.
+ * - `connect(sk, laddr, raddr, rport)`: if `sk.lport` is 0, picks an ephemeral
+ *   port whose 4-tuple is unique — offset = keyed hash(laddr, raddr, rport)
+ *   plus a perturbation (RFC 6056 §3.3.4 algorithm 4), never a port some
+ *   socket bound explicitly; a TIME-WAIT 4-tuple may be reused only when
+ *   `twReuse` and its TS.Recent is older than 1 s. If `sk.lport` is set, only
+ *   checks the 4-tuple is unique. Returns -EADDRNOTAVAIL when nothing fits.
+ *   On success the socket is in the established table.
+ */
+export interface TcpTables {
+  bind(sk: TcpTableEntry, laddr: Ipv4Address, port: number): number;
+  /** Leave the bind table (and any other table). */
+  unhash(sk: TcpTableEntry): void;
+  /** Enter the listening table (the socket must be bound). */
+  listen(sk: TcpTableEntry): number;
+  /** The listener for a SYN to `laddr:lport` (specific address before wildcard). */
+  lookupListener(laddr: Ipv4Address, lport: number): TcpTableEntry | null;
+  /** Pick/validate the local port and enter the established table. */
+  connect(sk: TcpTableEntry, laddr: Ipv4Address, raddr: Ipv4Address, rport: number): number;
+  /** Enter the established table with a fully specified 4-tuple (accepted children, TIME-WAIT). */
+  hashEstablished(sk: TcpTableEntry): number;
+  /** Replace `old` by `next` under the same 4-tuple (a socket becoming TIME-WAIT). */
+  replace(old: TcpTableEntry, next: TcpTableEntry): void;
+  /** The socket owning a 4-tuple, or null. */
+  lookupEstablished(
+    laddr: Ipv4Address,
+    lport: number,
+    raddr: Ipv4Address,
+    rport: number,
+  ): TcpTableEntry | null;
+  /** Entries in the established table (TIME-WAIT included). */
+  readonly establishedCount: number;
+}
