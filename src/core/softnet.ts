@@ -46,6 +46,8 @@ export class SoftNet {
   processed = 0;
   #pollList: NetDevice[] = [];
   #listed = new Set<NetDevice>();
+  /** Frames left of a device's turn that the budget cut short. */
+  #quota = new Map<NetDevice, number>();
   #scheduled = false;
   readonly #run = () => this.#drain();
 
@@ -74,31 +76,59 @@ export class SoftNet {
     }
   }
 
-  /** True when a drain is scheduled. */
+  /** True when a drain is scheduled or running. */
   get pending(): boolean {
     return this.#scheduled;
   }
 
   #drain(): void {
-    this.#scheduled = false;
+    // While a drain runs `#scheduled` stays true, so a device signalled from
+    // inside a handler is only listed: this drain, or the one it schedules when
+    // it stops early, polls it. At most one drain task is ever queued.
     this.runs++;
     let budget = this.budget;
     const deadline = this.clock.now() + this.timeBudgetMs;
-    while (this.#pollList.length > 0) {
-      const dev = this.#pollList.shift()!;
-      const n = dev.poll(Math.min(this.weight, budget), this.deliver);
-      this.processed += n;
-      budget -= n;
-      if (dev.rxQueue.length > 0 && dev.isUp) this.#pollList.push(dev); // more work: back of the line
-      else this.#listed.delete(dev);
-      if (budget <= 0 || this.clock.now() > deadline) {
-        if (this.#pollList.length > 0) {
-          this.timeSqueeze++;
-          this.#scheduled = true;
-          this.clock.defer(this.#run);
+    const list = this.#pollList;
+    try {
+      while (list.length > 0) {
+        const dev = list.shift()!;
+        // Deficit round robin. Linux gives every poll a full weight and lets the
+        // budget go negative; we keep the budget exact, so a turn the budget cuts
+        // short resumes first in the next drain with what is left of it. Busy
+        // devices then get equal shares whatever the budget and weight are.
+        const quota = this.#quota.get(dev) ?? this.weight;
+        const ask = Math.min(quota, budget);
+        let n: number;
+        try {
+          n = dev.poll(ask, this.deliver);
+        } catch (e) {
+          // A throwing handler owned (and lost) one frame; the device keeps a
+          // place on the list so the rest of its queue is not stranded (§8-19).
+          this.#quota.delete(dev);
+          if (dev.rxQueue.length > 0 && dev.isUp) list.push(dev);
+          else this.#listed.delete(dev);
+          throw e;
         }
-        return;
+        this.processed += n;
+        budget -= n;
+        if (!(dev.rxQueue.length > 0 && dev.isUp)) {
+          this.#listed.delete(dev);
+          this.#quota.delete(dev);
+        } else if (n === ask && ask < quota) {
+          this.#quota.set(dev, quota - n);
+          list.unshift(dev);
+        } else {
+          this.#quota.delete(dev); // turn used up: back of the line
+          list.push(dev);
+        }
+        if (budget <= 0 || this.clock.now() > deadline) {
+          if (list.length > 0) this.timeSqueeze++;
+          return;
+        }
       }
+    } finally {
+      if (list.length > 0) this.clock.defer(this.#run);
+      else this.#scheduled = false;
     }
   }
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Ipv4Address, isMartianSource, isMulticast } from "../wire/addr.ts";
+import { type Ipv4Address, isLoopback, isMartianSource, isMulticast } from "../wire/addr.ts";
 import { emitIcmp, ICMP_HEADER_LENGTH, IcmpType, parseIcmp, parseIcmpQuote } from "../wire/icmp.ts";
 import { IpProtocol, type Ipv4Repr, parseIpv4 } from "../wire/ipv4.ts";
 import type { ParseOptions } from "../wire/bytes.ts";
@@ -290,8 +290,13 @@ export class IcmpProtocol implements InetProtocol, IcmpSender {
     const dstType = ip.addrType(oh.dst);
     if (dstType === AddrType.BROADCAST || dstType === AddrType.MULTICAST) return;
     if (oh.fragmentOffset !== 0) return;
+    // A 127/8 source is this host: such datagrams only arrive over loopback (the
+    // input path drops them from the wire), and the local sender must learn the
+    // error, e.g. ECONNREFUSED for UDP to a closed port on 127.0.0.1, as in Linux.
+    const ownLoopback = isLoopback(oh.src) && ip.isLocal(oh.src);
     if (
-      isMartianSource(oh.src) || isMulticast(oh.src) || ip.addrType(oh.src) === AddrType.BROADCAST
+      (isMartianSource(oh.src) && !ownLoopback) || isMulticast(oh.src) ||
+      ip.addrType(oh.src) === AddrType.BROADCAST
     ) {
       return;
     }
@@ -353,16 +358,19 @@ export class IcmpProtocol implements InetProtocol, IcmpSender {
   ): void {
     const st = this.#ip.stats;
     const kind = this.#ip.addrType(ip.dst);
-    // C5: echo to broadcast/multicast may be dropped; we do, so we can't be a
-    // Smurf amplifier.
-    if (
-      kind !== AddrType.LOCAL ||
-      (this.#ignoreBroadcastEcho && skb.pktType !== PacketType.HOST && !iface.loopback)
-    ) {
+    const broadcast = kind !== AddrType.LOCAL ||
+      (skb.pktType !== PacketType.HOST && !iface.loopback);
+    // C5: echo to broadcast/multicast may be dropped; by default we do, so we
+    // can't be a Smurf amplifier.
+    if (broadcast && this.#ignoreBroadcastEcho) {
       st.drops.count("icmp.echo_broadcast_ignored");
       skb.free();
       return;
     }
+    // RFC 1122 §3.2.2.6: the reply's source is the request's specific
+    // destination; for a broadcast or multicast one, the receiving interface's
+    // address (never a broadcast/multicast source, §3.2.1.3).
+    const replySrc = kind === AddrType.LOCAL ? ip.dst : iface.address;
     // The reply reuses the request's buffer: same data (RFC 1122 §3.2.2.6),
     // rewritten header, source = the request's destination (C5).
     const u8 = this.#ip.allocator.arena.u8;
@@ -391,7 +399,11 @@ export class IcmpProtocol implements InetProtocol, IcmpSender {
     }
     st.icmp.outMsgs++;
     st.icmp.outByType[IcmpType.ECHO_REPLY]!++;
-    const r = this.#ip.output(skb, ip.src, { protocol: IpProtocol.ICMP, src: ip.dst, tos: ip.tos });
+    const r = this.#ip.output(skb, ip.src, {
+      protocol: IpProtocol.ICMP,
+      src: replySrc,
+      tos: ip.tos,
+    });
     if (r < 0) st.icmp.outErrors++;
   }
 

@@ -130,8 +130,14 @@ export interface NeighbourOptions {
   retransMs?: number;
   /** Requests before giving up (default 3; Linux `mcast_probes`/`ucast_probes`). */
   maxProbes?: number;
-  /** Packets queued per unresolved entry (default 3; the oldest is dropped when full, L3). */
+  /** Packets queued per unresolved entry (default 256; the oldest is dropped when full, L3). */
   pendingPerEntry?: number;
+  /**
+   * Buffer memory (slot sizes) queued per unresolved entry (default 212,992,
+   * Linux `unres_qlen_bytes`): enough for every fragment of a 64 KiB datagram,
+   * so the first datagram to a new neighbour is not cut short (L3).
+   */
+  pendingBytes?: number;
   /** How long an unused STALE entry is kept (default 60 000; Linux `gc_staletime`). */
   staleMs?: number;
   /**
@@ -184,6 +190,8 @@ class Neighbour {
   deadline = 0;
   timer: Timer | null = null;
   readonly pending: SkbQueue = new SkbQueue();
+  /** Slot bytes held by `pending` (truesize, not payload: tiny packets count fully). */
+  pendingTruesize = 0;
   /** Bound once per entry, so arming a timer allocates no closure. */
   onTimer: () => void = noop;
 
@@ -246,6 +254,7 @@ export class NeighbourTable {
   readonly retransMs: number;
   readonly maxProbes: number;
   readonly pendingPerEntry: number;
+  readonly pendingBytes: number;
   readonly staleMs: number;
   readonly #clock: Clock;
   readonly #allocator: SkbAllocator;
@@ -275,7 +284,8 @@ export class NeighbourTable {
     }
     this.maxProbes = positiveInt(options.maxProbes ?? 3, "maxProbes");
     // L3 needs room for at least the latest packet.
-    this.pendingPerEntry = positiveInt(options.pendingPerEntry ?? 3, "pendingPerEntry");
+    this.pendingPerEntry = positiveInt(options.pendingPerEntry ?? 256, "pendingPerEntry");
+    this.pendingBytes = positiveInt(options.pendingBytes ?? 212_992, "pendingBytes");
     this.staleMs = positive(options.staleMs ?? 60_000, "staleMs");
   }
 
@@ -308,6 +318,7 @@ export class NeighbourTable {
       const created = this.#create(key, iface, ip);
       if (created === null) return this.#drop(skb, "arp.table_full");
       created.pending.push(skb);
+      created.pendingTruesize = skb.capacity;
       this.#startRound(created, INCOMPLETE);
       return "queued";
     }
@@ -323,12 +334,19 @@ export class NeighbourTable {
       }
       case INCOMPLETE:
         // RFC 1122 §2.3.2.2 (L3): keep the latest packets; drop the oldest when full.
-        if (n.pending.length >= this.pendingPerEntry) {
-          n.pending.shift()!.free();
+        while (
+          n.pending.length > 0 &&
+          (n.pending.length >= this.pendingPerEntry ||
+            n.pendingTruesize + skb.capacity > this.pendingBytes)
+        ) {
+          const old = n.pending.shift()!;
+          n.pendingTruesize -= old.capacity;
+          old.free();
           this.#stats.pendingDropped++;
           this.#drops.count("arp.pending_overflow");
         }
         n.pending.push(skb);
+        n.pendingTruesize += skb.capacity;
         return "queued";
       default:
         // FAILED hold: resolving again now would make a burst of sends an ARP storm (L2).
@@ -489,6 +507,7 @@ export class NeighbourTable {
   #remove(n: Neighbour, reason: string): void {
     if (n.timer !== null) this.#clock.clearTimer(n.timer);
     n.timer = null;
+    n.pendingTruesize = 0;
     for (let skb = n.pending.shift(); skb !== null; skb = n.pending.shift()) {
       this.#drop(skb, reason);
     }
@@ -509,6 +528,7 @@ export class NeighbourTable {
     // confirmations costs no timer churn (Linux neigh_timer_handler does the same).
     if (!wasReachable) this.#arm(n, this.reachableMs);
     // RFC 1122 §2.3.2.2: transmit what waited for resolution, oldest first.
+    n.pendingTruesize = 0;
     for (let skb = n.pending.shift(); skb !== null; skb = n.pending.shift()) {
       this.#xmit(n.iface, skb, mac);
     }
@@ -578,6 +598,7 @@ export class NeighbourTable {
     this.#arm(n, this.retransMs);
     if (n.pending.length === 0) return;
     const pending: SkBuff[] = [];
+    n.pendingTruesize = 0;
     for (let skb = n.pending.shift(); skb !== null; skb = n.pending.shift()) pending.push(skb);
     this.#drops.count("arp.resolve_failed", pending.length);
     const cb = this.#onResolveFailed;

@@ -29,7 +29,7 @@
  *
  * @module
  */
-import { type ChecksumEngine, registerChecksumEngine } from "./checksum.ts";
+import { type ChecksumEngine, registerChecksumEngine, releaseChecksumEngine } from "./checksum.ts";
 import {
   csumUpdate16 as refCsumUpdate16,
   csumUpdate32 as refCsumUpdate32,
@@ -321,6 +321,24 @@ export function bindHotPaths(arena: MemoryHost, options: BindOptions = {}): HotP
   registerChecksumEngine(memory, hot);
   bound.set(memory, hot);
   return hot;
+}
+
+/**
+ * Release one {@link bindHotPaths} of `arena` (a stack closing): when the last
+ * binding goes, checksums over that memory stop routing to its engine, so a
+ * discarded arena is neither kept alive nor searched on every checksum.
+ *
+ * @example
+ * ```ts
+ * import { Arena } from "../skb/arena.ts";
+ * import { bindHotPaths, releaseHotPaths } from "./bindings.ts";
+ * const arena = new Arena();
+ * bindHotPaths(arena);
+ * releaseHotPaths(arena);
+ * ```
+ */
+export function releaseHotPaths(arena: MemoryHost): void {
+  releaseChecksumEngine(arena.memory);
 }
 
 /**

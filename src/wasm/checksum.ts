@@ -33,6 +33,8 @@ export interface ChecksumEngine {
 interface Registered {
   memory: WebAssembly.Memory;
   engine: ChecksumEngine;
+  /** Registrations not yet released (several stacks may share one arena). */
+  refs: number;
 }
 
 const registered: Registered[] = [];
@@ -58,8 +60,29 @@ const registered: Registered[] = [];
  */
 export function registerChecksumEngine(memory: WebAssembly.Memory, engine: ChecksumEngine): void {
   const r = registered.find((x) => x.memory === memory);
-  if (r) r.engine = engine;
-  else registered.push({ memory, engine });
+  if (r) {
+    r.engine = engine;
+    r.refs++;
+  } else registered.push({ memory, engine, refs: 1 });
+  lastBuffer = null;
+}
+
+/**
+ * Release one registration of `memory`; the routing goes away with the last
+ * one, so discarded arenas are neither kept alive nor searched.
+ *
+ * @example
+ * ```ts
+ * import { Arena } from "../skb/arena.ts";
+ * import { releaseChecksumEngine } from "./checksum.ts";
+ * releaseChecksumEngine(new Arena().memory); // no-op: never registered
+ * ```
+ */
+export function releaseChecksumEngine(memory: WebAssembly.Memory): void {
+  const i = registered.findIndex((x) => x.memory === memory);
+  if (i < 0) return;
+  if (--registered[i]!.refs <= 0) registered.splice(i, 1);
+  lastBuffer = null;
 }
 
 /**
@@ -76,15 +99,45 @@ export function registerChecksumEngine(memory: WebAssembly.Memory, engine: Check
 export function unregisterChecksumEngine(memory: WebAssembly.Memory): void {
   const i = registered.findIndex((x) => x.memory === memory);
   if (i >= 0) registered.splice(i, 1);
+  lastBuffer = null;
 }
+
+/**
+ * How many memories currently route checksums to an engine (diagnostics: a
+ * growing number means bindings are not released).
+ *
+ * @example
+ * ```ts
+ * import { checksumEngineCount } from "./checksum.ts";
+ * checksumEngineCount(); // 0 before any arena is bound
+ * ```
+ */
+export function checksumEngineCount(): number {
+  return registered.length;
+}
+
+// One-entry cache: nearly every call is over the same arena as the last.
+let lastBuffer: ArrayBufferLike | null = null;
+let lastEngine: ChecksumEngine | undefined;
 
 function engineFor(u8: Uint8Array): ChecksumEngine | undefined {
   const buf = u8.buffer;
+  if (buf === lastBuffer) return lastEngine;
+  let found: ChecksumEngine | undefined;
   for (let i = 0; i < registered.length; i++) {
     const r = registered[i]!;
-    if (r.memory.buffer === buf) return r.engine;
+    if (r.memory.buffer === buf) {
+      found = r.engine;
+      break;
+    }
   }
-  return undefined;
+  // Only arena buffers are cached: a plain array's buffer is never registered
+  // and caching it would pin it.
+  if (found !== undefined) {
+    lastBuffer = buf;
+    lastEngine = found;
+  }
+  return found;
 }
 
 /**
