@@ -20,3 +20,17 @@ export * from "./src/skb/queue.ts";
 export * from "./src/wasm/checksum.ts";
 export * from "./src/link/device.ts";
 export * from "./src/wasm/bindings.ts";
+export * from "./src/api/stack.ts";
+export * from "./src/api/datagram.ts";
+export * from "./src/socket/constants.ts";
+export * from "./src/socket/errors.ts";
+export type { SockAddrIn, SockAddrInput } from "./src/socket/address.ts";
+export {
+  type BlockingOptions,
+  type PollFd,
+  type RecvResult,
+  SocketLayer,
+  type SocketLayerOptions,
+} from "./src/socket/fd_table.ts";
+export type { SockExtendedError } from "./src/socket/socket.ts";
+export { UDP_MAX_PAYLOAD, type UdpOptions, UdpProtocol } from "./src/udp/udp.ts";

@@ -14,7 +14,12 @@ import type { NetDevice } from "../link/device.ts";
 import { LoopbackDevice } from "../link/loopback.ts";
 import { Arena } from "../skb/arena.ts";
 import { SkbAllocator, type SkBuff } from "../skb/skbuff.ts";
-import { bindHotPaths, type EngineChoice, type HotPaths } from "../wasm/bindings.ts";
+import {
+  bindHotPaths,
+  type EngineChoice,
+  type HotPaths,
+  releaseHotPaths,
+} from "../wasm/bindings.ts";
 import {
   type Ipv4Address,
   isMacBroadcast,
@@ -31,6 +36,11 @@ import { Ipv4Layer, type Ipv4LayerOptions } from "../ipv4/layer.ts";
 import { type NeighbourOptions, NeighbourTable } from "../ipv4/neighbour.ts";
 import { RouteTable } from "../ipv4/route.ts";
 import { errnoError, TimedOut } from "../socket/errors.ts";
+import { SocketLayer } from "../socket/fd_table.ts";
+import type { InetConfig } from "../socket/inet.ts";
+import { registerInetDgram } from "../socket/inet_dgram.ts";
+import { type UdpOptions, UdpProtocol } from "../udp/udp.ts";
+import { type DatagramConn, listenDatagram, type ListenDatagramOptions } from "./datagram.ts";
 
 /** Options for {@link Stack}. */
 export interface StackOptions {
@@ -54,6 +64,17 @@ export interface StackOptions {
   loopback?: boolean;
   /** Default TTL (default 64). */
   ttl?: number;
+  /** Ephemeral port range, RFC 6056 (default [32768, 60999], Linux `ip_local_port_range`). */
+  localPortRange?: readonly [number, number];
+  /**
+   * May sockets bind ports below 1024 (CAP_NET_BIND_SERVICE)? Default true: a
+   * userspace stack is its own root. False makes such binds fail with EACCES.
+   */
+  allowPrivilegedPorts?: boolean;
+  /** Most open sockets; more fail with ENFILE (default 1024). */
+  maxSockets?: number;
+  /** UDP tuning (initial SO_RCVBUF/SO_SNDBUF). */
+  udp?: Omit<UdpOptions, "localPortRange">;
 }
 
 /** How to configure an interface. */
@@ -120,6 +141,12 @@ export class Stack {
   readonly neighbours: NeighbourTable;
   readonly ipv4: Ipv4Layer;
   readonly icmp: IcmpProtocol;
+  /** UDP (RFC 768). */
+  readonly udp: UdpProtocol;
+  /** The BSD socket layer: `socket()`, `bind()`, `sendto()`, … on descriptors. */
+  readonly sockets: SocketLayer;
+  /** INET socket settings (privileged ports, non-local bind); may be changed at run time. */
+  readonly inet: InetConfig;
   /** The loopback interface (undefined with `loopback: false`). */
   readonly loopback: Iface | undefined;
   readonly #ifaces: Iface[] = [];
@@ -160,6 +187,22 @@ export class Stack {
       ...(options.ttl !== undefined ? { defaultTtl: options.ttl } : {}),
     });
     this.icmp = new IcmpProtocol(this.ipv4, options.icmp);
+    this.udp = new UdpProtocol(this.ipv4, {
+      ...options.udp,
+      ...(options.localPortRange ? { localPortRange: options.localPortRange } : {}),
+    });
+    this.sockets = new SocketLayer({
+      clock: this.clock,
+      ...(options.maxSockets !== undefined ? { maxSockets: options.maxSockets } : {}),
+    });
+    const ipv4 = this.ipv4;
+    this.inet = {
+      addrType: (a) => ipv4.addrType(a),
+      defaultTtl: ipv4.defaultTtl,
+      allowPrivilegedPorts: options.allowPrivilegedPorts ?? true,
+      nonlocalBind: false,
+    };
+    registerInetDgram(this.sockets, this.udp, this.inet);
     if (options.loopback ?? true) {
       const lo = new LoopbackDevice({ allocator: this.allocator, clock: this.clock });
       this.loopback = this.#attach(lo, 0x7f000001, 8, { loopback: true, announce: false });
@@ -274,16 +317,28 @@ export class Stack {
     });
   }
 
-  /** Take every interface down, free queued packets, cancel timers. */
+  /**
+   * Open a UDP socket bound to `hostname:port` (default hostname 0.0.0.0),
+   * like `Deno.listenDatagram`. Throws `AddrInUse`, `AddrNotAvailable`,
+   * `PermissionDenied`, … (`Cannot bind 192.0.2.9:53: address not available
+   * on any interface`).
+   */
+  listenDatagram(options: ListenDatagramOptions): DatagramConn {
+    return listenDatagram(this.sockets, options);
+  }
+
+  /** Close every socket, take every interface down, free queued packets, cancel timers. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.sockets.closeAll();
     this.neighbours.close();
     this.ipv4.close();
     for (const iface of [...this.#ifaces]) {
       this.removeInterface(iface);
       await iface.dev.close();
     }
+    releaseHotPaths(this.arena);
     if (this.#ownsClock && this.clock instanceof RealClock) this.clock.close();
   }
 

@@ -50,6 +50,44 @@ export class UdpStats {
   sndbufErrors = 0;
 }
 
+/**
+ * TCP group (RFC 4022 `tcp*` MIB objects, plus Linux `TcpExt` counters that
+ * make behaviour testable).
+ */
+export class TcpStats {
+  activeOpens = 0;
+  passiveOpens = 0;
+  attemptFails = 0;
+  estabResets = 0;
+  /** Connections now in ESTABLISHED or CLOSE-WAIT (a gauge). */
+  currEstab = 0;
+  inSegs = 0;
+  outSegs = 0;
+  retransSegs = 0;
+  inErrs = 0;
+  outRsts = 0;
+  // TcpExt-style counters.
+  challengeAcks = 0;
+  challengeAcksLimited = 0;
+  pawsRejected = 0;
+  listenOverflows = 0;
+  listenDrops = 0;
+  ofoQueued = 0;
+  ofoPruned = 0;
+  delayedAcks = 0;
+  fastRetrans = 0;
+  timeouts = 0;
+  synRetrans = 0;
+  abortOnData = 0;
+  abortOnClose = 0;
+  abortOnTimeout = 0;
+  abortOnLinger = 0;
+  keepaliveProbes = 0;
+  zeroWindowProbes = 0;
+  /** Transitions by `from * 11 + to` (TcpState numbering). */
+  readonly transitions: Uint32Array = new Uint32Array(121);
+}
+
 /** ARP / neighbour counters. */
 export class ArpStats {
   requestsSent = 0;
@@ -105,6 +143,7 @@ export class StackStats {
   readonly ip: IpStats = new IpStats();
   readonly icmp: IcmpStats = new IcmpStats();
   readonly udp: UdpStats = new UdpStats();
+  readonly tcp: TcpStats = new TcpStats();
   readonly arp: ArpStats = new ArpStats();
   readonly drops: DropCounters = new DropCounters();
 }

@@ -65,7 +65,18 @@ export class PermissionDenied extends NetError {}
 export class MessageTooLong extends NetError {}
 /** ENOBUFS: the packet arena is exhausted. */
 export class NoBufferSpace extends NetError {}
-/** Any other errno (EINVAL, EBADF, EDESTADDRREQ, …). */
+/**
+ * EBADF: the descriptor or connection is closed (Deno's `BadResource`), also
+ * what calls still pending on a socket get when it is closed.
+ *
+ * @example
+ * ```ts
+ * import { BadResource, errnoError } from "./errors.ts";
+ * errnoError(-9, "Cannot receive on socket 3") instanceof BadResource; // true
+ * ```
+ */
+export class BadResource extends NetError {}
+/** Any other errno (EINVAL, EDESTADDRREQ, ENOTSOCK, …). */
 export class SocketError extends NetError {}
 
 const CLASSES: Partial<Record<ErrnoCode, new (errno: number, message: string) => NetError>> = {
@@ -85,6 +96,7 @@ const CLASSES: Partial<Record<ErrnoCode, new (errno: number, message: string) =>
   EACCES: PermissionDenied,
   EMSGSIZE: MessageTooLong,
   ENOBUFS: NoBufferSpace,
+  EBADF: BadResource,
 };
 
 /**

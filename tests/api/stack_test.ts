@@ -2,6 +2,10 @@ import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
 import { pair, settle } from "../_util/sim.ts";
 import { TimedOut } from "../../src/socket/errors.ts";
+import { checksumEngineCount } from "../../src/wasm/checksum.ts";
+import { Stack } from "../../src/api/stack.ts";
+import { VirtualClock } from "../../src/core/clock.ts";
+import { Arena } from "../../src/skb/arena.ts";
 
 test("Stack: ping across a pipe resolves ARP first and gets identical data back (C5)", async () => {
   const p = pair({ seed: 3, impair: { delay: 5 } });
@@ -92,4 +96,25 @@ test("Stack: a host that never answers ARP makes ping fail with EHOSTUNREACH aft
   assert.is(p.clock.now() - start, 3000, "three probes one second apart (L2)");
   assert.is(p.a.stats.arp.resolveFailed, 1);
   await p.close();
+});
+
+test("Stack: close() releases the arena's checksum-engine binding (no registry growth over many stacks)", async () => {
+  const before = checksumEngineCount();
+  for (let i = 0; i < 50; i++) {
+    const s = new Stack({
+      clock: new VirtualClock(),
+      arena: new Arena({ classes: [{ size: 2048, max: 8 }] }),
+    });
+    await s.close();
+  }
+  assert.is(checksumEngineCount(), before);
+  // Two stacks sharing one arena: the binding lives until the second closes.
+  const clock = new VirtualClock();
+  const arena = new Arena({ classes: [{ size: 2048, max: 8 }] });
+  const s1 = new Stack({ clock, arena });
+  const s2 = new Stack({ clock, arena });
+  await s1.close();
+  assert.is(checksumEngineCount(), before + 1);
+  await s2.close();
+  assert.is(checksumEngineCount(), before);
 });

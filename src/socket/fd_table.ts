@@ -1,0 +1,631 @@
+/**
+ * The BSD socket layer of one stack: a descriptor table (seeds §4 item 7:
+ * `sockfd_lookup_light`, `sock_alloc_file`, `fd_install` → EBADF, ENOTSOCK,
+ * ENFILE), `socket()` with the per-family registry (`inetsw`), and the
+ * system calls. Calls that can block in C return Promises; the rest are
+ * synchronous and throw typed errors (`NetError` subclasses with the errno
+ * `code`).
+ *
+ * Blocking (seeds §4 item 3). Protocol ops never wait. A blocking call tries
+ * the op; on EAGAIN it fails at once when the descriptor is O_NONBLOCK or
+ * the call has MSG_DONTWAIT, and otherwise awaits the socket's readiness and
+ * tries again, until SO_RCVTIMEO/SO_SNDTIMEO expires (EAGAIN) or the
+ * `signal` aborts (EINTR, our `signal_pending`). An EAGAIN while the socket
+ * already reports itself ready is a real error (e.g. no ephemeral port left
+ * for the automatic bind) and is returned, not waited on.
+ *
+ * Closing a descriptor fails the calls blocked on it with EBADF (Linux would
+ * leave them asleep; here that would leak a pending Promise).
+ *
+ * Descriptors 0–2 stand for the host process's stdin/stdout/stderr: they
+ * are open but are not sockets (ENOTSOCK), so sockets start at 3 like in a C
+ * program, and closing one of them frees the number.
+ *
+ * @module
+ */
+import type { Clock } from "../core/clock.ts";
+import { Errno } from "../core/errno.ts";
+import { describeAddr, type SockAddrIn, type SockAddrInput } from "./address.ts";
+import {
+  F_GETFL,
+  F_SETFL,
+  IPPROTO_IP,
+  MSG_DONTWAIT,
+  MSG_ERRQUEUE,
+  O_NONBLOCK,
+  O_RDWR,
+  POLLERR,
+  POLLHUP,
+  POLLIN,
+  POLLNVAL,
+  POLLOUT,
+  POLLRDHUP,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+} from "./constants.ts";
+import { errnoError, type NetError } from "./errors.ts";
+import {
+  type ProtoOps,
+  RecvInfo,
+  type SockCommon,
+  Socket,
+  SocketState,
+  type SockExtendedError,
+} from "./socket.ts";
+
+/**
+ * Options for {@link SocketLayer}.
+ *
+ * @example
+ * ```ts
+ * import { VirtualClock } from "../core/clock.ts";
+ * import { SocketLayer, type SocketLayerOptions } from "./fd_table.ts";
+ * const o: SocketLayerOptions = { clock: new VirtualClock(), maxSockets: 64 };
+ * new SocketLayer(o).maxSockets; // 64
+ * ```
+ */
+export interface SocketLayerOptions {
+  /** The stack's clock (timeouts). */
+  clock: Clock;
+  /** Most sockets open at once; more fail with ENFILE (default 1024). */
+  maxSockets?: number;
+}
+
+/**
+ * Options of the calls that may block.
+ *
+ * @example
+ * ```ts
+ * import type { BlockingOptions } from "./fd_table.ts";
+ * const o: BlockingOptions = { signal: AbortSignal.timeout(1000) };
+ * // await stack.sockets.recvfrom(fd, buf, 0, o) → Interrupted (EINTR) after 1 s
+ * ```
+ */
+export interface BlockingOptions {
+  /** Abort the wait: the call fails with EINTR (`Interrupted`). */
+  signal?: AbortSignal;
+}
+
+/**
+ * What `recvfrom` returns.
+ *
+ * @example
+ * ```ts
+ * import type { RecvResult } from "./fd_table.ts";
+ * function show(r: RecvResult): string {
+ *   return `${r.bytes} bytes from ${r.from?.address}:${r.from?.port}`;
+ * }
+ * ```
+ */
+export interface RecvResult {
+  /** recvfrom(2)'s return value: bytes copied, or the datagram's real length with MSG_TRUNC. */
+  readonly bytes: number;
+  /** `msg_flags`: MSG_TRUNC when the datagram did not fit, MSG_ERRQUEUE for an error. */
+  readonly flags: number;
+  /** The sender; null at end of file (receive side shut down). */
+  readonly from: SockAddrIn | null;
+  /** Where the datagram was sent: our address and port (RFC 1122 §4.1.3.5, U5). */
+  readonly to: SockAddrIn | null;
+  /** With MSG_ERRQUEUE: the ICMP error. */
+  readonly error: SockExtendedError | null;
+}
+
+/**
+ * One entry of {@link SocketLayer.poll}: `revents` is filled in.
+ *
+ * @example
+ * ```ts
+ * import type { PollFd } from "./fd_table.ts";
+ * const p: PollFd = { fd: 3, events: 1, revents: 0 }; // events: POLLIN
+ * ```
+ */
+export interface PollFd {
+  fd: number;
+  events: number;
+  revents: number;
+}
+
+/**
+ * Makes the ops and control block of a new socket (an `inetsw` entry).
+ *
+ * @example
+ * ```ts
+ * // layer.register(AF_INET, SOCK_DGRAM, IPPROTO_UDP, () => ({ ops, sk: udp.createSock() }));
+ * ```
+ */
+export type SocketFactory<S extends SockCommon> = () => { ops: ProtoOps<S>; sk: S };
+
+interface Registered {
+  protocol: number;
+  create: SocketFactory<SockCommon>;
+}
+
+/** The stdio placeholders in descriptors 0–2. */
+const NOT_A_SOCKET = { kind: "stdio" } as const;
+type Entry = Socket | typeof NOT_A_SOCKET | undefined;
+
+const SOCK_TYPE_MASK = 0xf;
+/** Linux `SOCK_MAX` and `NPROTO`: beyond them socket() fails before any lookup. */
+const SOCK_MAX = 11;
+const NPROTO = 46;
+const IPPROTO_MAX = 256;
+
+/**
+ * The descriptor table and system calls of one stack (`stack.sockets`).
+ *
+ * @example
+ * ```ts
+ * import { AF_INET, SOCK_DGRAM } from "./constants.ts";
+ * // const s = stack.sockets;
+ * // const fd = s.socket(AF_INET, SOCK_DGRAM, 0);
+ * // s.bind(fd, { address: "0.0.0.0", port: 5353 });
+ * // const { bytes, from } = await s.recvfrom(fd, new Uint8Array(1500));
+ * // s.close(fd);
+ * ```
+ */
+export class SocketLayer {
+  /** Most sockets open at once (ENFILE beyond). */
+  readonly maxSockets: number;
+  readonly #clock: Clock;
+  readonly #table: Entry[] = [NOT_A_SOCKET, NOT_A_SOCKET, NOT_A_SOCKET];
+  readonly #families = new Map<number, Map<number, Registered[]>>();
+  readonly #info = new RecvInfo();
+  #open = 0;
+
+  constructor(options: SocketLayerOptions) {
+    this.#clock = options.clock;
+    this.maxSockets = options.maxSockets ?? 1024;
+    if (!(Number.isInteger(this.maxSockets) && this.maxSockets >= 1)) {
+      throw new RangeError(`maxSockets must be a positive integer, got ${this.maxSockets}`);
+    }
+  }
+
+  /** Sockets currently open. */
+  get openSockets(): number {
+    return this.#open;
+  }
+
+  /**
+   * Make `family`/`type`/`protocol` available to {@link socket} (an `inetsw`
+   * entry). The first entry of a type is its default for protocol 0.
+   */
+  register<S extends SockCommon>(
+    family: number,
+    type: number,
+    protocol: number,
+    create: SocketFactory<S>,
+  ): void {
+    let types = this.#families.get(family);
+    if (types === undefined) this.#families.set(family, types = new Map());
+    let list = types.get(type);
+    if (list === undefined) types.set(type, list = []);
+    if (list.some((r) => r.protocol === protocol)) {
+      throw new TypeError(
+        `Socket family ${family} type ${type} protocol ${protocol} is registered`,
+      );
+    }
+    list.push({ protocol, create });
+  }
+
+  /**
+   * socket(2): a new descriptor, the lowest free one. `type` may carry
+   * SOCK_NONBLOCK / SOCK_CLOEXEC. Fails with EINVAL (unknown flags, type out
+   * of range, protocol outside 0…255), EAFNOSUPPORT (family), ENFILE (table
+   * full), ESOCKTNOSUPPORT (no such type in the family) or EPROTONOSUPPORT
+   * (type exists, protocol does not) — Linux `__sock_create` / `inet_create`
+   * order. (Linux's socket() never returns EPROTOTYPE; neither do we.)
+   */
+  socket(family: number, type: number, protocol: number = IPPROTO_IP): number {
+    const what = `socket(${family}, ${type}, ${protocol})`;
+    const flags = type & ~SOCK_TYPE_MASK;
+    if (!Number.isInteger(type) || (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) !== 0) {
+      throw errnoError(Errno.EINVAL, what, "unknown type flags");
+    }
+    const base = type & SOCK_TYPE_MASK;
+    if (!Number.isInteger(family) || family < 0 || family >= NPROTO) {
+      throw errnoError(Errno.EAFNOSUPPORT, what);
+    }
+    if (base < 1 || base >= SOCK_MAX) throw errnoError(Errno.EINVAL, what, "unknown socket type");
+    if (this.#open >= this.maxSockets) {
+      throw errnoError(Errno.ENFILE, what, `all ${this.maxSockets} sockets are in use`);
+    }
+    const types = this.#families.get(family);
+    if (types === undefined) throw errnoError(Errno.EAFNOSUPPORT, what);
+    if (!Number.isInteger(protocol) || protocol < 0 || protocol >= IPPROTO_MAX) {
+      throw errnoError(Errno.EINVAL, what, "protocol out of range");
+    }
+    const list = types.get(base);
+    if (list === undefined || list.length === 0) throw errnoError(Errno.ESOCKTNOSUPPORT, what);
+    // inet_create: protocol 0 takes the type's default; otherwise it must match.
+    const entry = protocol === IPPROTO_IP ? list[0]! : list.find((r) => r.protocol === protocol);
+    if (entry === undefined) throw errnoError(Errno.EPROTONOSUPPORT, what);
+    const { ops, sk } = entry.create();
+    const sock = new Socket({
+      family,
+      type: base,
+      protocol: entry.protocol,
+      ops,
+      sk,
+      clock: this.#clock,
+    });
+    if ((flags & SOCK_NONBLOCK) !== 0) sock.fileFlags |= O_NONBLOCK;
+    return this.#install(sock);
+  }
+
+  /**
+   * The socket behind `fd` (`sockfd_lookup_light`); throws EBADF for a
+   * descriptor that is not open, ENOTSOCK for one that is not a socket.
+   */
+  get(fd: number, what = `socket ${fd}`): Socket {
+    const e = Number.isInteger(fd) && fd >= 0 ? this.#table[fd] : undefined;
+    if (e === undefined) throw errnoError(Errno.EBADF, what, `${fd} is not an open descriptor`);
+    if (e === NOT_A_SOCKET) {
+      throw errnoError(Errno.ENOTSOCK, what, `descriptor ${fd} is not a socket`);
+    }
+    return e as Socket;
+  }
+
+  /** bind(2). Errors: EINVAL, EAFNOSUPPORT, EADDRNOTAVAIL, EACCES, EADDRINUSE. */
+  bind(fd: number, addr: SockAddrInput): void {
+    const what = `Cannot bind ${describeAddr(addr)}`;
+    const sock = this.get(fd, what);
+    const r = sock.ops.bind(sock, addr);
+    if (r < 0) throw this.#error(sock, r, what);
+  }
+
+  /**
+   * connect(2). For datagram sockets it sets the default peer at once;
+   * `{ family: AF_UNSPEC }` disconnects. A protocol answering EINPROGRESS
+   * (streams) is waited for unless the descriptor is non-blocking.
+   */
+  async connect(fd: number, addr: SockAddrInput, options: BlockingOptions = {}): Promise<void> {
+    const what = `Cannot connect to ${describeAddr(addr)}`;
+    const sock = this.get(fd, what);
+    const r = sock.ops.connect(sock, addr);
+    if (r === -Errno.EINPROGRESS && (sock.fileFlags & O_NONBLOCK) === 0) {
+      const deadline = sock.sndTimeo > 0 ? this.#clock.now() + sock.sndTimeo : Infinity;
+      const w = await sock.wait(POLLOUT | POLLHUP, deadline, options.signal, true);
+      // inet_stream_connect: a timeout leaves the connection in progress.
+      if (w < 0) throw this.#error(sock, w === -Errno.EAGAIN ? -Errno.EINPROGRESS : w, what);
+      const e = sock.sk.err;
+      sock.sk.err = 0;
+      if (e !== 0) throw this.#error(sock, -e, what);
+      return;
+    }
+    if (r < 0) throw this.#error(sock, r, what);
+  }
+
+  /**
+   * sendto(2): resolves with the bytes sent. Without `to` the socket must be
+   * connected (EDESTADDRREQ). Errors per the seeds: EMSGSIZE, EACCES
+   * (broadcast without SO_BROADCAST), EINVAL (port 0), EPIPE (after
+   * SHUT_WR), ENETUNREACH, EAGAIN (no port for the automatic bind), and a
+   * pending ICMP error of a connected socket (ECONNREFUSED, …).
+   */
+  async sendto(
+    fd: number,
+    data: Uint8Array,
+    flags = 0,
+    to?: SockAddrInput,
+    options: BlockingOptions = {},
+  ): Promise<number> {
+    if (!(data instanceof Uint8Array)) throw new TypeError("sendto: data must be a Uint8Array");
+    const what = to === undefined
+      ? `Cannot send on socket ${fd}`
+      : `Cannot send to ${describeAddr(to)}`;
+    const sock = this.get(fd, what);
+    const nonblock = (flags & MSG_DONTWAIT) !== 0 || (sock.fileFlags & O_NONBLOCK) !== 0;
+    const deadline = !nonblock && sock.sndTimeo > 0 ? this.#clock.now() + sock.sndTimeo : Infinity;
+    for (;;) {
+      const r = sock.ops.sendmsg(sock, data, flags, to);
+      if (r !== -Errno.EAGAIN) {
+        if (r < 0) throw this.#error(sock, r, what);
+        return r;
+      }
+      if (nonblock || (sock.ops.poll(sock) & POLLOUT) !== 0) throw this.#error(sock, r, what);
+      const w = await sock.wait(POLLOUT | POLLHUP, deadline, options.signal, true);
+      if (w < 0) throw this.#error(sock, w, what);
+    }
+  }
+
+  /** send(2): {@link sendto} to the connected peer. */
+  send(fd: number, data: Uint8Array, flags = 0, options: BlockingOptions = {}): Promise<number> {
+    return this.sendto(fd, data, flags, undefined, options);
+  }
+
+  /**
+   * recvfrom(2): waits for a datagram (unless O_NONBLOCK / MSG_DONTWAIT:
+   * EAGAIN at once) and copies it into `buf`. Flags: MSG_PEEK (leave it
+   * queued), MSG_TRUNC (return the real length), MSG_DONTWAIT, MSG_ERRQUEUE
+   * (read a queued ICMP error; never waits). SO_RCVTIMEO expiry is EAGAIN;
+   * `options.signal` aborting is EINTR; closing the descriptor is EBADF.
+   */
+  async recvfrom(
+    fd: number,
+    buf: Uint8Array,
+    flags = 0,
+    options: BlockingOptions = {},
+  ): Promise<RecvResult> {
+    const what = `Cannot receive on socket ${fd}`;
+    const sock = this.get(fd, what);
+    const nonblock = (flags & (MSG_DONTWAIT | MSG_ERRQUEUE)) !== 0 ||
+      (sock.fileFlags & O_NONBLOCK) !== 0;
+    const deadline = !nonblock && sock.rcvTimeo > 0 ? this.#clock.now() + sock.rcvTimeo : Infinity;
+    for (;;) {
+      const r = this.#tryRecv(sock, buf, flags, what);
+      if (r !== null) return r;
+      if (nonblock) throw this.#error(sock, -Errno.EAGAIN, what, "nothing to receive");
+      const w = await sock.wait(POLLIN | POLLRDHUP | POLLHUP, deadline, options.signal, true);
+      if (w === -Errno.EAGAIN) {
+        throw this.#error(
+          sock,
+          w,
+          what,
+          `nothing received within SO_RCVTIMEO (${sock.rcvTimeo} ms)`,
+        );
+      }
+      if (w < 0) throw this.#error(sock, w, what);
+    }
+  }
+
+  /**
+   * recvfrom(2) that never waits, synchronously: the datagram, or a thrown
+   * `WouldBlock` (EAGAIN) when none is queued. For event loops built on
+   * {@link poll}.
+   */
+  recvfromNow(fd: number, buf: Uint8Array, flags = 0): RecvResult {
+    const what = `Cannot receive on socket ${fd}`;
+    const sock = this.get(fd, what);
+    const r = this.#tryRecv(sock, buf, flags, what);
+    if (r === null) throw this.#error(sock, -Errno.EAGAIN, what, "nothing to receive");
+    return r;
+  }
+
+  /** recv(2): {@link recvfrom} returning only the byte count. */
+  async recv(
+    fd: number,
+    buf: Uint8Array,
+    flags = 0,
+    options: BlockingOptions = {},
+  ): Promise<number> {
+    return (await this.recvfrom(fd, buf, flags, options)).bytes;
+  }
+
+  /** listen(2); EOPNOTSUPP for socket types without connections (UDP). */
+  listen(fd: number, backlog: number): void {
+    const what = `listen(${fd}, ${backlog})`;
+    const sock = this.get(fd, what);
+    const r = sock.ops.listen?.(sock, backlog) ?? -Errno.EOPNOTSUPP;
+    if (r < 0) throw this.#error(sock, r, what);
+  }
+
+  /**
+   * accept4(2) (seeds §2.1): waits for a connection unless the listener is
+   * non-blocking, then installs it on the lowest free descriptor. The new
+   * descriptor does not inherit O_NONBLOCK ("file flags are not inherited
+   * via accept"); pass SOCK_NONBLOCK in `flags` for that. ENFILE is checked
+   * before a connection is taken, so a full table leaves it queued.
+   * EOPNOTSUPP for datagram sockets.
+   */
+  async accept(
+    fd: number,
+    flags = 0,
+    options: BlockingOptions = {},
+  ): Promise<{ fd: number; peer: SockAddrIn }> {
+    const what = `accept(${fd})`;
+    const sock = this.get(fd, what);
+    if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) !== 0) {
+      throw errnoError(Errno.EINVAL, what, "unknown flags");
+    }
+    const nonblock = (sock.fileFlags & O_NONBLOCK) !== 0;
+    const deadline = !nonblock && sock.rcvTimeo > 0 ? this.#clock.now() + sock.rcvTimeo : Infinity;
+    for (;;) {
+      if (this.#open >= this.maxSockets) {
+        throw errnoError(Errno.ENFILE, what, `all ${this.maxSockets} sockets are in use`);
+      }
+      const r = sock.ops.accept?.(sock) ?? -Errno.EOPNOTSUPP;
+      if (typeof r !== "number") {
+        const child = new Socket({
+          family: sock.family,
+          type: sock.type,
+          protocol: sock.protocol,
+          ops: sock.ops,
+          sk: r,
+          clock: this.#clock,
+        });
+        child.state = SocketState.CONNECTED;
+        if ((flags & SOCK_NONBLOCK) !== 0) child.fileFlags |= O_NONBLOCK;
+        const peer = child.ops.getname(child, true);
+        // sys_accept4: a peer name that cannot be read is ECONNABORTED.
+        if (typeof peer === "number") {
+          child.ops.release(child);
+          throw errnoError(Errno.ECONNABORTED, what);
+        }
+        return { fd: this.#install(child), peer };
+      }
+      if (r !== -Errno.EAGAIN || nonblock) throw this.#error(sock, r, what);
+      const w = await sock.wait(POLLIN | POLLHUP, deadline, options.signal, true);
+      if (w < 0) throw this.#error(sock, w, what);
+    }
+  }
+
+  /**
+   * shutdown(2) with SHUT_RD, SHUT_WR or SHUT_RDWR. On an unconnected
+   * datagram socket it throws ENOTCONN but the shutdown still takes effect
+   * (seed [004] `inet_shutdown`).
+   */
+  shutdown(fd: number, how: number): void {
+    const what = `shutdown(${fd}, ${how})`;
+    const sock = this.get(fd, what);
+    const r = sock.ops.shutdown(sock, how);
+    if (r < 0) throw this.#error(sock, r, what);
+  }
+
+  /** close(2): release the socket; calls blocked on it fail with EBADF. */
+  close(fd: number): void {
+    const e = Number.isInteger(fd) && fd >= 0 ? this.#table[fd] : undefined;
+    if (e === undefined) {
+      throw errnoError(Errno.EBADF, `close(${fd})`, `${fd} is not an open descriptor`);
+    }
+    this.#table[fd] = undefined;
+    while (this.#table.length > 0 && this.#table[this.#table.length - 1] === undefined) {
+      this.#table.pop();
+    }
+    if (e === NOT_A_SOCKET) return;
+    const sock = e as Socket;
+    this.#open--;
+    sock.ops.release(sock);
+    sock.markClosed();
+  }
+
+  /** Close every socket (stack shutdown). */
+  closeAll(): void {
+    for (let fd = 0; fd < this.#table.length; fd++) {
+      const e = this.#table[fd];
+      if (e !== undefined && e !== NOT_A_SOCKET) this.close(fd);
+    }
+  }
+
+  /** getsockname(2): the local address (0.0.0.0:0 before bind). */
+  getsockname(fd: number): SockAddrIn {
+    return this.#getname(fd, false);
+  }
+
+  /** getpeername(2): the connected peer; ENOTCONN when not connected. */
+  getpeername(fd: number): SockAddrIn {
+    return this.#getname(fd, true);
+  }
+
+  /**
+   * setsockopt(2) (four arguments like C, an exception to the two-parameter
+   * convention). Booleans count as 0/1. Unknown options: ENOPROTOOPT.
+   */
+  setsockopt(fd: number, level: number, name: number, value: number | boolean): void {
+    const what = `setsockopt(${fd}, ${level}, ${name})`;
+    const sock = this.get(fd, what);
+    const v = typeof value === "boolean" ? (value ? 1 : 0) : value;
+    if (typeof v !== "number" || Number.isNaN(v)) {
+      throw errnoError(Errno.EINVAL, what, "not a number");
+    }
+    const r = sock.ops.setsockopt(sock, level, name, v);
+    if (r < 0) throw this.#error(sock, r, what);
+  }
+
+  /** getsockopt(2): the option's value. Unknown options: ENOPROTOOPT. */
+  getsockopt(fd: number, level: number, name: number): number {
+    const what = `getsockopt(${fd}, ${level}, ${name})`;
+    const sock = this.get(fd, what);
+    const r = sock.ops.getsockopt(sock, level, name);
+    if (r < 0) throw this.#error(sock, r, what);
+    return r;
+  }
+
+  /**
+   * fcntl(2), F_GETFL / F_SETFL: O_NONBLOCK is per descriptor (seeds §4
+   * item 7). Other commands: EINVAL.
+   */
+  fcntl(fd: number, cmd: number, arg = 0): number {
+    const what = `fcntl(${fd}, ${cmd})`;
+    const e = Number.isInteger(fd) && fd >= 0 ? this.#table[fd] : undefined;
+    if (e === undefined) throw errnoError(Errno.EBADF, what, `${fd} is not an open descriptor`);
+    if (e === NOT_A_SOCKET) return cmd === F_GETFL ? O_RDWR : 0;
+    const sock = e as Socket;
+    if (cmd === F_GETFL) return sock.fileFlags;
+    if (cmd === F_SETFL) {
+      sock.fileFlags = O_RDWR | (arg & O_NONBLOCK);
+      return 0;
+    }
+    throw errnoError(Errno.EINVAL, what, "unsupported command");
+  }
+
+  /**
+   * poll(2): fills each entry's `revents` (POLLERR, POLLHUP and POLLNVAL are
+   * always reported) and resolves with how many are ready, waiting up to
+   * `timeoutMs` (-1: no limit; 0: just look). Resolves 0 on timeout; EINTR
+   * when `signal` aborts.
+   */
+  async poll(fds: PollFd[], timeoutMs = -1, options: BlockingOptions = {}): Promise<number> {
+    const deadline = timeoutMs < 0 ? Infinity : this.#clock.now() + timeoutMs;
+    for (;;) {
+      let ready = 0;
+      for (const p of fds) {
+        p.revents = this.#revents(p);
+        if (p.revents !== 0) ready++;
+      }
+      if (ready > 0 || timeoutMs === 0) return ready;
+      if (options.signal?.aborted) throw errnoError(Errno.EINTR, "poll", "aborted");
+      if (this.#clock.now() >= deadline) return 0;
+      const w = await this.#waitAny(fds, deadline, options.signal);
+      if (w === -Errno.EINTR) throw errnoError(Errno.EINTR, "poll", "aborted");
+      if (w === -Errno.EAGAIN) return 0;
+    }
+  }
+
+  /** `fd_install` on the lowest free descriptor. */
+  #install(sock: Socket): number {
+    let fd = 0;
+    while (fd < this.#table.length && this.#table[fd] !== undefined) fd++;
+    this.#table[fd] = sock;
+    sock.fd = fd;
+    this.#open++;
+    return fd;
+  }
+
+  #tryRecv(sock: Socket, buf: Uint8Array, flags: number, what: string): RecvResult | null {
+    if (!(buf instanceof Uint8Array)) throw new TypeError("recvfrom: buf must be a Uint8Array");
+    const info = this.#info;
+    const r = sock.ops.recvmsg(sock, buf, flags, info);
+    if (r === -Errno.EAGAIN) {
+      // Ready yet EAGAIN would loop forever: report it as the error it is.
+      if ((sock.ops.poll(sock) & POLLIN) !== 0 && (flags & MSG_ERRQUEUE) === 0) {
+        throw this.#error(sock, r, what);
+      }
+      return null;
+    }
+    if (r < 0) throw this.#error(sock, r, what);
+    return { bytes: r, flags: info.flags, from: info.from, to: info.to, error: info.error };
+  }
+
+  #getname(fd: number, peer: boolean): SockAddrIn {
+    const what = `${peer ? "getpeername" : "getsockname"}(${fd})`;
+    const sock = this.get(fd, what);
+    const r = sock.ops.getname(sock, peer);
+    if (typeof r === "number") throw this.#error(sock, r, what);
+    return r;
+  }
+
+  #revents(p: PollFd): number {
+    const e = Number.isInteger(p.fd) && p.fd >= 0 ? this.#table[p.fd] : undefined;
+    if (e === undefined) return POLLNVAL;
+    if (e === NOT_A_SOCKET) return p.events & POLLOUT;
+    const sock = e as Socket;
+    return sock.ops.poll(sock) & (p.events | POLLERR | POLLHUP);
+  }
+
+  /** Wait until any of `fds` may be ready: 0, -EAGAIN (deadline) or -EINTR. */
+  async #waitAny(fds: PollFd[], deadline: number, signal?: AbortSignal): Promise<number> {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const waits: Promise<number>[] = [];
+    for (const p of fds) {
+      const e = this.#table[p.fd];
+      if (e === undefined || e === NOT_A_SOCKET) continue;
+      waits.push((e as Socket).wait(p.events | POLLERR | POLLHUP, deadline, stop.signal, false));
+    }
+    try {
+      if (waits.length === 0) return -Errno.EAGAIN;
+      const w = await Promise.race(waits);
+      // A socket closed under us shows up as POLLNVAL on the next pass.
+      return w === -Errno.EBADF ? 0 : w;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      stop.abort(); // releases the waits that lost the race
+    }
+  }
+
+  #error(sock: Socket, r: number, what: string, fallback?: string): NetError {
+    const why = sock.takeWhy() ?? (r === -Errno.EBADF ? "the socket was closed" : fallback);
+    return errnoError(r, what, r === -Errno.EINTR ? "aborted" : why);
+  }
+}
