@@ -222,8 +222,13 @@ export class RealClock implements Clock {
     if (this.#hostTimer !== undefined) clearTimeout(this.#hostTimer);
     this.#hostTimer = undefined;
     this.#hostDeadline = Infinity;
+    // Both ends: an open port2 is a leaked resource (and Deno's test
+    // sanitizer reports it).
     this.#channel?.port1.close();
+    this.#channel?.port2.close();
     this.#channel = undefined;
+    this.#deferred = [];
+    this.#deferScheduled = false;
   }
 
   #runDeferred(): void {
