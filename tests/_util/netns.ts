@@ -2,7 +2,7 @@
  * Interop harness: a throw-away network namespace with the Linux kernel on
  * one side of a TAP and our {@link TapDevice} on the other.
  *
- * {@link withNetns} creates a uniquely named namespace (`netwasm-<pid>-<n>`),
+ * {@link withNetns} creates a uniquely named namespace (`netwasm-<pid>-<module id><n>`),
  * turns IPv6 off in it (so the kernel stays quiet: no router solicitations,
  * MLD or DAD), brings its loopback up, creates the TAP *inside* it (the
  * driver enters the namespace with `setns(2)` for the open, so the interface
@@ -323,7 +323,7 @@ export class NsProcess {
       try {
         this.#child.kill(signal);
       } catch { /* already exited */ }
-      let timer: number | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const grace = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), graceMs)));
       const first = await Promise.race([this.#done, grace]);
       clearTimeout(timer);
@@ -367,7 +367,10 @@ export interface Netns {
   readonly kernelIp: string;
   /** Prefix length of {@link Netns.kernelIp}. */
   readonly prefixLength: number;
-  /** Our side of the link. */
+  /**
+   * Our side of the link. With {@link NetnsOptions.openTap} false there is
+   * none (the TAP exists but nobody here holds it) and reading this throws.
+   */
   readonly tap: TapDevice;
   readonly arena: Arena;
   readonly allocator: SkbAllocator;
@@ -391,6 +394,12 @@ export interface Netns {
   send(frame: Uint8Array): Xmit;
   /** Stop the capture (if any) and return the pcap path. Idempotent. */
   stopCapture(): Promise<string | undefined>;
+  /**
+   * Stop the capture and run {@link tsharkCheck} on it (once: later calls,
+   * and the end-of-test check of `capture: "check"`, reuse the report).
+   * Returns the report without judging it; throws if nothing was captured.
+   */
+  checkCapture(): Promise<CaptureReport>;
 }
 
 /** Options for {@link withNetns}. */
@@ -415,9 +424,22 @@ export interface NetnsOptions {
   capture?: boolean | "check";
   /** Keep the pcap (its path is printed) instead of deleting it. */
   keepPcap?: boolean;
+  /**
+   * Open the TAP on our side (default true). With false the harness creates
+   * a persistent TAP in the namespace with `ip tuntap add … mode tap`,
+   * configures the kernel side the same way and leaves it unopened, for a
+   * subprocess (e.g. the CLI) to attach to; `ns.tap` is then unavailable.
+   */
+  openTap?: boolean;
 }
 
 let counter = 0;
+/**
+ * Distinguishes this module instance: `deno test --parallel` runs test files
+ * in workers of one process, so they share `Deno.pid` and each has its own
+ * `counter`; without this two files would both create `netwasm-<pid>-1`.
+ */
+const instance = 100_000 + Math.floor(Math.random() * 900_000);
 
 /**
  * Run `fn` with a fresh namespace whose kernel side is configured and whose
@@ -442,7 +464,7 @@ export async function withNetns<T>(
   assertInterop({ tools: wantTools });
   await removeStaleNamespaces();
   const n = ++counter;
-  const name = `netwasm-${Deno.pid}-${n}`;
+  const name = `netwasm-${Deno.pid}-${instance}${n}`;
   const dev = `nwtap${n}`;
   const [kernelIp, prefix] = (options.kernelAddress ?? "192.0.2.1/24").split("/");
   const prefixLength = Number(prefix ?? 24);
@@ -455,6 +477,10 @@ export async function withNetns<T>(
   let capture: Capture | undefined;
   let pcapDir: string | undefined;
   let pcapPath: string | undefined;
+  let checked: CaptureReport | undefined;
+  let linkFrames: number | null = null;
+  let nsCreated = false;
+  const openTap = options.openTap ?? true;
 
   const exec = (cmd: readonly string[], o: ExecOptions = {}) =>
     run(["ip", "netns", "exec", name, ...cmd], o);
@@ -462,9 +488,15 @@ export async function withNetns<T>(
     if (capture !== undefined) {
       const c = capture;
       capture = undefined;
-      await c.stop();
+      linkFrames = await c.stop();
     }
     return pcapPath;
+  };
+  const checkCapture = async (): Promise<CaptureReport> => {
+    await stopCapture();
+    if (pcapPath === undefined) throw new Error("checkCapture: no capture (pass capture: true)");
+    checked ??= { ...await tsharkCheck(pcapPath), linkFrames };
+    return checked;
   };
 
   let keepPcap = options.keepPcap ?? false;
@@ -472,6 +504,7 @@ export async function withNetns<T>(
   let failure: { error: unknown } | undefined;
   try {
     await run(["ip", "netns", "add", name], { check: true });
+    nsCreated = true;
     // IPv6 off before the TAP exists, so it is born without it (quiet link).
     await exec([
       "sysctl",
@@ -480,30 +513,39 @@ export async function withNetns<T>(
       "net.ipv6.conf.default.disable_ipv6=1",
     ], { check: true });
     await exec(["ip", "link", "set", "lo", "up"], { check: true });
-    tap = await TapDevice.open({
-      name: dev,
-      allocator,
-      clock,
-      create: true,
-      netns: name,
-      mtu,
-      ...(options.mac !== undefined ? { mac: options.mac } : {}),
-      ...(options.tap ?? {}),
-    });
+    if (openTap) {
+      tap = await TapDevice.open({
+        name: dev,
+        allocator,
+        clock,
+        create: true,
+        netns: name,
+        mtu,
+        ...(options.mac !== undefined ? { mac: options.mac } : {}),
+        ...(options.tap ?? {}),
+      });
+    } else {
+      // Persistent: it exists while nobody holds it, for a subprocess to
+      // attach to. Deleted at teardown (and with the namespace anyway).
+      await exec(["ip", "tuntap", "add", "dev", dev, "mode", "tap"], { check: true });
+    }
     await exec(["sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`], { check: true });
     await exec(["ip", "link", "set", dev, "mtu", String(mtu), "up"], { check: true });
     await exec(["ip", "addr", "add", `${kernelIp}/${prefixLength}`, "dev", dev], { check: true });
     if (options.capture) {
       pcapDir = await Deno.makeTempDir({ prefix: "netwasm-pcap-" });
       pcapPath = `${pcapDir}/${name}.pcap`;
-      capture = await Capture.start(name, dev, pcapPath);
+      capture = await Capture.start(name, dev, pcapPath, mtu);
     }
     const ns: Netns = {
       name,
       dev,
       kernelIp: kernelIp!,
       prefixLength,
-      tap,
+      get tap(): TapDevice {
+        if (tap === undefined) throw new Error("ns.tap: the TAP was not opened (openTap: false)");
+        return tap;
+      },
       arena: allocator.arena,
       allocator,
       clock,
@@ -524,19 +566,21 @@ export async function withNetns<T>(
         processes.push(p);
         return p;
       },
-      receive: (match, o = {}) => receive(tap!, match, o.timeout ?? 5000),
+      receive: (match, o = {}) => receive(ns.tap, match, o.timeout ?? 5000),
       send(frame) {
+        const dev = ns.tap;
         const skb = allocator.alloc(frame.length);
         if (skb === null) throw new Error("arena exhausted");
         skb.append(frame);
-        return tap!.transmit(skb);
+        return dev.transmit(skb);
       },
       stopCapture,
+      checkCapture,
     };
     result = await fn(ns);
     await stopCapture();
     if (options.capture === "check" && pcapPath !== undefined) {
-      const report = await tsharkCheck(pcapPath);
+      const report = await checkCapture();
       if (report.findings.length > 0) {
         keepPcap = true; // for the developer to look at
         throw new Error(
@@ -561,7 +605,11 @@ export async function withNetns<T>(
   for (const p of processes) await attempt(() => p.kill("SIGKILL"));
   await attempt(stopCapture);
   if (tap !== undefined) await attempt(() => tap!.close());
-  await attempt(() => run(["ip", "netns", "del", name], { check: !!tap || !failure }));
+  if (nsCreated && !openTap) {
+    // Explicitly, although a TAP is deleted with its namespace anyway.
+    await attempt(() => exec(["ip", "link", "del", dev]));
+  }
+  await attempt(() => run(["ip", "netns", "del", name], { check: nsCreated }));
   ownClock?.close();
   if (pcapDir !== undefined) {
     if (keepPcap) console.log(`pcap kept: ${pcapPath}`);
@@ -605,8 +653,11 @@ class Capture {
     this.#pump = this.#copy(child.stdout);
   }
 
-  /** Start tcpdump in `netns` on `dev`, writing `path`; resolves once it is capturing. */
-  static async start(netns: string, dev: string, path: string): Promise<Capture> {
+  /**
+   * Start tcpdump in `netns` on `dev` (link MTU `mtu`), writing `path`;
+   * resolves once it is capturing.
+   */
+  static async start(netns: string, dev: string, path: string, mtu = 1500): Promise<Capture> {
     const file = await Deno.open(path, { write: true, create: true, truncate: true });
     const start = await linkPackets(netns, dev);
     const child = new Deno.Command("ip", {
@@ -617,6 +668,15 @@ class Capture {
         "tcpdump",
         // Hand each frame to tcpdump as it arrives, not per packet-ring block.
         "--immediate-mode",
+        // Immediate mode uses fixed ring slots sized by the snapshot length:
+        // with the default (262144) a 2 MiB ring holds 8 frames and a burst
+        // of fragments overflows it ("N packets dropped by kernel"). Whole
+        // frames (a kernel MTU up to 4× ours, plus Ethernet and VLAN
+        // headers) in a 16 MiB ring: thousands of slots.
+        "-s",
+        String(Math.max(mtu, 1500) * 4 + 18),
+        "-B",
+        "16384",
         // Don't drop to the tcpdump user (it only writes to our pipe anyway).
         "-Z",
         "root",
@@ -651,19 +711,23 @@ class Capture {
   /**
    * Wait (up to `timeout` ms) until tcpdump has written every frame the link
    * counters report since the start, then stop it and close the file.
+   * Returns that count (null if the counters were unreadable).
    */
-  async stop(timeout = 2000): Promise<void> {
+  async stop(timeout = 2000): Promise<number | null> {
     const now = await linkPackets(this.netns, this.dev);
+    let expected: number | null = null;
     if (now !== null) {
-      const expected = now - this.#startCount;
+      expected = now - this.#startCount;
+      const want = expected;
       await this.#proc
-        .waitUntil(() => this.#frames >= expected, { timeout, what: `${expected} frames` })
+        .waitUntil(() => this.#frames >= want, { timeout, what: `${want} frames` })
         .catch(() => {/* the file holds what it holds; tshark checks that */});
     }
     // SIGINT makes tcpdump flush and exit cleanly.
     await this.#proc.kill("SIGINT");
     await this.#pump;
     this.#file.close();
+    return expected;
   }
 
   async #copy(stream: ReadableStream<Uint8Array>): Promise<void> {
@@ -713,6 +777,16 @@ async function linkPackets(netns: string, dev: string): Promise<number | null> {
   ], { timeout: 5000 });
   if (!r.success) return null;
   return r.stdout.trim().split(/\s+/).reduce((a, n) => a + Number(n), 0);
+}
+
+/** {@link Netns.checkCapture}'s report: tshark's, plus what the link counted. */
+export interface CaptureReport extends TsharkReport {
+  /**
+   * Frames the TAP's kernel-side counters (rx + tx packets) saw while the
+   * capture ran, or null if unreadable: `frames` below it means tcpdump
+   * missed some, and they went unchecked.
+   */
+  readonly linkFrames: number | null;
 }
 
 /** One frame flagged by {@link tsharkCheck}. */

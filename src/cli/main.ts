@@ -1,0 +1,409 @@
+/**
+ * `netwasm`: the command line. `deno task netwasm <command> …`
+ *
+ * - `ping HOST` — ping(8) through our stack on a TAP.
+ * - `echo --udp PORT` — a UDP echo server on a TAP.
+ * - `demo` — the in-memory demo network (no TAP, no root).
+ * - `help` — commands and flags.
+ *
+ * Exit status: 0 on success; 1 on failure (for `ping`: no reply at all);
+ * 2 for usage errors.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./main.ts";
+ * const code = await main(["help"]); // prints the help, returns 0
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { TapError } from "../link/tap.ts";
+import { tryParseCidr, tryParseIpv4, tryParseMac } from "../wire/addr.ts";
+import { runEchoServer } from "./echo.ts";
+import { type HostConfig, openHost } from "./link.ts";
+import {
+  formatPingSummary,
+  parsePingHost,
+  PING_MAX_COUNT,
+  PING_MAX_SIZE,
+  PING_MIN_INTERVAL_MS,
+  pingExitCode,
+  runPing,
+} from "./ping.ts";
+
+/** Exit status for a usage error (bad flag, missing argument). */
+export const EXIT_USAGE = 2;
+/** Exit status for a failure (cannot open the TAP; ping got no reply). */
+export const EXIT_FAILURE = 1;
+
+/** Where the CLI writes; tests pass collectors. */
+export interface CliIo {
+  /** Normal output (stdout). */
+  out(line: string): void;
+  /** Errors and diagnostics (stderr). */
+  err(line: string): void;
+}
+
+const CONSOLE_IO: CliIo = {
+  out: (l) => console.log(l),
+  err: (l) => console.error(l),
+};
+
+/** Every flag of every command, for `parseArgs`; which command takes which is checked after. */
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  tap: { type: "string" },
+  netns: { type: "string" },
+  create: { type: "boolean" },
+  ip: { type: "string" },
+  gateway: { type: "string" },
+  mtu: { type: "string" },
+  mac: { type: "string" },
+  pcap: { type: "string" },
+  count: { type: "string", short: "c" },
+  size: { type: "string", short: "s" },
+  interval: { type: "string", short: "i" },
+  timeout: { type: "string", short: "W" },
+  ttl: { type: "string", short: "t" },
+  quiet: { type: "boolean", short: "q" },
+  udp: { type: "string" },
+  seed: { type: "string" },
+  "no-pcap": { type: "boolean" },
+} as const;
+type Flag = keyof typeof OPTIONS;
+
+const LINK_FLAGS: readonly Flag[] = [
+  "tap",
+  "netns",
+  "create",
+  "ip",
+  "gateway",
+  "mtu",
+  "mac",
+  "pcap",
+];
+const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
+  help: [],
+  ping: [...LINK_FLAGS, "count", "size", "interval", "timeout", "ttl", "quiet"],
+  echo: [...LINK_FLAGS, "udp", "quiet"],
+  demo: ["seed", "pcap", "no-pcap"],
+};
+
+/**
+ * The help text.
+ *
+ * @example
+ * ```ts
+ * import { helpText } from "./main.ts";
+ * console.log(helpText());
+ * ```
+ */
+export function helpText(): string {
+  return `netwasm — a TCP/IP stack in TypeScript, from the command line
+
+Usage: deno task netwasm <command> [flags]
+
+Commands:
+  ping HOST        send ICMP echo requests through netwasm on a TAP, like ping(8)
+  echo --udp PORT  UDP echo server (RFC 862) on a TAP; stop with Ctrl-C
+  demo             in-memory network demo on simulated time (no TAP, no root)
+  help             this text (also --help, -h)
+
+Link flags (ping, echo) — netwasm needs a link to the outside: a TAP device
+  --tap NAME       attach to the existing TAP NAME (ip tuntap add dev NAME mode tap)
+  --create         create a new TAP NAME instead (removed again on exit)
+  --netns NS       the TAP lives in network namespace NS (ip netns add NS)
+  --ip ADDR/PREFIX our address on the link, e.g. 192.0.2.2/24 (required)
+  --gateway ADDR   default gateway on the link
+  --mtu N          interface MTU (default 1500)
+  --mac MAC        our MAC address, e.g. 02:00:00:00:00:02 (default: chosen by the driver)
+  --pcap FILE      write every frame of the interface to FILE (libpcap format)
+
+ping flags:
+  -c COUNT         probes to send (default 4, at most ${PING_MAX_COUNT})
+  -s SIZE          ICMP data bytes (default 56, at most ${PING_MAX_SIZE}; large pings fragment)
+  -i INTERVAL      seconds between probes (default 1, at least ${PING_MIN_INTERVAL_MS / 1000})
+  -W TIMEOUT       seconds to wait after the last probe if nothing answered (default 10)
+  -t TTL           time to live of the requests (1…255)
+  -q               print only the header and the summary
+
+echo flags:
+  --udp PORT       UDP port to echo on (1…65535)
+  -q, --quiet      no line per datagram
+
+demo flags:
+  --seed N         seed of the simulated links and stacks (default 1)
+  --pcap FILE      capture of the LAN link (default demo.pcap)
+  --no-pcap        write no capture
+
+Exit status: 0 success; 1 failure (ping: no reply at all); 2 usage error.
+Opening a TAP needs root or CAP_NET_ADMIN (a netns also CAP_SYS_ADMIN) and --allow-ffi.
+
+Examples:
+  sudo ip tuntap add dev tap0 mode tap && sudo ip addr add 192.0.2.1/24 dev tap0 && sudo ip link set tap0 up
+  sudo deno task netwasm ping -c 3 192.0.2.1 --tap tap0 --ip 192.0.2.2/24
+  sudo deno task netwasm echo --udp 7 --tap tap0 --ip 192.0.2.2/24 --pcap echo.pcap
+  deno task netwasm demo --seed 7`;
+}
+
+class UsageError extends Error {}
+
+/**
+ * Run the CLI with `args` (without the program name). Resolves with the exit
+ * status; never calls `Deno.exit` itself.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./main.ts";
+ * const code = await main(["ping", "192.0.2.1"]); // 2: --tap is required
+ * ```
+ */
+export async function main(args: readonly string[], io: CliIo = CONSOLE_IO): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    return usage(io, (e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0] ?? (values.help ? "help" : undefined);
+  if (command === undefined) return usage(io, "no command given");
+  if (command === "help" || values.help) {
+    io.out(helpText());
+    return 0;
+  }
+  const allowed = COMMAND_FLAGS[command];
+  if (allowed === undefined) return usage(io, `unknown command "${command}"`);
+  for (const [flag, value] of Object.entries(values)) {
+    if (value !== undefined && !allowed.includes(flag as Flag)) {
+      const short = (OPTIONS[flag as Flag] as { short?: string }).short;
+      return usage(io, `${short ? `-${short}/` : ""}--${flag} is not a flag of "${command}"`);
+    }
+  }
+  try {
+    switch (command) {
+      case "ping":
+        return await ping(positionals.slice(1), values, io);
+      case "echo":
+        return await echo(positionals.slice(1), values, io);
+      default:
+        return await demo(positionals.slice(1), values, io);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) return usage(io, e.message);
+    if (e instanceof TapError) {
+      io.err(`netwasm ${command}: ${e.message}`);
+      if (e.code === "EPERM" || e.code === "EACCES") {
+        io.err("netwasm: opening a TAP needs root (or CAP_NET_ADMIN) and --allow-ffi");
+      } else if (e.code === "ENODEV") {
+        io.err(
+          `netwasm: create it first (ip tuntap add dev ${e.device} mode tap) or pass --create`,
+        );
+      }
+      return EXIT_FAILURE;
+    }
+    io.err(`netwasm ${command}: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT_FAILURE;
+  }
+}
+
+function usage(io: CliIo, message: string): number {
+  io.err(`netwasm: ${message}`);
+  io.err("Try 'deno task netwasm help' for the commands and flags.");
+  return EXIT_USAGE;
+}
+
+type Values = Partial<Record<Flag, string | boolean>>;
+
+function str(values: Values, flag: Flag): string | undefined {
+  const v = values[flag];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** A number flag: decimal, finite, within [min, max], integral unless `real`. */
+function num(
+  values: Values,
+  flag: Flag,
+  o: { min: number; max: number; real?: boolean; what: string },
+): number | undefined {
+  const text = str(values, flag);
+  if (text === undefined) return undefined;
+  // Plain decimals only: Number() would also take "0x10", "1e3" and "".
+  const n = /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(n) || (!o.real && !Number.isInteger(n)) || n < o.min || n > o.max) {
+    const short = (OPTIONS[flag] as { short?: string }).short;
+    throw new UsageError(
+      `${short ? `-${short}` : `--${flag}`} ${JSON.stringify(text)}: ${o.what} must be ${
+        o.real ? "a number" : "an integer"
+      } in ${o.min}…${o.max}`,
+    );
+  }
+  return n;
+}
+
+/** The link flags → a host configuration; without `--tap`, an error that says why it is needed. */
+function hostConfig(values: Values): HostConfig {
+  const tap = str(values, "tap");
+  if (tap === undefined) {
+    throw new UsageError(
+      `--tap is required: netwasm needs a link to reach anything, and on this command ` +
+        `that link is a TAP device (e.g. --tap tap0 --ip 192.0.2.2/24; ` +
+        `"deno task netwasm demo" needs none)`,
+    );
+  }
+  const address = str(values, "ip");
+  if (address === undefined) {
+    throw new UsageError(`--ip ADDR/PREFIX is required with --tap (e.g. --ip 192.0.2.2/24)`);
+  }
+  if (tryParseCidr(address) === null) {
+    throw new UsageError(`--ip ${JSON.stringify(address)} is not ADDR/PREFIX (e.g. 192.0.2.2/24)`);
+  }
+  const gateway = str(values, "gateway");
+  if (gateway !== undefined && tryParseIpv4(gateway) === null) {
+    throw new UsageError(`--gateway ${JSON.stringify(gateway)} is not an IPv4 address`);
+  }
+  const macText = str(values, "mac");
+  const mac = macText === undefined ? undefined : tryParseMac(macText);
+  if (mac === null) {
+    throw new UsageError(
+      `--mac ${JSON.stringify(macText)} is not a MAC address (six hex octets, 02:00:00:00:00:02)`,
+    );
+  }
+  const mtu = num(values, "mtu", { min: 68, max: 65536, what: "the MTU" });
+  const netns = str(values, "netns");
+  const pcap = str(values, "pcap");
+  return {
+    tap,
+    address,
+    ...(values.create ? { create: true } : {}),
+    ...(netns !== undefined ? { netns } : {}),
+    ...(gateway !== undefined ? { gateway } : {}),
+    ...(mac !== undefined ? { mac } : {}),
+    ...(mtu !== undefined ? { mtu } : {}),
+    ...(pcap !== undefined ? { pcap } : {}),
+  };
+}
+
+/**
+ * Abort `controller` on SIGINT (and SIGTERM where the host supports it);
+ * returns the function that removes the listeners again (a signal listener
+ * keeps a Deno process alive).
+ */
+function onSignals(controller: AbortController, signals: readonly Deno.Signal[]): () => void {
+  const handler = () => controller.abort();
+  const added: Deno.Signal[] = [];
+  for (const s of signals) {
+    try {
+      Deno.addSignalListener(s, handler);
+      added.push(s);
+    } catch { /* not supported on this OS (SIGTERM on Windows) */ }
+  }
+  return () => {
+    for (const s of added) Deno.removeSignalListener(s, handler);
+  };
+}
+
+async function ping(rest: readonly string[], values: Values, io: CliIo): Promise<number> {
+  if (rest.length === 0) throw new UsageError("ping: a destination HOST is required");
+  if (rest.length > 1) throw new UsageError(`ping: one HOST only, got ${rest.join(" ")}`);
+  const dest = rest[0]!;
+  try {
+    parsePingHost(dest);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const count = num(values, "count", { min: 1, max: PING_MAX_COUNT, what: "the count" });
+  const size = num(values, "size", { min: 0, max: PING_MAX_SIZE, what: "the size" });
+  const interval = num(values, "interval", {
+    min: PING_MIN_INTERVAL_MS / 1000,
+    max: 3600,
+    real: true,
+    what: "the interval in seconds",
+  });
+  const timeout = num(values, "timeout", {
+    min: 0,
+    max: 3600,
+    real: true,
+    what: "the timeout in seconds",
+  });
+  const ttl = num(values, "ttl", { min: 1, max: 255, what: "the TTL" });
+  const config = hostConfig(values);
+  const host = await openHost(config);
+  const stop = new AbortController();
+  const removeSignals = onSignals(stop, ["SIGINT", "SIGTERM"]);
+  try {
+    const quiet = values.quiet === true;
+    const summary = await runPing(host.stack, dest, {
+      ...(count !== undefined ? { count } : {}),
+      ...(size !== undefined ? { size } : {}),
+      ...(interval !== undefined ? { intervalMs: interval * 1000 } : {}),
+      ...(timeout !== undefined ? { lingerMs: timeout * 1000 } : {}),
+      ...(ttl !== undefined ? { ttl } : {}),
+      signal: stop.signal,
+      write: (l) => {
+        if (!quiet || l.startsWith("PING ")) io.out(l);
+      },
+      writeError: io.err,
+    });
+    for (const line of formatPingSummary(summary)) io.out(line);
+    return pingExitCode(summary);
+  } finally {
+    removeSignals();
+    await host.close();
+    if (config.pcap !== undefined) {
+      io.err(`netwasm: wrote ${host.pcapFrames} frames to ${config.pcap}`);
+    }
+  }
+}
+
+async function echo(rest: readonly string[], values: Values, io: CliIo): Promise<number> {
+  if (rest.length > 0) throw new UsageError(`echo: unexpected argument ${rest.join(" ")}`);
+  const port = num(values, "udp", { min: 1, max: 65535, what: "the port" });
+  if (port === undefined) throw new UsageError("echo: --udp PORT is required (e.g. --udp 7)");
+  const config = hostConfig(values);
+  const host = await openHost(config);
+  const stop = new AbortController();
+  const removeSignals = onSignals(stop, ["SIGINT", "SIGTERM"]);
+  try {
+    const stats = await runEchoServer(host.stack, {
+      port,
+      quiet: values.quiet === true,
+      signal: stop.signal,
+      write: io.out,
+      onListen: (a) =>
+        io.out(`netwasm echo: listening on udp ${a.hostname}:${a.port} (Ctrl-C stops)`),
+    });
+    io.out(`netwasm echo: ${stats.datagrams} datagrams, ${stats.bytes} bytes echoed`);
+    return 0;
+  } finally {
+    removeSignals();
+    await host.close();
+    if (config.pcap !== undefined) {
+      io.err(`netwasm: wrote ${host.pcapFrames} frames to ${config.pcap}`);
+    }
+  }
+}
+
+async function demo(rest: readonly string[], values: Values, io: CliIo): Promise<number> {
+  if (rest.length > 0) throw new UsageError(`demo: unexpected argument ${rest.join(" ")}`);
+  const seed = num(values, "seed", { min: 0, max: 0xffffffff, what: "the seed" });
+  if (values["no-pcap"] && values.pcap !== undefined) {
+    throw new UsageError("demo: --pcap and --no-pcap contradict each other");
+  }
+  const pcap = values["no-pcap"] ? null : str(values, "pcap");
+  // Loaded on demand: the other commands don't need the demo network.
+  const { runDemo } = await import("./demo.ts");
+  await runDemo({
+    ...(seed !== undefined ? { seed } : {}),
+    ...(pcap !== undefined ? { pcap } : {}),
+    write: io.out,
+  });
+  return 0;
+}
+
+if (import.meta.main) {
+  // No top-level await: `demo` imports demo.ts lazily, and demo.ts imports
+  // this module; awaiting here would make that import wait for itself.
+  main(Deno.args).then((code) => Deno.exit(code));
+}
