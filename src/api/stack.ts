@@ -36,6 +36,10 @@ import { Ipv4Layer, type Ipv4LayerOptions } from "../ipv4/layer.ts";
 import { type NeighbourOptions, NeighbourTable } from "../ipv4/neighbour.ts";
 import { RouteTable } from "../ipv4/route.ts";
 import { errnoError, TimedOut } from "../socket/errors.ts";
+import { IsnGenerator } from "../tcp/isn.ts";
+import type { TcpConfig, TcpSock } from "../tcp/sock.ts";
+import { createTcpTables } from "../tcp/tables_impl.ts";
+import { TcpProtocol } from "../tcp/tcp.ts";
 import { SocketLayer } from "../socket/fd_table.ts";
 import type { InetConfig } from "../socket/inet.ts";
 import { registerInetDgram } from "../socket/inet_dgram.ts";
@@ -64,6 +68,8 @@ export interface StackOptions {
   loopback?: boolean;
   /** Default TTL (default 64). */
   ttl?: number;
+  /** TCP tuning (MSL, RTO bounds, buffers, …; see `TcpConfig`). */
+  tcp?: Partial<TcpConfig>;
   /** Ephemeral port range, RFC 6056 (default [32768, 60999], Linux `ip_local_port_range`). */
   localPortRange?: readonly [number, number];
   /**
@@ -141,6 +147,8 @@ export class Stack {
   readonly neighbours: NeighbourTable;
   readonly ipv4: Ipv4Layer;
   readonly icmp: IcmpProtocol;
+  /** TCP (RFC 9293); `stack.tcp.socket()` is the ops API the socket layer wraps. */
+  readonly tcp: TcpProtocol;
   /** UDP (RFC 768). */
   readonly udp: UdpProtocol;
   /** The BSD socket layer: `socket()`, `bind()`, `sendto()`, … on descriptors. */
@@ -187,6 +195,24 @@ export class Stack {
       ...(options.ttl !== undefined ? { defaultTtl: options.ttl } : {}),
     });
     this.icmp = new IcmpProtocol(this.ipv4, options.icmp);
+    const random = this.random;
+    this.tcp = new TcpProtocol({
+      clock: this.clock,
+      ipv4: this.ipv4,
+      allocator: this.allocator,
+      hotPaths: this.hotPaths,
+      tables: createTcpTables({
+        now: () => this.clock.now(),
+        nextU32: () => random.nextU32(),
+        ...(options.localPortRange ? { portRange: options.localPortRange } : {}),
+        onTimeWaitReuse: (tw, sk) => this.tcp.onTimeWaitReuse(tw as TcpSock, sk as TcpSock),
+      }),
+      isn: new IsnGenerator({ now: () => this.clock.now(), rng: random }),
+      stats: this.stats.tcp,
+      drops: this.stats.drops,
+      ...(options.tcp ? { config: options.tcp } : {}),
+    });
+    this.ipv4.register(6, this.tcp);
     this.udp = new UdpProtocol(this.ipv4, {
       ...options.udp,
       ...(options.localPortRange ? { localPortRange: options.localPortRange } : {}),
@@ -332,6 +358,7 @@ export class Stack {
     if (this.#closed) return;
     this.#closed = true;
     this.sockets.closeAll();
+    this.tcp.close();
     this.neighbours.close();
     this.ipv4.close();
     for (const iface of [...this.#ifaces]) {

@@ -1,0 +1,59 @@
+/**
+ * Seeded transfers: random sizes up to 1 MiB both ways with half-close over
+ * impaired links; sha256 equal, both ends reach CLOSED / TIME-WAIT, and the
+ * arena returns to its baseline (pair().close() checks).
+ */
+import * as assert from "uvu/assert";
+import { test } from "../_util/test.ts";
+import { pair, type PairOptions } from "../_util/sim.ts";
+import { TcpState } from "../../src/tcp/state.ts";
+import { connectPair, exchange, randomBytes, sha256 } from "./_helpers.ts";
+
+const PROFILES: Record<string, PairOptions["impair"]> = {
+  clean: { delay: 1 },
+  loss1: { delay: 5, loss: 0.01 },
+  loss5: { delay: 5, loss: 0.05 },
+  reorder: { delay: 5, reorder: 0.1, reorderDelay: 8 },
+  duplicate: { delay: 5, duplicate: 0.05 },
+  rtt200: { delay: 100, loss: 0.005 },
+};
+
+const SEEDS = Number(Deno.env.get("NETWASM_TCP_SEEDS") ?? 5);
+const MAX = Number(Deno.env.get("NETWASM_TCP_MAX") ?? 1 << 20);
+
+for (const [name, impair] of Object.entries(PROFILES)) {
+  test(`TCP transfer (MUST-19, C5, R6): ${SEEDS} seeds × profile ${name}, ≤ ${MAX} B each way, half-close, sha256 equal`, async () => {
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const p = pair({ seed, impair: impair! });
+      const { listener, client, server } = connectPair(p, 8080);
+      const sizeX = (seed * 7919 * 104729) % MAX;
+      const sizeY = (seed * 15485863) % MAX;
+      const dx = randomBytes(sizeX, seed);
+      const dy = randomBytes(sizeY, seed + 1000);
+      const r = exchange(p, client, server, dx, dy);
+      assert.is(r.xError, 0, `seed ${seed}: client error ${r.xError}`);
+      assert.is(r.yError, 0, `seed ${seed}: server error ${r.yError}`);
+      assert.is(await sha256(r.atY), await sha256(dx), `seed ${seed}: client→server`);
+      assert.is(await sha256(r.atX), await sha256(dy), `seed ${seed}: server→client`);
+      client.close();
+      server.close();
+      listener.close();
+      p.clock.runUntil(
+        () =>
+          (client.state === TcpState.CLOSED || client.state === TcpState.TIME_WAIT) &&
+          (server.state === TcpState.CLOSED || server.state === TcpState.TIME_WAIT),
+        300_000,
+      );
+      if (Deno.env.get("NETWASM_TCP_VERBOSE")) {
+        console.log(
+          `${name} seed ${seed}: ${sizeX}+${sizeY} B in ${r.elapsed} ms virtual; ` +
+            `retrans ${p.a.stats.tcp.retransSegs}+${p.b.stats.tcp.retransSegs}, ` +
+            `fast ${p.a.stats.tcp.fastRetrans}+${p.b.stats.tcp.fastRetrans}, ` +
+            `rto ${p.a.stats.tcp.timeouts}+${p.b.stats.tcp.timeouts}`,
+        );
+      }
+      p.clock.runUntil(() => p.a.tcp.socks.size === 0 && p.b.tcp.socks.size === 0, 300_000);
+      await p.close();
+    }
+  });
+}
