@@ -1,0 +1,284 @@
+/**
+ * What a script run is configured with and what it returns: the options
+ * (and the script header lines that override them), the target the script
+ * drives (by default a netwasm {@link Stack}), the transcript and result.
+ *
+ * @module
+ */
+import { Stack, type StackOptions } from "../api/stack.ts";
+import type { VirtualClock } from "../core/clock.ts";
+import type { RandomSource } from "../core/random.ts";
+import type { PipeDevice } from "../link/pipe.ts";
+import type { Arena } from "../skb/arena.ts";
+import type { Script } from "./ast.ts";
+import { bsdSockets } from "./bsd_adapter.ts";
+import { formatInstant } from "./format.ts";
+import type { Awaitable, ScriptSockets } from "./sockets.ts";
+
+/** Where the stack under test sits: what a {@link ScriptTargetFactory} gets. */
+export interface ScriptEnv {
+  readonly clock: VirtualClock;
+  readonly arena: Arena;
+  /** The stack's end of the pipe (down; attach it, the target brings it up). */
+  readonly device: PipeDevice;
+  /** Seeded randomness for the stack (ISNs, ports, IDs). */
+  readonly random: RandomSource;
+  /** The stack's address, `192.0.2.2`. */
+  readonly localIp: string;
+  readonly prefixLength: number;
+  /** The scripted peer's address, `192.0.2.1`. */
+  readonly remoteIp: string;
+}
+
+/** The code under test, as the runner sees it. */
+export interface ScriptTarget {
+  /** Socket adapter for the script's calls (calls fail without one). */
+  readonly sockets?: ScriptSockets;
+  /** Release everything (the runner then checks the arena for leaks). */
+  close(): Awaitable<void>;
+}
+
+/** Builds the code under test on the runner's device and clock. */
+export type ScriptTargetFactory = (env: ScriptEnv) => Awaitable<ScriptTarget>;
+
+/** Options for {@link runScript}; a script's `--name=value` header lines override them. */
+export interface ScriptOptions {
+  /** The stack's address (default "192.0.2.2"; `--local_ip`). */
+  readonly localIp?: string;
+  /** The scripted peer's address (default "192.0.2.1"; `--remote_ip`). */
+  readonly remoteIp?: string;
+  /** Prefix length of the link (default 24; `--prefix_length`). */
+  readonly prefixLength?: number;
+  /** The port `bind(fd, ..., ...)` uses and inbound segments go to (default 8080; `--bind_port`). */
+  readonly localPort?: number;
+  /** The scripted peer's port for inbound segments (default 48000; `--remote_port`). */
+  readonly remotePort?: number;
+  /** The port `connect(fd, ..., ...)` goes to (default 8080; `--connect_port`). */
+  readonly connectPort?: number;
+  /** Timing tolerance in ms either side of an expected time (default 0; `--tolerance_usecs`). */
+  readonly toleranceMs?: number;
+  /** How long to watch for stray packets after the last line, ms (default 500; `--quiet_usecs`). */
+  readonly quietMs?: number;
+  /** Longest wait for a `*` packet, ms (default 600 000). */
+  readonly anyTimeoutMs?: number;
+  /** Use sequence, ack, SACK and TS numbers as written (`--absolute_seq`). */
+  readonly absoluteSeq?: boolean;
+  /** Seed of the stack's randomness (default 1; `--seed`). */
+  readonly seed?: number;
+  /** Link MTU (default 1500; `--mtu`). */
+  readonly mtu?: number;
+  /** Teach the stack the peer's MAC with an ARP request at t=0 (default true). */
+  readonly preseedArp?: boolean;
+  /** Skip backquoted shell command lines instead of failing. */
+  readonly ignoreShellCommands?: boolean;
+  /** Fail when packet buffers are still in use after the stack closed (default true). */
+  readonly checkLeaks?: boolean;
+  /** The code under test (default {@link stackTarget}()). */
+  readonly target?: ScriptTargetFactory;
+}
+
+/**
+ * One line of a run's transcript. `t` is µs of virtual time.
+ *
+ * @example
+ * ```ts
+ * import type { TranscriptEntry } from "./runner.ts";
+ * const e: TranscriptEntry = { t: 0, kind: "in", line: 3, text: "< S 0:0(0) win 65535" };
+ * ```
+ */
+export interface TranscriptEntry {
+  readonly t: number;
+  /** in: injected; out: sent by the stack; call/return: socket calls; arp; note. */
+  readonly kind: "in" | "out" | "call" | "return" | "arp" | "note";
+  readonly line?: number;
+  readonly text: string;
+}
+
+/**
+ * Why a script failed.
+ *
+ * @example
+ * ```ts
+ * import type { ScriptFailure } from "./runner.ts";
+ * const f: ScriptFailure = { line: 12, message: "line 12: expected > . 1:1(0) at t=0.200, ..." };
+ * ```
+ */
+export interface ScriptFailure {
+  /** Script line, when the failure belongs to one. */
+  readonly line?: number;
+  /** The whole message, starting with `line N:` when there is a line. */
+  readonly message: string;
+}
+
+/**
+ * What {@link runScript} returns.
+ *
+ * @example
+ * ```ts
+ * import type { ScriptResult } from "./runner.ts";
+ * const report = (r: ScriptResult) => r.ok ? "pass" : r.failure!.message;
+ * ```
+ */
+export interface ScriptResult {
+  readonly ok: boolean;
+  readonly failure?: ScriptFailure;
+  readonly transcript: readonly TranscriptEntry[];
+  /** Virtual time when the run ended, µs. */
+  readonly endUs: number;
+}
+
+/** Options for {@link stackTarget}. */
+export interface StackTargetOptions {
+  /** Extra `Stack` options (clock, arena and random are the runner's). */
+  readonly stack?: Partial<StackOptions>;
+  /** Socket adapter over the stack (default: the BSD layer adapter, see `bsd_adapter.ts`). */
+  readonly sockets?: (stack: Stack) => ScriptSockets;
+  /** Called after the interface is up, before the script starts (install your code here). */
+  readonly setup?: (stack: Stack, env: ScriptEnv) => Awaitable<void>;
+}
+
+/**
+ * The default target: a netwasm `Stack` with the runner's device as its
+ * only non-loopback interface (no gratuitous ARP, so the wire starts quiet).
+ *
+ * @example
+ * ```ts
+ * import { runScript, stackTarget } from "./runner.ts";
+ * let stack;
+ * const r = await runScript("0 < icmp echo_request id 1\n+0 > icmp echo_reply id 1", {
+ *   target: stackTarget({ setup: (s) => { stack = s; } }),
+ * });
+ * ```
+ */
+export function stackTarget(options: StackTargetOptions = {}): ScriptTargetFactory {
+  return async (env) => {
+    const stack = new Stack({
+      ...options.stack,
+      clock: env.clock,
+      arena: env.arena,
+      random: env.random,
+    });
+    stack.addInterface(env.device, {
+      address: `${env.localIp}/${env.prefixLength}`,
+      announce: false,
+    });
+    await options.setup?.(stack, env);
+    return { sockets: (options.sockets ?? bsdSockets)(stack), close: () => stack.close() };
+  };
+}
+
+const DEFAULTS = {
+  localIp: "192.0.2.2",
+  remoteIp: "192.0.2.1",
+  prefixLength: 24,
+  localPort: 8080,
+  remotePort: 48000,
+  connectPort: 8080,
+  toleranceMs: 0,
+  quietMs: 500,
+  anyTimeoutMs: 600_000,
+  absoluteSeq: false,
+  seed: 1,
+  mtu: 1500,
+  preseedArp: true,
+  ignoreShellCommands: false,
+  checkLeaks: true,
+};
+
+/**
+ * Runner options with defaults filled in and a script's header lines
+ * (packetdrill spellings where packetdrill has one) applied over them.
+ * Throws `Error` for an unknown or malformed header option.
+ *
+ * @example
+ * ```ts
+ * import { resolveOptions } from "./run_config.ts";
+ * resolveOptions({}, { tolerance_usecs: "4000" }).toleranceMs; // 4
+ * ```
+ */
+export function resolveOptions(o: ScriptOptions, header: Script["options"]) {
+  const m = { ...DEFAULTS, ...o, target: o.target ?? stackTarget() };
+  const num = (k: string, v: string | true) => {
+    const n = v === true ? NaN : Number(v);
+    if (!Number.isFinite(n) || n < 0) {
+      throw new Error(`script option --${k} needs a number, got ${v}`);
+    }
+    return n;
+  };
+  const str = (k: string, v: string | true) => {
+    if (v === true) throw new Error(`script option --${k} needs a value`);
+    return v;
+  };
+  for (const [k, v] of Object.entries(header)) {
+    switch (k) {
+      case "local_ip":
+        m.localIp = str(k, v);
+        break;
+      case "remote_ip":
+        m.remoteIp = str(k, v);
+        break;
+      case "prefix_length":
+        m.prefixLength = num(k, v);
+        break;
+      case "bind_port":
+        m.localPort = num(k, v);
+        break;
+      case "remote_port":
+        m.remotePort = num(k, v);
+        break;
+      case "connect_port":
+        m.connectPort = num(k, v);
+        break;
+      case "tolerance_usecs":
+        m.toleranceMs = num(k, v) / 1000;
+        break;
+      case "quiet_usecs":
+        m.quietMs = num(k, v) / 1000;
+        break;
+      case "absolute_seq":
+        m.absoluteSeq = v === true || v === "1" || v === "true";
+        break;
+      case "seed":
+        m.seed = num(k, v);
+        break;
+      case "mtu":
+        m.mtu = num(k, v);
+        break;
+      case "pending":
+        break; // for test helpers: the runner runs the script anyway
+      default:
+        throw new Error(`unknown script option --${k}`);
+    }
+  }
+  return m;
+}
+
+/** {@link ScriptOptions} with every default applied. */
+export type ResolvedOptions = ReturnType<typeof resolveOptions>;
+
+/**
+ * A transcript as text, one entry per line:
+ * `0.100 < S 0:0(0) win 65535   // line 3`.
+ *
+ * @example
+ * ```ts
+ * import { formatTranscript } from "./run_config.ts";
+ * formatTranscript([{ t: 100_000, kind: "in", line: 3, text: "< S 0:0(0) win 65535" }]);
+ * // "0.100 < S 0:0(0) win 65535  // line 3"
+ * ```
+ */
+export function formatTranscript(entries: readonly TranscriptEntry[]): string {
+  return entries.map((e) => {
+    const prefix = e.kind === "call"
+      ? ""
+      : e.kind === "return"
+      ? "  -> "
+      : e.kind === "note"
+      ? "!! "
+      : e.kind === "arp"
+      ? "   "
+      : "";
+    const where = e.line !== undefined ? `  // line ${e.line}` : "";
+    return `${formatInstant(e.t)} ${prefix}${e.text}${where}`;
+  }).join("\n");
+}
