@@ -13,9 +13,10 @@
  */
 import type { BenchModule } from "./_harness.ts";
 import { checksumBench } from "./checksum.ts";
+import { tcpBench } from "./tcp.ts";
 
 /** Every benchmark module, in the order they run. */
-export const MODULES: readonly BenchModule[] = [checksumBench];
+export const MODULES: readonly BenchModule[] = [checksumBench, tcpBench];
 
 if (import.meta.main) {
   const only = Deno.args;
