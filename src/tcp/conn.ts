@@ -577,6 +577,15 @@ export function tcpSetOption(sk: TcpSock, name: TcpOptionName, value: number): n
       if (value < 0) return -Errno.EINVAL;
       sk.timeWaitLen = value;
       return 0;
+    case "IP_TTL":
+      // Linux do_ip_setsockopt: -1 restores the default, else 1…255.
+      if (value !== -1 && !(value >= 1 && value <= 255)) return -Errno.EINVAL;
+      sk.ttl = value | 0;
+      return 0;
+    case "IP_TOS":
+      // Linux keeps the ECN bits of a stream socket under TCP's control.
+      sk.tos = value & 0xfc;
+      return 0;
   }
   return -Errno.ENOPROTOOPT;
 }
@@ -619,6 +628,10 @@ export function tcpGetOption(sk: TcpSock, name: TcpOptionName): number {
       return sk.userTimeout;
     case "TCP_TIMEWAIT_MS":
       return sk.timeWaitLen;
+    case "IP_TTL":
+      return sk.ttl > 0 ? sk.ttl : sk.ctx.ipv4.defaultTtl;
+    case "IP_TOS":
+      return sk.tos;
   }
   return -Errno.ENOPROTOOPT;
 }

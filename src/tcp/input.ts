@@ -463,12 +463,20 @@ function rcvSynchronized(sk: TcpSock, skb: SkBuff, th: TcpRepr): void {
       return;
     }
   }
-  // First: sequence number.
+  // First: sequence number. With a zero receive window a segment starting
+  // exactly at RCV.NXT still has its ACK, URG and RST processed; only its
+  // text (and FIN) is dropped (§3.10.7.4 "special allowance", MUST-66; Linux
+  // tcp_sequence accepts it and tcp_data_queue drops the data with an ACK).
+  let zeroWindowText = false;
   if (!acceptable(sk, seq, segLen)) {
-    if (!(flags & TcpFlags.RST)) sendAck(sk);
-    ctx.drops.count("tcp.out_of_window");
-    skb.free();
-    return;
+    if (seq === sk.rcvNxt && segLen > 0 && !(flags & TcpFlags.SYN) && receiveWindow(sk) === 0) {
+      zeroWindowText = true;
+    } else {
+      if (!(flags & TcpFlags.RST)) sendAck(sk);
+      ctx.drops.count("tcp.out_of_window");
+      skb.free();
+      return;
+    }
   }
   // Something acceptable arrived: the peer is alive (keepalive / persist).
   sk.probesOut = 0;
@@ -580,7 +588,11 @@ function rcvSynchronized(sk: TcpSock, skb: SkBuff, th: TcpRepr): void {
 
   // Seventh and eighth: text and FIN.
   let wake = false;
-  if (skb.endSeq !== seq) {
+  if (zeroWindowText) {
+    ctx.drops.count("tcp.zero_window_text");
+    sendAck(sk);
+    skb.free();
+  } else if (skb.endSeq !== seq) {
     const s = sk.state;
     if (s === TcpState.ESTABLISHED || s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2) {
       if (sk.orphan && len > 0 && seqAfter(skb.endSeq, sk.rcvNxt)) {
@@ -697,7 +709,10 @@ function rcvTimeWait(sk: TcpSock, th: TcpRepr, len: number): void {
     armKeep(sk, sk.timeWaitLen);
     return;
   }
-  if (len > 0 || (flags & TcpFlags.FIN)) sendAck(sk);
+  // §3.10.7.4 first: anything but a bare ACK exactly at RCV.NXT is out of
+  // window here (text, a new FIN, an old or future sequence number) and is
+  // answered with an ACK (Linux tcp_timewait_state_process → TCP_TW_ACK).
+  if (len > 0 || (flags & TcpFlags.FIN) || th.seq !== sk.rcvNxt) sendAck(sk);
 }
 
 /**

@@ -104,7 +104,9 @@ export function transmitSkb(sk: TcpSock, skb: SkBuff, cloneIt: boolean): number 
   const cfg = ctx.config;
   // MUST-65 / W1: MSS and window scale only on SYNs; a SYN-ACK echoes only
   // what the SYN offered (sk.*Ok were set from it).
-  opts.mss = syn ? sk.advmss : null;
+  // The MSS option is MTU − 40 whatever options we use (RFC 6691 §3, Linux
+  // tcp_synack_options); advmss already had the timestamp's 12 bytes taken off.
+  opts.mss = syn ? sk.advmss + (sk.tsOk ? 12 : 0) : null;
   const activeSyn = syn && !ack;
   opts.windowScale = syn && (activeSyn ? cfg.windowScaling : sk.wscaleOk) ? sk.rcvWscale : null;
   opts.sackPermitted = syn && (activeSyn ? cfg.sack : sk.sackOk);
@@ -147,6 +149,9 @@ export function transmitSkb(sk: TcpSock, skb: SkBuff, cloneIt: boolean): number 
   ctx.stats.outSegs++;
   if (flags & TcpFlags.RST) ctx.stats.outRsts++;
   sendOpts.src = sk.laddr;
+  // MUST-48/49: the connection's TTL and TOS (RSTs for unknown peers use the defaults).
+  sendOpts.ttl = sk.ttl > 0 ? sk.ttl : ctx.ipv4.defaultTtl;
+  sendOpts.tos = sk.tos;
   return ctx.ipv4.output(out, sk.raddr, sendOpts);
 }
 
@@ -289,6 +294,8 @@ export function sendResetFor(
   ctx.stats.outSegs++;
   ctx.stats.outRsts++;
   sendOpts.src = laddr;
+  sendOpts.ttl = ctx.ipv4.defaultTtl;
+  sendOpts.tos = 0;
   ctx.ipv4.output(skb, raddr, sendOpts);
 }
 

@@ -366,7 +366,10 @@ function cleanupRbuf(sk: TcpSock, copied: number): void {
   }
   const cur = receiveWindow(sk);
   if (cur * 2 > sk.rcvbuf) return;
-  const free = sk.rcvbuf - sk.rcvQueued - sk.ofoBytes;
+  // What selectWindow could offer: the free space, but never more than the
+  // window field can carry (65535 << scale) — without window scaling a large
+  // buffer would otherwise send a duplicate ACK with the same window on every read.
+  const free = Math.min(sk.rcvbuf - sk.rcvQueued - sk.ofoBytes, 65535 << sk.rcvWscale);
   if (free >= 2 * cur && free >= Math.min(sk.rcvbuf >>> 1, sk.rcvMss)) {
     rbufHooks.windowUpdate(sk);
   }

@@ -104,7 +104,9 @@ export type TcpOptionName =
   | "SO_SNDBUF" // bytes
   | "SO_REUSEADDR" // 0/1
   | "TCP_USER_TIMEOUT" // ms, 0 = default R2
-  | "TCP_TIMEWAIT_MS"; // TIME-WAIT length in ms (default 2 × MSL)
+  | "TCP_TIMEWAIT_MS" // TIME-WAIT length in ms (default 2 × MSL)
+  | "IP_TTL" // 1…255, -1 = the stack default (MUST-49)
+  | "IP_TOS"; // 0…255; the two ECN bits are TCP's and kept 0 (MUST-48)
 
 /**
  * Stack-wide TCP settings (Linux sysctls). Times in ms.
@@ -444,6 +446,10 @@ export class TcpSock implements TcpTableEntry, CongestionState {
   userTimeout = 0;
   /** TIME-WAIT length in ms (2 × MSL). */
   timeWaitLen: number;
+  /** IP_TTL for this connection's segments, -1 = the IP layer's default (MUST-49). */
+  ttl = -1;
+  /** IP_TOS / DSCP for this connection's segments, ECN bits clear (MUST-48). */
+  tos = 0;
   /** Pending hard error (positive errno), read-and-clear through `error`. */
   skErr = 0;
   /** Last soft error (ICMP), reported instead of ETIMEDOUT on timeout. */

@@ -64,7 +64,7 @@
  * SACK loss recovery (RFC 6675) and SACK/D-SACK block generation (blocks
  * received are validated and ignored); CUBIC; RACK-TLP; spurious-retransmit
  * undo; out-of-band reads of urgent data (MSG_OOB on recv); SYN cookies; ECN;
- * PMTU discovery (DF is never set); per-socket TOS/TTL (MUST-48/49);
+ * PMTU discovery (DF is never set);
  * adaptive delayed-ACK timeout / quick-ACK mode; buffer auto-tuning; global
  * memory pressure and orphan eviction (RFC 6429); Fast Open; MD5.
  *
@@ -448,6 +448,8 @@ function inheritOptions(child: TcpSock, lsk: TcpSock): void {
   child.rcvbuf = lsk.rcvbuf;
   child.sndbuf = lsk.sndbuf;
   child.nodelay = lsk.nodelay;
+  child.cork = lsk.cork;
+  child.reuseAddr = lsk.reuseAddr;
   child.keepalive = lsk.keepalive;
   child.keepIdle = lsk.keepIdle;
   child.keepIntvl = lsk.keepIntvl;
@@ -456,6 +458,8 @@ function inheritOptions(child: TcpSock, lsk: TcpSock): void {
   child.userTimeout = lsk.userTimeout;
   child.userMss = lsk.userMss;
   child.timeWaitLen = lsk.timeWaitLen;
+  child.ttl = lsk.ttl;
+  child.tos = lsk.tos;
 }
 
 export { TcpSock };
