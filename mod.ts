@@ -22,11 +22,14 @@ export * from "./src/link/device.ts";
 export * from "./src/wasm/bindings.ts";
 export * from "./src/api/stack.ts";
 export * from "./src/api/datagram.ts";
+export { Conn, connect, type ConnectOptions, type TcpNetAddr } from "./src/api/conn.ts";
+export { listen, Listener, type ListenOptions } from "./src/api/listener.ts";
 export * from "./src/socket/constants.ts";
 export * from "./src/socket/errors.ts";
 export type { SockAddrIn, SockAddrInput } from "./src/socket/address.ts";
 export {
   type BlockingOptions,
+  type Linger,
   type PollFd,
   type RecvResult,
   SocketLayer,

@@ -43,8 +43,11 @@ import { TcpProtocol } from "../tcp/tcp.ts";
 import { SocketLayer } from "../socket/fd_table.ts";
 import type { InetConfig } from "../socket/inet.ts";
 import { registerInetDgram } from "../socket/inet_dgram.ts";
+import { registerInetStream } from "../socket/inet_stream.ts";
 import { type UdpOptions, UdpProtocol } from "../udp/udp.ts";
 import { type DatagramConn, listenDatagram, type ListenDatagramOptions } from "./datagram.ts";
+import { type Conn, connect, type ConnectOptions } from "./conn.ts";
+import { listen, type Listener, type ListenOptions } from "./listener.ts";
 
 /** Options for {@link Stack}. */
 export interface StackOptions {
@@ -229,6 +232,7 @@ export class Stack {
       nonlocalBind: false,
     };
     registerInetDgram(this.sockets, this.udp, this.inet);
+    registerInetStream(this.sockets, this.tcp, this.inet);
     if (options.loopback ?? true) {
       const lo = new LoopbackDevice({ allocator: this.allocator, clock: this.clock });
       this.loopback = this.#attach(lo, 0x7f000001, 8, { loopback: true, announce: false });
@@ -351,6 +355,25 @@ export class Stack {
    */
   listenDatagram(options: ListenDatagramOptions): DatagramConn {
     return listenDatagram(this.sockets, options);
+  }
+
+  /**
+   * Open a TCP connection to `hostname:port` (default hostname 127.0.0.1),
+   * like `Deno.connect`. Rejects with `ConnectionRefused`, `TimedOut`,
+   * `NetworkUnreachable`, `HostUnreachable`, or `Interrupted` when
+   * `signal` aborts (`Cannot connect to 192.0.2.2:80: connection refused`).
+   */
+  connect(options: ConnectOptions): Promise<Conn> {
+    return connect(this.sockets, options);
+  }
+
+  /**
+   * Listen for TCP connections on `hostname:port` (default hostname
+   * 0.0.0.0), like `Deno.listen`. Throws `AddrInUse`, `AddrNotAvailable`,
+   * `PermissionDenied`, …
+   */
+  listen(options: ListenOptions): Listener {
+    return listen(this.sockets, options);
   }
 
   /** Close every socket, take every interface down, free queued packets, cancel timers. */

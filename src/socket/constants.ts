@@ -665,3 +665,157 @@ export const SO_EE_ORIGIN_LOCAL = 1;
  * ```
  */
 export const SO_EE_ORIGIN_ICMP = 2;
+
+/**
+ * Option level of TCP options (`IPPROTO_TCP`, Linux `SOL_TCP`).
+ *
+ * @example
+ * ```ts
+ * import { SOL_TCP } from "./constants.ts";
+ * SOL_TCP; // 6
+ * ```
+ */
+export const SOL_TCP = 6;
+
+/**
+ * TCP: send keepalive probes on an idle connection (RFC 9293 MUST-24…29).
+ *
+ * @example
+ * ```ts
+ * import { SO_KEEPALIVE } from "./constants.ts";
+ * SO_KEEPALIVE; // 9
+ * ```
+ */
+export const SO_KEEPALIVE = 9;
+
+/**
+ * TCP: what close() does with unsent data; `{ onoff: 1, linger: 0 }` resets the connection.
+ *
+ * @example
+ * ```ts
+ * import { SO_LINGER } from "./constants.ts";
+ * SO_LINGER; // 13
+ * ```
+ */
+export const SO_LINGER = 13;
+
+/**
+ * Read-only: 1 when the socket is listening.
+ *
+ * @example
+ * ```ts
+ * import { SO_ACCEPTCONN } from "./constants.ts";
+ * SO_ACCEPTCONN; // 30
+ * ```
+ */
+export const SO_ACCEPTCONN = 30;
+
+/**
+ * TCP: turn Nagle's algorithm off (RFC 9293 §3.7.4).
+ *
+ * @example
+ * ```ts
+ * import { TCP_NODELAY } from "./constants.ts";
+ * TCP_NODELAY; // 1
+ * ```
+ */
+export const TCP_NODELAY = 1;
+
+/**
+ * TCP: cap the MSS (set before connect/listen).
+ *
+ * @example
+ * ```ts
+ * import { TCP_MAXSEG } from "./constants.ts";
+ * TCP_MAXSEG; // 2
+ * ```
+ */
+export const TCP_MAXSEG = 2;
+
+/**
+ * TCP: hold partial segments until uncorked.
+ *
+ * @example
+ * ```ts
+ * import { TCP_CORK } from "./constants.ts";
+ * TCP_CORK; // 3
+ * ```
+ */
+export const TCP_CORK = 3;
+
+/**
+ * TCP: idle seconds before the first keepalive probe.
+ *
+ * @example
+ * ```ts
+ * import { TCP_KEEPIDLE } from "./constants.ts";
+ * TCP_KEEPIDLE; // 4
+ * ```
+ */
+export const TCP_KEEPIDLE = 4;
+
+/**
+ * TCP: seconds between keepalive probes.
+ *
+ * @example
+ * ```ts
+ * import { TCP_KEEPINTVL } from "./constants.ts";
+ * TCP_KEEPINTVL; // 5
+ * ```
+ */
+export const TCP_KEEPINTVL = 5;
+
+/**
+ * TCP: unanswered keepalive probes before the connection is dropped.
+ *
+ * @example
+ * ```ts
+ * import { TCP_KEEPCNT } from "./constants.ts";
+ * TCP_KEEPCNT; // 6
+ * ```
+ */
+export const TCP_KEEPCNT = 6;
+
+/**
+ * TCP: ms unacknowledged data may wait before the connection fails with ETIMEDOUT (RFC 5482).
+ *
+ * @example
+ * ```ts
+ * import { TCP_USER_TIMEOUT } from "./constants.ts";
+ * TCP_USER_TIMEOUT; // 18
+ * ```
+ */
+export const TCP_USER_TIMEOUT = 18;
+
+/**
+ * Streams: wait until the whole buffer is filled (or EOF, an error, a timeout).
+ *
+ * @example
+ * ```ts
+ * import { MSG_WAITALL } from "./constants.ts";
+ * MSG_WAITALL; // 256
+ * ```
+ */
+export const MSG_WAITALL = 0x100;
+
+/**
+ * Do not raise the SIGPIPE callback on EPIPE (`SocketLayer.onSigpipe`).
+ *
+ * @example
+ * ```ts
+ * import { MSG_NOSIGNAL } from "./constants.ts";
+ * MSG_NOSIGNAL; // 16384
+ * ```
+ */
+export const MSG_NOSIGNAL = 0x4000;
+
+/**
+ * TCP: more data follows; hold a partial segment (cork for this call).
+ *
+ * @example
+ * ```ts
+ * import { MSG_MORE } from "./constants.ts";
+ * MSG_MORE; // 32768
+ * ```
+ */
+export const MSG_MORE = 0x8000;

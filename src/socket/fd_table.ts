@@ -32,6 +32,9 @@ import {
   IPPROTO_IP,
   MSG_DONTWAIT,
   MSG_ERRQUEUE,
+  MSG_NOSIGNAL,
+  MSG_PEEK,
+  MSG_WAITALL,
   O_NONBLOCK,
   O_RDWR,
   POLLERR,
@@ -40,8 +43,11 @@ import {
   POLLNVAL,
   POLLOUT,
   POLLRDHUP,
+  SO_LINGER,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOL_SOCKET,
 } from "./constants.ts";
 import { errnoError, type NetError } from "./errors.ts";
 import {
@@ -126,6 +132,22 @@ export interface PollFd {
 }
 
 /**
+ * C's `struct linger` for `setsockopt(fd, SOL_SOCKET, SO_LINGER, …)`.
+ *
+ * @example
+ * ```ts
+ * import type { Linger } from "./fd_table.ts";
+ * const resetOnClose: Linger = { onoff: 1, linger: 0 }; // close() sends RST
+ * ```
+ */
+export interface Linger {
+  /** Non-zero / true: linger on. */
+  readonly onoff: number | boolean;
+  /** Seconds; 0 with `onoff` makes close() abort the connection (RST). */
+  readonly linger: number;
+}
+
+/**
  * Makes the ops and control block of a new socket (an `inetsw` entry).
  *
  * @example
@@ -166,6 +188,12 @@ const IPPROTO_MAX = 256;
 export class SocketLayer {
   /** Most sockets open at once (ENFILE beyond). */
   readonly maxSockets: number;
+  /**
+   * The SIGPIPE stand-in (seeds §4 item 13): called with the descriptor when
+   * a send fails with EPIPE and the call had no MSG_NOSIGNAL. The send still
+   * fails with EPIPE (`BrokenPipe`). Null (default): nothing happens.
+   */
+  onSigpipe: ((fd: number) => void) | null = null;
   readonly #clock: Clock;
   readonly #table: Entry[] = [NOT_A_SOCKET, NOT_A_SOCKET, NOT_A_SOCKET];
   readonly #families = new Map<number, Map<number, Registered[]>>();
@@ -275,24 +303,39 @@ export class SocketLayer {
 
   /**
    * connect(2). For datagram sockets it sets the default peer at once;
-   * `{ family: AF_UNSPEC }` disconnects. A protocol answering EINPROGRESS
-   * (streams) is waited for unless the descriptor is non-blocking.
+   * `{ family: AF_UNSPEC }` disconnects. A stream protocol answering
+   * EINPROGRESS (attempt started) or EALREADY (one is under way) is waited
+   * for unless the descriptor is non-blocking (seeds §2.2
+   * `inet_stream_connect`): the outcome is `ops.connectResult()`; when
+   * SO_SNDTIMEO expires the call fails with that same EINPROGRESS/EALREADY
+   * and the attempt goes on; an aborted `signal` is EINTR.
    */
   async connect(fd: number, addr: SockAddrInput, options: BlockingOptions = {}): Promise<void> {
     const what = `Cannot connect to ${describeAddr(addr)}`;
     const sock = this.get(fd, what);
     const r = sock.ops.connect(sock, addr);
-    if (r === -Errno.EINPROGRESS && (sock.fileFlags & O_NONBLOCK) === 0) {
-      const deadline = sock.sndTimeo > 0 ? this.#clock.now() + sock.sndTimeo : Infinity;
-      const w = await sock.wait(POLLOUT | POLLHUP, deadline, options.signal, true);
-      // inet_stream_connect: a timeout leaves the connection in progress.
-      if (w < 0) throw this.#error(sock, w === -Errno.EAGAIN ? -Errno.EINPROGRESS : w, what);
-      const e = sock.sk.err;
-      sock.sk.err = 0;
-      if (e !== 0) throw this.#error(sock, -e, what);
+    const waits = r === -Errno.EINPROGRESS ||
+      (r === -Errno.EALREADY && sock.ops.connectResult !== undefined);
+    if (!waits || (sock.fileFlags & O_NONBLOCK) !== 0) {
+      if (r < 0) throw this.#error(sock, r, what);
       return;
     }
-    if (r < 0) throw this.#error(sock, r, what);
+    const deadline = sock.sndTimeo > 0 ? this.#clock.now() + sock.sndTimeo : Infinity;
+    for (;;) {
+      const w = await sock.wait(POLLOUT | POLLHUP, deadline, options.signal, true);
+      // inet_stream_connect: a timeout leaves the connection in progress.
+      if (w < 0) throw this.#error(sock, w === -Errno.EAGAIN ? r : w, what);
+      if (sock.ops.connectResult === undefined) {
+        const e = sock.sk.err;
+        sock.sk.err = 0;
+        if (e !== 0) throw this.#error(sock, -e, what);
+        return;
+      }
+      const c = sock.ops.connectResult(sock);
+      if (c === -Errno.EINPROGRESS || c === -Errno.EALREADY) continue; // woken early
+      if (c < 0) throw this.#error(sock, c, what);
+      return;
+    }
   }
 
   /**
@@ -301,6 +344,12 @@ export class SocketLayer {
    * (broadcast without SO_BROADCAST), EINVAL (port 0), EPIPE (after
    * SHUT_WR), ENETUNREACH, EAGAIN (no port for the automatic bind), and a
    * pending ICMP error of a connected socket (ECONNREFUSED, …).
+   *
+   * Streams (`tcp_sendmsg`): a blocking send waits for buffer space until
+   * all of `data` is queued; a non-blocking one queues what fits. Once some
+   * bytes are queued, a later error, timeout or abort returns the count
+   * instead (seeds §4 item 15: partial writes). EPIPE calls
+   * {@link onSigpipe} unless `flags` has MSG_NOSIGNAL (seeds §4 item 13).
    */
   async sendto(
     fd: number,
@@ -316,15 +365,27 @@ export class SocketLayer {
     const sock = this.get(fd, what);
     const nonblock = (flags & MSG_DONTWAIT) !== 0 || (sock.fileFlags & O_NONBLOCK) !== 0;
     const deadline = !nonblock && sock.sndTimeo > 0 ? this.#clock.now() + sock.sndTimeo : Infinity;
+    const stream = sock.type === SOCK_STREAM;
+    let sent = 0;
     for (;;) {
-      const r = sock.ops.sendmsg(sock, data, flags, to);
-      if (r !== -Errno.EAGAIN) {
-        if (r < 0) throw this.#error(sock, r, what);
-        return r;
+      const r = sock.ops.sendmsg(sock, sent === 0 ? data : data.subarray(sent), flags, to);
+      if (r >= 0) {
+        sent += r;
+        if (!stream || nonblock || sent >= data.length) return sent;
+        continue;
       }
-      if (nonblock || (sock.ops.poll(sock) & POLLOUT) !== 0) throw this.#error(sock, r, what);
+      if (r !== -Errno.EAGAIN || nonblock || (sock.ops.poll(sock) & POLLOUT) !== 0) {
+        // An error, a non-blocking EAGAIN, or EAGAIN while ready (a real
+        // error: waiting would spin) — after a partial write, the count.
+        if (sent > 0) return sent;
+        if (r === -Errno.EPIPE && (flags & MSG_NOSIGNAL) === 0) this.onSigpipe?.(fd);
+        throw this.#error(sock, r, what);
+      }
       const w = await sock.wait(POLLOUT | POLLHUP, deadline, options.signal, true);
-      if (w < 0) throw this.#error(sock, w, what);
+      if (w < 0) {
+        if (sent > 0) return sent;
+        throw this.#error(sock, w, what);
+      }
     }
   }
 
@@ -339,6 +400,10 @@ export class SocketLayer {
    * queued), MSG_TRUNC (return the real length), MSG_DONTWAIT, MSG_ERRQUEUE
    * (read a queued ICMP error; never waits). SO_RCVTIMEO expiry is EAGAIN;
    * `options.signal` aborting is EINTR; closing the descriptor is EBADF.
+   *
+   * Streams return what is there (0 at end of stream); with MSG_WAITALL
+   * (and no MSG_PEEK) they wait until `buf` is full, and end of stream, an
+   * error, a timeout or an abort after some bytes return the count.
    */
   async recvfrom(
     fd: number,
@@ -351,11 +416,27 @@ export class SocketLayer {
     const nonblock = (flags & (MSG_DONTWAIT | MSG_ERRQUEUE)) !== 0 ||
       (sock.fileFlags & O_NONBLOCK) !== 0;
     const deadline = !nonblock && sock.rcvTimeo > 0 ? this.#clock.now() + sock.rcvTimeo : Infinity;
+    // MSG_WAITALL (tcp_recvmsg's target = len): keep reading into the rest of buf.
+    const waitAll = sock.type === SOCK_STREAM && !nonblock &&
+      (flags & (MSG_WAITALL | MSG_PEEK)) === MSG_WAITALL;
+    let got = 0;
     for (;;) {
-      const r = this.#tryRecv(sock, buf, flags, what);
-      if (r !== null) return r;
+      let r: RecvResult | null;
+      try {
+        r = this.#tryRecv(sock, got === 0 ? buf : buf.subarray(got), flags, what);
+      } catch (e) {
+        if (got > 0) return streamResult(got);
+        throw e;
+      }
+      if (r !== null) {
+        if (!waitAll) return r;
+        got += r.bytes;
+        if (r.bytes === 0 || got >= buf.length) return streamResult(got);
+        continue;
+      }
       if (nonblock) throw this.#error(sock, -Errno.EAGAIN, what, "nothing to receive");
       const w = await sock.wait(POLLIN | POLLRDHUP | POLLHUP, deadline, options.signal, true);
+      if (w < 0 && got > 0) return streamResult(got);
       if (w === -Errno.EAGAIN) {
         throw this.#error(
           sock,
@@ -435,7 +516,7 @@ export class SocketLayer {
         });
         child.state = SocketState.CONNECTED;
         if ((flags & SOCK_NONBLOCK) !== 0) child.fileFlags |= O_NONBLOCK;
-        const peer = child.ops.getname(child, true);
+        const peer = child.ops.getname(child, true, true);
         // sys_accept4: a peer name that cannot be read is ECONNABORTED.
         if (typeof peer === "number") {
           child.ops.release(child);
@@ -498,12 +579,30 @@ export class SocketLayer {
 
   /**
    * setsockopt(2) (four arguments like C, an exception to the two-parameter
-   * convention). Booleans count as 0/1. Unknown options: ENOPROTOOPT.
+   * convention). Booleans count as 0/1. SO_LINGER also takes C's
+   * `struct linger` as `{ onoff, linger }` (seconds); the number form is the
+   * linger time, negative = off. Unknown options: ENOPROTOOPT.
    */
-  setsockopt(fd: number, level: number, name: number, value: number | boolean): void {
+  setsockopt(
+    fd: number,
+    level: number,
+    name: number,
+    value: number | boolean | Linger,
+  ): void {
     const what = `setsockopt(${fd}, ${level}, ${name})`;
     const sock = this.get(fd, what);
-    const v = typeof value === "boolean" ? (value ? 1 : 0) : value;
+    let v: unknown = value;
+    if (typeof value === "boolean") v = value ? 1 : 0;
+    else if (typeof value === "object" && value !== null) {
+      if (level !== SOL_SOCKET || name !== SO_LINGER) {
+        throw errnoError(Errno.EINVAL, what, "only SO_LINGER takes { onoff, linger }");
+      }
+      const l = value.linger;
+      if (typeof l !== "number" || !(l >= 0)) {
+        throw errnoError(Errno.EINVAL, what, "linger must be a number of seconds >= 0");
+      }
+      v = value.onoff ? l : -1;
+    }
     if (typeof v !== "number" || Number.isNaN(v)) {
       throw errnoError(Errno.EINVAL, what, "not a number");
     }
@@ -628,4 +727,9 @@ export class SocketLayer {
     const why = sock.takeWhy() ?? (r === -Errno.EBADF ? "the socket was closed" : fallback);
     return errnoError(r, what, r === -Errno.EINTR ? "aborted" : why);
   }
+}
+
+/** What a stream read of `bytes` returns (no addresses: TCP fills no `msg_name`). */
+function streamResult(bytes: number): RecvResult {
+  return { bytes, flags: 0, from: null, to: null, error: null };
 }

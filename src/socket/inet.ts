@@ -2,7 +2,9 @@
  * The INET pieces every IPv4 socket type shares (`net/ipv4/af_inet.c`):
  * `inet_bind`, `inet_getname` and the datagram part of `inet_shutdown`, over
  * the fields an IPv4 control block has ({@link InetSock}). UDP uses them
- * through `InetDgramOps`; TCP's `inetStreamOps` will too.
+ * through `InetDgramOps` (and `PROT_SOCK`); TCP's `inetStreamOps`
+ * (`inet_stream.ts`) follows the same steps over its TCB, which keeps these
+ * fields itself.
  *
  * @module
  */

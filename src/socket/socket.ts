@@ -159,8 +159,13 @@ export interface ProtoOps<S extends SockCommon = SockCommon> {
   sendmsg(sock: Socket<S>, data: Uint8Array, flags: number, to: SockAddrInput | undefined): number;
   /** Receive once into `buf`: the recvfrom(2) return value or -errno (-EAGAIN: would block). */
   recvmsg(sock: Socket<S>, buf: Uint8Array, flags: number, info: RecvInfo): number;
-  /** getsockname(2) (`peer` false) / getpeername(2): the address, or -errno (ENOTCONN). */
-  getname(sock: Socket<S>, peer: boolean): SockAddrIn | number;
+  /**
+   * getsockname(2) (`peer` false) / getpeername(2): the address, or -errno
+   * (ENOTCONN). `forAccept` is accept4's own lookup (Linux `getname(…, 2)`):
+   * it skips the "closed → ENOTCONN" test, since an accepted connection may
+   * already be reset.
+   */
+  getname(sock: Socket<S>, peer: boolean, forAccept?: boolean): SockAddrIn | number;
   /** shutdown(2) with SHUT_RD/SHUT_WR/SHUT_RDWR: 0 or -errno. */
   shutdown(sock: Socket<S>, how: number): number;
   /** close(2): leave every table and free everything queued. */
@@ -171,6 +176,13 @@ export interface ProtoOps<S extends SockCommon = SockCommon> {
   getsockopt(sock: Socket<S>, level: number, name: number): number;
   /** Current readiness as a POLL* mask (`sock->ops->poll`). */
   poll(sock: Socket<S>): number;
+  /**
+   * Streams: the outcome of a connect(2) that returned -EINPROGRESS or
+   * -EALREADY, once the socket shows POLLOUT/POLLHUP/an error (the tail of
+   * `inet_stream_connect`): 0 connected, -EINPROGRESS/-EALREADY still
+   * connecting, or -errno. Absent: the pending `sk.err` decides.
+   */
+  connectResult?(sock: Socket<S>): number;
   /** listen(2) (streams; absent: EOPNOTSUPP like Linux `sock_no_listen`). */
   listen?(sock: Socket<S>, backlog: number): number;
   /**

@@ -1,0 +1,375 @@
+/**
+ * `Conn`: a TCP connection the way `Deno.connect` / `Deno.TcpConn` offer
+ * it, on top of the stack's BSD socket layer (`stack.sockets`).
+ *
+ * Behaviour worth knowing:
+ * - `write(p)` resolves once all of `p` is in the send buffer; it waits for
+ *   space while the buffer is full (backpressure from the peer's window).
+ * - `readable` is a byte stream that reads from the socket only when its
+ *   consumer asks, so a consumer that stops reading lets the receive buffer
+ *   fill and TCP's window close. `writable` writes with the same
+ *   backpressure as `write()`; closing it is `closeWrite()` (FIN).
+ * - A normal end of stream (FIN) is `read() → null`; a reset is an error
+ *   (`ConnectionReset`, MUST-12), and so is a timeout (`TimedOut`). Once a
+ *   connection has failed, every later `read()`/`write()` reports that
+ *   same error, whichever call saw it first.
+ * - Hostnames are IPv4 literals or `"localhost"`: there is no DNS.
+ *
+ * @module
+ */
+import { Errno } from "../core/errno.ts";
+import { formatIpv4, tryParseIpv4 } from "../wire/addr.ts";
+import type { SockAddrIn } from "../socket/address.ts";
+import {
+  AF_INET,
+  IPPROTO_TCP,
+  MSG_NOSIGNAL,
+  SHUT_RD,
+  SHUT_WR,
+  SO_KEEPALIVE,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SOL_TCP,
+  TCP_NODELAY,
+} from "../socket/constants.ts";
+import { BadResource, errnoError, NetError } from "../socket/errors.ts";
+import type { SocketLayer } from "../socket/fd_table.ts";
+
+/**
+ * A TCP endpoint, as `Deno.NetAddr` with `transport: "tcp"`.
+ *
+ * @example
+ * ```ts
+ * import type { TcpNetAddr } from "./conn.ts";
+ * const web: TcpNetAddr = { transport: "tcp", hostname: "192.0.2.2", port: 80 };
+ * ```
+ */
+export interface TcpNetAddr {
+  readonly transport: "tcp";
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/**
+ * Options for `stack.connect()` (as `Deno.ConnectOptions`).
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "./conn.ts";
+ * const o: ConnectOptions = { hostname: "192.0.2.2", port: 80, signal: AbortSignal.timeout(5000) };
+ * ```
+ */
+export interface ConnectOptions {
+  /** Remote port, 1…65535. */
+  port: number;
+  /** Remote IPv4 address or "localhost" (default "127.0.0.1", like Deno). */
+  hostname?: string;
+  /** Only "tcp". */
+  transport?: "tcp";
+  /** Abort the connection attempt: the promise rejects with `Interrupted`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Open a TCP connection (active open). Rejects with the typed errors of the
+ * socket layer: `ConnectionRefused` (RST from the peer), `TimedOut` (no
+ * answer within the SYN retry budget), `NetworkUnreachable` (no route),
+ * `HostUnreachable` (ARP failed, ICMP), `Interrupted` (the signal aborted),
+ * with messages like `Cannot connect to 192.0.2.2:80: connection refused`.
+ *
+ * @example
+ * ```ts
+ * // const conn = await connect(stack.sockets, { hostname: "192.0.2.2", port: 7 });
+ * // await conn.write(new TextEncoder().encode("hi"));
+ * ```
+ */
+export async function connect(sockets: SocketLayer, options: ConnectOptions): Promise<Conn> {
+  if (options.transport !== undefined && options.transport !== "tcp") {
+    throw new TypeError(`connect: transport "${options.transport}" is not supported (only "tcp")`);
+  }
+  const port = options.port;
+  if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+    throw new TypeError(`connect: port ${port} is not in 1…65535`);
+  }
+  const address = resolveHost(options.hostname ?? "127.0.0.1", "connect");
+  const signal = options.signal;
+  if (signal?.aborted) {
+    throw errnoError(Errno.EINTR, `Cannot connect to ${address}:${port}`, "aborted");
+  }
+  const fd = sockets.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  try {
+    await sockets.connect(fd, { address, port }, signal ? { signal } : {});
+  } catch (e) {
+    closeQuietly(sockets, fd);
+    throw e;
+  }
+  return new Conn(sockets, fd);
+}
+
+/**
+ * A connected TCP socket with Deno's `TcpConn` interface.
+ *
+ * @example
+ * ```ts
+ * // const conn = await stack.connect({ hostname: "192.0.2.2", port: 7 });
+ * // await conn.write(new TextEncoder().encode("ping"));
+ * // const buf = new Uint8Array(64);
+ * // const n = await conn.read(buf); // null at end of stream
+ * // conn.close();
+ * ```
+ */
+export class Conn implements Disposable, AsyncDisposable {
+  /** Our address and port. */
+  readonly localAddr: TcpNetAddr;
+  /** The peer's address and port. */
+  readonly remoteAddr: TcpNetAddr;
+  readonly #sockets: SocketLayer;
+  readonly #fd: number;
+  readonly #stop = new AbortController();
+  #closed = false;
+  /** The error that ended the connection (reset, timeout …), reported to every later call. */
+  #failed: NetError | null = null;
+  #readable: ReadableStream<Uint8Array> | null = null;
+  #writable: WritableStream<Uint8Array> | null = null;
+
+  /**
+   * Use `stack.connect()` or `Listener.accept()`; `fd` must be a connected
+   * stream socket this object now owns. `peer` is the remote address when
+   * the caller already knows it (accept).
+   */
+  constructor(sockets: SocketLayer, fd: number, peer?: SockAddrIn) {
+    this.#sockets = sockets;
+    this.#fd = fd;
+    const local = sockets.getsockname(fd);
+    const remote = peer ?? sockets.getpeername(fd);
+    this.localAddr = { transport: "tcp", hostname: local.address, port: local.port };
+    this.remoteAddr = { transport: "tcp", hostname: remote.address, port: remote.port };
+  }
+
+  /** The descriptor, for the BSD calls (`stack.sockets.setsockopt(conn.fd, …)`). */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /**
+   * Read into `p`: resolves with the byte count (at least 1 unless `p` is
+   * empty), or null at the end of the stream (the peer's FIN). Rejects with
+   * `ConnectionReset`, `TimedOut`, … when the connection failed, and with
+   * `BadResource` once the Conn is closed.
+   */
+  async read(p: Uint8Array): Promise<number | null> {
+    this.#check("read");
+    if (p.length === 0) return 0;
+    if (this.#failed !== null) throw this.#failed;
+    let n: number;
+    try {
+      n = await this.#sockets.recv(this.#fd, p, 0, { signal: this.#stop.signal });
+    } catch (e) {
+      throw this.#fail(e, "read");
+    }
+    if (n === 0) {
+      if (this.#failed !== null) throw this.#failed; // a reset seen by write() is no EOF
+      return null;
+    }
+    return n;
+  }
+
+  /**
+   * Queue all of `p` for sending: resolves with `p.length` once every byte
+   * is in the send buffer, waiting for space while it is full. Rejects with
+   * `BrokenPipe` after `closeWrite()`, the connection's error when it
+   * failed, `BadResource` once the Conn is closed.
+   */
+  async write(p: Uint8Array): Promise<number> {
+    this.#check("write");
+    if (this.#failed !== null) throw this.#failed;
+    let n: number;
+    try {
+      n = await this.#sockets.send(this.#fd, p, MSG_NOSIGNAL, { signal: this.#stop.signal });
+    } catch (e) {
+      throw this.#fail(e, "write");
+    }
+    // Closed while waiting for space: the layer reports the partial count, we the close.
+    if (n < p.length && this.#closed) throw closedError("write", "Conn");
+    return n;
+  }
+
+  /**
+   * Half-close: send FIN after the queued data (shutdown SHUT_WR). Reading
+   * goes on until the peer closes its side.
+   */
+  closeWrite(): Promise<void> {
+    try {
+      this.#check("closeWrite");
+      this.#sockets.shutdown(this.#fd, SHUT_WR);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Close the connection (FIN, or RST when received data was never read).
+   * Pending reads and writes reject with `BadResource`; closing twice throws
+   * it too (as Deno does).
+   */
+  close(): void {
+    this.#check("close");
+    this.#closed = true;
+    this.#stop.abort();
+    this.#sockets.close(this.#fd);
+  }
+
+  /** TCP_NODELAY: turn Nagle's algorithm off (true, the default) or on. */
+  setNoDelay(noDelay = true): void {
+    this.#check("setNoDelay");
+    this.#sockets.setsockopt(this.#fd, SOL_TCP, TCP_NODELAY, noDelay);
+  }
+
+  /** SO_KEEPALIVE: probe an idle connection (true, the default) or not. */
+  setKeepAlive(keepAlive = true): void {
+    this.#check("setKeepAlive");
+    this.#sockets.setsockopt(this.#fd, SOL_SOCKET, SO_KEEPALIVE, keepAlive);
+  }
+
+  /** Deno API compatibility: the stack's timers do not hold an event loop, so a no-op. */
+  ref(): void {}
+
+  /** Deno API compatibility: a no-op (see {@link ref}). */
+  unref(): void {}
+
+  /**
+   * The received bytes as a byte stream (BYOB-capable). It reads from the
+   * socket only when its consumer asks, so a slow consumer closes the TCP
+   * window. It ends at the peer's FIN and errors on a reset; cancelling it
+   * shuts the receive side (SHUT_RD).
+   */
+  get readable(): ReadableStream<Uint8Array> {
+    this.#readable ??= new ReadableStream({
+      type: "bytes",
+      autoAllocateChunkSize: 16384,
+      pull: async (controller) => {
+        const req = controller.byobRequest!;
+        const v = req.view!;
+        const view = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+        let n: number | null;
+        try {
+          n = await this.read(view);
+        } catch (e) {
+          controller.error(e);
+          return;
+        }
+        if (n === null) {
+          controller.close();
+          req.respond(0);
+        } else {
+          req.respond(n);
+        }
+      },
+      cancel: () => {
+        if (this.#closed) return;
+        try {
+          this.#sockets.shutdown(this.#fd, SHUT_RD);
+        } catch {
+          // The connection is already gone: nothing left to stop.
+        }
+      },
+    });
+    return this.#readable;
+  }
+
+  /**
+   * A sink for bytes to send, with the send buffer's backpressure: each
+   * chunk's write resolves once it is queued. Closing it sends FIN
+   * (`closeWrite()`); aborting it closes the Conn.
+   */
+  get writable(): WritableStream<Uint8Array> {
+    this.#writable ??= new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        // write() is short only when a user-set SO_SNDTIMEO expires: go on.
+        for (let off = 0; off < chunk.length;) {
+          off += await this.write(off === 0 ? chunk : chunk.subarray(off));
+        }
+      },
+      close: async () => {
+        if (!this.#closed) await this.closeWrite();
+      },
+      abort: () => {
+        if (!this.#closed) this.close();
+      },
+    });
+    return this.#writable;
+  }
+
+  /** Close unless already closed (`using conn = await stack.connect(…)`). */
+  [Symbol.dispose](): void {
+    if (!this.#closed) this.close();
+  }
+
+  /** As {@link [Symbol.dispose]} (`await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    this[Symbol.dispose]();
+    return Promise.resolve();
+  }
+
+  #check(op: string): void {
+    if (this.#closed) throw closedError(op, "Conn");
+  }
+
+  /** Map a failure of a pending call; remember the connection's own errors. */
+  #fail(e: unknown, op: string): unknown {
+    if (this.#closed) return closedError(op, "Conn");
+    if (e instanceof NetError && isConnectionError(e.errno)) this.#failed ??= e;
+    return e;
+  }
+}
+
+/** Errors that end a connection for both directions (the TCB's `sk_err`). */
+function isConnectionError(errno: number): boolean {
+  return errno === Errno.ECONNRESET || errno === Errno.ETIMEDOUT ||
+    errno === Errno.ECONNREFUSED || errno === Errno.ECONNABORTED ||
+    errno === Errno.EHOSTUNREACH || errno === Errno.ENETUNREACH || errno === Errno.EPROTO;
+}
+
+/**
+ * The `BadResource` a closed Conn or Listener answers with.
+ *
+ * @example
+ * ```ts
+ * import { closedError } from "./conn.ts";
+ * closedError("read", "Conn").message; // "Cannot read: the Conn is closed"
+ * ```
+ */
+export function closedError(op: string, what: string): BadResource {
+  return new BadResource(Errno.EBADF, `Cannot ${op}: the ${what} is closed`);
+}
+
+/**
+ * An IPv4 literal, or "localhost" → 127.0.0.1 (there is no DNS); anything
+ * else is a `TypeError` naming `op`.
+ *
+ * @example
+ * ```ts
+ * import { resolveHost } from "./conn.ts";
+ * resolveHost("localhost", "connect"); // "127.0.0.1"
+ * ```
+ */
+export function resolveHost(hostname: string, op: string): string {
+  if (hostname === "localhost") return "127.0.0.1";
+  const a = typeof hostname === "string" ? tryParseIpv4(hostname) : null;
+  if (a === null) {
+    throw new TypeError(
+      `${op}: hostname "${hostname}" is not an IPv4 address (netwasm has no DNS)`,
+    );
+  }
+  return formatIpv4(a);
+}
+
+/** Close `fd` if it is still open (the stack may have closed it already). */
+function closeQuietly(sockets: SocketLayer, fd: number): void {
+  try {
+    sockets.close(fd);
+  } catch {
+    // Already closed (stack shutdown): nothing to release.
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * `Listener`: a listening TCP socket the way `Deno.listen` offers it, on
+ * top of the stack's BSD socket layer. Connections that complete their
+ * handshake wait in the accept queue (bounded by `backlog`), data they
+ * receive meanwhile included, until `accept()` takes them.
+ *
+ * @module
+ */
+import {
+  AF_INET,
+  IPPROTO_TCP,
+  SO_REUSEADDR,
+  SOCK_STREAM,
+  SOL_SOCKET,
+} from "../socket/constants.ts";
+import { BadResource } from "../socket/errors.ts";
+import type { SocketLayer } from "../socket/fd_table.ts";
+import { closedError, Conn, resolveHost, type TcpNetAddr } from "./conn.ts";
+
+/**
+ * Options for `stack.listen()` (as `Deno.TcpListenOptions`).
+ *
+ * @example
+ * ```ts
+ * import type { ListenOptions } from "./listener.ts";
+ * const o: ListenOptions = { hostname: "0.0.0.0", port: 8080, transport: "tcp" };
+ * ```
+ */
+export interface ListenOptions {
+  /** Local port; 0 picks an ephemeral port (see `Listener.addr`). */
+  port: number;
+  /** Local address (default "0.0.0.0": every interface). */
+  hostname?: string;
+  /** Only "tcp". */
+  transport?: "tcp";
+  /**
+   * SO_REUSEADDR (default true, as Deno/Rust set it on Unix): restart a
+   * server while old connections on its port are still in TIME-WAIT. Two
+   * listeners on one port are refused either way.
+   */
+  reuseAddress?: boolean;
+  /** Accept-queue length (default 128; at most 4096, Linux `somaxconn`). */
+  backlog?: number;
+}
+
+/**
+ * Listen for TCP connections on `options.hostname:options.port`. Throws the
+ * typed bind errors: `AddrInUse`, `AddrNotAvailable`, `PermissionDenied`,
+ * with messages like `Cannot bind 192.0.2.9:80: address not available on
+ * any interface`.
+ *
+ * @example
+ * ```ts
+ * // const listener = listen(stack.sockets, { port: 7 });
+ * // for await (const conn of listener) conn.readable.pipeTo(conn.writable); // echo
+ * ```
+ */
+export function listen(sockets: SocketLayer, options: ListenOptions): Listener {
+  if (options.transport !== undefined && options.transport !== "tcp") {
+    throw new TypeError(`listen: transport "${options.transport}" is not supported (only "tcp")`);
+  }
+  const port = options.port;
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new TypeError(`listen: port ${port} is not in 0…65535`);
+  }
+  const backlog = options.backlog ?? 128;
+  if (!(Number.isInteger(backlog) && backlog >= 0)) {
+    throw new TypeError(`listen: backlog ${backlog} is not a non-negative integer`);
+  }
+  const address = resolveHost(options.hostname ?? "0.0.0.0", "listen");
+  const fd = sockets.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  try {
+    if (options.reuseAddress ?? true) sockets.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    sockets.bind(fd, { address, port });
+    sockets.listen(fd, backlog);
+  } catch (e) {
+    sockets.close(fd);
+    throw e;
+  }
+  return new Listener(sockets, fd);
+}
+
+/**
+ * A listening TCP socket with Deno's `Listener` interface.
+ *
+ * @example
+ * ```ts
+ * // const listener = stack.listen({ port: 8080 });
+ * // const conn = await listener.accept();
+ * // await conn.write(new TextEncoder().encode("hello\n"));
+ * // conn.close();
+ * // listener.close();
+ * ```
+ */
+export class Listener implements AsyncIterable<Conn>, Disposable {
+  /** Where it listens (the real port when 0 was asked for). */
+  readonly addr: TcpNetAddr;
+  readonly #sockets: SocketLayer;
+  readonly #fd: number;
+  readonly #stop = new AbortController();
+  #closed = false;
+
+  /** Use `stack.listen()`; `fd` must be a listening stream socket this object now owns. */
+  constructor(sockets: SocketLayer, fd: number) {
+    this.#sockets = sockets;
+    this.#fd = fd;
+    const a = sockets.getsockname(fd);
+    this.addr = { transport: "tcp", hostname: a.address, port: a.port };
+  }
+
+  /** The descriptor, for the BSD calls. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /**
+   * The next connection, waiting for one if none is queued. Rejects with
+   * `BadResource` once the listener is closed (also when closed while
+   * waiting).
+   */
+  async accept(): Promise<Conn> {
+    if (this.#closed) throw closedError("accept", "Listener");
+    try {
+      const { fd, peer } = await this.#sockets.accept(this.#fd, 0, {
+        signal: this.#stop.signal,
+      });
+      return new Conn(this.#sockets, fd, peer);
+    } catch (e) {
+      if (this.#closed) throw closedError("accept", "Listener");
+      throw e;
+    }
+  }
+
+  /**
+   * Stop listening: connections not yet accepted are reset, pending
+   * `accept()` calls reject with `BadResource`. Accepted Conns stay open.
+   * Closing twice throws `BadResource` (as Deno does).
+   */
+  close(): void {
+    if (this.#closed) throw closedError("close", "Listener");
+    this.#closed = true;
+    this.#stop.abort();
+    this.#sockets.close(this.#fd);
+  }
+
+  /** Accept connections until the listener is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<Conn> {
+    for (;;) {
+      if (this.#closed) return;
+      try {
+        yield await this.accept();
+      } catch (e) {
+        if (e instanceof BadResource && this.#closed) return;
+        throw e;
+      }
+    }
+  }
+
+  /** Deno API compatibility: a no-op (the stack's timers hold no event loop). */
+  ref(): void {}
+
+  /** Deno API compatibility: a no-op. */
+  unref(): void {}
+
+  /** Close unless already closed (`using listener = stack.listen(…)`). */
+  [Symbol.dispose](): void {
+    if (!this.#closed) this.close();
+  }
+}
