@@ -11,8 +11,6 @@
  * @module
  */
 import type { Stack } from "../api/stack.ts";
-import { Errno } from "../core/errno.ts";
-import { errnoError } from "../socket/errors.ts";
 import type { ScriptSockets } from "./sockets.ts";
 import { SCRIPT_SYMBOLS as S } from "./symbols.ts";
 
@@ -47,16 +45,7 @@ export function bsdSockets(stack: Stack): ScriptSockets {
     recv: (fd, buf, flags) => s.recv(fd, buf, flags),
     shutdown: (fd, how) => s.shutdown(fd, how),
     close: (fd) => s.close(fd),
-    setsockopt: (fd, level, name, value) => {
-      if (typeof value !== "number") {
-        throw errnoError(
-          Errno.EINVAL,
-          `setsockopt(${fd}, ${level}, ${name})`,
-          "the socket layer takes integer values only (no {onoff, linger})",
-        );
-      }
-      s.setsockopt(fd, level, name, value);
-    },
+    setsockopt: (fd, level, name, value) => s.setsockopt(fd, level, name, value),
     getsockopt: (fd, level, name) => s.getsockopt(fd, level, name),
     setNonBlocking: (fd, nonBlocking) => {
       const fl = s.fcntl(fd, S.F_GETFL!);

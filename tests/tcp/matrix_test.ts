@@ -7,28 +7,12 @@
  * and what is not covered are listed in `tests/tcp/TRACEABILITY.md`; the
  * matrix files are written by `tests/tcp/gen_matrix.ts`.
  *
- * Socket calls go through the BSD layer when it has stream sockets, else
- * through the TCP ops adapter (same rule as tests/testing/runner_stack_test.ts).
+ * Socket calls go through the BSD socket layer (stream sockets).
  */
 import { scriptTest } from "../_util/script_test_helper.ts";
-import { Stack } from "../../src/api/stack.ts";
-import { VirtualClock } from "../../src/core/clock.ts";
-import { loadScriptDir, stackTarget } from "../../src/testing/script.ts";
-import { tcpOpsSockets } from "../testing/_tcp_ops_adapter.ts";
+import { loadScriptDir } from "../../src/testing/script.ts";
 
-const STREAMS = await (async () => {
-  const s = new Stack({ clock: new VirtualClock() });
-  let ok = false;
-  try {
-    s.sockets.close(s.sockets.socket(2, 1, 6)); // AF_INET, SOCK_STREAM, IPPROTO_TCP
-    ok = true;
-  } catch {
-    // ESOCKTNOSUPPORT until stream ops are registered with the socket layer.
-  }
-  await s.close();
-  return ok;
-})();
-const OPTIONS = STREAMS ? {} : { target: stackTarget({ sockets: tcpOpsSockets }) };
+const OPTIONS = {};
 
 /** The requirement IDs on a script's first line (`// MUST-66 RFC5961-B1`). */
 export function scriptIds(text: string): string {

@@ -12,7 +12,6 @@ import { runScript, stackTarget } from "../../src/testing/script.ts";
 import { rttSample } from "../../src/tcp/input.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import { parseIpv4 } from "../../src/wire/addr.ts";
-import { tcpOpsSockets } from "../testing/_tcp_ops_adapter.ts";
 import { ADDR_B } from "./_helpers.ts";
 import { rawAccept, TcpFlags } from "./_raw.ts";
 
@@ -46,7 +45,7 @@ test("MUST-48/49: IP_TOS and IP_TTL set on a listener reach its connections' seg
 +0    < 48001>9999 S 0:0(0) win 65535
 +0    > [tos 0x00, ttl 64] 9999>48001 R. 0:0(0) ack 1
 `,
-    { target: stackTarget({ sockets: tcpOpsSockets, setup }) },
+    { target: stackTarget({ setup }) },
   );
   assertScriptOk(r);
 });
@@ -78,7 +77,7 @@ test("MUST-63: a SYN from a broadcast or multicast source is dropped by IP befor
     let stack: Stack | undefined;
     const r = await runScript(
       `--remote_ip=${src}\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 < S 0:0(0) win 65535 <mss 1460>\n`,
-      { target: stackTarget({ sockets: tcpOpsSockets, setup: (s) => void (stack = s) }) },
+      { target: stackTarget({ setup: (s) => void (stack = s) }) },
     );
     assertScriptOk(r);
     assert.is(stack!.stats.drops.snapshot()["ipv4.martian_source"], 1, src);

@@ -1,66 +1,36 @@
 /**
- * The runner against the real stack (the default target): ARP, ICMP, UDP
- * through the BSD socket layer, and TCP where it exists. Expectations that
- * depend on how far the transport layer is pick themselves from what the
- * stack registers, so these tests stay correct as UDP/TCP land; scripts
- * that need TCP's stream sockets are pending until `socket(AF_INET,
- * SOCK_STREAM)` works.
+ * The runner against the real stack (the default target): ARP, ICMP, and
+ * UDP and TCP through the BSD socket layer.
  */
 import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
 import { assertScriptOk, scriptTest } from "../_util/script_test_helper.ts";
-import { Stack } from "../../src/api/stack.ts";
-import { VirtualClock } from "../../src/core/clock.ts";
+import type { Stack } from "../../src/api/stack.ts";
 import { runScript, stackTarget } from "../../src/testing/runner.ts";
-import { tcpOpsSockets } from "./_tcp_ops_adapter.ts";
 
-/** What the stack can do today. */
-const CAN = await (async () => {
-  const s = new Stack({ clock: new VirtualClock() });
-  const udp = s.ipv4.protocol(17) !== undefined;
-  const tcp = s.ipv4.protocol(6) !== undefined;
-  let streams = false;
-  try {
-    s.sockets.close(s.sockets.socket(2, 1, 6)); // AF_INET, SOCK_STREAM, IPPROTO_TCP
-    streams = true;
-  } catch {
-    // ESOCKTNOSUPPORT until TCP's stream ops are registered with the socket layer.
-  }
-  await s.close();
-  return { udp, tcp, streams };
-})();
-const NO_TCP = "TCP (IP protocol 6) is not registered in this build";
-const NEEDS_TCP = CAN.tcp ? {} : { pending: NO_TCP };
-
-// Before UDP existed the IP layer answered protocol unreachable (RFC 1122 §3.2.2.1);
-// with UDP, a closed port is port unreachable (RFC 1122 §4.1.3.1).
+// A closed UDP port is answered with port unreachable (RFC 1122 §4.1.3.1).
 scriptTest(
   "script: UDP to a closed port is answered with ICMP unreachable quoting the datagram",
   `
 0   < udp (10)
-+0  > icmp unreachable ${CAN.udp ? "port_unreachable" : "protocol_unreachable"} [udp (10)]
++0  > icmp unreachable port_unreachable [udp (10)]
 `,
 );
 
-// Without TCP the answer is ICMP protocol unreachable; with TCP, a RST (RFC 9293 §3.10.7.1:
-// no ACK in the SYN, so <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>).
+// RFC 9293 §3.10.7.1: no ACK in the SYN, so <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
 scriptTest(
-  "script: a SYN to a port nobody listens on gets RST (ICMP protocol unreachable before TCP)",
-  CAN.tcp
-    ? "0 < S 0:0(0) win 65535 <mss 1460>\n+0 > R. 0:0(0) ack 1\n"
-    : "0 < S 0:0(0) win 65535\n+0 > icmp unreachable protocol_unreachable [0:0(0)]\n",
+  "script: a SYN to a port nobody listens on gets RST (RFC 9293 §3.10.7.1)",
+  "0 < S 0:0(0) win 65535 <mss 1460>\n+0 > R. 0:0(0) ack 1\n",
 );
 
 scriptTest(
   "script: an ACK to a port nobody listens on gets RST with seq = SEG.ACK (RFC 9293 §3.10.7.1)",
   "0 < . 1:1(0) ack 1 win 65535\n+0 > R 1:1(0)\n",
-  NEEDS_TCP,
 );
 
 scriptTest(
   "script: MUST-6 an unknown option is skipped, the SYN is still answered",
   "0 < S 0:0(0) win 65535 <opt 99 len 4,mss 1460>\n+0 > R. 0:0(0) ack 1\n",
-  NEEDS_TCP,
 );
 
 test("script: MUST-3 a segment with a bad checksum is dropped silently (and counted)", async () => {
@@ -70,7 +40,7 @@ test("script: MUST-3 a segment with a bad checksum is dropped silently (and coun
   });
   assertScriptOk(r);
   assert.is(stack!.stats.drops.snapshot()["tcp.bad_checksum"], 1);
-}, CAN.tcp ? {} : { ignore: true, reason: NO_TCP });
+});
 
 test("script: MUST-7 a zero option length is dropped, not answered (and counted)", async () => {
   let stack: Stack | undefined;
@@ -79,7 +49,7 @@ test("script: MUST-7 a zero option length is dropped, not answered (and counted)
   assert.is(stack!.stats.drops.snapshot()["tcp.bad_option"], 1);
   assertScriptOk(await runScript("0 < S 0:0(0) win 65535 <mss 1460,raw 0x081e>\n", { target }));
   assert.is(stack!.stats.drops.snapshot()["tcp.bad_option"], 1, "a length running past the header");
-}, CAN.tcp ? {} : { ignore: true, reason: NO_TCP });
+});
 
 test(
   "script: a UDP datagram with a bad checksum gets no ICMP error (RFC 1122 §4.1.3.4)",
@@ -89,9 +59,8 @@ test(
       target: stackTarget({ setup: (s) => void (stack = s) }),
     });
     assertScriptOk(r);
-    assert.is(stack!.stats.drops.snapshot()["udp.bad_checksum"], CAN.udp ? 1 : undefined);
+    assert.is(stack!.stats.drops.snapshot()["udp.bad_checksum"], 1);
   },
-  CAN.udp ? {} : { ignore: true, reason: "UDP is not registered in this build" },
 );
 
 test("script: without a preseeded neighbour the runner answers the stack's ARP request", async () => {
@@ -108,7 +77,7 @@ test("script: without a preseeded neighbour the runner answers the stack's ARP r
 });
 
 test("script: a wrong expectation against the real stack fails with both packets shown", async () => {
-  const code = CAN.udp ? "port_unreachable" : "protocol_unreachable";
+  const code = "port_unreachable";
   const r = await runScript("0 < udp (10)\n+0 > icmp unreachable host_unreachable\n");
   assert.is(
     r.failure?.message,
@@ -141,7 +110,6 @@ scriptTest(
 +0       read(3, ..., 100) = -1 EAGAIN (Resource temporarily unavailable)
 +0       close(3) = 0
 `,
-  CAN.udp ? {} : { pending: "UDP sockets are not in this build" },
 );
 
 scriptTest(
@@ -154,16 +122,7 @@ scriptTest(
 +.01  < icmp unreachable port_unreachable [udp (5)]
 +0    write(3, ..., 5) = -1 ECONNREFUSED (Connection refused)
 `,
-  CAN.udp ? {} : { pending: "UDP sockets are not in this build" },
 );
-
-// TCP scripts: through the BSD layer once it has stream sockets; until then through
-// the stop-gap adapter over the TCP ops API (tests/testing/_tcp_ops_adapter.ts).
-const TCP_SCRIPTS = CAN.streams
-  ? {}
-  : CAN.tcp
-  ? { target: stackTarget({ sockets: tcpOpsSockets }) }
-  : { pending: NO_TCP };
 
 scriptTest(
   "script: passive open — listen, SYN, SYN-ACK, ACK, accept, close sends FIN",
@@ -181,7 +140,6 @@ scriptTest(
 +.1   < F. 1:1(0) ack 2 win 512 <nop,nop,TS val 120 ecr 100>
 +0    > . 2:2(0) ack 2 <...>
 `,
-  TCP_SCRIPTS,
 );
 
 scriptTest(
@@ -195,5 +153,4 @@ scriptTest(
 +0    > . 1:1(0) ack 1 <...>
 +0    getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
 `,
-  TCP_SCRIPTS,
 );
