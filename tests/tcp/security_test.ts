@@ -1,0 +1,604 @@
+/**
+ * Security checklist (CONFORMANCE §8, §4.6 RFC 5961) in simulation: blind
+ * RST / SYN / data injection, the challenge-ACK side channel, ACK division,
+ * SACK abuse at a tiny MSS, out-of-order exhaustion, zero/one-byte window
+ * persist, SYN flood and TIME-WAIT assassination. Each test names its §8 row.
+ *
+ * Deterministic: virtual time, fixed seeds; per-segment cost is measured with
+ * operation counters (buffers allocated, range-table calls, segments sent),
+ * not wall time. Findings that fail the requirement live in
+ * `known_issues.ts` (not picked up by the suite).
+ *
+ * @module
+ */
+import * as assert from "uvu/assert";
+import { test } from "../_util/test.ts";
+import { type Pair, pair } from "../_util/sim.ts";
+import { SeededRandom } from "../../src/core/random.ts";
+import { Errno } from "../../src/core/errno.ts";
+import { TcpState } from "../../src/tcp/state.ts";
+import type { TcpSock } from "../../src/tcp/sock.ts";
+import { receiveWindow } from "../../src/tcp/recv.ts";
+import { emitTcp } from "../../src/wire/tcp.ts";
+import { NO_TCP_OPTIONS, type TcpOptions } from "../../src/wire/tcp_options.ts";
+import type { Ipv4Repr } from "../../src/wire/ipv4.ts";
+import type { Iface } from "../../src/ipv4/iface.ts";
+import { rawAccept, type RawPeer, type Seg, TcpFlags } from "./_raw.ts";
+import { ADDR_B, connectPair, exchange, randomBytes, sha256 } from "./_helpers.ts";
+
+const { ACK, RST, SYN, FIN, PSH } = TcpFlags;
+
+/** A raw connection on a fresh pair; captured output cleared. */
+function setup(o: Parameters<typeof rawAccept>[1] = {}) {
+  const p = pair({ seed: 1 });
+  const c = rawAccept(p, o);
+  c.peer.take();
+  return { p, ...c };
+}
+
+/** Tear down: abort, close the listener, drain, check the arena. */
+async function teardown(p: Pair, listener: TcpSock, ...socks: TcpSock[]): Promise<void> {
+  for (const s of socks) {
+    if (s.state !== TcpState.CLOSED) s.abort();
+    s.close();
+  }
+  for (let s = listener.accept(); s !== null; s = listener.accept()) s.abort();
+  listener.close();
+  p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 600_000);
+  await p.close();
+}
+
+/** Is `s` a challenge ACK of `sk`: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, no data? */
+function isChallenge(s: Seg, sk: TcpSock): boolean {
+  return s.flags === ACK && s.len === 0 && s.ack === sk.rcvNxt && s.seq === sk.sndMax;
+}
+
+/** Open one more raw connection on `listener` from source port `sport`. */
+function openMore(peer: RawPeer, listener: TcpSock, sport: number): TcpSock {
+  const iss = 5000 + sport;
+  peer.inject({ sport, seq: iss, flags: SYN, options: { mss: 1460 } });
+  const sa = peer.take().find((s) => s.dstPort === sport && s.flags === (SYN | ACK))!;
+  peer.inject({ sport, seq: iss + 1, ack: sa.seq + 1, flags: ACK });
+  const sk = listener.accept();
+  if (sk === null) throw new Error("not accepted");
+  return sk;
+}
+
+test("§8 row 2 (RFC 5961 §3, B1): blind RST at RCV.NXT±1, ±window/2, ±window, far away in ESTABLISHED → challenge ACK in window, silent drop outside, exact RCV.NXT resets", async () => {
+  const { p, peer, listener, sk } = setup();
+  const wnd = receiveWindow(sk);
+  assert.ok(wnd > 1000, `window ${wnd}`);
+  const nxt = sk.rcvNxt;
+  const cases: [string, number, boolean][] = [
+    ["RCV.NXT+1", 1, true],
+    ["RCV.NXT-1", -1, false],
+    ["RCV.NXT+wnd/2", wnd >> 1, true],
+    ["RCV.NXT-wnd/2", -(wnd >> 1), false],
+    ["RCV.NXT+wnd-1", wnd - 1, true],
+    ["RCV.NXT+wnd", wnd, false],
+    ["RCV.NXT+wnd+1", wnd + 1, false],
+    ["RCV.NXT+2^31", 0x80000000, false],
+    ["RCV.NXT-2^30", -0x40000000, false],
+  ];
+  for (const flags of [RST, RST | ACK]) {
+    for (const [name, off, inWindow] of cases) {
+      p.clock.advance(1001); // a fresh challenge-ACK second each time
+      const before = p.b.stats.tcp.challengeAcks;
+      peer.inject({ seq: (nxt + off) >>> 0, ack: sk.sndNxt, flags });
+      const out = peer.take();
+      assert.is(sk.state, TcpState.ESTABLISHED, `${name}: connection must survive`);
+      if (inWindow) {
+        assert.is(p.b.stats.tcp.challengeAcks - before, 1, `${name}: one challenge ACK`);
+        assert.is(out.length, 1, `${name}: one segment out`);
+        assert.ok(isChallenge(out[0]!, sk), `${name}: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`);
+      } else {
+        assert.is(out.length, 0, `${name}: out-of-window RST dropped silently`);
+        assert.is(p.b.stats.tcp.challengeAcks, before);
+      }
+    }
+  }
+  // The exact RCV.NXT RST resets (B1), with ECONNRESET for the user.
+  peer.inject({ seq: nxt, ack: sk.sndNxt, flags: RST });
+  assert.is(sk.state, TcpState.CLOSED);
+  assert.is(sk.error, Errno.ECONNRESET);
+  await teardown(p, listener, sk);
+});
+
+test("§8 row 3 (RFC 5961 §4, B2): a SYN with any sequence number in ESTABLISHED, CLOSE-WAIT, FIN-WAIT-1, FIN-WAIT-2 → challenge ACK, never a reset", async () => {
+  const r = new SeededRandom(3);
+  const states: TcpState[] = [];
+  for (const target of ["ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT"] as const) {
+    const { p, peer, listener, sk, peerSeq } = setup();
+    let seq = peerSeq;
+    if (target === "CLOSE_WAIT") {
+      peer.inject({ seq, ack: sk.sndNxt, flags: FIN | ACK });
+      seq++;
+    } else if (target !== "ESTABLISHED") {
+      sk.shutdown(1);
+      const fin = peer.take().find((s) => (s.flags & FIN) !== 0)!;
+      if (target === "FIN_WAIT_2") peer.inject({ seq, ack: fin.seq + 1, flags: ACK });
+    }
+    peer.take();
+    const want = TcpState[target];
+    assert.is(sk.state, want);
+    for (const seqCase of [sk.rcvNxt, sk.rcvNxt + 1, sk.rcvNxt - 1, r.nextU32(), r.nextU32()]) {
+      p.clock.advance(1001);
+      peer.take();
+      const before = p.b.stats.tcp.challengeAcks;
+      peer.inject({ seq: seqCase >>> 0, flags: SYN, options: { mss: 1460 } });
+      peer.inject({ seq: seqCase >>> 0, ack: sk.sndNxt, flags: SYN | ACK });
+      const out = peer.take();
+      assert.is(sk.state, want, `${target}: SYN must not change the state`);
+      // RFC 5961 §4.2: an ACK for every SYN (in window it is a counted, rate-limited
+      // challenge ACK; out of window the plain RFC 9293 "not acceptable" ACK —
+      // see known_issues.ts for the missing rate limit there).
+      assert.is(out.length, 2, `${target}: one ACK per SYN`);
+      assert.ok(
+        out.every((s) => isChallenge(s, sk)),
+        `${target}: only <SEQ=SND.NXT><ACK=RCV.NXT><ACK>`,
+      );
+      const inWin = ((seqCase - sk.rcvNxt) | 0) >= 0 &&
+        ((seqCase - sk.rcvNxt) | 0) < receiveWindow(sk);
+      if (inWin) assert.is(p.b.stats.tcp.challengeAcks - before, 2, `${target}: challenge ACKs`);
+      assert.ok(out.every((s) => (s.flags & RST) === 0));
+    }
+    states.push(sk.state);
+    await teardown(p, listener, sk);
+  }
+  assert.is(states.length, 4);
+});
+
+test("§8 row 4 (RFC 5961 §5, B3): ACKs above SND.NXT or below SND.UNA−MAX.SND.WND are refused with a (rate-limited) ACK; data riding on them is not accepted", async () => {
+  const { p, peer, listener, sk, peerSeq } = setup();
+  assert.is(sk.send(new Uint8Array(3000)), 3000);
+  const sent = peer.take();
+  assert.ok(sent.length > 0);
+  const una = sk.sndUna;
+  const nxt = sk.sndMax;
+  const bad = [
+    (nxt + 1) >>> 0,
+    (nxt + 1000) >>> 0,
+    (nxt + 0x7fffffff) >>> 0,
+    (una - sk.maxSndWnd - 1) >>> 0,
+    (una - 0x40000000) >>> 0,
+  ];
+  for (const ack of bad) {
+    p.clock.advance(1001);
+    peer.take(); // retransmissions while the clock moved
+    const c0 = p.b.stats.tcp.challengeAcks;
+    peer.inject({ seq: peerSeq, ack, flags: ACK | PSH, payload: new Uint8Array([1, 2, 3]) });
+    const out = peer.take();
+    assert.is(sk.sndUna, una, `ack ${ack}: SND.UNA must not move`);
+    assert.is(sk.rcvNxt, peerSeq, `ack ${ack}: data on an unacceptable ACK is dropped`);
+    assert.is(p.b.stats.tcp.challengeAcks - c0, 1, `ack ${ack}: challenge ACK`);
+    assert.ok(out.length === 1 && isChallenge(out[0]!, sk));
+  }
+  // Rate limit: 100 bad ACKs in one second → at most challengeAckLimit ACKs.
+  p.clock.advance(1001);
+  peer.take();
+  for (let i = 0; i < 100; i++) peer.inject({ seq: peerSeq, ack: (nxt + 5) >>> 0, flags: ACK });
+  const burst = peer.take().length;
+  assert.ok(burst <= p.b.tcp.config.challengeAckLimit, `burst ${burst}`);
+  // A good ACK still works: all acknowledged.
+  peer.inject({ seq: peerSeq, ack: nxt, flags: ACK });
+  assert.is(sk.sndUna, nxt);
+  await teardown(p, listener, sk);
+});
+
+test("§8 row 5 (CVE-2016-5696, B4): challenge ACKs triggered on connection A do not change how many connection B gets", async () => {
+  const count = (attackA: number) => {
+    const p = pair({ seed: 1 });
+    const c = rawAccept(p);
+    const a = c.sk;
+    const b = openMore(c.peer, c.listener, 41000);
+    c.peer.take();
+    p.clock.advance(5000);
+    const injectSyn = (sport: number, sk: TcpSock) =>
+      c.peer.inject({ sport, seq: (sk.rcvNxt + 100) >>> 0, flags: SYN });
+    for (let i = 0; i < attackA; i++) injectSyn(40000, a);
+    for (let i = 0; i < 30; i++) injectSyn(41000, b);
+    const out = c.peer.take();
+    const toA = out.filter((s) => s.dstPort === 40000).length;
+    const toB = out.filter((s) => s.dstPort === 41000).length;
+    return { p, c, a, b, toA, toB };
+  };
+  const quiet = count(0);
+  const noisy = count(500);
+  assert.is(noisy.toB, quiet.toB, "B's challenge ACKs must not depend on A's");
+  assert.is(quiet.toB, quiet.p.b.tcp.config.challengeAckLimit);
+  assert.is(noisy.toA, noisy.p.b.tcp.config.challengeAckLimit);
+  for (const x of [quiet, noisy]) await teardown(x.p, x.c.listener, x.a, x.b);
+});
+
+/** Drive B's sender against a raw receiver that acknowledges with `ackStep`-byte ACKs. */
+function ackDivision(ackStep: number, rounds: number) {
+  const { p, peer, listener, sk, peerSeq } = setup();
+  sk.send(new Uint8Array(200_000));
+  const cwnd0 = sk.cwnd;
+  let acked = 0;
+  let acks = 0;
+  for (let r = 0; r < rounds; r++) {
+    const segs = peer.take().filter((s) => s.len > 0);
+    for (const s of segs) {
+      for (let off = ackStep; off < s.len + ackStep; off += ackStep) {
+        const a = (s.seq + Math.min(off, s.len)) >>> 0;
+        peer.inject({ seq: peerSeq, ack: a, flags: ACK });
+        acks++;
+      }
+      acked += s.len;
+    }
+    p.clock.advance(1); // let anything deferred run, no timers should fire
+  }
+  return { p, listener, sk, cwnd0, cwnd: sk.cwnd, acked, acks, mss: sk.mssCache };
+}
+
+test("§8 row 13 (RFC 3465 ABC): a receiver splitting ACKs into 1-byte increments does not grow cwnd faster than byte counting", async () => {
+  const whole = ackDivision(100_000, 3);
+  const split = ackDivision(1, 3);
+  // Byte counting: cwnd grows by at most the bytes acknowledged (slow start).
+  assert.ok(split.cwnd - split.cwnd0 <= split.acked, `split: +${split.cwnd - split.cwnd0}`);
+  // The divided-ACK receiver got at most what the honest one got for the same rounds.
+  assert.ok(
+    split.cwnd <= whole.cwnd,
+    `split ACKs (${split.acks} ACKs) cwnd ${split.cwnd} > whole ACKs (${whole.acks}) cwnd ${whole.cwnd}`,
+  );
+  // And no more than one SMSS per ACK in any case.
+  assert.ok(whole.cwnd - whole.cwnd0 <= whole.acks * whole.mss);
+  for (const x of [whole, split]) await teardown(x.p, x.listener, x.sk);
+});
+
+test("§8 row 13: spoofed duplicate ACKs carrying data or a window change are not duplicate ACKs (no fast retransmit)", async () => {
+  const { p, peer, listener, sk, peerSeq } = setup();
+  sk.send(new Uint8Array(20_000));
+  peer.take();
+  const una = sk.sndUna;
+  let seq = peerSeq;
+  for (let i = 0; i < 5; i++) {
+    peer.inject({ seq, ack: una, flags: ACK | PSH, payload: new Uint8Array([i]) });
+    seq++;
+  }
+  for (let i = 0; i < 5; i++) peer.inject({ seq, ack: una, flags: ACK, window: 60_000 - i });
+  assert.is(p.b.stats.tcp.fastRetrans, 0);
+  assert.ok(!sk.inRecovery);
+  await teardown(p, listener, sk);
+});
+
+/** Raw SACK option bytes (kind 5) with `blocks` (may claim any length). */
+function injectRawSack(
+  p: Pair,
+  sport: number,
+  seq: number,
+  ack: number,
+  blocks: number[],
+  lenByte?: number,
+): void {
+  const optLen = 2 + 4 * blocks.length;
+  const padded = (optLen + 3) & ~3;
+  const skb = p.b.allocator.alloc(0)!;
+  const at = skb.push(20 + padded);
+  emitTcp(
+    {
+      srcPort: sport,
+      dstPort: 8080,
+      seq,
+      ack,
+      flags: ACK,
+      window: 65535,
+      urgentPointer: 0,
+      options: NO_TCP_OPTIONS,
+      payloadLength: 0,
+    },
+    p.arena.u8,
+    at,
+    { src: 0xc0000201, dst: ADDR_B },
+  );
+  const u8 = p.arena.u8;
+  u8[at + 12] = ((20 + padded) / 4) << 4;
+  u8.fill(1, at + 20, at + 20 + padded); // NOP padding
+  u8[at + 20] = 5;
+  u8[at + 21] = lenByte ?? optLen;
+  for (let i = 0; i < blocks.length; i++) {
+    const v = blocks[i]! >>> 0;
+    const o = at + 22 + 4 * i;
+    u8[o] = v >>> 24;
+    u8[o + 1] = (v >>> 16) & 255;
+    u8[o + 2] = (v >>> 8) & 255;
+    u8[o + 3] = v & 255;
+  }
+  skb.ipSummed = 1; // Csum.Unnecessary: the raw option bytes are the point
+  skb.networkHeader = at;
+  p.b.tcp.rcv(
+    skb,
+    { src: 0xc0000201, dst: ADDR_B, protocol: 6 } as unknown as Ipv4Repr,
+    undefined as unknown as Iface,
+  );
+}
+
+/** Per-ACK operations (buffers allocated + segments sent) for crafted SACK ACKs with `total` bytes queued. */
+async function sackCost(total: number): Promise<{ cost: number; queue: number }> {
+  const { p, peer, listener, sk, peerSeq } = setup({ options: { mss: 48, sackPermitted: true } });
+  assert.ok(sk.mssCache >= 64, `MSS floor: ${sk.mssCache}`);
+  const r = new SeededRandom(7);
+  let allocs = 0;
+  const alloc = p.b.allocator.alloc.bind(p.b.allocator);
+  p.b.allocator.alloc = (n, o) => {
+    allocs++;
+    return alloc(n, o);
+  };
+  sk.send(new Uint8Array(total));
+  const segs = peer.take();
+  assert.ok(segs.every((s) => s.len === 0 || s.len >= 64), "no tiny segments");
+  const una = sk.sndUna;
+  const nxt = sk.sndMax;
+  const queue = sk.writeQueue.length;
+  // Old ACKs (below SND.UNA, within MAX.SND.WND): not duplicate ACKs, so no
+  // recovery sends muddy the count — only SACK parsing and validation. (The
+  // scoreboard is not implemented yet: SACK blocks are validated and ignored.)
+  const old = (una - 1) >>> 0;
+  const n = 400;
+  const before = allocs;
+  const out0 = peer.out.length;
+  for (let i = 0; i < n; i++) {
+    const k = i % 5;
+    const blocks = k === 0
+      ? [nxt, una] // inverted
+      : k === 1
+      ? [(nxt + 10) >>> 0, (nxt + 5000) >>> 0] // beyond SND.NXT
+      : k === 2
+      ? [r.nextU32(), r.nextU32(), r.nextU32(), r.nextU32(), r.nextU32(), r.nextU32()]
+      : k === 3
+      ? [(una - 0x7fffffff) >>> 0, (una + 0x7fffffff) >>> 0] // huge
+      : [una, (una + 1) >>> 0, una, (una + 1) >>> 0, una, (una + 1) >>> 0, una, (una + 2) >>> 0];
+    injectRawSack(p, 40000, peerSeq, old, blocks);
+    // A 5-block option (42 bytes cannot fit) and lying length bytes: bad_option drops.
+    if (i % 50 === 0) {
+      injectRawSack(p, 40000, peerSeq, una, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 42);
+    }
+    if (i % 50 === 1) injectRawSack(p, 40000, peerSeq, una, [1, 2], 255);
+  }
+  const cost = (allocs - before + (peer.out.length - out0)) / n;
+  assert.is(sk.state, TcpState.ESTABLISHED);
+  assert.ok(p.b.stats.drops.get("tcp.sack_invalid_block") > 0);
+  assert.ok(p.b.stats.drops.get("tcp.bad_option") > 0);
+  await teardown(p, listener, sk);
+  return { cost, queue };
+}
+
+test("§8 rows 7/11 (SACK Panic, CVE-2019-11477/8/9): peer MSS 48 is floored; crafted SACK blocks (inverted, outside SND.UNA…SND.NXT, 5+ blocks, huge) cost O(1) per ACK whatever the queue length, no crash", async () => {
+  const small = await sackCost(2_000);
+  const large = await sackCost(250_000);
+  assert.ok(large.queue > 20 * small.queue, `queues ${small.queue} → ${large.queue}`);
+  assert.ok(
+    large.cost <= small.cost + 0.05,
+    `per-ACK ops ${small.cost} (queue ${small.queue}) → ${large.cost} (queue ${large.queue})`,
+  );
+});
+
+test("§8 row 8 (SegmentSmack, CVE-2018-5390): thousands of 1-byte out-of-order segments at alternating offsets stay under the segment and byte caps; memory bounded", async () => {
+  const { p, peer, listener, sk, peerSeq } = setup();
+  const cap = p.b.tcp.config.maxOfoSegments;
+  const base = p.arena.inUse;
+  let maxQ = 0;
+  let maxBytes = 0;
+  let maxArena = 0;
+  const N = 6000;
+  const wnd = receiveWindow(sk);
+  for (let i = 0; i < N; i++) {
+    // Alternating: far, near, far, near … leaving a 1-byte hole before each.
+    const off = i % 2 === 0 ? wnd - 2 - 2 * (i >> 1) % (wnd - 2) : 1 + 2 * (i >> 1) % (wnd >> 1);
+    peer.inject({
+      seq: (peerSeq + off) >>> 0,
+      ack: sk.sndNxt,
+      flags: ACK,
+      payload: new Uint8Array([i & 255]),
+    });
+    maxQ = Math.max(maxQ, sk.ofoQueue.length);
+    maxBytes = Math.max(maxBytes, sk.ofoBytes);
+    maxArena = Math.max(maxArena, p.arena.inUse - base);
+    if (i % 500 === 0) peer.take();
+  }
+  peer.take();
+  assert.ok(maxQ <= cap, `ofo segments ${maxQ} > cap ${cap}`);
+  assert.ok(maxBytes <= sk.rcvbuf, `ofo bytes ${maxBytes}`);
+  assert.ok(maxArena <= cap + 8, `arena slots ${maxArena} for ${cap} segments`);
+  assert.ok(p.b.stats.tcp.ofoPruned > 0);
+  // The stream still works: fill the first hole with real data.
+  peer.inject({ seq: peerSeq, ack: sk.sndNxt, flags: ACK, payload: new Uint8Array([42]) });
+  const buf = new Uint8Array(16);
+  assert.ok(sk.recv(buf) >= 1);
+  assert.is(buf[0], 42);
+  await teardown(p, listener, sk);
+});
+
+test("§8 row 10 (Sockstress, RFC 6429): a peer advertising window 0 forever — send buffer bounded, probes back off to RTO max, other connections unaffected", async () => {
+  const { p, peer, listener, sk, peerSeq } = setup({ window: 0 });
+  const other = openMore(peer, listener, 41000);
+  peer.take();
+  let queued = 0;
+  for (let i = 0; i < 50; i++) {
+    const n = sk.send(new Uint8Array(100_000));
+    if (n > 0) queued += n;
+  }
+  const base = p.arena.inUse;
+  // Linux-like: the last write may overshoot SO_SNDBUF by less than one buffer.
+  assert.ok(
+    queued <= sk.sndbuf + p.b.tcp.config.maxSegment,
+    `queued ${queued} > sndbuf ${sk.sndbuf}`,
+  );
+  const probeTimes: number[] = [];
+  const t0 = p.clock.now();
+  while (p.clock.now() - t0 < 1_800_000) {
+    const next = p.clock.nextDeadline();
+    if (next === undefined) break;
+    p.clock.advance(Math.max(next - p.clock.now(), 1));
+    for (const s of peer.take()) {
+      if (s.dstPort !== 40000) continue;
+      probeTimes.push(p.clock.now());
+      // The attacker answers every probe: still zero.
+      peer.inject({ seq: peerSeq, ack: sk.sndUna, flags: ACK, window: 0 });
+    }
+    peer.take();
+  }
+  assert.ok(p.arena.inUse - base < 10, `arena grew by ${p.arena.inUse - base}`);
+  assert.ok(
+    probeTimes.length >= 5 && probeTimes.length < 60,
+    `probes in 30 min: ${probeTimes.length}`,
+  );
+  const gaps = probeTimes.slice(1).map((t, i) => t - probeTimes[i]!);
+  for (let i = 1; i < gaps.length; i++) {
+    assert.ok(gaps[i]! >= gaps[i - 1]! - 1, `probe gaps must not shrink: ${gaps.join(",")}`);
+  }
+  assert.ok(gaps[gaps.length - 1]! <= p.b.tcp.config.rtoMax + 1);
+  // Another connection on the same stack is unaffected: data both ways.
+  peer.inject({
+    sport: 41000,
+    seq: 5000 + 41000 + 1,
+    ack: other.sndNxt,
+    flags: ACK | PSH,
+    payload: new Uint8Array([7, 8, 9]),
+  });
+  const buf = new Uint8Array(8);
+  assert.is(other.recv(buf), 3);
+  assert.is(other.send(new Uint8Array(500)), 500);
+  assert.ok(peer.take().some((s) => s.dstPort === 41000 && s.len === 500));
+  await teardown(p, listener, sk, other);
+});
+
+test("§8 rows 10/MUST-38: a peer that shrinks its window to 1 byte and keeps it there gets no 1-byte segment storm (sender SWS avoidance)", async () => {
+  const { p, peer, listener, sk, peerSeq } = setup({ window: 65535 });
+  sk.send(new Uint8Array(100_000));
+  let segs = 0;
+  let bytes = 0;
+  const t0 = p.clock.now();
+  for (let guard = 0; guard < 20_000 && p.clock.now() - t0 < 600_000; guard++) {
+    const out = peer.take().filter((s) => s.dstPort === 40000);
+    for (const s of out) {
+      segs++;
+      bytes += s.len;
+      peer.inject({ seq: peerSeq, ack: (s.seq + s.len) >>> 0, flags: ACK, window: 1 });
+    }
+    if (out.length === 0) {
+      const next = p.clock.nextDeadline();
+      if (next === undefined) break;
+      p.clock.advance(Math.max(next - p.clock.now(), 1));
+    }
+  }
+  // No ACK-clocked storm: after the shrink the sender only sends from its
+  // persist / retransmit timer (≥ RTO_MIN apart, 1 byte each, like Linux's
+  // tcp_write_wakeup), never one segment per attacker ACK.
+  const limit = 600_000 / p.b.tcp.config.rtoMin + 20;
+  assert.ok(segs <= limit, `${segs} segments (${bytes} bytes) in 10 min against a 1-byte window`);
+  assert.ok(bytes - 14_600 <= segs, `${bytes} bytes`);
+  await teardown(p, listener, sk);
+});
+
+test("§8 row 12 (RFC 1337, TIME-WAIT assassination): RSTs, old duplicate ACKs and old SYNs do not end TIME-WAIT", async () => {
+  for (const ts of [false, true]) {
+    const opts: Partial<TcpOptions> = ts ? { tsVal: 1000, sackPermitted: false } : {};
+    const { p, peer, listener, sk, peerSeq } = setup({ options: opts });
+    const tsv = (d: number) => ts ? { options: { tsVal: 1000 + d, tsEcr: 0 } } : {};
+    sk.close();
+    const fin = peer.take().find((s) => (s.flags & FIN) !== 0)!;
+    peer.inject({ seq: peerSeq, ack: fin.seq + 1, flags: ACK, ...tsv(10) });
+    peer.inject({ seq: peerSeq, ack: fin.seq + 1, flags: FIN | ACK, ...tsv(11) });
+    assert.is(sk.state, TcpState.TIME_WAIT);
+    peer.take();
+    const nxt = sk.rcvNxt;
+    peer.inject({ seq: nxt, flags: RST, ...tsv(12) });
+    peer.inject({ seq: nxt, ack: fin.seq + 1, flags: RST | ACK, ...tsv(12) });
+    peer.inject({ seq: (nxt + 100) >>> 0, flags: RST, ...tsv(12) });
+    assert.is(sk.state, TcpState.TIME_WAIT, "RST ignored in TIME-WAIT");
+    peer.inject({ seq: (nxt - 500) >>> 0, ack: fin.seq, flags: ACK, ...tsv(12) });
+    assert.is(sk.state, TcpState.TIME_WAIT, "old duplicate ACK");
+    // An old SYN (sequence at or before RCV.NXT, or an older timestamp) → challenge ACK.
+    const c0 = p.b.stats.tcp.challengeAcks;
+    peer.inject({ seq: (nxt - 10) >>> 0, flags: SYN, ...(ts ? { options: { tsVal: 900 } } : {}) });
+    assert.is(sk.state, TcpState.TIME_WAIT, "old SYN");
+    const out = peer.take();
+    assert.ok(out.every((s) => (s.flags & RST) === 0));
+    if (!ts) assert.is(p.b.stats.tcp.challengeAcks - c0, 1);
+    // TIME-WAIT still lasts its full 2·MSL.
+    p.clock.advance(p.b.tcp.config.msl * 2 - 1000);
+    assert.is(sk.state, TcpState.TIME_WAIT);
+    p.clock.advance(2000);
+    assert.is(sk.state, TcpState.CLOSED);
+    await teardown(p, listener, sk);
+  }
+});
+
+test("§8 row 1 (SYN flood, simulation): thousands of SYNs from spoofed sources keep the SYN queue and TCB count bounded", async () => {
+  const p = pair({ seed: 1, impair: { delay: 2 } });
+  const listener = p.b.tcp.socket();
+  listener.bind(0, 8080);
+  listener.listen(16);
+  const r = new SeededRandom(11);
+  let maxSyn = 0;
+  let maxSocks = 0;
+  const base = p.arena.inUse;
+  let maxArena = 0;
+  const flood = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const src = (0xc0000200 | (10 + (r.nextU32() % 240))) >>> 0;
+      const skb = p.b.allocator.alloc(0)!;
+      const at = skb.push(20);
+      emitTcp(
+        {
+          srcPort: 1024 + (r.nextU32() % 60000),
+          dstPort: 8080,
+          seq: r.nextU32(),
+          ack: 0,
+          flags: SYN,
+          window: 65535,
+          urgentPointer: 0,
+          options: NO_TCP_OPTIONS,
+          payloadLength: 0,
+        },
+        p.arena.u8,
+        at,
+        { src, dst: ADDR_B },
+      );
+      skb.ipSummed = 1;
+      p.b.tcp.rcv(
+        skb,
+        { src, dst: ADDR_B, protocol: 6 } as unknown as Ipv4Repr,
+        undefined as unknown as Iface,
+      );
+      maxSyn = Math.max(maxSyn, listener.synQueue.size);
+      maxSocks = Math.max(maxSocks, p.b.tcp.socks.size);
+      maxArena = Math.max(maxArena, p.arena.inUse - base);
+    }
+  };
+  // 20 s of flood at 1000 SYN/s.
+  for (let ms = 0; ms < 20_000; ms += 10) {
+    flood(10);
+    p.clock.advance(10);
+  }
+  assert.ok(maxSyn <= 16, `SYN queue ${maxSyn}`);
+  assert.ok(maxSocks <= 16 + 2, `TCBs ${maxSocks}`);
+  assert.ok(maxArena < 200, `arena slots ${maxArena}`);
+  assert.ok(p.b.stats.tcp.listenDrops > 15_000);
+  // After the flood stops the listener serves a legitimate client again.
+  p.clock.advance(120_000);
+  const { client, server } = connectPair2(p, listener);
+  const x = exchange(p, client, server, randomBytes(10_000, 1), randomBytes(5_000, 2));
+  assert.is(await sha256(x.atY), await sha256(randomBytes(10_000, 1)));
+  client.close();
+  server.close();
+  await teardown(p, listener, client, server);
+});
+
+/** Connect a client on A to an existing listener on B. */
+function connectPair2(p: Pair, listener: TcpSock): { client: TcpSock; server: TcpSock } {
+  const client = p.a.tcp.socket();
+  client.connect(ADDR_B, 8080);
+  let server: TcpSock | null = null;
+  p.clock.runUntil(() => {
+    server ??= listener.accept();
+    return server !== null && client.state === TcpState.ESTABLISHED;
+  }, 120_000);
+  if (server === null) throw new Error("no connection");
+  return { client, server };
+}
+
+// connectPair is re-exported for the flood helper's symmetry with other tests.
+void connectPair;
