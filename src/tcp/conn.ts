@@ -407,12 +407,19 @@ function closeSend(sk: TcpSock): void {
     case TcpState.SYN_RECEIVED:
     case TcpState.ESTABLISHED:
       sk.setState(TcpState.FIN_WAIT_1);
-      sendFin(sk);
       break;
     case TcpState.CLOSE_WAIT:
       sk.setState(TcpState.LAST_ACK);
-      sendFin(sk);
       break;
+    default:
+      return;
+  }
+  if (sendFin(sk) < 0) {
+    // No buffer for the FIN: without it the close never completes and the
+    // peer is never told. Abort (RFC 9293 §3.10.5 ABORT: RST, CLOSED) and
+    // report ENOBUFS to a user who still holds the socket.
+    sendActiveReset(sk);
+    tcpFail(sk, Errno.ENOBUFS);
   }
 }
 

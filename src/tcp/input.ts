@@ -27,6 +27,7 @@ import {
   sendAck,
   sendActiveReset,
   sendChallengeAck,
+  sendOowAck,
   sendResetFor,
   transmitSkb,
   writeXmit,
@@ -153,6 +154,24 @@ export function rttSample(sk: TcpSock, r: number): void {
   setRto(sk);
 }
 
+/**
+ * RTTM (RFC 7323 §4.1) with a checked TSecr: the sample is TS.now − TSecr
+ * only if TSecr lies between the TSval of `sinceMs` (when our oldest
+ * unacknowledged segment, or the SYN, was sent) and now; anything else is
+ * not an echo of ours for this data (forged, or an old echo) and would
+ * poison SRTT/RTO, so no sample (-1). Linux `tcp_rtt_tsopt_us` only rejects
+ * negative values; this also bounds from below.
+ */
+function tsEcrRtt(sk: TcpSock, tsEcr: number, sinceMs: number): number {
+  const lo = (Math.floor(sinceMs) + sk.tsOffset) >>> 0;
+  const now = sk.tsNow();
+  if (seqBefore(tsEcr, lo) || seqAfter(tsEcr, now)) {
+    sk.ctx.drops.count("tcp.tsecr_out_of_range");
+    return -1;
+  }
+  return (now - tsEcr) | 0;
+}
+
 function setRto(sk: TcpSock): void {
   const cfg = sk.ctx.config;
   sk.rto = Math.min(sk.srtt + Math.max(4 * sk.rttvar, cfg.rtoMin), cfg.rtoMax);
@@ -200,6 +219,9 @@ export function tcpAck(sk: TcpSock, th: TcpRepr, payload: number): number {
     flag |= AckFlag.SND_UNA_ADVANCED | AckFlag.DATA_ACKED;
     let newestWhen = -1;
     const q = sk.writeQueue;
+    // When the oldest segment now acknowledged was (last) sent: an echoed
+    // TSval older than that cannot be one of ours for this data.
+    const oldestWhen = q.head !== null ? q.head.when : sk.retransStamp;
     for (let skb = q.head; skb !== null; skb = q.head) {
       if (seqLeq(skb.endSeq, ack)) {
         if (skb === sk.sendHead) sk.sendHead = skb.next;
@@ -225,7 +247,8 @@ export function tcpAck(sk: TcpSock, th: TcpRepr, payload: number): number {
     // RTT (RFC 7323 RTTM, else RFC 6298 R5 Karn).
     const o = th.options;
     if (sk.tsOk && o.tsVal !== null && o.tsEcr !== 0) {
-      rttSample(sk, (sk.tsNow() - o.tsEcr) | 0);
+      const r = tsEcrRtt(sk, o.tsEcr, oldestWhen);
+      if (r >= 0) rttSample(sk, r);
     } else if (sk.rttSeq >= 0 && seqGeq(ack, sk.rttSeq)) {
       if (!(flag & AckFlag.RETRANS_DATA_ACKED)) rttSample(sk, sk.now() - sk.rttTime);
       sk.rttSeq = -1;
@@ -395,7 +418,7 @@ function tcpAckSyn(sk: TcpSock, th: TcpRepr): void {
   if (syn !== null && (syn.tcpFlags & TcpFlags.SYN)) {
     sk.writeQueue.unlink(syn);
     const o = th.options;
-    if (sk.tsOk && o.tsEcr !== 0) rttSample(sk, (sk.tsNow() - o.tsEcr) | 0);
+    if (sk.tsOk && o.tsEcr !== 0) rttSample(sk, tsEcrRtt(sk, o.tsEcr, sk.retransStamp));
     else if (syn.txCount === 1) rttSample(sk, sk.now() - syn.when);
     syn.free();
   }
@@ -458,7 +481,8 @@ function rcvSynchronized(sk: TcpSock, skb: SkBuff, th: TcpRepr): void {
     // T5 PAWS: ACK and drop an old duplicate (a RST is exempt, seed §4 item 15).
     if (pawsReject(sk, o)) {
       st.pawsRejected++;
-      sendAck(sk);
+      // KI-2: the dupACK is rate-limited (Linux tcp_oow_rate_limited).
+      sendOowAck(sk, segLen, (flags & TcpFlags.SYN) !== 0);
       skb.free();
       return;
     }
@@ -472,7 +496,15 @@ function rcvSynchronized(sk: TcpSock, skb: SkBuff, th: TcpRepr): void {
     if (seq === sk.rcvNxt && segLen > 0 && !(flags & TcpFlags.SYN) && receiveWindow(sk) === 0) {
       zeroWindowText = true;
     } else {
-      if (!(flags & TcpFlags.RST)) sendAck(sk);
+      if (flags & TcpFlags.SYN) {
+        // KI-6, RFC 5961 §4.2 "irrespective of the sequence number": a SYN
+        // gets a challenge ACK under the §7 per-connection limit (Linux
+        // tcp_validate_incoming → syn_challenge), not a plain ACK.
+        sendChallengeAck(sk);
+      } else if (!(flags & TcpFlags.RST)) {
+        // KI-2: rate-limited dupACK (Linux tcp_oow_rate_limited).
+        sendOowAck(sk, segLen, false);
+      }
       ctx.drops.count("tcp.out_of_window");
       skb.free();
       return;
@@ -480,13 +512,6 @@ function rcvSynchronized(sk: TcpSock, skb: SkBuff, th: TcpRepr): void {
   }
   // Something acceptable arrived: the peer is alive (keepalive / persist).
   sk.probesOut = 0;
-  // RFC 7323 T4: TS.Recent ← SEG.TSval when SEG.SEQ ≤ Last.ACK.sent.
-  if (sk.tsOk && o.tsVal !== null && seqLeq(seq, sk.lastAckSent)) {
-    if (((o.tsVal - sk.tsRecent) | 0) >= 0 || sk.tsRecent < 0) {
-      sk.tsRecent = o.tsVal;
-      sk.tsRecentStamp = sk.now();
-    }
-  }
   // Second: RST (RFC 5961 §3.2, B1).
   if (flags & TcpFlags.RST) {
     skb.free();
@@ -545,6 +570,17 @@ function rcvSynchronized(sk: TcpSock, skb: SkBuff, th: TcpRepr): void {
     sendChallengeAck(sk);
     skb.free();
     return;
+  }
+  // RFC 7323 T4: TS.Recent ← SEG.TSval when SEG.SEQ ≤ Last.ACK.sent — only
+  // now that the segment passed the RST, SYN and ACK checks (KI-3; Linux
+  // bd090dfc634d moved tcp_replace_ts_recent() out of tcp_validate_incoming()
+  // into tcp_ack()), so a refused segment cannot move TS.Recent and wedge
+  // the connection through PAWS.
+  if (sk.tsOk && o.tsVal !== null && seqLeq(seq, sk.lastAckSent)) {
+    if (((o.tsVal - sk.tsRecent) | 0) >= 0 || sk.tsRecent < 0) {
+      sk.tsRecent = o.tsVal;
+      sk.tsRecentStamp = sk.now();
+    }
   }
   const finAcked = (sk.shutdownMask & Shutdown.SEND) !== 0 && sk.sndUna === sk.writeSeq &&
     sk.writeQueue.empty;
@@ -694,9 +730,11 @@ function rcvTimeWait(sk: TcpSock, th: TcpRepr, len: number): void {
     ctx.drops.count("tcp.timewait_rst_ignored");
     return;
   }
+  const segLen = len + ((flags & TcpFlags.FIN) ? 1 : 0);
   if (sk.tsOk && pawsReject(sk, th.options)) {
     ctx.stats.pawsRejected++;
-    sendAck(sk);
+    // KI-2 (Linux tcp_timewait_check_oow_rate_limit).
+    sendOowAck(sk, segLen, (flags & TcpFlags.SYN) !== 0);
     return;
   }
   if (flags & TcpFlags.SYN) {
@@ -712,7 +750,8 @@ function rcvTimeWait(sk: TcpSock, th: TcpRepr, len: number): void {
   // §3.10.7.4 first: anything but a bare ACK exactly at RCV.NXT is out of
   // window here (text, a new FIN, an old or future sequence number) and is
   // answered with an ACK (Linux tcp_timewait_state_process → TCP_TW_ACK).
-  if (len > 0 || (flags & TcpFlags.FIN) || th.seq !== sk.rcvNxt) sendAck(sk);
+  // Rate-limited for pure ACKs (KI-2, Linux tcp_timewait_check_oow_rate_limit).
+  if (len > 0 || (flags & TcpFlags.FIN) || th.seq !== sk.rcvNxt) sendOowAck(sk, segLen, false);
 }
 
 /**

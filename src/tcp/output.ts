@@ -226,6 +226,34 @@ export function sendChallengeAck(sk: TcpSock): void {
 }
 
 /**
+ * The duplicate ACK owed to an out-of-window or PAWS-rejected segment
+ * (RFC 9293 §3.10.7.4 first, RFC 7323 §5.3), rate-limited per connection
+ * like Linux `tcp_oow_rate_limited` (commit f2b2c582e824, sysctl
+ * tcp_invalid_ratelimit): a pure ACK (or SYN) gets an answer at most every
+ * `invalidRateLimit` ms, so two ends that each find the other's segments
+ * unacceptable cannot ping-pong ACKs at wire speed (KI-2). A segment
+ * carrying data or FIN is always answered: it is not part of an ACK loop and
+ * its sender needs the ACK (a retransmission whose ACK was lost).
+ *
+ * @example
+ * ```ts
+ * // sendOowAck(sk, segLen, false); // out-of-window segment of segLen
+ * ```
+ */
+export function sendOowAck(sk: TcpSock, segLen: number, syn: boolean): void {
+  const limit = sk.ctx.config.invalidRateLimit;
+  if ((segLen === 0 || syn) && limit > 0) {
+    const now = sk.now();
+    if (sk.lastOowAck >= 0 && now - sk.lastOowAck < limit) {
+      sk.ctx.drops.count("tcp.oow_ack_rate_limited");
+      return;
+    }
+    sk.lastOowAck = now;
+  }
+  sendAck(sk);
+}
+
+/**
  * Send `<SEQ=SND.NXT><CTL=RST,ACK>` from a connection (`tcp_send_active_reset`).
  *
  * @example
@@ -514,14 +542,15 @@ export function sendmsg(sk: TcpSock, data: Uint8Array, flags: number): number {
 /**
  * Queue our FIN (`tcp_send_fin`): on the unsent tail segment if there is
  * one, else as a new empty segment; it takes one sequence number and is
- * pushed past Nagle.
+ * pushed past Nagle. Returns 0, or `-ENOBUFS` when no buffer could hold
+ * the FIN (nothing queued; the caller fails the connection).
  *
  * @example
  * ```ts
- * // sendFin(sk); // after shutdown(SHUT_WR)
+ * // if (sendFin(sk) < 0) tcpFail(sk, Errno.ENOBUFS); // after shutdown(SHUT_WR)
  * ```
  */
-export function sendFin(sk: TcpSock): void {
+export function sendFin(sk: TcpSock): number {
   const tail = sk.writeQueue.tail;
   if (
     tail !== null && sk.sendHead !== null && tail.txCount === 0 &&
@@ -532,9 +561,10 @@ export function sendFin(sk: TcpSock): void {
   } else {
     const skb = sk.ctx.allocator.alloc(0);
     if (skb === null) {
-      // No memory for a FIN: behave like an abort rather than hang forever.
+      // No memory for a FIN: the caller aborts rather than let the peer and
+      // the user wait forever for a FIN that is never sent.
       sk.ctx.drops.count("tcp.out_of_memory");
-      return;
+      return -Errno.ENOBUFS;
     }
     skb.seq = sk.writeSeq;
     skb.endSeq = (sk.writeSeq + 1) >>> 0;
@@ -544,6 +574,7 @@ export function sendFin(sk: TcpSock): void {
   }
   sk.writeSeq = (sk.writeSeq + 1) >>> 0;
   writeXmit(sk, Nagle.PUSH);
+  return 0;
 }
 
 /**

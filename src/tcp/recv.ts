@@ -212,8 +212,22 @@ function queueOfo(sk: TcpSock, skb: SkBuff): number {
     skb.free();
     return DataResult.ACK_NOW;
   }
-  // Sorted insert, scanning from the tail (arrivals are mostly in order).
   const q = sk.ofoQueue;
+  if (q.length >= ctx.config.maxOfoSegments && q.tail !== null) {
+    // KI-4: at the segment cap the farthest segment is what pruning drops
+    // (Linux tcp_prune_ofo_queue frees from the right end). If the arrival
+    // is itself the farthest, drop it without touching the queue or the
+    // range table; otherwise make room by dropping the current farthest one
+    // (a trim of the range table, not a rebuild). O(1) per segment.
+    if (!seqBefore(skb.seq, q.tail.seq)) {
+      ctx.stats.ofoPruned++;
+      ctx.drops.count("tcp.ofo_full");
+      skb.free();
+      return DataResult.ACK_NOW;
+    }
+    dropOfoTail(sk);
+  }
+  // Sorted insert, scanning from the tail (arrivals are mostly in order).
   let at = q.tail;
   while (at !== null && seqAfter(at.seq, skb.seq)) at = at.prev;
   skb.tcpFlags &= TcpFlags.FIN;
@@ -234,21 +248,54 @@ function queueOfo(sk: TcpSock, skb: SkBuff): number {
 function pruneOfo(sk: TcpSock): void {
   const cap = sk.ctx.config.maxOfoSegments;
   const q = sk.ofoQueue;
-  let pruned = false;
   while (
     q.tail !== null && (q.length > cap || sk.rcvQueued + sk.ofoBytes > sk.rcvbuf)
   ) {
-    const skb = q.tail;
-    q.unlink(skb);
-    sk.ofoBytes -= skb.len;
-    skb.free();
-    sk.ctx.stats.ofoPruned++;
-    pruned = true;
+    dropOfoTail(sk);
   }
-  if (pruned) {
-    if (q.empty) releaseOfoTable(sk);
-    else rebuildRanges(sk);
+}
+
+/**
+ * Drop the farthest out-of-order segment and trim the range table above the
+ * new right edge (KI-4: amortised O(1), no rebuild). The edge is
+ * max(dropped.seq, new tail's end): coverage below the dropped segment's
+ * start is untouched, and the table may at worst under-report coverage
+ * (when an earlier segment reaches further than the new tail), which only
+ * lets a duplicate be queued — it never claims data that is not held.
+ */
+function dropOfoTail(sk: TcpSock): void {
+  const q = sk.ofoQueue;
+  const skb = q.tail;
+  if (skb === null) return;
+  q.unlink(skb);
+  sk.ofoBytes -= skb.len;
+  sk.ctx.stats.ofoPruned++;
+  const prev = q.tail;
+  if (prev === null) releaseOfoTable(sk);
+  else {
+    rangeTruncate(
+      sk.ctx.allocator.arena.u8,
+      sk.ofoTable,
+      seqAfter(prev.endSeq, skb.seq) ? prev.endSeq : skb.seq,
+    );
   }
+  skb.free();
+}
+
+/**
+ * Remove everything at or after `edge` from the range table at `tab` (layout
+ * in `src/wasm/bindings.ts`: count, cap, then sorted [start, end) u32-LE
+ * pairs). Cost is the number of ranges removed, each inserted once before.
+ */
+function rangeTruncate(u8: Uint8Array, tab: number, edge: number): void {
+  const dv = new DataView(u8.buffer, u8.byteOffset);
+  let n = dv.getUint32(tab, true);
+  while (n > 0 && !seqBefore(dv.getUint32(tab + 8 * (n - 1) + 8, true), edge)) n--;
+  if (n > 0) {
+    const endAt = tab + 8 * (n - 1) + 12;
+    if (seqAfter(dv.getUint32(endAt, true), edge)) dv.setUint32(endAt, edge >>> 0, true);
+  }
+  dv.setUint32(tab, n, true);
 }
 
 /** Recompute the range table from the queue (after pruning or a full table). */

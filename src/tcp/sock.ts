@@ -160,6 +160,10 @@ export interface TcpConfig {
   challengeAckLimit: number;
   /** Cap on out-of-order segments held per connection (default 256, §8 row 8). */
   maxOfoSegments: number;
+  /** Minimum ms between ACKs answering out-of-window / PAWS-rejected pure ACKs or SYNs, per connection (default 500, Linux tcp_invalid_ratelimit; 0 = off). */
+  invalidRateLimit: number;
+  /** Zero-window probes (backoff count) before an orphaned socket in persist is aborted (default 8, Linux tcp_orphan_retries = 0 → 8; RFC 6429). */
+  orphanRetries: number;
   /** Cap on TIME-WAIT TCBs; beyond it a closing connection skips TIME-WAIT (default 16 384, Linux tcp_max_tw_buckets; §8 row 18). */
   maxTimeWait: number;
 }
@@ -201,6 +205,8 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   keepCnt: 9,
   challengeAckLimit: 10,
   maxOfoSegments: 256,
+  invalidRateLimit: 500,
+  orphanRetries: 8,
   maxTimeWait: 16_384,
 });
 
@@ -502,6 +508,8 @@ export class TcpSock implements TcpTableEntry, CongestionState {
   challengeStamp: number = -1;
   /** Challenge ACKs sent in that second. */
   challengeCount = 0;
+  /** When the last rate-limited out-of-window ACK went out, or -1 (Linux last_oow_ack_time). */
+  lastOowAck: number = -1;
 
   // ---- listener / passive-open ----
   /** Listen backlog (accept-queue bound). */

@@ -58,6 +58,12 @@
  *   them is dropped (Linux accepts it).
  * - SO_RCVBUF / SO_SNDBUF are taken as given (Linux doubles them); the
  *   window scale is fixed at SYN time from SO_RCVBUF.
+ * - ACKs answering out-of-window or PAWS-rejected pure ACKs / SYNs are
+ *   rate-limited per connection (500 ms, Linux `tcp_oow_rate_limited`);
+ *   an out-of-window SYN gets a challenge ACK (RFC 5961 §7 limit).
+ * - An orphan (closed by the user) in persist is aborted after 8 backed-off
+ *   zero-window probes even if the peer answers (Linux
+ *   `tcp_orphan_retries`, RFC 6429); a socket the user holds is not (MUST-37).
  *
  * ## Not yet (later work)
  *
@@ -66,7 +72,7 @@
  * undo; out-of-band reads of urgent data (MSG_OOB on recv); SYN cookies; ECN;
  * PMTU discovery (DF is never set);
  * adaptive delayed-ACK timeout / quick-ACK mode; buffer auto-tuning; global
- * memory pressure and orphan eviction (RFC 6429); Fast Open; MD5.
+ * memory pressure eviction (RFC 6429); Fast Open; MD5.
  *
  * @module
  */
@@ -233,7 +239,9 @@ export class TcpProtocol implements InetProtocol, TcpContext {
     sk.presetIss = (tw.sndNxt + 65535 + 2) >>> 0 || 1;
     sk.tsRecent = tw.tsRecent;
     sk.tsRecentStamp = tw.tsRecentStamp;
-    tw.orphan = true;
+    // KI-1: only the 4-tuple guard ends. A TCB the user still holds keeps its
+    // unread data (tcpDone purges and releases only orphans; Linux likewise
+    // frees just the timewait mini-socket, never the user's socket).
     tcpDone(tw);
   }
 
@@ -303,8 +311,10 @@ export class TcpProtocol implements InetProtocol, TcpContext {
         sk.state === TcpState.TIME_WAIT && isBareSyn(th.flags) && timeWaitAcceptsSyn(sk, th) &&
         this.tables.lookupListener(ip.dst, th.dstPort) !== null
       ) {
-        // RFC 6191 / MAY-2: a provably newer SYN ends TIME-WAIT early.
-        sk.orphan = true;
+        // RFC 6191 / MAY-2: a provably newer SYN ends TIME-WAIT early. KI-1:
+        // unhash the TCB but keep what the user has not read yet (tcpDone
+        // purges only an orphan's queue), as Linux's timewait mini-socket
+        // is separate from the user's socket.
         tcpDone(sk);
         /** The connection. */
         sk = null;

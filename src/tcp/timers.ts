@@ -289,6 +289,16 @@ function probeTimer(sk: TcpSock, ops: TimerOps): void {
     sk.ctx.stats.abortOnTimeout++;
     return ops.fail(sk, Errno.ETIMEDOUT);
   }
+  // KI-7: an orphan (the user closed it) is not kept alive by a peer that
+  // answers every probe with a zero window (Sockstress; RFC 6429 §2 lets an
+  // implementation abort such a connection, MUST-37 concerns a connection the
+  // user still holds). After `orphanRetries` backed-off probes it is aborted
+  // and its send buffer freed (Linux tcp_probe_timer: tcp_orphan_retries,
+  // 8 probes while the peer is alive).
+  if (sk.orphan && sk.backoff >= sk.ctx.config.orphanRetries) {
+    sk.ctx.stats.abortOnTimeout++;
+    return ops.fail(sk, Errno.ETIMEDOUT);
+  }
   sk.ctx.stats.zeroWindowProbes++;
   sk.probesOut++;
   sk.backoff++;

@@ -9,7 +9,7 @@ import type { Pair } from "../_util/sim.ts";
 import type { Ipv4Repr } from "../../src/wire/ipv4.ts";
 import type { Iface } from "../../src/ipv4/iface.ts";
 import type { SkBuff } from "../../src/skb/skbuff.ts";
-import { emitTcp, parseTcp, TcpFlags } from "../../src/wire/tcp.ts";
+import { emitTcp, parseTcp, TcpFlags, tcpHeaderLength } from "../../src/wire/tcp.ts";
 import { NO_TCP_OPTIONS, type TcpOptions } from "../../src/wire/tcp_options.ts";
 import { ADDR_A, ADDR_B } from "./_helpers.ts";
 
@@ -155,4 +155,40 @@ export function rawAccept(
   const sk = listener.accept();
   if (sk === null) throw new Error("not accepted");
   return { peer, listener, sk, peerSeq: iss + 1, ourSeq: (synack.seq + 1) >>> 0 };
+}
+
+/**
+ * Deliver one crafted segment to `to`'s TCP as if from `src` (a live pair:
+ * whatever `to` answers goes out on the wire as usual).
+ */
+export function injectInto(
+  p: Pair,
+  to: import("../../src/api/stack.ts").Stack,
+  src: number,
+  dst: number,
+  s: InjectSpec & { sport: number; dport: number },
+): void {
+  const payload = s.payload ?? new Uint8Array(0);
+  const options: TcpOptions = { ...NO_TCP_OPTIONS, ...s.options };
+  const skb = to.allocator.alloc(payload.length)!;
+  skb.append(payload);
+  const at = skb.push(tcpHeaderLength(options));
+  emitTcp(
+    {
+      srcPort: s.sport,
+      dstPort: s.dport,
+      seq: s.seq >>> 0,
+      ack: (s.ack ?? 0) >>> 0,
+      flags: s.flags,
+      window: s.window ?? 65535,
+      urgentPointer: 0,
+      options,
+      payloadLength: payload.length,
+    },
+    p.arena.u8,
+    at,
+    { src, dst },
+  );
+  skb.networkHeader = at;
+  to.tcp.rcv(skb, { src, dst, protocol: 6 } as unknown as Ipv4Repr, undefined as unknown as Iface);
 }

@@ -8,8 +8,8 @@ import { pair } from "../_util/sim.ts";
 import { Errno } from "../../src/core/errno.ts";
 import { Poll } from "../../src/tcp/sock.ts";
 import { TcpState } from "../../src/tcp/state.ts";
-import { connectPair } from "./_helpers.ts";
-import { rawAccept, RawPeer, TcpFlags } from "./_raw.ts";
+import { ADDR_A, ADDR_B, connectPair, randomBytes } from "./_helpers.ts";
+import { injectInto, rawAccept, RawPeer, TcpFlags } from "./_raw.ts";
 
 const S = TcpState;
 
@@ -267,5 +267,100 @@ test("§8 row 18: TIME-WAIT TCBs are capped (maxTimeWait); beyond the cap a clos
   one.listener.close();
   two.listener.close();
   p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 200_000);
+  await p.close();
+});
+
+test("KI-1 (RFC 6191, MAY-2): a SYN that reopens a TIME-WAIT 4-tuple must not discard data the user has not read", async () => {
+  const p = pair({ seed: 1, impair: { delay: 1 }, a: { tcp: { timestamps: false } } });
+  const { listener, client, server } = connectPair(p);
+  // Server closes first, client sends data then closes: the server ends in
+  // TIME-WAIT with the client's data still unread.
+  server.shutdown(1);
+  p.clock.advance(50);
+  const data = randomBytes(5000, 1);
+  assert.is(client.send(data), 5000);
+  client.close();
+  p.clock.runUntil(() => server.state === S.TIME_WAIT, 10_000);
+  assert.is(server.state, S.TIME_WAIT);
+  // A (blind) SYN for the same 4-tuple with a higher sequence number: RFC
+  // 6191 without timestamps lets it end TIME-WAIT.
+  injectInto(p, p.b, ADDR_A, ADDR_B, {
+    sport: client.lport,
+    dport: 8080,
+    seq: (server.rcvNxt + 1_000_000) >>> 0,
+    flags: TcpFlags.SYN,
+    options: { mss: 1460 },
+  });
+  assert.is(server.state, S.CLOSED, "TIME-WAIT ended early");
+  const buf = new Uint8Array(10_000);
+  const got: Uint8Array[] = [];
+  for (let n = server.recv(buf); n > 0; n = server.recv(buf)) got.push(buf.slice(0, n));
+  const all = new Uint8Array(got.reduce((a, b) => a + b.length, 0));
+  let o = 0;
+  for (const g of got) (all.set(g, o), o += g.length);
+  assert.equal(all, data, `read ${all.length} of 5000 bytes before EOF`);
+  assert.is(server.recv(buf), 0, "then end of stream");
+  server.close();
+  for (let s = listener.accept(); s !== null; s = listener.accept()) s.abort();
+  listener.close();
+  p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 600_000);
+  await p.close();
+});
+
+test("KI-1: TIME-WAIT reuse by connect() (Linux tcp_twsk_unique) keeps the unread data of the socket the user still holds", async () => {
+  const p = pair({ seed: 20, impair: { delay: 2 } });
+  const l = p.b.tcp.socket();
+  l.bind(0, 8080);
+  l.listen(4);
+  const c = p.a.tcp.socket();
+  c.setOption("SO_REUSEADDR", 1);
+  c.bind(0, 5556);
+  c.connect(ADDR_B, 8080);
+  p.clock.runUntil(() => l.acceptQueue.length === 1);
+  const s = l.accept()!;
+  c.shutdown(1); // the client closes first (TIME-WAIT) but keeps the socket
+  p.clock.runUntil(() => s.state === S.CLOSE_WAIT);
+  assert.is(s.send(new Uint8Array([7, 8, 9])), 3);
+  s.close();
+  p.clock.runUntil(() => c.state === S.TIME_WAIT && s.state === S.CLOSED);
+  p.clock.advance(2000);
+  const c2 = p.a.tcp.socket();
+  c2.setOption("SO_REUSEADDR", 1);
+  assert.is(c2.bind(0, 5556), 0);
+  c2.connect(ADDR_B, 8080);
+  assert.is(c.state, S.CLOSED, "the TIME-WAIT guard is gone");
+  const buf = new Uint8Array(16);
+  assert.is(c.recv(buf), 3, "unread data survives");
+  assert.equal([...buf.subarray(0, 3)], [7, 8, 9]);
+  assert.is(c.recv(buf), 0);
+  p.clock.runUntil(() => c2.state === S.ESTABLISHED && l.acceptQueue.length === 1, 5000);
+  const s2 = l.accept()!;
+  for (const x of [c, c2, s2, l]) x.close();
+  p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 200_000);
+  await p.close();
+});
+
+test("FIN allocation failure (RFC 9293 §3.10.4/§3.10.5): shutdown with the arena exhausted aborts with ENOBUFS instead of never sending the FIN", async () => {
+  const p = pair({ seed: 3 });
+  const { listener, client, server } = connectPair(p);
+  p.clock.advance(100);
+  // Exhaust the arena so no FIN segment can be allocated.
+  const held = [];
+  for (let b = p.a.allocator.alloc(0); b !== null; b = p.a.allocator.alloc(0)) held.push(b);
+  assert.ok(held.length > 0);
+  assert.is(client.shutdown(1), 0);
+  for (const b of held) b.free();
+  assert.is(client.state, S.CLOSED, "not left in FIN-WAIT-1 without a FIN");
+  assert.is(client.error, Errno.ENOBUFS);
+  assert.ok(p.a.tcp.drops.get("tcp.out_of_memory") > 0);
+  // The peer is not left hanging: the RST (now that memory is back, the next
+  // segment from the peer is answered with a RST by the closed port).
+  server.send(new Uint8Array(1));
+  p.clock.runUntil(() => server.state === S.CLOSED, 10_000);
+  assert.is(server.state, S.CLOSED);
+  client.close();
+  server.close();
+  listener.close();
+  p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 600_000);
   await p.close();
 });

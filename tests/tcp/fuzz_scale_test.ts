@@ -30,7 +30,7 @@
  * @module
  */
 import * as assert from "uvu/assert";
-import { test, testSeed } from "../_util/test.ts";
+import { env, test, testSeed } from "../_util/test.ts";
 import { type Pair, pair, type PairOptions } from "../_util/sim.ts";
 import { SeededRandom } from "../../src/core/random.ts";
 import { Errno } from "../../src/core/errno.ts";
@@ -304,10 +304,6 @@ class Mutator {
     // that is an in-window TSval injection which wedges any RFC 7323 stack.
     if (o.tsVal !== null && ts0 !== null && diff(o.tsVal, ts0) > 200) o.tsVal = ts0;
     if (!far && o.tsVal !== null && ts0 === null) o.tsVal = null;
-    // KNOWN ISSUE (known_issues.ts "TIME-WAIT reopen drops unread data"): a
-    // SYN that RFC 6191 accepts in TIME-WAIT discards data the user has not
-    // read yet. Excluded unless NETWASM_FUZZ_STRICT is set.
-    if (!STRICT && R.state === TcpState.TIME_WAIT && R.rcvQueued > 0) flags &= ~SYN;
     const urgent = ri(r, 4) === 0 ? r.nextU32() & 0xffff : 0;
     if (urgent !== 0) flags |= ri(r, 2) ? 0x20 : 0;
 
@@ -339,7 +335,6 @@ class Mutator {
     if (ri(r, 5) === 0) {
       this.raw++;
       this.#rawMutate(skb, at, hlen, len, R, S, garbage);
-      if (!STRICT && R.state === TcpState.TIME_WAIT && R.rcvQueued > 0) u8[at + 13]! &= ~SYN;
     }
     skb.ipSummed = Csum.Unnecessary;
     skb.networkHeader = at;
@@ -544,11 +539,10 @@ function report(name: string, t: Tally): string {
 }
 
 // 6 tests × 40,000 mutations = 240,000 (≥ 100,000, CONFORMANCE §6 row 6).
-const PER_TEST = Number(Deno.env.get("NETWASM_FUZZ_MUTATIONS") ?? 40_000);
+const PER_TEST = Number(env("NETWASM_FUZZ_MUTATIONS") ?? 40_000);
 const PER_ROUND = 1_000;
-const STRICT = Deno.env.get("NETWASM_FUZZ_STRICT") !== undefined;
-const TRACE = Deno.env.get("NETWASM_FUZZ_TRACE") !== undefined;
-const VERBOSE = Deno.env.get("NETWASM_FUZZ_VERBOSE") !== undefined;
+const TRACE = env("NETWASM_FUZZ_TRACE") !== undefined;
+const VERBOSE = env("NETWASM_FUZZ_VERBOSE") !== undefined;
 const TESTS = 6;
 
 for (let i = 0; i < TESTS; i++) {

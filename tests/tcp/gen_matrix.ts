@@ -362,8 +362,8 @@ const CLASSES: Record<string, Gen> = {
       return {
         ids: "§3.10.7.4",
         why:
-          "TIME-WAIT + zero-length segment ≠ RCV.NXT → ACKed (Linux tcp_timewait_state_process: out-of-window → TW_ACK)",
-        lines: seg + `+0    ${ACK(s)}\n` + alive(s),
+          "TIME-WAIT + zero-length segment ≠ RCV.NXT → ACKed (Linux tcp_timewait_state_process: out-of-window → TW_ACK); the probe, itself a pure out-of-window ACK, waits out the 500 ms rate limit (Linux tcp_invalid_ratelimit)",
+        lines: seg + `+0    ${ACK(s)}\n` + alive(s, "+0.5"),
       };
     }
     if (s.kind.startsWith("synrcvd")) {

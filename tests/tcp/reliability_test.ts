@@ -307,3 +307,49 @@ test("MUST-34: a window shrinking to zero with data in flight ends in zero-windo
   sk.abort();
   await p.close();
 });
+
+const { ACK } = TcpFlags;
+
+test("RFC 7323 §4.1 RTTM: an RTT sample is taken from TSecr only if it lies between the TSval of the oldest unacknowledged segment and now", async () => {
+  const p = pair({ seed: 9 });
+  const { peer, sk, peerSeq, listener } = rawAccept(p, { options: { tsVal: 500 } });
+  peer.take();
+  p.clock.advance(100);
+  assert.is(sk.send(new Uint8Array(100)), 100);
+  const seg = peer.take().find((s) => s.len === 100)!;
+  const tsv = seg.options.tsVal!;
+  p.clock.advance(30);
+  const srtt0 = sk.srtt;
+  const rto0 = sk.rto;
+  // A TSecr older than anything sent for this data (forged or stale): no sample.
+  peer.inject({
+    seq: peerSeq,
+    ack: (seg.seq + 50) >>> 0,
+    flags: ACK,
+    options: { tsVal: 600, tsEcr: (tsv - 100_000) >>> 0 },
+  });
+  assert.is(sk.sndUna, (seg.seq + 50) >>> 0, "the ACK itself is accepted");
+  assert.is(sk.srtt, srtt0, "no sample from a TSecr before the segment was sent");
+  assert.is(sk.rto, rto0);
+  // A TSecr from the future: no sample either.
+  peer.inject({
+    seq: peerSeq,
+    ack: (seg.seq + 60) >>> 0,
+    flags: ACK,
+    options: { tsVal: 601, tsEcr: (tsv + 100_000) >>> 0 },
+  });
+  assert.is(sk.srtt, srtt0, "no sample from a TSecr after now");
+  // The genuine echo: a 30 ms sample.
+  peer.inject({
+    seq: peerSeq,
+    ack: (seg.seq + 100) >>> 0,
+    flags: ACK,
+    options: { tsVal: 602, tsEcr: tsv },
+  });
+  assert.ok(sk.srtt > 0 && sk.srtt !== srtt0, `sampled: srtt ${sk.srtt}`);
+  sk.abort();
+  sk.close();
+  listener.close();
+  p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 600_000);
+  await p.close();
+});

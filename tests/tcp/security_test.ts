@@ -23,8 +23,9 @@ import { emitTcp } from "../../src/wire/tcp.ts";
 import { NO_TCP_OPTIONS, type TcpOptions } from "../../src/wire/tcp_options.ts";
 import type { Ipv4Repr } from "../../src/wire/ipv4.ts";
 import type { Iface } from "../../src/ipv4/iface.ts";
-import { rawAccept, type RawPeer, type Seg, TcpFlags } from "./_raw.ts";
-import { ADDR_B, connectPair, exchange, randomBytes, sha256 } from "./_helpers.ts";
+import { injectInto, rawAccept, type RawPeer, type Seg, TcpFlags } from "./_raw.ts";
+import type { Stack } from "../../src/api/stack.ts";
+import { ADDR_A, ADDR_B, connectPair, exchange, randomBytes, sha256 } from "./_helpers.ts";
 
 const { ACK, RST, SYN, FIN, PSH } = TcpFlags;
 
@@ -602,3 +603,190 @@ function connectPair2(p: Pair, listener: TcpSock): { client: TcpSock; server: Tc
 
 // connectPair is re-exported for the flood helper's symmetry with other tests.
 void connectPair;
+
+test("KI-2 (Linux tcp_oow_rate_limited, 500 ms): PAWS-rejected and out-of-window segments do not produce an unbounded ACK ping-pong", async () => {
+  const p = pair({ seed: 1, impair: { delay: 1 } });
+  const { listener, client, server } = connectPair(p);
+  assert.ok(client.tsOk && server.tsOk);
+  // Move each end's TS.Recent 100 s ahead (a segment at exactly RCV.NXT):
+  // from then on each end PAWS-rejects everything the other sends.
+  const poison = (to: Stack, sk: TcpSock, src: number, dst: number) =>
+    injectInto(p, to, src, dst, {
+      sport: sk.rport,
+      dport: sk.lport,
+      seq: sk.rcvNxt,
+      ack: sk.sndNxt,
+      flags: ACK,
+      options: { tsVal: (sk.tsRecent + 100_000) >>> 0, tsEcr: 0 },
+    });
+  poison(p.b, server, ADDR_A, ADDR_B);
+  poison(p.a, client, ADDR_B, ADDR_A);
+  const out0 = p.a.stats.tcp.outSegs + p.b.stats.tcp.outSegs;
+  client.send(new Uint8Array(1)); // one segment starts it
+  p.clock.advance(1000);
+  const sent = p.a.stats.tcp.outSegs + p.b.stats.tcp.outSegs - out0;
+  assert.ok(
+    sent < 50,
+    `${sent} segments in 1 s (PAWS rejects ${p.a.stats.tcp.pawsRejected}+${p.b.stats.tcp.pawsRejected})`,
+  );
+  assert.ok(
+    p.a.tcp.drops.get("tcp.oow_ack_rate_limited") + p.b.tcp.drops.get("tcp.oow_ack_rate_limited") >
+      0,
+  );
+  await teardown(p, listener, client, server);
+});
+
+test("KI-2: out-of-window pure ACKs are answered at most every 500 ms, out-of-window data always (its sender needs the ACK)", async () => {
+  const { p, peer, sk, peerSeq, listener } = setup();
+  const far = (peerSeq + 0x40000000) >>> 0;
+  for (let i = 0; i < 20; i++) peer.inject({ seq: far, ack: sk.sndNxt, flags: ACK });
+  assert.is(peer.take().length, 1, "one ACK for 20 out-of-window pure ACKs");
+  for (let i = 0; i < 5; i++) {
+    peer.inject({
+      seq: (peerSeq - 10) >>> 0,
+      ack: sk.sndNxt,
+      flags: ACK | PSH,
+      payload: new Uint8Array(5),
+    });
+  }
+  assert.is(peer.take().length, 5, "old data is always ACKed (lost-ACK retransmission)");
+  p.clock.advance(500);
+  peer.inject({ seq: far, ack: sk.sndNxt, flags: ACK });
+  assert.is(peer.take().length, 1, "again after 500 ms");
+  await teardown(p, listener, sk);
+});
+
+test("KI-3 (RFC 7323 T4, Linux bd090dfc634d): a SYN refused with a challenge ACK does not move TS.Recent; later genuine data is still accepted", async () => {
+  const { p, peer, sk, peerSeq, listener } = setup({
+    options: { tsVal: 1000, sackPermitted: true },
+  });
+  const before = sk.tsRecent;
+  peer.inject({ seq: peerSeq, flags: SYN, options: { tsVal: 1000 + 0x40000000, tsEcr: 0 } });
+  assert.is(peer.take().length, 1, "challenge ACK");
+  assert.is(sk.tsRecent, before, "TS.Recent moved by a refused SYN");
+  // Same for an ACK above SND.NXT (RFC 5961 §5.2: refused, challenge ACK).
+  p.clock.advance(1000);
+  peer.inject({
+    seq: peerSeq,
+    ack: (sk.sndNxt + 100_000) >>> 0,
+    flags: ACK,
+    options: { tsVal: 1000 + 0x40000000, tsEcr: 0 },
+  });
+  assert.is(sk.tsRecent, before, "TS.Recent moved by a refused ACK");
+  peer.inject({
+    seq: peerSeq,
+    ack: sk.sndNxt,
+    flags: ACK | PSH,
+    options: { tsVal: 1010, tsEcr: 0 },
+    payload: new Uint8Array([1, 2, 3]),
+  });
+  assert.is(sk.rcvNxt, (peerSeq + 3) >>> 0, "genuine data refused by PAWS");
+  assert.is(sk.tsRecent, 1010, "an accepted segment does move it");
+  await teardown(p, listener, sk);
+});
+
+test("KI-6 (RFC 5961 §4.2, §7): out-of-window SYNs are answered under the per-connection challenge-ACK limit", async () => {
+  const { p, peer, sk, listener } = setup();
+  const r = new SeededRandom(5);
+  for (let i = 0; i < 200; i++) {
+    peer.inject({ seq: (sk.rcvNxt + 0x40000000 + (r.nextU32() % 0x3fffffff)) >>> 0, flags: SYN });
+  }
+  const acks = peer.take();
+  assert.ok(acks.length >= 1, "still challenged");
+  assert.ok(
+    acks.length <= p.b.tcp.config.challengeAckLimit,
+    `${acks.length} ACKs for 200 blind SYNs within one second`,
+  );
+  assert.ok(acks.every((s) => isChallenge(s, sk)));
+  await teardown(p, listener, sk);
+});
+
+/** Count every range-table call of `sk`'s hot paths (insert and init). */
+function countRangeOps(sk: TcpSock): () => number {
+  const hp = sk.ctx.hotPaths as {
+    rangeInsert: TcpSock["ctx"]["hotPaths"]["rangeInsert"];
+    rangeInit: TcpSock["ctx"]["hotPaths"]["rangeInit"];
+  };
+  let calls = 0;
+  const ins = hp.rangeInsert.bind(hp);
+  const init = hp.rangeInit.bind(hp);
+  hp.rangeInsert = (t, a, b) => (calls++, ins(t, a, b));
+  hp.rangeInit = (t, c) => (calls++, init(t, c));
+  return () => calls;
+}
+
+test("KI-4 (§8 row 8): out-of-order segments at the cap cost O(1) range-table work each, not O(queue) — beyond the farthest and in the middle", async () => {
+  const { p, peer, sk, peerSeq, listener } = setup();
+  const calls = countRangeOps(sk);
+  const perSeg = (seqs: number[]) => {
+    const c0 = calls();
+    for (const s of seqs) {
+      peer.inject({
+        seq: (peerSeq + s) >>> 0,
+        ack: sk.sndNxt,
+        flags: ACK,
+        payload: new Uint8Array([s & 255]),
+      });
+    }
+    peer.take();
+    return (calls() - c0) / seqs.length;
+  };
+  const at = (from: number, n: number, off: number) =>
+    Array.from({ length: n }, (_, i) => off + 4 * (from + i));
+  const early = perSeg(at(0, 50, 2)); // queue 0 → 50
+  perSeg(at(50, 250, 2)); // fill to the cap (256)
+  assert.is(sk.ofoQueue.length, p.b.tcp.config.maxOfoSegments);
+  const beyond = perSeg(at(1000, 200, 2)); // beyond the farthest: dropped
+  assert.is(sk.ofoQueue.length, p.b.tcp.config.maxOfoSegments);
+  const middle = perSeg(at(0, 200, 4)); // into the gaps: the farthest one goes
+  assert.is(sk.ofoQueue.length, p.b.tcp.config.maxOfoSegments);
+  assert.ok(
+    beyond <= early * 2 + 1,
+    `range ops per segment: ${early} early, ${beyond} beyond the cap`,
+  );
+  assert.ok(
+    middle <= early * 2 + 1,
+    `range ops per segment: ${early} early, ${middle} mid-queue at the cap`,
+  );
+  // The trimmed range table still matches the queue exactly: the queue's
+  // 1-byte segments are all covered, nothing beyond the farthest one is.
+  const hp = sk.ctx.hotPaths;
+  const tailEnd = sk.ofoQueue.tail!.endSeq;
+  assert.is(hp.rangeCovered(sk.ofoTable, sk.rcvNxt, tailEnd), sk.ofoQueue.length);
+  assert.is(hp.rangeCovered(sk.ofoTable, tailEnd, (tailEnd + 100_000) >>> 0), 0);
+  await teardown(p, listener, sk);
+});
+
+test("KI-7 (§8 row 10, RFC 6429, Linux tcp_orphan_retries): an orphaned connection stuck on a zero window is aborted after orphanRetries probes and its send buffer freed", async () => {
+  const { p, peer, sk, peerSeq, listener } = setup({ window: 0 });
+  for (let i = 0; i < 10; i++) sk.send(new Uint8Array(100_000));
+  sk.close(); // orphan, FIN queued behind the data
+  let probes = 0;
+  const t0 = p.clock.now();
+  while (p.clock.now() - t0 < 3_600_000 && sk.state !== TcpState.CLOSED) {
+    const next = p.clock.nextDeadline();
+    if (next === undefined) break;
+    p.clock.advance(Math.max(next - p.clock.now(), 1));
+    const n = peer.take().length;
+    probes += n;
+    if (n > 0) peer.inject({ seq: peerSeq, ack: sk.sndUna, flags: ACK, window: 0 }); // "still 0"
+  }
+  assert.is(sk.state, TcpState.CLOSED, `after 1 h: state ${sk.state}, ${sk.sndQueued} bytes held`);
+  assert.is(probes, p.b.tcp.config.orphanRetries);
+  assert.ok(p.clock.now() - t0 < 600_000, "within minutes (backed-off probes)");
+  assert.is(p.b.tcp.socks.has(sk), false, "released");
+  await teardown(p, listener);
+});
+
+test("KI-7: a socket the user still holds keeps probing a zero window while the peer answers (MUST-37)", async () => {
+  const { p, peer, sk, peerSeq, listener } = setup({ window: 0 });
+  sk.send(new Uint8Array(1000));
+  for (let i = 0; i < 40; i++) {
+    p.clock.advance(120_000);
+    if (peer.take().length > 0) {
+      peer.inject({ seq: peerSeq, ack: sk.sndUna, flags: ACK, window: 0 });
+    }
+  }
+  assert.is(sk.state, TcpState.ESTABLISHED);
+  await teardown(p, listener, sk);
+});
