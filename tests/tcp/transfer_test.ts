@@ -4,7 +4,7 @@
  * arena returns to its baseline (pair().close() checks).
  */
 import * as assert from "uvu/assert";
-import { test } from "../_util/test.ts";
+import { env, test } from "../_util/test.ts";
 import { pair, type PairOptions } from "../_util/sim.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import { randomInt, SeededRandom } from "../../src/core/random.ts";
@@ -21,9 +21,9 @@ const PROFILES: Record<string, PairOptions["impair"]> = {
 
 // CI runs the issue's matrix (200 seeds x 6 profiles, up to 8 MiB each way,
 // about a minute); local runs default to a quick 5 seeds x 1 MiB.
-const CI = Deno.env.get("CI") === "true";
-const SEEDS = Number(Deno.env.get("NETWASM_TCP_SEEDS") ?? (CI ? 200 : 5));
-const MAX = Number(Deno.env.get("NETWASM_TCP_MAX") ?? (CI ? 8 << 20 : 1 << 20));
+const CI = env("CI") === "true";
+const SEEDS = Number(env("NETWASM_TCP_SEEDS") ?? (CI ? 200 : 5));
+const MAX = Number(env("NETWASM_TCP_MAX") ?? (CI ? 8 << 20 : 1 << 20));
 
 for (const [name, impair] of Object.entries(PROFILES)) {
   test(`TCP transfer (MUST-19, C5, R6): ${SEEDS} seeds × profile ${name}, ≤ ${MAX} B each way, half-close, sha256 equal`, async () => {
@@ -49,7 +49,7 @@ for (const [name, impair] of Object.entries(PROFILES)) {
           (server.state === TcpState.CLOSED || server.state === TcpState.TIME_WAIT),
         300_000,
       );
-      if (Deno.env.get("NETWASM_TCP_VERBOSE")) {
+      if (env("NETWASM_TCP_VERBOSE")) {
         console.log(
           `${name} seed ${seed}: ${sizeX}+${sizeY} B in ${r.elapsed} ms virtual; ` +
             `retrans ${p.a.stats.tcp.retransSegs}+${p.b.stats.tcp.retransSegs}, ` +
