@@ -19,6 +19,7 @@ export * from "./src/skb/skbuff.ts";
 export * from "./src/skb/queue.ts";
 export * from "./src/wasm/checksum.ts";
 export * from "./src/link/device.ts";
+export * from "./src/link/websocket.ts";
 export * from "./src/wasm/bindings.ts";
 export * from "./src/api/stack.ts";
 export * from "./src/api/datagram.ts";

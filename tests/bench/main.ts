@@ -13,10 +13,11 @@
  */
 import type { BenchModule } from "./_harness.ts";
 import { checksumBench } from "./checksum.ts";
+import { relayBench } from "./relay.ts";
 import { tcpBench } from "./tcp.ts";
 
 /** Every benchmark module, in the order they run. */
-export const MODULES: readonly BenchModule[] = [checksumBench, tcpBench];
+export const MODULES: readonly BenchModule[] = [checksumBench, tcpBench, relayBench];
 
 if (import.meta.main) {
   const only = Deno.args;

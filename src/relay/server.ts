@@ -1,0 +1,475 @@
+/**
+ * The relay (Deno): an HTTP server whose WebSocket clients are the ports of
+ * a learning Ethernet switch ({@link EthernetSwitch}), optionally with a TAP
+ * device as the uplink to a real network, plus a static file server for the
+ * pages that use it (with cross-origin-isolation headers).
+ *
+ * Wire format: one Ethernet frame per binary WebSocket message (the framing
+ * of v86's relays and of {@link WebSocketLink}). Any path accepts the
+ * WebSocket upgrade; other requests are static files.
+ *
+ * Admission: an `Origin` allowlist (a browser request whose `Origin` is not
+ * listed gets 403; requests without `Origin` — not from a browser page — are
+ * not subject to it), an optional token (`?token=` or `Authorization:
+ * Bearer`, compared in constant time; missing or wrong gets 401), and a
+ * client limit (503 when full). The relay runs no IP stack and never opens
+ * an outbound connection: the TAP is used as a frame pipe.
+ *
+ * @module
+ */
+import { type Clock, RealClock, type Timer } from "../core/clock.ts";
+import { Xmit } from "../link/device.ts";
+import { PcapWriter } from "../link/pcap.ts";
+import { PcapFileSink } from "../link/pcap_file.ts";
+import { TapDevice } from "../link/tap.ts";
+import { Arena } from "../skb/arena.ts";
+import { SkbAllocator, type SkBuff } from "../skb/skbuff.ts";
+import { formatMac } from "../wire/addr.ts";
+import { serveStatic, textResponse } from "./static.ts";
+import {
+  EthernetSwitch,
+  Forward,
+  type PortCounters,
+  PortStats,
+  type SwitchPort,
+} from "./switch.ts";
+
+/** The TAP uplink of a relay. */
+export interface RelayTapOptions {
+  /** TAP name. */
+  name: string;
+  /** Network namespace the TAP lives in. */
+  netns?: string;
+  /** Create a non-persistent TAP (deleted when the relay stops). */
+  create?: boolean;
+  /** Give the kernel side this `ADDR/PREFIX` and bring it up (`ip addr add`, `ip link set up`). */
+  hostAddress?: string;
+}
+
+/** Options for {@link startRelay}. */
+export interface RelayOptions {
+  /** Address to listen on (default `127.0.0.1`). */
+  hostname?: string;
+  /** Port (default 8080; 0 picks a free one). */
+  port?: number;
+  /** TAP uplink (default: none, clients only). */
+  tap?: RelayTapOptions;
+  /** Directory served at `/`. */
+  staticDir?: string;
+  /** Where `netwasm.js` is served from (default: the repository's `dist/`; null: not served). */
+  bundleDir?: string | null;
+  /** Most WebSocket clients at once (default 64). */
+  maxClients?: number;
+  /** Frames per second each client may send; 0 = unlimited (default 20 000). */
+  ratePps?: number;
+  /** Token-bucket depth in frames (default max(64, rate / 10)). */
+  burst?: number;
+  /** A client's outgoing `bufferedAmount` bound in bytes; beyond it frames drop (default 2 MiB). */
+  maxBufferedBytes?: number;
+  /** Allowed `Origin`s for browser clients (default: any). */
+  origins?: readonly string[];
+  /** Required access token (default: none). */
+  token?: string;
+  /** Write every accepted frame to this pcap file. */
+  pcap?: string;
+  /** MAC aging time, ms (default 300 000). */
+  agingMs?: number;
+  /** MAC table bound (default 4096). */
+  maxMacs?: number;
+  /** Source MACs a client may own (default 4). */
+  maxMacsPerClient?: number;
+  /** Log sink (default `console.log`). */
+  log?: (line: string) => void;
+  /** No connect/disconnect lines and no summaries. */
+  quiet?: boolean;
+  /** Interval of the summary line, ms (default 10 000; 0 = none). */
+  summaryIntervalMs?: number;
+  /** Time source (default: a real clock, closed with the relay). */
+  clock?: Clock;
+}
+
+/** Counters of a running relay. */
+export interface RelayStats {
+  /** Clients connected now. */
+  clients: number;
+  /** Clients accepted since start. */
+  connects: number;
+  /** Upgrade requests refused, by reason. */
+  rejected: { origin: number; token: number; full: number };
+  /** Switch totals. */
+  switch: { unicast: number; flooded: number; filtered: number; aged: number };
+  /** MAC table entries. */
+  macTable: number;
+  /** Counters summed over every port, present and departed. */
+  totals: PortCounters & { dropped: number };
+  /** Each connected port. */
+  ports: { id: number; name: string; macs: number; stats: PortCounters }[];
+  /** Frames written to the pcap. */
+  pcapFrames: number;
+}
+
+/** A running relay. */
+export interface Relay {
+  /** WebSocket URL of the relay, `ws://127.0.0.1:PORT/`. */
+  readonly url: string;
+  /** HTTP URL of the static pages, `http://127.0.0.1:PORT/`. */
+  readonly httpUrl: string;
+  readonly hostname: string;
+  readonly port: number;
+  /** The switch (for tests). */
+  readonly switch: EthernetSwitch;
+  /** The uplink TAP, if any. */
+  readonly tap: TapDevice | null;
+  /** A snapshot of the counters. */
+  stats(): RelayStats;
+  /** The summary line the relay logs periodically. */
+  summary(): string;
+  /** Close every client (1001), stop listening, close the TAP and pcap. Idempotent. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_BUNDLE_DIR = new URL("../../dist/", import.meta.url);
+
+interface Client {
+  socket: WebSocket;
+  port: SwitchPort | null;
+  remote: string;
+}
+
+/**
+ * Start a relay.
+ *
+ * @example
+ * ```ts
+ * import { startRelay } from "./server.ts";
+ * const relay = await startRelay({ port: 0, staticDir: "examples", quiet: true });
+ * console.log(`pages at ${relay.httpUrl}, frames at ${relay.url}`);
+ * await relay.close();
+ * ```
+ */
+export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
+  const ownClock = options.clock === undefined ? new RealClock() : null;
+  const clock = options.clock ?? ownClock!;
+  const log = options.log ?? ((l: string) => console.log(l));
+  const quiet = options.quiet ?? false;
+  const maxClients = options.maxClients ?? 64;
+  const maxBuffered = options.maxBufferedBytes ?? 2 << 20;
+  const origins = options.origins ?? [];
+  const tokenDigest = options.token === undefined ? null : await sha256(options.token);
+  const bundleDir = options.bundleDir === null
+    ? undefined
+    : options.bundleDir ?? decodeURIComponent(DEFAULT_BUNDLE_DIR.pathname);
+  const sw = new EthernetSwitch({
+    clock,
+    ratePps: options.ratePps ?? 20_000,
+    ...(options.burst !== undefined ? { burst: options.burst } : {}),
+    ...(options.agingMs !== undefined ? { agingMs: options.agingMs } : {}),
+    ...(options.maxMacs !== undefined ? { maxMacs: options.maxMacs } : {}),
+    maxMacsPerPort: options.maxMacsPerClient ?? 4,
+  });
+  const clients = new Set<Client>();
+  const rejected = { origin: 0, token: 0, full: 0 };
+  let connects = 0;
+  let closing = false;
+
+  let pcapSink: PcapFileSink | null = null;
+  let pcap: PcapWriter | null = null;
+  if (options.pcap !== undefined) {
+    pcapSink = new PcapFileSink(options.pcap);
+    pcap = new PcapWriter(pcapSink.write, { epochMs: Date.now() - clock.now() });
+  }
+  const ingress = (port: SwitchPort, frame: Uint8Array): Forward => {
+    const r = sw.receive(port, frame);
+    if (r !== Forward.DROPPED && pcap !== null) {
+      pcap.writeFrame(frame, 0, frame.length, clock.now());
+    }
+    return r;
+  };
+
+  // The uplink: the TAP as a frame pipe, in its own small arena.
+  let tap: TapDevice | null = null;
+  if (options.tap !== undefined) {
+    const t = options.tap;
+    const allocator = new SkbAllocator(new Arena());
+    tap = await TapDevice.open({
+      name: t.name,
+      allocator,
+      clock,
+      mtu: 1500,
+      ...(t.create ? { create: true } : {}),
+      ...(t.netns !== undefined ? { netns: t.netns } : {}),
+    });
+    try {
+      if (t.hostAddress !== undefined) await configureKernelSide(t);
+    } catch (e) {
+      await tap.close();
+      pcapSink?.close();
+      ownClock?.close();
+      throw e;
+    }
+    const dev = tap;
+    const uplink = sw.addPort({
+      deliver(frame) {
+        const skb = allocator.fromBytes(frame);
+        return skb !== null && dev.transmit(skb) === Xmit.OK;
+      },
+    }, { name: `tap ${t.name}`, ratePps: 0, maxMacs: 1024 });
+    const u8 = () => allocator.arena.u8;
+    const deliver = (skb: SkBuff) => {
+      const frame = u8().slice(skb.data, skb.data + skb.len);
+      skb.free();
+      ingress(uplink, frame);
+    };
+    dev.setRxNotify((d) => {
+      // Bounded: the queue holds at most rxQueueLimit frames.
+      while (d.poll(64, deliver) > 0) { /* drain */ }
+    });
+  }
+
+  const accept = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
+    if (closing) return textResponse(503, "relay shutting down");
+    // Read before the upgrade: afterwards the request (and its info) is closed.
+    const remote = remoteOf(info);
+    const origin = req.headers.get("origin");
+    if (origin !== null && origins.length > 0 && !origins.includes(origin)) {
+      rejected.origin++;
+      if (!quiet) log(`relay: refused ${remote}: origin ${origin} not allowed`);
+      return textResponse(403, "origin not allowed");
+    }
+    if (tokenDigest !== null) {
+      const url = new URL(req.url);
+      const auth = req.headers.get("authorization");
+      const given = url.searchParams.get("token") ??
+        (auth?.startsWith("Bearer ") ? auth.slice(7) : null);
+      if (given === null || !equalDigests(await sha256(given), tokenDigest)) {
+        rejected.token++;
+        if (!quiet) log(`relay: refused ${remote}: missing or wrong token`);
+        return textResponse(401, "missing or wrong token", { "www-authenticate": "Bearer" });
+      }
+    }
+    if (clients.size >= maxClients) {
+      rejected.full++;
+      if (!quiet) log(`relay: refused ${remote}: ${maxClients} clients already`);
+      return textResponse(503, "relay full", { "retry-after": "5" });
+    }
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    const client: Client = { socket, port: null, remote };
+    clients.add(client);
+    socket.binaryType = "arraybuffer";
+    socket.onopen = () => {
+      if (closing) return;
+      connects++;
+      client.port = sw.addPort({
+        deliver(frame) {
+          if (socket.readyState !== WebSocket.OPEN || socket.bufferedAmount > maxBuffered) {
+            return false;
+          }
+          socket.send(frame as Uint8Array<ArrayBuffer>);
+          return true;
+        },
+      }, { name: `client ${connects} ${client.remote}` });
+      if (!quiet) log(`relay: ${client.port.name} connected (${clients.size} clients)`);
+    };
+    socket.onmessage = (ev) => {
+      const port = client.port;
+      if (port === null) return;
+      if (!(ev.data instanceof ArrayBuffer)) {
+        port.stats.dropMalformed++;
+        return;
+      }
+      ingress(port, new Uint8Array(ev.data));
+    };
+    socket.onerror = () => {/* the close event follows */};
+    socket.onclose = (ev) => {
+      clients.delete(client);
+      const port = client.port;
+      if (port === null) return;
+      client.port = null;
+      const macs = ownedMacs(port);
+      sw.removePort(port);
+      if (!quiet) {
+        const s = port.stats;
+        log(
+          `relay: ${port.name} disconnected (code ${ev.code}${macs ? `, ${macs}` : ""}): ` +
+            `${s.rxFrames} frames in, ${s.txFrames} out, dropped ${dropText(s)}`,
+        );
+      }
+    };
+    return response;
+  };
+
+  const handler = (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> | Response => {
+    if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return accept(req, info);
+    return serveStatic(req, {
+      ...(options.staticDir !== undefined ? { root: options.staticDir } : {}),
+      ...(bundleDir !== undefined ? { bundleDir } : {}),
+    });
+  };
+
+  const ownedMacs = (port: SwitchPort): string => sw.macsOf(port).map(formatMac).join(" ");
+
+  const hostname = options.hostname ?? "127.0.0.1";
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname,
+      port: options.port ?? 8080,
+      onListen: () => {},
+      onError: (e) => {
+        log(`relay: request failed: ${e instanceof Error ? e.message : String(e)}`);
+        return textResponse(500, "internal error");
+      },
+    }, handler);
+  } catch (e) {
+    await tap?.close();
+    pcapSink?.close();
+    ownClock?.close();
+    throw e;
+  }
+  const port = server.addr.port;
+  const hostPart = hostname.includes(":") ? `[${hostname}]` : hostname;
+
+  const stats = (): RelayStats => {
+    const totals = new PortStats();
+    totals.add(sw.departed);
+    for (const p of sw.ports) totals.add(p.stats);
+    return {
+      clients: [...clients].filter((c) => c.port !== null).length,
+      connects,
+      rejected: { ...rejected },
+      switch: { ...sw.stats },
+      macTable: sw.macTableSize,
+      totals: { ...totals.toJSON(), dropped: totals.dropped },
+      ports: sw.ports.map((p) => ({
+        id: p.id,
+        name: p.name,
+        macs: p.macs,
+        stats: p.stats.toJSON(),
+      })),
+      pcapFrames: pcap?.frames ?? 0,
+    };
+  };
+  const summary = (): string => {
+    const s = stats();
+    const t = s.totals;
+    return `relay: ${s.clients} clients, ${s.macTable} MACs; frames in ${t.rxFrames}, out ${t.txFrames} ` +
+      `(unicast ${s.switch.unicast}, flooded ${s.switch.flooded}); dropped malformed ${t.dropMalformed}, ` +
+      `spoof ${t.dropSpoof}, rate ${t.dropRate}, mac-limit ${t.dropMacLimit}, queue ${t.dropQueue}; ` +
+      `refused origin ${s.rejected.origin}, token ${s.rejected.token}, full ${s.rejected.full}`;
+  };
+
+  let timer: Timer | null = null;
+  let last = "";
+  const interval = options.summaryIntervalMs ?? 10_000;
+  const tick = () => {
+    sw.sweep();
+    const line = summary();
+    if (!quiet && line !== last) log(line);
+    last = line;
+    timer = clock.setTimer(interval, tick);
+  };
+  if (interval > 0) timer = clock.setTimer(interval, tick);
+
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    if (closed !== null) return closed;
+    closing = true;
+    closed = (async () => {
+      if (timer !== null) clock.clearTimer(timer);
+      const waits: Promise<void>[] = [];
+      for (const c of clients) {
+        if (
+          c.socket.readyState === WebSocket.OPEN || c.socket.readyState === WebSocket.CONNECTING
+        ) {
+          waits.push(
+            new Promise<void>((resolve) => {
+              const prev = c.socket.onclose;
+              c.socket.onclose = (ev) => {
+                prev?.call(c.socket, ev);
+                resolve();
+              };
+            }),
+          );
+          try {
+            c.socket.close(1001, "relay shutting down");
+          } catch { /* already closing */ }
+        }
+      }
+      await withTimeout(Promise.all(waits), 2000);
+      await withTimeout(server.shutdown(), 3000);
+      await tap?.close();
+      pcapSink?.close();
+      if (!quiet) log(summary());
+      ownClock?.close();
+    })();
+    return closed;
+  };
+
+  if (!quiet) {
+    log(
+      `relay: listening on ws://${hostPart}:${port}/` +
+        (options.staticDir !== undefined
+          ? `, serving ${options.staticDir} at http://${hostPart}:${port}/`
+          : "") +
+        (tap !== null ? `, uplink TAP ${tap.name}${tap.netns ? ` (netns ${tap.netns})` : ""}` : ""),
+    );
+  }
+  return {
+    url: `ws://${hostPart}:${port}/`,
+    httpUrl: `http://${hostPart}:${port}/`,
+    hostname,
+    port,
+    switch: sw,
+    tap,
+    stats,
+    summary,
+    close,
+  };
+}
+
+function dropText(s: PortStats): string {
+  return `${s.dropped} (malformed ${s.dropMalformed}, spoof ${s.dropSpoof}, rate ${s.dropRate}, ` +
+    `mac-limit ${s.dropMacLimit}, queue ${s.dropQueue})`;
+}
+
+function remoteOf(info: Deno.ServeHandlerInfo): string {
+  const a = info.remoteAddr as Deno.NetAddr;
+  return `${a.hostname}:${a.port}`;
+}
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** Constant-time comparison of two 32-byte digests (equal length by construction). */
+function equalDigests(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length && i < b.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let id: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    p.then(() => {}, () => {}),
+    new Promise<void>((r) => (id = setTimeout(r, ms))),
+  ]);
+  clearTimeout(id);
+}
+
+async function configureKernelSide(t: RelayTapOptions): Promise<void> {
+  const ns = t.netns !== undefined ? ["-n", t.netns] : [];
+  for (
+    const args of [
+      [...ns, "addr", "add", t.hostAddress!, "dev", t.name],
+      [...ns, "link", "set", t.name, "up"],
+    ]
+  ) {
+    const r = await new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).output();
+    if (!r.success) {
+      throw new Error(
+        `ip ${args.join(" ")} failed: ${new TextDecoder().decode(r.stderr).trim()}`,
+      );
+    }
+  }
+}

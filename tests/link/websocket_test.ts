@@ -1,0 +1,223 @@
+/**
+ * `WebSocketLink` against an in-memory fake socket on virtual time:
+ * framing, receive validation, the bufferedAmount-driven transmit queue and
+ * its bound, reconnect with backoff, carrier events, URL errors. The real
+ * relay over loopback is exercised in tests/relay/.
+ *
+ * @module
+ */
+import * as assert from "uvu/assert";
+import { test } from "../_util/test.ts";
+import { linkEnv, readId, testFrame } from "./_harness.ts";
+import { Xmit } from "../../src/link/device.ts";
+import {
+  type LinkChangeEvent,
+  type WebSocketLike,
+  WebSocketLink,
+  WebSocketLinkError,
+} from "../../src/link/websocket.ts";
+import { SeededRandom } from "../../src/core/random.ts";
+
+/** A WebSocket stand-in: records sends, lets the test drive events. */
+class FakeSocket implements WebSocketLike {
+  binaryType = "blob";
+  readyState = 0;
+  bufferedAmount = 0;
+  sent: Uint8Array[] = [];
+  closedWith: [number | undefined, string | undefined] | null = null;
+  onopen: ((ev: Event) => unknown) | null = null;
+  onmessage: ((ev: MessageEvent) => unknown) | null = null;
+  onclose: ((ev: CloseEvent) => unknown) | null = null;
+  onerror: ((ev: Event) => unknown) | null = null;
+
+  send(data: Uint8Array | ArrayBuffer): void {
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    this.sent.push(bytes);
+    this.bufferedAmount += bytes.length;
+  }
+  close(code?: number, reason?: string): void {
+    this.closedWith = [code, reason];
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.(new Event("open"));
+  }
+  message(data: unknown): void {
+    this.onmessage?.(new MessageEvent("message", { data }));
+  }
+  serverClose(code: number, reason: string): void {
+    this.readyState = 3;
+    this.onclose?.(new CloseEvent("close", { code, reason }));
+  }
+}
+
+function setup(options: Partial<ConstructorParameters<typeof WebSocketLink>[1]> = {}) {
+  const env = linkEnv();
+  const sockets: FakeSocket[] = [];
+  const first = new FakeSocket();
+  sockets.push(first);
+  const link = new WebSocketLink(first, {
+    allocator: env.allocator,
+    clock: env.clock,
+    random: new SeededRandom(1),
+    url: "ws://relay.invalid/",
+    createSocket: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+    ...options,
+  });
+  const events: LinkChangeEvent[] = [];
+  link.onLinkChange((e) => events.push(e));
+  return { env, link, sockets, events, first };
+}
+
+test("WebSocketLink: one binary message per frame, exact bytes; binaryType arraybuffer", () => {
+  const { env, link, first } = setup();
+  assert.is(first.binaryType, "arraybuffer");
+  first.open();
+  assert.ok(link.carrier);
+  for (let id = 1; id <= 3; id++) {
+    assert.is(link.transmit(testFrame(env.allocator, id, 100)), Xmit.OK);
+  }
+  assert.is(first.sent.length, 3);
+  const u8 = first.sent[1]!;
+  assert.is(u8.length, 100);
+  const copy = env.allocator.fromBytes(u8)!;
+  assert.is(readId(copy), 2);
+  copy.free();
+  assert.is(link.stats.txPackets, 3);
+  link.close();
+  assert.equal(first.closedWith, [1000, "closed"]);
+  env.assertNoLeak();
+});
+
+test("WebSocketLink: receive copies frames into the arena; text, runts and oversize are dropped and counted", () => {
+  const { env, link, first } = setup();
+  first.open();
+  const frame = new Uint8Array(60);
+  frame.fill(0xff, 0, 6);
+  first.message(frame.buffer);
+  first.message("hello");
+  first.message(new ArrayBuffer(13));
+  first.message(new ArrayBuffer(1515));
+  assert.is(link.rxQueue.length, 1);
+  assert.is(link.wsStats.rxTextDropped, 1);
+  assert.is(link.wsStats.rxBadLength, 2);
+  assert.is(link.stats.rxDropped, 3);
+  link.poll(8, (skb) => {
+    assert.is(skb.len, 60);
+    skb.free();
+  });
+  link.close();
+  env.assertNoLeak();
+});
+
+test("WebSocketLink: above the high-water mark frames queue up to the limit, beyond it they drop; the queue drains in order as bufferedAmount falls", () => {
+  const { env, link, first } = setup({ highWaterMark: 1000, txQueueLimit: 4, drainIntervalMs: 5 });
+  first.open();
+  first.bufferedAmount = 5000; // a slow peer
+  const results: number[] = [];
+  for (let id = 1; id <= 7; id++) results.push(link.transmit(testFrame(env.allocator, id)));
+  assert.equal(results, [0, 0, 0, 0, 1, 1, 1].map((x) => x === 0 ? Xmit.OK : Xmit.DROP));
+  assert.is(first.sent.length, 0);
+  assert.is(link.txQueue.length, 4);
+  assert.is(link.wsStats.txQueueDropped, 3);
+  assert.is(link.stats.txDropped, 3);
+  env.clock.advance(5); // still full: nothing moves
+  assert.is(first.sent.length, 0);
+  first.bufferedAmount = 0;
+  env.clock.advance(5);
+  assert.is(first.sent.length, 4);
+  const ids = first.sent.map((u8) => {
+    const s = env.allocator.fromBytes(u8)!;
+    const id = readId(s);
+    s.free();
+    return id;
+  });
+  assert.equal(ids, [1, 2, 3, 4]);
+  assert.is(link.txQueue.length, 0);
+  link.close();
+  env.assertNoLeak();
+});
+
+test("WebSocketLink: no carrier → frames dropped as DOWN; server close reports code and reason, then reconnects with growing, bounded, jittered backoff", () => {
+  const { env, link, sockets, events, first } = setup({
+    reconnect: { initialDelayMs: 100, maxDelayMs: 400, factor: 2, jitter: 0.5, maxAttempts: 10 },
+  });
+  assert.is(link.transmit(testFrame(env.allocator, 1)), Xmit.DOWN);
+  assert.is(link.wsStats.txNoCarrier, 1);
+  first.open();
+  assert.equal(events.map((e) => e.up), [true]);
+  first.serverClose(1001, "relay shutting down");
+  assert.not.ok(link.carrier);
+  const down = events[1]!;
+  assert.is(down.up, false);
+  assert.is(down.code, 1001);
+  assert.is(down.reason, "relay shutting down");
+  assert.ok(down.retryInMs! >= 50 && down.retryInMs! <= 100, `${down.retryInMs}`);
+  // Failed attempts: each creates a socket after a delay within [base/2, base].
+  const delays: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const n = sockets.length;
+    const t0 = env.clock.now();
+    env.clock.runUntil(() => sockets.length > n, 1000);
+    delays.push(env.clock.now() - t0);
+    sockets.at(-1)!.serverClose(1006, "");
+  }
+  const bases = [100, 200, 400, 400, 400];
+  delays.forEach((d, i) => assert.ok(d >= bases[i]! / 2 && d <= bases[i]!, `delay ${i}: ${d}`));
+  assert.is(link.wsStats.reconnectAttempts, 5);
+  // Success resets the backoff and raises carrier.
+  env.clock.runUntil(() => sockets.length > 6, 1000);
+  sockets.at(-1)!.open();
+  assert.ok(link.carrier);
+  assert.is(events.at(-1)!.up, true);
+  assert.is(link.wsStats.connects, 2);
+  link.close();
+  assert.is(events.at(-1)!.final, true);
+  assert.is(env.clock.pending, 0, "no timer left behind");
+  env.assertNoLeak();
+});
+
+test("WebSocketLink: gives up after maxAttempts; reconnect: false gives up at once", () => {
+  const a = setup({ reconnect: { initialDelayMs: 10, maxAttempts: 2, jitter: 0 } });
+  a.first.open();
+  a.first.serverClose(1006, "");
+  for (let i = 0; i < 2; i++) {
+    const n = a.sockets.length;
+    a.env.clock.runUntil(() => a.sockets.length > n, 1000);
+    a.sockets.at(-1)!.serverClose(1006, "");
+  }
+  assert.is(a.events.at(-1)!.final, true);
+  assert.is(a.env.clock.pending, 0);
+  a.link.close();
+  const b = setup({ reconnect: false });
+  b.first.open();
+  b.first.serverClose(4000, "bye");
+  assert.equal(b.events.at(-1), { up: false, code: 4000, reason: "bye", final: true });
+  assert.is(b.sockets.length, 1);
+  b.link.close();
+});
+
+test("WebSocketLink: default MAC is random, locally administered and unicast", () => {
+  for (let i = 0; i < 20; i++) {
+    const { link } = setup({ random: new SeededRandom(i) });
+    const first = Math.floor(link.mac / 2 ** 40);
+    assert.is(first & 0x02, 0x02, "locally administered");
+    assert.is(first & 0x01, 0, "unicast");
+    link.close();
+  }
+});
+
+test("WebSocketLink.connect: a bad URL is a clear error", async () => {
+  const env = linkEnv();
+  for (const [url, why] of [["http://x/", "scheme"], ["not a url", "not a URL"]] as const) {
+    const err = await WebSocketLink.connect(url, { allocator: env.allocator, clock: env.clock })
+      .then(() => null, (e) => e);
+    assert.instance(err, WebSocketLinkError);
+    assert.ok((err as Error).message.includes(why), (err as Error).message);
+  }
+});
