@@ -1,0 +1,156 @@
+// The demo page's script: a netwasm stack in the page, joined to the relay
+// with WebSocketLink, doing HTTP over its own TCP (stack.connect/listen).
+// Served by the relay (`--static examples/`), which also serves /netwasm.js.
+import { Stack, WebSocketLink } from "/netwasm.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URL(location.href).searchParams;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function log(msg) {
+  $("log").textContent += `${new Date().toISOString().slice(11, 23)} ${msg}\n`;
+}
+function status(msg) {
+  $("status").textContent = msg;
+  log(msg);
+}
+const mib = (n) => `${(n / 1048576).toFixed(2)} MiB`;
+
+/** Show progress of a transfer: bytes so far, of total (or null), since t0. */
+function progress(done, total, t0) {
+  const s = (performance.now() - t0) / 1000;
+  $("progress").max = total ?? 1;
+  $("progress").value = total ? done : 0;
+  $("stats").textContent =
+    `${mib(done)}${total ? ` of ${mib(total)}` : ""} in ${s.toFixed(2)} s, ` +
+    `${(done * 8 / 1e6 / Math.max(s, 1e-3)).toFixed(1)} Mbit/s`;
+}
+
+/** Write all of `bytes` to a Conn. */
+async function writeAll(conn, bytes) {
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+/** A minimal HTTP/1.1 GET over the page's own TCP: status, headers, body, throughput. */
+async function get(stack, url) {
+  const u = new URL(url);
+  const port = Number(u.port || 80);
+  status(`connecting to ${u.hostname}:${port}…`);
+  const conn = await stack.connect({ hostname: u.hostname, port });
+  status(`connected; GET ${u.pathname}${u.search}`);
+  const request = `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n` +
+    `User-Agent: netwasm-demo\r\nConnection: close\r\n\r\n`;
+  await writeAll(conn, enc.encode(request));
+  const t0 = performance.now();
+  const buf = new Uint8Array(64 * 1024);
+  let head = new Uint8Array(0); // response bytes until the blank line
+  let headerDone = false;
+  let length = null;
+  let body = 0;
+  const first = [];
+  for (;;) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    let chunk = buf.subarray(0, n);
+    if (!headerDone) {
+      const joined = new Uint8Array(head.length + chunk.length);
+      joined.set(head);
+      joined.set(chunk, head.length);
+      const end = blankLine(joined);
+      if (end < 0) {
+        head = joined;
+        continue;
+      }
+      headerDone = true;
+      const lines = dec.decode(joined.subarray(0, end)).split("\r\n");
+      log(`response: ${lines[0]}`);
+      const cl = lines.find((l) => /^content-length:/i.test(l));
+      if (cl) length = Number(cl.split(":")[1]);
+      chunk = joined.subarray(end + 4);
+    }
+    body += chunk.length;
+    if (first.length < 512) first.push(...chunk.subarray(0, 512 - first.length));
+    progress(body, length, t0);
+  }
+  conn.close();
+  progress(body, length ?? body, t0);
+  $("bytes").textContent = preview(Uint8Array.from(first));
+  status(
+    `done: ${body} bytes of body${
+      length !== null && body !== length ? ` (expected ${length})` : ""
+    }`,
+  );
+}
+
+/** Offset of the first CR LF CR LF in `b`, or -1. */
+function blankLine(b) {
+  for (let i = 0; i + 3 < b.length; i++) {
+    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
+  }
+  return -1;
+}
+
+/** The first bytes as text when printable, else as hex. */
+function preview(bytes) {
+  const text = dec.decode(bytes);
+  if (/^[\t\n\r -~]*$/.test(text)) return text;
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+/** Serve `size` bytes over HTTP on `port` to every connection (for the second tab). */
+async function serve(stack, port, size) {
+  const listener = stack.listen({ port });
+  status(`listening on ${params.get("ip") ?? "192.0.2.10/24"} port ${port}, serving ${mib(size)}`);
+  const block = new Uint8Array(64 * 1024);
+  for (let i = 0; i < block.length; i++) block[i] = 0x41 + (i % 26);
+  for (;;) {
+    const conn = await listener.accept();
+    log(`accepted from ${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`);
+    (async () => {
+      const t0 = performance.now();
+      const req = new Uint8Array(4096);
+      await conn.read(req); // the request line; the reply is the same for any request
+      await writeAll(
+        conn,
+        enc.encode(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`),
+      );
+      for (let sent = 0; sent < size;) {
+        const n = Math.min(block.length, size - sent);
+        await writeAll(conn, block.subarray(0, n));
+        sent += n;
+        progress(sent, size, t0);
+      }
+      await conn.closeWrite();
+      conn.close();
+      log("sent");
+    })().catch((e) => log(`connection: ${e.message}`));
+  }
+}
+
+async function main() {
+  const relay = params.get("relay") ??
+    `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/`;
+  const address = params.get("ip") ?? "192.0.2.10/24";
+  const stack = new Stack();
+  status(`joining the relay at ${relay}…`);
+  const link = await WebSocketLink.connect(relay, {
+    allocator: stack.allocator,
+    clock: stack.clock,
+  });
+  link.onLinkChange((e) => log(e.up ? "link up" : `link down (${e.code ?? "?"})`));
+  const gateway = params.get("gw");
+  stack.addInterface(link, { address, ...(gateway ? { gateway } : {}) });
+  log(`interface ${address}${gateway ? ` via ${gateway}` : ""}, engine ${stack.hotPaths.kind}`);
+  if (params.has("listen")) {
+    await serve(stack, Number(params.get("listen")), Number(params.get("size") ?? 8 << 20));
+  } else if (params.has("connect")) {
+    await get(stack, `http://${params.get("connect")}/`);
+  } else if (params.has("get")) {
+    await get(stack, params.get("get"));
+  } else {
+    status("up; add get=, listen= or connect= to the URL");
+  }
+}
+
+main().catch((e) => status(`error: ${e.message}`));
