@@ -377,7 +377,13 @@ export class SocketLayer {
       if (r !== -Errno.EAGAIN || nonblock || (sock.ops.poll(sock) & POLLOUT) !== 0) {
         // An error, a non-blocking EAGAIN, or EAGAIN while ready (a real
         // error: waiting would spin) — after a partial write, the count.
-        if (sent > 0) return sent;
+        if (sent > 0) {
+          // Linux tcp_sendmsg returns the count and leaves sk_err set, so the
+          // next call reports the failure (ECONNRESET, not a later EPIPE).
+          // The protocol read-and-cleared it for us: put it back.
+          if (r !== -Errno.EAGAIN && r !== -Errno.EPIPE && sock.sk.err === 0) sock.sk.err = -r;
+          return sent;
+        }
         if (r === -Errno.EPIPE && (flags & MSG_NOSIGNAL) === 0) this.onSigpipe?.(fd);
         throw this.#error(sock, r, what);
       }

@@ -434,3 +434,47 @@ test("Conn.close() while write() waits for buffer space: the write rejects with 
   listener.close();
   await p.close();
 });
+
+test(
+  "Conn.write: a RST that arrives while a write is half queued returns the short count, and the next write fails with ConnectionReset (Linux keeps sk_err), not BrokenPipe",
+  async () => {
+    const p = pair({ seed: 1, impair: { delay: 1 } });
+    try {
+      const listener = p.b.listen({ port: 9 });
+      const server = (async () => {
+        const c = await listener.accept();
+        const buf = new Uint8Array(65536);
+        let got = 0;
+        while (got < 256 * 1024) {
+          const n = await c.read(buf);
+          if (n === null) break;
+          got += n;
+        }
+        // SO_LINGER {on, 0}: close() aborts with RST (Linux tcp_disconnect).
+        p.b.sockets.setsockopt(c.fd, SOL_SOCKET, SO_LINGER, { onoff: 1, linger: 0 });
+        c.close();
+      })();
+      const conn = await settle(p.clock, p.a.connect({ hostname: "192.0.2.2", port: 9 }));
+      const chunk = new Uint8Array(1 << 20); // bigger than the send buffer: writes block mid-chunk
+      let error: unknown = null;
+      const writer = (async () => {
+        try {
+          for (let i = 0; i < 16; i++) {
+            const n = await conn.write(chunk);
+            // Linux: a short count once the connection failed, and the
+            // error (ECONNRESET) from the next call.
+            if (n < chunk.length) continue;
+          }
+        } catch (e) {
+          error = e;
+        }
+      })();
+      await settle(p.clock, Promise.all([server, writer]));
+      assert.instance(error, ConnectionReset, `got ${error}`);
+      conn.close();
+      listener.close();
+    } finally {
+      await p.close();
+    }
+  },
+);
