@@ -2,8 +2,9 @@
  * `deno task demo`: three netwasm stacks on an in-memory network with
  * simulated delay, jitter, loss, reordering, duplication and corruption,
  * run on virtual time so it is deterministic for a seed and done in a few
- * seconds. It pings (small and fragmented), exchanges UDP datagrams, shows
- * an ARP failure, prints every stack's and link's counters, and writes a
+ * seconds. It pings (small and fragmented), exchanges UDP datagrams, moves
+ * 4 MiB over TCP across the lossy WAN (progress bar, sha256, throughput),
+ * fetches a file over HTTP, shows an ARP failure, prints every stack's and link's counters, and writes a
  * pcap of the LAN for Wireshark.
  *
  * The demo is a list of {@link DemoStep}s; new protocols add steps.
@@ -17,6 +18,7 @@ import { type PcapRecording, recordPcap } from "../link/pcap.ts";
 import { PcapFileSink } from "../link/pcap_file.ts";
 import { IcmpType } from "../wire/icmp.ts";
 import { buildDemoNet, type DemoNet } from "./demo_net.ts";
+import { type DemoStepIo, httpFetch, TCP_DEMO_BYTES, tcpTransfer } from "./demo_tcp.ts";
 import { runEchoServer } from "./echo.ts";
 import { main } from "./main.ts";
 import { formatPingSummary, formatRtt, runPing } from "./ping.ts";
@@ -31,8 +33,8 @@ export const DEFAULT_DEMO_PCAP = "demo.pcap";
 export interface DemoStep {
   /** One line shown above the step's output. */
   readonly title: string;
-  /** Run on `net`, writing indented lines with `out`. */
-  run(net: DemoNet, out: (line: string) => void): Promise<void>;
+  /** Run on `net`, writing indented lines with `out` (and a live line with `io.live`). */
+  run(net: DemoNet, out: (line: string) => void, io?: DemoStepIo): Promise<void>;
 }
 
 /** Options for {@link runDemo}. */
@@ -45,6 +47,8 @@ export interface DemoOptions {
   write?: (line: string) => void;
   /** Steps to run (default {@link DEMO_STEPS}). */
   steps?: readonly DemoStep[];
+  /** A line redrawn in place (progress bars on a terminal); null erases it. */
+  live?: (line: string | null) => void;
 }
 
 /** What a demo run produced. */
@@ -100,6 +104,16 @@ export const DEMO_STEPS: readonly DemoStep[] = [
   {
     title: `UDP: datagrams to the server's echo port ${ECHO_PORT}, then to a closed port`,
     run: udpEcho,
+  },
+  {
+    title: `TCP: ${
+      TCP_DEMO_BYTES >> 20
+    } MiB from the client to the far host across the lossy, corrupting WAN`,
+    run: tcpTransfer,
+  },
+  {
+    title: "HTTP: the server host's `http` handler serves files; the client fetches one",
+    run: (net, out) => httpFetch(net, out),
   },
   {
     title: "ping a host that is not there: ARP gives up after three probes",
@@ -268,7 +282,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const t0 = net.clock.now();
     for (const [i, step] of steps.entries()) {
       write(`[${i + 1}/${steps.length}] ${step.title}`);
-      await step.run(net, (line) => write(`      ${line}`));
+      await step.run(net, (line) => write(`      ${line}`), {
+        ...(options.live ? { live: options.live } : {}),
+      });
       write("");
     }
     simulatedMs = net.clock.now() - t0;

@@ -2,12 +2,17 @@
  * `netwasm`: the command line. `deno task netwasm <command> …`
  *
  * - `ping HOST` — ping(8) through our stack on a TAP.
- * - `echo --udp PORT` — a UDP echo server on a TAP.
+ * - `echo --udp PORT` / `echo --tcp PORT` — UDP and/or TCP echo servers on a TAP.
+ * - `http --port PORT --root DIR` — a static-file HTTP/1.1 server on a TAP.
+ * - `fetch URL [-o FILE]` — an HTTP/1.1 GET through netwasm's TCP on a TAP.
  * - `demo` — the in-memory demo network (no TAP, no root).
+ * - `relay --listen HOST:PORT` — WebSocket ↔ Ethernet relay for browser pages
+ *   (own flags; see `relay.ts`).
  * - `help` — commands and flags.
  *
- * Exit status: 0 on success; 1 on failure (for `ping`: no reply at all);
- * 2 for usage errors.
+ * Exit status: 0 on success; 1 on failure (for `ping`: no reply at all; for
+ * `fetch`: no connection, HTTP status ≥ 400, or a body cut short); 2 for
+ * usage errors.
  *
  * @example
  * ```ts
@@ -21,7 +26,8 @@ import { parseArgs } from "node:util";
 import { TapError } from "../link/tap.ts";
 import { tryParseCidr, tryParseIpv4, tryParseMac } from "../wire/addr.ts";
 import { runEchoServer } from "./echo.ts";
-import { type HostConfig, openHost } from "./link.ts";
+import { runTcpEchoServer } from "./tcp_echo.ts";
+import { type CliHost, type HostConfig, openHost } from "./link.ts";
 import {
   formatPingSummary,
   parsePingHost,
@@ -43,12 +49,41 @@ export interface CliIo {
   out(line: string): void;
   /** Errors and diagnostics (stderr). */
   err(line: string): void;
+  /** Raw bytes for stdout (`fetch` without `-o`); default: the process's stdout. */
+  bytes?(chunk: Uint8Array): Promise<void>;
+  /**
+   * A transient status line (fetch progress), redrawn in place; absent when
+   * stderr is not a terminal. `null` erases it.
+   */
+  status?(line: string | null): void;
 }
 
 const CONSOLE_IO: CliIo = {
   out: (l) => console.log(l),
   err: (l) => console.error(l),
+  bytes: (chunk) => writeAll(Deno.stdout, chunk),
+  ...(stderrIsTerminal()
+    ? {
+      status: (line: string | null) => {
+        const text = line === null ? "\r\x1b[K" : `\r\x1b[K${line}`;
+        Deno.stderr.writeSync(new TextEncoder().encode(text));
+      },
+    }
+    : {}),
 };
+
+function stderrIsTerminal(): boolean {
+  try {
+    return Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+/** Write all of `p` (a `write` may take only part). */
+async function writeAll(w: { write(p: Uint8Array): Promise<number> }, p: Uint8Array) {
+  for (let at = 0; at < p.length;) at += await w.write(p.subarray(at));
+}
 
 /** Every flag of every command, for `parseArgs`; which command takes which is checked after. */
 const OPTIONS = {
@@ -68,6 +103,10 @@ const OPTIONS = {
   ttl: { type: "string", short: "t" },
   quiet: { type: "boolean", short: "q" },
   udp: { type: "string" },
+  tcp: { type: "string" },
+  port: { type: "string", short: "p" },
+  root: { type: "string" },
+  output: { type: "string", short: "o" },
   seed: { type: "string" },
   "no-pcap": { type: "boolean" },
 } as const;
@@ -86,7 +125,9 @@ const LINK_FLAGS: readonly Flag[] = [
 const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
   help: [],
   ping: [...LINK_FLAGS, "count", "size", "interval", "timeout", "ttl", "quiet"],
-  echo: [...LINK_FLAGS, "udp", "quiet"],
+  echo: [...LINK_FLAGS, "udp", "tcp", "quiet"],
+  http: [...LINK_FLAGS, "port", "root", "quiet"],
+  fetch: [...LINK_FLAGS, "output", "timeout", "quiet"],
   demo: ["seed", "pcap", "no-pcap"],
 };
 
@@ -107,10 +148,17 @@ Usage: deno task netwasm <command> [flags]
 Commands:
   ping HOST        send ICMP echo requests through netwasm on a TAP, like ping(8)
   echo --udp PORT  UDP echo server (RFC 862) on a TAP; stop with Ctrl-C
+  echo --tcp PORT  TCP echo server (RFC 862); --udp and --tcp may be given together
+  http --port PORT --root DIR
+                   static-file HTTP/1.1 server (GET, HEAD, keep-alive) on a TAP
+  fetch URL        HTTP/1.1 GET through netwasm's TCP, like curl; body to stdout or -o FILE
   demo             in-memory network demo on simulated time (no TAP, no root)
+  relay --listen HOST:PORT
+                   switch browser pages' frames (WebSocket) to each other and a TAP;
+                   flags: deno task netwasm relay --help
   help             this text (also --help, -h)
 
-Link flags (ping, echo) — netwasm needs a link to the outside: a TAP device
+Link flags (ping, echo, http, fetch) — netwasm needs a link to the outside: a TAP device
   --tap NAME       attach to the existing TAP NAME (ip tuntap add dev NAME mode tap)
   --create         create a new TAP NAME instead (removed again on exit)
   --netns NS       the TAP lives in network namespace NS (ip netns add NS)
@@ -130,20 +178,38 @@ ping flags:
 
 echo flags:
   --udp PORT       UDP port to echo on (1…65535)
-  -q, --quiet      no line per datagram
+  --tcp PORT       TCP port to echo on: each connection is echoed until the client's
+                   FIN (half-close), then closed; many at once
+  -q, --quiet      no line per datagram or connection
+
+http flags:
+  -p, --port PORT  TCP port to serve on (1…65535)
+  --root DIR       directory to serve; nothing outside it is ever served (404 for
+                   missing files, 403 for paths with .., 405 for methods but GET/HEAD)
+  -q, --quiet      no line per request
+
+fetch flags:
+  URL              http://ADDRESS[:PORT]/PATH — the host must be an IPv4 address:
+                   netwasm has no DNS yet. Redirects are printed, not followed.
+  -o, --output FILE  write the body to FILE instead of stdout
+  -W, --timeout SECS  give up after SECS without a byte from the server (default 30)
+  -q, --quiet      no summary line on stderr (errors are still printed)
 
 demo flags:
   --seed N         seed of the simulated links and stacks (default 1)
   --pcap FILE      capture of the LAN link (default demo.pcap)
   --no-pcap        write no capture
 
-Exit status: 0 success; 1 failure (ping: no reply at all); 2 usage error.
+Exit status: 0 success; 1 failure (ping: no reply at all; fetch: no connection,
+HTTP status ≥ 400 or a truncated body); 2 usage error.
 Opening a TAP needs root or CAP_NET_ADMIN (a netns also CAP_SYS_ADMIN) and --allow-ffi.
 
 Examples:
   sudo ip tuntap add dev tap0 mode tap && sudo ip addr add 192.0.2.1/24 dev tap0 && sudo ip link set tap0 up
   sudo deno task netwasm ping -c 3 192.0.2.1 --tap tap0 --ip 192.0.2.2/24
-  sudo deno task netwasm echo --udp 7 --tap tap0 --ip 192.0.2.2/24 --pcap echo.pcap
+  sudo deno task netwasm echo --udp 7 --tcp 7 --tap tap0 --ip 192.0.2.2/24 --pcap echo.pcap
+  sudo deno task netwasm http --port 8080 --root ./public --tap tap0 --ip 192.0.2.2/24
+  sudo deno task netwasm fetch http://192.0.2.1:8000/file -o file --tap tap0 --ip 192.0.2.2/24
   deno task netwasm demo --seed 7`;
 }
 
@@ -160,6 +226,8 @@ class UsageError extends Error {}
  * ```
  */
 export async function main(args: readonly string[], io: CliIo = CONSOLE_IO): Promise<number> {
+  // The relay has flags of its own (repeatable --origin, --listen, …): parsed in relay.ts.
+  if (args[0] === "relay") return (await import("./relay.ts")).relayMain(args.slice(1), io);
   let parsed;
   try {
     parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
@@ -187,6 +255,10 @@ export async function main(args: readonly string[], io: CliIo = CONSOLE_IO): Pro
         return await ping(positionals.slice(1), values, io);
       case "echo":
         return await echo(positionals.slice(1), values, io);
+      case "http":
+        return await http(positionals.slice(1), values, io);
+      case "fetch":
+        return await fetch(positionals.slice(1), values, io);
       default:
         return await demo(positionals.slice(1), values, io);
     }
@@ -359,23 +431,68 @@ async function ping(rest: readonly string[], values: Values, io: CliIo): Promise
 
 async function echo(rest: readonly string[], values: Values, io: CliIo): Promise<number> {
   if (rest.length > 0) throw new UsageError(`echo: unexpected argument ${rest.join(" ")}`);
-  const port = num(values, "udp", { min: 1, max: 65535, what: "the port" });
-  if (port === undefined) throw new UsageError("echo: --udp PORT is required (e.g. --udp 7)");
+  const udp = num(values, "udp", { min: 1, max: 65535, what: "the port" });
+  const tcp = num(values, "tcp", { min: 1, max: 65535, what: "the port" });
+  if (udp === undefined && tcp === undefined) {
+    throw new UsageError("echo: --udp PORT and/or --tcp PORT is required (e.g. --udp 7 --tcp 7)");
+  }
   const config = hostConfig(values);
+  return await withHost(config, io, async (host, signal) => {
+    const quiet = values.quiet === true;
+    const servers: Promise<string>[] = [];
+    // If one server fails to start, the other must not keep the process up.
+    const failed = new AbortController();
+    const both = AbortSignal.any([signal, failed.signal]);
+    const guard = <T>(p: Promise<T>) =>
+      p.catch((e) => {
+        failed.abort();
+        throw e;
+      });
+    if (udp !== undefined) {
+      servers.push(
+        guard(runEchoServer(host.stack, {
+          port: udp,
+          quiet,
+          signal: both,
+          write: io.out,
+          onListen: (a) =>
+            io.out(`netwasm echo: listening on udp ${a.hostname}:${a.port} (Ctrl-C stops)`),
+        })).then((s) => `${s.datagrams} datagrams, ${s.bytes} bytes echoed (udp)`),
+      );
+    }
+    if (tcp !== undefined) {
+      servers.push(
+        guard(runTcpEchoServer(host.stack, {
+          port: tcp,
+          quiet,
+          signal: both,
+          write: io.out,
+          onListen: (a) =>
+            io.out(`netwasm echo: listening on tcp ${a.hostname}:${a.port} (Ctrl-C stops)`),
+        })).then((s) =>
+          `${s.connections} connections (${s.completed} closed cleanly, ${s.failed} failed), ${s.bytes} bytes echoed (tcp)`
+        ),
+      );
+    }
+    for (const line of await Promise.all(servers)) io.out(`netwasm echo: ${line}`);
+    return 0;
+  });
+}
+
+/**
+ * Open the host, run `fn` with a signal that SIGINT/SIGTERM abort, and
+ * always close the host again (printing where the pcap went).
+ */
+async function withHost(
+  config: HostConfig,
+  io: CliIo,
+  fn: (host: CliHost, signal: AbortSignal) => Promise<number>,
+): Promise<number> {
   const host = await openHost(config);
   const stop = new AbortController();
   const removeSignals = onSignals(stop, ["SIGINT", "SIGTERM"]);
   try {
-    const stats = await runEchoServer(host.stack, {
-      port,
-      quiet: values.quiet === true,
-      signal: stop.signal,
-      write: io.out,
-      onListen: (a) =>
-        io.out(`netwasm echo: listening on udp ${a.hostname}:${a.port} (Ctrl-C stops)`),
-    });
-    io.out(`netwasm echo: ${stats.datagrams} datagrams, ${stats.bytes} bytes echoed`);
-    return 0;
+    return await fn(host, stop.signal);
   } finally {
     removeSignals();
     await host.close();
@@ -383,6 +500,77 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
       io.err(`netwasm: wrote ${host.pcapFrames} frames to ${config.pcap}`);
     }
   }
+}
+
+async function http(rest: readonly string[], values: Values, io: CliIo): Promise<number> {
+  if (rest.length > 0) throw new UsageError(`http: unexpected argument ${rest.join(" ")}`);
+  const port = num(values, "port", { min: 1, max: 65535, what: "the port" });
+  if (port === undefined) throw new UsageError("http: --port PORT is required (e.g. --port 8080)");
+  const root = str(values, "root");
+  if (root === undefined) throw new UsageError("http: --root DIR is required (e.g. --root .)");
+  let isDir = false;
+  try {
+    isDir = (await Deno.stat(root)).isDirectory;
+  } catch (e) {
+    throw new UsageError(`http: --root ${JSON.stringify(root)}: ${(e as Error).message}`);
+  }
+  if (!isDir) throw new UsageError(`http: --root ${JSON.stringify(root)} is not a directory`);
+  const config = hostConfig(values);
+  const { serveHttp } = await import("./http.ts");
+  const { directorySource } = await import("./http_files.ts");
+  return await withHost(config, io, async (host, signal) => {
+    const stats = await serveHttp(host.stack, {
+      port,
+      files: directorySource(root),
+      quiet: values.quiet === true,
+      signal,
+      write: io.out,
+      date: () => new Date(),
+      onListen: (a) =>
+        io.out(
+          `netwasm http: serving ${root} on http://${
+            a.hostname === "0.0.0.0" ? config.address.split("/")[0] : a.hostname
+          }:${a.port}/ (Ctrl-C stops)`,
+        ),
+    });
+    const by = Object.entries(stats.byStatus).map(([k, v]) => `${v}×${k}`).join(", ");
+    io.out(
+      `netwasm http: ${stats.connections} connections, ${stats.requests} requests${
+        by ? ` (${by})` : ""
+      }, ${stats.bodyBytes} body bytes sent`,
+    );
+    return 0;
+  });
+}
+
+async function fetch(rest: readonly string[], values: Values, io: CliIo): Promise<number> {
+  if (rest.length === 0) throw new UsageError("fetch: a URL is required (http://192.0.2.1/file)");
+  if (rest.length > 1) throw new UsageError(`fetch: one URL only, got ${rest.join(" ")}`);
+  const { parseFetchUrl, FetchUrlError } = await import("./fetch.ts");
+  let target;
+  try {
+    target = parseFetchUrl(rest[0]!);
+  } catch (e) {
+    if (e instanceof FetchUrlError) throw new UsageError(`fetch: ${e.message}`);
+    throw e;
+  }
+  const timeout = num(values, "timeout", {
+    min: 0.1,
+    max: 3600,
+    real: true,
+    what: "the timeout in seconds",
+  });
+  const output = str(values, "output");
+  const config = hostConfig(values);
+  const { runFetchCommand } = await import("./fetch_command.ts");
+  return await withHost(config, io, (host, signal) =>
+    runFetchCommand(host.stack, target, {
+      io,
+      signal,
+      quiet: values.quiet === true,
+      ...(output !== undefined ? { output } : {}),
+      ...(timeout !== undefined ? { idleTimeoutMs: timeout * 1000 } : {}),
+    }));
 }
 
 async function demo(rest: readonly string[], values: Values, io: CliIo): Promise<number> {
@@ -397,6 +585,7 @@ async function demo(rest: readonly string[], values: Values, io: CliIo): Promise
   await runDemo({
     ...(seed !== undefined ? { seed } : {}),
     ...(pcap !== undefined ? { pcap } : {}),
+    ...(io.status ? { live: io.status } : {}),
     write: io.out,
   });
   return 0;

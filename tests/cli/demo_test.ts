@@ -5,9 +5,11 @@ import { DEMO, netwasm } from "./_cli.ts";
 import { readPcap } from "../../src/link/pcap.ts";
 import { runDemo } from "../../src/cli/demo.ts";
 
-/** The demo's output without its one wall-clock line. */
+/** The demo's output without its wall-clock lines. */
 function simulatedOnly(stdout: string): string {
-  return stdout.split("\n").filter((l) => !/^Done in \d+ ms of real time\.$/.test(l)).join("\n");
+  return stdout.split("\n").filter((l) =>
+    !/^Done in \d+ ms of real time\.$/.test(l) && !/^ +\(wall clock: /.test(l)
+  ).join("\n");
 }
 
 test("deno task demo: runs to completion, prints the counters, writes demo.pcap here", async () => {
@@ -19,10 +21,27 @@ test("deno task demo: runs to completion, prints the counters, writes demo.pcap 
     const out = r.stdout;
     assert.match(out, /^netwasm demo — 3 stacks on simulated links, seed 1$/m);
     assert.match(out, /All times are simulated/);
-    for (const step of ["[1/", "PING 192.0.2.2 (192.0.2.2) 8000(8028) bytes", "ping statistics"]) {
+    for (
+      const step of [
+        "[1/",
+        "PING 192.0.2.2 (192.0.2.2) 8000(8028) bytes",
+        "ping statistics",
+        "4.0 MiB/4.0 MiB  100%",
+        "GET /blob.bin → 200 OK",
+        "ConnectionRefused (ECONNREFUSED)",
+      ]
+    ) {
       assert.ok(out.includes(step), `output has ${step}`);
     }
     assert.match(out, /^ {6}From 192\.0\.2\.1 icmp_seq=1 Destination Host Unreachable$/m);
+    // The TCP step: the hash matches, and both throughput figures are there.
+    assert.match(out, /^ {6}sha256 received [0-9a-f]{64} {2}✓ identical$/m);
+    assert.match(
+      out,
+      /^ {6}4\.0 MiB in [\d.]+ s simulated: [\d.]+ [kMG]?bit\/s; \d+ segments retransmitted$/m,
+    );
+    assert.match(out, /^ {6}\(wall clock: [\d.]+ s real, [\d.]+ [kMG]?bit\/s\)$/m);
+    assert.match(out, /GET \/blob\.bin → 200 OK, .* sha256 ✓ identical$/m);
     assert.match(out, /^Stack counters after [\d.]+ s of simulated time$/m);
     for (
       const row of [

@@ -9,7 +9,18 @@ test("netwasm help / --help / -h: lists every command and the common flags, exit
   for (const args of [["help"], ["--help"], ["-h"], ["ping", "--help"]]) {
     const r = await netwasm(args);
     assert.is(r.code, 0, args.join(" "));
-    for (const word of ["ping HOST", "echo --udp PORT", "demo", "--tap NAME", "--netns NS"]) {
+    for (
+      const word of [
+        "ping HOST",
+        "echo --udp PORT",
+        "echo --tcp PORT",
+        "http --port PORT --root DIR",
+        "fetch URL",
+        "demo",
+        "--tap NAME",
+        "--netns NS",
+      ]
+    ) {
       assert.ok(r.stdout.includes(word), `${args.join(" ")}: help mentions ${word}`);
     }
     for (const flag of ["--ip ADDR/PREFIX", "--gateway", "--mtu", "--pcap FILE", "--mac"]) {
@@ -41,7 +52,27 @@ test("netwasm: usage errors exit 2 with a message that says what is wrong", asyn
     ],
     [["ping", "--tap", "t0", "--ip", "192.0.2.2/24", "--mac", "zz", "192.0.2.1"], /--mac "zz"/],
     [["ping", "--tap", "t0", "--ip", "192.0.2.2/24", "--mtu", "9", "192.0.2.1"], /--mtu "9"/],
-    [["echo", "--tap", "t0", "--ip", "192.0.2.2/24"], /echo: --udp PORT is required/],
+    [["echo", "--tap", "t0", "--ip", "192.0.2.2/24"], /echo: --udp PORT and\/or --tcp PORT/],
+    [["echo", "--tcp", "0"], /--tcp "0": the port must be an integer in 1…65535/],
+    [["http", "--root", "."], /http: --port PORT is required/],
+    [["http", "--port", "80"], /http: --root DIR is required/],
+    [
+      ["http", "--port", "80", "--root", "/nonexistent-netwasm"],
+      /http: --root "\/nonexistent-netwasm"/,
+    ],
+    [["http", "--port", "80", "--root", "deno.json"], /is not a directory/],
+    [["fetch"], /fetch: a URL is required/],
+    [
+      ["fetch", "http://example.com/"],
+      /"example\.com" would need DNS, which netwasm does not have yet/,
+    ],
+    [["fetch", "https://192.0.2.1/"], /only http:\/\//],
+    [
+      ["fetch", "http://192.0.2.1/", "--timeout", "0"],
+      /-W "0": the timeout in seconds must be a number in 0.1…3600/,
+    ],
+    [["fetch", "http://192.0.2.1/"], /--tap is required/],
+    [["fetch", "-c", "1", "http://192.0.2.1/"], /-c\/--count is not a flag of "fetch"/],
     [["echo", "--udp", "70000"], /--udp "70000": the port must be an integer in 1…65535/],
     [["demo", "-c", "3"], /-c\/--count is not a flag of "demo"/],
     [["demo", "--pcap", "x.pcap", "--no-pcap"], /--pcap and --no-pcap contradict/],

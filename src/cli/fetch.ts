@@ -1,0 +1,336 @@
+/**
+ * An HTTP/1.1 GET client over a {@link Stack}'s TCP: `netwasm fetch URL`.
+ * One request per connection (`Connection: close`), bodies framed by
+ * `Content-Length`, chunked transfer coding, or the end of the connection;
+ * redirects are reported, not followed. The body goes to a sink chunk by
+ * chunk (awaited, so a slow sink slows the TCP window down, never memory
+ * up).
+ *
+ * There is no DNS in netwasm yet: the URL's host must be an IPv4 literal.
+ *
+ * @module
+ */
+import type { Stack } from "../api/stack.ts";
+import { tryParseIpv4 } from "../wire/addr.ts";
+import { headerValue, type HttpHeaders, HttpParseError, HttpParser } from "./http_parser.ts";
+
+/** User agent sent. */
+export const FETCH_USER_AGENT = "netwasm-fetch/0.1";
+/** Default time without a byte from the server before giving up. */
+export const DEFAULT_FETCH_IDLE_MS = 30_000;
+
+/** What a URL asks for, checked. */
+export interface FetchTarget {
+  /** The server's IPv4 address. */
+  readonly hostname: string;
+  readonly port: number;
+  /** Path and query, as sent in the request line. */
+  readonly path: string;
+  /** The `Host` header (with the port unless it is 80). */
+  readonly host: string;
+}
+
+/** A URL {@link parseFetchUrl} cannot use, and why. */
+export class FetchUrlError extends Error {
+  override get name(): string {
+    return "FetchUrlError";
+  }
+}
+
+/**
+ * Check an `http://IPv4[:port]/path` URL. Throws {@link FetchUrlError} for
+ * another scheme, a host name (no DNS yet), user info, or a bad port.
+ *
+ * @example
+ * ```ts
+ * import { parseFetchUrl } from "./fetch.ts";
+ * parseFetchUrl("http://192.0.2.2:8080/blob?x=1");
+ * // { hostname: "192.0.2.2", port: 8080, path: "/blob?x=1", host: "192.0.2.2:8080" }
+ * ```
+ */
+export function parseFetchUrl(url: string): FetchTarget {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new FetchUrlError(`${JSON.stringify(url)} is not a URL (e.g. http://192.0.2.2/file)`);
+  }
+  if (u.protocol !== "http:") {
+    throw new FetchUrlError(
+      `${u.protocol.slice(0, -1)}: is not supported: only http:// (netwasm has no TLS)`,
+    );
+  }
+  if (u.username !== "" || u.password !== "") {
+    throw new FetchUrlError("user:password@ in the URL is not supported");
+  }
+  if (tryParseIpv4(u.hostname) === null || !/^\d+\.\d+\.\d+\.\d+$/.test(u.hostname)) {
+    throw new FetchUrlError(
+      `the host must be an IPv4 address such as 192.0.2.2: "${u.hostname}" would need DNS, ` +
+        `which netwasm does not have yet`,
+    );
+  }
+  const port = u.port === "" ? 80 : Number(u.port);
+  if (!(port >= 1 && port <= 65535)) throw new FetchUrlError(`port ${u.port} is not in 1…65535`);
+  return {
+    hostname: u.hostname,
+    port,
+    path: `${u.pathname}${u.search}`,
+    host: port === 80 ? u.hostname : `${u.hostname}:${port}`,
+  };
+}
+
+/** Options for {@link httpGet}. */
+export interface FetchOptions {
+  /** Receives the body, chunk by chunk (a view: copy it to keep it). Awaited. */
+  sink?: (chunk: Uint8Array) => Promise<void> | void;
+  /** Progress: body bytes so far and the expected total (null if unknown). */
+  onProgress?: (received: number, total: number | null) => void;
+  /** Called when the response head arrives. */
+  onResponse?: (status: number, reason: string, headers: HttpHeaders) => void;
+  /** Abort: connect or transfer stops, the promise rejects. */
+  signal?: AbortSignal;
+  /** Give up after this long without a byte (default 30 s, on the stack's clock). */
+  idleTimeoutMs?: number;
+}
+
+/** What a completed fetch got. */
+export interface FetchResult {
+  readonly status: number;
+  readonly reason: string;
+  readonly headers: HttpHeaders;
+  /** Body bytes received (after dechunking). */
+  readonly bytes: number;
+  /** `Content-Length`, or null (chunked, or until close). */
+  readonly contentLength: number | null;
+  /** The body was chunked. */
+  readonly chunked: boolean;
+  /** `Location` of a 3xx response (not followed). */
+  readonly location: string | null;
+  /** Stack-clock milliseconds from connect to the last byte. */
+  readonly elapsedMs: number;
+  /** Stack-clock milliseconds the TCP handshake took. */
+  readonly connectMs: number;
+}
+
+/**
+ * The connection ended before the body was complete: fewer bytes than
+ * `Content-Length`, no last chunk, or a reset in the middle.
+ *
+ * @example
+ * ```ts
+ * import { TruncatedBody } from "./fetch.ts";
+ * const e = new TruncatedBody("cut short", 10, 100);
+ * e.received; // 10
+ * ```
+ */
+export class TruncatedBody extends Error {
+  /** Body bytes that did arrive (and went to the sink). */
+  readonly received: number;
+  /** The length announced, or null. */
+  readonly expected: number | null;
+  constructor(message: string, received: number, expected: number | null, options?: ErrorOptions) {
+    super(message, options);
+    this.received = received;
+    this.expected = expected;
+  }
+  override get name(): string {
+    return "TruncatedBody";
+  }
+}
+
+/** No byte arrived for too long. */
+export class FetchTimeout extends Error {
+  override get name(): string {
+    return "FetchTimeout";
+  }
+}
+
+/**
+ * GET `url` over `stack`. Resolves once the whole body has been given to the
+ * sink, whatever the status (the caller judges it). Rejects with the
+ * connection's error (`ConnectionRefused`, `TimedOut`, …), an
+ * {@link HttpParseError} for a malformed response, a {@link TruncatedBody},
+ * or a {@link FetchTimeout}.
+ *
+ * @example
+ * ```ts
+ * import { Stack } from "../api/stack.ts";
+ * import { httpGet } from "./fetch.ts";
+ * const stack = new Stack(); // with an interface that reaches 192.0.2.2
+ * const chunks: Uint8Array[] = [];
+ * const r = await httpGet(stack, "http://192.0.2.2/index.html", {
+ *   sink: (c) => void chunks.push(c.slice()),
+ * });
+ * console.log(r.status, r.bytes);
+ * ```
+ */
+export async function httpGet(
+  stack: Stack,
+  url: string | FetchTarget,
+  options: FetchOptions = {},
+): Promise<FetchResult> {
+  const target = typeof url === "string" ? parseFetchUrl(url) : url;
+  const clock = stack.clock;
+  const t0 = clock.now();
+  // One controller for everything that stops the fetch: the caller's signal
+  // and the idle timer (which also bounds the handshake).
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(options.signal?.reason);
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  let timedOut = false;
+  const idleMs = options.idleTimeoutMs ?? DEFAULT_FETCH_IDLE_MS;
+  const expire = () => {
+    timedOut = true;
+    stop.abort();
+  };
+  let timer = clock.setTimer(idleMs, expire);
+  const rearm = () => {
+    clock.clearTimer(timer);
+    timer = clock.setTimer(idleMs, expire);
+  };
+  const timeoutError = () =>
+    new FetchTimeout(`no answer from ${target.host} for ${idleMs / 1000} s`);
+  let conn;
+  try {
+    conn = await stack.connect({
+      hostname: target.hostname,
+      port: target.port,
+      signal: stop.signal,
+    });
+  } catch (e) {
+    clock.clearTimer(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+    throw timedOut ? timeoutError() : e;
+  }
+  const connectMs = clock.now() - t0;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  };
+  stop.signal.addEventListener("abort", close, { once: true });
+
+  let status = 0, reason = "", headers: HttpHeaders = {};
+  let contentLength: number | null = null, chunked = false;
+  let bytes = 0, done = false, seenHead = false;
+  const parser = new HttpParser();
+  const handle = async (events: ReturnType<HttpParser["push"]>) => {
+    for (const ev of events) {
+      if (ev.type === "response") {
+        if (ev.status < 200 && ev.status !== 101) continue; // 1xx: the real answer follows
+        seenHead = true;
+        ({ status, reason, headers } = ev);
+        const cl = headerValue(headers, "content-length");
+        contentLength = cl === undefined ? null : Number(cl);
+        chunked = headerValue(headers, "transfer-encoding") !== undefined;
+        options.onResponse?.(status, reason, headers);
+        options.onProgress?.(0, contentLength);
+      } else if (ev.type === "data") {
+        bytes += ev.data.length;
+        await options.sink?.(ev.data);
+        options.onProgress?.(bytes, contentLength);
+      } else if (seenHead) {
+        done = true;
+      }
+    }
+  };
+  try {
+    const request = `GET ${target.path} HTTP/1.1\r\nHost: ${target.host}\r\n` +
+      `User-Agent: ${FETCH_USER_AGENT}\r\nAccept: */*\r\nConnection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(request));
+    const buf = new Uint8Array(64 * 1024);
+    while (!done) {
+      let n: number | null;
+      try {
+        n = await conn.read(buf);
+      } catch (e) {
+        if (timedOut) throw timeoutError();
+        if (options.signal?.aborted) throw options.signal.reason ?? e;
+        if (!seenHead) throw e;
+        throw new TruncatedBody(
+          `the connection failed after ${bytes} body bytes: ${(e as Error).message}`,
+          bytes,
+          contentLength,
+          { cause: e },
+        );
+      }
+      rearm();
+      if (n === null) {
+        try {
+          await handle(parser.end());
+        } catch (e) {
+          if (!(e instanceof HttpParseError) || !seenHead) {
+            throw new HttpParseError(
+              "INVALID_MESSAGE",
+              `the server closed the connection before a complete response head`,
+            );
+          }
+        }
+        if (!done) {
+          throw new TruncatedBody(
+            `the server closed the connection after ${bytes} of ${
+              contentLength ?? (chunked ? "a chunked" : "?")
+            } body bytes`,
+            bytes,
+            contentLength,
+          );
+        }
+        break;
+      }
+      await handle(parser.push(buf.subarray(0, n)));
+    }
+  } finally {
+    clock.clearTimer(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+    close();
+  }
+  return {
+    status,
+    reason,
+    headers,
+    bytes,
+    contentLength,
+    chunked,
+    location: status >= 300 && status < 400 ? headerValue(headers, "location") ?? null : null,
+    elapsedMs: clock.now() - t0,
+    connectMs,
+  };
+}
+
+/**
+ * A throughput in human units: `"187.3 Mbit/s"`.
+ *
+ * @example
+ * ```ts
+ * import { formatRate } from "./fetch.ts";
+ * formatRate(1_000_000, 1000); // "8.00 Mbit/s"
+ * ```
+ */
+export function formatRate(bytes: number, ms: number): string {
+  if (ms <= 0) return "∞";
+  const bits = (bytes * 8) / (ms / 1000);
+  if (bits >= 1e9) return `${(bits / 1e9).toFixed(2)} Gbit/s`;
+  if (bits >= 1e6) return `${(bits / 1e6).toFixed(2)} Mbit/s`;
+  if (bits >= 1e3) return `${(bits / 1e3).toFixed(1)} kbit/s`;
+  return `${bits.toFixed(0)} bit/s`;
+}
+
+/**
+ * A byte count in human units: `"4.0 MiB"`.
+ *
+ * @example
+ * ```ts
+ * import { formatBytes } from "./fetch.ts";
+ * formatBytes(4 << 20); // "4.0 MiB"
+ * ```
+ */
+export function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}

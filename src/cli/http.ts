@@ -1,0 +1,426 @@
+/**
+ * A static-file HTTP/1.1 server on a {@link Stack}'s `listen`: GET and HEAD,
+ * `Content-Length` and `Content-Type` by extension, persistent connections
+ * (HTTP/1.1 by default, `Connection: close` honoured, HTTP/1.0 only with
+ * `Connection: keep-alive`), pipelined requests answered in order, files
+ * streamed in chunks with the connection's backpressure.
+ *
+ * | request | answer |
+ * |---|---|
+ * | GET / HEAD of a file | 200, the file (HEAD: headers only) |
+ * | no such file (or a directory without index.html) | 404 |
+ * | path with `..` (or an encoded `/`) | 403 |
+ * | malformed (bad start line, no Host on 1.1, bad framing) | 400, then close |
+ * | headers over 16 KiB | 431, then close |
+ * | POST, PUT, DELETE, … | 405 with `Allow: GET, HEAD` |
+ * | a method the parser does not know | 501, then close |
+ *
+ * Shared by `netwasm http` (real time, on a TAP) and the demo (virtual time).
+ *
+ * @module
+ */
+import type { Stack } from "../api/stack.ts";
+import type { Conn, TcpNetAddr } from "../api/conn.ts";
+import type { Clock } from "../core/clock.ts";
+import { contentType, type HttpFile, type HttpFileSource, resolveTarget } from "./http_files.ts";
+import { headerHasToken, HttpParseError, HttpParser, type HttpRequestHead } from "./http_parser.ts";
+
+/** Server name sent in `Server:`. */
+export const SERVER_NAME = "netwasm";
+/** Default time a persistent connection may sit idle between requests. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** How long a closing connection waits for the client's FIN (lingering close). */
+const LINGER_MS = 2_000;
+/** Bytes read from a file per write to the connection. */
+const FILE_CHUNK = 128 * 1024;
+/** Read size from the connection. */
+const READ_CHUNK = 16 * 1024;
+
+/** Options for {@link serveHttp}. */
+export interface HttpServerOptions {
+  /** TCP port to listen on. */
+  port: number;
+  /** Local address (default: all of the stack's addresses). */
+  hostname?: string;
+  /** The files to serve. */
+  files: HttpFileSource;
+  /** No line per request. */
+  quiet?: boolean;
+  /** Stops the server: the listener and every connection are closed, then the promise resolves. */
+  signal?: AbortSignal;
+  /** Where lines go (default `console.log`). */
+  write?: (line: string) => void;
+  /** Called once listening (e.g. to print where). */
+  onListen?: (addr: TcpNetAddr) => void;
+  /** Close a connection idle this long between requests (default 30 s, on the stack's clock). */
+  idleTimeoutMs?: number;
+  /** Wall-clock time for the `Date` header (omitted without one: simulated runs). */
+  date?: () => Date;
+}
+
+/** What a server did. */
+export interface HttpServerStats {
+  /** Connections accepted. */
+  connections: number;
+  /** Requests answered (any status). */
+  requests: number;
+  /** Body bytes sent. */
+  bodyBytes: number;
+  /** Responses by status code. */
+  byStatus: Record<number, number>;
+}
+
+/**
+ * Serve `options.files` over HTTP until `signal` aborts. Rejects if the port
+ * cannot be bound (`AddrInUse`, …).
+ *
+ * @example
+ * ```ts
+ * import { Stack } from "../api/stack.ts";
+ * import { memorySource } from "./http_files.ts";
+ * import { serveHttp } from "./http.ts";
+ * const stack = new Stack();
+ * const stop = new AbortController();
+ * const files = memorySource({ "/index.html": new TextEncoder().encode("<h1>hi</h1>") });
+ * const done = serveHttp(stack, { port: 8080, files, signal: stop.signal });
+ * stop.abort();
+ * await done;
+ * await stack.close();
+ * ```
+ */
+export async function serveHttp(
+  stack: Stack,
+  options: HttpServerOptions,
+): Promise<HttpServerStats> {
+  const stats: HttpServerStats = { connections: 0, requests: 0, bodyBytes: 0, byStatus: {} };
+  if (options.signal?.aborted) return stats;
+  const listener = stack.listen({
+    port: options.port,
+    ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+  });
+  const active = new Set<HttpConnection>();
+  const handlers = new Set<Promise<void>>();
+  const stop = () => {
+    try {
+      listener.close();
+    } catch { /* already closed */ }
+    for (const c of active) c.abort();
+  };
+  options.signal?.addEventListener("abort", stop, { once: true });
+  options.onListen?.(listener.addr);
+  try {
+    for await (const conn of listener) {
+      stats.connections++;
+      const c = new HttpConnection(conn, stack.clock, options, stats);
+      active.add(c);
+      const h = c.serve().finally(() => {
+        active.delete(c);
+        handlers.delete(h);
+      });
+      handlers.add(h);
+    }
+  } catch (e) {
+    if (!options.signal?.aborted) throw e;
+  } finally {
+    options.signal?.removeEventListener("abort", stop);
+    stop();
+    await Promise.allSettled([...handlers]);
+  }
+  return stats;
+}
+
+/**
+ * Serve one accepted connection until the client closes it, asks to, goes
+ * idle, or sends something malformed. Never rejects.
+ *
+ * @example
+ * ```ts
+ * // for await (const conn of stack.listen({ port: 80 })) {
+ * //   serveHttpConnection(conn, stack.clock, { files });
+ * // }
+ * ```
+ */
+export function serveHttpConnection(
+  conn: Conn,
+  clock: Clock,
+  options: Omit<HttpServerOptions, "port" | "hostname" | "signal" | "onListen">,
+): Promise<HttpServerStats> {
+  const stats: HttpServerStats = { connections: 1, requests: 0, bodyBytes: 0, byStatus: {} };
+  return new HttpConnection(conn, clock, options, stats).serve().then(() => stats);
+}
+
+/** A response about to be written. */
+interface Reply {
+  status: number;
+  headers: [string, string][];
+  /** A short body (error pages); files are streamed separately. */
+  body?: Uint8Array;
+  close: boolean;
+}
+
+const REASONS: Readonly<Record<number, string>> = {
+  200: "OK",
+  400: "Bad Request",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  431: "Request Header Fields Too Large",
+  501: "Not Implemented",
+};
+
+const encoder = new TextEncoder();
+
+/** One connection's request loop. */
+class HttpConnection {
+  readonly #conn: Conn;
+  readonly #clock: Clock;
+  readonly #o: Omit<HttpServerOptions, "port" | "hostname" | "signal" | "onListen">;
+  readonly #stats: HttpServerStats;
+  readonly #peer: string;
+  #closed = false;
+
+  constructor(
+    conn: Conn,
+    clock: Clock,
+    options: Omit<HttpServerOptions, "port" | "hostname" | "signal" | "onListen">,
+    stats: HttpServerStats,
+  ) {
+    this.#conn = conn;
+    this.#clock = clock;
+    this.#o = options;
+    this.#stats = stats;
+    this.#peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+  }
+
+  /** Close at once (server shutdown): pending reads and writes fail. */
+  abort(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+  }
+
+  async serve(): Promise<void> {
+    const parser = new HttpParser();
+    const buf = new Uint8Array(READ_CHUNK);
+    const queue: HttpRequestHead[] = [];
+    let current: HttpRequestHead | null = null;
+    try {
+      for (;;) {
+        while (queue.length === 0) {
+          const n = await this.#readIdle(buf);
+          if (n === null) return; // the client closed (or went idle): done
+          let events;
+          try {
+            events = parser.push(buf.subarray(0, n));
+          } catch (e) {
+            if (!(e instanceof HttpParseError)) throw e;
+            await this.#send(rejectParse(e), null);
+            return;
+          }
+          for (const ev of events) {
+            if (ev.type === "request") current = ev;
+            else if (ev.type === "end" && current !== null) {
+              queue.push(current);
+              current = null;
+            }
+            // Request bodies (a POST answered 405) are read and dropped.
+          }
+        }
+        const req = queue.shift()!;
+        if (!await this.#respond(req)) return;
+      }
+    } catch {
+      // Reset, timeout, or closed under us: nothing left to answer.
+    } finally {
+      await this.#finish();
+    }
+  }
+
+  /** Answer one request; false when the connection must close after it. */
+  async #respond(req: HttpRequestHead): Promise<boolean> {
+    const close = wantsClose(req);
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return await this.#send(
+        errorReply(405, `${req.method} is not supported here: only GET and HEAD`, close, [
+          ["Allow", "GET, HEAD"],
+        ]),
+        req,
+      );
+    }
+    const target = resolveTarget(req.url);
+    if (!Array.isArray(target)) {
+      return await this.#send(errorReply(target.status, target.reason, close), req);
+    }
+    const file = await this.#o.files.open(target);
+    if (file === null) {
+      return await this.#send(errorReply(404, `${req.url} was not found`, close), req);
+    }
+    try {
+      const reply: Reply = {
+        status: 200,
+        headers: [
+          ["Content-Type", contentType(file.name)],
+          ["Content-Length", String(file.size)],
+        ],
+        close,
+      };
+      const head = this.#head(reply);
+      this.#count(reply.status);
+      this.#log(req, 200, req.method === "HEAD" ? 0 : file.size);
+      if (req.method === "HEAD") {
+        await this.#conn.write(head);
+        return !close;
+      }
+      await this.#streamFile(head, file);
+      return !close;
+    } finally {
+      file.close();
+    }
+  }
+
+  /** The head and then the file, in chunks: each write waits for send-buffer space. */
+  async #streamFile(head: Uint8Array, file: HttpFile): Promise<void> {
+    // The head travels with the first chunk: one write, no small segment.
+    // write() resolves once the bytes are copied into the send buffer, so
+    // the buffer is free again after each await.
+    const buf = new Uint8Array(head.length + FILE_CHUNK);
+    buf.set(head);
+    let fill = head.length;
+    let headLeft = head.length;
+    let left = file.size;
+    while (left > 0) {
+      const n = await file.read(buf.subarray(fill, Math.min(buf.length, fill + left)));
+      if (n === null) break;
+      fill += n;
+      left -= n;
+      if (fill === buf.length || left === 0) {
+        await this.#conn.write(buf.subarray(0, fill));
+        this.#stats.bodyBytes += fill - headLeft;
+        fill = headLeft = 0;
+      }
+    }
+    if (fill > 0) {
+      await this.#conn.write(buf.subarray(0, fill));
+      this.#stats.bodyBytes += fill - headLeft;
+    }
+    // The file shrank while being sent: the body cannot be completed, and
+    // closing makes the short body visible to the client as one.
+    if (left > 0) throw new Error("the file is shorter than its Content-Length");
+  }
+
+  /** Write a reply with a short body; false when the connection closes after it. */
+  async #send(reply: Reply, req: HttpRequestHead | null): Promise<boolean> {
+    this.#count(reply.status);
+    if (req !== null) this.#log(req, reply.status, reply.body?.length ?? 0);
+    else if (!this.#o.quiet) this.#write(`${this.#peer} (malformed request) ${reply.status}`);
+    const head = this.#head(reply);
+    const body = req?.method === "HEAD" ? EMPTY : reply.body ?? EMPTY;
+    const out = new Uint8Array(head.length + body.length);
+    out.set(head);
+    out.set(body, head.length);
+    await this.#conn.write(out);
+    this.#stats.bodyBytes += body.length;
+    return !reply.close;
+  }
+
+  #head(reply: Reply): Uint8Array {
+    const lines = [`HTTP/1.1 ${reply.status} ${REASONS[reply.status] ?? "Unknown"}`];
+    if (this.#o.date) lines.push(`Date: ${this.#o.date().toUTCString()}`);
+    lines.push(`Server: ${SERVER_NAME}`);
+    for (const [k, v] of reply.headers) lines.push(`${k}: ${v}`);
+    if (reply.close) lines.push("Connection: close");
+    return encoder.encode(lines.join("\r\n") + "\r\n\r\n");
+  }
+
+  /** Read with the idle timeout: null at the client's FIN or when idle too long. */
+  async #readIdle(buf: Uint8Array): Promise<number | null> {
+    let idle = false;
+    const timer = this.#clock.setTimer(this.#o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => {
+      idle = true;
+      this.abort();
+    });
+    try {
+      return await this.#conn.read(buf);
+    } catch (e) {
+      if (idle) return null;
+      throw e;
+    } finally {
+      this.#clock.clearTimer(timer);
+    }
+  }
+
+  /**
+   * Close after the last response: FIN first, then wait (bounded) for the
+   * client's FIN so a request it already sent cannot turn our close into an
+   * RST that destroys the response in its receive buffer (RFC 9112 §9.6).
+   */
+  async #finish(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#conn.closeWrite();
+      const timer = this.#clock.setTimer(LINGER_MS, () => this.abort());
+      try {
+        const sink = new Uint8Array(READ_CHUNK);
+        while (!this.#closed && await this.#conn.read(sink) !== null) { /* drain */ }
+      } finally {
+        this.#clock.clearTimer(timer);
+      }
+    } catch { /* reset or aborted: closing anyway */ }
+    this.abort();
+  }
+
+  #count(status: number): void {
+    this.#stats.requests++;
+    this.#stats.byStatus[status] = (this.#stats.byStatus[status] ?? 0) + 1;
+  }
+
+  #log(req: HttpRequestHead, status: number, bytes: number): void {
+    if (this.#o.quiet) return;
+    this.#write(`${this.#peer} "${req.method} ${req.url} ${req.version}" ${status} ${bytes}`);
+  }
+
+  #write(line: string): void {
+    (this.#o.write ?? ((l: string) => console.log(l)))(line);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only if asked to keep it. */
+function wantsClose(req: HttpRequestHead): boolean {
+  if (headerHasToken(req.headers, "connection", "close")) return true;
+  return req.version === "HTTP/1.0" && !headerHasToken(req.headers, "connection", "keep-alive");
+}
+
+function errorReply(
+  status: number,
+  text: string,
+  close: boolean,
+  extra: [string, string][] = [],
+): Reply {
+  const body = encoder.encode(`${status} ${REASONS[status] ?? ""}: ${text}\n`);
+  return {
+    status,
+    headers: [
+      ...extra,
+      ["Content-Type", "text/plain; charset=utf-8"],
+      ["Content-Length", String(body.length)],
+    ],
+    body,
+    close,
+  };
+}
+
+/** The answer to a request the parser rejected; the connection closes after it. */
+function rejectParse(e: HttpParseError): Reply {
+  switch (e.code) {
+    case "HEADER_OVERFLOW":
+      return errorReply(431, e.message, true);
+    case "INVALID_METHOD":
+      return errorReply(501, e.message, true);
+    default:
+      return errorReply(400, e.message, true);
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * `netwasm relay`: the WebSocket-to-Ethernet relay from the command line
+ * (see `src/relay/server.ts`). Parses its own flags, runs until SIGINT or
+ * SIGTERM, then closes every client, the TAP and the pcap and prints the
+ * final counters.
+ *
+ * @example
+ * ```ts
+ * import { relayMain } from "./relay.ts";
+ * const code = await relayMain(["--listen", "127.0.0.1:8080"], {
+ *   out: console.log, err: console.error,
+ * }, AbortSignal.timeout(1000));
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { TapError } from "../link/tap.ts";
+import { type RelayOptions, startRelay } from "../relay/server.ts";
+import { tryParseCidr } from "../wire/addr.ts";
+
+/** Output sinks (the CLI's `CliIo` subset the relay needs). */
+export interface RelayIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const FLAGS = {
+  listen: { type: "string" },
+  tap: { type: "string" },
+  netns: { type: "string" },
+  create: { type: "boolean" },
+  "host-ip": { type: "string" },
+  static: { type: "string" },
+  "max-clients": { type: "string" },
+  rate: { type: "string" },
+  origin: { type: "string", multiple: true },
+  token: { type: "string" },
+  pcap: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/**
+ * The relay's help text.
+ *
+ * @example
+ * ```ts
+ * import { relayHelp } from "./relay.ts";
+ * console.log(relayHelp());
+ * ```
+ */
+export function relayHelp(): string {
+  return `netwasm relay — an Ethernet switch between browser pages (WebSocket clients) and,
+optionally, a real network through a TAP device. One Ethernet frame per binary
+WebSocket message (v86-compatible). Serves static pages with COOP/COEP headers.
+
+Usage: deno task netwasm relay --listen HOST:PORT [flags]
+
+  --listen HOST:PORT   address to listen on (e.g. 127.0.0.1:8080)
+  --tap NAME           uplink TAP device (raw frames; the relay runs no IP stack)
+  --create             create the TAP (removed again on exit)
+  --netns NS           the TAP lives in network namespace NS
+  --host-ip ADDR/LEN   give the kernel side of the TAP this address and bring it up
+  --static DIR         serve DIR at / (and dist/netwasm.js at /netwasm.js)
+  --max-clients N      most WebSocket clients at once (default 64)
+  --rate PKTS/S        frames per second each client may send (default 20000; 0 = no limit)
+  --origin ORIGIN      allow browser pages from ORIGIN only (repeatable; default any)
+  --token TOKEN        require ?token=TOKEN (or Authorization: Bearer TOKEN)
+  --pcap FILE          record every accepted frame to FILE
+  -q, --quiet          no per-client lines or periodic summaries
+
+Example (two commands to put a page on a real network):
+  sudo deno task netwasm relay --listen 127.0.0.1:8080 --tap nw0 --create \\
+       --host-ip 192.0.2.1/24 --static examples/
+  open http://127.0.0.1:8080/`;
+}
+
+/**
+ * Run the relay command; resolves with the exit status when `signal` (or
+ * SIGINT/SIGTERM) stops it. 2 for usage errors, 1 for failures.
+ */
+export async function relayMain(
+  args: readonly string[],
+  io: RelayIo,
+  signal?: AbortSignal,
+): Promise<number> {
+  let values;
+  try {
+    const parsed = parseArgs({ args: [...args], options: FLAGS, allowPositionals: true });
+    if (parsed.positionals.length > 0) {
+      throw new Error(`unexpected argument ${parsed.positionals.join(" ")}`);
+    }
+    values = parsed.values;
+  } catch (e) {
+    return usage(io, (e as Error).message);
+  }
+  if (values.help) {
+    io.out(relayHelp());
+    return 0;
+  }
+  const options: RelayOptions = { log: io.out };
+  const listen = values.listen;
+  if (listen === undefined) return usage(io, "relay: --listen HOST:PORT is required");
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(listen);
+  if (m === null || Number(m[2]) > 65535) {
+    return usage(io, `relay: --listen ${JSON.stringify(listen)} is not HOST:PORT`);
+  }
+  options.hostname = m[1]!.replace(/^\[|\]$/g, "");
+  options.port = Number(m[2]);
+  if (values.tap !== undefined) {
+    const hostIp = values["host-ip"];
+    if (hostIp !== undefined && tryParseCidr(hostIp) === null) {
+      return usage(io, `relay: --host-ip ${JSON.stringify(hostIp)} is not ADDR/PREFIX`);
+    }
+    options.tap = {
+      name: values.tap,
+      ...(values.create ? { create: true } : {}),
+      ...(values.netns !== undefined ? { netns: values.netns } : {}),
+      ...(hostIp !== undefined ? { hostAddress: hostIp } : {}),
+    };
+  } else if (values.create || values.netns !== undefined || values["host-ip"] !== undefined) {
+    return usage(io, "relay: --create, --netns and --host-ip need --tap NAME");
+  }
+  if (values.static !== undefined) {
+    try {
+      if (!(await Deno.stat(values.static)).isDirectory) throw new Error("not a directory");
+    } catch (e) {
+      return usage(io, `relay: --static ${JSON.stringify(values.static)}: ${(e as Error).message}`);
+    }
+    options.staticDir = values.static;
+  }
+  for (
+    const [flag, key, min, max] of [["max-clients", "maxClients", 1, 100_000], [
+      "rate",
+      "ratePps",
+      0,
+      10_000_000,
+    ]] as const
+  ) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!(n >= min && n <= max)) {
+      return usage(
+        io,
+        `relay: --${flag} ${JSON.stringify(text)} must be an integer in ${min}…${max}`,
+      );
+    }
+    options[key] = n;
+  }
+  if (values.origin !== undefined) options.origins = values.origin;
+  if (values.token !== undefined) {
+    if (values.token === "") return usage(io, "relay: --token must not be empty");
+    options.token = values.token;
+  }
+  if (values.pcap !== undefined) options.pcap = values.pcap;
+  if (values.quiet) options.quiet = true;
+
+  let relay;
+  try {
+    relay = await startRelay(options);
+  } catch (e) {
+    io.err(`netwasm relay: ${(e as Error).message}`);
+    if (e instanceof TapError && (e.code === "EPERM" || e.code === "EACCES")) {
+      io.err("netwasm: opening a TAP needs root (or CAP_NET_ADMIN) and --allow-ffi");
+    } else if (e instanceof TapError && e.code === "ENODEV") {
+      io.err(`netwasm: create it first (ip tuntap add dev ${e.device} mode tap) or pass --create`);
+    } else if (e instanceof Deno.errors.AddrInUse) {
+      io.err(`netwasm: ${listen} is in use; pick another --listen port`);
+    }
+    return 1;
+  }
+  if (values.quiet) io.out(`netwasm relay: listening on ${relay.url}`);
+  const stop = new AbortController();
+  const handler = () => stop.abort();
+  const added: Deno.Signal[] = [];
+  for (const s of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(s, handler);
+      added.push(s);
+    } catch { /* not supported here */ }
+  }
+  try {
+    const stopped = AbortSignal.any(signal ? [stop.signal, signal] : [stop.signal]);
+    await new Promise<void>((resolve) => {
+      if (stopped.aborted) resolve();
+      stopped.addEventListener("abort", () => resolve(), { once: true });
+    });
+  } finally {
+    for (const s of added) Deno.removeSignalListener(s, handler);
+    await relay.close();
+    if (values.quiet) io.out(relay.summary());
+  }
+  return 0;
+}
+
+function usage(io: RelayIo, message: string): number {
+  io.err(`netwasm: ${message}`);
+  io.err("Try 'deno task netwasm relay --help' for the flags.");
+  return 2;
+}
