@@ -210,7 +210,7 @@ export class RealClock implements Clock {
     // A MessageChannel message is a macrotask with no 4 ms clamp: timers and
     // I/O get their turn between drains, unlike a microtask loop.
     if (this.#channel === undefined) {
-      this.#channel = new MessageChannel();
+      this.#channel = new WebMessageChannel();
       this.#channel.port1.onmessage = () => this.#runDeferred();
       unrefPort(this.#channel.port1);
     }
@@ -260,6 +260,14 @@ export class RealClock implements Clock {
     this.#arm();
   }
 }
+
+/**
+ * The runtime's own MessageChannel, captured when this module is first
+ * evaluated: loading an npm CommonJS package makes Deno's Node layer replace
+ * the global with node:worker_threads' class, whose messages run before
+ * pending promise callbacks — not the macrotask `defer` promises.
+ */
+const WebMessageChannel: typeof MessageChannel = globalThis.MessageChannel;
 
 function unrefTimer(id: ReturnType<typeof setTimeout>): void {
   const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;

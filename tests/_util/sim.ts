@@ -95,13 +95,16 @@ export function pair(o: PairOptions = {}): Pair {
   };
 }
 
+/** The runtime's MessageChannel, captured before any npm CommonJS package can replace it. */
+const WebMessageChannel: typeof MessageChannel = globalThis.MessageChannel;
+
 /**
  * Yield one macrotask so every pending promise continuation runs (a
  * MessageChannel hop: unlike nested `setTimeout(0)` it is never clamped to 4 ms).
  */
 export function macrotask(): Promise<void> {
   return new Promise((resolve) => {
-    const { port1, port2 } = new MessageChannel();
+    const { port1, port2 } = new WebMessageChannel();
     port1.onmessage = () => {
       port1.close();
       port2.close();
