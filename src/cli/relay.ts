@@ -157,6 +157,10 @@ export async function relayMain(
   if (values.pcap !== undefined) options.pcap = values.pcap;
   if (values.quiet) options.quiet = true;
 
+  // The page loads /netwasm.js from dist/: build it on first use so the
+  // README's two commands work on a fresh clone.
+  if (options.staticDir !== undefined) await ensureBundle(io);
+
   let relay;
   try {
     relay = await startRelay(options);
@@ -199,4 +203,25 @@ function usage(io: RelayIo, message: string): number {
   io.err(`netwasm: ${message}`);
   io.err("Try 'deno task netwasm relay --help' for the flags.");
   return 2;
+}
+
+/** Build `dist/netwasm.js` (`build.ts --bundle-only`) when it is missing. */
+async function ensureBundle(io: { err(line: string): void }): Promise<void> {
+  const dist = new URL("../../dist/netwasm.js", import.meta.url);
+  try {
+    await Deno.stat(dist);
+    return;
+  } catch {
+    // missing: build it below
+  }
+  io.err("netwasm relay: building dist/netwasm.js for the page (first run)…");
+  const build = new URL("../../build.ts", import.meta.url);
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", build.pathname, "--bundle-only"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!r.success) {
+    io.err(`netwasm relay: could not build the bundle: ${new TextDecoder().decode(r.stderr)}`);
+  }
 }
