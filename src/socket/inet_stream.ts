@@ -51,17 +51,12 @@ import {
   POLLRDNORM,
   POLLWRNORM,
   SO_ACCEPTCONN,
-  SO_DOMAIN,
   SO_ERROR,
   SO_KEEPALIVE,
   SO_LINGER,
-  SO_PROTOCOL,
   SO_RCVBUF,
-  SO_RCVTIMEO,
   SO_REUSEADDR,
   SO_SNDBUF,
-  SO_SNDTIMEO,
-  SO_TYPE,
   SOCK_STREAM,
   SOL_IP,
   SOL_SOCKET,
@@ -75,6 +70,7 @@ import {
   TCP_USER_TIMEOUT,
 } from "./constants.ts";
 import type { SocketLayer } from "./fd_table.ts";
+import { socketGetsockopt, socketSetsockopt } from "./sockopt.ts";
 import { type InetConfig, PROT_SOCK } from "./inet.ts";
 import {
   type ProtoOps,
@@ -424,12 +420,8 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
   setsockopt(sock: Socket<StreamSock>, level: number, name: number, value: number): number {
     const tcp = sock.sk.tcp;
     if (level === SOL_SOCKET) {
-      if (name === SO_RCVTIMEO || name === SO_SNDTIMEO) {
-        if (!(value >= 0 && Number.isFinite(value))) return -Errno.EINVAL;
-        if (name === SO_RCVTIMEO) sock.rcvTimeo = value;
-        else sock.sndTimeo = value;
-        return 0;
-      }
+      const generic = socketSetsockopt(sock, name, value);
+      if (generic !== null) return generic;
       const opt = SOCKET_OPTIONS.get(name);
       if (opt === undefined) return -Errno.ENOPROTOOPT;
       return tcp.setOption(opt, opt === "SO_LINGER" && value < 0 ? -1 : value);
@@ -441,19 +433,11 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
   getsockopt(sock: Socket<StreamSock>, level: number, name: number): number {
     const tcp = sock.sk.tcp;
     if (level === SOL_SOCKET) {
+      const generic = socketGetsockopt(sock, name);
+      if (generic !== null) return generic;
       switch (name) {
-        case SO_RCVTIMEO:
-          return sock.rcvTimeo;
-        case SO_SNDTIMEO:
-          return sock.sndTimeo;
         case SO_ERROR:
           return tcp.error;
-        case SO_TYPE:
-          return sock.type;
-        case SO_PROTOCOL:
-          return sock.protocol;
-        case SO_DOMAIN:
-          return sock.family;
         case SO_ACCEPTCONN:
           return tcp.state === TcpState.LISTEN ? 1 : 0;
         case SO_LINGER:

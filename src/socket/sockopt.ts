@@ -63,6 +63,51 @@ export const SOCK_MIN_RCVBUF = 2048 + 256;
 export const SOCK_MIN_SNDBUF = 2 * SOCK_MIN_RCVBUF;
 
 /**
+ * SOL_SOCKET options kept on the BSD socket itself, the same for every
+ * protocol: SO_RCVTIMEO/SO_SNDTIMEO (ms ≥ 0, 0 = none). Returns 0 or
+ * -EINVAL when `name` is one of them, `null` when it is not.
+ *
+ * @example
+ * ```ts
+ * // socketSetsockopt(sock, SO_RCVTIMEO, 500) → 0; sock.rcvTimeo === 500
+ * ```
+ */
+export function socketSetsockopt(sock: Socket, name: number, value: number): number | null {
+  if (name !== SO_RCVTIMEO && name !== SO_SNDTIMEO) return null;
+  // Linux rejects a malformed timeval (EDOM); a negative or infinite
+  // number is our equivalent.
+  if (!(value >= 0 && Number.isFinite(value))) return -Errno.EINVAL;
+  if (name === SO_RCVTIMEO) sock.rcvTimeo = value;
+  else sock.sndTimeo = value;
+  return 0;
+}
+
+/**
+ * Read a SOL_SOCKET option kept on the BSD socket itself (SO_RCVTIMEO,
+ * SO_SNDTIMEO, SO_TYPE, SO_PROTOCOL, SO_DOMAIN); `null` for any other.
+ *
+ * @example
+ * ```ts
+ * // socketGetsockopt(sock, SO_TYPE) → 2 for a datagram socket
+ * ```
+ */
+export function socketGetsockopt(sock: Socket, name: number): number | null {
+  switch (name) {
+    case SO_RCVTIMEO:
+      return sock.rcvTimeo;
+    case SO_SNDTIMEO:
+      return sock.sndTimeo;
+    case SO_TYPE:
+      return sock.type;
+    case SO_PROTOCOL:
+      return sock.protocol;
+    case SO_DOMAIN:
+      return sock.family;
+  }
+  return null;
+}
+
+/**
  * Set a SOL_SOCKET option. Buffer sizes follow Linux: the request is clamped
  * to {@link SOCK_BUF_MAX} (a negative one counts as huge, C's u32 cast),
  * doubled for bookkeeping overhead, and raised to the minimum; getsockopt
@@ -78,6 +123,8 @@ export function sockSetsockopt<S extends InetSock>(
   name: number,
   value: number,
 ): number {
+  const generic = socketSetsockopt(sock, name, value);
+  if (generic !== null) return generic;
   const sk = sock.sk;
   switch (name) {
     case SO_BROADCAST:
@@ -95,14 +142,6 @@ export function sockSetsockopt<S extends InetSock>(
     case SO_SNDBUF:
       sk.sndbuf = Math.max(clampBuf(value) * 2, SOCK_MIN_SNDBUF);
       return 0;
-    case SO_RCVTIMEO:
-    case SO_SNDTIMEO:
-      // Linux rejects a malformed timeval (EDOM); a negative or infinite
-      // number is our equivalent.
-      if (!(value >= 0 && Number.isFinite(value))) return -Errno.EINVAL;
-      if (name === SO_RCVTIMEO) sock.rcvTimeo = value;
-      else sock.sndTimeo = value;
-      return 0;
   }
   // SO_ERROR, SO_TYPE, SO_PROTOCOL, SO_DOMAIN are read-only.
   return -Errno.ENOPROTOOPT;
@@ -117,6 +156,8 @@ export function sockSetsockopt<S extends InetSock>(
  * ```
  */
 export function sockGetsockopt<S extends InetSock>(sock: Socket<S>, name: number): number {
+  const generic = socketGetsockopt(sock, name);
+  if (generic !== null) return generic;
   const sk = sock.sk;
   switch (name) {
     case SO_BROADCAST:
@@ -129,21 +170,11 @@ export function sockGetsockopt<S extends InetSock>(sock: Socket<S>, name: number
       return sk.rcvbuf;
     case SO_SNDBUF:
       return sk.sndbuf;
-    case SO_RCVTIMEO:
-      return sock.rcvTimeo;
-    case SO_SNDTIMEO:
-      return sock.sndTimeo;
     case SO_ERROR: {
       const e = sk.err;
       sk.err = 0;
       return e;
     }
-    case SO_TYPE:
-      return sock.type;
-    case SO_PROTOCOL:
-      return sock.protocol;
-    case SO_DOMAIN:
-      return sock.family;
   }
   return -Errno.ENOPROTOOPT;
 }
