@@ -700,7 +700,10 @@ export class SocketLayer {
   }
 
   #revents(p: PollFd): number {
-    const e = Number.isInteger(p.fd) && p.fd >= 0 ? this.#table[p.fd] : undefined;
+    // Linux poll(2): a negative fd is ignored (revents 0) — the usual way to
+    // switch an entry off; any other unknown descriptor is POLLNVAL.
+    if (Number.isInteger(p.fd) && p.fd < 0) return 0;
+    const e = Number.isInteger(p.fd) ? this.#table[p.fd] : undefined;
     if (e === undefined) return POLLNVAL;
     if (e === NOT_A_SOCKET) return p.events & POLLOUT;
     const sock = e as Socket;
@@ -719,7 +722,9 @@ export class SocketLayer {
       waits.push((e as Socket).wait(p.events | POLLERR | POLLHUP, deadline, stop.signal, false));
     }
     try {
-      if (waits.length === 0) return -Errno.EAGAIN;
+      // Nothing that can become ready: sleep until the deadline or the abort,
+      // as poll(2) does with no (or only ignored) descriptors.
+      if (waits.length === 0) waits.push(this.#sleep(deadline, stop.signal));
       const w = await Promise.race(waits);
       // A socket closed under us shows up as POLLNVAL on the next pass.
       return w === -Errno.EBADF ? 0 : w;
@@ -727,6 +732,23 @@ export class SocketLayer {
       signal?.removeEventListener("abort", onAbort);
       stop.abort(); // releases the waits that lost the race
     }
+  }
+
+  /** Resolve with -EAGAIN at `deadline` (never when it is Infinity), or -EINTR on abort. */
+  #sleep(deadline: number, signal: AbortSignal): Promise<number> {
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(deadline)
+        ? this.#clock.setTimer(deadline - this.#clock.now(), () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(-Errno.EAGAIN);
+        })
+        : null;
+      const onAbort = () => {
+        if (timer !== null) this.#clock.clearTimer(timer);
+        resolve(-Errno.EINTR);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   #error(sock: Socket, r: number, what: string, fallback?: string): NetError {

@@ -159,6 +159,35 @@ test("poll: POLLOUT at once, POLLIN when a datagram arrives, 0 on timeout, POLLN
   await p.close();
 });
 
+test("poll: a negative fd is ignored (revents 0, Linux); with nothing to wait on it sleeps until the timeout", async () => {
+  const p = pair({ seed: 38, impair: { delay: 2 } });
+  const s = p.b.sockets;
+  const rx = udpSocket(p.b, { port: 4104 });
+  const fds: PollFd[] = [
+    { fd: -1, events: POLLIN, revents: 99 },
+    { fd: rx, events: POLLIN, revents: 0 },
+  ];
+  const t0 = p.clock.now();
+  assert.is(
+    await settle(p.clock, s.poll(fds, 50)),
+    0,
+    "the disabled entry does not count as ready",
+  );
+  assert.is(fds[0]!.revents, 0);
+  assert.is(p.clock.now() - t0, 50);
+  const t1 = p.clock.now();
+  assert.is(await settle(p.clock, s.poll([], 200)), 0);
+  assert.is(p.clock.now() - t1, 200, "poll([], 200) waits 200 ms like poll(2)");
+  const t2 = p.clock.now();
+  assert.is(await settle(p.clock, s.poll([{ fd: -1, events: POLLIN, revents: 0 }], 30)), 0);
+  assert.is(p.clock.now() - t2, 30);
+  const ac = new AbortController();
+  const forever = s.poll([], -1, { signal: ac.signal });
+  ac.abort();
+  await rejects(forever, "EINTR");
+  await p.close();
+});
+
 test("poll reports POLLERR for a pending socket error (connected socket, port unreachable)", async () => {
   const p = pair({ seed: 38 });
   const s = p.a.sockets;
