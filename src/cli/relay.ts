@@ -37,6 +37,7 @@ const FLAGS = {
   origin: { type: "string", multiple: true },
   token: { type: "string" },
   pcap: { type: "string" },
+  "pcap-max-bytes": { type: "string" },
   quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -67,7 +68,8 @@ Usage: deno task netwasm relay --listen HOST:PORT [flags]
   --rate PKTS/S        frames per second each client may send (default 20000; 0 = no limit)
   --origin ORIGIN      allow browser pages from ORIGIN only (repeatable; default any)
   --token TOKEN        require ?token=TOKEN (or Authorization: Bearer TOKEN)
-  --pcap FILE          record every accepted frame to FILE
+  --pcap FILE          record every accepted frame to FILE (a failed write stops the capture)
+  --pcap-max-bytes N   stop the capture before FILE exceeds N bytes (default no cap)
   -q, --quiet          no per-client lines or periodic summaries
 
 Example (two commands to put a page on a real network):
@@ -131,12 +133,11 @@ export async function relayMain(
     options.staticDir = values.static;
   }
   for (
-    const [flag, key, min, max] of [["max-clients", "maxClients", 1, 100_000], [
-      "rate",
-      "ratePps",
-      0,
-      10_000_000,
-    ]] as const
+    const [flag, key, min, max] of [
+      ["max-clients", "maxClients", 1, 100_000],
+      ["rate", "ratePps", 0, 10_000_000],
+      ["pcap-max-bytes", "pcapMaxBytes", 24, Number.MAX_SAFE_INTEGER],
+    ] as const
   ) {
     const text = values[flag];
     if (text === undefined) continue;

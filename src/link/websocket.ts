@@ -289,7 +289,16 @@ export class WebSocketLink extends BaseDevice {
         }),
       );
     }
-    const link = new WebSocketLink(socket, { ...options, url });
+    let link: WebSocketLink;
+    try {
+      link = new WebSocketLink(socket, { ...options, url });
+    } catch (e) {
+      // A bad option: do not leave the socket we just opened behind.
+      try {
+        socket.close();
+      } catch { /* already closed */ }
+      return Promise.reject(e);
+    }
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     return new Promise<WebSocketLink>((resolve, reject) => {
       let timer: Timer | null = null;

@@ -15,6 +15,11 @@
  * client limit (503 when full). The relay runs no IP stack and never opens
  * an outbound connection: the TAP is used as a frame pipe.
  *
+ * Message size: Deno's `upgradeWebSocket` has no payload limit, so a message
+ * is buffered in full before the relay sees it. The first message longer
+ * than a frame (1518 bytes) closes its client with 1009 (message too big),
+ * which bounds what one client can make the relay buffer to one message.
+ *
  * @module
  */
 import { type Clock, RealClock, type Timer } from "../core/clock.ts";
@@ -29,6 +34,7 @@ import { serveStatic, textResponse } from "./static.ts";
 import {
   EthernetSwitch,
   Forward,
+  MAX_FRAME,
   type PortCounters,
   PortStats,
   type SwitchPort,
@@ -70,8 +76,13 @@ export interface RelayOptions {
   origins?: readonly string[];
   /** Required access token (default: none). */
   token?: string;
-  /** Write every accepted frame to this pcap file. */
+  /**
+   * Write every accepted frame to this pcap file. A failed write (full disk,
+   * broken pipe) is logged once and stops the capture; the relay keeps running.
+   */
   pcap?: string;
+  /** Stop the capture (with a log line) before the pcap file would exceed this many bytes (default: no cap). */
+  pcapMaxBytes?: number;
   /** MAC aging time, ms (default 300 000). */
   agingMs?: number;
   /** MAC table bound (default 4096). */
@@ -106,6 +117,12 @@ export interface RelayStats {
   ports: { id: number; name: string; macs: number; stats: PortCounters }[];
   /** Frames written to the pcap. */
   pcapFrames: number;
+  /** Failed pcap writes (the first one stops the capture). */
+  pcapErrors: number;
+  /** Whether frames are still being captured (false without `pcap`, after an error or the size cap). */
+  pcapActive: boolean;
+  /** Clients closed (1009) for sending a message longer than a frame. */
+  oversize: number;
 }
 
 /** A running relay. */
@@ -174,15 +191,53 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
 
   let pcapSink: PcapFileSink | null = null;
   let pcap: PcapWriter | null = null;
-  if (options.pcap !== undefined) {
-    pcapSink = new PcapFileSink(options.pcap);
-    pcap = new PcapWriter(pcapSink.write, { epochMs: Date.now() - clock.now() });
+  let pcapFrames = 0;
+  let pcapErrors = 0;
+  let oversize = 0;
+  const pcapMax = options.pcapMaxBytes ?? Infinity;
+  if (!(pcapMax >= 24)) {
+    ownClock?.close();
+    throw new RangeError(`startRelay: pcapMaxBytes must be at least 24, got ${pcapMax}`);
   }
+  if (options.pcap !== undefined) {
+    try {
+      pcapSink = new PcapFileSink(options.pcap);
+      pcap = new PcapWriter(pcapSink.write, { epochMs: Date.now() - clock.now() });
+    } catch (e) {
+      pcapSink?.close();
+      ownClock?.close();
+      throw e;
+    }
+  }
+  /** Stop capturing (idempotent): keep the frame count, close the file. */
+  const stopPcap = (why: string): void => {
+    if (pcap === null) return;
+    pcapFrames = pcap.frames;
+    pcap = null;
+    try {
+      pcapSink?.close();
+    } catch { /* closing a broken file: nothing more to do */ }
+    log(`relay: pcap ${options.pcap}: ${why}; capture stopped after ${pcapFrames} frames`);
+  };
+  const capture = (frame: Uint8Array): void => {
+    if (pcap === null) return;
+    // 16-byte record header plus the captured (snaplen-bounded) bytes.
+    if (pcap.bytes + 16 + Math.min(frame.length, pcap.snaplen) > pcapMax) {
+      stopPcap(`size cap of ${pcapMax} bytes reached`);
+      return;
+    }
+    try {
+      pcap.writeFrame(frame, 0, frame.length, clock.now());
+    } catch (e) {
+      pcapErrors++;
+      // The record that failed is not in the file (or only in part).
+      pcap.frames--;
+      stopPcap(`write failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
   const ingress = (port: SwitchPort, frame: Uint8Array): Forward => {
     const r = sw.receive(port, frame);
-    if (r !== Forward.DROPPED && pcap !== null) {
-      pcap.writeFrame(frame, 0, frame.length, clock.now());
-    }
+    if (r !== Forward.DROPPED) capture(frame);
     return r;
   };
 
@@ -240,7 +295,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       const url = new URL(req.url);
       const auth = req.headers.get("authorization");
       const given = url.searchParams.get("token") ??
-        (auth?.startsWith("Bearer ") ? auth.slice(7) : null);
+        (auth !== null && /^bearer /i.test(auth) ? auth.slice(7) : null);
       if (given === null || !equalDigests(await sha256(given), tokenDigest)) {
         rejected.token++;
         if (!quiet) log(`relay: refused ${remote}: missing or wrong token`);
@@ -275,6 +330,19 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       if (port === null) return;
       if (!(ev.data instanceof ArrayBuffer)) {
         port.stats.dropMalformed++;
+        return;
+      }
+      if (ev.data.byteLength > MAX_FRAME) {
+        // No frame is this long: a client sending one is broken or hostile.
+        // Close at once (1009, message too big) rather than keep taking such
+        // messages — Deno's upgradeWebSocket has no payload limit, so each
+        // one has been buffered in full by the time we see it.
+        port.stats.dropMalformed++;
+        oversize++;
+        if (!quiet) log(`relay: ${port.name}: ${ev.data.byteLength}-byte message, closing (1009)`);
+        try {
+          socket.close(1009, "message too big");
+        } catch { /* already closing */ }
         return;
       }
       ingress(port, new Uint8Array(ev.data));
@@ -346,7 +414,10 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         macs: p.macs,
         stats: p.stats.toJSON(),
       })),
-      pcapFrames: pcap?.frames ?? 0,
+      pcapFrames: pcap?.frames ?? pcapFrames,
+      pcapErrors,
+      pcapActive: pcap !== null,
+      oversize,
     };
   };
   const summary = (): string => {
@@ -398,7 +469,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       await withTimeout(Promise.all(waits), 2000);
       await withTimeout(server.shutdown(), 3000);
       await tap?.close();
-      pcapSink?.close();
+      if (pcap !== null) pcapFrames = pcap.frames;
+      pcap = null;
+      try {
+        pcapSink?.close();
+      } catch { /* a broken file */ }
       if (!quiet) log(summary());
       ownClock?.close();
     })();

@@ -117,7 +117,11 @@ export async function serveStatic(req: Request, options: StaticOptions): Promise
   let file = await openInside(options.root, rel);
   if (file !== null && file.isDirectory) {
     if (!raw.endsWith("/")) {
-      return textResponse(301, "moved", { location: `${raw}/` });
+      // Built from the cleaned path, never the raw one: `//host` must not
+      // become a protocol-relative redirect to another host.
+      const query = new URL(req.url).search;
+      const location = rel === "" ? "/" : `/${rel.split("/").map(encodeURIComponent).join("/")}/`;
+      return textResponse(301, "moved", { location: location + query });
     }
     rel = rel === "" ? "index.html" : `${rel}/index.html`;
     file = await openInside(options.root, rel);

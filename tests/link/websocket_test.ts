@@ -221,3 +221,22 @@ test("WebSocketLink.connect: a bad URL is a clear error", async () => {
     assert.ok((err as Error).message.includes(why), (err as Error).message);
   }
 });
+
+test("WebSocketLink.connect: a bad option rejects (never throws synchronously) and closes the socket it opened", async () => {
+  const env = linkEnv();
+  const socket = new FakeSocket();
+  let p: Promise<WebSocketLink> | null = null;
+  try {
+    p = WebSocketLink.connect("ws://relay.invalid/", {
+      allocator: env.allocator,
+      clock: env.clock,
+      createSocket: () => socket,
+      highWaterMark: -1,
+    });
+  } catch (e) {
+    assert.unreachable(`connect threw synchronously: ${(e as Error).message}`);
+  }
+  const err = await p!.then(() => null, (e) => e);
+  assert.instance(err, Error);
+  assert.ok(socket.closedWith !== null, "the socket was closed");
+});

@@ -47,6 +47,7 @@ test("netwasm relay: usage errors exit 2 with the reason; --help lists the flags
     [[], "--listen HOST:PORT is required"],
     [["--listen", "nowhere"], "is not HOST:PORT"],
     [["--listen", "127.0.0.1:8080", "--rate", "fast"], "--rate"],
+    [["--listen", "127.0.0.1:8080", "--pcap-max-bytes", "10"], "--pcap-max-bytes"],
     [["--listen", "127.0.0.1:8080", "--create"], "need --tap"],
     [["--listen", "127.0.0.1:8080", "--static", "/nonexistent-dir"], "--static"],
     [["--listen", "127.0.0.1:8080", "--bogus"], "bogus"],
@@ -68,6 +69,7 @@ test("netwasm relay: usage errors exit 2 with the reason; --help lists the flags
       "--origin",
       "--token",
       "--pcap",
+      "--pcap-max-bytes",
     ]
   ) {
     assert.ok(c.out.join("\n").includes(flag), flag);

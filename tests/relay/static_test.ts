@@ -73,3 +73,37 @@ test("relay static: COOP/COEP/CORP headers, content types, /netwasm.js from the 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+test("relay static: the directory redirect is built from the cleaned path (no '//host' open redirect), encoded, query kept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.mkdir(`${dir}/a b`);
+    const relay = await startRelay({
+      port: 0,
+      staticDir: dir,
+      bundleDir: null,
+      quiet: true,
+      summaryIntervalMs: 0,
+    });
+    try {
+      for (
+        const [path, want] of [
+          ["/sub", "/sub/"],
+          ["//sub", "/sub/"],
+          ["///sub", "/sub/"],
+          ["/./sub?x=1&y=%2F", "/sub/?x=1&y=%2F"],
+          ["/a%20b", "/a%20b/"],
+        ]
+      ) {
+        const r = await rawRequest(relay.port, path!);
+        assert.is(r.status, 301, path);
+        assert.is(r.headers["location"], want, path);
+      }
+    } finally {
+      await relay.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
