@@ -12,7 +12,13 @@
  */
 import type { Stack } from "../api/stack.ts";
 import { tryParseIpv4 } from "../wire/addr.ts";
-import { headerValue, type HttpHeaders, HttpParseError, HttpParser } from "./http_parser.ts";
+import {
+  headerValue,
+  type HttpEvent,
+  type HttpHeaders,
+  HttpParseError,
+  HttpParser,
+} from "./http_parser.ts";
 
 /** User agent sent. */
 export const FETCH_USER_AGENT = "netwasm-fetch/0.1";
@@ -218,8 +224,9 @@ export async function httpGet(
   let contentLength: number | null = null, chunked = false;
   let bytes = 0, done = false, seenHead = false;
   const parser = new HttpParser();
-  const handle = async (events: ReturnType<HttpParser["push"]>) => {
+  const handle = async (events: readonly HttpEvent[]) => {
     for (const ev of events) {
+      if (done) break; // anything after the response is not ours to read
       if (ev.type === "response") {
         if (ev.status < 200 && ev.status !== 101) continue; // 1xx: the real answer follows
         seenHead = true;
@@ -281,7 +288,18 @@ export async function httpGet(
         }
         break;
       }
-      await handle(parser.push(buf.subarray(0, n)));
+      let events;
+      try {
+        events = parser.push(buf.subarray(0, n));
+      } catch (e) {
+        // Junk after a complete response (we asked to close, so nothing
+        // else may follow) does not undo the response before it.
+        if (!(e instanceof HttpParseError)) throw e;
+        await handle(e.events);
+        if (done) break;
+        throw e;
+      }
+      await handle(events);
     }
   } finally {
     clock.clearTimer(timer);

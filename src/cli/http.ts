@@ -12,7 +12,7 @@
  * | path with `..` (or an encoded `/`) | 403 |
  * | malformed (bad start line, no Host on 1.1, bad framing) | 400, then close |
  * | headers over 16 KiB | 431, then close |
- * | POST, PUT, DELETE, … | 405 with `Allow: GET, HEAD` |
+ * | POST, PUT, DELETE, CONNECT, … | 405 with `Allow: GET, HEAD`, then close |
  * | a method the parser does not know | 501, then close |
  *
  * Shared by `netwasm http` (real time, on a TAP) and the demo (virtual time).
@@ -29,6 +29,12 @@ import { headerHasToken, HttpParseError, HttpParser, type HttpRequestHead } from
 export const SERVER_NAME = "netwasm";
 /** Default time a persistent connection may sit idle between requests. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** Default time from a request's first byte to its last (slowloris bound). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+/** Default time a write may wait for the client to make room (a client that stopped reading). */
+export const DEFAULT_WRITE_TIMEOUT_MS = 60_000;
+/** Default cap on simultaneous connections. */
+export const DEFAULT_MAX_CONNECTIONS = 256;
 /** How long a closing connection waits for the client's FIN (lingering close). */
 const LINGER_MS = 2_000;
 /** Bytes read from a file per write to the connection. */
@@ -54,6 +60,16 @@ export interface HttpServerOptions {
   onListen?: (addr: TcpNetAddr) => void;
   /** Close a connection idle this long between requests (default 30 s, on the stack's clock). */
   idleTimeoutMs?: number;
+  /**
+   * Close a connection whose request (head and any body) is not complete
+   * this long after its first byte, however steadily it trickles in
+   * (default 15 s).
+   */
+  requestTimeoutMs?: number;
+  /** Abort a connection when one write makes no progress this long: the client stopped reading (default 60 s). */
+  writeTimeoutMs?: number;
+  /** Connections served at once; more are closed at once (default 256). */
+  maxConnections?: number;
   /** Wall-clock time for the `Date` header (omitted without one: simulated runs). */
   date?: () => Date;
 }
@@ -68,6 +84,8 @@ export interface HttpServerStats {
   bodyBytes: number;
   /** Responses by status code. */
   byStatus: Record<number, number>;
+  /** Connections closed on accept because `maxConnections` were open. */
+  refused?: number;
 }
 
 /**
@@ -109,7 +127,16 @@ export async function serveHttp(
   options.signal?.addEventListener("abort", stop, { once: true });
   options.onListen?.(listener.addr);
   try {
+    const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     for await (const conn of listener) {
+      if (active.size >= max) {
+        // Over the cap: refuse at once rather than queue file handles.
+        stats.refused = (stats.refused ?? 0) + 1;
+        try {
+          conn.close();
+        } catch { /* already gone */ }
+        continue;
+      }
       stats.connections++;
       const c = new HttpConnection(conn, stack.clock, options, stats);
       active.add(c);
@@ -178,6 +205,8 @@ class HttpConnection {
   readonly #stats: HttpServerStats;
   readonly #peer: string;
   #closed = false;
+  /** When the request being received must be complete (clock ms), or null between requests. */
+  #deadline: number | null = null;
 
   constructor(
     conn: Conn,
@@ -206,19 +235,30 @@ class HttpConnection {
     const buf = new Uint8Array(READ_CHUNK);
     const queue: HttpRequestHead[] = [];
     let current: HttpRequestHead | null = null;
+    let rejected: Reply | null = null;
+    const requestMs = this.#o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     try {
       for (;;) {
         while (queue.length === 0) {
+          if (rejected !== null) {
+            await this.#send(rejected, null);
+            return;
+          }
           const n = await this.#readIdle(buf);
-          if (n === null) return; // the client closed (or went idle): done
+          if (n === null) return; // the client closed (or went idle/too slow): done
           let events;
           try {
             events = parser.push(buf.subarray(0, n));
           } catch (e) {
             if (!(e instanceof HttpParseError)) throw e;
-            await this.#send(rejectParse(e), null);
-            return;
+            // Answer the good requests before the bad bytes first, in order.
+            events = e.events;
+            rejected = rejectParse(e);
           }
+          // A request is in progress unless this chunk ended exactly at the
+          // end of one: its clock runs from its first byte, not the last.
+          if (events.length > 0 && events[events.length - 1]!.type === "end") this.#deadline = null;
+          else this.#deadline ??= this.#clock.now() + requestMs;
           for (const ev of events) {
             if (ev.type === "request") current = ev;
             else if (ev.type === "end" && current !== null) {
@@ -230,6 +270,9 @@ class HttpConnection {
         }
         const req = queue.shift()!;
         if (!await this.#respond(req)) return;
+        // Time spent answering is not the client's: a request still being
+        // received starts its allowance again.
+        if (this.#deadline !== null) this.#deadline = this.#clock.now() + requestMs;
       }
     } catch {
       // Reset, timeout, or closed under us: nothing left to answer.
@@ -243,7 +286,9 @@ class HttpConnection {
     const close = wantsClose(req);
     if (req.method !== "GET" && req.method !== "HEAD") {
       return await this.#send(
-        errorReply(405, `${req.method} is not supported here: only GET and HEAD`, close, [
+        // Closing after a refused method keeps us in step with the client:
+        // the parser hands the rest of a CONNECT stream over as a tunnel.
+        errorReply(405, `${req.method} is not supported here: only GET and HEAD`, true, [
           ["Allow", "GET, HEAD"],
         ]),
         req,
@@ -270,7 +315,7 @@ class HttpConnection {
       this.#count(reply.status);
       this.#log(req, 200, req.method === "HEAD" ? 0 : file.size);
       if (req.method === "HEAD") {
-        await this.#conn.write(head);
+        await this.#writeTimed(head);
         return !close;
       }
       await this.#streamFile(head, file);
@@ -296,13 +341,13 @@ class HttpConnection {
       fill += n;
       left -= n;
       if (fill === buf.length || left === 0) {
-        await this.#conn.write(buf.subarray(0, fill));
+        await this.#writeTimed(buf.subarray(0, fill));
         this.#stats.bodyBytes += fill - headLeft;
         fill = headLeft = 0;
       }
     }
     if (fill > 0) {
-      await this.#conn.write(buf.subarray(0, fill));
+      await this.#writeTimed(buf.subarray(0, fill));
       this.#stats.bodyBytes += fill - headLeft;
     }
     // The file shrank while being sent: the body cannot be completed, and
@@ -320,7 +365,7 @@ class HttpConnection {
     const out = new Uint8Array(head.length + body.length);
     out.set(head);
     out.set(body, head.length);
-    await this.#conn.write(out);
+    await this.#writeTimed(out);
     this.#stats.bodyBytes += body.length;
     return !reply.close;
   }
@@ -334,10 +379,37 @@ class HttpConnection {
     return encoder.encode(lines.join("\r\n") + "\r\n\r\n");
   }
 
-  /** Read with the idle timeout: null at the client's FIN or when idle too long. */
+  /**
+   * Write, aborting the connection when the write makes no progress for the
+   * write timeout (the client stopped reading): the caller's write rejects
+   * and its file is closed on the way out.
+   */
+  async #writeTimed(data: Uint8Array): Promise<void> {
+    const timer = this.#clock.setTimer(
+      this.#o.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS,
+      () => this.abort(),
+    );
+    try {
+      await this.#conn.write(data);
+    } finally {
+      this.#clock.clearTimer(timer);
+    }
+  }
+
+  /**
+   * Read with the idle timeout, or the request deadline when a request is
+   * in progress and that comes first: null at the client's FIN or when
+   * either ran out (the connection is then closed).
+   */
   async #readIdle(buf: Uint8Array): Promise<number | null> {
     let idle = false;
-    const timer = this.#clock.setTimer(this.#o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => {
+    let wait = this.#o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    if (this.#deadline !== null) wait = Math.min(wait, this.#deadline - this.#clock.now());
+    if (wait <= 0) {
+      this.abort();
+      return null;
+    }
+    const timer = this.#clock.setTimer(wait, () => {
       idle = true;
       this.abort();
     });

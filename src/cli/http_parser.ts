@@ -86,9 +86,16 @@ export type HttpParseErrorCode =
 export class HttpParseError extends Error {
   /** The parser's classification. */
   readonly code: HttpParseErrorCode;
-  constructor(code: HttpParseErrorCode, message: string) {
+  /**
+   * The events the failing call completed before the error, in order: a
+   * whole message followed by junk still yields that message (handle these,
+   * then treat the stream as broken).
+   */
+  readonly events: readonly HttpEvent[];
+  constructor(code: HttpParseErrorCode, message: string, events: readonly HttpEvent[] = []) {
     super(message);
     this.code = code;
+    this.events = events;
   }
   override get name(): string {
     return "HttpParseError";
@@ -150,7 +157,8 @@ export class HttpParser {
 
   /**
    * Parse `chunk`; returns every event it completes. Throws
-   * {@link HttpParseError} on malformed input (and on every call after).
+   * {@link HttpParseError} on malformed input (and on every call after);
+   * its `events` are the ones this chunk completed before the bad bytes.
    */
   push(chunk: Uint8Array): HttpEvent[] {
     // A Buffer view over the same memory: no copy, and the package's
@@ -181,7 +189,7 @@ export class HttpParser {
     try {
       for (const ev of run()) out.push(convert(ev));
     } catch (e) {
-      throw toParseError(e);
+      throw toParseError(e, out);
     }
     return out;
   }
@@ -225,13 +233,13 @@ const CODES: readonly HttpParseErrorCode[] = [
   "INVALID_CHUNK_LENGTH",
 ];
 
-function toParseError(e: unknown): unknown {
+function toParseError(e: unknown, events: readonly HttpEvent[]): unknown {
   if (e instanceof HttpParseError) return e;
   const code = (e as { code?: unknown })?.code;
   if (typeof code === "string" && (CODES as readonly string[]).includes(code)) {
     // "INVALID_HEADER: Header 'Host' is missing" → the part after the code.
     const message = String((e as Error).message).replace(/^[A-Z_]+: /, "");
-    return new HttpParseError(code as HttpParseErrorCode, message);
+    return new HttpParseError(code as HttpParseErrorCode, message, events);
   }
   return e;
 }

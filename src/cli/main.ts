@@ -109,6 +109,7 @@ const OPTIONS = {
   output: { type: "string", short: "o" },
   seed: { type: "string" },
   "no-pcap": { type: "boolean" },
+  "max-connections": { type: "string" },
 } as const;
 type Flag = keyof typeof OPTIONS;
 
@@ -126,7 +127,7 @@ const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
   help: [],
   ping: [...LINK_FLAGS, "count", "size", "interval", "timeout", "ttl", "quiet"],
   echo: [...LINK_FLAGS, "udp", "tcp", "quiet"],
-  http: [...LINK_FLAGS, "port", "root", "quiet"],
+  http: [...LINK_FLAGS, "port", "root", "max-connections", "quiet"],
   fetch: [...LINK_FLAGS, "output", "timeout", "quiet"],
   demo: ["seed", "pcap", "no-pcap"],
 };
@@ -186,6 +187,7 @@ http flags:
   -p, --port PORT  TCP port to serve on (1…65535)
   --root DIR       directory to serve; nothing outside it is ever served (404 for
                    missing files, 403 for paths with .., 405 for methods but GET/HEAD)
+  --max-connections N  connections served at once; more are closed (default 256)
   -q, --quiet      no line per request
 
 fetch flags:
@@ -515,6 +517,11 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
     throw new UsageError(`http: --root ${JSON.stringify(root)}: ${(e as Error).message}`);
   }
   if (!isDir) throw new UsageError(`http: --root ${JSON.stringify(root)} is not a directory`);
+  const maxConnections = num(values, "max-connections", {
+    min: 1,
+    max: 65535,
+    what: "the connection limit",
+  });
   const config = hostConfig(values);
   const { serveHttp } = await import("./http.ts");
   const { directorySource } = await import("./http_files.ts");
@@ -523,6 +530,7 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
       port,
       files: directorySource(root),
       quiet: values.quiet === true,
+      ...(maxConnections !== undefined ? { maxConnections } : {}),
       signal,
       write: io.out,
       date: () => new Date(),

@@ -35,7 +35,7 @@ export interface HttpPair extends Pair {
  */
 export function httpPair(
   files: HttpFileSource,
-  o: PairOptions & { idleTimeoutMs?: number } = {},
+  o: PairOptions & { idleTimeoutMs?: number; maxConnections?: number } = {},
 ): HttpPair {
   const p = pair(o);
   const log: string[] = [];
@@ -46,6 +46,7 @@ export function httpPair(
     signal: stop.signal,
     write: (l) => log.push(l),
     ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
+    ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
   });
   server.catch(() => {});
   return {

@@ -214,3 +214,31 @@ test("fetch command: the body to stdout, exit 0; 404 exits 1 (body still written
     await h.stop();
   }
 });
+
+test("fetch: junk after a complete response in the same segment does not fail the fetch (the response stands)", async () => {
+  for (
+    const reply of [
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi\r\nJUNK JUNK\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n\0\0garbage\r\n\r\n",
+      // A second (pipelined-looking) response is not ours either.
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 500 Oops\r\nContent-Length: 3\r\n\r\nbad",
+    ]
+  ) {
+    const c = canned(reply);
+    try {
+      const { r, body } = await c.fetch();
+      assert.is(r.status, 200, reply);
+      assert.is(r.bytes, 2, reply);
+      assert.is(new TextDecoder().decode(body), "hi", reply);
+    } finally {
+      await c.close();
+    }
+  }
+  // Junk before the response completes is still an error.
+  const bad = canned("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nh");
+  try {
+    await bad.fetch().then(() => assert.unreachable("truncated"), () => {});
+  } finally {
+    await bad.close();
+  }
+});

@@ -2,7 +2,7 @@ import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
 import { directorySource, memorySource, resolveTarget } from "../../src/cli/http_files.ts";
 import { contentType } from "../../src/cli/http_files.ts";
-import { concat, exchange, httpPair, parseResponses, pattern } from "./_http.ts";
+import { concat, exchange, httpPair, parseResponses, pattern, readAll, SERVER } from "./_http.ts";
 
 const INDEX = new TextEncoder().encode("<h1>netwasm</h1>\n");
 
@@ -186,5 +186,201 @@ test("http: directorySource serves files under its root only: no symlink out, di
   } finally {
     await Deno.remove(root, { recursive: true });
     await Deno.remove(outside, { recursive: true });
+  }
+});
+
+/** Read from `conn` until `want` bytes arrived (a response on a kept-alive connection). */
+async function readN(conn: { read(p: Uint8Array): Promise<number | null> }, want: number) {
+  const parts: Uint8Array[] = [];
+  const buf = new Uint8Array(65536);
+  let got = 0;
+  while (got < want) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    parts.push(buf.slice(0, n));
+    got += n;
+  }
+  return concat(parts);
+}
+
+test("http: CONNECT (like any refused method) is answered 405 with Connection: close and the connection closes, never desyncs", async () => {
+  const h = httpPair(memorySource({ "/index.html": INDEX }));
+  try {
+    for (
+      const first of [
+        "CONNECT 192.0.2.2:443 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
+      ]
+    ) {
+      // No half-close: the server must end the connection on its own.
+      const out = await h.run(
+        exchange(
+          h,
+          first + "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n",
+          { halfClose: false },
+        ),
+        60_000,
+      );
+      const rs = parseResponses(out);
+      assert.is(rs.length, 1, first);
+      assert.is(rs[0]!.status, 405, first);
+      assert.is(rs[0]!.headers["connection"], "close", first);
+    }
+  } finally {
+    await h.stop();
+  }
+});
+
+test("http: a good pipelined request before malformed bytes is answered, then the 400 (and close)", async () => {
+  const h = httpPair(memorySource({ "/index.html": INDEX }));
+  try {
+    const out = await h.run(exchange(
+      h,
+      "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\nJUNK\0JUNK\r\n\r\n",
+    ));
+    const rs = parseResponses(out);
+    assert.equal(rs.map((r) => r.status), [200, 400]);
+    assert.is(rs[0]!.text, "<h1>netwasm</h1>\n");
+    assert.is(rs[1]!.headers["connection"], "close");
+  } finally {
+    await h.stop();
+  }
+});
+
+test("http: slowloris: a request head trickled in (one byte per 5 s, under the idle timeout) is cut off 15 s after its first byte; keep-alive between requests is unaffected", async () => {
+  const h = httpPair(memorySource({ "/index.html": INDEX }));
+  const enc = new TextEncoder();
+  const sleep = (ms: number) => new Promise<void>((r) => h.clock.setTimer(ms, () => r()));
+  try {
+    const r = await h.run(
+      (async () => {
+        const conn = await h.a.connect(SERVER);
+        const t0 = h.clock.now();
+        await conn.write(enc.encode("GET /index.html HTTP/1.1\r\nHost: x\r\n"));
+        const reading = readAll(conn).catch(() => new Uint8Array(0));
+        let cutAt = -1;
+        const junk = "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        for (let i = 0; i < junk.length; i++) {
+          await sleep(5_000);
+          try {
+            await conn.write(enc.encode(junk[i]!));
+          } catch {
+            cutAt = h.clock.now() - t0;
+            break;
+          }
+        }
+        const out = await reading;
+        const closedAt = h.clock.now() - t0;
+        conn.close();
+        return { cutAt, closedAt, out };
+      })(),
+      600_000,
+    );
+    assert.ok(
+      r.cutAt !== -1 && r.closedAt < 25_000,
+      `cut at ${r.cutAt}, closed at ${r.closedAt} ms`,
+    );
+    assert.is(parseResponses(r.out).length, 0, "the slow request is not served");
+
+    // A normal client: a head in two parts 10 s apart, then idle 20 s between requests.
+    const ok = await h.run(
+      (async () => {
+        const conn = await h.a.connect(SERVER);
+        const one = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n";
+        await conn.write(enc.encode(one.slice(0, 10)));
+        await sleep(10_000);
+        await conn.write(enc.encode(one.slice(10)));
+        const a = await readN(conn, 1);
+        await sleep(20_000);
+        await conn.write(
+          enc.encode("GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        );
+        const b = await readAll(conn);
+        conn.close();
+        return concat([a, b]);
+      })(),
+      600_000,
+    );
+    assert.equal(parseResponses(ok).map((x) => x.status), [200, 200]);
+  } finally {
+    await h.stop();
+  }
+});
+
+test("http: a client that stops reading is dropped after the write timeout, and the file is closed", async () => {
+  const big = new Uint8Array(4 << 20);
+  const inner = memorySource({ "/big": big });
+  let closedAt = -1;
+  const files = {
+    ...inner,
+    async open(t: Parameters<typeof inner.open>[0]) {
+      const f = await inner.open(t);
+      if (f === null) return null;
+      return {
+        name: f.name,
+        size: f.size,
+        read: (p: Uint8Array) => f.read(p),
+        close: () => {
+          if (closedAt === -1) closedAt = h.clock.now();
+          f.close();
+        },
+      };
+    },
+  };
+  const h = httpPair(files);
+  const sleep = (ms: number) => new Promise<void>((r) => h.clock.setTimer(ms, () => r()));
+  try {
+    const t0 = h.clock.now();
+    const got = await h.run(
+      (async () => {
+        const conn = await h.a.connect(SERVER);
+        await conn.write(new TextEncoder().encode("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+        await sleep(300_000);
+        const b = await readAll(conn).catch(() => null);
+        conn.close();
+        return b;
+      })(),
+      600_000,
+    );
+    assert.ok(closedAt !== -1, "the file was closed");
+    assert.ok(closedAt - t0 < 120_000, `file closed after ${closedAt - t0} ms`);
+    assert.ok(got === null || got.length < big.length, "the response was not completed");
+  } finally {
+    await h.stop();
+  }
+});
+
+test("http: maxConnections: connections over the cap are closed at once; those within it are served", async () => {
+  const h = httpPair(memorySource({ "/index.html": INDEX }), { maxConnections: 2 });
+  try {
+    const r = await h.run(
+      (async () => {
+        const c1 = await h.a.connect(SERVER);
+        const c2 = await h.a.connect(SERVER);
+        const c3 = await h.a.connect(SERVER);
+        const t0 = h.clock.now();
+        const third = await c3.read(new Uint8Array(64)).catch(() => null);
+        const thirdAt = h.clock.now() - t0;
+        c3.close();
+        const enc = new TextEncoder();
+        await c1.write(
+          enc.encode("GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        );
+        const one = await readAll(c1);
+        c1.close();
+        c2.close();
+        // A slot is free again once the server has closed its side.
+        await new Promise<void>((r) => h.clock.setTimer(5_000, () => r()));
+        const four = await exchange(h, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+        return { third, thirdAt, one, four };
+      })(),
+      120_000,
+    );
+    assert.is(r.third, null, "the third connection gets no bytes");
+    assert.ok(r.thirdAt < 1_000, `the third connection closed after ${r.thirdAt} ms`);
+    assert.is(parseResponses(r.one)[0]!.status, 200);
+    assert.is(parseResponses(r.four)[0]!.status, 200);
+  } finally {
+    await h.stop();
   }
 });

@@ -57,6 +57,10 @@ test("netwasm: usage errors exit 2 with a message that says what is wrong", asyn
     [["http", "--root", "."], /http: --port PORT is required/],
     [["http", "--port", "80"], /http: --root DIR is required/],
     [
+      ["http", "--port", "80", "--root", ".", "--max-connections", "0"],
+      /--max-connections "0": the connection limit must be an integer in 1…65535/,
+    ],
+    [
       ["http", "--port", "80", "--root", "/nonexistent-netwasm"],
       /http: --root "\/nonexistent-netwasm"/,
     ],
