@@ -138,6 +138,13 @@ export interface NeighbourOptions {
    * so the first datagram to a new neighbour is not cut short (L3).
    */
   pendingBytes?: number;
+  /**
+   * Buffer memory queued across all unresolved entries beyond each entry's
+   * first packet (default 1 MiB): a flood towards many unresolvable
+   * addresses (e.g. SYN-ACKs to spoofed on-link sources) stays bounded by
+   * maxEntries packets plus this (§8 row 17).
+   */
+  pendingTotalBytes?: number;
   /** How long an unused STALE entry is kept (default 60 000; Linux `gc_staletime`). */
   staleMs?: number;
   /**
@@ -255,6 +262,9 @@ export class NeighbourTable {
   readonly maxProbes: number;
   readonly pendingPerEntry: number;
   readonly pendingBytes: number;
+  readonly pendingTotalBytes: number;
+  /** Slot bytes queued across all entries. */
+  #pendingTotal = 0;
   readonly staleMs: number;
   readonly #clock: Clock;
   readonly #allocator: SkbAllocator;
@@ -286,6 +296,7 @@ export class NeighbourTable {
     // L3 needs room for at least the latest packet.
     this.pendingPerEntry = positiveInt(options.pendingPerEntry ?? 256, "pendingPerEntry");
     this.pendingBytes = positiveInt(options.pendingBytes ?? 212_992, "pendingBytes");
+    this.pendingTotalBytes = positiveInt(options.pendingTotalBytes ?? 1 << 20, "pendingTotalBytes");
     this.staleMs = positive(options.staleMs ?? 60_000, "staleMs");
   }
 
@@ -319,6 +330,7 @@ export class NeighbourTable {
       if (created === null) return this.#drop(skb, "arp.table_full");
       created.pending.push(skb);
       created.pendingTruesize = skb.capacity;
+      this.#pendingTotal += skb.capacity;
       this.#startRound(created, INCOMPLETE);
       return "queued";
     }
@@ -341,12 +353,19 @@ export class NeighbourTable {
         ) {
           const old = n.pending.shift()!;
           n.pendingTruesize -= old.capacity;
+          this.#pendingTotal -= old.capacity;
           old.free();
           this.#stats.pendingDropped++;
           this.#drops.count("arp.pending_overflow");
         }
+        // Table-wide budget (beyond each entry's first packet, which L3 keeps).
+        if (n.pending.length > 0 && this.#pendingTotal + skb.capacity > this.pendingTotalBytes) {
+          this.#stats.pendingDropped++;
+          return this.#drop(skb, "arp.pending_total");
+        }
         n.pending.push(skb);
         n.pendingTruesize += skb.capacity;
+        this.#pendingTotal += skb.capacity;
         return "queued";
       default:
         // FAILED hold: resolving again now would make a burst of sends an ARP storm (L2).
@@ -507,6 +526,7 @@ export class NeighbourTable {
   #remove(n: Neighbour, reason: string): void {
     if (n.timer !== null) this.#clock.clearTimer(n.timer);
     n.timer = null;
+    this.#pendingTotal -= n.pendingTruesize;
     n.pendingTruesize = 0;
     for (let skb = n.pending.shift(); skb !== null; skb = n.pending.shift()) {
       this.#drop(skb, reason);
@@ -528,6 +548,7 @@ export class NeighbourTable {
     // confirmations costs no timer churn (Linux neigh_timer_handler does the same).
     if (!wasReachable) this.#arm(n, this.reachableMs);
     // RFC 1122 §2.3.2.2: transmit what waited for resolution, oldest first.
+    this.#pendingTotal -= n.pendingTruesize;
     n.pendingTruesize = 0;
     for (let skb = n.pending.shift(); skb !== null; skb = n.pending.shift()) {
       this.#xmit(n.iface, skb, mac);
@@ -598,6 +619,7 @@ export class NeighbourTable {
     this.#arm(n, this.retransMs);
     if (n.pending.length === 0) return;
     const pending: SkBuff[] = [];
+    this.#pendingTotal -= n.pendingTruesize;
     n.pendingTruesize = 0;
     for (let skb = n.pending.shift(); skb !== null; skb = n.pending.shift()) pending.push(skb);
     this.#drops.count("arp.resolve_failed", pending.length);
