@@ -37,6 +37,7 @@ import { type NeighbourOptions, NeighbourTable } from "../ipv4/neighbour.ts";
 import { RouteTable } from "../ipv4/route.ts";
 import { errnoError, TimedOut } from "../socket/errors.ts";
 import { IsnGenerator } from "../tcp/isn.ts";
+import { SynCookies } from "../tcp/syncookies.ts";
 import type { TcpConfig, TcpSock } from "../tcp/sock.ts";
 import { createTcpTables } from "../tcp/tables_impl.ts";
 import { TcpProtocol } from "../tcp/tcp.ts";
@@ -211,6 +212,7 @@ export class Stack {
         onTimeWaitReuse: (tw, sk) => this.tcp.onTimeWaitReuse(tw as TcpSock, sk as TcpSock),
       }),
       isn: new IsnGenerator({ now: () => this.clock.now(), rng: random }),
+      cookies: new SynCookies({ now: () => this.clock.now(), rng: random }),
       stats: this.stats.tcp,
       drops: this.stats.drops,
       ...(options.tcp ? { config: options.tcp } : {}),

@@ -72,6 +72,12 @@ export class TcpStats {
   pawsRejected = 0;
   listenOverflows = 0;
   listenDrops = 0;
+  /** SYN-ACKs sent with a SYN cookie (TcpExt SyncookiesSent). */
+  syncookiesSent = 0;
+  /** Valid cookies that completed a handshake (TcpExt SyncookiesRecv). */
+  syncookiesRecv = 0;
+  /** ACKs to a listener whose cookie was forged or expired (TcpExt SyncookiesFailed). */
+  syncookiesFailed = 0;
   ofoQueued = 0;
   ofoPruned = 0;
   delayedAcks = 0;

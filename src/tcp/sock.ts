@@ -166,6 +166,12 @@ export interface TcpConfig {
   orphanRetries: number;
   /** Cap on TIME-WAIT TCBs; beyond it a closing connection skips TIME-WAIT (default 16 384, Linux tcp_max_tw_buckets; §8 row 18). */
   maxTimeWait: number;
+  /**
+   * SYN cookies (RFC 4987 §3.6; Linux tcp_syncookies): 0 = off (a SYN that
+   * finds the queues full is dropped), 1 = only when the SYN queue or the
+   * accept queue is full (default), 2 = for every SYN.
+   */
+  syncookies: 0 | 1 | 2;
 }
 
 /**
@@ -208,6 +214,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   invalidRateLimit: 500,
   orphanRetries: 8,
   maxTimeWait: 16_384,
+  syncookies: 1,
 });
 
 /**

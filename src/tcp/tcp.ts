@@ -51,9 +51,11 @@
  * - After an RTO the sender goes back N (SND.NXT retreats, BSD style); pure
  *   ACKs and RSTs carry the highest sequence number sent (BSD `snd_max`).
  * - The SYN queue is bounded by the listen backlog (Linux
- *   `inet_csk_reqsk_queue_is_full`); SYNs beyond it, or while the accept
- *   queue is full, are dropped; a handshake-completing ACK that finds the
- *   accept queue full is dropped (`tcp_abort_on_overflow` = 0).
+ *   `inet_csk_reqsk_queue_is_full`); SYNs beyond it get a SYN cookie
+ *   (`config.syncookies` 1, default; 2 = always; 0 = drop them; RFC 4987
+ *   §3.6, `syncookies.ts`, DEV-23); SYNs while the accept queue is full are
+ *   dropped, and a handshake-completing ACK that finds it full is dropped
+ *   (`tcp_abort_on_overflow` = 0).
  * - RFC 7323 T2: once timestamps are negotiated, a non-RST segment without
  *   them is dropped (Linux accepts it).
  * - SO_RCVBUF / SO_SNDBUF are taken as given (Linux doubles them); the
@@ -69,7 +71,7 @@
  *
  * SACK loss recovery (RFC 6675) and SACK/D-SACK block generation (blocks
  * received are validated and ignored); CUBIC; RACK-TLP; spurious-retransmit
- * undo; out-of-band reads of urgent data (MSG_OOB on recv); SYN cookies; ECN;
+ * undo; out-of-band reads of urgent data (MSG_OOB on recv); ECN;
  * PMTU discovery (DF is never set);
  * adaptive delayed-ACK timeout / quick-ACK mode; buffer auto-tuning; global
  * memory pressure eviction (RFC 6429); Fast Open; MD5.
@@ -88,8 +90,16 @@ import { get16, get32, type ParseOptions } from "../wire/bytes.ts";
 import type { Ipv4Repr } from "../wire/ipv4.ts";
 import { parseTcp, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { type CongestionControl, NEW_RENO } from "./congestion/reno.ts";
-import { connectInit, isBareSyn, tcpDone, tcpFail } from "./conn.ts";
+import { connectInit, establishChild, isBareSyn, tcpDone, tcpFail } from "./conn.ts";
 import { applySynOptions, tcpRcv, timeWaitAcceptsSyn } from "./input.ts";
+import {
+  COOKIE_MAX_AGE,
+  COOKIE_SLOT_MS,
+  cookieDecodeTs,
+  cookieEncodeTs,
+  SynCookies,
+} from "./syncookies.ts";
+import { SeededRandom } from "../core/random.ts";
 import {
   Nagle,
   retransmitHead,
@@ -98,6 +108,7 @@ import {
   sendProbe,
   sendResetFor,
   sendSyn,
+  transmitSkb,
   writeWakeup,
   writeXmit,
 } from "./output.ts";
@@ -113,7 +124,7 @@ import {
   type TcpTraceEvent,
 } from "./sock.ts";
 import type { TcpTables } from "./tables.ts";
-import { clearAllTimers, timerHooks } from "./timers.ts";
+import { clearAllTimers, resetKeepalive, timerHooks } from "./timers.ts";
 
 /**
  * What {@link TcpProtocol} needs from the stack.
@@ -144,6 +155,8 @@ export interface TcpProtocolOptions {
   config?: Partial<TcpConfig>;
   /** Congestion control (default NewReno). */
   cc?: CongestionControl;
+  /** SYN cookie secrets (default: drawn from a fixed seed; the Stack passes its random source). */
+  cookies?: SynCookies;
 }
 
 const NO_VERIFY: ParseOptions = { verifyChecksum: false };
@@ -179,12 +192,16 @@ export class TcpProtocol implements InetProtocol, TcpContext {
   readonly config: TcpConfig;
   /** Congestion control. */
   readonly cc: CongestionControl;
+  /** SYN cookie generator and checker (RFC 4987 §3.6). */
+  readonly cookies: SynCookies;
   trace: ((e: TcpTraceEvent) => void) | null = null;
   /** TCBs now in TIME-WAIT. */
   timeWaitCount = 0;
   /** Every live TCB (listeners, connections, TIME-WAIT, requests). */
   readonly socks: Set<TcpSock> = new Set();
   readonly #timers: TcpTimerHooks;
+  /** When each listener last sent a SYN cookie (Linux `rx_opt.ts_recent_stamp` of the listener). */
+  readonly #cookieSentAt: WeakMap<TcpSock, number> = new WeakMap();
 
   /** Create the protocol (the Stack does this and registers it as IP protocol 6). */
   constructor(o: TcpProtocolOptions) {
@@ -198,6 +215,8 @@ export class TcpProtocol implements InetProtocol, TcpContext {
     this.drops = o.drops;
     this.config = { ...DEFAULT_TCP_CONFIG, ...o.config };
     this.cc = o.cc ?? NEW_RENO;
+    this.cookies = o.cookies ??
+      new SynCookies({ now: () => o.clock.now(), rng: new SeededRandom(0x5eed) });
     this.#timers = timerHooks({
       /** Abort with an errno. */
       fail: tcpFail,
@@ -367,7 +386,10 @@ export class TcpProtocol implements InetProtocol, TcpContext {
       return;
     }
     if (flags & TcpFlags.ACK) {
-      // Second: any ACK → <SEQ=SEG.ACK><CTL=RST>.
+      // RFC 4987 §3.6: an ACK with no SYN-queue entry may complete a
+      // handshake whose state lives only in a SYN cookie.
+      if (!(flags & TcpFlags.SYN) && this.#cookieAck(lsk, skb, th, ip)) return;
+      // Second: any other ACK → <SEQ=SEG.ACK><CTL=RST>.
       skb.free();
       sendResetFor(this, ip.dst, th.dstPort, ip.src, th.srcPort, th.ack, 0, TcpFlags.RST);
       return;
@@ -378,28 +400,28 @@ export class TcpProtocol implements InetProtocol, TcpContext {
       return;
     }
     skb.free(); // data on a SYN is not queued (no Fast Open)
-    // Bounded SYN queue and accept queue (§8 row 1; Linux drops the SYN).
-    if (lsk.synQueue.size >= lsk.backlog || lsk.acceptQueue.length >= lsk.backlog) {
-      if (lsk.acceptQueue.length >= lsk.backlog) st.listenOverflows++;
+    // Bounded SYN queue and accept queue (§8 row 1).
+    if (lsk.acceptQueue.length >= lsk.backlog) {
+      // Accept queue full: drop the SYN even with cookies (Linux
+      // tcp_conn_request): the completing ACK would find no room either, and
+      // a client with nothing to send never retransmits it. The client's SYN
+      // retransmission tries again.
+      st.listenOverflows++;
       st.listenDrops++;
       return;
     }
-    const child = this.socket();
-    child.parent = lsk;
-    child.passive = true;
-    inheritOptions(child, lsk);
-    child.laddr = ip.dst;
-    child.lport = lsk.lport;
-    child.raddr = ip.src;
-    child.rport = th.srcPort;
-    child.userBoundPort = true;
-    if (this.tables.hashEstablished(child) < 0) {
-      this.socks.delete(child);
-      st.listenDrops++;
+    const cookies = this.config.syncookies;
+    if (lsk.synQueue.size >= lsk.backlog || cookies === 2) {
+      if (cookies !== 0) {
+        // RFC 4987 §3.6: answer with a SYN cookie and keep no state.
+        this.#sendCookie(lsk, th, ip);
+        return;
+      }
+      st.listenDrops++; // syncookies = 0: drop the SYN (Linux without cookies)
       return;
     }
-    const rt = this.ipv4.route(ip.src);
-    connectInit(child, rt !== null ? rt.mtu : 576);
+    const child = this.#newChild(lsk, th, ip);
+    if (child === null) return;
     child.irs = th.seq;
     child.rcvNxt = child.rcvWup = (th.seq + 1) >>> 0;
     applySynOptions(child, th.options, false);
@@ -416,6 +438,149 @@ export class TcpProtocol implements InetProtocol, TcpContext {
       child.orphan = true;
       tcpDone(child);
     }
+  }
+
+  /**
+   * A child TCB for `lsk` (4-tuple from the segment), hashed into the
+   * established table and initialised for the route's MTU; null (counted as
+   * a listen drop) when the 4-tuple cannot be hashed.
+   */
+  #newChild(lsk: TcpSock, th: TcpRepr, ip: Ipv4Repr): TcpSock | null {
+    const child = this.socket();
+    child.parent = lsk;
+    child.passive = true;
+    inheritOptions(child, lsk);
+    child.laddr = ip.dst;
+    child.lport = lsk.lport;
+    child.raddr = ip.src;
+    child.rport = th.srcPort;
+    child.userBoundPort = true;
+    if (this.tables.hashEstablished(child) < 0) {
+      this.socks.delete(child);
+      this.stats.listenDrops++;
+      return null;
+    }
+    const rt = this.ipv4.route(ip.src);
+    connectInit(child, rt !== null ? rt.mtu : 576);
+    return child;
+  }
+
+  /**
+   * Answer a SYN with a cookie SYN-ACK (Linux `tcp_conn_request` with
+   * `want_cookie`, `cookie_v4_init_sequence`): the ISN encodes the peer's MSS,
+   * the TSval its window scale and SACK-permitted; nothing is stored. A
+   * scratch TCB (never hashed, never in `socks`, no timers) only carries the
+   * fields the segment builder reads.
+   */
+  #sendCookie(lsk: TcpSock, th: TcpRepr, ip: Ipv4Repr): void {
+    const tmp = new TcpSock(this, this.#timers);
+    inheritOptions(tmp, lsk);
+    tmp.laddr = ip.dst;
+    tmp.lport = lsk.lport;
+    tmp.raddr = ip.src;
+    tmp.rport = th.srcPort;
+    const rt = this.ipv4.route(ip.src);
+    connectInit(tmp, rt !== null ? rt.mtu : 576);
+    tmp.rcvNxt = (th.seq + 1) >>> 0;
+    const o = th.options;
+    // RFC 4987 §3.6 (Linux tcp_conn_request → tcp_clear_options): without
+    // timestamps there is nowhere to keep window scale and SACK-permitted,
+    // so the cookie SYN-ACK does not offer them.
+    const ts = o.tsVal !== null && this.config.timestamps;
+    applySynOptions(tmp, ts ? o : { ...o, windowScale: null, sackPermitted: false }, false);
+    const cookie = this.cookies.make(ip.dst, th.dstPort, ip.src, th.srcPort, th.seq, tmp.mssClamp);
+    if (tmp.tsOk) {
+      // Linux cookie_init_timestamp: options in the TSval's low bits; the
+      // offset makes tsNow() return exactly that value.
+      const now = Math.floor(this.clock.now());
+      const real = (now + this.isn.tsOffset(ip.dst, ip.src)) >>> 0;
+      const enc = cookieEncodeTs(real, tmp.wscaleOk ? tmp.sndWscale : null, tmp.sackOk);
+      tmp.tsOffset = (enc - now) >>> 0;
+    }
+    const skb = this.allocator.alloc(0);
+    if (skb === null) return;
+    tmp.iss = cookie;
+    skb.seq = cookie;
+    skb.endSeq = (cookie + 1) >>> 0;
+    skb.tcpFlags = TcpFlags.SYN | TcpFlags.ACK;
+    transmitSkb(tmp, skb, false);
+    this.stats.syncookiesSent++;
+    this.#cookieSentAt.set(lsk, this.clock.now());
+  }
+
+  /**
+   * An ACK reached a listener with no request sock: if SYN cookies were sent
+   * lately (Linux `tcp_synq_no_recent_overflow`), check SEG.ACK − 1 as a
+   * cookie (Linux `cookie_v4_check`) and, if valid, create the child
+   * directly in ESTABLISHED and process the segment on it. Returns false
+   * when the caller should answer as RFC 9293 §3.10.7.2 says (RST).
+   */
+  #cookieAck(lsk: TcpSock, skb: SkBuff, th: TcpRepr, ip: Ipv4Repr): boolean {
+    const cfg = this.config;
+    const st = this.stats;
+    if (cfg.syncookies === 0) return false;
+    const sentAt = this.#cookieSentAt.get(lsk);
+    if (sentAt === undefined || this.clock.now() - sentAt >= COOKIE_SLOT_MS * COOKIE_MAX_AGE) {
+      return false; // no cookie outstanding: a plain stray ACK
+    }
+    const synSeq = (th.seq - 1) >>> 0;
+    const cookie = (th.ack - 1) >>> 0;
+    const dec = this.cookies.check(ip.dst, th.dstPort, ip.src, th.srcPort, synSeq, cookie);
+    if (dec === null) {
+      // Forged, expired or for another 4-tuple (RFC 4987 §3.6).
+      st.syncookiesFailed++;
+      this.drops.count("tcp.syncookie_failed");
+      return false;
+    }
+    if (lsk.acceptQueue.length >= lsk.backlog) {
+      // Accept queue full: drop the ACK (tcp_abort_on_overflow = 0); the
+      // peer's retransmission carries the same cookie.
+      st.listenOverflows++;
+      st.listenDrops++;
+      skb.free();
+      return true;
+    }
+    const o = th.options;
+    // Linux cookie_timestamp_decode: TSecr ≠ 0 means our SYN-ACK had TSopt
+    // and its low bits hold window scale / SACK-permitted.
+    const ts = o.tsVal !== null && o.tsEcr !== 0 && cfg.timestamps;
+    const tsOpts = ts ? cookieDecodeTs(o.tsEcr) : null;
+    const child = this.#newChild(lsk, th, ip);
+    if (child === null) {
+      skb.free();
+      return true;
+    }
+    st.syncookiesRecv++;
+    child.irs = synSeq;
+    child.rcvNxt = child.rcvWup = child.lastAckSent = th.seq;
+    applySynOptions(child, {
+      mss: dec.mss,
+      windowScale: tsOpts !== null && cfg.windowScaling ? tsOpts.windowScale : null,
+      sackPermitted: tsOpts !== null && tsOpts.sackPermitted,
+      tsVal: ts ? o.tsVal : null,
+      tsEcr: 0,
+      sackBlocks: null,
+    }, false);
+    child.iss = cookie;
+    child.tsOffset = this.isn.tsOffset(child.laddr, child.raddr) >>> 0;
+    child.recover = cookie;
+    child.sndUna =
+      child.sndNxt =
+      child.sndMax =
+      child.writeSeq =
+        th.ack;
+    // The ACK's window is scaled (RFC 7323 §2.2: only SYNs are not).
+    child.sndWnd = child.maxSndWnd = th.window * (1 << child.sndWscale);
+    child.sndWl1 = th.seq;
+    child.sndWl2 = th.ack;
+    establishChild(child);
+    this.cc.init(child);
+    child.setState(TcpState.ESTABLISHED);
+    resetKeepalive(child);
+    // Data or FIN riding on the ACK: process it on the new connection.
+    if (skb.len > 0 || (th.flags & TcpFlags.FIN)) tcpRcv(child, skb, th);
+    else skb.free();
+    return true;
   }
 
   /** An ICMP error about a segment we sent (MUST-54/55/56; RFC 5927). */
