@@ -38,3 +38,14 @@ export {
 } from "./src/socket/fd_table.ts";
 export type { SockExtendedError } from "./src/socket/socket.ts";
 export { UDP_MAX_PAYLOAD, type UdpOptions, UdpProtocol } from "./src/udp/udp.ts";
+export { createPipe, PipeDevice, type PipeOptions } from "./src/link/pipe.ts";
+export type { BlackoutPattern, ImpairmentConfig } from "./src/link/impair.ts";
+export { LoopbackDevice, type LoopbackOptions } from "./src/link/loopback.ts";
+export {
+  type PcapRecording,
+  PcapWriter,
+  type PcapWriterOptions,
+  readPcap,
+  recordPcap,
+  type RecordPcapOptions,
+} from "./src/link/pcap.ts";
