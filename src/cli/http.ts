@@ -23,6 +23,7 @@ import type { Stack } from "../api/stack.ts";
 import type { Conn, TcpNetAddr } from "../api/conn.ts";
 import type { Clock } from "../core/clock.ts";
 import { contentType, type HttpFile, type HttpFileSource, resolveTarget } from "./http_files.ts";
+import { serveConnections } from "./serve.ts";
 import { headerHasToken, HttpParseError, HttpParser, type HttpRequestHead } from "./http_parser.ts";
 
 /** Server name sent in `Server:`. */
@@ -116,43 +117,21 @@ export async function serveHttp(
     port: options.port,
     ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
   });
-  const active = new Set<HttpConnection>();
-  const handlers = new Set<Promise<void>>();
-  const stop = () => {
-    try {
-      listener.close();
-    } catch { /* already closed */ }
-    for (const c of active) c.abort();
-  };
-  options.signal?.addEventListener("abort", stop, { once: true });
   options.onListen?.(listener.addr);
-  try {
-    const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    for await (const conn of listener) {
-      if (active.size >= max) {
-        // Over the cap: refuse at once rather than queue file handles.
+  const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  await serveConnections(listener, {
+    signal: options.signal,
+    accept(conn, active) {
+      // Over the cap: refuse at once rather than queue file handles.
+      if (active >= max) {
         stats.refused = (stats.refused ?? 0) + 1;
-        try {
-          conn.close();
-        } catch { /* already gone */ }
-        continue;
+        return null;
       }
       stats.connections++;
       const c = new HttpConnection(conn, stack.clock, options, stats);
-      active.add(c);
-      const h = c.serve().finally(() => {
-        active.delete(c);
-        handlers.delete(h);
-      });
-      handlers.add(h);
-    }
-  } catch (e) {
-    if (!options.signal?.aborted) throw e;
-  } finally {
-    options.signal?.removeEventListener("abort", stop);
-    stop();
-    await Promise.allSettled([...handlers]);
-  }
+      return { abort: () => c.abort(), done: c.serve() };
+    },
+  });
   return stats;
 }
 

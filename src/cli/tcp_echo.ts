@@ -10,6 +10,7 @@
  */
 import type { Stack } from "../api/stack.ts";
 import type { Conn, TcpNetAddr } from "../api/conn.ts";
+import { serveConnections } from "./serve.ts";
 
 /** Options for {@link runTcpEchoServer}. */
 export interface TcpEchoServerOptions {
@@ -72,21 +73,12 @@ export async function runTcpEchoServer(
     ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
     backlog: options.backlog ?? 1024,
   });
-  const active = new Set<Conn>();
-  const handlers = new Set<Promise<void>>();
-  const stop = () => {
-    try {
-      listener.close();
-    } catch { /* already closed */ }
-    for (const c of active) closeQuietly(c);
-  };
-  options.signal?.addEventListener("abort", stop, { once: true });
   options.onListen?.(listener.addr);
-  try {
-    for await (const conn of listener) {
+  await serveConnections(listener, {
+    signal: options.signal,
+    accept(conn) {
       stats.connections++;
-      active.add(conn);
-      const h = echoConnection(conn, stack.clock.now.bind(stack.clock)).then((r) => {
+      const done = echoConnection(conn, stack.clock.now.bind(stack.clock)).then((r) => {
         stats.bytes += r.bytes;
         if (r.error === null) stats.completed++;
         else stats.failed++;
@@ -101,19 +93,10 @@ export async function runTcpEchoServer(
               }`,
           );
         }
-      }).finally(() => {
-        active.delete(conn);
-        handlers.delete(h);
       });
-      handlers.add(h);
-    }
-  } catch (e) {
-    if (!options.signal?.aborted) throw e;
-  } finally {
-    options.signal?.removeEventListener("abort", stop);
-    stop();
-    await Promise.allSettled([...handlers]);
-  }
+      return { abort: () => closeQuietly(conn), done };
+    },
+  });
   return stats;
 }
 
