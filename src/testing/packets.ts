@@ -14,6 +14,7 @@ import { type ArpRepr, parseArp } from "../wire/arp.ts";
 import { get16, get32, set16, set32 } from "../wire/bytes.ts";
 import { emitEthernet, ETHERNET_HEADER_LENGTH, EtherType } from "../wire/ethernet.ts";
 import { emitIpv4, IpProtocol } from "../wire/ipv4.ts";
+import type { TcpRepr } from "../wire/tcp.ts";
 import { TCP_MAX_OPTIONS_LENGTH } from "../wire/tcp_options.ts";
 import type { IpInfo, TcpOptionSpec } from "./ast.ts";
 
@@ -31,15 +32,14 @@ export interface FrameAddressing {
   readonly ip?: IpInfo | undefined;
 }
 
+/** The TCP header fields scripts read and write, as on the wire (the wire layer's own). */
+export type TcpHeaderFields = Pick<
+  TcpRepr,
+  "srcPort" | "dstPort" | "seq" | "ack" | "flags" | "window" | "urgentPointer"
+>;
+
 /** TCP fields of an injected segment, as they go on the wire. */
-export interface TcpWireFields {
-  readonly srcPort: number;
-  readonly dstPort: number;
-  readonly seq: number;
-  readonly ack: number;
-  readonly flags: number;
-  readonly window: number;
-  readonly urgentPointer: number;
+export interface TcpWireFields extends TcpHeaderFields {
   /** Option bytes, already padded to a multiple of 4. */
   readonly options: Uint8Array;
   readonly payload: Uint8Array;
@@ -329,14 +329,7 @@ function writeMac48(u8: Uint8Array, off: number, mac: MacAddress): void {
 // Decoding what the stack sent
 
 /** A TCP segment as sent (numbers as on the wire). */
-export interface SeenTcp {
-  readonly srcPort: number;
-  readonly dstPort: number;
-  readonly seq: number;
-  readonly ack: number;
-  readonly flags: number;
-  readonly window: number;
-  readonly urgentPointer: number;
+export interface SeenTcp extends TcpHeaderFields {
   readonly options: readonly TcpOptionSpec[];
   readonly payload: Uint8Array;
   readonly checksumOk: boolean;
