@@ -7,7 +7,7 @@
  * @module
  */
 import type { Iface } from "./iface.ts";
-import { type Ipv4Address, prefixToMask } from "../wire/addr.ts";
+import { formatIpv4, type Ipv4Address, prefixToMask } from "../wire/addr.ts";
 
 /** One route. */
 export interface Route {
@@ -83,7 +83,9 @@ export class RouteTable {
     };
     if (route.gateway !== 0 && !iface.onLink(route.gateway) && !iface.noArp) {
       throw new RangeError(
-        `Gateway ${fmt(route.gateway)} is not on ${iface.name}'s subnet, so it cannot be reached`,
+        `Gateway ${
+          formatIpv4(route.gateway)
+        } is not on ${iface.name}'s subnet, so it cannot be reached`,
       );
     }
     this.#routes.push(route);
@@ -117,8 +119,4 @@ export class RouteTable {
     }
     return null;
   }
-}
-
-function fmt(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }

@@ -18,6 +18,7 @@
 import type { Clock } from "../core/clock.ts";
 import { SkbQueue } from "../skb/queue.ts";
 import type { SkbAllocator, SkBuff } from "../skb/skbuff.ts";
+import { ETHERNET_HEADER_LENGTH } from "../wire/ethernet.ts";
 
 /** Device feature bits (Linux `NETIF_F_*`). */
 export const DeviceFeature = {
@@ -124,9 +125,6 @@ export interface DeviceOptions {
   features?: number;
 }
 
-/** Ethernet header length. */
-export const ETH_HLEN = 14;
-
 /**
  * Shared machinery for drivers: bounded receive queue with notify, poll, taps,
  * counters, up/down. A driver implements {@link BaseDevice.hardStartXmit}.
@@ -199,7 +197,7 @@ export abstract class BaseDevice implements NetDevice {
       skb.free();
       return Xmit.DOWN;
     }
-    if (len < ETH_HLEN || len > this.mtu + ETH_HLEN) {
+    if (len < ETHERNET_HEADER_LENGTH || len > this.mtu + ETHERNET_HEADER_LENGTH) {
       this.stats.txDropped++;
       skb.free();
       return Xmit.INVALID;
@@ -226,7 +224,7 @@ export abstract class BaseDevice implements NetDevice {
    * `skb.data`), enqueues it or drops and counts it. Returns true if queued.
    */
   netifRx(skb: SkBuff): boolean {
-    if (!this.#up || this.rxQueue.length >= this.rxQueueLimit || skb.len < ETH_HLEN) {
+    if (!this.#up || this.rxQueue.length >= this.rxQueueLimit || skb.len < ETHERNET_HEADER_LENGTH) {
       this.stats.rxDropped++;
       skb.free();
       return false;

@@ -65,7 +65,8 @@ import type { Clock, Timer } from "../core/clock.ts";
 import { randomFloat, randomInt, type RandomSource, SeededRandom } from "../core/random.ts";
 import { SkbQueue } from "../skb/queue.ts";
 import type { SkbAllocator, SkBuff } from "../skb/skbuff.ts";
-import { ETH_HLEN, Xmit } from "./device.ts";
+import { Xmit } from "./device.ts";
+import { ETHERNET_HEADER_LENGTH } from "../wire/ethernet.ts";
 
 /** A periodic outage: `[start + k·period, start + k·period + duration)` for every k ≥ 0. */
 export interface BlackoutPattern {
@@ -311,7 +312,7 @@ export class ImpairedChannel {
     this.#queueLimitBytes = c.queueLimitBytes === undefined
       ? Infinity
       : count(c.queueLimitBytes, "queueLimitBytes");
-    this.#maxFrame = c.mtu === undefined ? Infinity : count(c.mtu, "mtu") + ETH_HLEN;
+    this.#maxFrame = c.mtu === undefined ? Infinity : count(c.mtu, "mtu") + ETHERNET_HEADER_LENGTH;
     this.#windows = mergeWindows(c.blackouts ?? []);
     const p = c.blackoutPattern;
     if (p !== undefined) {

@@ -59,7 +59,8 @@
  *
  * @module
  */
-import { BaseDevice, type DeviceOptions, ETH_HLEN, Xmit } from "./device.ts";
+import { BaseDevice, type DeviceOptions, Xmit } from "./device.ts";
+import { ETHERNET_HEADER_LENGTH } from "../wire/ethernet.ts";
 import { SkbQueue } from "../skb/queue.ts";
 import type { AllocOptions, SkBuff } from "../skb/skbuff.ts";
 import {
@@ -145,7 +146,7 @@ export class TapError extends Error {
 
 const RX_ALLOC: AllocOptions = { headroom: 0 };
 const EVENTFD_ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
-const SCRATCH_BYTES = 65536 + ETH_HLEN;
+const SCRATCH_BYTES = 65536 + ETHERNET_HEADER_LENGTH;
 
 /**
  * A TAP interface driven through `/dev/net/tun`. Open with
@@ -419,7 +420,7 @@ export class TapDevice extends BaseDevice {
   /** Read up to rxBatch frames; false if a fatal error stopped the device. */
   #drainRx(): boolean {
     const s = this.#libc.symbols;
-    const maxFrame = this.mtu + ETH_HLEN;
+    const maxFrame = this.mtu + ETHERNET_HEADER_LENGTH;
     // Buffers hold at least one byte more than the largest frame we accept, so
     // a longer frame (which read(2) truncates silently) shows up as too long.
     const want = maxFrame + 1;

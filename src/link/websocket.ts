@@ -37,7 +37,8 @@ import type { Timer } from "../core/clock.ts";
 import { CryptoRandom, randomFloat, type RandomSource } from "../core/random.ts";
 import { SkbQueue } from "../skb/queue.ts";
 import type { SkBuff } from "../skb/skbuff.ts";
-import { BaseDevice, type DeviceOptions, ETH_HLEN, Xmit } from "./device.ts";
+import { BaseDevice, type DeviceOptions, Xmit } from "./device.ts";
+import { ETHERNET_HEADER_LENGTH } from "../wire/ethernet.ts";
 
 /** `WebSocket.readyState` values. */
 const CONNECTING = 0;
@@ -472,7 +473,7 @@ export class WebSocketLink extends BaseDevice {
       return;
     }
     const len = data.byteLength;
-    if (len < ETH_HLEN || len > this.mtu + ETH_HLEN) {
+    if (len < ETHERNET_HEADER_LENGTH || len > this.mtu + ETHERNET_HEADER_LENGTH) {
       this.wsStats.rxBadLength++;
       this.stats.rxDropped++;
       return;

@@ -21,9 +21,10 @@
  * @module
  */
 import type { Clock } from "../core/clock.ts";
+import { ETHERNET_HEADER_LENGTH } from "../wire/ethernet.ts";
 
 /** Smallest frame accepted: an Ethernet header. */
-export const MIN_FRAME = 14;
+export const MIN_FRAME = ETHERNET_HEADER_LENGTH;
 /** Largest frame accepted: 1500 bytes of payload, header and one 802.1Q tag. */
 export const MAX_FRAME = 1518;
 

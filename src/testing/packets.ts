@@ -14,7 +14,7 @@ import { type ArpRepr, parseArp } from "../wire/arp.ts";
 import { get16, get32, set16, set32 } from "../wire/bytes.ts";
 import { emitEthernet, ETHERNET_HEADER_LENGTH, EtherType } from "../wire/ethernet.ts";
 import { emitIpv4, IpProtocol } from "../wire/ipv4.ts";
-import type { TcpRepr } from "../wire/tcp.ts";
+import { TCP_HEADER_LENGTH, TcpField, type TcpRepr, TcpView } from "../wire/tcp.ts";
 import { TCP_MAX_OPTIONS_LENGTH } from "../wire/tcp_options.ts";
 import type { IpInfo, TcpOptionSpec } from "./ast.ts";
 
@@ -449,17 +449,18 @@ export function decodeFrame(bytes: Uint8Array, t: number): SeenFrame {
   switch (ip.protocol) {
     case IpProtocol.TCP: {
       if (len < 20) return { t, bytes, dstMac, ip, problem: "truncated TCP header" };
-      const hl = (bytes[off + 12]! >> 4) * 4;
+      const th = new TcpView(bytes, off);
+      const hl = th.headerLength;
       if (hl < 20 || hl > len) return { t, bytes, dstMac, ip, problem: "bad TCP data offset" };
       const tcp: SeenTcp = {
-        srcPort: get16(bytes, off),
-        dstPort: get16(bytes, off + 2),
-        seq: get32(bytes, off + 4),
-        ack: get32(bytes, off + 8),
-        flags: bytes[off + 13]!,
-        window: get16(bytes, off + 14),
-        urgentPointer: get16(bytes, off + 18),
-        options: decodeTcpOptions(bytes, off + 20, hl - 20),
+        srcPort: th.srcPort,
+        dstPort: th.dstPort,
+        seq: th.seq,
+        ack: th.ack,
+        flags: th.flags,
+        window: th.window,
+        urgentPointer: th.urgentPointer,
+        options: decodeTcpOptions(bytes, off + TCP_HEADER_LENGTH, hl - TCP_HEADER_LENGTH),
         payload: bytes.slice(off + hl, off + len),
         checksumOk: checksum(bytes, off, len, pseudo(IpProtocol.TCP)) === 0xffff,
       };
@@ -508,8 +509,9 @@ function decodeQuote(u8: Uint8Array, off: number, len: number): SeenQuote | unde
   if (protocol === IpProtocol.UDP) return { protocol, srcPort, dstPort, len: get16(u8, t + 4) - 8 };
   if (protocol === IpProtocol.TCP) {
     // The data offset is byte 12, beyond the 8 bytes a minimal quote has; assume 20 then.
-    const thl = ihl + 13 <= len ? (u8[t + 12]! >> 4) * 4 : 20;
-    return { protocol, srcPort, dstPort, seq: get32(u8, t + 4), len: total - ihl - thl };
+    const th = new TcpView(u8, t);
+    const thl = ihl + TcpField.DATA_OFFSET < len ? th.headerLength : TCP_HEADER_LENGTH;
+    return { protocol, srcPort, dstPort, seq: th.seq, len: total - ihl - thl };
   }
   return { protocol, srcPort, dstPort, len: total - ihl };
 }

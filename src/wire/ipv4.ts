@@ -55,6 +55,18 @@ export const IPV4_MAX_HEADER_LENGTH = 60;
  * ```
  */
 export const IPV4_MAX_LENGTH = 65535;
+/**
+ * The datagram size every IPv4 host must be able to receive (RFC 791,
+ * RFC 1122 §3.3.2 EMTU_R ≥ 576): the size to assume for a path we know
+ * nothing about, and the cap on an ICMP error (RFC 1812 §4.3.2.3).
+ *
+ * @example
+ * ```ts
+ * import { IPV4_MIN_DATAGRAM } from "./ipv4.ts";
+ * IPV4_MIN_DATAGRAM - 40; // 536: TCP's default MSS (RFC 9293 MUST-15)
+ * ```
+ */
+export const IPV4_MIN_DATAGRAM = 576;
 
 /**
  * IP protocol numbers (IANA "Assigned Internet Protocol Numbers").

@@ -43,6 +43,29 @@ import {
 export const TCP_HEADER_LENGTH = 20;
 
 /**
+ * Byte offsets of the header fields (RFC 9293 §3.1 figure 1), the one place
+ * the layout is written down: the view, the parser and the emitter use them.
+ *
+ * @example
+ * ```ts
+ * import { TcpField } from "./tcp.ts";
+ * TcpField.FLAGS; // 13
+ * ```
+ */
+export const TcpField = {
+  SRC_PORT: 0,
+  DST_PORT: 2,
+  SEQ: 4,
+  ACK: 8,
+  /** Data offset (high 4 bits) and reserved bits. */
+  DATA_OFFSET: 12,
+  FLAGS: 13,
+  WINDOW: 14,
+  CHECKSUM: 16,
+  URGENT_POINTER: 18,
+} as const;
+
+/**
  * TCP flag bits (RFC 9293 §3.1; ECE and CWR from RFC 3168), as in byte 13.
  *
  * @example
@@ -171,72 +194,72 @@ export class TcpView {
   }
   /** Source port. */
   get srcPort(): number {
-    return get16(this.u8, this.offset);
+    return get16(this.u8, this.offset + TcpField.SRC_PORT);
   }
   set srcPort(v: number) {
-    set16(this.u8, this.offset, v);
+    set16(this.u8, this.offset + TcpField.SRC_PORT, v);
   }
   /** Destination port. */
   get dstPort(): number {
-    return get16(this.u8, this.offset + 2);
+    return get16(this.u8, this.offset + TcpField.DST_PORT);
   }
   set dstPort(v: number) {
-    set16(this.u8, this.offset + 2, v);
+    set16(this.u8, this.offset + TcpField.DST_PORT, v);
   }
   /** Sequence number. */
   get seq(): number {
-    return get32(this.u8, this.offset + 4);
+    return get32(this.u8, this.offset + TcpField.SEQ);
   }
   set seq(v: number) {
-    set32(this.u8, this.offset + 4, v);
+    set32(this.u8, this.offset + TcpField.SEQ, v);
   }
   /** Acknowledgment number. */
   get ack(): number {
-    return get32(this.u8, this.offset + 8);
+    return get32(this.u8, this.offset + TcpField.ACK);
   }
   set ack(v: number) {
-    set32(this.u8, this.offset + 8, v);
+    set32(this.u8, this.offset + TcpField.ACK, v);
   }
   /** Header length in bytes (data offset × 4); setting it clears the reserved bits. */
   get headerLength(): number {
-    return (this.u8[this.offset + 12]! >> 4) * 4;
+    return (this.u8[this.offset + TcpField.DATA_OFFSET]! >> 4) * 4;
   }
   set headerLength(bytes: number) {
-    this.u8[this.offset + 12] = ((bytes >>> 2) & 15) << 4;
+    this.u8[this.offset + TcpField.DATA_OFFSET] = ((bytes >>> 2) & 15) << 4;
   }
   /** Flag bits. */
   get flags(): number {
-    return this.u8[this.offset + 13]!;
+    return this.u8[this.offset + TcpField.FLAGS]!;
   }
   set flags(v: number) {
-    this.u8[this.offset + 13] = v;
+    this.u8[this.offset + TcpField.FLAGS] = v;
   }
   /** Window field (unscaled). */
   get window(): number {
-    return get16(this.u8, this.offset + 14);
+    return get16(this.u8, this.offset + TcpField.WINDOW);
   }
   set window(v: number) {
-    set16(this.u8, this.offset + 14, v);
+    set16(this.u8, this.offset + TcpField.WINDOW, v);
   }
   /** Checksum field. */
   get checksum(): number {
-    return get16(this.u8, this.offset + 16);
+    return get16(this.u8, this.offset + TcpField.CHECKSUM);
   }
   set checksum(v: number) {
-    set16(this.u8, this.offset + 16, v);
+    set16(this.u8, this.offset + TcpField.CHECKSUM, v);
   }
   /** Urgent pointer. */
   get urgentPointer(): number {
-    return get16(this.u8, this.offset + 18);
+    return get16(this.u8, this.offset + TcpField.URGENT_POINTER);
   }
   set urgentPointer(v: number) {
-    set16(this.u8, this.offset + 18, v);
+    set16(this.u8, this.offset + TcpField.URGENT_POINTER, v);
   }
   /** Recompute the checksum over `segmentLength` bytes (header + data). */
   fillChecksum(ip: Ipv4PseudoHeader, segmentLength: number): void {
-    set16(this.u8, this.offset + 16, 0);
+    set16(this.u8, this.offset + TcpField.CHECKSUM, 0);
     const sum = checksum(this.u8, this.offset, segmentLength, tcpPseudoSum(ip, segmentLength));
-    set16(this.u8, this.offset + 16, finishChecksum(sum));
+    set16(this.u8, this.offset + TcpField.CHECKSUM, finishChecksum(sum));
   }
   /** True when the checksum over `segmentLength` bytes verifies. */
   verifyChecksum(ip: Ipv4PseudoHeader, segmentLength: number): boolean {
@@ -277,7 +300,7 @@ export function parseTcp(
 ): TcpRepr | TcpDropReason {
   checkRange(u8, offset, length, "parseTcp");
   if (length < TCP_HEADER_LENGTH) return "tcp.truncated";
-  const headerLength = (u8[offset + 12]! >> 4) * 4;
+  const headerLength = (u8[offset + TcpField.DATA_OFFSET]! >> 4) * 4;
   if (headerLength < TCP_HEADER_LENGTH || headerLength > length) return "tcp.bad_data_offset";
   // MUST-3: verify over pseudo-header + the whole segment before trusting any of it.
   if (
@@ -292,13 +315,13 @@ export function parseTcp(
     if (typeof opts === "string") return opts;
   }
   return {
-    srcPort: get16(u8, offset),
-    dstPort: get16(u8, offset + 2),
-    seq: get32(u8, offset + 4),
-    ack: get32(u8, offset + 8),
-    flags: u8[offset + 13]!,
-    window: get16(u8, offset + 14),
-    urgentPointer: get16(u8, offset + 18),
+    srcPort: get16(u8, offset + TcpField.SRC_PORT),
+    dstPort: get16(u8, offset + TcpField.DST_PORT),
+    seq: get32(u8, offset + TcpField.SEQ),
+    ack: get32(u8, offset + TcpField.ACK),
+    flags: u8[offset + TcpField.FLAGS]!,
+    window: get16(u8, offset + TcpField.WINDOW),
+    urgentPointer: get16(u8, offset + TcpField.URGENT_POINTER),
     options: opts,
     headerLength,
     payloadOffset: offset + headerLength,
@@ -353,20 +376,20 @@ export function emitTcp(
   const headerLength = TCP_HEADER_LENGTH + optLen;
   const segmentLength = headerLength + repr.payloadLength;
   checkRange(u8, offset, segmentLength, "emitTcp");
-  set16(u8, offset, repr.srcPort);
-  set16(u8, offset + 2, repr.dstPort);
-  set32(u8, offset + 4, repr.seq);
-  set32(u8, offset + 8, repr.ack);
-  u8[offset + 12] = (headerLength >>> 2) << 4; // data offset; reserved bits zero
-  u8[offset + 13] = repr.flags;
-  set16(u8, offset + 14, repr.window);
-  set16(u8, offset + 16, 0);
-  set16(u8, offset + 18, repr.urgentPointer);
+  set16(u8, offset + TcpField.SRC_PORT, repr.srcPort);
+  set16(u8, offset + TcpField.DST_PORT, repr.dstPort);
+  set32(u8, offset + TcpField.SEQ, repr.seq);
+  set32(u8, offset + TcpField.ACK, repr.ack);
+  u8[offset + TcpField.DATA_OFFSET] = (headerLength >>> 2) << 4; // data offset; reserved bits zero
+  u8[offset + TcpField.FLAGS] = repr.flags;
+  set16(u8, offset + TcpField.WINDOW, repr.window);
+  set16(u8, offset + TcpField.CHECKSUM, 0);
+  set16(u8, offset + TcpField.URGENT_POINTER, repr.urgentPointer);
   if (optLen > 0) emitTcpOptions(repr.options, u8, offset + TCP_HEADER_LENGTH);
   if (options?.checksum !== false) {
     // MUST-2: the sender computes the checksum over pseudo-header, header and data.
     const sum = checksum(u8, offset, segmentLength, tcpPseudoSum(ip, segmentLength));
-    set16(u8, offset + 16, finishChecksum(sum));
+    set16(u8, offset + TcpField.CHECKSUM, finishChecksum(sum));
   }
   return headerLength;
 }
