@@ -21,6 +21,7 @@ import {
   releaseHotPaths,
 } from "../wasm/bindings.ts";
 import {
+  formatIpv4,
   type Ipv4Address,
   isMacBroadcast,
   isMacMulticast,
@@ -29,7 +30,8 @@ import {
   tryParseIpv4,
 } from "../wire/addr.ts";
 import { ETHERNET_HEADER_LENGTH, EtherType, parseEthernet } from "../wire/ethernet.ts";
-import { parseIpv4 } from "../wire/ipv4.ts";
+import { IcmpType, IcmpUnreachableCode } from "../wire/icmp.ts";
+import { IpProtocol, parseIpv4 } from "../wire/ipv4.ts";
 import { type IcmpOptions, IcmpProtocol, PacketType } from "../ipv4/icmp.ts";
 import { Iface } from "../ipv4/iface.ts";
 import { Ipv4Layer, type Ipv4LayerOptions } from "../ipv4/layer.ts";
@@ -38,7 +40,8 @@ import { RouteTable } from "../ipv4/route.ts";
 import { errnoError, TimedOut } from "../socket/errors.ts";
 import { IsnGenerator } from "../tcp/isn.ts";
 import { SynCookies } from "../tcp/syncookies.ts";
-import type { TcpConfig, TcpSock } from "../tcp/sock.ts";
+import type { TcpConfig } from "../tcp/config.ts";
+import type { Tcb } from "../tcp/tcb.ts";
 import { createTcpTables } from "../tcp/tables_impl.ts";
 import { TcpProtocol } from "../tcp/tcp.ts";
 import { SocketLayer } from "../socket/fd_table.ts";
@@ -146,7 +149,7 @@ export class Stack {
   readonly allocator: SkbAllocator;
   readonly hotPaths: HotPaths;
   readonly stats: StackStats = new StackStats();
-  readonly softnet: SoftNet;
+  readonly softnet: SoftNet<NetDevice>;
   readonly routes: RouteTable = new RouteTable();
   readonly neighbours: NeighbourTable;
   readonly ipv4: Ipv4Layer;
@@ -173,7 +176,7 @@ export class Stack {
     this.arena = options.arena ?? new Arena();
     this.allocator = new SkbAllocator(this.arena);
     this.hotPaths = bindHotPaths(this.arena, { engine: options.engine ?? "auto" });
-    this.softnet = new SoftNet(
+    this.softnet = new SoftNet<NetDevice>(
       this.clock,
       (skb, dev) => this.#netifReceive(skb, dev),
       options.softnet,
@@ -205,11 +208,11 @@ export class Stack {
       ipv4: this.ipv4,
       allocator: this.allocator,
       hotPaths: this.hotPaths,
-      tables: createTcpTables({
+      tables: createTcpTables<Tcb>({
         now: () => this.clock.now(),
         nextU32: () => random.nextU32(),
         ...(options.localPortRange ? { portRange: options.localPortRange } : {}),
-        onTimeWaitReuse: (tw, sk) => this.tcp.onTimeWaitReuse(tw as TcpSock, sk as TcpSock),
+        onTimeWaitReuse: (tw, sk) => this.tcp.onTimeWaitReuse(tw, sk),
       }),
       isn: new IsnGenerator({ now: () => this.clock.now(), rng: random }),
       cookies: new SynCookies({ now: () => this.clock.now(), rng: random }),
@@ -217,7 +220,7 @@ export class Stack {
       drops: this.stats.drops,
       ...(options.tcp ? { config: options.tcp } : {}),
     });
-    this.ipv4.register(6, this.tcp);
+    this.ipv4.register(IpProtocol.TCP, this.tcp);
     this.udp = new UdpProtocol(this.ipv4, {
       ...options.udp,
       ...(options.localPortRange ? { localPortRange: options.localPortRange } : {}),
@@ -302,7 +305,7 @@ export class Stack {
     const timeout = options.timeout ?? 1000;
     return new Promise<PingResult>((resolve, reject) => {
       if (options.signal?.aborted) {
-        reject(errnoError(Errno.EINTR, `ping ${fmt(dst)}`, "aborted"));
+        reject(errnoError(Errno.EINTR, `ping ${formatIpv4(dst)}`, "aborted"));
         return;
       }
       const sent = this.clock.now();
@@ -313,9 +316,11 @@ export class Stack {
         if (result instanceof Error) reject(result);
         else resolve(result);
       };
-      const onAbort = () => finish(errnoError(Errno.EINTR, `ping ${fmt(dst)}`, "aborted"));
+      const onAbort = () => finish(errnoError(Errno.EINTR, `ping ${formatIpv4(dst)}`, "aborted"));
       const timer = this.clock.setTimer(timeout, () => {
-        finish(new TimedOut(Errno.ETIMEDOUT, `ping ${fmt(dst)}: no reply within ${timeout} ms`));
+        finish(
+          new TimedOut(Errno.ETIMEDOUT, `ping ${formatIpv4(dst)}: no reply within ${timeout} ms`),
+        );
       });
       const remove = this.icmp.onEchoReply(id, (reply) => {
         if (reply.seq !== seq) return;
@@ -323,8 +328,8 @@ export class Stack {
           finish(
             errnoError(
               reply.errno,
-              `ping ${fmt(dst)}`,
-              `${reply.reason} (from ${fmt(reply.from)})`,
+              `ping ${formatIpv4(dst)}`,
+              `${reply.reason} (from ${formatIpv4(reply.from)})`,
             ),
           );
           return;
@@ -332,7 +337,7 @@ export class Stack {
         let same = reply.data.length === data.length;
         for (let i = 0; same && i < data.length; i++) same = reply.data[i] === data[i];
         finish({
-          from: fmt(reply.from),
+          from: formatIpv4(reply.from),
           seq: reply.seq,
           ttl: reply.ttl,
           bytes: reply.data.length + 8,
@@ -345,7 +350,7 @@ export class Stack {
         ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
         ...(options.dontFragment !== undefined ? { dontFragment: options.dontFragment } : {}),
       });
-      if (r < 0) finish(errnoError(r, `ping ${fmt(dst)}`));
+      if (r < 0) finish(errnoError(r, `ping ${formatIpv4(dst)}`));
     });
   }
 
@@ -460,13 +465,9 @@ export class Stack {
       const ip = parseIpv4(this.arena.u8, skb.data, skb.len);
       if (typeof ip !== "string") {
         skb.networkHeader = skb.data;
-        this.icmp.sendError(skb, 3, 1);
+        this.icmp.sendError(skb, IcmpType.DEST_UNREACHABLE, IcmpUnreachableCode.HOST);
       }
       skb.free();
     }
   }
-}
-
-function fmt(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }

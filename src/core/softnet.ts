@@ -9,8 +9,26 @@
  * @module
  */
 import type { Clock } from "./clock.ts";
-import type { NetDevice } from "../link/device.ts";
 import type { SkBuff } from "../skb/skbuff.ts";
+
+/**
+ * What the drain needs of a device (the driver layer's `D` is one):
+ * its receive queue's length, whether it is up, and a NAPI-style poll.
+ *
+ * @example
+ * ```ts
+ * import type { RxDevice } from "./softnet.ts";
+ * // class MyDevice implements RxDevice { … }
+ * ```
+ */
+export interface RxDevice {
+  /** Frames waiting. */
+  readonly rxQueue: { readonly length: number };
+  /** False once the device is down: its frames are not polled. */
+  readonly isUp: boolean;
+  /** Hand at most `budget` frames to `deliver`; returns how many it handed. */
+  poll(budget: number, deliver: (skb: SkBuff, dev: this) => void): number;
+}
 
 /** Options for {@link SoftNet}. */
 export interface SoftNetOptions {
@@ -34,7 +52,7 @@ export interface SoftNetOptions {
  * // device.setRxNotify((dev) => softnet.raise(dev));
  * ```
  */
-export class SoftNet {
+export class SoftNet<D extends RxDevice = RxDevice> {
   readonly budget: number;
   readonly weight: number;
   readonly timeBudgetMs: number;
@@ -44,16 +62,16 @@ export class SoftNet {
   timeSqueeze = 0;
   /** Frames handed to the protocol handler. */
   processed = 0;
-  #pollList: NetDevice[] = [];
-  #listed = new Set<NetDevice>();
+  #pollList: D[] = [];
+  #listed = new Set<D>();
   /** Frames left of a device's turn that the budget cut short. */
-  #quota = new Map<NetDevice, number>();
+  #quota = new Map<D, number>();
   #scheduled = false;
   readonly #run = () => this.#drain();
 
   constructor(
     readonly clock: Clock,
-    readonly deliver: (skb: SkBuff, dev: NetDevice) => void,
+    readonly deliver: (skb: SkBuff, dev: D) => void,
     options: SoftNetOptions = {},
   ) {
     this.budget = options.budget ?? 300;
@@ -65,7 +83,7 @@ export class SoftNet {
   }
 
   /** A device has frames: put it on the poll list and schedule a drain (`napi_schedule`). */
-  raise(dev: NetDevice): void {
+  raise(dev: D): void {
     if (!this.#listed.has(dev)) {
       this.#listed.add(dev);
       this.#pollList.push(dev);

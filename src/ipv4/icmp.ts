@@ -14,6 +14,7 @@ import { Csum, type SkBuff } from "../skb/skbuff.ts";
 import { Errno } from "../core/errno.ts";
 import { MAX_HEADER } from "../skb/arena.ts";
 import type { Iface } from "./iface.ts";
+import { icmpErrno, icmpFatal } from "./icmp_errno.ts";
 import {
   AddrType,
   type IcmpError,
@@ -47,7 +48,7 @@ export interface EchoError {
   readonly from: Ipv4Address;
   readonly id: number;
   readonly seq: number;
-  /** errno the error maps to (EHOSTUNREACH, ENETUNREACH, EMSGSIZE, ETIMEDOUT for TTL exceeded). */
+  /** errno the error maps to (`icmp_errno.ts`: ENETUNREACH, EHOSTUNREACH, EMSGSIZE, …). */
   readonly errno: number;
   /** What the ICMP message said. */
   readonly reason: string;
@@ -173,9 +174,6 @@ export class IcmpProtocol implements InetProtocol, IcmpSender {
           return;
         }
         const handler = this.#ip.protocol(q.protocol);
-        // RFC 1122 §3.2.2.1: protocol (2) and port (3) unreachable are hard
-        // errors; everything else is soft (MUST-56).
-        const hard = m.type === IcmpType.DEST_UNREACHABLE && (m.code === 2 || m.code === 3);
         handler?.err?.({
           type: m.type,
           code: m.code,
@@ -183,7 +181,8 @@ export class IcmpProtocol implements InetProtocol, IcmpSender {
           from: ip.src,
           quote: q,
           u8,
-          hard,
+          errno: icmpErrno(m.type, m.code),
+          fatal: icmpFatal(m.type, m.code),
         });
         skb.free();
         return;
@@ -202,10 +201,8 @@ export class IcmpProtocol implements InetProtocol, IcmpSender {
     const seq = (e.u8[t + 6]! << 8) | e.u8[t + 7]!;
     const listener = this.#echoListeners.get(id);
     if (listener === undefined) return;
-    let errno: number = Errno.EHOSTUNREACH;
     let reason = `ICMP type ${e.type} code ${e.code}`;
     if (e.type === IcmpType.DEST_UNREACHABLE) {
-      errno = e.code === 0 ? Errno.ENETUNREACH : e.code === 4 ? Errno.EMSGSIZE : Errno.EHOSTUNREACH;
       reason = [
         "network unreachable",
         "host unreachable",
@@ -214,10 +211,9 @@ export class IcmpProtocol implements InetProtocol, IcmpSender {
         `fragmentation needed (MTU ${e.nextHopMtu})`,
       ][e.code] ?? `destination unreachable, code ${e.code}`;
     } else if (e.type === IcmpType.TIME_EXCEEDED) {
-      errno = Errno.EHOSTUNREACH;
       reason = e.code === 0 ? "time to live exceeded" : "fragment reassembly time exceeded";
     }
-    listener({ from: e.from, id, seq, errno, reason });
+    listener({ from: e.from, id, seq, errno: e.errno, reason });
   }
 
   /** Register a listener for echo replies with identifier `id`; returns a remover. */

@@ -25,7 +25,12 @@ import {
   isMulticast,
 } from "../wire/addr.ts";
 import type { ParseOptions } from "../wire/bytes.ts";
-import type { IcmpQuoteRepr } from "../wire/icmp.ts";
+import {
+  type IcmpQuoteRepr,
+  IcmpTimeExceededCode,
+  IcmpType,
+  IcmpUnreachableCode,
+} from "../wire/icmp.ts";
 import { emitIpv4, IPV4_HEADER_LENGTH, type Ipv4Repr, parseIpv4 } from "../wire/ipv4.ts";
 import { fragmentIpv4 } from "./fragment.ts";
 import type { Iface } from "./iface.ts";
@@ -46,8 +51,10 @@ export interface IcmpError {
   readonly quote: IcmpQuoteRepr;
   /** Bytes holding the quote (valid only during the call). */
   readonly u8: Uint8Array;
-  /** True for errors RFC 1122 §3.2.2.1 / MUST-56 call hard (protocol/port unreachable). */
-  readonly hard: boolean;
+  /** The errno a socket reports for it (`icmp_errno.ts`, Linux `icmp_err_convert`). */
+  readonly errno: number;
+  /** Fatal ("hard", RFC 1122 §3.2.2.1, Linux's fatal bits): a connection attempt gives up. */
+  readonly fatal: boolean;
 }
 
 /** A transport protocol's entry in the protocol table (Linux `net_protocol`). */
@@ -175,7 +182,7 @@ export class Ipv4Layer {
       onTimeout: (first: SkBuff | null) => {
         if (first === null) return;
         // RFC 1122 §3.3.2 (I8): Time Exceeded, code 1, if fragment 0 arrived.
-        this.icmp?.sendError(first, 11, 1);
+        this.icmp?.sendError(first, IcmpType.TIME_EXCEEDED, IcmpTimeExceededCode.REASSEMBLY);
         first.free();
       },
     });
@@ -422,7 +429,9 @@ export class Ipv4Layer {
       st.ip.inUnknownProtos++;
       // RFC 1122 §3.2.2.1 (C8): protocol unreachable, unless the datagram
       // was broadcast (C2; sendError checks the rest).
-      if (kind === AddrType.LOCAL) this.icmp?.sendError(skb, 3, 2);
+      if (kind === AddrType.LOCAL) {
+        this.icmp?.sendError(skb, IcmpType.DEST_UNREACHABLE, IcmpUnreachableCode.PROTOCOL);
+      }
       return this.#drop(skb, "ipv4.unknown_protocol");
     }
     st.ip.inDelivers++;

@@ -27,7 +27,9 @@
 import { Errno } from "../core/errno.ts";
 import { AddrType } from "../ipv4/layer.ts";
 import { TcpState } from "../tcp/state.ts";
-import type { TcpOptionName, TcpSock } from "../tcp/sock.ts";
+import type { TcpOptionName } from "../tcp/config.ts";
+import type { TcpSock } from "../tcp/sock.ts";
+import { copySocketOptions } from "../tcp/sockopt.ts";
 import type { TcpProtocol } from "../tcp/tcp.ts";
 import {
   ParsedAddr,
@@ -475,7 +477,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
     if (old.state === TcpState.CLOSED && !old.done) return; // nothing to undo
     const port = sk.portLocked ? old.lport : 0;
     const fresh = this.#tcp.socket();
-    copyOptions(old, fresh);
+    copySocketOptions(old.tcb, fresh.tcb);
     old.onEvent = null;
     old.abort();
     sk.attach(fresh);
@@ -488,25 +490,6 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
     const tcp = sock.sk.tcp;
     if (tcp.state === TcpState.CLOSED && tcp.done) this.#disconnect(sock);
   }
-}
-
-/** The socket options a fresh TCB keeps (what `tcp_disconnect` leaves alone). */
-function copyOptions(from: TcpSock, to: TcpSock): void {
-  to.rcvbuf = from.rcvbuf;
-  to.sndbuf = from.sndbuf;
-  to.nodelay = from.nodelay;
-  to.cork = from.cork;
-  to.keepalive = from.keepalive;
-  to.keepIdle = from.keepIdle;
-  to.keepIntvl = from.keepIntvl;
-  to.keepCnt = from.keepCnt;
-  to.linger = from.linger;
-  to.userTimeout = from.userTimeout;
-  to.userMss = from.userMss;
-  to.timeWaitLen = from.timeWaitLen;
-  to.reuseAddr = from.reuseAddr;
-  to.ttl = from.ttl;
-  to.tos = from.tos;
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * TCP output: building and transmitting segments (`tcp_transmit_skb`), the
- * send path (`tcp_sendmsg` → `tcp_push` → `tcp_write_xmit`: congestion
- * window, send window, sender SWS avoidance, Nagle), FIN, SYN, ACKs
- * (immediate, delayed, challenge) and RSTs.
+ * transmit loop (`tcp_write_xmit`: congestion window, send window, sender
+ * SWS avoidance, Nagle), SYN, retransmission of the head, ACKs (immediate,
+ * delayed, challenge, rate-limited) and RSTs. Queueing user data and the FIN
+ * (`tcp_sendmsg`, `tcp_send_fin`) lives in `send.ts`.
  *
  * Write-queue segments hold only payload, with headroom for every header;
  * transmitting pushes the TCP header into a clone's headroom (or into a
@@ -13,43 +14,17 @@
  * @module
  */
 import { Errno } from "../core/errno.ts";
-import type { Ipv4SendOptions } from "../ipv4/layer.ts";
 import type { SkBuff } from "../skb/skbuff.ts";
 import type { Ipv4Address } from "../wire/addr.ts";
-import { IpProtocol } from "../wire/ipv4.ts";
-import { emitTcp, TCP_HEADER_LENGTH, type TcpEmitRepr, TcpFlags } from "../wire/tcp.ts";
-import { type TcpOptions, tcpOptionsLength } from "../wire/tcp_options.ts";
-import { INITIAL_WINDOW_SEGMENTS } from "./congestion/reno.ts";
-import { seqAfter, TcpState } from "./state.ts";
-import { MsgFlags, Shutdown, type TcpContext, type TcpSock, TimerKind } from "./sock.ts";
-import { selectWindow } from "./recv.ts";
+import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
+import { tcpOptionsLength } from "../wire/tcp_options.ts";
+import { INITIAL_WINDOW_SEGMENTS } from "./congestion/cc.ts";
+import { TimerKind } from "./config.ts";
+import { TCPOLEN_TSTAMP_ALIGNED } from "./options.ts";
+import { seqAdd, seqAfter, seqDiff, TcpState } from "./state.ts";
+import type { Tcb, TcpContext } from "./tcb.ts";
 import { armDelack, armRtx, clearDelack, probeDelay } from "./timers.ts";
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-// Scratch objects reused for every segment: no per-segment allocation of
-// option/repr/send-option objects on the hot path.
-const opts: Mutable<TcpOptions> = {
-  mss: null,
-  windowScale: null,
-  sackPermitted: false,
-  tsVal: null,
-  tsEcr: 0,
-  sackBlocks: null,
-};
-const repr: Mutable<TcpEmitRepr> = {
-  srcPort: 0,
-  dstPort: 0,
-  seq: 0,
-  ack: 0,
-  flags: 0,
-  window: 0,
-  urgentPointer: 0,
-  options: opts,
-  payloadLength: 0,
-};
-const pseudo = { src: 0, dst: 0 };
-const sendOpts: Mutable<Ipv4SendOptions> = { protocol: IpProtocol.TCP, src: 0 };
+import { selectWindow } from "./window.ts";
 
 /**
  * How `writeXmit` treats a partial last segment.
@@ -74,11 +49,11 @@ export const Nagle = {
  *
  * @example
  * ```ts
- * // writeXmit(sk, nagleMode(sk));
+ * // writeXmit(tcb, nagleMode(tcb));
  * ```
  */
-export function nagleMode(sk: TcpSock): number {
-  return sk.cork ? Nagle.CORK : sk.nodelay ? Nagle.PUSH : Nagle.NAGLE;
+export function nagleMode(sk: Tcb): number {
+  return sk.opt.cork ? Nagle.CORK : sk.opt.nodelay ? Nagle.PUSH : Nagle.NAGLE;
 }
 
 /**
@@ -88,27 +63,29 @@ export function nagleMode(sk: TcpSock): number {
  *
  * @example
  * ```ts
- * // transmitSkb(sk, skb, true); // the write queue keeps skb
+ * // transmitSkb(tcb, skb, true); // the write queue keeps skb
  * ```
  */
-export function transmitSkb(sk: TcpSock, skb: SkBuff, cloneIt: boolean): number {
+export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   const ctx = sk.ctx;
   let out: SkBuff | null = skb;
   if (cloneIt) {
     out = skb.isShared ? ctx.allocator.copy(skb) : skb.clone();
     if (out === null) return -Errno.ENOBUFS;
   }
+  const { opts, repr, pseudo, send } = ctx.scratch;
+  const rcv = sk.rcv;
   const flags = out.tcpFlags;
   const syn = (flags & TcpFlags.SYN) !== 0;
   const ack = (flags & TcpFlags.ACK) !== 0;
   const cfg = ctx.config;
   // MUST-65 / W1: MSS and window scale only on SYNs; a SYN-ACK echoes only
-  // what the SYN offered (sk.*Ok were set from it).
+  // what the SYN offered (tcb.*Ok were set from it).
   // The MSS option is MTU − 40 whatever options we use (RFC 6691 §3, Linux
   // tcp_synack_options); advmss already had the timestamp's 12 bytes taken off.
-  opts.mss = syn ? sk.advmss + (sk.tsOk ? 12 : 0) : null;
+  opts.mss = syn ? rcv.advmss + (sk.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0) : null;
   const activeSyn = syn && !ack;
-  opts.windowScale = syn && (activeSyn ? cfg.windowScaling : sk.wscaleOk) ? sk.rcvWscale : null;
+  opts.windowScale = syn && (activeSyn ? cfg.windowScaling : sk.wscaleOk) ? rcv.wscale : null;
   opts.sackPermitted = syn && (activeSyn ? cfg.sack : sk.sackOk);
   // T1: TSopt on the SYN if we offer it, afterwards on every segment once negotiated.
   const ts = activeSyn ? cfg.timestamps : sk.tsOk;
@@ -123,15 +100,16 @@ export function transmitSkb(sk: TcpSock, skb: SkBuff, cloneIt: boolean): number 
   repr.srcPort = sk.lport;
   repr.dstPort = sk.rport;
   repr.seq = out.seq;
-  repr.ack = ack ? sk.rcvNxt : 0;
+  repr.ack = ack ? rcv.nxt : 0;
   repr.flags = flags;
   // W3: the window in a SYN or SYN-ACK is never scaled.
-  repr.window = syn ? Math.min(sk.rcvWnd, 65535) : selectWindow(sk);
+  repr.window = syn ? Math.min(rcv.wnd, 65535) : selectWindow(sk);
   repr.urgentPointer = 0;
-  if (sk.sndUp >= 0 && !syn) {
+  const up = sk.snd.up;
+  if (up >= 0 && !syn) {
     // RFC 9293 §3.8.5 / RFC 6093, MUST-62: the pointer is the offset from
     // SEG.SEQ of the byte after the urgent data; sent while it lies ahead.
-    const off = (sk.sndUp - out.seq) | 0;
+    const off = seqDiff(up, out.seq);
     if (off > 0) {
       repr.flags = flags | TcpFlags.URG;
       repr.urgentPointer = off > 0xffff ? 0xffff : off;
@@ -142,21 +120,21 @@ export function transmitSkb(sk: TcpSock, skb: SkBuff, cloneIt: boolean): number 
   pseudo.dst = sk.raddr;
   emitTcp(repr, ctx.allocator.arena.u8, at, pseudo);
   if (ack) {
-    sk.lastAckSent = sk.rcvNxt;
-    sk.rcvUnacked = 0;
-    if (sk.ackPending) clearDelack(sk);
+    rcv.lastAckSent = rcv.nxt;
+    rcv.unacked = 0;
+    if (rcv.ackPending) clearDelack(sk);
   }
   ctx.stats.outSegs++;
   if (flags & TcpFlags.RST) ctx.stats.outRsts++;
-  sendOpts.src = sk.laddr;
+  send.src = sk.laddr;
   // MUST-48/49: the connection's TTL and TOS (RSTs for unknown peers use the defaults).
-  sendOpts.ttl = sk.ttl > 0 ? sk.ttl : ctx.ipv4.defaultTtl;
-  sendOpts.tos = sk.tos;
-  return ctx.ipv4.output(out, sk.raddr, sendOpts);
+  send.ttl = sk.opt.ttl > 0 ? sk.opt.ttl : ctx.ipv4.defaultTtl;
+  send.tos = sk.opt.tos;
+  return ctx.ipv4.output(out, sk.raddr, send);
 }
 
 /** A control segment (no payload) with `flags` at `seq`, sent at once. */
-function sendControl(sk: TcpSock, seq: number, flags: number): void {
+function sendControl(sk: Tcb, seq: number, flags: number): void {
   const skb = sk.ctx.allocator.alloc(0);
   if (skb === null) {
     sk.ctx.drops.count("tcp.out_of_memory");
@@ -175,11 +153,11 @@ function sendControl(sk: TcpSock, seq: number, flags: number): void {
  *
  * @example
  * ```ts
- * // sendAck(sk); // <SEQ=SND.MAX><ACK=RCV.NXT><CTL=ACK>
+ * // sendAck(tcb); // <SEQ=SND.MAX><ACK=RCV.NXT><CTL=ACK>
  * ```
  */
-export function sendAck(sk: TcpSock): void {
-  sendControl(sk, sk.sndMax, TcpFlags.ACK);
+export function sendAck(sk: Tcb): void {
+  sendControl(sk, sk.snd.max, TcpFlags.ACK);
 }
 
 /**
@@ -189,11 +167,11 @@ export function sendAck(sk: TcpSock): void {
  *
  * @example
  * ```ts
- * // scheduleAck(sk, false); // delayed unless two full segments are unacked
+ * // scheduleAck(tcb, false); // delayed unless two full segments are unacked
  * ```
  */
-export function scheduleAck(sk: TcpSock, now: boolean): void {
-  if (now || sk.rcvUnacked >= 2 * sk.rcvMss) {
+export function scheduleAck(sk: Tcb, now: boolean): void {
+  if (now || sk.rcv.unacked >= 2 * sk.rcv.mss) {
     sendAck(sk);
     return;
   }
@@ -206,21 +184,22 @@ export function scheduleAck(sk: TcpSock, now: boolean): void {
  *
  * @example
  * ```ts
- * // sendChallengeAck(sk); // at most challengeAckLimit per second per connection
+ * // sendChallengeAck(tcb); // at most challengeAckLimit per second per connection
  * ```
  */
-export function sendChallengeAck(sk: TcpSock): void {
+export function sendChallengeAck(sk: Tcb): void {
   const st = sk.ctx.stats;
+  const lim = sk.limits;
   const now = sk.now();
-  if (sk.challengeStamp < 0 || now - sk.challengeStamp >= 1000) {
-    sk.challengeStamp = now;
-    sk.challengeCount = 0;
+  if (lim.challengeStamp < 0 || now - lim.challengeStamp >= 1000) {
+    lim.challengeStamp = now;
+    lim.challengeCount = 0;
   }
-  if (sk.challengeCount >= sk.ctx.config.challengeAckLimit) {
+  if (lim.challengeCount >= sk.ctx.config.challengeAckLimit) {
     st.challengeAcksLimited++;
     return;
   }
-  sk.challengeCount++;
+  lim.challengeCount++;
   st.challengeAcks++;
   sendAck(sk);
 }
@@ -237,18 +216,19 @@ export function sendChallengeAck(sk: TcpSock): void {
  *
  * @example
  * ```ts
- * // sendOowAck(sk, segLen, false); // out-of-window segment of segLen
+ * // sendOowAck(tcb, segLen, false); // out-of-window segment of segLen
  * ```
  */
-export function sendOowAck(sk: TcpSock, segLen: number, syn: boolean): void {
+export function sendOowAck(sk: Tcb, segLen: number, syn: boolean): void {
   const limit = sk.ctx.config.invalidRateLimit;
   if ((segLen === 0 || syn) && limit > 0) {
+    const lim = sk.limits;
     const now = sk.now();
-    if (sk.lastOowAck >= 0 && now - sk.lastOowAck < limit) {
+    if (lim.lastOowAck >= 0 && now - lim.lastOowAck < limit) {
       sk.ctx.drops.count("tcp.oow_ack_rate_limited");
       return;
     }
-    sk.lastOowAck = now;
+    lim.lastOowAck = now;
   }
   sendAck(sk);
 }
@@ -258,11 +238,11 @@ export function sendOowAck(sk: TcpSock, segLen: number, syn: boolean): void {
  *
  * @example
  * ```ts
- * // sendActiveReset(sk); // <SEQ=SND.MAX><CTL=RST,ACK>
+ * // sendActiveReset(tcb); // <SEQ=SND.MAX><CTL=RST,ACK>
  * ```
  */
-export function sendActiveReset(sk: TcpSock): void {
-  sendControl(sk, sk.sndMax, TcpFlags.RST | TcpFlags.ACK);
+export function sendActiveReset(sk: Tcb): void {
+  sendControl(sk, sk.snd.max, TcpFlags.RST | TcpFlags.ACK);
 }
 
 /**
@@ -270,61 +250,76 @@ export function sendActiveReset(sk: TcpSock): void {
  *
  * @example
  * ```ts
- * // sendProbe(sk); // keepalive / zero-window probe
+ * // sendProbe(tcb); // keepalive / zero-window probe
  * ```
  */
-export function sendProbe(sk: TcpSock): void {
-  sendControl(sk, (sk.sndUna - 1) >>> 0, TcpFlags.ACK);
+export function sendProbe(sk: Tcb): void {
+  sendControl(sk, seqAdd(sk.snd.una, -1), TcpFlags.ACK);
 }
 
 /**
- * A RST for a segment no connection wants (RFC 9293 §3.10.7.1), sent from
- * `laddr:lport` to `raddr:rport`: `<SEQ=SEG.ACK><CTL=RST>` if the segment had
- * ACK, else `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`. Never for a RST
- * (the caller checks), never with options.
+ * The local and remote address of a segment being answered: ours is its
+ * destination. A {@link Tcb} is one.
  *
  * @example
  * ```ts
- * // sendResetFor(ctx, ip.dst, th.dstPort, ip.src, th.srcPort, th.ack, 0, TcpFlags.RST);
+ * import type { SegmentEnds } from "./output.ts";
+ * const ends: SegmentEnds = { laddr: 0xc0000202, raddr: 0xc0000201 };
  * ```
  */
-export function sendResetFor(
-  ctx: TcpContext,
-  laddr: Ipv4Address,
-  lport: number,
-  raddr: Ipv4Address,
-  rport: number,
-  seq: number,
-  ackNo: number,
-  flags: number,
-): void {
+export interface SegmentEnds {
+  /** Our address (the segment's destination). */
+  readonly laddr: Ipv4Address;
+  /** The sender's address. */
+  readonly raddr: Ipv4Address;
+}
+
+/**
+ * Answer segment `th` (which arrived at `ends.laddr` from `ends.raddr`) with a
+ * RST, the one reply rule of RFC 9293 §3.10.7.1 (and of every state that
+ * resets an unacceptable segment; Linux `tcp_v4_send_reset`):
+ * `<SEQ=SEG.ACK><CTL=RST>` if it had ACK, else
+ * `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`. A RST is never answered. The
+ * reset carries no options and the stack's default TTL.
+ *
+ * @example
+ * ```ts
+ * // sendResetFor(ctx, th, { laddr: ip.dst, raddr: ip.src });
+ * ```
+ */
+export function sendResetFor(ctx: TcpContext, th: TcpRepr, ends: SegmentEnds): void {
+  const segFlags = th.flags;
+  if (segFlags & TcpFlags.RST) return;
   const skb = ctx.allocator.alloc(0);
   if (skb === null) return;
-  opts.mss =
-    opts.windowScale =
-    opts.tsVal =
-    opts.sackBlocks =
-      null;
-  opts.sackPermitted = false;
-  opts.tsEcr = 0;
+  const { repr, pseudo, send } = ctx.scratch;
+  ctx.scratch.clearOptions();
   const at = skb.push(TCP_HEADER_LENGTH);
-  repr.srcPort = lport;
-  repr.dstPort = rport;
-  repr.seq = seq >>> 0;
-  repr.ack = ackNo >>> 0;
-  repr.flags = flags;
+  repr.srcPort = th.dstPort;
+  repr.dstPort = th.srcPort;
+  if (segFlags & TcpFlags.ACK) {
+    repr.seq = th.ack;
+    repr.ack = 0;
+    repr.flags = TcpFlags.RST;
+  } else {
+    const segLen = th.payloadLength + (segFlags & TcpFlags.SYN ? 1 : 0) +
+      (segFlags & TcpFlags.FIN ? 1 : 0);
+    repr.seq = 0;
+    repr.ack = seqAdd(th.seq, segLen);
+    repr.flags = TcpFlags.RST | TcpFlags.ACK;
+  }
   repr.window = 0;
   repr.urgentPointer = 0;
   repr.payloadLength = 0;
-  pseudo.src = laddr;
-  pseudo.dst = raddr;
+  pseudo.src = ends.laddr;
+  pseudo.dst = ends.raddr;
   emitTcp(repr, ctx.allocator.arena.u8, at, pseudo);
   ctx.stats.outSegs++;
   ctx.stats.outRsts++;
-  sendOpts.src = laddr;
-  sendOpts.ttl = ctx.ipv4.defaultTtl;
-  sendOpts.tos = 0;
-  ctx.ipv4.output(skb, raddr, sendOpts);
+  send.src = ends.laddr;
+  send.ttl = ctx.ipv4.defaultTtl;
+  send.tos = 0;
+  ctx.ipv4.output(skb, ends.raddr, send);
 }
 
 /**
@@ -334,10 +329,10 @@ export function sendResetFor(
  *
  * @example
  * ```ts
- * // fragment(sk, skb, 500); // skb keeps 500 bytes, the rest follows it
+ * // fragment(tcb, skb, 500); // skb keeps 500 bytes, the rest follows it
  * ```
  */
-export function fragment(sk: TcpSock, skb: SkBuff, len: number): boolean {
+export function fragment(sk: Tcb, skb: SkBuff, len: number): boolean {
   const rest = skb.len - len;
   if (rest <= 0) return true;
   const n = sk.ctx.allocator.alloc(rest);
@@ -346,14 +341,14 @@ export function fragment(sk: TcpSock, skb: SkBuff, len: number): boolean {
   const at = n.put(rest);
   u8.copyWithin(at, skb.data + len, skb.tail);
   skb.tail -= rest;
-  n.seq = (skb.seq + len) >>> 0;
+  n.seq = seqAdd(skb.seq, len);
   n.endSeq = skb.endSeq;
   n.tcpFlags = skb.tcpFlags;
   n.when = skb.when;
   n.txCount = skb.txCount;
   skb.tcpFlags &= ~(TcpFlags.FIN | TcpFlags.PSH);
   skb.endSeq = n.seq;
-  sk.writeQueue.insertAfter(skb, n);
+  sk.snd.queue.insertAfter(skb, n);
   return true;
 }
 
@@ -372,35 +367,38 @@ function canSendData(state: number): boolean {
  *
  * @example
  * ```ts
- * // writeXmit(sk, Nagle.PUSH); // true if something was sent
+ * // writeXmit(tcb, Nagle.PUSH); // true if something was sent
  * ```
  */
-export function writeXmit(sk: TcpSock, mode: number): boolean {
+export function writeXmit(sk: Tcb, mode: number): boolean {
   if (!canSendData(sk.state)) return false;
-  const mss = sk.mssCache;
+  const snd = sk.snd;
+  const cong = sk.cong;
+  const mss = snd.mss;
   let sent = false;
   if (
-    sk.sendHead !== null && sk.sndNxt === sk.sndUna && sk.lastSend > 0 &&
-    sk.now() - sk.lastSend > sk.rto
+    snd.head !== null && snd.nxt === snd.una && snd.lastSend > 0 &&
+    sk.now() - snd.lastSend > sk.rtt.rto
   ) {
     // RFC 5681 §4.1 (C7): after an idle period longer than the RTO, restart
     // from at most the initial window (Linux tcp_cwnd_restart).
-    sk.cwnd = Math.min(sk.cwnd, INITIAL_WINDOW_SEGMENTS * mss);
+    cong.cwnd = Math.min(cong.cwnd, INITIAL_WINDOW_SEGMENTS * mss);
   }
   // RFC 3042 limited transmit (C9): the first two duplicate ACKs each allow
   // one new segment beyond cwnd.
-  const cwnd = sk.cwnd + (!sk.inRecovery && sk.dupAcks > 0 ? Math.min(sk.dupAcks, 2) * mss : 0);
-  for (let skb = sk.sendHead; skb !== null; skb = sk.sendHead) {
-    const flight = (sk.sndNxt - sk.sndUna) | 0;
+  const cwnd = cong.cwnd +
+    (!cong.inRecovery && cong.dupAcks > 0 ? Math.min(cong.dupAcks, 2) * mss : 0);
+  for (let skb = snd.head; skb !== null; skb = snd.head) {
+    const flight = snd.flight;
     // Congestion window (RFC 5681): a segment may start while flight < cwnd.
     if (flight > 0 && flight + skb.len > cwnd) break;
-    const wndEnd = (sk.sndUna + sk.sndWnd) >>> 0;
+    const wndEnd = seqAdd(snd.una, snd.wnd);
     if (seqAfter(skb.endSeq, wndEnd)) {
       // MUST-38 sender SWS avoidance (RFC 9293 §3.8.6.2.1): send a piece of
       // a segment only if at least half the largest window the peer ever
       // offered is usable; otherwise wait (persist timer below).
-      const usable = (wndEnd - skb.seq) | 0;
-      if (usable > 0 && usable < skb.len && usable >= (sk.maxSndWnd >>> 1) && usable >= 1) {
+      const usable = seqDiff(wndEnd, skb.seq);
+      if (usable > 0 && usable < skb.len && usable >= (snd.maxWnd >>> 1) && usable >= 1) {
         if (!fragment(sk, skb, usable)) break;
         continue;
       }
@@ -410,13 +408,13 @@ export function writeXmit(sk: TcpSock, mode: number): boolean {
       if (mode === Nagle.CORK) break;
       // RFC 9293 §3.7.4 Nagle (SHLD-7), Minshall's variant as in Linux: hold a
       // small segment only while an earlier small segment is unacknowledged.
-      if (mode === Nagle.NAGLE && flight > 0 && seqAfter(sk.sndSml, sk.sndUna)) break;
+      if (mode === Nagle.NAGLE && flight > 0 && seqAfter(snd.sml, snd.una)) break;
     }
     if (!sendNewSegment(sk, skb)) break;
     sent = true;
   }
   if (
-    !sent && sk.sendHead !== null && sk.sndNxt === sk.sndUna && sk.rtxKind === TimerKind.NONE
+    !sent && snd.head !== null && snd.nxt === snd.una && sk.timers.rtxKind === TimerKind.NONE
   ) {
     // Data waits for a window and nothing is in flight: persist timer, first
     // probe after one RTO (SHLD-29).
@@ -429,8 +427,10 @@ export function writeXmit(sk: TcpSock, mode: number): boolean {
  * Transmit `skb`, the send head, and advance SND.NXT past it (Linux
  * `tcp_transmit_skb` + `tcp_event_new_data_sent`). False when out of memory.
  */
-function sendNewSegment(sk: TcpSock, skb: SkBuff): boolean {
+function sendNewSegment(sk: Tcb, skb: SkBuff): boolean {
   const ctx = sk.ctx;
+  const snd = sk.snd;
+  const rtt = sk.rtt;
   const retrans = skb.txCount > 0;
   const err = transmitSkb(sk, skb, true);
   if (err === -Errno.ENOBUFS) return false;
@@ -438,19 +438,19 @@ function sendNewSegment(sk: TcpSock, skb: SkBuff): boolean {
   if (retrans) ctx.stats.retransSegs++;
   skb.txCount++;
   skb.when = now;
-  sk.sndNxt = skb.endSeq;
-  if (seqAfter(sk.sndNxt, sk.sndMax)) sk.sndMax = sk.sndNxt;
-  if (skb.len < sk.mssCache) sk.sndSml = skb.endSeq;
+  snd.nxt = skb.endSeq;
+  if (seqAfter(snd.nxt, snd.max)) snd.max = snd.nxt;
+  if (skb.len < snd.mss) snd.sml = skb.endSeq;
   // RFC 6298 R7 without timestamps: time one segment per RTT (Karn: never
   // a retransmitted one).
-  if (!sk.tsOk && sk.rttSeq < 0 && !retrans) {
-    sk.rttSeq = skb.endSeq;
-    sk.rttTime = now;
+  if (!sk.tsOk && rtt.seq < 0 && !retrans) {
+    rtt.seq = skb.endSeq;
+    rtt.time = now;
   }
-  sk.lastSend = now;
-  sk.sendHead = skb.next;
+  snd.lastSend = now;
+  snd.head = skb.next;
   // R6: start the timer when sending data and it is not running.
-  if (sk.rtxKind !== TimerKind.RETRANS) armRtx(sk, TimerKind.RETRANS, sk.rto);
+  if (sk.timers.rtxKind !== TimerKind.RETRANS) armRtx(sk, TimerKind.RETRANS, rtt.rto);
   return true;
 }
 
@@ -461,120 +461,17 @@ function sendNewSegment(sk: TcpSock, skb: SkBuff): boolean {
  *
  * @example
  * ```ts
- * // if (!writeWakeup(sk)) sendProbe(sk);
+ * // if (!writeWakeup(tcb)) sendProbe(tcb);
  * ```
  */
-export function writeWakeup(sk: TcpSock): boolean {
-  const skb = sk.sendHead;
+export function writeWakeup(sk: Tcb): boolean {
+  const snd = sk.snd;
+  const skb = snd.head;
   if (skb === null || !canSendData(sk.state)) return false;
-  const usable = (sk.sndUna + sk.sndWnd - skb.seq) | 0;
+  const usable = seqDiff(seqAdd(snd.una, snd.wnd), skb.seq);
   if (usable <= 0) return false;
   if (usable < skb.len && !fragment(sk, skb, usable)) return false;
   return sendNewSegment(sk, skb);
-}
-
-/**
- * Queue user bytes (`tcp_sendmsg`): copy once into MSS-sized arena segments,
- * filling the unsent tail segment first, up to the send buffer; mark PSH on
- * the last segment written (MUST-61); push. Returns bytes queued, or
- * `-EAGAIN` when no room, `-EPIPE` after shutdown, the pending error, …
- *
- * @example
- * ```ts
- * // const n = sendmsg(sk, bytes, 0); // same as sk.send(bytes)
- * ```
- */
-export function sendmsg(sk: TcpSock, data: Uint8Array, flags: number): number {
-  if (sk.skErr !== 0) return -sk.error;
-  if (sk.shutdownMask & Shutdown.SEND) return -Errno.EPIPE;
-  const s = sk.state;
-  if (s !== TcpState.ESTABLISHED && s !== TcpState.CLOSE_WAIT) {
-    if (s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED) return -Errno.EAGAIN;
-    if ((s === TcpState.CLOSED || s === TcpState.LISTEN) && !sk.done) return -Errno.ENOTCONN;
-    return -Errno.EPIPE;
-  }
-  if (data.length === 0) return 0;
-  const ctx = sk.ctx;
-  const mss = sk.mssCache;
-  let copied = 0;
-  let last: SkBuff | null = null;
-  while (copied < data.length) {
-    let skb = sk.writeQueue.tail;
-    let n = 0;
-    if (
-      skb !== null && sk.sendHead !== null && skb.txCount === 0 &&
-      (skb.tcpFlags & (TcpFlags.SYN | TcpFlags.FIN)) === 0 && skb.len < mss && skb.tailroom > 0
-    ) {
-      n = Math.min(mss - skb.len, skb.tailroom, data.length - copied);
-    } else {
-      if (sk.sndQueued >= sk.sndbuf) {
-        sk.noSpace = true;
-        break;
-      }
-      skb = ctx.allocator.alloc(mss);
-      if (skb === null) {
-        ctx.drops.count("tcp.out_of_memory");
-        sk.noSpace = true;
-        break;
-      }
-      skb.seq = skb.endSeq = sk.writeSeq;
-      skb.tcpFlags = TcpFlags.ACK;
-      sk.writeQueue.push(skb);
-      if (sk.sendHead === null) sk.sendHead = skb;
-      n = Math.min(mss, skb.tailroom, data.length - copied);
-    }
-    const at = skb.put(n);
-    ctx.allocator.arena.u8.set(data.subarray(copied, copied + n), at);
-    skb.endSeq = (skb.endSeq + n) >>> 0;
-    sk.writeSeq = (sk.writeSeq + n) >>> 0;
-    copied += n;
-    last = skb;
-  }
-  if (copied === 0) return -Errno.EAGAIN;
-  // MUST-30/31: urgent data of any length; the pointer marks its end.
-  if (flags & MsgFlags.OOB) sk.sndUp = sk.writeSeq;
-  const more = (flags & MsgFlags.MORE) !== 0;
-  if (last !== null && !more) last.tcpFlags |= TcpFlags.PSH;
-  writeXmit(sk, more ? Nagle.CORK : nagleMode(sk));
-  return copied;
-}
-
-/**
- * Queue our FIN (`tcp_send_fin`): on the unsent tail segment if there is
- * one, else as a new empty segment; it takes one sequence number and is
- * pushed past Nagle. Returns 0, or `-ENOBUFS` when no buffer could hold
- * the FIN (nothing queued; the caller fails the connection).
- *
- * @example
- * ```ts
- * // if (sendFin(sk) < 0) tcpFail(sk, Errno.ENOBUFS); // after shutdown(SHUT_WR)
- * ```
- */
-export function sendFin(sk: TcpSock): number {
-  const tail = sk.writeQueue.tail;
-  if (
-    tail !== null && sk.sendHead !== null && tail.txCount === 0 &&
-    (tail.tcpFlags & TcpFlags.SYN) === 0
-  ) {
-    tail.tcpFlags |= TcpFlags.FIN;
-    tail.endSeq = (tail.endSeq + 1) >>> 0;
-  } else {
-    const skb = sk.ctx.allocator.alloc(0);
-    if (skb === null) {
-      // No memory for a FIN: the caller aborts rather than let the peer and
-      // the user wait forever for a FIN that is never sent.
-      sk.ctx.drops.count("tcp.out_of_memory");
-      return -Errno.ENOBUFS;
-    }
-    skb.seq = sk.writeSeq;
-    skb.endSeq = (sk.writeSeq + 1) >>> 0;
-    skb.tcpFlags = TcpFlags.ACK | TcpFlags.FIN;
-    sk.writeQueue.push(skb);
-    if (sk.sendHead === null) sk.sendHead = skb;
-  }
-  sk.writeSeq = (sk.writeSeq + 1) >>> 0;
-  writeXmit(sk, Nagle.PUSH);
-  return 0;
 }
 
 /**
@@ -584,24 +481,25 @@ export function sendFin(sk: TcpSock): number {
  *
  * @example
  * ```ts
- * // sendSyn(sk, false); // SYN; sendSyn(child, true) for a SYN-ACK
+ * // sendSyn(tcb, false); // SYN; sendSyn(child, true) for a SYN-ACK
  * ```
  */
-export function sendSyn(sk: TcpSock, ack: boolean): number {
+export function sendSyn(sk: Tcb, ack: boolean): number {
   const skb = sk.ctx.allocator.alloc(0);
   if (skb === null) return -Errno.ENOBUFS;
-  skb.seq = sk.iss;
-  skb.endSeq = (sk.iss + 1) >>> 0;
+  const snd = sk.snd;
+  skb.seq = snd.iss;
+  skb.endSeq = seqAdd(snd.iss, 1);
   skb.tcpFlags = TcpFlags.SYN | (ack ? TcpFlags.ACK : 0);
-  sk.writeQueue.push(skb);
-  sk.sndUna = sk.iss;
-  sk.sndNxt = sk.sndMax = sk.writeSeq = skb.endSeq;
+  snd.queue.push(skb);
+  snd.una = snd.iss;
+  snd.nxt = snd.max = snd.writeSeq = skb.endSeq;
   const now = sk.now();
   skb.when = now;
   skb.txCount = 1;
-  sk.retransStamp = now;
+  snd.retransStamp = now;
   transmitSkb(sk, skb, true);
-  armRtx(sk, TimerKind.RETRANS, sk.rto);
+  armRtx(sk, TimerKind.RETRANS, sk.rtt.rto);
   return 0;
 }
 
@@ -610,14 +508,15 @@ export function sendSyn(sk: TcpSock, ack: boolean): number {
  *
  * @example
  * ```ts
- * // retransmitHead(sk); // fast retransmit / NewReno partial ACK
+ * // retransmitHead(tcb); // fast retransmit / NewReno partial ACK
  * ```
  */
-export function retransmitHead(sk: TcpSock): void {
-  const skb = sk.writeQueue.head;
-  if (skb === null || skb === sk.sendHead) return;
+export function retransmitHead(sk: Tcb): void {
+  const snd = sk.snd;
+  const skb = snd.queue.head;
+  if (skb === null || skb === snd.head) return;
   // The head may extend past what the window now allows; send at most one MSS.
-  if (skb.len > sk.mssCache && !fragment(sk, skb, sk.mssCache)) return;
+  if (skb.len > snd.mss && !fragment(sk, skb, snd.mss)) return;
   if (transmitSkb(sk, skb, true) === -Errno.ENOBUFS) return;
   skb.txCount++;
   skb.when = sk.now();

@@ -46,7 +46,8 @@ export interface TcpTablesOptions {
 }
 
 /**
- * The operations TCP uses. Every failure is a negative errno.
+ * The operations TCP uses, generic over the entry type so callers get their
+ * own type back from lookups (no downcasts). Every failure is a negative errno.
  *
  * Rules (Linux inet_csk_get_port / inet_hash_connect semantics):
  * - `bind(sk, laddr, 0)` picks a free port at random within the range;
@@ -62,27 +63,27 @@ export interface TcpTablesOptions {
  *   checks the 4-tuple is unique. Returns -EADDRNOTAVAIL when nothing fits.
  *   On success the socket is in the established table.
  */
-export interface TcpTables {
-  bind(sk: TcpTableEntry, laddr: Ipv4Address, port: number): number;
+export interface TcpTables<E extends TcpTableEntry = TcpTableEntry> {
+  bind(sk: E, laddr: Ipv4Address, port: number): number;
   /** Leave the bind table (and any other table). */
-  unhash(sk: TcpTableEntry): void;
+  unhash(sk: E): void;
   /** Enter the listening table (the socket must be bound). */
-  listen(sk: TcpTableEntry): number;
+  listen(sk: E): number;
   /** The listener for a SYN to `laddr:lport` (specific address before wildcard). */
-  lookupListener(laddr: Ipv4Address, lport: number): TcpTableEntry | null;
+  lookupListener(laddr: Ipv4Address, lport: number): E | null;
   /** Pick/validate the local port and enter the established table. */
-  connect(sk: TcpTableEntry, laddr: Ipv4Address, raddr: Ipv4Address, rport: number): number;
+  connect(sk: E, laddr: Ipv4Address, raddr: Ipv4Address, rport: number): number;
   /** Enter the established table with a fully specified 4-tuple (accepted children, TIME-WAIT). */
-  hashEstablished(sk: TcpTableEntry): number;
+  hashEstablished(sk: E): number;
   /** Replace `old` by `next` under the same 4-tuple (a socket becoming TIME-WAIT). */
-  replace(old: TcpTableEntry, next: TcpTableEntry): void;
+  replace(old: E, next: E): void;
   /** The socket owning a 4-tuple, or null. */
   lookupEstablished(
     laddr: Ipv4Address,
     lport: number,
     raddr: Ipv4Address,
     rport: number,
-  ): TcpTableEntry | null;
+  ): E | null;
   /** Entries in the established table (TIME-WAIT included). */
   readonly establishedCount: number;
 }

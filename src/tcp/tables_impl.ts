@@ -93,7 +93,8 @@ import type { TcpTableEntry, TcpTables, TcpTablesOptions } from "./tables.ts";
  * const tables = createTcpTables(options);
  * ```
  */
-export interface TcpTablesImplOptions extends TcpTablesOptions {
+export interface TcpTablesImplOptions<E extends TcpTableEntry = TcpTableEntry>
+  extends TcpTablesOptions {
   /**
    * Called synchronously inside `connect(sk, …)` when `sk` takes over the
    * 4-tuple of TIME-WAIT entry `tw` (Linux `tcp_twsk_unique` then
@@ -103,7 +104,7 @@ export interface TcpTablesImplOptions extends TcpTablesOptions {
    * inherits from it: Linux sets `write_seq = tw_snd_nxt + 65535 + 2` (1 if
    * that wraps to 0) and copies `ts_recent` / `ts_recent_stamp`.
    */
-  onTimeWaitReuse?: (tw: TcpTableEntry, sk: TcpTableEntry) => void;
+  onTimeWaitReuse?: (tw: E, sk: E) => void;
 }
 
 /** Table sizes, for tests and diagnostics. */
@@ -121,7 +122,7 @@ export interface TcpTablesStats {
 }
 
 /** The tables, with diagnostics beyond the contract. */
-export interface TcpTablesImpl extends TcpTables {
+export interface TcpTablesImpl<E extends TcpTableEntry = TcpTableEntry> extends TcpTables<E> {
   /** Table sizes and the longest established-table chain. */
   stats(): TcpTablesStats;
 }
@@ -169,34 +170,34 @@ const ACTIVE = 2;
 type Kind = typeof BOUND | typeof LISTEN | typeof ACTIVE;
 
 /** An established-table node; it keeps its own copy of the key, so a caller mutating the entry cannot corrupt the chain. */
-interface EhNode {
+interface EhNode<E> {
   readonly hash: number;
   readonly laddr: number;
   readonly lport: number;
   readonly raddr: number;
   readonly rport: number;
-  sk: TcpTableEntry;
-  prev: EhNode | null;
-  next: EhNode | null;
+  sk: E;
+  prev: EhNode<E> | null;
+  next: EhNode<E> | null;
 }
 
 /** Where a socket sits in the tables (Linux keeps this in the socket: icsk_bind_hash, sk_node). */
-interface Rec {
-  sk: TcpTableEntry;
+interface Rec<E> {
+  sk: E;
   kind: Kind;
-  readonly bucket: BindBucket;
+  readonly bucket: BindBucket<E>;
   /** Bound address (passive) or connected local address (active), as hashed. */
   laddr: number;
   /** Counted in `bucket.userBound`. */
   readonly userBound: boolean;
-  node: EhNode | null;
+  node: EhNode<E> | null;
 }
 
 /** Linux `inet_bind_bucket`. */
-interface BindBucket {
+interface BindBucket<E> {
   readonly port: number;
   /** Bound-only and LISTEN owners. */
-  readonly passive: Rec[];
+  readonly passive: Rec<E>[];
   /** Connected and TIME-WAIT owners, and how many per local address. */
   active: number;
   readonly activeAddrs: Map<number, number>;
@@ -232,18 +233,20 @@ function isPort(p: number): boolean {
  * tables.connect(sk, 0xc0000201, 0xc0000202, 80); // 0; sk.lport is now ephemeral
  * ```
  */
-export function createTcpTables(options: TcpTablesImplOptions): TcpTablesImpl {
-  return new Tables(options);
+export function createTcpTables<E extends TcpTableEntry = TcpTableEntry>(
+  options: TcpTablesImplOptions<E>,
+): TcpTablesImpl<E> {
+  return new Tables<E>(options);
 }
 
-class Tables implements TcpTablesImpl {
+class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   readonly #low: number;
   readonly #range: number;
   readonly #reserved: ReadonlySet<number>;
   readonly #twReuse: boolean;
   readonly #now: () => number;
   readonly #nextU32: () => number;
-  readonly #onTimeWaitReuse: ((tw: TcpTableEntry, sk: TcpTableEntry) => void) | undefined;
+  readonly #onTimeWaitReuse: ((tw: E, sk: E) => void) | undefined;
 
   readonly #ehKey: KeyedHash;
   readonly #portF: KeyedHash;
@@ -251,15 +254,15 @@ class Tables implements TcpTablesImpl {
   /** RFC 6056 §3.3.4 `table[]`; zero is as good as random here because F already adds a secret offset. */
   readonly #perturb = new Uint32Array(PERTURB_SIZE);
 
-  #eh: (EhNode | null)[] = new Array<EhNode | null>(EHASH_INITIAL_BUCKETS).fill(null);
+  #eh: (EhNode<E> | null)[] = new Array<EhNode<E> | null>(EHASH_INITIAL_BUCKETS).fill(null);
   #ehMask = EHASH_INITIAL_BUCKETS - 1;
   #ehCount = 0;
-  readonly #bhash = new Map<number, BindBucket>();
-  readonly #listening = new Map<number, Rec[]>();
+  readonly #bhash = new Map<number, BindBucket<E>>();
+  readonly #listening = new Map<number, Rec<E>[]>();
   #listenerCount = 0;
-  readonly #recs = new Map<TcpTableEntry, Rec>();
+  readonly #recs = new Map<E, Rec<E>>();
 
-  constructor(o: TcpTablesImplOptions) {
+  constructor(o: TcpTablesImplOptions<E>) {
     const [low, high] = o.portRange ?? DEFAULT_PORT_RANGE;
     if (!(isPort(low) && isPort(high) && low >= 1 && low <= high)) {
       throw new RangeError(
@@ -291,7 +294,7 @@ class Tables implements TcpTablesImpl {
   // -------------------------------------------------------------------------
   // bind / listen
 
-  bind(sk: TcpTableEntry, laddr: Ipv4Address, port: number): number {
+  bind(sk: E, laddr: Ipv4Address, port: number): number {
     // inet_bind: a socket that already has a port gets EINVAL (SEEDS §2.2 step 6).
     if (this.#recs.has(sk)) return -Errno.EINVAL;
     if (!isPort(port)) return -Errno.EINVAL;
@@ -310,7 +313,7 @@ class Tables implements TcpTablesImpl {
     return 0;
   }
 
-  listen(sk: TcpTableEntry): number {
+  listen(sk: E): number {
     let rec = this.#recs.get(sk);
     if (rec === undefined) {
       // inet_csk_listen_start → get_port(sk, 0): an unbound listener gets an ephemeral port.
@@ -333,11 +336,11 @@ class Tables implements TcpTablesImpl {
     return 0;
   }
 
-  lookupListener(laddr: Ipv4Address, lport: number): TcpTableEntry | null {
+  lookupListener(laddr: Ipv4Address, lport: number): E | null {
     const list = this.#listening.get(lport);
     if (list === undefined) return null;
     const addr = laddr >>> 0;
-    let wildcard: TcpTableEntry | null = null;
+    let wildcard: E | null = null;
     for (const r of list) {
       // Specific address first, like the score in Linux __inet_lookup_listener.
       if (r.laddr === addr) return r.sk;
@@ -348,8 +351,8 @@ class Tables implements TcpTablesImpl {
 
   /** Whether `sk` binding `addr` conflicts with an owner of bucket `b` (see the module table). */
   #conflicts(
-    b: BindBucket,
-    sk: TcpTableEntry,
+    b: BindBucket<E>,
+    sk: E,
     addr: number,
     reuse: boolean,
     strict: boolean,
@@ -369,7 +372,7 @@ class Tables implements TcpTablesImpl {
   }
 
   /** inet_csk_find_open_port: random start, one pass over the range, first port nobody overlaps. */
-  #findOpenPort(sk: TcpTableEntry, addr: number): number {
+  #findOpenPort(sk: E, addr: number): number {
     const range = this.#range;
     const start = Math.floor(((this.#nextU32() >>> 0) / 4294967296) * range);
     for (let i = 0; i < range; i++) {
@@ -381,9 +384,9 @@ class Tables implements TcpTablesImpl {
     return -1;
   }
 
-  #addPassive(sk: TcpTableEntry, addr: number, port: number): void {
+  #addPassive(sk: E, addr: number, port: number): void {
     const b = this.#bucket(port);
-    const rec: Rec = { sk, kind: BOUND, bucket: b, laddr: addr, userBound: true, node: null };
+    const rec: Rec<E> = { sk, kind: BOUND, bucket: b, laddr: addr, userBound: true, node: null };
     b.passive.push(rec);
     b.userBound++;
     this.#recs.set(sk, rec);
@@ -392,7 +395,7 @@ class Tables implements TcpTablesImpl {
     sk.userBoundPort = true;
   }
 
-  #bucket(port: number): BindBucket {
+  #bucket(port: number): BindBucket<E> {
     let b = this.#bhash.get(port);
     if (b === undefined) {
       b = { port, passive: [], active: 0, activeAddrs: new Map(), userBound: 0 };
@@ -404,7 +407,7 @@ class Tables implements TcpTablesImpl {
   // -------------------------------------------------------------------------
   // connect / established
 
-  connect(sk: TcpTableEntry, laddr: Ipv4Address, raddr: Ipv4Address, rport: number): number {
+  connect(sk: E, laddr: Ipv4Address, raddr: Ipv4Address, rport: number): number {
     const l = laddr >>> 0, r = raddr >>> 0;
     // The core resolves 0.0.0.0 (routing picks the source; Linux maps a 0
     // destination to a local address) before hashing a full 4-tuple.
@@ -432,8 +435,8 @@ class Tables implements TcpTablesImpl {
    * `twp == NULL` case of tcp_twsk_unique: no tcp_tw_reuse, no 1 s wait).
    */
   #connectFixed(
-    sk: TcpTableEntry,
-    rec: Rec | null,
+    sk: E,
+    rec: Rec<E> | null,
     l: number,
     lport: number,
     r: number,
@@ -460,7 +463,7 @@ class Tables implements TcpTablesImpl {
    * each use, so one destination cycles through the whole range before a port
    * comes back (fewer TIME-WAIT collisions).
    */
-  #connectEphemeral(sk: TcpTableEntry, l: number, r: number, rport: number): number {
+  #connectEphemeral(sk: E, l: number, r: number, rport: number): number {
     const range = this.#range;
     const index = this.#portG.hash3(l, r, rport) & (PERTURB_SIZE - 1);
     const offset = this.#portF.hash3(l, r, rport) + this.#perturb[index]!;
@@ -469,7 +472,7 @@ class Tables implements TcpTablesImpl {
       // ip_local_reserved_ports
       if (this.#reserved.has(port)) continue;
       const b = this.#bhash.get(port);
-      let tw: TcpTableEntry | null = null;
+      let tw: E | null = null;
       if (b !== undefined) {
         // fastreuse >= 0: a port someone bound explicitly is never auto-selected.
         if (b.userBound > 0) continue;
@@ -499,7 +502,7 @@ class Tables implements TcpTablesImpl {
     r: number,
     rport: number,
     ephemeral: boolean,
-  ): TcpTableEntry | null | typeof TAKEN {
+  ): E | null | typeof TAKEN {
     const n = this.#ehFind(l, lport, r, rport);
     if (n === null) return null;
     const tw = n.sk;
@@ -511,7 +514,7 @@ class Tables implements TcpTablesImpl {
     return old ? tw : TAKEN;
   }
 
-  hashEstablished(sk: TcpTableEntry): number {
+  hashEstablished(sk: E): number {
     if (this.#recs.has(sk)) return -Errno.EINVAL;
     const l = sk.laddr >>> 0, r = sk.raddr >>> 0;
     if (l === 0 || r === 0 || !isPort(sk.lport) || sk.lport === 0 || !isPort(sk.rport)) {
@@ -528,7 +531,7 @@ class Tables implements TcpTablesImpl {
     return 0;
   }
 
-  replace(old: TcpTableEntry, next: TcpTableEntry): void {
+  replace(old: E, next: E): void {
     const rec = this.#recs.get(old);
     if (rec === undefined || rec.node === null) {
       throw new Error("TcpTables.replace: the old entry is not in the established table");
@@ -551,7 +554,7 @@ class Tables implements TcpTablesImpl {
     next.userBoundPort = rec.userBound;
   }
 
-  unhash(sk: TcpTableEntry): void {
+  unhash(sk: E): void {
     const rec = this.#recs.get(sk);
     if (rec !== undefined) this.#detach(rec);
   }
@@ -561,7 +564,7 @@ class Tables implements TcpTablesImpl {
     lport: number,
     raddr: Ipv4Address,
     rport: number,
-  ): TcpTableEntry | null {
+  ): E | null {
     return this.#ehFind(laddr >>> 0, lport, raddr >>> 0, rport)?.sk ?? null;
   }
 
@@ -585,7 +588,7 @@ class Tables implements TcpTablesImpl {
   // internals
 
   #insertActive(
-    sk: TcpTableEntry,
+    sk: E,
     l: number,
     lport: number,
     r: number,
@@ -593,14 +596,14 @@ class Tables implements TcpTablesImpl {
     userBound: boolean,
   ): void {
     const b = this.#bucket(lport);
-    const rec: Rec = { sk, kind: BOUND, bucket: b, laddr: l, userBound, node: null };
+    const rec: Rec<E> = { sk, kind: BOUND, bucket: b, laddr: l, userBound, node: null };
     if (userBound) b.userBound++;
     this.#recs.set(sk, rec);
     this.#activate(rec, l, r, rport);
   }
 
   /** A bound (or new) record becomes connected: out of `passive`, into the active summary and ehash. */
-  #activate(rec: Rec, l: number, r: number, rport: number): void {
+  #activate(rec: Rec<E>, l: number, r: number, rport: number): void {
     const b = rec.bucket;
     const i = b.passive.indexOf(rec);
     if (i >= 0) b.passive.splice(i, 1);
@@ -617,7 +620,7 @@ class Tables implements TcpTablesImpl {
     rec.node = this.#ehInsert(sk, l, b.port, r, rport);
   }
 
-  #detach(rec: Rec): void {
+  #detach(rec: Rec<E>): void {
     const b = rec.bucket;
     if (rec.kind === ACTIVE) {
       this.#ehRemove(rec.node!);
@@ -640,7 +643,7 @@ class Tables implements TcpTablesImpl {
     this.#recs.delete(rec.sk);
   }
 
-  #ehFind(l: number, lport: number, r: number, rport: number): EhNode | null {
+  #ehFind(l: number, lport: number, r: number, rport: number): EhNode<E> | null {
     let n = this.#eh[establishedHash(this.#ehKey, l, lport, r, rport) & this.#ehMask] ?? null;
     for (; n !== null; n = n.next) {
       if (n.lport === lport && n.rport === rport && n.laddr === l && n.raddr === r) return n;
@@ -648,16 +651,16 @@ class Tables implements TcpTablesImpl {
     return null;
   }
 
-  #ehInsert(sk: TcpTableEntry, l: number, lport: number, r: number, rport: number): EhNode {
+  #ehInsert(sk: E, l: number, lport: number, r: number, rport: number): EhNode<E> {
     if (this.#ehCount >= this.#eh.length) this.#ehGrow();
     const hash = establishedHash(this.#ehKey, l, lport, r, rport);
-    const node: EhNode = { hash, laddr: l, lport, raddr: r, rport, sk, prev: null, next: null };
+    const node: EhNode<E> = { hash, laddr: l, lport, raddr: r, rport, sk, prev: null, next: null };
     this.#link(node);
     this.#ehCount++;
     return node;
   }
 
-  #link(node: EhNode): void {
+  #link(node: EhNode<E>): void {
     const i = node.hash & this.#ehMask;
     const head = this.#eh[i] ?? null;
     node.prev = null;
@@ -666,7 +669,7 @@ class Tables implements TcpTablesImpl {
     this.#eh[i] = node;
   }
 
-  #ehRemove(node: EhNode): void {
+  #ehRemove(node: EhNode<E>): void {
     if (node.prev !== null) node.prev.next = node.next;
     else this.#eh[node.hash & this.#ehMask] = node.next;
     if (node.next !== null) node.next.prev = node.prev;
@@ -677,7 +680,7 @@ class Tables implements TcpTablesImpl {
   /** Double the bucket array; the key stays, so each node's stored hash is reused. */
   #ehGrow(): void {
     const old = this.#eh;
-    this.#eh = new Array<EhNode | null>(old.length * 2).fill(null);
+    this.#eh = new Array<EhNode<E> | null>(old.length * 2).fill(null);
     this.#ehMask = this.#eh.length - 1;
     for (let head of old) {
       while (head !== null) {

@@ -33,7 +33,7 @@ import type { RouteResult } from "../ipv4/route.ts";
 import { Csum, type SkBuff } from "../skb/skbuff.ts";
 import { IPV4_BROADCAST, IPV4_LOOPBACK, isMulticast } from "../wire/addr.ts";
 import { type EmitOptions, get16, get32, type ParseOptions } from "../wire/bytes.ts";
-import { IcmpType } from "../wire/icmp.ts";
+import { IcmpType, IcmpUnreachableCode } from "../wire/icmp.ts";
 import { IpProtocol, type Ipv4Repr } from "../wire/ipv4.ts";
 import { emitUdp, parseUdp, UDP_HEADER_LENGTH } from "../wire/udp.ts";
 import {
@@ -67,29 +67,6 @@ const IP_PMTUDISC_DO = 2;
 
 const NO_VERIFY: ParseOptions = { verifyChecksum: false };
 const NO_CHECKSUM: EmitOptions = { checksum: false };
-
-/**
- * errno for each Destination Unreachable code (Linux `icmp_err_convert`,
- * RFC 1122 §3.2.2.1 and RFC 1812 §5.2.7.1 for the codes).
- */
-const UNREACH_ERRNO: readonly number[] = [
-  Errno.ENETUNREACH, // 0 net unreachable
-  Errno.EHOSTUNREACH, // 1 host unreachable
-  Errno.ENOPROTOOPT, // 2 protocol unreachable
-  Errno.ECONNREFUSED, // 3 port unreachable
-  Errno.EMSGSIZE, // 4 fragmentation needed and DF set
-  Errno.EOPNOTSUPP, // 5 source route failed
-  Errno.ENETUNREACH, // 6 destination network unknown
-  Errno.EHOSTDOWN, // 7 destination host unknown
-  Errno.ENONET, // 8 source host isolated
-  Errno.ENETUNREACH, // 9 network administratively prohibited
-  Errno.EHOSTUNREACH, // 10 host administratively prohibited
-  Errno.ENETUNREACH, // 11 network unreachable for TOS
-  Errno.EHOSTUNREACH, // 12 host unreachable for TOS
-  Errno.EHOSTUNREACH, // 13 communication administratively prohibited
-  Errno.EHOSTUNREACH, // 14 host precedence violation
-  Errno.EHOSTUNREACH, // 15 precedence cutoff in effect
-];
 
 /**
  * Options for {@link UdpProtocol}.
@@ -220,7 +197,7 @@ export class UdpProtocol implements InetProtocol {
       st.noPorts++;
       // RFC 1122 §4.1.3.1 (U1) / §3.2.2.1 (C8): port unreachable. sendError
       // applies the "never about" rules of §3.2.2 (C2) and the rate limit.
-      this.#ip.icmp?.sendError(skb, IcmpType.DEST_UNREACHABLE, 3);
+      this.#ip.icmp?.sendError(skb, IcmpType.DEST_UNREACHABLE, IcmpUnreachableCode.PORT);
       return this.#drop(skb, "udp.no_socket");
     }
     this.#enqueue(sk, skb);
@@ -240,20 +217,13 @@ export class UdpProtocol implements InetProtocol {
     // The socket that would receive an answer from the failed destination.
     const sk = this.table.lookup(q.dst >>> 0, dport, q.src >>> 0, sport);
     if (sk === null) return;
-    let errno: number;
-    switch (e.type) {
-      case IcmpType.DEST_UNREACHABLE:
-        if (e.code === 4 && sk.pmtudisc === IP_PMTUDISC_DONT) return; // we fragment locally
-        errno = UNREACH_ERRNO[e.code] ?? Errno.EHOSTUNREACH;
-        break;
-      case IcmpType.TIME_EXCEEDED:
-        errno = Errno.EHOSTUNREACH;
-        break;
-      case IcmpType.PARAMETER_PROBLEM:
-        errno = Errno.EPROTO;
-        break;
-      default:
-        return;
+    const errno = e.errno;
+    if (errno === 0) return;
+    if (
+      e.type === IcmpType.DEST_UNREACHABLE && e.code === IcmpUnreachableCode.FRAG_NEEDED &&
+      sk.pmtudisc === IP_PMTUDISC_DONT
+    ) {
+      return; // we fragment locally
     }
     if (!sk.recvErr && !sk.connected) return;
     if (sk.recvErr) {

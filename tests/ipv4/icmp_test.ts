@@ -7,6 +7,7 @@
 import * as assert from "uvu/assert";
 import { test, testSeed } from "../_util/test.ts";
 import { type Pair, pair, settle } from "../_util/sim.ts";
+import { Errno } from "../../src/core/errno.ts";
 import {
   capture,
   datagramOf,
@@ -277,21 +278,22 @@ test("C6 (MUST-55): Source Quench is ignored; C7: Redirects are ignored and rout
 // ---------------------------------------------------------------------------
 // Received errors go to the transport (C4, §8-14)
 
-test("C4: unreachable, time exceeded and parameter problem reach the quoting protocol; codes 2/3 are hard", async () => {
+test("C4: unreachable, time exceeded and parameter problem reach the quoting protocol with errno and fatal bit from Linux's table", async () => {
   const p = quietPair();
   const { errors } = rawErrors(p.a);
   p.b.ipv4.register(RAW, { rcv: (skb) => skb.free() });
   const quote = await sentDatagram(p);
-  const cases: [number, number, number, boolean][] = [
-    [3, 0, 0, false],
-    [3, 1, 0, false],
-    [3, 2, 0, true],
-    [3, 3, 0, true],
-    [3, 4, 1280, false],
-    [3, 13, 0, false],
-    [11, 0, 0, false],
-    [11, 1, 0, false],
-    [12, 0, 9, false],
+  // [type, code, next-hop MTU, errno, fatal] (Linux icmp_err_convert; parameter problem EPROTO, fatal).
+  const cases: [number, number, number, number, boolean][] = [
+    [3, 0, 0, Errno.ENETUNREACH, false],
+    [3, 1, 0, Errno.EHOSTUNREACH, false],
+    [3, 2, 0, Errno.ENOPROTOOPT, true],
+    [3, 3, 0, Errno.ECONNREFUSED, true],
+    [3, 4, 1280, Errno.EMSGSIZE, false],
+    [3, 13, 0, Errno.EHOSTUNREACH, true],
+    [11, 0, 0, Errno.EHOSTUNREACH, false],
+    [11, 1, 0, Errno.EHOSTUNREACH, false],
+    [12, 0, 9, Errno.EPROTO, true],
   ];
   for (const [type, code, info] of cases) {
     inject(
@@ -300,8 +302,8 @@ test("C4: unreachable, time exceeded and parameter problem reach the quoting pro
     );
   }
   assert.equal(
-    errors.map((e) => [e.type, e.code, e.hard]),
-    cases.map(([t, c, , h]) => [t, c, h]),
+    errors.map((e) => [e.type, e.code, e.errno, e.fatal]),
+    cases.map(([t, c, , errno, fatal]) => [t, c, errno, fatal]),
   );
   assert.is(errors[4]!.nextHopMtu, 1280);
   assert.ok(errors.every((e) => e.from === IP_B && e.quote.src === IP_A && e.quote.dst === IP_B));

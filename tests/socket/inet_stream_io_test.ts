@@ -222,7 +222,7 @@ test("backpressure: a blocking send waits while the peer does not read (zero win
   assert.not.ok(done, "the writer is blocked");
   assert.ok(windows.includes(0), "the receiver advertised a zero window");
   assert.ok(p.a.stats.tcp.zeroWindowProbes >= 1, "the sender probed it");
-  assert.ok(tcb(p.b, s).rcvQueued <= 8192);
+  assert.ok(tcb(p.b, s).tcb.rcv.queued <= 8192);
   const got = await readAll(p, p.b, s, data.length);
   assert.is(await writing, data.length, "blocking send returns the whole count");
   assert.equal(got, data);

@@ -131,9 +131,9 @@ test("seed §4 item 15: listen() on a listener only updates the backlog; EINVAL 
   const p = pair({ seed: 304 });
   const s = p.b.sockets;
   const l = listening(p.b, 8080, 1);
-  assert.is(tcb(p.b, l).backlog, 1);
+  assert.is(tcb(p.b, l).tcb.listen!.backlog, 1);
   s.listen(l, 32);
-  assert.is(tcb(p.b, l).backlog, 32, "backlog updated");
+  assert.is(tcb(p.b, l).tcb.listen!.backlog, 32, "backlog updated");
   assert.is(tcb(p.b, l).state, TcpState.LISTEN);
   // Both connections now fit the accept queue (a backlog of 1 would drop one SYN).
   const c1 = tcp(p.a);
@@ -145,7 +145,7 @@ test("seed §4 item 15: listen() on a listener only updates the backlog; EINVAL 
       p.a.sockets.connect(c2, { address: B, port: 8080 }),
     ]),
   );
-  assert.is(tcb(p.b, l).acceptQueue.length, 2);
+  assert.is(tcb(p.b, l).tcb.listen!.acceptQueue.length, 2);
   // A connected socket cannot listen (sock->state != SS_UNCONNECTED).
   throws(() => p.a.sockets.listen(c1, 4), "EINVAL");
   await p.close();
@@ -425,7 +425,7 @@ test("ENFILE: accept with a full descriptor table fails and leaves the connectio
   await settle(p.clock, p.a.sockets.connect(tcp(p.a), { address: B, port: 8080 }));
   const filler = tcp(p.b);
   await rejects(s.accept(l), "ENFILE");
-  assert.is(tcb(p.b, l).acceptQueue.length, 1);
+  assert.is(tcb(p.b, l).tcb.listen!.acceptQueue.length, 1);
   s.close(filler);
   await s.accept(l);
   await p.close();

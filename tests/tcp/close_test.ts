@@ -6,19 +6,20 @@ import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
 import { pair } from "../_util/sim.ts";
 import { Errno } from "../../src/core/errno.ts";
-import { Poll } from "../../src/tcp/sock.ts";
+import { Poll } from "../../src/tcp/config.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import { ADDR_A, ADDR_B, connectPair, randomBytes } from "./_helpers.ts";
 import { injectInto, rawAccept, RawPeer, TcpFlags } from "./_raw.ts";
 
 const S = TcpState;
 
-function states(sk: { readonly ctx: unknown; state: number }, log: number[]) {
-  const ctx = sk.ctx as { trace: ((e: { sk: unknown; to: number }) => void) | null };
+function states(sk: { readonly tcb: { readonly ctx: unknown } }, log: number[]) {
+  const tcb = sk.tcb;
+  const ctx = tcb.ctx as { trace: ((e: { sk: unknown; to: number }) => void) | null };
   const prev = ctx.trace;
   ctx.trace = (e) => {
     prev?.(e);
-    if (e.sk === sk) log.push(e.to);
+    if (e.sk === tcb) log.push(e.to);
   };
 }
 
@@ -181,7 +182,7 @@ test("RFC 6191 / MAY-2: in TIME-WAIT a SYN with a newer timestamp opens a new co
   c.setOption("SO_REUSEADDR", 1);
   c.bind(0, 5555);
   c.connect(0xc0000202, 8080);
-  p.clock.runUntil(() => l.acceptQueue.length === 1);
+  p.clock.runUntil(() => l.tcb.listen!.acceptQueue.length === 1);
   const s = l.accept()!;
   // The server closes first: the server side holds TIME-WAIT.
   s.close();
@@ -193,7 +194,7 @@ test("RFC 6191 / MAY-2: in TIME-WAIT a SYN with a newer timestamp opens a new co
   c2.setOption("SO_REUSEADDR", 1);
   assert.is(c2.bind(0, 5555), 0);
   c2.connect(0xc0000202, 8080);
-  p.clock.runUntil(() => l.acceptQueue.length === 1, 5000);
+  p.clock.runUntil(() => l.tcb.listen!.acceptQueue.length === 1, 5000);
   assert.is(c2.state, S.ESTABLISHED);
   assert.is(s.state, S.CLOSED, "the TIME-WAIT TCB gave way");
   const s2 = l.accept()!;
@@ -212,21 +213,24 @@ test("TIME-WAIT reuse by connect() (tables hand-off, Linux tcp_twsk_unique): new
   c.setOption("SO_REUSEADDR", 1);
   c.bind(0, 5556);
   c.connect(0xc0000202, 8080);
-  p.clock.runUntil(() => l.acceptQueue.length === 1);
+  p.clock.runUntil(() => l.tcb.listen!.acceptQueue.length === 1);
   const s = l.accept()!;
   c.close(); // the client holds TIME-WAIT
   p.clock.runUntil(() => s.state === S.CLOSE_WAIT);
   s.close();
   p.clock.runUntil(() => c.state === S.TIME_WAIT && s.state === S.CLOSED);
-  const twNxt = c.sndNxt;
+  const twNxt = c.tcb.snd.nxt;
   p.clock.advance(2000);
   const c2 = p.a.tcp.socket();
   c2.setOption("SO_REUSEADDR", 1);
   assert.is(c2.bind(0, 5556), 0);
   c2.connect(0xc0000202, 8080);
   assert.is(c.state, S.CLOSED);
-  assert.is(c2.iss, (twNxt + 65537) >>> 0);
-  p.clock.runUntil(() => c2.state === S.ESTABLISHED && l.acceptQueue.length === 1, 5000);
+  assert.is(c2.tcb.snd.iss, (twNxt + 65537) >>> 0);
+  p.clock.runUntil(
+    () => c2.state === S.ESTABLISHED && l.tcb.listen!.acceptQueue.length === 1,
+    5000,
+  );
   const s2 = l.accept()!;
   for (const x of [c2, s2, l]) x.close();
   p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 200_000);
@@ -243,7 +247,7 @@ test("§8 row 1: an unanswered SYN-ACK is retried (tcp_synack_retries = 5) and t
   p.clock.advance(200_000);
   const synacks = peer.take().filter((s) => s.flags === (TcpFlags.SYN | TcpFlags.ACK));
   assert.is(synacks.length, 6);
-  assert.is(l.synQueue.size, 0);
+  assert.is(l.tcb.listen!.synQueue.size, 0);
   assert.is(p.b.tcp.socks.size, 1);
   assert.is(p.b.stats.tcp.outRsts, 0);
   l.close();
@@ -287,7 +291,7 @@ test("KI-1 (RFC 6191, MAY-2): a SYN that reopens a TIME-WAIT 4-tuple must not di
   injectInto(p, p.b, ADDR_A, ADDR_B, {
     sport: client.lport,
     dport: 8080,
-    seq: (server.rcvNxt + 1_000_000) >>> 0,
+    seq: (server.tcb.rcv.nxt + 1_000_000) >>> 0,
     flags: TcpFlags.SYN,
     options: { mss: 1460 },
   });
@@ -316,7 +320,7 @@ test("KI-1: TIME-WAIT reuse by connect() (Linux tcp_twsk_unique) keeps the unrea
   c.setOption("SO_REUSEADDR", 1);
   c.bind(0, 5556);
   c.connect(ADDR_B, 8080);
-  p.clock.runUntil(() => l.acceptQueue.length === 1);
+  p.clock.runUntil(() => l.tcb.listen!.acceptQueue.length === 1);
   const s = l.accept()!;
   c.shutdown(1); // the client closes first (TIME-WAIT) but keeps the socket
   p.clock.runUntil(() => s.state === S.CLOSE_WAIT);
@@ -333,7 +337,10 @@ test("KI-1: TIME-WAIT reuse by connect() (Linux tcp_twsk_unique) keeps the unrea
   assert.is(c.recv(buf), 3, "unread data survives");
   assert.equal([...buf.subarray(0, 3)], [7, 8, 9]);
   assert.is(c.recv(buf), 0);
-  p.clock.runUntil(() => c2.state === S.ESTABLISHED && l.acceptQueue.length === 1, 5000);
+  p.clock.runUntil(
+    () => c2.state === S.ESTABLISHED && l.tcb.listen!.acceptQueue.length === 1,
+    5000,
+  );
   const s2 = l.accept()!;
   for (const x of [c, c2, s2, l]) x.close();
   p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 200_000);

@@ -36,7 +36,7 @@ import { SeededRandom } from "../../src/core/random.ts";
 import { Errno } from "../../src/core/errno.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import type { TcpSock } from "../../src/tcp/sock.ts";
-import { receiveWindow } from "../../src/tcp/recv.ts";
+import { receiveWindow } from "../../src/tcp/window.ts";
 import { Csum, type SkBuff } from "../../src/skb/skbuff.ts";
 import { emitTcp, parseTcp, tcpHeaderLength, type TcpRepr } from "../../src/wire/tcp.ts";
 import type { TcpOptions } from "../../src/wire/tcp_options.ts";
@@ -131,7 +131,7 @@ class Mutator {
       const tcp = stack.tcp;
       const orig = tcp.rcv.bind(tcp);
       tcp.rcv = (skb: SkBuff, ip: Ipv4Repr, iface: Iface) => {
-        const d = this.#dirFor(stack.tcp, skb, ip);
+        const d = this.#dirFor(stack.tcp.ctx, skb, ip);
         const tmpl = d !== null ? this.#template(skb, ip) : null;
         orig(skb, ip, iface);
         if (d === null || tmpl === null) return;
@@ -153,7 +153,7 @@ class Mutator {
     for (const d of this.#dirs.values()) {
       const sk = d.rcv;
       if (
-        (sk.ctx as unknown) === tcp && sk.lport === dport && sk.rport === sport &&
+        (sk.tcb.ctx as unknown) === tcp && sk.lport === dport && sk.rport === sport &&
         sk.raddr === ip.src
       ) return d;
     }
@@ -178,8 +178,8 @@ class Mutator {
     const r = this.r;
     const R = d.rcv;
     const S = d.snd;
-    const wnd = Math.max(receiveWindow(R), 1);
-    const mss = R.mssCache;
+    const wnd = Math.max(receiveWindow(R.tcb), 1);
+    const mss = R.tcb.snd.mss;
     // ---- sequence number ----
     const deltas = [
       0,
@@ -203,9 +203,9 @@ class Mutator {
     const k = ri(r, 20);
     if (k < deltas.length) seq = (t.seq + deltas[k]!) >>> 0;
     else if (k === 16) seq = r.nextU32();
-    else if (k === 17) seq = R.rcvNxt;
-    else if (k === 18) seq = (R.rcvNxt + 1 + ri(r, wnd)) >>> 0;
-    else seq = (R.rcvNxt - 1 - ri(r, 5000)) >>> 0;
+    else if (k === 17) seq = R.tcb.rcv.nxt;
+    else if (k === 18) seq = (R.tcb.rcv.nxt + 1 + ri(r, wnd)) >>> 0;
+    else seq = (R.tcb.rcv.nxt - 1 - ri(r, 5000)) >>> 0;
     // ---- flags: every combination over time, realistic ones more often ----
     let flags = ri(r, 3) === 0 ? (this.#flagCycle++ & 0xff) : pick(r, [
       ACK,
@@ -224,10 +224,10 @@ class Mutator {
     // ---- payload ----
     let len = pick(r, [0, 0, 0, 1, 2, t.payloadLength, t.payloadLength, ri(r, 1461), mss]);
     // Position of `seq` in `snd`'s stream (0 = first data byte).
-    const base = (R.irs + 1) >>> 0;
+    const base = (R.tcb.rcv.irs + 1) >>> 0;
     const idx = diff(seq, base);
-    const sent = Math.min(d.data.length, Math.max(0, diff(S.sndMax, base)));
-    const finSent = diff(S.sndMax, base) >= d.data.length + 1 &&
+    const sent = Math.min(d.data.length, Math.max(0, diff(S.tcb.snd.max, base)));
+    const finSent = diff(S.tcb.snd.max, base) >= d.data.length + 1 &&
       (S.shutdownMask & 2) !== 0;
     const far = idx + len < -(1 << 21) || idx > d.data.length + (1 << 21);
     let garbage = false;
@@ -240,7 +240,7 @@ class Mutator {
       // A FIN only at the true FIN position (after it was really sent).
       if ((flags & FIN) && !(finSent && idx + len === d.data.length)) flags &= ~FIN;
       // An exact-RCV.NXT RST kills the connection (RFC 5961 B1): only in kill rounds.
-      if ((flags & RST) && seq === R.rcvNxt && !(this.killRound && ri(r, 400) === 0)) {
+      if ((flags & RST) && seq === R.tcb.rcv.nxt && !(this.killRound && ri(r, 400) === 0)) {
         seq = (seq + 1) >>> 0;
       }
     }
@@ -248,20 +248,20 @@ class Mutator {
     const ackChoices = [
       t.ack,
       (t.ack - 1) >>> 0,
-      (R.sndUna - ri(r, 3000)) >>> 0,
-      (R.sndUna - R.maxSndWnd - 1 - ri(r, 100)) >>> 0,
-      (R.sndMax + 1 + ri(r, 100)) >>> 0,
-      (R.sndMax + 0x40000000) >>> 0,
+      (R.tcb.snd.una - ri(r, 3000)) >>> 0,
+      (R.tcb.snd.una - R.tcb.snd.maxWnd - 1 - ri(r, 100)) >>> 0,
+      (R.tcb.snd.max + 1 + ri(r, 100)) >>> 0,
+      (R.tcb.snd.max + 0x40000000) >>> 0,
       r.nextU32(),
     ];
     let ack = pick(r, ackChoices);
-    if (!far && diff(ack, R.sndUna) > 0 && diff(ack, R.sndMax) <= 0) {
-      ack = (R.sndMax + 1 + ri(r, 10)) >>> 0; // must be refused (§8 row 4)
+    if (!far && diff(ack, R.tcb.snd.una) > 0 && diff(ack, R.tcb.snd.max) <= 0) {
+      ack = (R.tcb.snd.max + 1 + ri(r, 10)) >>> 0; // must be refused (§8 row 4)
     }
     // ---- window: random, except a segment "from the future" could latch
     // SND.WL1 ahead of the real sender; keep that one harmless (open). ----
     let window = pick(r, [t.window, 0, 1, 0xffff, r.nextU32() & 0xffff]);
-    if (diff(seq, S.sndNxt) > 0 || diff(seq, S.sndMax) > 0) window = 0xffff;
+    if (diff(seq, S.tcb.snd.nxt) > 0 || diff(seq, S.tcb.snd.max) > 0) window = 0xffff;
     // ---- options ----
     const o: Mutable<TcpOptions> = { ...t.options };
     const ts0 = t.options.tsVal;
@@ -291,7 +291,7 @@ class Mutator {
       if (n > 0) {
         const b: number[] = [];
         for (let i = 0; i < n; i++) {
-          const anchor = pick(r, [R.sndUna, R.sndMax, R.sndNxt, r.nextU32()]);
+          const anchor = pick(r, [R.tcb.snd.una, R.tcb.snd.max, R.tcb.snd.nxt, r.nextU32()]);
           const a = (anchor + pick(r, [0, 1, -1, mss, -mss, 100_000, -100_000])) >>> 0;
           const len2 = pick(r, [1, mss, 0, -1, -mss, 0x7fffffff, 0x80000000]);
           b.push(a, (a + len2) >>> 0);
@@ -341,13 +341,17 @@ class Mutator {
     this.injected++;
     if (TRACE) {
       const f = parseTcp(u8, skb.data, skb.len, ip, { verifyChecksum: false });
-      const before = { nxt: R.rcvNxt, shut: R.shutdownMask, st: R.state };
+      const before = { nxt: R.tcb.rcv.nxt, shut: R.shutdownMask, st: R.state };
       deliver(skb, ip, iface);
-      if (R.shutdownMask !== before.shut || R.rcvNxt !== before.nxt || R.state !== before.st) {
-        console.log("mutant effect", before, { nxt: R.rcvNxt, shut: R.shutdownMask, st: R.state }, {
-          base: R.irs + 1,
+      if (R.shutdownMask !== before.shut || R.tcb.rcv.nxt !== before.nxt || R.state !== before.st) {
+        console.log("mutant effect", before, {
+          nxt: R.tcb.rcv.nxt,
+          shut: R.shutdownMask,
+          st: R.state,
+        }, {
+          base: R.tcb.rcv.irs + 1,
           len: d.data.length,
-          sndMax: S.sndMax,
+          sndMax: S.tcb.snd.max,
         }, typeof f === "string" ? f : { ...f, options: JSON.stringify(f.options) });
       }
       return;
@@ -380,10 +384,10 @@ class Mutator {
     };
     if (!garbage) {
       // Zero-length, in window but after Last.ACK.sent, or far away.
-      const wnd = Math.max(receiveWindow(R), 2);
+      const wnd = Math.max(receiveWindow(R.tcb), 2);
       const s = ri(r, 2) === 0
-        ? (R.rcvNxt + 1 + ri(r, wnd - 1)) >>> 0
-        : (R.rcvNxt + 0x80000000) >>> 0;
+        ? (R.tcb.rcv.nxt + 1 + ri(r, wnd - 1)) >>> 0
+        : (R.tcb.rcv.nxt + 0x80000000) >>> 0;
       setSeq(s);
       u8[at + 13]! &= ~FIN;
       u8[at + 14] = 0xff;
@@ -479,11 +483,11 @@ async function round(seed: number, budget: number, tally: Tally, noTs: boolean):
     );
     for (const sk of [client, server]) {
       console.log(
-        `  state ${sk.state} rcvNxt-irs ${diff(sk.rcvNxt, sk.irs)} sndMax-iss ${
-          diff(sk.sndMax, sk.iss)
+        `  state ${sk.state} rcvNxt-irs ${diff(sk.tcb.rcv.nxt, sk.tcb.rcv.irs)} sndMax-iss ${
+          diff(sk.tcb.snd.max, sk.tcb.snd.iss)
         } sndUna-iss ${
-          diff(sk.sndUna, sk.iss)
-        } shut ${sk.shutdownMask} rcvQueued ${sk.rcvQueued} ofo ${sk.ofoBytes} err ${sk.skErr}`,
+          diff(sk.tcb.snd.una, sk.tcb.snd.iss)
+        } shut ${sk.shutdownMask} rcvQueued ${sk.tcb.rcv.queued} ofo ${sk.tcb.rcv.ofoBytes} err ${sk.skErr}`,
       );
     }
   }

@@ -75,8 +75,8 @@ function fuzzOne(
     }
   }
   const at = skb.push(20 + optLen);
-  const seq = sk ? near(r, sk.rcvNxt) : r.nextU32();
-  const ack = sk ? near(r, sk.sndNxt) : r.nextU32();
+  const seq = sk ? near(r, sk.tcb.rcv.nxt) : r.nextU32();
+  const ack = sk ? near(r, sk.tcb.snd.nxt) : r.nextU32();
   const flags = r.nextU32() % 4 === 0
     ? r.nextU32() & 0x3f
     : pick(r, [0x10, 0x18, 0x11, 0x04, 0x14, 0x02, 0x12, 0x01, 0x00, 0x3f]);
@@ -141,7 +141,7 @@ test("fuzz: a connection survives blind out-of-window injection (RFC 5961) and s
       {
         srcPort: client.lport,
         dstPort: 8080,
-        seq: (server.rcvNxt + 0x40000000 + (r.nextU32() % 0x7fffffff)) >>> 0,
+        seq: (server.tcb.rcv.nxt + 0x40000000 + (r.nextU32() % 0x7fffffff)) >>> 0,
         ack: r.nextU32(),
         flags,
         window: 65535,

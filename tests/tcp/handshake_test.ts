@@ -2,7 +2,7 @@ import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
 import { pair, settle } from "../_util/sim.ts";
 import { Errno } from "../../src/core/errno.ts";
-import { Poll } from "../../src/tcp/sock.ts";
+import { Poll } from "../../src/tcp/config.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import { ADDR_A, ADDR_B, connectPair, exchange, randomBytes } from "./_helpers.ts";
 import { rawAccept, RawPeer, TcpFlags } from "./_raw.ts";
@@ -14,7 +14,7 @@ test("TCP: active/passive open reaches ESTABLISHED on both ends (RFC 9293 §3.5)
   assert.is(server.state, TcpState.ESTABLISHED);
   assert.is(server.raddr, ADDR_A);
   assert.is(server.rport, client.lport);
-  assert.ok(client.tsOk && client.wscaleOk && client.sackOk, "options negotiated");
+  assert.ok(client.tcb.tsOk && client.tcb.wscaleOk && client.tcb.sackOk, "options negotiated");
   assert.is(p.a.stats.tcp.activeOpens, 1);
   assert.is(p.b.stats.tcp.passiveOpens, 1);
   const r = exchange(p, client, server, randomBytes(5000, 1), randomBytes(3000, 2));
@@ -38,7 +38,7 @@ test("MUST-10: simultaneous open — crossed SYNs go SYN-SENT → SYN-RECEIVED �
   assert.is(a.connect(ADDR_B, 6000), -Errno.EINPROGRESS);
   assert.is(b.connect(ADDR_A, 5000), -Errno.EINPROGRESS);
   const seen: number[] = [];
-  p.a.tcp.trace = (e) => e.sk === a && seen.push(e.to);
+  p.a.tcp.trace = (e) => e.sk === a.tcb && seen.push(e.to);
   p.clock.runUntil(() => a.state === TcpState.ESTABLISHED && b.state === TcpState.ESTABLISHED);
   assert.equal(seen, [TcpState.SYN_RECEIVED, TcpState.ESTABLISHED]);
   const r = exchange(p, a, b, randomBytes(20_000, 3), randomBytes(10_000, 4));
@@ -95,7 +95,7 @@ test("SYN queue is bounded by the backlog; a full accept queue drops the handsha
   const c1 = p.a.tcp.socket();
   const c2 = p.a.tcp.socket();
   c1.connect(ADDR_B, 8080);
-  p.clock.runUntil(() => l.acceptQueue.length === 1);
+  p.clock.runUntil(() => l.tcb.listen!.acceptQueue.length === 1);
   c2.connect(ADDR_B, 8080);
   // Client 2's SYN is dropped while the accept queue is full.
   p.clock.advance(500);
@@ -104,12 +104,12 @@ test("SYN queue is bounded by the backlog; a full accept queue drops the handsha
   const a1 = l.accept()!;
   assert.ok(a1 !== null);
   // c2's SYN retransmission (after 1 s) now gets through.
-  p.clock.runUntil(() => l.acceptQueue.length === 1, 10_000);
+  p.clock.runUntil(() => l.tcb.listen!.acceptQueue.length === 1, 10_000);
   const a2 = l.accept()!;
   assert.is(c2.state, TcpState.ESTABLISHED);
   // listen() again only updates the backlog.
   assert.is(l.listen(4), 0);
-  assert.is(l.backlog, 4);
+  assert.is(l.tcb.listen!.backlog, 4);
   for (const s of [c1, c2, a1, a2, l]) s.close();
   p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 200_000);
   await p.close();
@@ -146,11 +146,11 @@ test("data and FIN that arrive before accept() are kept; the accepted socket is 
 test("MUST-15/16: no MSS option → 536; a tiny MSS is floored; MSS only on SYNs (MUST-65); W1 no scaling unless both offer", async () => {
   const p = pair({ seed: 7 });
   const { peer, sk, listener } = rawAccept(p, { options: { mss: null } });
-  assert.is(sk.mssClamp, 536);
-  assert.is(sk.mssCache, 536);
-  assert.is(sk.wscaleOk, false);
-  assert.is(sk.sndWscale, 0);
-  assert.is(sk.rcvWscale, 0);
+  assert.is(sk.tcb.snd.mssClamp, 536);
+  assert.is(sk.tcb.snd.mss, 536);
+  assert.is(sk.tcb.wscaleOk, false);
+  assert.is(sk.tcb.snd.wscale, 0);
+  assert.is(sk.tcb.rcv.wscale, 0);
   peer.take();
   sk.send(new Uint8Array(2000));
   const segs = peer.take();
@@ -158,8 +158,8 @@ test("MUST-15/16: no MSS option → 536; a tiny MSS is floored; MSS only on SYNs
   sk.abort();
   listener.close();
   const q = rawAccept(p, { options: { mss: 8, windowScale: 20 } });
-  assert.is(q.sk.mssClamp, 88, "floored (§8 rows 7/11)");
-  assert.is(q.sk.sndWscale, 14, "W2: clamped to 14");
+  assert.is(q.sk.tcb.snd.mssClamp, 88, "floored (§8 rows 7/11)");
+  assert.is(q.sk.tcb.snd.wscale, 14, "W2: clamped to 14");
   q.sk.abort();
   await p.close();
 });
@@ -177,7 +177,7 @@ test("SYN-RECEIVED: a retransmitted SYN gets the SYN-ACK again at once (lost SYN
   assert.is(sa2!.flags, TcpFlags.SYN | TcpFlags.ACK);
   assert.is(sa2!.seq, sa1!.seq);
   assert.is(sa2!.ack, 78);
-  assert.is(l.synQueue.size, 1, "no second request");
+  assert.is(l.tcb.listen!.synQueue.size, 1, "no second request");
   l.close();
   await p.close();
 });

@@ -9,7 +9,7 @@ import { assertScriptOk } from "../_util/script_test_helper.ts";
 import type { Stack } from "../../src/api/stack.ts";
 import { Errno } from "../../src/core/errno.ts";
 import { runScript, stackTarget } from "../../src/testing/script.ts";
-import { rttSample } from "../../src/tcp/input.ts";
+import { rttSample } from "../../src/tcp/rtt.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import { parseIpv4 } from "../../src/wire/addr.ts";
 import { ADDR_B } from "./_helpers.ts";
@@ -88,16 +88,16 @@ test("MUST-63: a SYN from a broadcast or multicast source is dropped by IP befor
 test("MUST-18: RTO = SRTT + max(4·RTTVAR, 200 ms) per RFC 6298 (first sample, update, clamp)", async () => {
   const p = pair({ seed: 9 });
   const sk = p.a.tcp.socket();
-  rttSample(sk, 40); // R2: SRTT 40, RTTVAR 20 → RTO 40 + max(80, 200)
-  assert.is(sk.srtt, 40);
-  assert.is(sk.rttvar, 20);
-  assert.is(sk.rto, 240);
-  rttSample(sk, 440); // R3: RTTVAR = 3/4·20 + 1/4·400 = 115; SRTT = 7/8·40 + 1/8·440 = 90
-  assert.is(sk.rttvar, 115);
-  assert.is(sk.srtt, 90);
-  assert.is(sk.rto, 90 + 460);
-  rttSample(sk, 1e9);
-  assert.is(sk.rto, p.a.tcp.config.rtoMax, "clamped to the maximum");
+  rttSample(sk.tcb, 40); // R2: SRTT 40, RTTVAR 20 → RTO 40 + max(80, 200)
+  assert.is(sk.tcb.rtt.srtt, 40);
+  assert.is(sk.tcb.rtt.rttvar, 20);
+  assert.is(sk.tcb.rtt.rto, 240);
+  rttSample(sk.tcb, 440); // R3: RTTVAR = 3/4·20 + 1/4·400 = 115; SRTT = 7/8·40 + 1/8·440 = 90
+  assert.is(sk.tcb.rtt.rttvar, 115);
+  assert.is(sk.tcb.rtt.srtt, 90);
+  assert.is(sk.tcb.rtt.rto, 90 + 460);
+  rttSample(sk.tcb, 1e9);
+  assert.is(sk.tcb.rtt.rto, p.a.tcp.config.rtoMax, "clamped to the maximum");
   await p.close();
 });
 
@@ -105,7 +105,7 @@ test("MUST-18 (Karn): an ACK covering retransmitted data gives no RTT sample", a
   const p = pair({ seed: 11 });
   const { peer, sk, peerSeq, ourSeq } = rawAccept(p);
   peer.take();
-  const srtt = sk.srtt;
+  const srtt = sk.tcb.rtt.srtt;
   assert.is(sk.send(new Uint8Array(100)), 100);
   peer.take();
   // No ACK: the RTO fires and the segment is retransmitted.
@@ -113,7 +113,7 @@ test("MUST-18 (Karn): an ACK covering retransmitted data gives no RTT sample", a
   assert.is(peer.take()[0]!.seq, ourSeq);
   p.clock.advance(5000); // the ACK comes very late: a timed sample would be seconds
   peer.inject({ seq: peerSeq, ack: (ourSeq + 100) >>> 0, flags: TcpFlags.ACK, window: 65535 });
-  assert.is(sk.srtt, srtt, "no sample from a retransmitted segment");
+  assert.is(sk.tcb.rtt.srtt, srtt, "no sample from a retransmitted segment");
   sk.abort();
   await p.close();
 });

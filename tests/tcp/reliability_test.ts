@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
 import { pair } from "../_util/sim.ts";
 import { Errno } from "../../src/core/errno.ts";
-import { Poll } from "../../src/tcp/sock.ts";
+import { Poll } from "../../src/tcp/config.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import { connectPair, exchange, randomBytes } from "./_helpers.ts";
 import { rawAccept, TcpFlags } from "./_raw.ts";
@@ -56,15 +56,18 @@ test("RFC 5681 C5 / RFC 6582: the third duplicate ACK triggers a fast retransmit
   assert.is(rt!.seq, ourSeq);
   assert.is(p.b.stats.tcp.fastRetrans, 1);
   assert.is(p.b.stats.tcp.timeouts, 0);
-  assert.ok(sk.inRecovery);
+  assert.ok(sk.tcb.cong.inRecovery);
   // A partial ACK retransmits the next hole (NewReno).
   peer.inject({ seq: peerSeq, ack: ourSeq + 1460, flags: TcpFlags.ACK });
   const [rt2] = peer.take();
   assert.is(rt2!.seq, ourSeq + 1460);
   // The full ACK ends recovery.
   peer.inject({ seq: peerSeq, ack: ourSeq + 5 * 1460, flags: TcpFlags.ACK });
-  assert.ok(!sk.inRecovery);
-  assert.is(sk.cwnd, sk.ssthresh <= sk.mssCache * 2 ? sk.cwnd : sk.cwnd);
+  assert.ok(!sk.tcb.cong.inRecovery);
+  assert.is(
+    sk.tcb.cong.cwnd,
+    sk.tcb.cong.ssthresh <= sk.tcb.snd.mss * 2 ? sk.tcb.cong.cwnd : sk.tcb.cong.cwnd,
+  );
   sk.abort();
   await p.close();
 });
@@ -110,7 +113,7 @@ test("receiver window: a reader that stops reading closes the window; reading re
   pump();
   p.clock.advance(5000); // server does not read: window closes, sender probes
   assert.ok(p.a.stats.tcp.zeroWindowProbes >= 1, "probed the zero window");
-  assert.ok(server.rcvQueued <= 8192);
+  assert.ok(server.tcb.rcv.queued <= 8192);
   const r = exchange(p, client, server, data.subarray(sent), new Uint8Array(0));
   assert.is(r.xError + r.yError, 0);
   client.close();
@@ -190,8 +193,8 @@ test("MUST-40 / SHLD-19: one segment is ACKed after the delayed-ACK timeout (< 5
   peer.inject({ seq: peerSeq + 3 * 1460, ack: ourSeq, flags: TcpFlags.ACK, payload: seg });
   [a] = peer.take();
   assert.is(a!.ack, peerSeq + 5 * 1460);
-  assert.is(sk.rcvQueued, 5 * 1460);
-  assert.is(sk.ofoTable, 0, "range table released when the queue empties");
+  assert.is(sk.tcb.rcv.queued, 5 * 1460);
+  assert.is(sk.tcb.rcv.ofoTable, 0, "range table released when the queue empties");
   sk.abort();
   await p.close();
 });
@@ -223,7 +226,7 @@ test("RFC 7323 PAWS (T5): a segment with an old TSval is dropped and ACKed; a RS
   const { peer, sk, peerSeq, ourSeq } = rawAccept(p, {
     options: { tsVal: 5000, sackPermitted: true },
   });
-  assert.ok(sk.tsOk);
+  assert.ok(sk.tcb.tsOk);
   peer.take();
   const data = new Uint8Array([7]);
   peer.inject({
@@ -240,7 +243,7 @@ test("RFC 7323 PAWS (T5): a segment with an old TSval is dropped and ACKed; a RS
   // T2: no timestamp at all after negotiation → silently dropped.
   peer.inject({ seq: peerSeq, ack: ourSeq, flags: TcpFlags.ACK, payload: data });
   assert.is(peer.take().length, 0);
-  assert.is(sk.rcvQueued, 0);
+  assert.is(sk.tcb.rcv.queued, 0);
   peer.inject({
     seq: peerSeq,
     ack: ourSeq,
@@ -249,7 +252,7 @@ test("RFC 7323 PAWS (T5): a segment with an old TSval is dropped and ACKed; a RS
     options: { tsVal: 6000, tsEcr: 0 },
   });
   p.clock.advance(50);
-  assert.is(sk.rcvQueued, 1);
+  assert.is(sk.tcb.rcv.queued, 1);
   peer.inject({ seq: peerSeq + 1, flags: TcpFlags.RST, options: { tsVal: 1, tsEcr: 0 } });
   assert.is(sk.state, TcpState.CLOSED, "RST accepted despite an old TSval");
   sk.close();
@@ -265,16 +268,16 @@ test("§8 row 8 (SegmentSmack): thousands of 1-byte out-of-order segments stay w
   for (let i = 0; i < 3000; i++) {
     peer.inject({ seq: peerSeq + 1 + 2 * i, ack: ourSeq, flags: TcpFlags.ACK, payload: one });
   }
-  assert.ok(sk.ofoQueue.length <= 256, `${sk.ofoQueue.length}`);
+  assert.ok(sk.tcb.rcv.ofo.length <= 256, `${sk.tcb.rcv.ofo.length}`);
   assert.ok(p.b.stats.tcp.ofoPruned > 0);
   assert.ok(p.arena.inUse - base <= 260, `arena grew by ${p.arena.inUse - base}`);
   // The nearest data was kept: filling the first hole delivers it in order.
   peer.inject({ seq: peerSeq, ack: ourSeq, flags: TcpFlags.ACK, payload: one });
-  assert.ok(sk.rcvQueued >= 2);
+  assert.ok(sk.tcb.rcv.queued >= 2);
   // The advertised right edge never moved left (SHLD-14).
   let edge = 0;
   for (const s of peer.take()) {
-    const e = s.ack + s.window * (1 << sk.rcvWscale);
+    const e = s.ack + s.window * (1 << sk.tcb.rcv.wscale);
     assert.ok(e >= edge);
     edge = e;
   }
@@ -319,8 +322,8 @@ test("RFC 7323 §4.1 RTTM: an RTT sample is taken from TSecr only if it lies bet
   const seg = peer.take().find((s) => s.len === 100)!;
   const tsv = seg.options.tsVal!;
   p.clock.advance(30);
-  const srtt0 = sk.srtt;
-  const rto0 = sk.rto;
+  const srtt0 = sk.tcb.rtt.srtt;
+  const rto0 = sk.tcb.rtt.rto;
   // A TSecr older than anything sent for this data (forged or stale): no sample.
   peer.inject({
     seq: peerSeq,
@@ -328,9 +331,9 @@ test("RFC 7323 §4.1 RTTM: an RTT sample is taken from TSecr only if it lies bet
     flags: ACK,
     options: { tsVal: 600, tsEcr: (tsv - 100_000) >>> 0 },
   });
-  assert.is(sk.sndUna, (seg.seq + 50) >>> 0, "the ACK itself is accepted");
-  assert.is(sk.srtt, srtt0, "no sample from a TSecr before the segment was sent");
-  assert.is(sk.rto, rto0);
+  assert.is(sk.tcb.snd.una, (seg.seq + 50) >>> 0, "the ACK itself is accepted");
+  assert.is(sk.tcb.rtt.srtt, srtt0, "no sample from a TSecr before the segment was sent");
+  assert.is(sk.tcb.rtt.rto, rto0);
   // A TSecr from the future: no sample either.
   peer.inject({
     seq: peerSeq,
@@ -338,7 +341,7 @@ test("RFC 7323 §4.1 RTTM: an RTT sample is taken from TSecr only if it lies bet
     flags: ACK,
     options: { tsVal: 601, tsEcr: (tsv + 100_000) >>> 0 },
   });
-  assert.is(sk.srtt, srtt0, "no sample from a TSecr after now");
+  assert.is(sk.tcb.rtt.srtt, srtt0, "no sample from a TSecr after now");
   // The genuine echo: a 30 ms sample.
   peer.inject({
     seq: peerSeq,
@@ -346,7 +349,7 @@ test("RFC 7323 §4.1 RTTM: an RTT sample is taken from TSecr only if it lies bet
     flags: ACK,
     options: { tsVal: 602, tsEcr: tsv },
   });
-  assert.ok(sk.srtt > 0 && sk.srtt !== srtt0, `sampled: srtt ${sk.srtt}`);
+  assert.ok(sk.tcb.rtt.srtt > 0 && sk.tcb.rtt.srtt !== srtt0, `sampled: srtt ${sk.tcb.rtt.srtt}`);
   sk.abort();
   sk.close();
   listener.close();

@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
 import { pair } from "../_util/sim.ts";
 import { Errno } from "../../src/core/errno.ts";
-import { Poll } from "../../src/tcp/sock.ts";
+import { Poll } from "../../src/tcp/config.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import { ADDR_B, connectPair } from "./_helpers.ts";
 import { rawAccept, RawPeer, TcpFlags } from "./_raw.ts";
@@ -153,9 +153,9 @@ test("MUST-11 / B5: RST in SYN-RECEIVED (passive) drops the request; the listene
   l.listen(4);
   peer.inject({ seq: 100, flags: TcpFlags.SYN });
   const [sa] = peer.take();
-  assert.is(l.synQueue.size, 1);
+  assert.is(l.tcb.listen!.synQueue.size, 1);
   peer.inject({ seq: 101, flags: TcpFlags.RST });
-  assert.is(l.synQueue.size, 0);
+  assert.is(l.tcb.listen!.synQueue.size, 0);
   assert.is(l.state, TcpState.LISTEN);
   assert.is(l.accept(), null);
   assert.is(p.b.tcp.socks.size, 1, "only the listener is left");
@@ -232,7 +232,7 @@ test("MUST-3/MUST-7: a bad checksum or malformed option is dropped and counted (
 test("S4 / §8 row 7: incoming SACK blocks are validated and otherwise ignored; invalid ones are counted", async () => {
   const p = pair({ seed: 32 });
   const { peer, sk, peerSeq, ourSeq } = rawAccept(p, { options: { sackPermitted: true } });
-  assert.ok(sk.sackOk);
+  assert.ok(sk.tcb.sackOk);
   peer.take();
   sk.send(new Uint8Array(3000));
   peer.take();
@@ -258,7 +258,7 @@ test("MUST-57: segments to a broadcast address get no RST and open nothing", asy
   peer.inject({ seq: 1, flags: TcpFlags.SYN, dst: 0xc00002ff, dport: 9 });
   peer.inject({ seq: 1, ack: 5, flags: TcpFlags.ACK, dst: 0xffffffff, dport: 9 });
   assert.is(peer.take().length, 0);
-  assert.is(l.synQueue.size, 0);
+  assert.is(l.tcb.listen!.synQueue.size, 0);
   assert.is(p.b.stats.drops.get("tcp.not_unicast"), 3);
   l.close();
   await p.close();

@@ -17,7 +17,7 @@ import { SeededRandom } from "../../src/core/random.ts";
 import { Errno } from "../../src/core/errno.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import type { TcpSock } from "../../src/tcp/sock.ts";
-import { receiveWindow } from "../../src/tcp/recv.ts";
+import { receiveWindow } from "../../src/tcp/window.ts";
 import { emitTcp } from "../../src/wire/tcp.ts";
 import { NO_TCP_OPTIONS, type TcpOptions } from "../../src/wire/tcp_options.ts";
 import type { Ipv4Repr } from "../../src/wire/ipv4.ts";
@@ -50,7 +50,7 @@ async function teardown(p: Pair, listener: TcpSock, ...socks: TcpSock[]): Promis
 
 /** Is `s` a challenge ACK of `sk`: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, no data? */
 function isChallenge(s: Seg, sk: TcpSock): boolean {
-  return s.flags === ACK && s.len === 0 && s.ack === sk.rcvNxt && s.seq === sk.sndMax;
+  return s.flags === ACK && s.len === 0 && s.ack === sk.tcb.rcv.nxt && s.seq === sk.tcb.snd.max;
 }
 
 /** Open one more raw connection on `listener` from source port `sport`. */
@@ -66,9 +66,9 @@ function openMore(peer: RawPeer, listener: TcpSock, sport: number): TcpSock {
 
 test("§8 row 2 (RFC 5961 §3, B1): blind RST at RCV.NXT±1, ±window/2, ±window, far away in ESTABLISHED → challenge ACK in window, silent drop outside, exact RCV.NXT resets", async () => {
   const { p, peer, listener, sk } = setup();
-  const wnd = receiveWindow(sk);
+  const wnd = receiveWindow(sk.tcb);
   assert.ok(wnd > 1000, `window ${wnd}`);
-  const nxt = sk.rcvNxt;
+  const nxt = sk.tcb.rcv.nxt;
   const cases: [string, number, boolean][] = [
     ["RCV.NXT+1", 1, true],
     ["RCV.NXT-1", -1, false],
@@ -84,7 +84,7 @@ test("§8 row 2 (RFC 5961 §3, B1): blind RST at RCV.NXT±1, ±window/2, ±windo
     for (const [name, off, inWindow] of cases) {
       p.clock.advance(1001); // a fresh challenge-ACK second each time
       const before = p.b.stats.tcp.challengeAcks;
-      peer.inject({ seq: (nxt + off) >>> 0, ack: sk.sndNxt, flags });
+      peer.inject({ seq: (nxt + off) >>> 0, ack: sk.tcb.snd.nxt, flags });
       const out = peer.take();
       assert.is(sk.state, TcpState.ESTABLISHED, `${name}: connection must survive`);
       if (inWindow) {
@@ -98,7 +98,7 @@ test("§8 row 2 (RFC 5961 §3, B1): blind RST at RCV.NXT±1, ±window/2, ±windo
     }
   }
   // The exact RCV.NXT RST resets (B1), with ECONNRESET for the user.
-  peer.inject({ seq: nxt, ack: sk.sndNxt, flags: RST });
+  peer.inject({ seq: nxt, ack: sk.tcb.snd.nxt, flags: RST });
   assert.is(sk.state, TcpState.CLOSED);
   assert.is(sk.error, Errno.ECONNRESET);
   await teardown(p, listener, sk);
@@ -111,7 +111,7 @@ test("§8 row 3 (RFC 5961 §4, B2): a SYN with any sequence number in ESTABLISHE
     const { p, peer, listener, sk, peerSeq } = setup();
     let seq = peerSeq;
     if (target === "CLOSE_WAIT") {
-      peer.inject({ seq, ack: sk.sndNxt, flags: FIN | ACK });
+      peer.inject({ seq, ack: sk.tcb.snd.nxt, flags: FIN | ACK });
       seq++;
     } else if (target !== "ESTABLISHED") {
       sk.shutdown(1);
@@ -121,12 +121,20 @@ test("§8 row 3 (RFC 5961 §4, B2): a SYN with any sequence number in ESTABLISHE
     peer.take();
     const want = TcpState[target];
     assert.is(sk.state, want);
-    for (const seqCase of [sk.rcvNxt, sk.rcvNxt + 1, sk.rcvNxt - 1, r.nextU32(), r.nextU32()]) {
+    for (
+      const seqCase of [
+        sk.tcb.rcv.nxt,
+        sk.tcb.rcv.nxt + 1,
+        sk.tcb.rcv.nxt - 1,
+        r.nextU32(),
+        r.nextU32(),
+      ]
+    ) {
       p.clock.advance(1001);
       peer.take();
       const before = p.b.stats.tcp.challengeAcks;
       peer.inject({ seq: seqCase >>> 0, flags: SYN, options: { mss: 1460 } });
-      peer.inject({ seq: seqCase >>> 0, ack: sk.sndNxt, flags: SYN | ACK });
+      peer.inject({ seq: seqCase >>> 0, ack: sk.tcb.snd.nxt, flags: SYN | ACK });
       const out = peer.take();
       assert.is(sk.state, want, `${target}: SYN must not change the state`);
       // RFC 5961 §4.2: an ACK for every SYN — a counted, rate-limited challenge
@@ -136,8 +144,8 @@ test("§8 row 3 (RFC 5961 §4, B2): a SYN with any sequence number in ESTABLISHE
         out.every((s) => isChallenge(s, sk)),
         `${target}: only <SEQ=SND.NXT><ACK=RCV.NXT><ACK>`,
       );
-      const inWin = ((seqCase - sk.rcvNxt) | 0) >= 0 &&
-        ((seqCase - sk.rcvNxt) | 0) < receiveWindow(sk);
+      const inWin = ((seqCase - sk.tcb.rcv.nxt) | 0) >= 0 &&
+        ((seqCase - sk.tcb.rcv.nxt) | 0) < receiveWindow(sk.tcb);
       if (inWin) assert.is(p.b.stats.tcp.challengeAcks - before, 2, `${target}: challenge ACKs`);
       assert.ok(out.every((s) => (s.flags & RST) === 0));
     }
@@ -152,13 +160,13 @@ test("§8 row 4 (RFC 5961 §5, B3): ACKs above SND.NXT or below SND.UNA−MAX.SN
   assert.is(sk.send(new Uint8Array(3000)), 3000);
   const sent = peer.take();
   assert.ok(sent.length > 0);
-  const una = sk.sndUna;
-  const nxt = sk.sndMax;
+  const una = sk.tcb.snd.una;
+  const nxt = sk.tcb.snd.max;
   const bad = [
     (nxt + 1) >>> 0,
     (nxt + 1000) >>> 0,
     (nxt + 0x7fffffff) >>> 0,
-    (una - sk.maxSndWnd - 1) >>> 0,
+    (una - sk.tcb.snd.maxWnd - 1) >>> 0,
     (una - 0x40000000) >>> 0,
   ];
   for (const ack of bad) {
@@ -167,8 +175,8 @@ test("§8 row 4 (RFC 5961 §5, B3): ACKs above SND.NXT or below SND.UNA−MAX.SN
     const c0 = p.b.stats.tcp.challengeAcks;
     peer.inject({ seq: peerSeq, ack, flags: ACK | PSH, payload: new Uint8Array([1, 2, 3]) });
     const out = peer.take();
-    assert.is(sk.sndUna, una, `ack ${ack}: SND.UNA must not move`);
-    assert.is(sk.rcvNxt, peerSeq, `ack ${ack}: data on an unacceptable ACK is dropped`);
+    assert.is(sk.tcb.snd.una, una, `ack ${ack}: SND.UNA must not move`);
+    assert.is(sk.tcb.rcv.nxt, peerSeq, `ack ${ack}: data on an unacceptable ACK is dropped`);
     assert.is(p.b.stats.tcp.challengeAcks - c0, 1, `ack ${ack}: challenge ACK`);
     assert.ok(out.length === 1 && isChallenge(out[0]!, sk));
   }
@@ -180,7 +188,7 @@ test("§8 row 4 (RFC 5961 §5, B3): ACKs above SND.NXT or below SND.UNA−MAX.SN
   assert.ok(burst <= p.b.tcp.config.challengeAckLimit, `burst ${burst}`);
   // A good ACK still works: all acknowledged.
   peer.inject({ seq: peerSeq, ack: nxt, flags: ACK });
-  assert.is(sk.sndUna, nxt);
+  assert.is(sk.tcb.snd.una, nxt);
   await teardown(p, listener, sk);
 });
 
@@ -193,7 +201,7 @@ test("§8 row 5 (CVE-2016-5696, B4): challenge ACKs triggered on connection A do
     c.peer.take();
     p.clock.advance(5000);
     const injectSyn = (sport: number, sk: TcpSock) =>
-      c.peer.inject({ sport, seq: (sk.rcvNxt + 100) >>> 0, flags: SYN });
+      c.peer.inject({ sport, seq: (sk.tcb.rcv.nxt + 100) >>> 0, flags: SYN });
     for (let i = 0; i < attackA; i++) injectSyn(40000, a);
     for (let i = 0; i < 30; i++) injectSyn(41000, b);
     const out = c.peer.take();
@@ -213,7 +221,7 @@ test("§8 row 5 (CVE-2016-5696, B4): challenge ACKs triggered on connection A do
 function ackDivision(ackStep: number, rounds: number) {
   const { p, peer, listener, sk, peerSeq } = setup();
   sk.send(new Uint8Array(200_000));
-  const cwnd0 = sk.cwnd;
+  const cwnd0 = sk.tcb.cong.cwnd;
   let acked = 0;
   let acks = 0;
   for (let r = 0; r < rounds; r++) {
@@ -228,7 +236,7 @@ function ackDivision(ackStep: number, rounds: number) {
     }
     p.clock.advance(1); // let anything deferred run, no timers should fire
   }
-  return { p, listener, sk, cwnd0, cwnd: sk.cwnd, acked, acks, mss: sk.mssCache };
+  return { p, listener, sk, cwnd0, cwnd: sk.tcb.cong.cwnd, acked, acks, mss: sk.tcb.snd.mss };
 }
 
 test("§8 row 13 (RFC 3465 ABC): a receiver splitting ACKs into 1-byte increments does not grow cwnd faster than byte counting", async () => {
@@ -250,7 +258,7 @@ test("§8 row 13: spoofed duplicate ACKs carrying data or a window change are no
   const { p, peer, listener, sk, peerSeq } = setup();
   sk.send(new Uint8Array(20_000));
   peer.take();
-  const una = sk.sndUna;
+  const una = sk.tcb.snd.una;
   let seq = peerSeq;
   for (let i = 0; i < 5; i++) {
     peer.inject({ seq, ack: una, flags: ACK | PSH, payload: new Uint8Array([i]) });
@@ -258,7 +266,7 @@ test("§8 row 13: spoofed duplicate ACKs carrying data or a window change are no
   }
   for (let i = 0; i < 5; i++) peer.inject({ seq, ack: una, flags: ACK, window: 60_000 - i });
   assert.is(p.b.stats.tcp.fastRetrans, 0);
-  assert.ok(!sk.inRecovery);
+  assert.ok(!sk.tcb.cong.inRecovery);
   await teardown(p, listener, sk);
 });
 
@@ -316,7 +324,7 @@ function injectRawSack(
 /** Per-ACK operations (buffers allocated + segments sent) for crafted SACK ACKs with `total` bytes queued. */
 async function sackCost(total: number): Promise<{ cost: number; queue: number }> {
   const { p, peer, listener, sk, peerSeq } = setup({ options: { mss: 48, sackPermitted: true } });
-  assert.ok(sk.mssCache >= 64, `MSS floor: ${sk.mssCache}`);
+  assert.ok(sk.tcb.snd.mss >= 64, `MSS floor: ${sk.tcb.snd.mss}`);
   const r = new SeededRandom(7);
   let allocs = 0;
   const alloc = p.b.allocator.alloc.bind(p.b.allocator);
@@ -327,9 +335,9 @@ async function sackCost(total: number): Promise<{ cost: number; queue: number }>
   sk.send(new Uint8Array(total));
   const segs = peer.take();
   assert.ok(segs.every((s) => s.len === 0 || s.len >= 64), "no tiny segments");
-  const una = sk.sndUna;
-  const nxt = sk.sndMax;
-  const queue = sk.writeQueue.length;
+  const una = sk.tcb.snd.una;
+  const nxt = sk.tcb.snd.max;
+  const queue = sk.tcb.snd.queue.length;
   // Old ACKs (below SND.UNA, within MAX.SND.WND): not duplicate ACKs, so no
   // recovery sends muddy the count — only SACK parsing and validation. (The
   // scoreboard is not implemented yet: SACK blocks are validated and ignored.)
@@ -381,28 +389,28 @@ test("§8 row 8 (SegmentSmack, CVE-2018-5390): thousands of 1-byte out-of-order 
   let maxBytes = 0;
   let maxArena = 0;
   const N = 6000;
-  const wnd = receiveWindow(sk);
+  const wnd = receiveWindow(sk.tcb);
   for (let i = 0; i < N; i++) {
     // Alternating: far, near, far, near … leaving a 1-byte hole before each.
     const off = i % 2 === 0 ? wnd - 2 - 2 * (i >> 1) % (wnd - 2) : 1 + 2 * (i >> 1) % (wnd >> 1);
     peer.inject({
       seq: (peerSeq + off) >>> 0,
-      ack: sk.sndNxt,
+      ack: sk.tcb.snd.nxt,
       flags: ACK,
       payload: new Uint8Array([i & 255]),
     });
-    maxQ = Math.max(maxQ, sk.ofoQueue.length);
-    maxBytes = Math.max(maxBytes, sk.ofoBytes);
+    maxQ = Math.max(maxQ, sk.tcb.rcv.ofo.length);
+    maxBytes = Math.max(maxBytes, sk.tcb.rcv.ofoBytes);
     maxArena = Math.max(maxArena, p.arena.inUse - base);
     if (i % 500 === 0) peer.take();
   }
   peer.take();
   assert.ok(maxQ <= cap, `ofo segments ${maxQ} > cap ${cap}`);
-  assert.ok(maxBytes <= sk.rcvbuf, `ofo bytes ${maxBytes}`);
+  assert.ok(maxBytes <= sk.tcb.rcv.buf, `ofo bytes ${maxBytes}`);
   assert.ok(maxArena <= cap + 8, `arena slots ${maxArena} for ${cap} segments`);
   assert.ok(p.b.stats.tcp.ofoPruned > 0);
   // The stream still works: fill the first hole with real data.
-  peer.inject({ seq: peerSeq, ack: sk.sndNxt, flags: ACK, payload: new Uint8Array([42]) });
+  peer.inject({ seq: peerSeq, ack: sk.tcb.snd.nxt, flags: ACK, payload: new Uint8Array([42]) });
   const buf = new Uint8Array(16);
   assert.ok(sk.recv(buf) >= 1);
   assert.is(buf[0], 42);
@@ -421,8 +429,8 @@ test("§8 row 10 (Sockstress, RFC 6429): a peer advertising window 0 forever —
   const base = p.arena.inUse;
   // Linux-like: the last write may overshoot SO_SNDBUF by less than one buffer.
   assert.ok(
-    queued <= sk.sndbuf + p.b.tcp.config.maxSegment,
-    `queued ${queued} > sndbuf ${sk.sndbuf}`,
+    queued <= sk.tcb.snd.buf + p.b.tcp.config.maxSegment,
+    `queued ${queued} > sndbuf ${sk.tcb.snd.buf}`,
   );
   const probeTimes: number[] = [];
   const t0 = p.clock.now();
@@ -434,7 +442,7 @@ test("§8 row 10 (Sockstress, RFC 6429): a peer advertising window 0 forever —
       if (s.dstPort !== 40000) continue;
       probeTimes.push(p.clock.now());
       // The attacker answers every probe: still zero.
-      peer.inject({ seq: peerSeq, ack: sk.sndUna, flags: ACK, window: 0 });
+      peer.inject({ seq: peerSeq, ack: sk.tcb.snd.una, flags: ACK, window: 0 });
     }
     peer.take();
   }
@@ -452,7 +460,7 @@ test("§8 row 10 (Sockstress, RFC 6429): a peer advertising window 0 forever —
   peer.inject({
     sport: 41000,
     seq: 5000 + 41000 + 1,
-    ack: other.sndNxt,
+    ack: other.tcb.snd.nxt,
     flags: ACK | PSH,
     payload: new Uint8Array([7, 8, 9]),
   });
@@ -502,7 +510,7 @@ test("§8 row 12 (RFC 1337, TIME-WAIT assassination): RSTs, old duplicate ACKs a
     peer.inject({ seq: peerSeq, ack: fin.seq + 1, flags: FIN | ACK, ...tsv(11) });
     assert.is(sk.state, TcpState.TIME_WAIT);
     peer.take();
-    const nxt = sk.rcvNxt;
+    const nxt = sk.tcb.rcv.nxt;
     peer.inject({ seq: nxt, flags: RST, ...tsv(12) });
     peer.inject({ seq: nxt, ack: fin.seq + 1, flags: RST | ACK, ...tsv(12) });
     peer.inject({ seq: (nxt + 100) >>> 0, flags: RST, ...tsv(12) });
@@ -562,7 +570,7 @@ test("§8 row 1 (SYN flood, simulation): thousands of SYNs from spoofed sources 
         { src, dst: ADDR_B, protocol: 6 } as unknown as Ipv4Repr,
         undefined as unknown as Iface,
       );
-      maxSyn = Math.max(maxSyn, listener.synQueue.size);
+      maxSyn = Math.max(maxSyn, listener.tcb.listen!.synQueue.size);
       maxSocks = Math.max(maxSocks, p.b.tcp.socks.size);
       maxArena = Math.max(maxArena, p.arena.inUse - base);
     }
@@ -613,17 +621,17 @@ void connectPair;
 test("KI-2 (Linux tcp_oow_rate_limited, 500 ms): PAWS-rejected and out-of-window segments do not produce an unbounded ACK ping-pong", async () => {
   const p = pair({ seed: 1, impair: { delay: 1 } });
   const { listener, client, server } = connectPair(p);
-  assert.ok(client.tsOk && server.tsOk);
+  assert.ok(client.tcb.tsOk && server.tcb.tsOk);
   // Move each end's TS.Recent 100 s ahead (a segment at exactly RCV.NXT):
   // from then on each end PAWS-rejects everything the other sends.
   const poison = (to: Stack, sk: TcpSock, src: number, dst: number) =>
     injectInto(p, to, src, dst, {
       sport: sk.rport,
       dport: sk.lport,
-      seq: sk.rcvNxt,
-      ack: sk.sndNxt,
+      seq: sk.tcb.rcv.nxt,
+      ack: sk.tcb.snd.nxt,
       flags: ACK,
-      options: { tsVal: (sk.tsRecent + 100_000) >>> 0, tsEcr: 0 },
+      options: { tsVal: (sk.tcb.tsRecent + 100_000) >>> 0, tsEcr: 0 },
     });
   poison(p.b, server, ADDR_A, ADDR_B);
   poison(p.a, client, ADDR_B, ADDR_A);
@@ -645,19 +653,19 @@ test("KI-2 (Linux tcp_oow_rate_limited, 500 ms): PAWS-rejected and out-of-window
 test("KI-2: out-of-window pure ACKs are answered at most every 500 ms, out-of-window data always (its sender needs the ACK)", async () => {
   const { p, peer, sk, peerSeq, listener } = setup();
   const far = (peerSeq + 0x40000000) >>> 0;
-  for (let i = 0; i < 20; i++) peer.inject({ seq: far, ack: sk.sndNxt, flags: ACK });
+  for (let i = 0; i < 20; i++) peer.inject({ seq: far, ack: sk.tcb.snd.nxt, flags: ACK });
   assert.is(peer.take().length, 1, "one ACK for 20 out-of-window pure ACKs");
   for (let i = 0; i < 5; i++) {
     peer.inject({
       seq: (peerSeq - 10) >>> 0,
-      ack: sk.sndNxt,
+      ack: sk.tcb.snd.nxt,
       flags: ACK | PSH,
       payload: new Uint8Array(5),
     });
   }
   assert.is(peer.take().length, 5, "old data is always ACKed (lost-ACK retransmission)");
   p.clock.advance(500);
-  peer.inject({ seq: far, ack: sk.sndNxt, flags: ACK });
+  peer.inject({ seq: far, ack: sk.tcb.snd.nxt, flags: ACK });
   assert.is(peer.take().length, 1, "again after 500 ms");
   await teardown(p, listener, sk);
 });
@@ -666,28 +674,28 @@ test("KI-3 (RFC 7323 T4, Linux bd090dfc634d): a SYN refused with a challenge ACK
   const { p, peer, sk, peerSeq, listener } = setup({
     options: { tsVal: 1000, sackPermitted: true },
   });
-  const before = sk.tsRecent;
+  const before = sk.tcb.tsRecent;
   peer.inject({ seq: peerSeq, flags: SYN, options: { tsVal: 1000 + 0x40000000, tsEcr: 0 } });
   assert.is(peer.take().length, 1, "challenge ACK");
-  assert.is(sk.tsRecent, before, "TS.Recent moved by a refused SYN");
+  assert.is(sk.tcb.tsRecent, before, "TS.Recent moved by a refused SYN");
   // Same for an ACK above SND.NXT (RFC 5961 §5.2: refused, challenge ACK).
   p.clock.advance(1000);
   peer.inject({
     seq: peerSeq,
-    ack: (sk.sndNxt + 100_000) >>> 0,
+    ack: (sk.tcb.snd.nxt + 100_000) >>> 0,
     flags: ACK,
     options: { tsVal: 1000 + 0x40000000, tsEcr: 0 },
   });
-  assert.is(sk.tsRecent, before, "TS.Recent moved by a refused ACK");
+  assert.is(sk.tcb.tsRecent, before, "TS.Recent moved by a refused ACK");
   peer.inject({
     seq: peerSeq,
-    ack: sk.sndNxt,
+    ack: sk.tcb.snd.nxt,
     flags: ACK | PSH,
     options: { tsVal: 1010, tsEcr: 0 },
     payload: new Uint8Array([1, 2, 3]),
   });
-  assert.is(sk.rcvNxt, (peerSeq + 3) >>> 0, "genuine data refused by PAWS");
-  assert.is(sk.tsRecent, 1010, "an accepted segment does move it");
+  assert.is(sk.tcb.rcv.nxt, (peerSeq + 3) >>> 0, "genuine data refused by PAWS");
+  assert.is(sk.tcb.tsRecent, 1010, "an accepted segment does move it");
   await teardown(p, listener, sk);
 });
 
@@ -695,7 +703,10 @@ test("KI-6 (RFC 5961 §4.2, §7): out-of-window SYNs are answered under the per-
   const { p, peer, sk, listener } = setup();
   const r = new SeededRandom(5);
   for (let i = 0; i < 200; i++) {
-    peer.inject({ seq: (sk.rcvNxt + 0x40000000 + (r.nextU32() % 0x3fffffff)) >>> 0, flags: SYN });
+    peer.inject({
+      seq: (sk.tcb.rcv.nxt + 0x40000000 + (r.nextU32() % 0x3fffffff)) >>> 0,
+      flags: SYN,
+    });
   }
   const acks = peer.take();
   assert.ok(acks.length >= 1, "still challenged");
@@ -709,9 +720,9 @@ test("KI-6 (RFC 5961 §4.2, §7): out-of-window SYNs are answered under the per-
 
 /** Count every range-table call of `sk`'s hot paths (insert and init). */
 function countRangeOps(sk: TcpSock): () => number {
-  const hp = sk.ctx.hotPaths as {
-    rangeInsert: TcpSock["ctx"]["hotPaths"]["rangeInsert"];
-    rangeInit: TcpSock["ctx"]["hotPaths"]["rangeInit"];
+  const hp = sk.tcb.ctx.hotPaths as {
+    rangeInsert: TcpSock["tcb"]["ctx"]["hotPaths"]["rangeInsert"];
+    rangeInit: TcpSock["tcb"]["ctx"]["hotPaths"]["rangeInit"];
   };
   let calls = 0;
   const ins = hp.rangeInsert.bind(hp);
@@ -729,7 +740,7 @@ test("KI-4 (§8 row 8): out-of-order segments at the cap cost O(1) range-table w
     for (const s of seqs) {
       peer.inject({
         seq: (peerSeq + s) >>> 0,
-        ack: sk.sndNxt,
+        ack: sk.tcb.snd.nxt,
         flags: ACK,
         payload: new Uint8Array([s & 255]),
       });
@@ -741,11 +752,11 @@ test("KI-4 (§8 row 8): out-of-order segments at the cap cost O(1) range-table w
     Array.from({ length: n }, (_, i) => off + 4 * (from + i));
   const early = perSeg(at(0, 50, 2)); // queue 0 → 50
   perSeg(at(50, 250, 2)); // fill to the cap (256)
-  assert.is(sk.ofoQueue.length, p.b.tcp.config.maxOfoSegments);
+  assert.is(sk.tcb.rcv.ofo.length, p.b.tcp.config.maxOfoSegments);
   const beyond = perSeg(at(1000, 200, 2)); // beyond the farthest: dropped
-  assert.is(sk.ofoQueue.length, p.b.tcp.config.maxOfoSegments);
+  assert.is(sk.tcb.rcv.ofo.length, p.b.tcp.config.maxOfoSegments);
   const middle = perSeg(at(0, 200, 4)); // into the gaps: the farthest one goes
-  assert.is(sk.ofoQueue.length, p.b.tcp.config.maxOfoSegments);
+  assert.is(sk.tcb.rcv.ofo.length, p.b.tcp.config.maxOfoSegments);
   assert.ok(
     beyond <= early * 2 + 1,
     `range ops per segment: ${early} early, ${beyond} beyond the cap`,
@@ -756,10 +767,10 @@ test("KI-4 (§8 row 8): out-of-order segments at the cap cost O(1) range-table w
   );
   // The trimmed range table still matches the queue exactly: the queue's
   // 1-byte segments are all covered, nothing beyond the farthest one is.
-  const hp = sk.ctx.hotPaths;
-  const tailEnd = sk.ofoQueue.tail!.endSeq;
-  assert.is(hp.rangeCovered(sk.ofoTable, sk.rcvNxt, tailEnd), sk.ofoQueue.length);
-  assert.is(hp.rangeCovered(sk.ofoTable, tailEnd, (tailEnd + 100_000) >>> 0), 0);
+  const hp = sk.tcb.ctx.hotPaths;
+  const tailEnd = sk.tcb.rcv.ofo.tail!.endSeq;
+  assert.is(hp.rangeCovered(sk.tcb.rcv.ofoTable, sk.tcb.rcv.nxt, tailEnd), sk.tcb.rcv.ofo.length);
+  assert.is(hp.rangeCovered(sk.tcb.rcv.ofoTable, tailEnd, (tailEnd + 100_000) >>> 0), 0);
   await teardown(p, listener, sk);
 });
 
@@ -775,12 +786,16 @@ test("KI-7 (§8 row 10, RFC 6429, Linux tcp_orphan_retries): an orphaned connect
     p.clock.advance(Math.max(next - p.clock.now(), 1));
     const n = peer.take().length;
     probes += n;
-    if (n > 0) peer.inject({ seq: peerSeq, ack: sk.sndUna, flags: ACK, window: 0 }); // "still 0"
+    if (n > 0) peer.inject({ seq: peerSeq, ack: sk.tcb.snd.una, flags: ACK, window: 0 }); // "still 0"
   }
-  assert.is(sk.state, TcpState.CLOSED, `after 1 h: state ${sk.state}, ${sk.sndQueued} bytes held`);
+  assert.is(
+    sk.state,
+    TcpState.CLOSED,
+    `after 1 h: state ${sk.state}, ${sk.tcb.snd.queued} bytes held`,
+  );
   assert.is(probes, p.b.tcp.config.orphanRetries);
   assert.ok(p.clock.now() - t0 < 600_000, "within minutes (backed-off probes)");
-  assert.is(p.b.tcp.socks.has(sk), false, "released");
+  assert.is(p.b.tcp.socks.has(sk.tcb), false, "released");
   await teardown(p, listener);
 });
 
@@ -790,7 +805,7 @@ test("KI-7: a socket the user still holds keeps probing a zero window while the 
   for (let i = 0; i < 40; i++) {
     p.clock.advance(120_000);
     if (peer.take().length > 0) {
-      peer.inject({ seq: peerSeq, ack: sk.sndUna, flags: ACK, window: 0 });
+      peer.inject({ seq: peerSeq, ack: sk.tcb.snd.una, flags: ACK, window: 0 });
     }
   }
   assert.is(sk.state, TcpState.ESTABLISHED);
@@ -836,12 +851,15 @@ test("§8 row 1 (KI-5, RFC 4987 §3.6): a legitimate client connects and transfe
     }
     p.clock.advance(10);
   }
-  assert.ok(server !== null, `client state ${client.state}; SYN queue ${listener.synQueue.size}`);
+  assert.ok(
+    server !== null,
+    `client state ${client.state}; SYN queue ${listener.tcb.listen!.synQueue.size}`,
+  );
   assert.is(got.length, data.length);
   assert.ok(got.every((b, i) => b === data[i]));
   const st = p.b.stats.tcp;
   assert.ok(st.syncookiesSent > 500, `cookies sent ${st.syncookiesSent}`);
-  assert.ok(listener.synQueue.size <= 16);
+  assert.ok(listener.tcb.listen!.synQueue.size <= 16);
   assert.ok(p.b.tcp.socks.size <= 16 + 2 + 1, `TCBs ${p.b.tcp.socks.size}`);
 });
 
@@ -866,7 +884,7 @@ test("§8 row 1 (syncookies=2, RFC 4987 §3.6): cookie round trip stores nothing
   assert.ok(sa !== undefined, "no SYN-ACK");
   assert.is(sa.ack, 1001);
   // Nothing stored: no SYN-queue entry, no TCB besides the listener.
-  assert.is(listener.synQueue.size, 0);
+  assert.is(listener.tcb.listen!.synQueue.size, 0);
   assert.is(p.b.tcp.socks.size, 1);
   // Without timestamps there is nowhere to keep window scale / SACK.
   assert.is(sa.options.windowScale, null);
@@ -884,10 +902,10 @@ test("§8 row 1 (syncookies=2, RFC 4987 §3.6): cookie round trip stores nothing
   assert.ok(sk !== null, "cookie not accepted");
   assert.is(sk.state, TcpState.ESTABLISHED);
   assert.is(p.b.stats.tcp.syncookiesRecv, 1);
-  assert.is(sk.mssCache, 1300); // 1400 rounded down to the table's 1300
-  assert.is(sk.wscaleOk, false);
-  assert.is(sk.sackOk, false);
-  assert.is(sk.tsOk, false);
+  assert.is(sk.tcb.snd.mss, 1300); // 1400 rounded down to the table's 1300
+  assert.is(sk.tcb.wscaleOk, false);
+  assert.is(sk.tcb.sackOk, false);
+  assert.is(sk.tcb.tsOk, false);
   const buf = new Uint8Array(16);
   assert.is(sk.recv(buf), 5);
   assert.is(new TextDecoder().decode(buf.subarray(0, 5)), "hello");
@@ -919,12 +937,12 @@ test("§8 row 1 (syncookies=2, Linux cookie_init_timestamp): window scale and SA
   });
   const sk = listener.accept();
   assert.ok(sk !== null, "cookie not accepted");
-  assert.is(sk.wscaleOk, true);
-  assert.is(sk.sndWscale, 7);
-  assert.is(sk.sndWnd, 1000 << 7);
-  assert.is(sk.sackOk, true);
-  assert.is(sk.tsOk, true);
-  assert.is(sk.mssCache, 1460 - 12);
+  assert.is(sk.tcb.wscaleOk, true);
+  assert.is(sk.tcb.snd.wscale, 7);
+  assert.is(sk.tcb.snd.wnd, 1000 << 7);
+  assert.is(sk.tcb.sackOk, true);
+  assert.is(sk.tcb.tsOk, true);
+  assert.is(sk.tcb.snd.mss, 1460 - 12);
   // Our TSvals never go backwards from the cookie SYN-ACK's.
   sk.send(new Uint8Array(10));
   p.clock.advance(10);
@@ -974,19 +992,19 @@ test("§8 row 1 (syncookies=1, the default): cookies only once the SYN queue is 
   assert.is(st.syncookiesFailed, 0);
   peer.inject({ sport: 40000, seq: 1000, flags: SYN, options: { mss: 1460 } });
   assert.ok(peer.take().some((s) => s.flags === (SYN | ACK)));
-  assert.is(listener.synQueue.size, 1);
+  assert.is(listener.tcb.listen!.synQueue.size, 1);
   assert.is(st.syncookiesSent, 0);
   peer.inject({ sport: 40001, seq: 2000, flags: SYN, options: { mss: 536 } });
   const sa = peer.take().find((s) => s.flags === (SYN | ACK))!;
   assert.ok(sa !== undefined, "no cookie SYN-ACK");
-  assert.is(listener.synQueue.size, 1);
+  assert.is(listener.tcb.listen!.synQueue.size, 1);
   assert.is(st.syncookiesSent, 1);
   assert.is(st.listenDrops, 0);
   peer.inject({ sport: 40001, seq: 2001, ack: sa.seq + 1, flags: ACK });
   const sk = listener.accept();
   assert.ok(sk !== null);
   assert.is(sk.rport, 40001);
-  assert.is(sk.mssCache, 536);
+  assert.is(sk.tcb.snd.mss, 536);
   await teardown(p, listener, sk);
 });
 

@@ -8,10 +8,11 @@ import { test } from "../_util/test.ts";
 import { pair } from "../_util/sim.ts";
 import { Errno } from "../../src/core/errno.ts";
 import type { IcmpError } from "../../src/ipv4/layer.ts";
+import { icmpErrno, icmpFatal } from "../../src/ipv4/icmp_errno.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import { ADDR_A, ADDR_B, connectPair } from "./_helpers.ts";
 import { rawAccept, RawPeer, TcpFlags } from "./_raw.ts";
-import { MsgFlags, Poll } from "../../src/tcp/sock.ts";
+import { MsgFlags, Poll } from "../../src/tcp/config.ts";
 
 function icmpFor(
   src: number,
@@ -21,7 +22,6 @@ function icmpFor(
   seq: number,
   type: number,
   code: number,
-  hard: boolean,
 ): IcmpError {
   const u8 = new Uint8Array(8);
   const v = new DataView(u8.buffer);
@@ -33,7 +33,8 @@ function icmpFor(
     code,
     nextHopMtu: 0,
     from: dst,
-    hard,
+    errno: icmpErrno(type, code),
+    fatal: icmpFatal(type, code),
     u8,
     quote: {
       src,
@@ -55,15 +56,15 @@ test("MUST-54/56, RFC 5927: ICMP port unreachable (hard) aborts a connect with E
   c.connect(ADDR_A, 9);
   const [syn] = peer.take();
   // Out of window: ignored.
-  p.b.tcp.err(icmpFor(ADDR_B, ADDR_A, c.lport, 9, syn!.seq + 5000, 3, 3, true));
+  p.b.tcp.err(icmpFor(ADDR_B, ADDR_A, c.lport, 9, syn!.seq + 5000, 3, 3));
   assert.is(c.state, TcpState.SYN_SENT);
   assert.is(p.b.stats.drops.get("tcp.icmp_out_of_window"), 1);
   // Soft (host unreachable): recorded, not fatal (MUST-56).
-  p.b.tcp.err(icmpFor(ADDR_B, ADDR_A, c.lport, 9, syn!.seq, 3, 1, false));
+  p.b.tcp.err(icmpFor(ADDR_B, ADDR_A, c.lport, 9, syn!.seq, 3, 1));
   assert.is(c.state, TcpState.SYN_SENT);
-  assert.is(c.softErr, Errno.EHOSTUNREACH);
+  assert.is(c.tcb.softErr, Errno.EHOSTUNREACH);
   // Hard: the attempt fails.
-  p.b.tcp.err(icmpFor(ADDR_B, ADDR_A, c.lport, 9, syn!.seq, 3, 3, true));
+  p.b.tcp.err(icmpFor(ADDR_B, ADDR_A, c.lport, 9, syn!.seq, 3, 3));
   assert.is(c.state, TcpState.CLOSED);
   assert.is(c.error, Errno.ECONNREFUSED);
   c.close();
@@ -75,7 +76,7 @@ test("closing a listener resets connections that were never accepted and drops i
   const { client, server, listener } = connectPair(p);
   const c2 = p.a.tcp.socket();
   c2.connect(ADDR_B, 8080);
-  p.clock.runUntil(() => listener.acceptQueue.length === 1);
+  p.clock.runUntil(() => listener.tcb.listen!.acceptQueue.length === 1);
   listener.close();
   p.clock.runUntil(() => c2.state === TcpState.CLOSED);
   assert.is(c2.error, Errno.ECONNRESET);
@@ -145,8 +146,8 @@ test("SYN-SENT: a SYN-ACK with a wrong ACK gets <SEQ=SEG.ACK><RST>; TSecr outsid
   [r] = peer.take();
   assert.is(c.state, TcpState.ESTABLISHED);
   assert.is(r!.ack, 7001, "only the SYN is acknowledged");
-  assert.is(c.rcvQueued, 0);
-  assert.is(c.mssCache, 1000 - 12);
+  assert.is(c.tcb.rcv.queued, 0);
+  assert.is(c.tcb.snd.mss, 1000 - 12);
   c.abort();
   await p.close();
 });

@@ -1,27 +1,29 @@
 import * as assert from "uvu/assert";
 import { test } from "../../_util/test.ts";
 import {
-  type CongestionState,
+  type CongestionHost,
+  CongestionState,
   INITIAL_WINDOW_SEGMENTS,
-  NEW_RENO,
-} from "../../../src/tcp/congestion/reno.ts";
+} from "../../../src/tcp/congestion/cc.ts";
+import { NEW_RENO } from "../../../src/tcp/congestion/reno.ts";
 import { pair } from "../../_util/sim.ts";
-import { rttSample } from "../../../src/tcp/input.ts";
+import { rttSample } from "../../../src/tcp/rtt.ts";
 
-function cs(mss = 1000, flight = 0): CongestionState & { flightSize: number } {
-  return { cwnd: 0, ssthresh: 0, mssCache: mss, flightSize: flight, bytesAcked: 0 };
+/** A connection as congestion control sees it: SMSS `mss`, `flight` bytes in flight. */
+function cs(mss = 1000, flight = 0): CongestionHost & { snd: { nxt: number } } {
+  return { cong: new CongestionState(NEW_RENO), snd: { mss, una: 0, nxt: flight } };
 }
 
 test("RFC 5681 C1/C4: IW10 (documented choice), initial ssthresh arbitrarily high, ssthresh = max(FlightSize/2, 2·SMSS)", () => {
   const s = cs(1000, 9000);
   NEW_RENO.init(s);
-  assert.is(s.cwnd, INITIAL_WINDOW_SEGMENTS * 1000);
-  assert.ok(s.ssthresh >= 0x7fffffff);
+  assert.is(s.cong.cwnd, INITIAL_WINDOW_SEGMENTS * 1000);
+  assert.ok(s.cong.ssthresh >= 0x7fffffff);
   assert.is(NEW_RENO.ssthresh(s), 4500);
-  s.flightSize = 1000;
+  s.snd.nxt = 1000;
   assert.is(NEW_RENO.ssthresh(s), 2000);
   NEW_RENO.onRto(s);
-  assert.is(s.cwnd, 1000, "loss window = 1 SMSS");
+  assert.is(s.cong.cwnd, 1000, "loss window = 1 SMSS");
 });
 
 test("RFC 3465 / §8 row 13: ACK division cannot inflate cwnd faster than byte counting", () => {
@@ -32,42 +34,42 @@ test("RFC 3465 / §8 row 13: ACK division cannot inflate cwnd faster than byte c
   // One ACK for 1000 bytes vs 1000 ACKs of one byte each: same growth.
   NEW_RENO.congAvoid(whole, 1000);
   for (let i = 0; i < 1000; i++) NEW_RENO.congAvoid(split, 1);
-  assert.is(split.cwnd, whole.cwnd);
+  assert.is(split.cong.cwnd, whole.cong.cwnd);
   // And a stretch ACK grows slow start by at most one SMSS (L = 1).
   const stretch = cs(1000);
   NEW_RENO.init(stretch);
   NEW_RENO.congAvoid(stretch, 8000);
-  assert.is(stretch.cwnd, 11_000);
+  assert.is(stretch.cong.cwnd, 11_000);
 });
 
 test("RFC 5681 C3: congestion avoidance adds one SMSS per cwnd of acknowledged bytes", () => {
   const s = cs(1000);
   NEW_RENO.init(s);
-  s.ssthresh = 5000;
-  s.cwnd = 10_000;
+  s.cong.ssthresh = 5000;
+  s.cong.cwnd = 10_000;
   for (let i = 0; i < 9; i++) NEW_RENO.congAvoid(s, 1000);
-  assert.is(s.cwnd, 10_000);
+  assert.is(s.cong.cwnd, 10_000);
   NEW_RENO.congAvoid(s, 1000);
-  assert.is(s.cwnd, 11_000);
+  assert.is(s.cong.cwnd, 11_000);
 });
 
 test("RFC 6298 R2/R3 with Linux's floor: RTO = SRTT + max(4·RTTVAR, 200 ms), ≤ 120 s", async () => {
   const p = pair({ seed: 1 });
   const sk = p.a.tcp.socket();
-  rttSample(sk, 100);
-  assert.is(sk.srtt, 100);
-  assert.is(sk.rttvar, 50);
-  assert.is(sk.rto, 300);
-  rttSample(sk, 200);
+  rttSample(sk.tcb, 100);
+  assert.is(sk.tcb.rtt.srtt, 100);
+  assert.is(sk.tcb.rtt.rttvar, 50);
+  assert.is(sk.tcb.rtt.rto, 300);
+  rttSample(sk.tcb, 200);
   // RTTVAR = 3/4·50 + 1/4·|100 − 200| = 62.5; SRTT = 7/8·100 + 1/8·200 = 112.5
-  assert.is(sk.rttvar, 62.5);
-  assert.is(sk.srtt, 112.5);
-  assert.is(sk.rto, 112.5 + 250);
-  rttSample(sk, 1_000_000);
-  assert.is(sk.rto, 120_000);
+  assert.is(sk.tcb.rtt.rttvar, 62.5);
+  assert.is(sk.tcb.rtt.srtt, 112.5);
+  assert.is(sk.tcb.rtt.rto, 112.5 + 250);
+  rttSample(sk.tcb, 1_000_000);
+  assert.is(sk.tcb.rtt.rto, 120_000);
   const small = p.a.tcp.socket();
-  rttSample(small, 2);
-  assert.is(small.rto, 202, "floor: SRTT + 200 ms");
+  rttSample(small.tcb, 2);
+  assert.is(small.tcb.rtt.rto, 202, "floor: SRTT + 200 ms");
   sk.close();
   small.close();
   await p.close();

@@ -1,0 +1,213 @@
+/**
+ * TCP's constants and settings: stack-wide configuration (Linux sysctls),
+ * the socket option names TCP understands, and the bit sets the ops API
+ * speaks (`Shutdown`, `Poll`, `MsgFlags`) plus the timer-slot kinds. A leaf:
+ * it imports nothing from `src/tcp/`.
+ *
+ * @module
+ */
+import type { Ipv4Address } from "../wire/addr.ts";
+
+/**
+ * `sk_shutdown` bits.
+ *
+ * @example
+ * ```ts
+ * import { Shutdown } from "./config.ts";
+ * Shutdown.BOTH === (Shutdown.RCV | Shutdown.SEND); // true
+ * ```
+ */
+export const Shutdown = { RCV: 1, SEND: 2, BOTH: 3 } as const;
+
+/**
+ * Readiness bits (Linux `EPOLL*` values).
+ *
+ * @example
+ * ```ts
+ * import { Poll } from "./config.ts";
+ * const readable = (mask: number) => (mask & (Poll.IN | Poll.HUP)) !== 0;
+ * ```
+ */
+export const Poll = {
+  IN: 0x001,
+  PRI: 0x002,
+  OUT: 0x004,
+  ERR: 0x008,
+  HUP: 0x010,
+  RDHUP: 0x2000,
+} as const;
+
+/**
+ * `send()` / `recv()` flags (Linux values).
+ *
+ * @example
+ * ```ts
+ * import { MsgFlags } from "./config.ts";
+ * // sk.send(header, MsgFlags.MORE); sk.send(body);
+ * MsgFlags.PEEK; // 2
+ * ```
+ */
+export const MsgFlags = {
+  /** Urgent data (RFC 9293 §3.8.5): the end of this send becomes the urgent pointer. */
+  OOB: 0x1,
+  /** Peek at received data without consuming it. */
+  PEEK: 0x2,
+  /** More data follows: hold a partial segment (cork for this call). */
+  MORE: 0x8000,
+} as const;
+
+/**
+ * Timer slots (Linux `ICSK_TIME_*`): what the retransmit/probe slot is armed for.
+ *
+ * @example
+ * ```ts
+ * import { TimerKind } from "./config.ts";
+ * TimerKind.PROBE; // 2: the persist timer is armed
+ * ```
+ */
+export const TimerKind = { NONE: 0, RETRANS: 1, PROBE: 2 } as const;
+
+/**
+ * Socket options understood by `TcpSock.setOption` (Linux units).
+ *
+ * @example
+ * ```ts
+ * import type { TcpOptionName } from "./config.ts";
+ * const opt: TcpOptionName = "TCP_NODELAY";
+ * ```
+ */
+export type TcpOptionName =
+  | "TCP_NODELAY" // 0/1
+  | "TCP_CORK" // 0/1
+  | "TCP_MAXSEG" // bytes (user MSS, before connect)
+  | "SO_KEEPALIVE" // 0/1
+  | "TCP_KEEPIDLE" // seconds
+  | "TCP_KEEPINTVL" // seconds
+  | "TCP_KEEPCNT" // probes
+  | "SO_LINGER" // seconds, -1 = off
+  | "SO_RCVBUF" // bytes
+  | "SO_SNDBUF" // bytes
+  | "SO_REUSEADDR" // 0/1
+  | "TCP_USER_TIMEOUT" // ms, 0 = default R2
+  | "TCP_TIMEWAIT_MS" // TIME-WAIT length in ms (default 2 × MSL)
+  | "IP_TTL" // 1…255, -1 = the stack default (MUST-49)
+  | "IP_TOS"; // 0…255; the two ECN bits are TCP's and kept 0 (MUST-48)
+
+/**
+ * Stack-wide TCP settings (Linux sysctls). Times in ms.
+ *
+ * @example
+ * ```ts
+ * import type { TcpConfig } from "./config.ts";
+ * const fast: Partial<TcpConfig> = { msl: 1000, rtoMin: 50 };
+ * ```
+ */
+export interface TcpConfig {
+  /** Maximum segment lifetime; TIME-WAIT lasts 2 × MSL (default 30 000 → 60 s, Linux TCP_TIMEWAIT_LEN). */
+  msl: number;
+  /** RTO floor (default 200, Linux TCP_RTO_MIN; RFC 6298 suggests 1 s — documented deviation). */
+  rtoMin: number;
+  /** RTO ceiling (default 120 000, Linux TCP_RTO_MAX). */
+  rtoMax: number;
+  /** RTO before any RTT sample (default 1000, RFC 6298 §2.1). */
+  rtoInitial: number;
+  /** Give up a SYN after this long (default 180 000 ≥ 3 min, MUST-23). */
+  synR2: number;
+  /** Give up retransmitting data after this long (default 900 000 ≈ Linux tcp_retries2=15; ≥ 100 s, SHLD-11). */
+  r2: number;
+  /** Delayed-ACK timeout (default 40, Linux TCP_DELACK_MIN; < 500, MUST-40). */
+  delack: number;
+  /** SYN-ACK retransmissions before a SYN-queue entry is dropped (default 5, Linux tcp_synack_retries). */
+  synAckRetries: number;
+  /** Orphaned FIN-WAIT-2 timeout (default 60 000, Linux tcp_fin_timeout). */
+  finTimeout: number;
+  /** Default receive buffer (bytes, default 262 144). */
+  rcvbuf: number;
+  /** Default send buffer (bytes, default 262 144). */
+  sndbuf: number;
+  /** Offer window scaling (default true). */
+  windowScaling: boolean;
+  /** Offer timestamps (default true). */
+  timestamps: boolean;
+  /** Offer SACK-permitted (default true; received blocks are validated and ignored for now). */
+  sack: boolean;
+  /** Smallest send MSS accepted from a peer (default 88: 64 bytes of payload survive 24 of options; §8 rows 7/11). */
+  minMss: number;
+  /** Largest segment payload we build (default 8960: one 10 KiB arena slot). */
+  maxSegment: number;
+  /** Keepalive idle time (default 7 200 000 = 2 h, MUST-28). */
+  keepIdle: number;
+  /** Keepalive probe interval (default 75 000). */
+  keepIntvl: number;
+  /** Keepalive probes before giving up (default 9). */
+  keepCnt: number;
+  /** Challenge ACKs per connection per second (default 10; RFC 5961 §7, no global counter). */
+  challengeAckLimit: number;
+  /** Cap on out-of-order segments held per connection (default 256, §8 row 8). */
+  maxOfoSegments: number;
+  /** Minimum ms between ACKs answering out-of-window / PAWS-rejected pure ACKs or SYNs, per connection (default 500, Linux tcp_invalid_ratelimit; 0 = off). */
+  invalidRateLimit: number;
+  /** Zero-window probes (backoff count) before an orphaned socket in persist is aborted (default 8, Linux tcp_orphan_retries = 0 → 8; RFC 6429). */
+  orphanRetries: number;
+  /** Cap on TIME-WAIT TCBs; beyond it a closing connection skips TIME-WAIT (default 16 384, Linux tcp_max_tw_buckets; §8 row 18). */
+  maxTimeWait: number;
+  /**
+   * SYN cookies (RFC 4987 §3.6; Linux tcp_syncookies): 0 = off (a SYN that
+   * finds the queues full is dropped), 1 = only when the SYN queue or the
+   * accept queue is full (default), 2 = for every SYN.
+   */
+  syncookies: 0 | 1 | 2;
+}
+
+/**
+ * Defaults for {@link TcpConfig}.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TCP_CONFIG } from "./config.ts";
+ * 2 * DEFAULT_TCP_CONFIG.msl; // 60000: TIME-WAIT like Linux
+ * ```
+ */
+export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
+  msl: 30_000,
+  rtoMin: 200,
+  rtoMax: 120_000,
+  rtoInitial: 1000,
+  synR2: 180_000,
+  r2: 900_000,
+  delack: 40,
+  synAckRetries: 5,
+  finTimeout: 60_000,
+  rcvbuf: 262_144,
+  sndbuf: 262_144,
+  windowScaling: true,
+  timestamps: true,
+  sack: true,
+  minMss: 88,
+  maxSegment: 8960,
+  keepIdle: 7_200_000,
+  keepIntvl: 75_000,
+  keepCnt: 9,
+  challengeAckLimit: 10,
+  maxOfoSegments: 256,
+  invalidRateLimit: 500,
+  orphanRetries: 8,
+  maxTimeWait: 16_384,
+  syncookies: 1,
+});
+
+/**
+ * Generates ISNs and timestamp offsets (implemented in `isn.ts`).
+ *
+ * @example
+ * ```ts
+ * import type { IsnSource } from "./config.ts";
+ * const fixed: IsnSource = { isn: () => 1000, tsOffset: () => 0 }; // tests only
+ * ```
+ */
+export interface IsnSource {
+  /** The ISN for a 4-tuple (keyed hash plus clock, RFC 9293 §3.4.1). */
+  isn(laddr: Ipv4Address, lport: number, raddr: Ipv4Address, rport: number): number;
+  /** Random timestamp offset for an address pair (RFC 7323 §7.1). */
+  tsOffset(laddr: Ipv4Address, raddr: Ipv4Address): number;
+}

@@ -1,0 +1,138 @@
+/**
+ * Per-connection setup and option negotiation: what a connection starts
+ * with (`tcp_connect_init`), the SYN options it accepts (`tcp_parse_options`
+ * on a SYN / SYN-ACK: MSS, window scale, timestamps, SACK-permitted), and
+ * the effective send MSS (`tcp_sync_mss`, MUST-16).
+ *
+ * @module
+ */
+import { IPV4_HEADER_LENGTH, IPV4_MIN_DATAGRAM } from "../wire/ipv4.ts";
+import { TCP_HEADER_LENGTH } from "../wire/tcp.ts";
+import {
+  clampWindowScale,
+  effectiveMss,
+  TCP_DEFAULT_MSS,
+  type TcpOptions,
+} from "../wire/tcp_options.ts";
+import type { Tcb } from "./tcb.ts";
+
+/** IPv4 + TCP fixed headers: MSS = MTU − 40 (RFC 9293 MUST-67, RFC 6691 §3). */
+const TCP_IP_HEADERS = IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH;
+/** Bytes the timestamp option takes in every segment once negotiated (10, padded to 12). */
+export const TCPOLEN_TSTAMP_ALIGNED = 12;
+/** Fewest payload bytes we ever put in a segment (§8 rows 7/11). */
+const MIN_SEGMENT_PAYLOAD = 64;
+
+/**
+ * The path MTU towards `raddr`: the route's MTU, or 576 when there is no
+ * route (RFC 1122 EMTU_R; no PMTU discovery yet, DF is never set).
+ *
+ * @example
+ * ```ts
+ * // pathMtu(tcb); // 1500 on an Ethernet route
+ * ```
+ */
+export function pathMtu(sk: Tcb): number {
+  const rt = sk.ctx.ipv4.route(sk.raddr);
+  return rt !== null ? rt.mtu : IPV4_MIN_DATAGRAM;
+}
+
+/**
+ * Effective send MSS (MUST-16): min(peer MSS, path MTU − 40, TCP_MAXSEG,
+ * our largest buffer) minus the timestamp option when in use.
+ *
+ * @example
+ * ```ts
+ * // syncMss(tcb); tcb.snd.mss; // e.g. 1448 with timestamps on a 1500-byte path
+ * ```
+ */
+export function syncMss(sk: Tcb): void {
+  const snd = sk.snd;
+  let mss = Math.min(snd.mssClamp, pathMtu(sk) - TCP_IP_HEADERS, sk.ctx.config.maxSegment);
+  if (sk.opt.userMss > 0) mss = Math.min(mss, sk.opt.userMss);
+  if (sk.tsOk) mss -= TCPOLEN_TSTAMP_ALIGNED;
+  // §8 rows 7/11: never fewer than 64 payload bytes per segment (the peer's
+  // MSS was already floored at config.minMss).
+  snd.mss = Math.max(mss, MIN_SEGMENT_PAYLOAD);
+}
+
+/**
+ * Take the SYN options (`tcp_parse_options` on a SYN / SYN-ACK): MSS (536
+ * when absent, MUST-15, floored at `minMss`), window scale only if both
+ * sides sent it (W1, clamped to 14, W2), timestamps (T1), SACK-permitted.
+ *
+ * @example
+ * ```ts
+ * // applySynOptions(tcb, th.options); tcb.wscaleOk, tcb.tsOk, tcb.sackOk
+ * ```
+ */
+export function applySynOptions(sk: Tcb, o: TcpOptions): void {
+  const cfg = sk.ctx.config;
+  const snd = sk.snd;
+  const rcv = sk.rcv;
+  snd.mssClamp = Math.max(effectiveMss(o.mss), cfg.minMss);
+  const userMss = sk.opt.userMss;
+  if (userMss > 0) snd.mssClamp = Math.min(snd.mssClamp, Math.max(userMss, cfg.minMss));
+  if (o.windowScale !== null && cfg.windowScaling) {
+    if (o.windowScale > 14) sk.ctx.drops.count("tcp.wscale_clamped");
+    snd.wscale = clampWindowScale(o.windowScale);
+    sk.wscaleOk = true;
+  } else {
+    snd.wscale = 0;
+    rcv.wscale = 0;
+    sk.wscaleOk = false;
+  }
+  if (o.tsVal !== null && cfg.timestamps) {
+    sk.tsOk = true;
+    sk.tsRecent = o.tsVal;
+    sk.tsRecentStamp = sk.now();
+    // Linux: advmss drops by the 12 bytes of the timestamp option.
+    rcv.advmss -= TCPOLEN_TSTAMP_ALIGNED;
+  } else {
+    sk.tsOk = false;
+  }
+  sk.sackOk = o.sackPermitted && cfg.sack;
+  rcv.mss = Math.min(rcv.advmss, snd.mssClamp);
+  syncMss(sk);
+}
+
+/**
+ * Window scale to offer so `rcvbuf` fits (RFC 7323 §2.3).
+ *
+ * @example
+ * ```ts
+ * import { chooseRcvWscale } from "./options.ts";
+ * chooseRcvWscale(262144); // 3
+ * chooseRcvWscale(65535); // 0
+ * ```
+ */
+export function chooseRcvWscale(rcvbuf: number): number {
+  let s = 0;
+  while (s < 14 && 65535 * 2 ** s < rcvbuf) s++;
+  return s;
+}
+
+/**
+ * Per-connection setup before the SYN or SYN-ACK (`tcp_connect_init`).
+ *
+ * @example
+ * ```ts
+ * // connectInit(tcb, route.mtu); // advmss = mtu − 40, initial window and RTO
+ * ```
+ */
+export function connectInit(sk: Tcb, mtu: number): void {
+  const cfg = sk.ctx.config;
+  const rcv = sk.rcv;
+  // MUST-67 / Linux: advertise MTU − 40 (≤ MMS_R − 20), capped by TCP_MAXSEG.
+  rcv.advmss = Math.max(MIN_SEGMENT_PAYLOAD, Math.min(mtu - TCP_IP_HEADERS, 65495));
+  if (sk.opt.userMss > 0) rcv.advmss = Math.min(rcv.advmss, sk.opt.userMss);
+  rcv.wscale = cfg.windowScaling ? chooseRcvWscale(rcv.buf) : 0;
+  // The SYN carries an unscaled window (W3): that is what the peer believes.
+  rcv.wnd = Math.min(rcv.buf, 65535);
+  rcv.mss = Math.min(rcv.advmss, TCP_DEFAULT_MSS);
+  sk.rtt.rto = cfg.rtoInitial;
+  sk.rtt.srtt = sk.rtt.rttvar = 0;
+  sk.skErr = 0;
+  sk.shutdownMask = 0;
+  rcv.lastRcv = sk.now();
+}

@@ -1,0 +1,120 @@
+/**
+ * The user's side of sending (RFC 9293 §3.10.2 SEND, §3.10.4 CLOSE's FIN;
+ * Linux `tcp_sendmsg`, `tcp_send_fin`): copy user bytes once into MSS-sized
+ * arena segments on the write queue, then push them through `writeXmit`.
+ *
+ * @module
+ */
+import { Errno } from "../core/errno.ts";
+import type { SkBuff } from "../skb/skbuff.ts";
+import { TcpFlags } from "../wire/tcp.ts";
+import { MsgFlags, Shutdown } from "./config.ts";
+import { Nagle, nagleMode, writeXmit } from "./output.ts";
+import { seqAdd, TcpState } from "./state.ts";
+import type { Tcb } from "./tcb.ts";
+
+/**
+ * Queue user bytes (`tcp_sendmsg`): copy once into MSS-sized arena segments,
+ * filling the unsent tail segment first, up to the send buffer; mark PSH on
+ * the last segment written (MUST-61); push. Returns bytes queued, or
+ * `-EAGAIN` when no room, `-EPIPE` after shutdown, the pending error, …
+ *
+ * @example
+ * ```ts
+ * // const n = sendmsg(tcb, bytes, 0); // same as sk.send(bytes)
+ * ```
+ */
+export function sendmsg(sk: Tcb, data: Uint8Array, flags: number): number {
+  if (sk.skErr !== 0) return -sk.error;
+  if (sk.shutdownMask & Shutdown.SEND) return -Errno.EPIPE;
+  const s = sk.state;
+  if (s !== TcpState.ESTABLISHED && s !== TcpState.CLOSE_WAIT) {
+    if (s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED) return -Errno.EAGAIN;
+    if ((s === TcpState.CLOSED || s === TcpState.LISTEN) && !sk.done) return -Errno.ENOTCONN;
+    return -Errno.EPIPE;
+  }
+  if (data.length === 0) return 0;
+  const ctx = sk.ctx;
+  const snd = sk.snd;
+  const mss = snd.mss;
+  let copied = 0;
+  let last: SkBuff | null = null;
+  while (copied < data.length) {
+    let skb = snd.queue.tail;
+    let n = 0;
+    if (
+      skb !== null && snd.head !== null && skb.txCount === 0 &&
+      (skb.tcpFlags & (TcpFlags.SYN | TcpFlags.FIN)) === 0 && skb.len < mss && skb.tailroom > 0
+    ) {
+      n = Math.min(mss - skb.len, skb.tailroom, data.length - copied);
+    } else {
+      if (snd.queued >= snd.buf) {
+        snd.noSpace = true;
+        break;
+      }
+      skb = ctx.allocator.alloc(mss);
+      if (skb === null) {
+        ctx.drops.count("tcp.out_of_memory");
+        snd.noSpace = true;
+        break;
+      }
+      skb.seq = skb.endSeq = snd.writeSeq;
+      skb.tcpFlags = TcpFlags.ACK;
+      snd.queue.push(skb);
+      if (snd.head === null) snd.head = skb;
+      n = Math.min(mss, skb.tailroom, data.length - copied);
+    }
+    const at = skb.put(n);
+    ctx.allocator.arena.u8.set(data.subarray(copied, copied + n), at);
+    skb.endSeq = seqAdd(skb.endSeq, n);
+    snd.writeSeq = seqAdd(snd.writeSeq, n);
+    copied += n;
+    last = skb;
+  }
+  if (copied === 0) return -Errno.EAGAIN;
+  // MUST-30/31: urgent data of any length; the pointer marks its end.
+  if (flags & MsgFlags.OOB) snd.up = snd.writeSeq;
+  const more = (flags & MsgFlags.MORE) !== 0;
+  if (last !== null && !more) last.tcpFlags |= TcpFlags.PSH;
+  writeXmit(sk, more ? Nagle.CORK : nagleMode(sk));
+  return copied;
+}
+
+/**
+ * Queue our FIN (`tcp_send_fin`): on the unsent tail segment if there is
+ * one, else as a new empty segment; it takes one sequence number and is
+ * pushed past Nagle. Returns 0, or `-ENOBUFS` when no buffer could hold
+ * the FIN (nothing queued; the caller fails the connection).
+ *
+ * @example
+ * ```ts
+ * // if (sendFin(tcb) < 0) tcpFail(tcb, Errno.ENOBUFS); // after shutdown(SHUT_WR)
+ * ```
+ */
+export function sendFin(sk: Tcb): number {
+  const snd = sk.snd;
+  const tail = snd.queue.tail;
+  if (
+    tail !== null && snd.head !== null && tail.txCount === 0 &&
+    (tail.tcpFlags & TcpFlags.SYN) === 0
+  ) {
+    tail.tcpFlags |= TcpFlags.FIN;
+    tail.endSeq = seqAdd(tail.endSeq, 1);
+  } else {
+    const skb = sk.ctx.allocator.alloc(0);
+    if (skb === null) {
+      // No memory for a FIN: the caller aborts rather than let the peer and
+      // the user wait forever for a FIN that is never sent.
+      sk.ctx.drops.count("tcp.out_of_memory");
+      return -Errno.ENOBUFS;
+    }
+    skb.seq = snd.writeSeq;
+    skb.endSeq = seqAdd(snd.writeSeq, 1);
+    skb.tcpFlags = TcpFlags.ACK | TcpFlags.FIN;
+    snd.queue.push(skb);
+    if (snd.head === null) snd.head = skb;
+  }
+  snd.writeSeq = seqAdd(snd.writeSeq, 1);
+  writeXmit(sk, Nagle.PUSH);
+  return 0;
+}

@@ -1,0 +1,163 @@
+/**
+ * TCP's socket options (`do_tcp_setsockopt` / `do_tcp_getsockopt`, and the
+ * `SOL_SOCKET` / `SOL_IP` ones a stream socket keeps on its TCB). Linux
+ * units: seconds for the keepalive times, ms for the user timeout.
+ *
+ * @module
+ */
+import { Errno } from "../core/errno.ts";
+import { TCP_DEFAULT_MSS } from "../wire/tcp_options.ts";
+import type { TcpOptionName } from "./config.ts";
+import { nagleMode, writeXmit } from "./output.ts";
+import { TcpState } from "./state.ts";
+import type { Tcb } from "./tcb.ts";
+import { clearKeep, resetKeepalive } from "./timers.ts";
+
+/** Smallest SO_RCVBUF / SO_SNDBUF (Linux SOCK_MIN_RCVBUF-ish). */
+const MIN_BUFFER = 2048;
+/** Largest SO_RCVBUF / SO_SNDBUF. */
+const MAX_BUFFER = 1 << 30;
+
+/**
+ * setsockopt. 0 or -errno (`-ENOPROTOOPT` for an unknown name, `-EINVAL` for a bad value).
+ *
+ * @example
+ * ```ts
+ * // tcpSetOption(tcb, "TCP_NODELAY", 1) === 0
+ * ```
+ */
+export function tcpSetOption(sk: Tcb, name: TcpOptionName, value: number): number {
+  if (!Number.isFinite(value)) return -Errno.EINVAL;
+  const on = value !== 0;
+  const opt = sk.opt;
+  switch (name) {
+    case "TCP_NODELAY":
+      opt.nodelay = on;
+      if (on) writeXmit(sk, nagleMode(sk));
+      return 0;
+    case "TCP_CORK":
+      opt.cork = on;
+      if (!on) writeXmit(sk, nagleMode(sk));
+      return 0;
+    case "TCP_MAXSEG":
+      if (value < 0 || value > 65535) return -Errno.EINVAL;
+      opt.userMss = value === 0 ? 0 : Math.max(value, sk.ctx.config.minMss);
+      return 0;
+    case "SO_KEEPALIVE":
+      opt.keepalive = on;
+      if (on) resetKeepalive(sk);
+      else if (sk.state === TcpState.ESTABLISHED || sk.state === TcpState.CLOSE_WAIT) {
+        clearKeep(sk);
+      }
+      return 0;
+    case "TCP_KEEPIDLE":
+      if (value < 1 || value > 32767) return -Errno.EINVAL;
+      opt.keepIdle = value * 1000;
+      if (opt.keepalive) resetKeepalive(sk);
+      return 0;
+    case "TCP_KEEPINTVL":
+      if (value < 1 || value > 32767) return -Errno.EINVAL;
+      opt.keepIntvl = value * 1000;
+      return 0;
+    case "TCP_KEEPCNT":
+      if (value < 1 || value > 127) return -Errno.EINVAL;
+      opt.keepCnt = value;
+      return 0;
+    case "SO_LINGER":
+      opt.linger = value < 0 ? -1 : value;
+      return 0;
+    case "SO_RCVBUF":
+      if (value < 0) return -Errno.EINVAL;
+      sk.rcv.buf = Math.max(MIN_BUFFER, Math.min(value, MAX_BUFFER));
+      return 0;
+    case "SO_SNDBUF":
+      if (value < 0) return -Errno.EINVAL;
+      sk.snd.buf = Math.max(MIN_BUFFER, Math.min(value, MAX_BUFFER));
+      return 0;
+    case "SO_REUSEADDR":
+      sk.reuseAddr = on;
+      return 0;
+    case "TCP_USER_TIMEOUT":
+      if (value < 0) return -Errno.EINVAL;
+      opt.userTimeout = value;
+      return 0;
+    case "TCP_TIMEWAIT_MS":
+      if (value < 0) return -Errno.EINVAL;
+      opt.timeWaitLen = value;
+      return 0;
+    case "IP_TTL":
+      // Linux do_ip_setsockopt: -1 restores the default, else 1…255.
+      if (value !== -1 && !(value >= 1 && value <= 255)) return -Errno.EINVAL;
+      opt.ttl = value | 0;
+      return 0;
+    case "IP_TOS":
+      // Linux keeps the ECN bits of a stream socket under TCP's control.
+      opt.tos = value & 0xfc;
+      return 0;
+  }
+  return -Errno.ENOPROTOOPT;
+}
+
+/**
+ * getsockopt: the value, or -ENOPROTOOPT.
+ *
+ * @example
+ * ```ts
+ * // tcpGetOption(tcb, "TCP_KEEPIDLE") === 7200
+ * ```
+ */
+export function tcpGetOption(sk: Tcb, name: TcpOptionName): number {
+  const opt = sk.opt;
+  switch (name) {
+    case "TCP_NODELAY":
+      return opt.nodelay ? 1 : 0;
+    case "TCP_CORK":
+      return opt.cork ? 1 : 0;
+    case "TCP_MAXSEG":
+      return sk.state === TcpState.CLOSED || sk.state === TcpState.LISTEN
+        ? (opt.userMss || TCP_DEFAULT_MSS)
+        : sk.snd.mss;
+    case "SO_KEEPALIVE":
+      return opt.keepalive ? 1 : 0;
+    case "TCP_KEEPIDLE":
+      return opt.keepIdle / 1000;
+    case "TCP_KEEPINTVL":
+      return opt.keepIntvl / 1000;
+    case "TCP_KEEPCNT":
+      return opt.keepCnt;
+    case "SO_LINGER":
+      return opt.linger;
+    case "SO_RCVBUF":
+      return sk.rcv.buf;
+    case "SO_SNDBUF":
+      return sk.snd.buf;
+    case "SO_REUSEADDR":
+      return sk.reuseAddr ? 1 : 0;
+    case "TCP_USER_TIMEOUT":
+      return opt.userTimeout;
+    case "TCP_TIMEWAIT_MS":
+      return opt.timeWaitLen;
+    case "IP_TTL":
+      return opt.ttl > 0 ? opt.ttl : sk.ctx.ipv4.defaultTtl;
+    case "IP_TOS":
+      return opt.tos;
+  }
+  return -Errno.ENOPROTOOPT;
+}
+
+/**
+ * Copy the options a fresh TCB keeps from `from` (what `tcp_disconnect`
+ * leaves alone; also what a child inherits from its listener, Linux
+ * `sk_clone_lock`): socket settings, buffer sizes, SO_REUSEADDR.
+ *
+ * @example
+ * ```ts
+ * // copySocketOptions(oldTcb, freshTcb);
+ * ```
+ */
+export function copySocketOptions(from: Tcb, to: Tcb): void {
+  to.opt.copyFrom(from.opt);
+  to.rcv.buf = from.rcv.buf;
+  to.snd.buf = from.snd.buf;
+  to.reuseAddr = from.reuseAddr;
+}

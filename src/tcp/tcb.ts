@@ -1,0 +1,585 @@
+/**
+ * The TCP control block (Linux `struct tcp_sock`, RFC 9293 §3.3.1): data
+ * only, grouped by concern the way gVisor's `tcp/state.go` groups
+ * `TCPSenderState` / `TCPReceiverState` / `TCPRTTState` —
+ *
+ * | record | holds |
+ * |---|---|
+ * | {@link SendState} `tcb.snd` | SND.* sequence space, the write queue, SO_SNDBUF, the send MSS |
+ * | {@link RecvState} `tcb.rcv` | RCV.* sequence space, the receive and out-of-order queues, SO_RCVBUF, ACK owed |
+ * | {@link RttState} `tcb.rtt` | the RFC 6298 estimator and backoff |
+ * | `CongestionState` `tcb.cong` | cwnd, ssthresh, recovery, and the pluggable algorithm |
+ * | {@link TimerState} `tcb.timers` | the three timer slots (Linux `ICSK_TIME_*`) and probes |
+ * | {@link SocketSettings} `tcb.opt` | socket options (`setsockopt`) |
+ * | {@link RateLimits} `tcb.limits` | RFC 5961 challenge-ACK and out-of-window ACK budgets |
+ * | {@link ListenState} `tcb.listen` | a listener's backlog, SYN queue and accept queue |
+ *
+ * and the few things every layer reads directly on the TCB: the 4-tuple, the
+ * state, the negotiated options, the socket's error and shutdown bits. The
+ * only behaviour here is what touches nothing but this data: the one
+ * {@link Tcb.setState} every transition goes through, the deferred wake-up,
+ * and readiness ({@link Tcb.poll}).
+ *
+ * Everything that acts on a TCB is a function in the modules above this one
+ * (`output.ts`, `input.ts`, `conn.ts`, …), which depend one way: see `tcp.ts`.
+ *
+ * @module
+ */
+import type { Clock, Timer } from "../core/clock.ts";
+import type { DropCounters, TcpStats } from "../core/stats.ts";
+import type { Ipv4Layer } from "../ipv4/layer.ts";
+import { SkbQueue } from "../skb/queue.ts";
+import type { SkbAllocator, SkBuff } from "../skb/skbuff.ts";
+import type { HotPaths } from "../wasm/bindings.ts";
+import type { Ipv4Address } from "../wire/addr.ts";
+import { TCP_DEFAULT_MSS } from "../wire/tcp_options.ts";
+import { type CongestionControl, CongestionState } from "./congestion/cc.ts";
+import { type IsnSource, Poll, Shutdown, type TcpConfig, TimerKind } from "./config.ts";
+import type { SegmentScratch } from "./scratch.ts";
+import type { SynCookies } from "./syncookies.ts";
+import { seqAdd, seqDiff, TcpState } from "./state.ts";
+import type { TcpTableEntry, TcpTables } from "./tables.ts";
+
+/**
+ * A state-change trace record.
+ *
+ * @example
+ * ```ts
+ * // stack.tcp.trace = (e: TcpTraceEvent) => console.log(TCP_STATE_NAMES[e.to]);
+ * ```
+ */
+export interface TcpTraceEvent {
+  /** The connection. */
+  readonly sk: Tcb;
+  /** State before. */
+  readonly from: TcpState;
+  /** State after. */
+  readonly to: TcpState;
+  /** Clock ms. */
+  readonly time: number;
+}
+
+/**
+ * Everything a TCB needs from its protocol instance (one per stack).
+ *
+ * @example
+ * ```ts
+ * // const ctx: TcpContext = stack.tcp.ctx; ctx.stats.inSegs
+ * ```
+ */
+export interface TcpContext {
+  /** Time source and timers. */
+  readonly clock: Clock;
+  /** IPv4 output and routing. */
+  readonly ipv4: Ipv4Layer;
+  /** Packet buffers. */
+  readonly allocator: SkbAllocator;
+  /** WebAssembly hot paths (range tables). */
+  readonly hotPaths: HotPaths;
+  /** Bind / listen / established tables. */
+  readonly tables: TcpTables<Tcb>;
+  /** The ISN for a 4-tuple (keyed hash plus clock, RFC 9293 §3.4.1). */
+  readonly isn: IsnSource;
+  /** SYN cookie generator and checker (RFC 4987 §3.6). */
+  readonly cookies: SynCookies;
+  /** TCP MIB counters. */
+  readonly stats: TcpStats;
+  /** Drop counters by reason. */
+  readonly drops: DropCounters;
+  /** Stack-wide settings. */
+  readonly config: TcpConfig;
+  /** Congestion control for new connections. */
+  readonly cc: CongestionControl;
+  /** Every live TCB (listeners, connections, TIME-WAIT, requests). */
+  readonly socks: Set<Tcb>;
+  /** Records the output path reuses for every segment. */
+  readonly scratch: SegmentScratch;
+  /** Optional state-change hook. */
+  trace: ((e: TcpTraceEvent) => void) | null;
+  /** TCBs now in TIME-WAIT (kept by `setState`). */
+  timeWaitCount: number;
+}
+
+/**
+ * The send side (RFC 9293 §3.3.1 send sequence variables; Linux `snd_*`,
+ * `write_seq`, `sk_write_queue`; gVisor `TCPSenderState`).
+ *
+ * @example
+ * ```ts
+ * import { SendState } from "./tcb.ts";
+ * const snd = new SendState(262_144);
+ * snd.queued; // 0: SND.WRITE − SND.UNA
+ * ```
+ */
+export class SendState {
+  /** ISS: our initial sequence number. */
+  iss = 0;
+  /** ISS inherited from a reused TIME-WAIT 4-tuple, or -1. */
+  presetIss = -1;
+  /** SND.UNA: oldest unacknowledged sequence number. */
+  una = 0;
+  /** SND.NXT: next sequence number to send (retreats on RTO, go-back-N). */
+  nxt = 0;
+  /** Highest sequence number sent + 1 (BSD snd_max; SND.NXT retreats on RTO). */
+  max = 0;
+  /** Sequence number after the last byte queued by the user (Linux write_seq). */
+  writeSeq = 0;
+  /** SND.WND: the peer's window, scaled (bytes). */
+  wnd = 0;
+  /** SND.WL1: SEG.SEQ of the last window update. */
+  wl1 = 0;
+  /** SND.WL2: SEG.ACK of the last window update. */
+  wl2 = 0;
+  /** MAX.SND.WND (RFC 5961 §5). */
+  maxWnd = 0;
+  /** End of the last small segment sent (Minshall's Nagle). */
+  sml = 0;
+  /** SND.UP: the sequence number after the last urgent byte sent, or -1 (RFC 6093). */
+  up = -1;
+  /** Shift applied to windows the peer sends (RFC 7323 Snd.Wind.Shift). */
+  wscale = 0;
+  /** Effective send MSS: payload bytes per segment, options excluded (MUST-16). */
+  mss: number = TCP_DEFAULT_MSS;
+  /** The peer's MSS (536 until it tells us, MUST-15). */
+  mssClamp: number = TCP_DEFAULT_MSS;
+  /** Unacknowledged and unsent segments, in sequence order. */
+  readonly queue: SkbQueue = new SkbQueue();
+  /** First segment never sent, or null (Linux sk_send_head). */
+  head: SkBuff | null = null;
+  /** Write space was asked for and not yet signalled (SOCK_NOSPACE). */
+  noSpace = false;
+  /** Clock ms when the SYN (or current head retransmission series) was first sent. */
+  retransStamp = 0;
+  /** Retransmissions of the current head (R1/R2). */
+  retransmits = 0;
+  /** Clock ms of the last data sent. */
+  lastSend = 0;
+
+  /** A send side with an SO_SNDBUF of `buf` bytes. */
+  constructor(
+    /** SO_SNDBUF (bytes). */
+    public buf: number,
+  ) {}
+
+  /** Bytes queued for sending and not yet acknowledged (sndbuf accounting). */
+  get queued(): number {
+    return seqDiff(this.writeSeq, this.una);
+  }
+
+  /** FlightSize: SND.NXT − SND.UNA. */
+  get flight(): number {
+    return seqDiff(this.nxt, this.una);
+  }
+}
+
+/**
+ * The receive side (RFC 9293 §3.3.1 receive sequence variables; Linux
+ * `rcv_*`, `sk_receive_queue`, `out_of_order_queue`; gVisor `TCPReceiverState`).
+ *
+ * @example
+ * ```ts
+ * import { RecvState } from "./tcb.ts";
+ * const rcv = new RecvState(262_144);
+ * rcv.up; // -1: no urgent data
+ * ```
+ */
+export class RecvState {
+  /** IRS: the peer's initial sequence number. */
+  irs = 0;
+  /** RCV.NXT: next sequence number expected. */
+  nxt = 0;
+  /** Window we advertised, relative to `wup` (Linux rcv_wnd). */
+  wnd = 0;
+  /** RCV.NXT when the window was last advertised (Linux rcv_wup). */
+  wup = 0;
+  /** RCV.UP: the sequence number after the last urgent byte received, or -1. */
+  up = -1;
+  /** Shift applied to windows we send (RFC 7323 Rcv.Wind.Shift). */
+  wscale = 0;
+  /** MSS we advertise. */
+  advmss: number = TCP_DEFAULT_MSS;
+  /** Largest segment received (for the every-second-segment ACK rule). */
+  mss: number = TCP_DEFAULT_MSS;
+  /** Bytes in the receive queue not yet read. */
+  queued = 0;
+  /** Bytes held out of order. */
+  ofoBytes = 0;
+  /** Bytes received since the last ACK we sent. */
+  unacked = 0;
+  /** An ACK is owed (delayed-ACK timer armed). */
+  ackPending = false;
+  /** Last ACK number we sent (RFC 7323 Last.ACK.sent). */
+  lastAckSent = 0;
+  /** Clock ms of the last segment received (keepalive idle, user timeout). */
+  lastRcv = 0;
+  /** In-order received data. */
+  readonly queue: SkbQueue = new SkbQueue();
+  /** Out-of-order segments, sorted by seq. */
+  readonly ofo: SkbQueue = new SkbQueue();
+  /** Arena offset of the out-of-order range table, 0 when none. */
+  ofoTable = 0;
+
+  /** A receive side with an SO_RCVBUF of `buf` bytes. */
+  constructor(
+    /** SO_RCVBUF (bytes). */
+    public buf: number,
+  ) {}
+}
+
+/**
+ * The RTT estimator and RTO (RFC 6298; Linux `srtt_us`, `mdev_us`,
+ * `icsk_rto`, `icsk_backoff`; gVisor `TCPRTTState`).
+ *
+ * @example
+ * ```ts
+ * import { RttState } from "./tcb.ts";
+ * new RttState(1000).srtt; // 0: no sample yet
+ * ```
+ */
+export class RttState {
+  /** SRTT in ms (0 = no sample yet). */
+  srtt = 0;
+  /** RTTVAR in ms. */
+  rttvar = 0;
+  /** Exponential backoff count. */
+  backoff = 0;
+  /** Time-based RTT sample in progress (no timestamps): its end sequence number, or -1. */
+  seq = -1;
+  /** When the timed segment was sent. */
+  time = 0;
+
+  /** An estimator whose RTO starts at `rto` ms. */
+  constructor(
+    /** Current RTO in ms (backed off). */
+    public rto: number,
+  ) {}
+}
+
+/**
+ * The three timer slots of a connection, as in Linux: retransmit-or-probe,
+ * delayed ACK, and keepalive (shared by FIN-WAIT-2 and TIME-WAIT). The
+ * callbacks are bound once, when the TCB is created (`timeouts.ts`).
+ *
+ * @example
+ * ```ts
+ * import { TimerState } from "./tcb.ts";
+ * new TimerState().rtxKind; // TimerKind.NONE
+ * ```
+ */
+export class TimerState {
+  /** The retransmit / persist timer. */
+  rtx: Timer | null = null;
+  /** `TimerKind.RETRANS` or `TimerKind.PROBE` while armed. */
+  rtxKind: number = TimerKind.NONE;
+  /** Deadline the retransmit/probe slot wants (lazy re-arming). */
+  rtxDeadline = 0;
+  /** The delayed-ACK timer. */
+  delack: Timer | null = null;
+  /** Keepalive, FIN-WAIT-2 and TIME-WAIT share this slot (as in Linux). */
+  keep: Timer | null = null;
+  /** When the keepalive slot is due. */
+  keepDeadline = 0;
+  /** Unanswered keepalive or zero-window probes. */
+  probesOut = 0;
+  /** Retransmit / persist slot callback. */
+  onRtx: () => void = noop;
+  /** Delayed-ACK slot callback. */
+  onDelack: () => void = noop;
+  /** Keepalive / FIN-WAIT-2 / TIME-WAIT slot callback. */
+  onKeep: () => void = noop;
+}
+
+/**
+ * Socket options kept per connection (`setsockopt`); a passively opened
+ * child starts with its listener's (Linux `sk_clone_lock`).
+ *
+ * @example
+ * ```ts
+ * import { SocketSettings } from "./tcb.ts";
+ * import { DEFAULT_TCP_CONFIG } from "./config.ts";
+ * new SocketSettings(DEFAULT_TCP_CONFIG).keepIdle; // 7 200 000 ms (2 h, MUST-28)
+ * ```
+ */
+export class SocketSettings {
+  /** TCP_NODELAY (MUST-17). */
+  nodelay = false;
+  /** TCP_CORK. */
+  cork = false;
+  /** SO_KEEPALIVE (off by default, MUST-25). */
+  keepalive = false;
+  /** Keepalive idle time in ms (default 2 h, MUST-28). */
+  keepIdle: number;
+  /** Keepalive probe interval in ms. */
+  keepIntvl: number;
+  /** Keepalive probes before giving up. */
+  keepCnt: number;
+  /** SO_LINGER seconds, -1 = off. */
+  linger = -1;
+  /** TCP_USER_TIMEOUT ms, 0 = use R2. */
+  userTimeout = 0;
+  /** TIME-WAIT length in ms (2 × MSL). */
+  timeWaitLen: number;
+  /** TCP_MAXSEG, 0 = none. */
+  userMss = 0;
+  /** IP_TTL for this connection's segments, -1 = the IP layer's default (MUST-49). */
+  ttl = -1;
+  /** IP_TOS / DSCP for this connection's segments, ECN bits clear (MUST-48). */
+  tos = 0;
+
+  /** The stack's defaults. */
+  constructor(c: Readonly<TcpConfig>) {
+    this.keepIdle = c.keepIdle;
+    this.keepIntvl = c.keepIntvl;
+    this.keepCnt = c.keepCnt;
+    this.timeWaitLen = 2 * c.msl;
+  }
+
+  /** Copy every setting from `o` (a child inherits its listener's). */
+  copyFrom(o: SocketSettings): void {
+    this.nodelay = o.nodelay;
+    this.cork = o.cork;
+    this.keepalive = o.keepalive;
+    this.keepIdle = o.keepIdle;
+    this.keepIntvl = o.keepIntvl;
+    this.keepCnt = o.keepCnt;
+    this.linger = o.linger;
+    this.userTimeout = o.userTimeout;
+    this.timeWaitLen = o.timeWaitLen;
+    this.userMss = o.userMss;
+    this.ttl = o.ttl;
+    this.tos = o.tos;
+  }
+}
+
+/**
+ * Per-connection answer budgets: RFC 5961 §7 challenge ACKs and the
+ * rate-limited ACK to out-of-window segments (Linux `last_oow_ack_time`).
+ *
+ * @example
+ * ```ts
+ * import { RateLimits } from "./tcb.ts";
+ * new RateLimits().challengeStamp; // -1: no challenge ACK sent yet
+ * ```
+ */
+export class RateLimits {
+  /** Start of the current challenge-ACK second, or -1. */
+  challengeStamp = -1;
+  /** Challenge ACKs sent in that second. */
+  challengeCount = 0;
+  /** When the last rate-limited out-of-window ACK went out, or -1. */
+  lastOowAck = -1;
+}
+
+/**
+ * A listener's queues (Linux `inet_connection_sock.icsk_accept_queue`).
+ *
+ * @example
+ * ```ts
+ * import { ListenState } from "./tcb.ts";
+ * new ListenState(128).acceptQueue.length; // 0
+ * ```
+ */
+export class ListenState {
+  /** Children in SYN-RECEIVED (the SYN queue). */
+  readonly synQueue: Set<Tcb> = new Set();
+  /** Established children waiting for accept(). */
+  readonly acceptQueue: Tcb[] = [];
+  /** When this listener last sent a SYN cookie, or -1 (Linux `ts_recent_stamp` of the listener). */
+  lastCookieSent = -1;
+
+  /** A listener with a backlog of `backlog` (the accept-queue bound). */
+  constructor(
+    /** Listen backlog (accept-queue bound, and the SYN queue's). */
+    public backlog: number,
+  ) {}
+}
+
+/**
+ * A TCP connection's control block. Created by the protocol
+ * (`TcpProtocol.socket()`, passive opens); the user holds it through a
+ * `TcpSock`.
+ *
+ * @example
+ * ```ts
+ * // const tcb = stack.tcp.socket().tcb;
+ * // tcb.snd.una, tcb.rcv.nxt, tcb.rtt.srtt, tcb.cong.cwnd
+ * ```
+ */
+export class Tcb implements TcpTableEntry {
+  /** Local address (0 = any). */
+  laddr: Ipv4Address = 0;
+  /** Local port (0 = unbound). */
+  lport = 0;
+  /** Remote address. */
+  raddr: Ipv4Address = 0;
+  /** Remote port. */
+  rport = 0;
+  /** SO_REUSEADDR. */
+  reuseAddr = false;
+  /** Set by the tables: the port came from bind(). */
+  userBoundPort = false;
+  /** Current state; change it only through {@link Tcb.setState}. */
+  state: TcpState = TcpState.CLOSED;
+
+  /** Window scaling negotiated (both sides offered it, W1). */
+  wscaleOk = false;
+  /** Timestamps negotiated. */
+  tsOk = false;
+  /** SACK-permitted negotiated. */
+  sackOk = false;
+  /** Random per-connection timestamp offset (T7). */
+  tsOffset = 0;
+  /** TS.Recent (RFC 7323) or -1 when none. */
+  tsRecent = -1;
+  /** Clock ms of the last TS.Recent update. */
+  tsRecentStamp = 0;
+
+  /** Send side. */
+  readonly snd: SendState;
+  /** Receive side. */
+  readonly rcv: RecvState;
+  /** RTT estimator. */
+  readonly rtt: RttState;
+  /** Congestion control. */
+  readonly cong: CongestionState;
+  /** Timer slots. */
+  readonly timers: TimerState = new TimerState();
+  /** Socket options. */
+  readonly opt: SocketSettings;
+  /** Answer budgets. */
+  readonly limits: RateLimits = new RateLimits();
+  /** A listener's queues (null unless LISTEN). */
+  listen: ListenState | null = null;
+  /** The listener that created this child (until accept()). */
+  parent: Tcb | null = null;
+  /** SYN-RECEIVED came from a passive OPEN (MUST-11). */
+  passive = false;
+  /** Waiting on the listener's accept queue. */
+  inAcceptQueue = false;
+
+  /** Pending hard error (positive errno), read-and-clear through {@link Tcb.error}. */
+  skErr = 0;
+  /** Last soft error (ICMP), reported instead of ETIMEDOUT on timeout (DEV-13). */
+  softErr = 0;
+  /** `Shutdown` bits (Linux sk_shutdown). */
+  shutdownMask = 0;
+  /** The user closed the socket (Linux SOCK_DEAD). */
+  orphan = false;
+  /** The connection completed and later ended (Linux SOCK_DONE). */
+  done = false;
+  /** Readiness callback: data ready, write space, state change. */
+  onEvent: ((mask: number) => void) | null = null;
+
+  /** A CLOSED TCB with the stack's defaults. */
+  constructor(readonly ctx: TcpContext) {
+    const c = ctx.config;
+    this.snd = new SendState(c.sndbuf);
+    this.rcv = new RecvState(c.rcvbuf);
+    this.rtt = new RttState(c.rtoInitial);
+    this.cong = new CongestionState(ctx.cc);
+    this.opt = new SocketSettings(c);
+  }
+
+  /** True in TIME-WAIT (the tables treat the entry as a 4-tuple guard). */
+  get isTimeWait(): boolean {
+    return this.state === TcpState.TIME_WAIT;
+  }
+
+  /** Current time in ms. */
+  now(): number {
+    return this.ctx.clock.now();
+  }
+
+  /** Our timestamp clock (1 ms ticks plus the per-connection offset, T7). */
+  tsNow(): number {
+    return seqAdd(Math.floor(this.ctx.clock.now()), this.tsOffset);
+  }
+
+  /**
+   * The one place a state changes (RFC 9293 §3.3.2): traces, counts, keeps
+   * the CurrEstab gauge, the TIME-WAIT count and the SYN-queue length, and
+   * wakes waiters.
+   */
+  setState(to: TcpState): void {
+    const from = this.state;
+    if (from === to) return;
+    const ctx = this.ctx;
+    const st = ctx.stats;
+    st.transitions[from * 11 + to]!++;
+    const wasEstab = from === TcpState.ESTABLISHED || from === TcpState.CLOSE_WAIT;
+    const isEstab = to === TcpState.ESTABLISHED || to === TcpState.CLOSE_WAIT;
+    if (wasEstab && !isEstab) st.currEstab--;
+    if (!wasEstab && isEstab) st.currEstab++;
+    if (from === TcpState.TIME_WAIT) ctx.timeWaitCount--;
+    if (to === TcpState.TIME_WAIT) ctx.timeWaitCount++;
+    if (from === TcpState.SYN_RECEIVED && this.passive) this.parent?.listen?.synQueue.delete(this);
+    this.state = to;
+    ctx.trace?.({ sk: this, from, to, time: ctx.clock.now() });
+    this.wake();
+  }
+
+  /**
+   * Schedule the readiness callback (`sk_data_ready` / `sk_write_space` /
+   * `sk_state_change`). It runs as a deferred task with the mask current at
+   * that time, at most once per batch of events: user code never runs in
+   * the middle of segment processing (no re-entrancy), and a burst of
+   * segments costs one callback.
+   */
+  wake(): void {
+    if (this.onEvent === null || this.orphan || this.#wakeQueued) return;
+    this.#wakeQueued = true;
+    this.ctx.clock.defer(this.#runWake);
+  }
+
+  #wakeQueued = false;
+  readonly #runWake = (): void => {
+    this.#wakeQueued = false;
+    if (this.onEvent !== null && !this.orphan) this.onEvent(this.poll());
+  };
+
+  /**
+   * Readiness (Linux `tcp_poll`): POLLIN data, EOF or a pending connection
+   * (listener); POLLOUT write space; POLLERR a pending error; POLLHUP both
+   * directions shut or CLOSED; POLLRDHUP the peer sent FIN.
+   */
+  poll(): number {
+    const s = this.state;
+    if (s === TcpState.LISTEN) {
+      return this.listen !== null && this.listen.acceptQueue.length > 0 ? Poll.IN : 0;
+    }
+    let mask = 0;
+    if (this.shutdownMask === Shutdown.BOTH || s === TcpState.CLOSED) mask |= Poll.HUP;
+    if (this.shutdownMask & Shutdown.RCV) mask |= Poll.IN | Poll.RDHUP;
+    if (s !== TcpState.SYN_SENT && s !== TcpState.SYN_RECEIVED) {
+      if (this.rcv.queued > 0) mask |= Poll.IN;
+      if (this.shutdownMask & Shutdown.SEND) mask |= Poll.OUT;
+      else if (this.snd.buf - this.snd.queued >= (this.snd.buf >>> 2)) mask |= Poll.OUT;
+    }
+    if (this.urgentMark() >= 0) mask |= Poll.PRI;
+    if (this.skErr !== 0) mask |= Poll.ERR;
+    return mask;
+  }
+
+  /**
+   * Urgent data (MUST-32/33, RFC 6093 semantics, delivered in line like
+   * SO_OOBINLINE): how many unread bytes lie before the end of the urgent
+   * data, or -1 when none is pending. `Poll.PRI` is set while it is ≥ 0.
+   */
+  urgentMark(): number {
+    const rcv = this.rcv;
+    if (rcv.up < 0) return -1;
+    const fin = (this.shutdownMask & Shutdown.RCV) ? 1 : 0;
+    const copied = seqAdd(rcv.nxt, -(rcv.queued + fin));
+    const d = seqDiff(rcv.up, copied);
+    return d > 0 ? d : -1;
+  }
+
+  /** Read and clear the pending error (SO_ERROR): a positive errno or 0. */
+  get error(): number {
+    const e = this.skErr;
+    this.skErr = 0;
+    return e;
+  }
+}
+
+function noop(): void {}
