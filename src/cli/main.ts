@@ -589,7 +589,7 @@ async function demo(rest: readonly string[], values: Values, io: CliIo): Promise
   }
   const pcap = values["no-pcap"] ? null : str(values, "pcap");
   // Loaded on demand: the other commands don't need the demo network.
-  const { runDemo } = await import("./demo.ts");
+  const { runDemo } = await import("./demo_run.ts");
   await runDemo({
     ...(seed !== undefined ? { seed } : {}),
     ...(pcap !== undefined ? { pcap } : {}),
@@ -600,7 +600,5 @@ async function demo(rest: readonly string[], values: Values, io: CliIo): Promise
 }
 
 if (import.meta.main) {
-  // No top-level await: `demo` imports demo.ts lazily, and demo.ts imports
-  // this module; awaiting here would make that import wait for itself.
   main(Deno.args).then((code) => Deno.exit(code));
 }
