@@ -34,6 +34,7 @@ import type {
 } from "./ast.ts";
 import { formatPacket } from "./format.ts";
 import type { SeenFrame, SeenQuote, SeenTcp } from "./packets.ts";
+import { IcmpType, IcmpUnreachableCode } from "../wire/icmp.ts";
 
 /**
  * The state of one flow: its ports and the learned ISNs and timestamp offset.
@@ -351,7 +352,7 @@ function matchIcmp(
     }
   }
   if (!m.checksumOk) diffs.push("checksum");
-  const frag = m.type === 3 && m.code === 4;
+  const frag = m.type === IcmpType.DEST_UNREACHABLE && m.code === IcmpUnreachableCode.FRAG_NEEDED;
   return {
     proto: "icmp",
     direction: ">",

@@ -17,6 +17,7 @@ import { emitIpv4, IpProtocol } from "../wire/ipv4.ts";
 import { TCP_HEADER_LENGTH, TcpField, type TcpRepr, TcpView } from "../wire/tcp.ts";
 import { TCP_MAX_OPTIONS_LENGTH } from "../wire/tcp_options.ts";
 import type { IpInfo, TcpOptionSpec } from "./ast.ts";
+import { isIcmpErrorType } from "../wire/icmp.ts";
 
 /** ECN bits of the TOS byte (RFC 3168 §5). */
 const ECN_BITS: Readonly<Record<string, number>> = { noecn: 0, ect1: 1, ect0: 2, ce: 3 };
@@ -482,7 +483,7 @@ export function decodeFrame(bytes: Uint8Array, t: number): SeenFrame {
     case IpProtocol.ICMP: {
       if (len < 8) return { t, bytes, dstMac, ip, problem: "truncated ICMP header" };
       const type = bytes[off]!;
-      const quoted = type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
+      const quoted = isIcmpErrorType(type);
       const quote = quoted ? decodeQuote(bytes, off + 8, len - 8) : undefined;
       const icmp: SeenIcmp = {
         type,

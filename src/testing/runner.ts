@@ -60,6 +60,7 @@ import {
 } from "./run_config.ts";
 import { errnoOf, type ScriptSockets, unavailableSockets } from "./sockets.ts";
 import { canonicalErrno } from "./symbols.ts";
+import { isIcmpErrorType } from "../wire/icmp.ts";
 
 /**
  * Run a script against a fresh stack. Never throws for script failures
@@ -340,7 +341,7 @@ class Runner {
     }
     // ICMP: an error quotes a datagram the stack sent (local → remote).
     let quote: QuotedDatagram | undefined;
-    const isError = p.type === 3 || p.type === 4 || p.type === 5 || p.type === 11 || p.type === 12;
+    const isError = isIcmpErrorType(p.type);
     const q = p.quote ?? (isError ? { proto: "tcp" as const, seq: 0, len: 0 } : undefined);
     if (q) {
       const base = {

@@ -12,6 +12,7 @@
  * @module
  */
 import { Errno } from "../core/errno.ts";
+import { IcmpType } from "../wire/icmp.ts";
 
 /**
  * Socket-call constants a script may name, with Linux x86-64 values.
@@ -205,8 +206,8 @@ export function icmpTypeName(type: number): string {
 }
 
 function codeTable(type: number): readonly string[] {
-  if (type === 3) return UNREACHABLE_CODES;
-  if (type === 11) return TIME_EXCEEDED_CODES;
+  if (type === IcmpType.DEST_UNREACHABLE) return UNREACHABLE_CODES;
+  if (type === IcmpType.TIME_EXCEEDED) return TIME_EXCEEDED_CODES;
   return [];
 }
 

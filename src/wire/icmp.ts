@@ -53,6 +53,24 @@ export const IcmpType = {
 } as const;
 
 /**
+ * True for the ICMP error types, whose body quotes the datagram that caused
+ * them (RFC 792; RFC 1122 §3.2.2): destination unreachable, source quench,
+ * redirect, time exceeded, parameter problem.
+ *
+ * @example
+ * ```ts
+ * import { IcmpType, isIcmpErrorType } from "./icmp.ts";
+ * isIcmpErrorType(IcmpType.TIME_EXCEEDED); // true
+ * isIcmpErrorType(IcmpType.ECHO_REPLY); // false
+ * ```
+ */
+export function isIcmpErrorType(type: number): boolean {
+  return type === IcmpType.DEST_UNREACHABLE || type === IcmpType.SOURCE_QUENCH ||
+    type === IcmpType.REDIRECT || type === IcmpType.TIME_EXCEEDED ||
+    type === IcmpType.PARAMETER_PROBLEM;
+}
+
+/**
  * Destination unreachable codes (RFC 792, RFC 1122 §3.2.2.1, RFC 1812 §5.2.7.1).
  * PROTOCOL and PORT are hard errors for the transport, the rest soft (C4).
  *
