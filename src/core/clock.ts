@@ -17,6 +17,10 @@ export interface Clock {
   now(): number;
   /** Call `callback` once, `delayMs` from now (clamped to ≥ 0). */
   setTimer(delayMs: number, callback: () => void): Timer;
+  /** A timer for `callback`, not yet scheduled: arm it (again and again) with {@link Clock.resetTimer}. */
+  createTimer(callback: () => void): Timer;
+  /** (Re)schedule `timer` to fire `delayMs` from now (clamped to ≥ 0), replacing any earlier deadline. */
+  resetTimer(timer: Timer, delayMs: number): void;
   /** Cancel a timer; a no-op if it already fired or was cancelled. */
   clearTimer(timer: Timer): void;
   /**
@@ -24,6 +28,14 @@ export interface Clock {
    * "raises the softirq"). Deferred tasks run in FIFO order.
    */
   defer(callback: () => void): void;
+  /**
+   * Someone waits on this clock's work (a blocked read, accept or connect):
+   * keep the host process alive until the matching {@link Clock.unref}.
+   * Calls nest; a clock with no holder never keeps a process alive.
+   */
+  ref(): void;
+  /** Drop one {@link Clock.ref}. */
+  unref(): void;
 }
 
 /**
@@ -61,6 +73,14 @@ export class VirtualClock implements Clock {
     return t;
   }
 
+  createTimer(callback: () => void): Timer {
+    return new TimerEntry(callback);
+  }
+
+  resetTimer(timer: Timer, delayMs: number): void {
+    this.#heap.schedule(timer, this.#now + Math.max(0, delayMs));
+  }
+
   clearTimer(timer: Timer): void {
     this.#heap.cancel(timer);
   }
@@ -68,6 +88,12 @@ export class VirtualClock implements Clock {
   defer(callback: () => void): void {
     this.#deferred.push(callback);
   }
+
+  /** Nothing to keep alive: virtual time only moves when told to. */
+  ref(): void {}
+
+  /** See {@link VirtualClock.ref}. */
+  unref(): void {}
 
   /** Number of timers scheduled plus deferred tasks waiting. */
   get pending(): number {
@@ -162,25 +188,69 @@ export class VirtualClock implements Clock {
 
 function noop(): void {}
 
+/** Work done in one run of deferred tasks and due timers before the clock yields to the host (ms). */
+const SLICE_MS = 2;
+/** Most callbacks in one run before the clock yields to the host. */
+const SLICE_TASKS = 4096;
+
 /**
- * Real time: `performance.now()` plus one host timer for the earliest deadline
- * in a heap, so thousands of TCP timers cost one `setTimeout`.
+ * Real time: the engine that runs a stack in Deno, pages and Workers.
+ *
+ * - **Work due now never waits for a host timer.** Deferred tasks (the
+ *   receive drain, wake-ups) and timers that are already due run in one
+ *   loop, first as microtasks — a segment's whole path from `write` on one
+ *   stack to `read` on another costs no event-loop hop — and timers that
+ *   fall due while it runs fire inside it.
+ * - **The host still gets its turn.** A run stops after {@link SLICE_MS}
+ *   or {@link SLICE_TASKS} callbacks; and once a slice of work (a chain of
+ *   microtask runs) has lasted `SLICE_MS` without the event loop turning,
+ *   the next run is posted as a macrotask (a `MessageChannel` message: no
+ *   4 ms clamp) so timers, I/O and rendering run in between. The clock
+ *   notices the event loop turning with a marker message posted at the start
+ *   of each slice.
+ * - **One host timer** (`setTimeout`) for the earliest deadline genuinely in
+ *   the future, whatever the number of timers in the heap; a host timer that
+ *   fires early (clamping, clock skew) re-arms instead of firing anything early.
+ * - **Nothing keeps a process alive** unless asked: the host timer and the
+ *   channel are unref'd in Deno (`keepAlive: true` refs the host timer).
  *
  * @example
  * ```ts
  * import { RealClock } from "./clock.ts";
  * const clock = new RealClock();
  * clock.setTimer(10, () => console.log("10 ms later"));
+ * clock.defer(() => console.log("soon, before any host timer"));
  * ```
  */
 export class RealClock implements Clock {
   #heap = new TimerHeap();
   #hostTimer: ReturnType<typeof setTimeout> | undefined;
   #hostDeadline = Infinity;
-  #deferred: (() => void)[] = [];
+  /** Deferred callbacks, FIFO: `#tasks[#head … #count)`; the array is reused, never shrunk. */
+  #tasks: (() => void)[] = [];
+  #count = 0;
+  #head = 0;
+  /** A run is queued (as a microtask or a message). */
+  #scheduled = false;
+  /** Start of the current slice (performance.now()). */
+  #sliceStart = -Infinity;
+  /** A marker message is in flight: the event loop has not turned since the slice began. */
+  #markerPending = false;
+  /** The slice has lasted SLICE_MS without the event loop turning: post the next run. */
+  #sliceSpent = false;
+  /** A callback of {@link RealClock.#run} is executing; `now()` is {@link RealClock.#callbackNow}. */
+  #inCallback = false;
+  #callbackNow = 0;
   #channel: MessageChannel | undefined;
-  #deferScheduled = false;
-  /** When false (default) the host timer does not keep a Deno process alive. */
+  readonly #runMicrotask = (): void => this.#run();
+  readonly #onHostTimer = (): void => {
+    this.#hostTimer = undefined;
+    this.#hostDeadline = Infinity;
+    this.#run();
+  };
+  /** Holders (see {@link RealClock.ref}); the host timer and channel are ref'd while > 0. */
+  #refs = 0;
+  /** When true the clock always keeps the process alive while timers are pending. */
   readonly keepAlive: boolean;
 
   /** @param options.keepAlive keep the process alive while timers are pending (default false) */
@@ -188,15 +258,51 @@ export class RealClock implements Clock {
     this.keepAlive = options.keepAlive ?? false;
   }
 
+  /** Someone waits on the clock's work: keep the process alive (nests). */
+  ref(): void {
+    if (this.#refs++ === 0) this.#setRef(true);
+  }
+
+  /** Drop one {@link RealClock.ref}. */
+  unref(): void {
+    if (this.#refs > 0 && --this.#refs === 0) this.#setRef(false);
+  }
+
+  /** Holders now. */
+  get refs(): number {
+    return this.#refs;
+  }
+
+  #setRef(on: boolean): void {
+    if (this.#hostTimer !== undefined && !this.keepAlive) refTimer(this.#hostTimer, on);
+    if (this.#channel !== undefined) refPort(this.#channel.port1, on);
+  }
+
+  /**
+   * Milliseconds (`performance.now()`). Inside a deferred task or timer
+   * callback the clock reads the time that callback started (like Linux's
+   * per-batch `tcp_mstamp`): a burst of segments in one receive drain shares
+   * one reading instead of paying the host call per use.
+   */
   now(): number {
-    return performance.now();
+    return this.#inCallback ? this.#callbackNow : performance.now();
   }
 
   setTimer(delayMs: number, callback: () => void): Timer {
     const t = new TimerEntry(callback);
-    this.#heap.schedule(t, this.now() + Math.max(0, delayMs));
-    this.#arm();
+    this.resetTimer(t, delayMs);
     return t;
+  }
+
+  createTimer(callback: () => void): Timer {
+    return new TimerEntry(callback);
+  }
+
+  resetTimer(timer: Timer, delayMs: number): void {
+    const when = this.now() + (delayMs > 0 ? delayMs : 0);
+    this.#heap.schedule(timer, when);
+    if (delayMs <= 0) this.#schedule();
+    else if (when < this.#hostDeadline) this.#arm(when);
   }
 
   clearTimer(timer: Timer): void {
@@ -204,20 +310,16 @@ export class RealClock implements Clock {
   }
 
   defer(callback: () => void): void {
-    this.#deferred.push(callback);
-    if (this.#deferScheduled) return;
-    this.#deferScheduled = true;
-    // A MessageChannel message is a macrotask with no 4 ms clamp: timers and
-    // I/O get their turn between drains, unlike a microtask loop.
-    if (this.#channel === undefined) {
-      this.#channel = new WebMessageChannel();
-      this.#channel.port1.onmessage = () => this.#runDeferred();
-      unrefPort(this.#channel.port1);
-    }
-    this.#channel.port2.postMessage(0);
+    if (this.#count < this.#tasks.length) this.#tasks[this.#count] = callback;
+    else this.#tasks.push(callback);
+    this.#count++;
+    this.#schedule();
   }
 
-  /** Stop the host timer and message port so the process can exit. */
+  /**
+   * Stop the host timer and message port and drop deferred tasks, so the
+   * process can exit. Timers stay in the heap; using the clock again re-arms.
+   */
   close(): void {
     if (this.#hostTimer !== undefined) clearTimeout(this.#hostTimer);
     this.#hostTimer = undefined;
@@ -227,37 +329,108 @@ export class RealClock implements Clock {
     this.#channel?.port1.close();
     this.#channel?.port2.close();
     this.#channel = undefined;
-    this.#deferred = [];
-    this.#deferScheduled = false;
+    this.#tasks = [];
+    this.#head = 0;
+    this.#count = 0;
+    this.#scheduled = false;
   }
 
-  #runDeferred(): void {
-    this.#deferScheduled = false;
-    const tasks = this.#deferred;
-    this.#deferred = [];
-    for (const cb of tasks) cb();
-  }
-
-  #arm(): void {
-    const next = this.#heap.peek();
-    if (next === undefined) return;
-    if (next.when >= this.#hostDeadline && this.#hostTimer !== undefined) return;
-    if (this.#hostTimer !== undefined) clearTimeout(this.#hostTimer);
-    this.#hostDeadline = next.when;
-    this.#hostTimer = setTimeout(() => this.#fire(), Math.max(0, next.when - this.now()));
-    if (!this.keepAlive) unrefTimer(this.#hostTimer);
-  }
-
-  #fire(): void {
-    this.#hostTimer = undefined;
-    this.#hostDeadline = Infinity;
-    const now = this.now();
-    for (;;) {
-      const t = this.#heap.popDue(now);
-      if (t === undefined) break;
-      t.callback();
+  /** Queue one run: a microtask within the slice, a message once the slice is spent. */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    if (!this.#markerPending) {
+      // A new slice: post a marker; when it arrives the event loop has turned.
+      this.#sliceStart = performance.now();
+      this.#sliceSpent = false;
+      this.#markerPending = true;
+      this.#port().postMessage(0);
     }
-    this.#arm();
+    if (!this.#sliceSpent) queueMicrotask(this.#runMicrotask);
+    else this.#port().postMessage(1);
+  }
+
+  #port(): MessagePort {
+    if (this.#channel === undefined) {
+      const ch = new WebMessageChannel();
+      // A MessageChannel message is a macrotask with no 4 ms clamp.
+      ch.port1.onmessage = (e: MessageEvent) => {
+        if (e.data === 0) this.#markerPending = false;
+        else this.#run();
+      };
+      refPort(ch.port1, this.#refs > 0);
+      this.#channel = ch;
+    }
+    return this.#channel.port2;
+  }
+
+  /** Run deferred tasks and due timers until none is left or the run's budget is spent. */
+  #run(): void {
+    this.#scheduled = false;
+    const start = performance.now();
+    let ran = 0;
+    let now = start;
+    for (;;) {
+      // Deferred tasks first, in order (including ones they defer).
+      while (this.#head < this.#count) {
+        const cb = this.#tasks[this.#head]!;
+        this.#tasks[this.#head++] = noop;
+        this.#callback(cb, now);
+        if (++ran >= SLICE_TASKS) break;
+        // Each callback sees a fresh reading; a long run checks its budget.
+        now = performance.now();
+        if (now - start >= SLICE_MS) break;
+      }
+      if (this.#head >= this.#count) {
+        // Drained: start over in place. `length = 0` keeps no backing store,
+        // so the next burst would grow the array again — overwrite instead.
+        this.#head = 0;
+        this.#count = 0;
+      } else if (this.#head > 1024 && this.#head * 2 > this.#count) {
+        this.#tasks.copyWithin(0, this.#head, this.#count);
+        this.#count -= this.#head;
+        this.#head = 0;
+      }
+      // Then every timer due by now.
+      now = performance.now();
+      const t = this.#heap.popDue(now);
+      if (t !== undefined) {
+        this.#callback(t.callback, now);
+        ran++;
+      } else if (this.#head >= this.#count) break;
+      if (ran >= SLICE_TASKS || now - start >= SLICE_MS) break;
+    }
+    if (now - this.#sliceStart >= SLICE_MS) this.#sliceSpent = true;
+    if (this.#head < this.#count || this.#dueBy(now)) this.#schedule();
+    const next = this.#heap.peek();
+    if (next !== undefined && next.when > now) this.#arm(next.when);
+  }
+
+  /** Run one callback with the clock reading `now` throughout. */
+  #callback(cb: () => void, now: number): void {
+    this.#inCallback = true;
+    this.#callbackNow = now;
+    try {
+      cb();
+    } finally {
+      this.#inCallback = false;
+    }
+  }
+
+  #dueBy(now: number): boolean {
+    const next = this.#heap.peek();
+    return next !== undefined && next.when <= now;
+  }
+
+  /** Make sure the host timer fires by `when`. */
+  #arm(when: number): void {
+    if (this.#hostTimer !== undefined) {
+      if (this.#hostDeadline <= when) return;
+      clearTimeout(this.#hostTimer);
+    }
+    this.#hostDeadline = when;
+    this.#hostTimer = setTimeout(this.#onHostTimer, Math.max(0, when - this.now()));
+    if (!this.keepAlive && this.#refs === 0) refTimer(this.#hostTimer, false);
   }
 }
 
@@ -269,12 +442,19 @@ export class RealClock implements Clock {
  */
 const WebMessageChannel: typeof MessageChannel = globalThis.MessageChannel;
 
-function unrefTimer(id: ReturnType<typeof setTimeout>): void {
-  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
-  if (typeof id === "number" && deno?.unrefTimer) deno.unrefTimer(id);
+/** Deno only: whether a host timer keeps the process alive. */
+function refTimer(id: ReturnType<typeof setTimeout>, on: boolean): void {
+  const deno = (globalThis as {
+    Deno?: { refTimer?: (id: number) => void; unrefTimer?: (id: number) => void };
+  }).Deno;
+  if (typeof id !== "number" || deno === undefined) return;
+  if (on) deno.refTimer?.(id);
+  else deno.unrefTimer?.(id);
 }
 
-function unrefPort(port: MessagePort): void {
-  const p = port as MessagePort & { unref?: () => void };
-  p.unref?.();
+/** Deno only: whether a listening port keeps the process alive. */
+function refPort(port: MessagePort, on: boolean): void {
+  const p = port as MessagePort & { ref?: () => void; unref?: () => void };
+  if (on) p.ref?.();
+  else p.unref?.();
 }

@@ -271,7 +271,8 @@ export class ImpairedChannel {
   #lastInOrder = -Infinity;
   #lastHeld = -Infinity;
   #wireSeq = 0;
-  #timer: Timer | null = null;
+  /** The one delivery timer, re-armed in place (no allocation per frame). */
+  readonly #timer: Timer;
   #armedAt = Infinity;
   #delivering = false;
   #closed = false;
@@ -283,6 +284,7 @@ export class ImpairedChannel {
     this.#allocator = options.allocator;
     this.#clock = options.clock;
     this.#receiver = options.receiver;
+    this.#timer = this.#clock.createTimer(this.#onTimer);
     this.#loss = probability(c.loss, "loss");
     this.#dup = probability(c.duplicate, "duplicate");
     this.#reorder = probability(c.reorder, "reorder");
@@ -454,8 +456,7 @@ export class ImpairedChannel {
   /** Unplug: cancel the timer and free every frame on the wire; later sends are dropped. */
   close(): void {
     this.#closed = true;
-    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
-    this.#timer = null;
+    this.#clock.clearTimer(this.#timer);
     this.#armedAt = Infinity;
     this.stats.downDropped += this.#inOrder.purge() + this.#held.purge();
   }
@@ -530,13 +531,11 @@ export class ImpairedChannel {
   }
 
   #arm(at: number): void {
-    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
     this.#armedAt = at;
-    this.#timer = this.#clock.setTimer(at - this.#clock.now(), this.#onTimer);
+    this.#clock.resetTimer(this.#timer, at - this.#clock.now());
   }
 
   #fire(): void {
-    this.#timer = null;
     // `now + (at - now)` can round below `at`; the timer was armed for `at`.
     const limit = Math.max(this.#clock.now(), this.#armedAt);
     this.#armedAt = Infinity;

@@ -250,6 +250,8 @@ export class Socket<S extends SockCommon = SockCommon> {
   why: string | null = null;
   readonly #clock: Clock;
   #waiters: Waiter[] = [];
+  /** Waiters hold the process alive (Deno's `ref()`, the default); see {@link Socket.setRef}. */
+  #refd = true;
 
   constructor(init: SocketInit<S>) {
     this.family = init.family;
@@ -300,8 +302,23 @@ export class Socket<S extends SockCommon = SockCommon> {
         w.onAbort = () => this.#settle(w, -Errno.EINTR);
         signal.addEventListener("abort", w.onAbort, { once: true });
       }
+      // A blocked caller keeps the process alive, like a pending Deno op.
+      if (this.#refd) this.#clock.ref();
       this.#waiters.push(w);
     });
+  }
+
+  /**
+   * Whether callers blocked on this socket keep the host process alive
+   * (default true; Deno's `conn.ref()` / `conn.unref()`).
+   */
+  setRef(on: boolean): void {
+    if (on === this.#refd) return;
+    this.#refd = on;
+    for (let i = 0; i < this.#waiters.length; i++) {
+      if (on) this.#clock.ref();
+      else this.#clock.unref();
+    }
   }
 
   /** Wake the waiters whose condition now holds (`sk_data_ready`, `sk_state_change`, …). */
@@ -331,6 +348,7 @@ export class Socket<S extends SockCommon = SockCommon> {
     const i = this.#waiters.indexOf(w);
     if (i < 0) return;
     this.#waiters.splice(i, 1);
+    if (this.#refd) this.#clock.unref();
     if (w.timer !== null) this.#clock.clearTimer(w.timer);
     if (w.onAbort !== null) w.signal?.removeEventListener("abort", w.onAbort);
     w.resolve(r);

@@ -263,30 +263,36 @@ export class RttState {
  * @example
  * ```ts
  * import { TimerState } from "./tcb.ts";
- * new TimerState().rtxKind; // TimerKind.NONE
+ * import { VirtualClock } from "../core/clock.ts";
+ * new TimerState(new VirtualClock()).rtxKind; // TimerKind.NONE
  * ```
  */
 export class TimerState {
   /** The retransmit / persist timer. */
-  rtx: Timer | null = null;
+  readonly rtx: Timer;
   /** `TimerKind.RETRANS` or `TimerKind.PROBE` while armed. */
   rtxKind: number = TimerKind.NONE;
   /** Deadline the retransmit/probe slot wants (lazy re-arming). */
   rtxDeadline = 0;
   /** The delayed-ACK timer. */
-  delack: Timer | null = null;
+  readonly delack: Timer;
   /** Keepalive, FIN-WAIT-2 and TIME-WAIT share this slot (as in Linux). */
-  keep: Timer | null = null;
+  readonly keep: Timer;
   /** When the keepalive slot is due. */
   keepDeadline = 0;
   /** Unanswered keepalive or zero-window probes. */
   probesOut = 0;
-  /** Retransmit / persist slot callback. */
-  onRtx: () => void = noop;
-  /** Delayed-ACK slot callback. */
-  onDelack: () => void = noop;
-  /** Keepalive / FIN-WAIT-2 / TIME-WAIT slot callback. */
-  onKeep: () => void = noop;
+
+  /**
+   * Three unscheduled timers of `clock`, re-armed in place for the
+   * connection's life (no allocation per arm); their callbacks are bound
+   * when the TCB is created (`timeouts.ts`).
+   */
+  constructor(clock: Clock) {
+    this.rtx = clock.createTimer(noop);
+    this.delack = clock.createTimer(noop);
+    this.keep = clock.createTimer(noop);
+  }
 }
 
 /**
@@ -443,7 +449,7 @@ export class Tcb implements TcpTableEntry {
   /** Congestion control. */
   readonly cong: CongestionState;
   /** Timer slots. */
-  readonly timers: TimerState = new TimerState();
+  readonly timers: TimerState;
   /** Socket options. */
   readonly opt: SocketSettings;
   /** Answer budgets. */
@@ -477,6 +483,7 @@ export class Tcb implements TcpTableEntry {
     this.rcv = new RecvState(c.rcvbuf);
     this.rtt = new RttState(c.rtoInitial);
     this.cong = new CongestionState(ctx.cc);
+    this.timers = new TimerState(ctx.clock);
     this.opt = new SocketSettings(c);
   }
 

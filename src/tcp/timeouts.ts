@@ -31,22 +31,21 @@ import { armKeep, armRtx, probeDelay } from "./timers.ts";
 export function newTcb(ctx: TcpContext): Tcb {
   const sk = new Tcb(ctx);
   const t = sk.timers;
-  t.onRtx = () => rtxExpired(sk);
-  t.onDelack = () => delackExpired(sk);
-  t.onKeep = () => keepExpired(sk);
+  t.rtx.callback = () => rtxExpired(sk);
+  t.delack.callback = () => delackExpired(sk);
+  t.keep.callback = () => keepExpired(sk);
   return sk;
 }
 
 /** Retransmit / persist slot fired; re-arms if its deadline moved later (lazy). */
 function rtxExpired(sk: Tcb): void {
   const t = sk.timers;
-  t.rtx = null;
   const kind = t.rtxKind;
   if (kind === TimerKind.NONE) return;
   const clock = sk.ctx.clock;
   const now = clock.now();
   if (now < t.rtxDeadline) {
-    t.rtx = clock.setTimer(t.rtxDeadline - now, t.onRtx);
+    clock.resetTimer(t.rtx, t.rtxDeadline - now);
     return;
   }
   t.rtxKind = TimerKind.NONE;
@@ -56,7 +55,6 @@ function rtxExpired(sk: Tcb): void {
 
 /** Delayed-ACK slot fired (`tcp_delack_timer`). */
 function delackExpired(sk: Tcb): void {
-  sk.timers.delack = null;
   if (!sk.rcv.ackPending) return;
   sk.ctx.stats.delayedAcks++;
   sendAck(sk);
@@ -64,7 +62,6 @@ function delackExpired(sk: Tcb): void {
 
 /** Keepalive / FIN-WAIT-2 / TIME-WAIT slot fired (`tcp_keepalive_timer`, `tcp_time_wait`). */
 function keepExpired(sk: Tcb): void {
-  sk.timers.keep = null;
   const s = sk.state;
   // TIME-WAIT ran out, or an orphaned FIN-WAIT-2 timed out: CLOSED and released.
   if (s === TcpState.TIME_WAIT || s === TcpState.FIN_WAIT_2) return tcpDone(sk);

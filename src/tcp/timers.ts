@@ -29,9 +29,8 @@ export function armRtx(sk: Tcb, kind: number, delay: number): void {
   t.rtxKind = kind;
   t.rtxDeadline = deadline;
   const timer = t.rtx;
-  if (timer !== null && timer.pending && timer.when <= deadline) return; // lazy: fires early, re-arms
-  if (timer !== null) clock.clearTimer(timer);
-  t.rtx = clock.setTimer(delay, t.onRtx);
+  if (timer.pending && timer.when <= deadline) return; // lazy: fires early, re-arms
+  clock.resetTimer(timer, delay);
 }
 
 /**
@@ -45,10 +44,7 @@ export function armRtx(sk: Tcb, kind: number, delay: number): void {
 export function clearRtx(sk: Tcb): void {
   const t = sk.timers;
   t.rtxKind = TimerKind.NONE;
-  if (t.rtx !== null) {
-    sk.ctx.clock.clearTimer(t.rtx);
-    t.rtx = null;
-  }
+  sk.ctx.clock.clearTimer(t.rtx);
 }
 
 /**
@@ -62,8 +58,8 @@ export function clearRtx(sk: Tcb): void {
 export function armDelack(sk: Tcb): void {
   sk.rcv.ackPending = true;
   const t = sk.timers;
-  if (t.delack !== null && t.delack.pending) return;
-  t.delack = sk.ctx.clock.setTimer(sk.ctx.config.delack, t.onDelack);
+  if (t.delack.pending) return;
+  sk.ctx.clock.resetTimer(t.delack, sk.ctx.config.delack);
 }
 
 /**
@@ -76,11 +72,7 @@ export function armDelack(sk: Tcb): void {
  */
 export function clearDelack(sk: Tcb): void {
   sk.rcv.ackPending = false;
-  const t = sk.timers;
-  if (t.delack !== null) {
-    sk.ctx.clock.clearTimer(t.delack);
-    t.delack = null;
-  }
+  sk.ctx.clock.clearTimer(sk.timers.delack);
 }
 
 /**
@@ -94,9 +86,8 @@ export function clearDelack(sk: Tcb): void {
 export function armKeep(sk: Tcb, delay: number): void {
   const clock = sk.ctx.clock;
   const t = sk.timers;
-  if (t.keep !== null) clock.clearTimer(t.keep);
   t.keepDeadline = clock.now() + delay;
-  t.keep = clock.setTimer(delay, t.onKeep);
+  clock.resetTimer(t.keep, delay);
 }
 
 /**
@@ -108,11 +99,7 @@ export function armKeep(sk: Tcb, delay: number): void {
  * ```
  */
 export function clearKeep(sk: Tcb): void {
-  const t = sk.timers;
-  if (t.keep !== null) {
-    sk.ctx.clock.clearTimer(t.keep);
-    t.keep = null;
-  }
+  sk.ctx.clock.clearTimer(sk.timers.keep);
 }
 
 /**

@@ -46,6 +46,14 @@ export class EventLoopClock implements Clock {
     return t;
   }
 
+  createTimer(callback: () => void): Timer {
+    return new TimerEntry(callback);
+  }
+
+  resetTimer(timer: Timer, delayMs: number): void {
+    this.#heap.schedule(timer, this.#now + Math.max(0, delayMs));
+  }
+
   clearTimer(timer: Timer): void {
     this.#heap.cancel(timer);
   }
@@ -53,6 +61,12 @@ export class EventLoopClock implements Clock {
   defer(callback: () => void): void {
     this.#tasks.push(callback);
   }
+
+  /** A model: nothing to keep alive. */
+  ref(): void {}
+
+  /** A model: nothing to keep alive. */
+  unref(): void {}
 
   /** Spend `ms` of CPU time inside the running task (time moves on). */
   charge(ms: number): void {
