@@ -29,7 +29,7 @@ import {
   tryParseCidr,
   tryParseIpv4,
 } from "../wire/addr.ts";
-import { ETHERNET_HEADER_LENGTH, EtherType, parseEthernet } from "../wire/ethernet.ts";
+import { ETHERNET_HEADER_LENGTH, EtherType, parseEthernetInto } from "../wire/ethernet.ts";
 import { IcmpType, IcmpUnreachableCode } from "../wire/icmp.ts";
 import { IpProtocol, parseIpv4 } from "../wire/ipv4.ts";
 import { type IcmpOptions, IcmpProtocol, PacketType } from "../ipv4/icmp.ts";
@@ -167,6 +167,8 @@ export class Stack {
   readonly #ifaces: Iface[] = [];
   readonly #byDev = new Map<NetDevice, Iface>();
   readonly #ownsClock: boolean;
+  /** The Ethernet header of the frame being received (reused: no allocation per frame). */
+  readonly #eth = { dst: 0, src: 0, ethertype: 0, payloadOffset: 0, payloadLength: 0 };
   #closed = false;
 
   constructor(options: StackOptions = {}) {
@@ -282,6 +284,7 @@ export class Stack {
     this.routes.remove((r) => r.iface === iface);
     this.neighbours.flush(iface);
     iface.dev.setRxNotify(null);
+    this.softnet.forget(iface.dev);
   }
 
   /** The interface using `dev`, if attached. */
@@ -425,9 +428,10 @@ export class Stack {
       skb.free();
       return;
     }
-    const eth = parseEthernet(this.arena.u8, skb.data, skb.len);
-    if (typeof eth === "string") {
-      this.stats.drops.count(eth);
+    const eth = this.#eth;
+    const bad = parseEthernetInto(this.arena.u8, skb.data, skb.len, eth);
+    if (bad !== null) {
+      this.stats.drops.count(bad);
       skb.free();
       return;
     }

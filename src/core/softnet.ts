@@ -63,9 +63,13 @@ export class SoftNet<D extends RxDevice = RxDevice> {
   /** Frames handed to the protocol handler. */
   processed = 0;
   #pollList: D[] = [];
-  #listed = new Set<D>();
-  /** Frames left of a device's turn that the budget cut short. */
-  #quota = new Map<D, number>();
+  /**
+   * Per device: 0 = not on the poll list; otherwise 1 + the frames left of a
+   * turn the budget cut short (0 left = a full turn next). Entries are set,
+   * never deleted (deleting shrinks the table: an allocation per drain);
+   * {@link SoftNet.forget} drops a device for good.
+   */
+  readonly #state = new Map<D, number>();
   #scheduled = false;
   readonly #run = () => this.#drain();
 
@@ -84,14 +88,21 @@ export class SoftNet<D extends RxDevice = RxDevice> {
 
   /** A device has frames: put it on the poll list and schedule a drain (`napi_schedule`). */
   raise(dev: D): void {
-    if (!this.#listed.has(dev)) {
-      this.#listed.add(dev);
+    if ((this.#state.get(dev) ?? 0) === 0) {
+      this.#state.set(dev, 1);
       this.#pollList.push(dev);
     }
     if (!this.#scheduled) {
       this.#scheduled = true;
       this.clock.defer(this.#run);
     }
+  }
+
+  /** Drop what the drain remembers of `dev` (it left the stack). */
+  forget(dev: D): void {
+    this.#state.delete(dev);
+    const i = this.#pollList.indexOf(dev);
+    if (i >= 0) this.#pollList.splice(i, 1);
   }
 
   /** True when a drain is scheduled or running. */
@@ -114,7 +125,8 @@ export class SoftNet<D extends RxDevice = RxDevice> {
         // budget go negative; we keep the budget exact, so a turn the budget cuts
         // short resumes first in the next drain with what is left of it. Busy
         // devices then get equal shares whatever the budget and weight are.
-        const quota = this.#quota.get(dev) ?? this.weight;
+        const left = (this.#state.get(dev) ?? 1) - 1;
+        const quota = left > 0 ? left : this.weight;
         const ask = Math.min(quota, budget);
         let n: number;
         try {
@@ -122,21 +134,21 @@ export class SoftNet<D extends RxDevice = RxDevice> {
         } catch (e) {
           // A throwing handler owned (and lost) one frame; the device keeps a
           // place on the list so the rest of its queue is not stranded (§8-19).
-          this.#quota.delete(dev);
-          if (dev.rxQueue.length > 0 && dev.isUp) list.push(dev);
-          else this.#listed.delete(dev);
+          if (dev.rxQueue.length > 0 && dev.isUp) {
+            this.#state.set(dev, 1);
+            list.push(dev);
+          } else this.#state.set(dev, 0);
           throw e;
         }
         this.processed += n;
         budget -= n;
         if (!(dev.rxQueue.length > 0 && dev.isUp)) {
-          this.#listed.delete(dev);
-          this.#quota.delete(dev);
+          this.#state.set(dev, 0);
         } else if (n === ask && ask < quota) {
-          this.#quota.set(dev, quota - n);
+          this.#state.set(dev, 1 + quota - n);
           list.unshift(dev);
         } else {
-          this.#quota.delete(dev); // turn used up: back of the line
+          this.#state.set(dev, 1); // turn used up: back of the line
           list.push(dev);
         }
         if (budget <= 0 || this.clock.now() > deadline) {

@@ -31,7 +31,14 @@ import {
   IcmpType,
   IcmpUnreachableCode,
 } from "../wire/icmp.ts";
-import { emitIpv4, IPV4_HEADER_LENGTH, type Ipv4Repr, parseIpv4 } from "../wire/ipv4.ts";
+import {
+  emitIpv4,
+  IPV4_HEADER_LENGTH,
+  type Ipv4Repr,
+  type MutableIpv4Repr,
+  newIpv4Repr,
+  parseIpv4Into,
+} from "../wire/ipv4.ts";
 import { fragmentIpv4 } from "./fragment.ts";
 import type { Iface } from "./iface.ts";
 import type { NeighbourTable } from "./neighbour.ts";
@@ -62,7 +69,8 @@ export interface InetProtocol {
   /**
    * A datagram for this protocol: `skb.data` at the transport header,
    * `skb.len` the transport length, `skb.networkHeader` at the IP header.
-   * The handler owns `skb`.
+   * The handler owns `skb`. `ip` is the layer's reused record: valid only
+   * during the call (copy what must outlive it).
    */
   rcv(skb: SkBuff, ip: Ipv4Repr, iface: Iface): void;
   /** An ICMP error about a datagram of this protocol that we sent (MUST-54). */
@@ -93,8 +101,8 @@ export interface Ipv4SendOptions {
   dontFragment?: boolean;
   /** Send through this interface only (SO_BINDTODEVICE, limited broadcast). */
   oif?: Iface;
-  /** A route already looked up (connected sockets cache theirs). */
-  route?: RouteResult;
+  /** A route already looked up (connected sockets cache theirs); undefined looks it up. */
+  route?: RouteResult | undefined;
 }
 
 /** What the IPv4 layer needs from the stack. */
@@ -155,6 +163,21 @@ export class Ipv4Layer {
   readonly #ifaces: () => readonly Iface[];
   readonly #idHash: KeyedHash;
   readonly #idents: Uint16Array;
+  /** The header of the datagram being received (reused; handlers must not keep it). */
+  readonly #rxIp: MutableIpv4Repr = newIpv4Repr();
+  /** The header being emitted (reused). */
+  readonly #txIp = {
+    src: 0,
+    dst: 0,
+    tos: 0,
+    id: 0,
+    dontFragment: false,
+    moreFragments: false,
+    fragmentOffset: 0,
+    ttl: 64,
+    protocol: 0,
+    payloadLength: 0,
+  };
 
   constructor(o: Ipv4LayerOptions) {
     this.clock = o.clock;
@@ -310,23 +333,16 @@ export class Ipv4Layer {
     }
     const at = skb.push(IPV4_HEADER_LENGTH);
     skb.networkHeader = at;
-    const df = o.dontFragment ?? false;
-    emitIpv4(
-      {
-        src,
-        dst,
-        tos: o.tos ?? 0,
-        id: this.nextId(src, dst, o.protocol),
-        dontFragment: df,
-        moreFragments: false,
-        fragmentOffset: 0,
-        ttl,
-        protocol: o.protocol,
-        payloadLength,
-      },
-      this.allocator.arena.u8,
-      at,
-    );
+    const h = this.#txIp;
+    h.src = src;
+    h.dst = dst;
+    h.tos = o.tos ?? 0;
+    h.id = this.nextId(src, dst, o.protocol);
+    h.dontFragment = o.dontFragment ?? false;
+    h.ttl = ttl;
+    h.protocol = o.protocol;
+    h.payloadLength = payloadLength;
+    emitIpv4(h, this.allocator.arena.u8, at);
     this.stats.ip.outRequests++;
     return this.#finishOutput(skb, rt);
   }
@@ -364,15 +380,17 @@ export class Ipv4Layer {
     const st = this.stats;
     st.ip.inReceives++;
     const u8 = this.allocator.arena.u8;
-    let ip = parseIpv4(
+    const ip = this.#rxIp;
+    const bad = parseIpv4Into(
       u8,
       skb.data,
       skb.len,
+      ip,
       skb.ipSummed === Csum.Unnecessary ? NO_VERIFY : undefined,
     );
-    if (typeof ip === "string") {
+    if (bad !== null) {
       st.ip.inHdrErrors++;
-      return this.#drop(skb, ip);
+      return this.#drop(skb, bad);
     }
     skb.networkHeader = skb.data;
     // Link-layer padding after the datagram is not part of it.
@@ -413,12 +431,11 @@ export class Ipv4Layer {
       const whole = this.reassembler.add(skb, ip);
       if (whole === null) return;
       skb = whole;
-      const again = parseIpv4(this.allocator.arena.u8, skb.data, skb.len, NO_VERIFY);
-      if (typeof again === "string") {
+      const again = parseIpv4Into(this.allocator.arena.u8, skb.data, skb.len, ip, NO_VERIFY);
+      if (again !== null) {
         st.ip.inHdrErrors++;
         return this.#drop(skb, again);
       }
-      ip = again;
       skb.networkHeader = skb.data;
     }
 

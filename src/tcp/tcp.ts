@@ -103,7 +103,7 @@ import type { HotPaths } from "../wasm/bindings.ts";
 import { get16, get32, type ParseOptions } from "../wire/bytes.ts";
 import { IcmpType, IcmpUnreachableCode } from "../wire/icmp.ts";
 import type { Ipv4Repr } from "../wire/ipv4.ts";
-import { parseTcp, TcpField, TcpFlags } from "../wire/tcp.ts";
+import { parseTcpInto, TcpField, TcpFlags, TcpParseScratch } from "../wire/tcp.ts";
 import type { CongestionControl } from "./congestion/cc.ts";
 import { NEW_RENO } from "./congestion/reno.ts";
 import { DEFAULT_TCP_CONFIG, type IsnSource, type TcpConfig } from "./config.ts";
@@ -161,6 +161,8 @@ export class TcpProtocol implements InetProtocol {
   readonly ctx: TcpContext;
   /** The addresses of the segment being answered by a RST (reused). */
   readonly #ends = { laddr: 0, raddr: 0 };
+  /** The header of the segment being received (reused: valid during `rcv` only). */
+  readonly #rx = new TcpParseScratch();
 
   /** Create the protocol (the Stack does this and registers it as IP protocol 6). */
   constructor(o: TcpProtocolOptions) {
@@ -275,20 +277,22 @@ export class TcpProtocol implements InetProtocol {
   rcv(skb: SkBuff, ip: Ipv4Repr, _iface: Iface): void {
     const ctx = this.ctx;
     const st = ctx.stats;
-    const th = parseTcp(
+    const bad = parseTcpInto(
       ctx.allocator.arena.u8,
       skb.data,
       skb.len,
       ip,
+      this.#rx,
       skb.ipSummed === Csum.Unnecessary ? NO_VERIFY : undefined,
     );
-    if (typeof th === "string") {
+    if (bad !== null) {
       // MUST-3 (bad checksum) and MUST-7 (malformed options): drop and count.
       st.inErrs++;
-      ctx.drops.count(th);
+      ctx.drops.count(bad);
       skb.free();
       return;
     }
+    const th = this.#rx.repr;
     st.inSegs++;
     // MUST-57: nothing for broadcast or multicast destinations (and no RST).
     if (ctx.ipv4.addrType(ip.dst) !== AddrType.LOCAL) {

@@ -176,15 +176,36 @@ export function parseEthernet(
   offset: number,
   length: number,
 ): EthernetRepr | EthernetDropReason {
+  const out = { dst: 0, src: 0, ethertype: 0, payloadOffset: 0, payloadLength: 0 };
+  return parseEthernetInto(u8, offset, length, out) ?? out;
+}
+
+/**
+ * {@link parseEthernet} into a caller-owned record (the receive path reuses
+ * one per stack: no allocation per frame). Returns the drop reason, or null
+ * when `out` now holds the header.
+ *
+ * @example
+ * ```ts
+ * import { parseEthernetInto } from "./ethernet.ts";
+ * const out = { dst: 0, src: 0, ethertype: 0, payloadOffset: 0, payloadLength: 0 };
+ * parseEthernetInto(new Uint8Array(60), 0, 60, out); // null; out.payloadLength === 46
+ * ```
+ */
+export function parseEthernetInto(
+  u8: Uint8Array,
+  offset: number,
+  length: number,
+  out: { -readonly [K in keyof EthernetRepr]: EthernetRepr[K] },
+): EthernetDropReason | null {
   checkRange(u8, offset, length, "parseEthernet");
   if (length < ETHERNET_HEADER_LENGTH) return "ethernet.truncated";
-  return {
-    dst: readMac(u8, offset),
-    src: readMac(u8, offset + 6),
-    ethertype: get16(u8, offset + 12),
-    payloadOffset: offset + ETHERNET_HEADER_LENGTH,
-    payloadLength: length - ETHERNET_HEADER_LENGTH,
-  };
+  out.dst = readMac(u8, offset);
+  out.src = readMac(u8, offset + 6);
+  out.ethertype = get16(u8, offset + 12);
+  out.payloadOffset = offset + ETHERNET_HEADER_LENGTH;
+  out.payloadLength = length - ETHERNET_HEADER_LENGTH;
+  return null;
 }
 
 /**

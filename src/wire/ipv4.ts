@@ -424,6 +424,60 @@ export function parseIpv4(
   length: number,
   options?: ParseOptions,
 ): Ipv4Repr | Ipv4DropReason {
+  const out = newIpv4Repr();
+  return parseIpv4Into(u8, offset, length, out, options) ?? out;
+}
+
+/** An {@link Ipv4Repr} whose fields a parser may fill. */
+export type MutableIpv4Repr = { -readonly [K in keyof Ipv4Repr]: Ipv4Repr[K] };
+
+/**
+ * A blank record for {@link parseIpv4Into}.
+ *
+ * @example
+ * ```ts
+ * import { newIpv4Repr } from "./ipv4.ts";
+ * newIpv4Repr().headerLength; // 0
+ * ```
+ */
+export function newIpv4Repr(): MutableIpv4Repr {
+  return {
+    src: 0,
+    dst: 0,
+    tos: 0,
+    id: 0,
+    dontFragment: false,
+    moreFragments: false,
+    fragmentOffset: 0,
+    ttl: 0,
+    protocol: 0,
+    headerLength: 0,
+    optionsOffset: 0,
+    optionsLength: 0,
+    payloadOffset: 0,
+    payloadLength: 0,
+  };
+}
+
+/**
+ * {@link parseIpv4} into a caller-owned record (the IPv4 layer reuses one: no
+ * allocation per datagram). Returns the drop reason, or null when `out` now
+ * holds the header; on a drop `out` is left partly written.
+ *
+ * @example
+ * ```ts
+ * import { newIpv4Repr, parseIpv4Into } from "./ipv4.ts";
+ * const ip = newIpv4Repr();
+ * parseIpv4Into(new Uint8Array(20), 0, 20, ip); // "ipv4.bad_version"
+ * ```
+ */
+export function parseIpv4Into(
+  u8: Uint8Array,
+  offset: number,
+  length: number,
+  out: MutableIpv4Repr,
+  options?: ParseOptions,
+): Ipv4DropReason | null {
   checkRange(u8, offset, length, "parseIpv4");
   if (length < IPV4_HEADER_LENGTH) return "ipv4.truncated";
   const vihl = u8[offset]!;
@@ -450,22 +504,21 @@ export function parseIpv4(
   const payloadLength = totalLength - headerLength;
   if (moreFragments && (payloadLength & 7) !== 0) return "ipv4.bad_fragment";
   if (fragmentOffset + payloadLength + headerLength > IPV4_MAX_LENGTH) return "ipv4.bad_fragment";
-  return {
-    src: get32(u8, offset + 12),
-    dst: get32(u8, offset + 16),
-    tos: u8[offset + 1]!,
-    id: get16(u8, offset + 4),
-    dontFragment: (flags & FLAG_DF) !== 0,
-    moreFragments,
-    fragmentOffset,
-    ttl: u8[offset + 8]!,
-    protocol: u8[offset + 9]!,
-    headerLength,
-    optionsOffset: offset + IPV4_HEADER_LENGTH,
-    optionsLength: headerLength - IPV4_HEADER_LENGTH,
-    payloadOffset: offset + headerLength,
-    payloadLength,
-  };
+  out.src = get32(u8, offset + 12);
+  out.dst = get32(u8, offset + 16);
+  out.tos = u8[offset + 1]!;
+  out.id = get16(u8, offset + 4);
+  out.dontFragment = (flags & FLAG_DF) !== 0;
+  out.moreFragments = moreFragments;
+  out.fragmentOffset = fragmentOffset;
+  out.ttl = u8[offset + 8]!;
+  out.protocol = u8[offset + 9]!;
+  out.headerLength = headerLength;
+  out.optionsOffset = offset + IPV4_HEADER_LENGTH;
+  out.optionsLength = headerLength - IPV4_HEADER_LENGTH;
+  out.payloadOffset = offset + headerLength;
+  out.payloadLength = payloadLength;
+  return null;
 }
 
 /**

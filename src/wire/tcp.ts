@@ -25,10 +25,11 @@ import { IpProtocol, type Ipv4PseudoHeader } from "./ipv4.ts";
 import {
   emitTcpOptions,
   NO_TCP_OPTIONS,
-  parseTcpOptions,
+  parseTcpOptionsInto,
   TCP_MAX_OPTIONS_LENGTH,
   type TcpOptions,
   tcpOptionsLength,
+  TcpOptionsScratch,
 } from "./tcp_options.ts";
 
 /**
@@ -298,6 +299,71 @@ export function parseTcp(
   ip: Ipv4PseudoHeader,
   options?: ParseOptions,
 ): TcpRepr | TcpDropReason {
+  const s = new TcpParseScratch();
+  const r = parseTcpInto(u8, offset, length, ip, s, options);
+  if (r !== null) return r;
+  const o = s.repr.options;
+  const own = o.mss === null && o.windowScale === null && !o.sackPermitted && o.tsVal === null &&
+      o.sackBlocks === null
+    ? NO_TCP_OPTIONS
+    : { ...o, sackBlocks: o.sackBlocks === null ? null : [...o.sackBlocks] };
+  return { ...s.repr, options: own };
+}
+
+/** A {@link TcpRepr} whose fields a parser may fill. */
+export type MutableTcpRepr = { -readonly [K in keyof TcpRepr]: TcpRepr[K] };
+
+/**
+ * The reusable records {@link parseTcpInto} fills: the header and its
+ * options (the receive path keeps one per stack; no allocation per segment).
+ *
+ * @example
+ * ```ts
+ * import { TcpParseScratch } from "./tcp.ts";
+ * const s = new TcpParseScratch();
+ * s.repr.options === s.opts.options; // true
+ * ```
+ */
+export class TcpParseScratch {
+  /** Options (and SACK-block arrays). */
+  readonly opts: TcpOptionsScratch = new TcpOptionsScratch();
+  /** The header; `repr.options` is `opts.options`. */
+  readonly repr: MutableTcpRepr = {
+    srcPort: 0,
+    dstPort: 0,
+    seq: 0,
+    ack: 0,
+    flags: 0,
+    window: 0,
+    urgentPointer: 0,
+    options: this.opts.options,
+    headerLength: 0,
+    payloadOffset: 0,
+    payloadLength: 0,
+  };
+}
+
+/**
+ * {@link parseTcp} into `scratch.repr`: same checks (MUST-3 checksum, MUST-7
+ * options), no allocation. Returns the drop reason, or null when
+ * `scratch.repr` holds the segment's header; it stays valid until the next
+ * parse into the same scratch.
+ *
+ * @example
+ * ```ts
+ * import { parseTcpInto, TcpParseScratch } from "./tcp.ts";
+ * const s = new TcpParseScratch();
+ * parseTcpInto(new Uint8Array(8), 0, 8, { src: 1, dst: 2 }, s); // "tcp.truncated"
+ * ```
+ */
+export function parseTcpInto(
+  u8: Uint8Array,
+  offset: number,
+  length: number,
+  ip: Ipv4PseudoHeader,
+  scratch: TcpParseScratch,
+  options?: ParseOptions,
+): TcpDropReason | null {
   checkRange(u8, offset, length, "parseTcp");
   if (length < TCP_HEADER_LENGTH) return "tcp.truncated";
   const headerLength = (u8[offset + TcpField.DATA_OFFSET]! >> 4) * 4;
@@ -309,24 +375,25 @@ export function parseTcp(
   ) {
     return "tcp.bad_checksum";
   }
-  let opts: TcpOptions | "tcp.bad_option" = NO_TCP_OPTIONS;
-  if (headerLength > TCP_HEADER_LENGTH) {
-    opts = parseTcpOptions(u8, offset + TCP_HEADER_LENGTH, headerLength - TCP_HEADER_LENGTH);
-    if (typeof opts === "string") return opts;
-  }
-  return {
-    srcPort: get16(u8, offset + TcpField.SRC_PORT),
-    dstPort: get16(u8, offset + TcpField.DST_PORT),
-    seq: get32(u8, offset + TcpField.SEQ),
-    ack: get32(u8, offset + TcpField.ACK),
-    flags: u8[offset + TcpField.FLAGS]!,
-    window: get16(u8, offset + TcpField.WINDOW),
-    urgentPointer: get16(u8, offset + TcpField.URGENT_POINTER),
-    options: opts,
-    headerLength,
-    payloadOffset: offset + headerLength,
-    payloadLength: length - headerLength,
-  };
+  const r = parseTcpOptionsInto(
+    u8,
+    offset + TCP_HEADER_LENGTH,
+    headerLength - TCP_HEADER_LENGTH,
+    scratch.opts,
+  );
+  if (r !== null) return r;
+  const out = scratch.repr;
+  out.srcPort = get16(u8, offset + TcpField.SRC_PORT);
+  out.dstPort = get16(u8, offset + TcpField.DST_PORT);
+  out.seq = get32(u8, offset + TcpField.SEQ);
+  out.ack = get32(u8, offset + TcpField.ACK);
+  out.flags = u8[offset + TcpField.FLAGS]!;
+  out.window = get16(u8, offset + TcpField.WINDOW);
+  out.urgentPointer = get16(u8, offset + TcpField.URGENT_POINTER);
+  out.headerLength = headerLength;
+  out.payloadOffset = offset + headerLength;
+  out.payloadLength = length - headerLength;
+  return null;
 }
 
 /**

@@ -154,14 +154,87 @@ export function parseTcpOptions(
   offset: number,
   length: number,
 ): TcpOptions | "tcp.bad_option" {
+  const out = new TcpOptionsScratch();
+  const r = parseTcpOptionsInto(u8, offset, length, out);
+  if (r !== null) return r;
+  const o = out.options;
+  if (
+    o.mss === null && o.windowScale === null && !o.sackPermitted && o.tsVal === null &&
+    o.sackBlocks === null
+  ) {
+    return NO_TCP_OPTIONS;
+  }
+  // A record of its own, with SACK blocks that are not the scratch's.
+  return { ...o, sackBlocks: o.sackBlocks === null ? null : [...o.sackBlocks] };
+}
+
+/** {@link TcpOptions} a parser may fill. */
+export type MutableTcpOptions = { -readonly [K in keyof TcpOptions]: TcpOptions[K] };
+
+/**
+ * A reusable options record plus the SACK-block arrays it points into (one
+ * per block count), for {@link parseTcpOptionsInto}: parsing options
+ * allocates nothing.
+ *
+ * @example
+ * ```ts
+ * import { TcpOptionsScratch } from "./tcp_options.ts";
+ * const s = new TcpOptionsScratch();
+ * s.options.mss; // null
+ * ```
+ */
+export class TcpOptionsScratch {
+  /** The record parsing fills. */
+  readonly options: MutableTcpOptions = {
+    mss: null,
+    windowScale: null,
+    sackPermitted: false,
+    tsVal: null,
+    tsEcr: 0,
+    sackBlocks: null,
+  };
+  /** `blocks[n - 1]` holds n SACK blocks (2n sequence numbers). */
+  readonly blocks: number[][] = [[0, 0], [0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]];
+}
+
+/**
+ * {@link parseTcpOptions} into `scratch.options` (reset first). Returns the
+ * drop reason, or null when the options are well formed; `sackBlocks`, when
+ * present, is one of the scratch's arrays, valid until the next parse.
+ *
+ * @example
+ * ```ts
+ * import { parseTcpOptionsInto, TcpOptionsScratch } from "./tcp_options.ts";
+ * const s = new TcpOptionsScratch();
+ * parseTcpOptionsInto(new Uint8Array([2, 4, 5, 180]), 0, 4, s); // null
+ * s.options.mss; // 1460
+ * ```
+ */
+export function parseTcpOptionsInto(
+  u8: Uint8Array,
+  offset: number,
+  length: number,
+  scratch: TcpOptionsScratch,
+): "tcp.bad_option" | null {
   checkRange(u8, offset, length, "parseTcpOptions");
+  const out = scratch.options;
+  out.mss =
+    out.windowScale =
+    out.tsVal =
+    out.sackBlocks =
+      null;
+  out.sackPermitted = false;
+  out.tsEcr = 0;
   const end = offset + length;
-  let mss: number | null = null;
-  let windowScale: number | null = null;
-  let sackPermitted = false;
-  let tsVal: number | null = null;
-  let tsEcr = 0;
-  let sackBlocks: number[] | null = null;
   let i = offset;
   while (i < end) {
     const kind = u8[i]!;
@@ -177,27 +250,28 @@ export function parseTcpOptions(
     switch (kind) {
       case TcpOptionKind.MSS:
         if (len !== 4) return "tcp.bad_option";
-        mss = get16(u8, i + 2);
+        out.mss = get16(u8, i + 2);
         break;
       case TcpOptionKind.WINDOW_SCALE:
         if (len !== 3) return "tcp.bad_option";
-        windowScale = u8[i + 2]!;
+        out.windowScale = u8[i + 2]!;
         break;
       case TcpOptionKind.SACK_PERMITTED:
         if (len !== 2) return "tcp.bad_option";
-        sackPermitted = true;
+        out.sackPermitted = true;
         break;
       case TcpOptionKind.TIMESTAMPS:
         if (len !== 10) return "tcp.bad_option";
-        tsVal = get32(u8, i + 2);
-        tsEcr = get32(u8, i + 6);
+        out.tsVal = get32(u8, i + 2);
+        out.tsEcr = get32(u8, i + 6);
         break;
       case TcpOptionKind.SACK: {
         // RFC 2018 §3: length 2 + 8n with n = 1…4 (4 is all that fits in 40 bytes).
         const n = (len - 2) >>> 3;
         if (n === 0 || n > 4 || len !== 2 + 8 * n) return "tcp.bad_option";
-        sackBlocks = new Array<number>(2 * n);
-        for (let b = 0; b < 2 * n; b++) sackBlocks[b] = get32(u8, i + 2 + 4 * b);
+        const blocks = scratch.blocks[n - 1]!;
+        for (let b = 0; b < 2 * n; b++) blocks[b] = get32(u8, i + 2 + 4 * b);
+        out.sackBlocks = blocks;
         break;
       }
       default:
@@ -206,12 +280,7 @@ export function parseTcpOptions(
     }
     i += len;
   }
-  if (
-    mss === null && windowScale === null && !sackPermitted && tsVal === null && sackBlocks === null
-  ) {
-    return NO_TCP_OPTIONS;
-  }
-  return { mss, windowScale, sackPermitted, tsVal, tsEcr, sackBlocks };
+  return null;
 }
 
 /**

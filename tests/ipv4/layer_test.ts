@@ -46,7 +46,7 @@ function sink(stack: Stack, proto = RAW): Got[] {
       const u8 = skb.arena.u8;
       got.push({
         data: skb.bytes().slice(),
-        ip,
+        ip: { ...ip }, // the layer reuses its record: valid during the call only
         options: u8.slice(ip.optionsOffset, ip.optionsOffset + ip.optionsLength),
         iface: iface.name,
       });
