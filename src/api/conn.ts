@@ -23,7 +23,6 @@ import type { SockAddrIn } from "../socket/address.ts";
 import {
   AF_INET,
   IPPROTO_TCP,
-  MSG_NOSIGNAL,
   SHUT_RD,
   SHUT_WR,
   SO_KEEPALIVE,
@@ -125,7 +124,6 @@ export class Conn implements Disposable, AsyncDisposable {
   readonly remoteAddr: TcpNetAddr;
   readonly #sockets: SocketLayer;
   readonly #fd: number;
-  readonly #stop = new AbortController();
   #closed = false;
   /** The error that ended the connection (reset, timeout …), reported to every later call. */
   #failed: NetError | null = null;
@@ -157,21 +155,43 @@ export class Conn implements Disposable, AsyncDisposable {
    * `ConnectionReset`, `TimedOut`, … when the connection failed, and with
    * `BadResource` once the Conn is closed.
    */
-  async read(p: Uint8Array): Promise<number | null> {
-    this.#check("read");
-    if (p.length === 0) return 0;
-    if (this.#failed !== null) throw this.#failed;
-    let n: number;
+  read(p: Uint8Array): Promise<number | null> {
     try {
-      n = await this.#sockets.recv(this.#fd, p, 0, { signal: this.#stop.signal });
+      this.#check("read");
+      if (p.length === 0) return Promise.resolve(0);
+      if (this.#failed !== null) throw this.#failed;
+      // Fast path: data already queued costs no wait and no extra promise.
+      const n = this.#sockets.recvStreamNow(this.#fd, p);
+      if (n > 0) return Promise.resolve(n);
+      if (n === 0) return Promise.resolve(this.#eof());
+      return this.#readSlow(p);
     } catch (e) {
-      throw this.#fail(e, "read");
+      return Promise.reject(this.#fail(e, "read"));
     }
-    if (n === 0) {
-      if (this.#failed !== null) throw this.#failed; // a reset seen by write() is no EOF
-      return null;
+  }
+
+  /** Wait until readable, then read; one promise per wait. */
+  async #readSlow(p: Uint8Array): Promise<number | null> {
+    for (;;) {
+      const w = await this.#sockets.waitReadable(this.#fd);
+      try {
+        if (this.#closed) throw closedError("read", "Conn");
+        if (w < 0) {
+          throw this.#sockets.waitError(this.#fd, w, `Cannot receive on socket ${this.#fd}`);
+        }
+        const n = this.#sockets.recvStreamNow(this.#fd, p);
+        if (n > 0) return n;
+        if (n === 0) return this.#eof();
+      } catch (e) {
+        throw this.#fail(e, "read");
+      }
     }
-    return n;
+  }
+
+  /** End of stream, unless a reset seen by write() stands for it. */
+  #eof(): null {
+    if (this.#failed !== null) throw this.#failed;
+    return null;
   }
 
   /**
@@ -180,18 +200,38 @@ export class Conn implements Disposable, AsyncDisposable {
    * `BrokenPipe` after `closeWrite()`, the connection's error when it
    * failed, `BadResource` once the Conn is closed.
    */
-  async write(p: Uint8Array): Promise<number> {
-    this.#check("write");
-    if (this.#failed !== null) throw this.#failed;
-    let n: number;
+  write(p: Uint8Array): Promise<number> {
     try {
-      n = await this.#sockets.send(this.#fd, p, MSG_NOSIGNAL, { signal: this.#stop.signal });
+      this.#check("write");
+      if (this.#failed !== null) throw this.#failed;
+      // Fast path: everything fits in the send buffer now.
+      const n = this.#sockets.sendStreamNow(this.#fd, p);
+      if (n === p.length) return Promise.resolve(n);
+      return this.#writeSlow(p, n);
     } catch (e) {
-      throw this.#fail(e, "write");
+      return Promise.reject(this.#fail(e, "write"));
     }
-    // Closed while waiting for space: the layer reports the partial count, we the close.
-    if (n < p.length && this.#closed) throw closedError("write", "Conn");
-    return n;
+  }
+
+  /** Queue the rest of `p` as send-buffer space frees up (`sent` bytes already queued). */
+  async #writeSlow(p: Uint8Array, sent: number): Promise<number> {
+    while (sent < p.length) {
+      const w = await this.#sockets.waitWritable(this.#fd);
+      try {
+        if (this.#closed) throw closedError("write", "Conn");
+        if (w < 0) {
+          // A timeout or an error after a partial write: report the count.
+          if (sent > 0) return sent;
+          throw this.#sockets.waitError(this.#fd, w, `Cannot send on socket ${this.#fd}`);
+        }
+        const n = this.#sockets.sendStreamNow(this.#fd, p.subarray(sent), sent);
+        if (n < 0) return sent; // failed after a partial write: the next call reports it
+        sent += n;
+      } catch (e) {
+        throw this.#fail(e, "write");
+      }
+    }
+    return sent;
   }
 
   /**
@@ -216,7 +256,6 @@ export class Conn implements Disposable, AsyncDisposable {
   close(): void {
     this.#check("close");
     this.#closed = true;
-    this.#stop.abort();
     this.#sockets.close(this.#fd);
   }
 

@@ -284,6 +284,12 @@ export class SocketLayer {
    * The socket behind `fd` (`sockfd_lookup_light`); throws EBADF for a
    * descriptor that is not open, ENOTSOCK for one that is not a socket.
    */
+  /** The socket at `fd`, or undefined (no error string built on the fast path). */
+  #socketOf(fd: number): Socket | undefined {
+    const e = this.#table[fd];
+    return e === undefined || e === NOT_A_SOCKET ? undefined : e as Socket;
+  }
+
   get(fd: number, what = `socket ${fd}`): Socket {
     const e = Number.isInteger(fd) && fd >= 0 ? this.#table[fd] : undefined;
     if (e === undefined) throw errnoError(Errno.EBADF, what, `${fd} is not an open descriptor`);
@@ -466,6 +472,68 @@ export class SocketLayer {
     const r = this.#tryRecv(sock, buf, flags, what);
     if (r === null) throw this.#error(sock, -Errno.EAGAIN, what, "nothing to receive");
     return r;
+  }
+
+  /**
+   * The stream read fast path (`Conn.read`): one non-blocking attempt that
+   * allocates nothing. Returns the bytes read (> 0), 0 at end of stream, or
+   * -EAGAIN when nothing is queued yet (then {@link waitReadable}); throws
+   * what recv(2) would (ECONNRESET, …).
+   */
+  recvStreamNow(fd: number, buf: Uint8Array): number {
+    const sock = this.#socketOf(fd) ?? this.get(fd, `Cannot receive on socket ${fd}`);
+    const r = sock.ops.recvmsg(sock, buf, 0, this.#info);
+    if (r >= 0) return r;
+    // Ready yet EAGAIN would loop forever: report it as the error it is.
+    if (r !== -Errno.EAGAIN || (sock.ops.poll(sock) & POLLIN) !== 0) {
+      throw this.#error(sock, r, `Cannot receive on socket ${fd}`);
+    }
+    return r;
+  }
+
+  /**
+   * The stream write fast path (`Conn.write`): queue what fits now, without
+   * waiting or allocating. Returns the bytes queued (0 when the send buffer
+   * is full: then {@link waitWritable}). On an error it throws what send(2)
+   * with MSG_NOSIGNAL would (EPIPE, ECONNRESET, …) — unless `queuedBefore`
+   * bytes of the same write were already queued: then, like a partial
+   * send(2), it returns -1 and leaves the error for the next call.
+   */
+  sendStreamNow(fd: number, data: Uint8Array, queuedBefore = 0): number {
+    const sock = this.#socketOf(fd) ?? this.get(fd, `Cannot send on socket ${fd}`);
+    const r = sock.ops.sendmsg(sock, data, MSG_NOSIGNAL, undefined);
+    if (r >= 0) return r;
+    if (r === -Errno.EAGAIN && (sock.ops.poll(sock) & POLLOUT) === 0) return 0;
+    if (queuedBefore > 0) {
+      // As sendto: the protocol read-and-cleared the error; put it back.
+      if (r !== -Errno.EAGAIN && r !== -Errno.EPIPE && sock.sk.err === 0) sock.sk.err = -r;
+      return -1;
+    }
+    throw this.#error(sock, r, `Cannot send on socket ${fd}`);
+  }
+
+  /**
+   * Resolve once `fd` can be read (data, end of stream, an error): 0, or
+   * -errno (-EBADF when it is closed meanwhile). Honors SO_RCVTIMEO (-EAGAIN).
+   */
+  waitReadable(fd: number): Promise<number> {
+    const sock = this.get(fd, `Cannot receive on socket ${fd}`);
+    const deadline = sock.rcvTimeo > 0 ? this.#clock.now() + sock.rcvTimeo : Infinity;
+    return sock.wait(POLLIN | POLLRDHUP | POLLHUP, deadline, undefined, true);
+  }
+
+  /** Resolve once `fd` has send-buffer space (or an error): 0 or -errno. Honors SO_SNDTIMEO. */
+  waitWritable(fd: number): Promise<number> {
+    const sock = this.get(fd, `Cannot send on socket ${fd}`);
+    const deadline = sock.sndTimeo > 0 ? this.#clock.now() + sock.sndTimeo : Infinity;
+    return sock.wait(POLLOUT | POLLHUP, deadline, undefined, true);
+  }
+
+  /** The error a failed fast-path wait stands for (`-errno` from a wait). */
+  waitError(fd: number, r: number, what: string): NetError {
+    const e = Number.isInteger(fd) && fd >= 0 ? this.#table[fd] : undefined;
+    if (e === undefined || e === NOT_A_SOCKET) return errnoError(r, what);
+    return this.#error(e as Socket, r, what);
   }
 
   /** recv(2): {@link recvfrom} returning only the byte count. */

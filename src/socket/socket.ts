@@ -219,6 +219,19 @@ interface Waiter {
   onAbort: (() => void) | null;
 }
 
+function noResolve(_r: number): void {}
+
+function newWaiter(): Waiter {
+  return {
+    events: 0,
+    onError: false,
+    resolve: noResolve,
+    timer: null,
+    signal: undefined,
+    onAbort: null,
+  };
+}
+
 /**
  * One socket: the descriptor-side state (`struct socket` + `struct file`
  * flags) around a protocol control block.
@@ -288,25 +301,41 @@ export class Socket<S extends SockCommon = SockCommon> {
     signal: AbortSignal | undefined,
     onError: boolean,
   ): Promise<number> {
-    return new Promise<number>((resolve) => {
-      if (this.closed) return resolve(-Errno.EBADF);
-      if (this.#ready(events, onError)) return resolve(0);
-      if (signal?.aborted) return resolve(-Errno.EINTR);
-      const w: Waiter = { events, onError, resolve, timer: null, signal, onAbort: null };
-      if (deadline !== Infinity) {
-        const delay = deadline - this.#clock.now();
-        if (delay <= 0) return resolve(-Errno.EAGAIN);
-        w.timer = this.#clock.setTimer(delay, () => this.#settle(w, -Errno.EAGAIN));
-      }
-      if (signal !== undefined) {
-        w.onAbort = () => this.#settle(w, -Errno.EINTR);
-        signal.addEventListener("abort", w.onAbort, { once: true });
-      }
-      // A blocked caller keeps the process alive, like a pending Deno op.
-      if (this.#refd) this.#clock.ref();
-      this.#waiters.push(w);
-    });
+    if (this.closed) return Promise.resolve(-Errno.EBADF);
+    if (this.#ready(events, onError)) return Promise.resolve(0);
+    if (signal?.aborted) return Promise.resolve(-Errno.EINTR);
+    let delay = Infinity;
+    if (deadline !== Infinity) {
+      delay = deadline - this.#clock.now();
+      if (delay <= 0) return Promise.resolve(-Errno.EAGAIN);
+    }
+    // One promise per wait and nothing else on the common path: the
+    // executor is bound once and waiter records are reused.
+    const p = new Promise<number>(this.#capture);
+    const w = this.#freeWaiters.pop() ?? newWaiter();
+    w.events = events;
+    w.onError = onError;
+    w.resolve = this.#captured;
+    this.#captured = noResolve;
+    w.signal = signal;
+    if (delay !== Infinity) {
+      w.timer = this.#clock.setTimer(delay, () => this.#settle(w, -Errno.EAGAIN));
+    }
+    if (signal !== undefined) {
+      w.onAbort = () => this.#settle(w, -Errno.EINTR);
+      signal.addEventListener("abort", w.onAbort, { once: true });
+    }
+    // A blocked caller keeps the process alive, like a pending Deno op.
+    if (this.#refd) this.#clock.ref();
+    this.#waiters.push(w);
+    return p;
   }
+
+  #captured: (r: number) => void = noResolve;
+  readonly #capture = (resolve: (r: number) => void): void => {
+    this.#captured = resolve;
+  };
+  readonly #freeWaiters: Waiter[] = [];
 
   /**
    * Whether callers blocked on this socket keep the host process alive
@@ -351,6 +380,12 @@ export class Socket<S extends SockCommon = SockCommon> {
     if (this.#refd) this.#clock.unref();
     if (w.timer !== null) this.#clock.clearTimer(w.timer);
     if (w.onAbort !== null) w.signal?.removeEventListener("abort", w.onAbort);
-    w.resolve(r);
+    const resolve = w.resolve;
+    w.resolve = noResolve;
+    w.timer = null;
+    w.signal = undefined;
+    w.onAbort = null;
+    if (this.#freeWaiters.length < 8) this.#freeWaiters.push(w);
+    resolve(r);
   }
 }
