@@ -192,6 +192,8 @@ function noop(): void {}
 const SLICE_MS = 2;
 /** Most callbacks in one run before the clock yields to the host. */
 const SLICE_TASKS = 4096;
+/** A pause this long between runs means the host had its turn (ms). */
+const IDLE_GAP_MS = 0.5;
 
 /**
  * Real time: the engine that runs a stack in Deno, pages and Workers.
@@ -206,8 +208,9 @@ const SLICE_TASKS = 4096;
  *   microtask runs) has lasted `SLICE_MS` without the event loop turning,
  *   the next run is posted as a macrotask (a `MessageChannel` message: no
  *   4 ms clamp) so timers, I/O and rendering run in between. The clock
- *   notices the event loop turning with a marker message posted at the start
- *   of each slice.
+ *   learns that the event loop turned from a marker message, posted once a
+ *   slice is half spent (short bursts post none), or from a pause of
+ *   {@link IDLE_GAP_MS} between runs.
  * - **One host timer** (`setTimeout`) for the earliest deadline genuinely in
  *   the future, whatever the number of timers in the heap; a host timer that
  *   fires early (clamping, clock skew) re-arms instead of firing anything early.
@@ -233,8 +236,10 @@ export class RealClock implements Clock {
   /** A run is queued (as a microtask or a message). */
   #scheduled = false;
   /** Start of the current slice (performance.now()). */
-  #sliceStart = -Infinity;
-  /** A marker message is in flight: the event loop has not turned since the slice began. */
+  #sliceStart = performance.now();
+  /** When the last run ended. */
+  #lastRunEnd = -Infinity;
+  /** A marker message is in flight: the event loop has not turned since it was posted. */
   #markerPending = false;
   /** The slice has lasted SLICE_MS without the event loop turning: post the next run. */
   #sliceSpent = false;
@@ -339,15 +344,27 @@ export class RealClock implements Clock {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    if (!this.#markerPending) {
-      // A new slice: post a marker; when it arrives the event loop has turned.
-      this.#sliceStart = performance.now();
-      this.#sliceSpent = false;
-      this.#markerPending = true;
-      this.#port().postMessage(0);
+    if (this.#sliceSpent && !this.#markerPending) {
+      const now = performance.now();
+      if (now - this.#lastRunEnd >= IDLE_GAP_MS) this.#newSlice(now); // the host had its turn
     }
     if (!this.#sliceSpent) queueMicrotask(this.#runMicrotask);
-    else this.#port().postMessage(1);
+    else {
+      const port = this.#port();
+      if (!this.#markerPending) this.#postMarker(port);
+      port.postMessage(1);
+    }
+  }
+
+  #newSlice(now: number): void {
+    this.#sliceStart = now;
+    this.#sliceSpent = false;
+  }
+
+  /** Ask to be told when the event loop has turned (the marker comes back as a message). */
+  #postMarker(port: MessagePort): void {
+    this.#markerPending = true;
+    port.postMessage(0);
   }
 
   #port(): MessagePort {
@@ -355,8 +372,11 @@ export class RealClock implements Clock {
       const ch = new WebMessageChannel();
       // A MessageChannel message is a macrotask with no 4 ms clamp.
       ch.port1.onmessage = (e: MessageEvent) => {
-        if (e.data === 0) this.#markerPending = false;
-        else this.#run();
+        if (e.data === 0) {
+          // The event loop turned: a new slice.
+          this.#markerPending = false;
+          this.#newSlice(performance.now());
+        } else this.#run();
       };
       refPort(ch.port1, this.#refs > 0);
       this.#channel = ch;
@@ -400,7 +420,10 @@ export class RealClock implements Clock {
       } else if (this.#head >= this.#count) break;
       if (ran >= SLICE_TASKS || now - start >= SLICE_MS) break;
     }
-    if (now - this.#sliceStart >= SLICE_MS) this.#sliceSpent = true;
+    this.#lastRunEnd = now;
+    const age = now - this.#sliceStart;
+    if (age >= SLICE_MS) this.#sliceSpent = true;
+    else if (age >= SLICE_MS / 2 && !this.#markerPending) this.#postMarker(this.#port());
     if (this.#head < this.#count || this.#dueBy(now)) this.#schedule();
     const next = this.#heap.peek();
     if (next !== undefined && next.when > now) this.#arm(next.when);

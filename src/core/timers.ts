@@ -24,6 +24,9 @@ export class TimerEntry {
   }
 }
 
+/** Fills freed heap slots so they keep no timer alive. */
+const PLACEHOLDER = new TimerEntry(() => {});
+
 /**
  * Min-heap of {@link TimerEntry} by `(when, seq)`.
  *
@@ -37,17 +40,19 @@ export class TimerEntry {
  * ```
  */
 export class TimerHeap {
+  /** `#items[0 … #size)` is the heap; the array only grows (no allocation as timers come and go). */
   #items: TimerEntry[] = [];
+  #size = 0;
   #seq = 0;
 
   /** Number of scheduled timers. */
   get size(): number {
-    return this.#items.length;
+    return this.#size;
   }
 
   /** The earliest timer, without removing it. */
   peek(): TimerEntry | undefined {
-    return this.#items[0];
+    return this.#size > 0 ? this.#items[0] : undefined;
   }
 
   /** Schedule (or reschedule) `entry` at absolute time `when`. */
@@ -56,9 +61,11 @@ export class TimerHeap {
     if (entry.index >= 0) this.cancel(entry);
     entry.when = when;
     entry.seq = this.#seq++;
-    entry.index = this.#items.length;
-    this.#items.push(entry);
-    this.#up(entry.index);
+    const i = this.#size++;
+    entry.index = i;
+    if (i < this.#items.length) this.#items[i] = entry;
+    else this.#items.push(entry);
+    this.#up(i);
   }
 
   /** Remove `entry` if it is scheduled; a no-op otherwise. */
@@ -66,7 +73,9 @@ export class TimerHeap {
     const i = entry.index;
     if (i < 0) return;
     const items = this.#items;
-    const last = items.pop()!;
+    const n = --this.#size;
+    const last = items[n]!;
+    items[n] = PLACEHOLDER;
     entry.index = -1;
     if (last !== entry) {
       items[i] = last;
@@ -78,8 +87,9 @@ export class TimerHeap {
 
   /** Remove and return the earliest timer if it is due at or before `now`. */
   popDue(now: number): TimerEntry | undefined {
-    const top = this.#items[0];
-    if (top === undefined || top.when > now) return undefined;
+    if (this.#size === 0) return undefined;
+    const top = this.#items[0]!;
+    if (top.when > now) return undefined;
     this.cancel(top);
     return top;
   }
@@ -105,7 +115,7 @@ export class TimerHeap {
 
   #down(i: number): void {
     const items = this.#items;
-    const n = items.length;
+    const n = this.#size;
     const e = items[i]!;
     for (;;) {
       const l = 2 * i + 1;

@@ -61,6 +61,11 @@ export interface RouteOptions {
  */
 export class RouteTable {
   #routes: Route[] = [];
+  /**
+   * Bumped by every change; a cached {@link RouteResult} (a connection's
+   * "dst cache") is valid while the generation it was taken at is current.
+   */
+  generation = 0;
 
   /** All routes, most specific first. */
   get routes(): readonly Route[] {
@@ -89,6 +94,7 @@ export class RouteTable {
       );
     }
     this.#routes.push(route);
+    this.generation++;
     this.#routes.sort((a, b) => b.prefixLength - a.prefixLength || a.metric - b.metric);
     return route;
   }
@@ -97,6 +103,7 @@ export class RouteTable {
   remove(pred: (r: Route) => boolean): number {
     const before = this.#routes.length;
     this.#routes = this.#routes.filter((r) => !pred(r));
+    this.generation++;
     return before - this.#routes.length;
   }
 

@@ -20,11 +20,13 @@
  *    tail-dropped → `queueDropped`. Otherwise it starts at
  *    `max(t, previous frame's finish)` and takes `(len + overhead) · 8 / rate`
  *    seconds.
- * 6. **private buffer**: the receiver must own its buffer, so a frame whose
- *    data is shared (`skb.isShared`, e.g. TCP holds a clone for
- *    retransmission) or that will be corrupted is copied here and the sender's
- *    reference released; otherwise the buffer itself travels. No copy
- *    possible (arena exhausted) → `noBuffer` and `Xmit.DROP`.
+ * 6. **private buffer**: a frame that will be corrupted is copied here (the
+ *    sender's bytes are never written) and the sender's reference released;
+ *    otherwise the buffer itself travels, even when its data is shared (TCP
+ *    keeps a clone for retransmission), like a clone crossing Linux's veth:
+ *    receivers copy before writing into shared data (`skb.isShared`, Linux
+ *    `skb_cloned`). No copy possible (arena exhausted) → `noBuffer` and
+ *    `Xmit.DROP`.
  * 7. **corruption**: with probability `corrupt` → `corrupted`: `corruptBits`
  *    distinct random bits of the private copy are flipped (at byte offsets ≥
  *    `corruptOffset`). The sender's buffer is never written.
@@ -404,7 +406,7 @@ export class ImpairedChannel {
     }
     const corrupt = this.#corrupt > 0 && randomFloat(this.#corruptRng) < this.#corrupt;
     let own: SkBuff | null = skb;
-    if (corrupt || skb.isShared) {
+    if (corrupt) {
       own = this.#allocator.copy(skb);
       skb.free();
       if (own === null) {

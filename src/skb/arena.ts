@@ -166,14 +166,23 @@ export class Arena {
 
   /** A byte view of the whole memory (re-derived after growth; cheap to call). */
   get u8(): Uint8Array {
-    if (this.memory.buffer !== this.#buffer) this.#refresh();
+    // Growing a plain memory detaches the old buffer (length 0): a field
+    // read, where asking the memory for its buffer is a host call per use.
+    // The arena's own growth re-derives at once (which also covers shared
+    // memories, whose buffers never detach).
+    if (this.#u8.length === 0) this.#refresh();
     return this.#u8;
   }
 
   /** A DataView of the whole memory (re-derived after growth). */
   get view(): DataView {
-    if (this.memory.buffer !== this.#buffer) this.#refresh();
+    if (this.#u8.length === 0) this.#refresh();
     return this.#view;
+  }
+
+  /** Re-derive the views after the memory grew behind the arena's back (shared memories). */
+  refresh(): void {
+    if (this.memory.buffer !== this.#buffer) this.#refresh();
   }
 
   /** Slots in use across all classes. */
@@ -293,6 +302,7 @@ export class Arena {
       } catch {
         return; // the host refused to grow: the allocation fails with ENOBUFS
       }
+      this.#refresh();
     }
     for (let k = 0; k < n; k++) {
       const slot = c.carved++;

@@ -354,3 +354,34 @@ export class SkbAllocator {
     return new SkBuff(this);
   }
 }
+
+/** Copies this short are done byte by byte: a subarray view would cost more than the copy. */
+const SHORT_COPY = 64;
+
+/**
+ * Copy `n` bytes from `src[from …]` to `dst[to …]` (arena ↔ user buffer)
+ * without allocating for short copies; long ones are one native memcpy.
+ *
+ * @example
+ * ```ts
+ * import { copyBytes } from "./skbuff.ts";
+ * const a = new Uint8Array([1, 2, 3]);
+ * const b = new Uint8Array(3);
+ * copyBytes(a, 0, b, 1, 2); // b = [0, 1, 2]
+ * ```
+ */
+export function copyBytes(
+  src: Uint8Array,
+  from: number,
+  dst: Uint8Array,
+  to: number,
+  n: number,
+): void {
+  if (n <= SHORT_COPY) {
+    for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
+  } else if (from === 0 && n === src.length) {
+    dst.set(src, to);
+  } else {
+    dst.set(src.subarray(from, from + n), to);
+  }
+}

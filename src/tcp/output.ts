@@ -14,6 +14,7 @@
  * @module
  */
 import { Errno } from "../core/errno.ts";
+import type { RouteResult } from "../ipv4/route.ts";
 import type { SkBuff } from "../skb/skbuff.ts";
 import type { Ipv4Address } from "../wire/addr.ts";
 import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
@@ -130,7 +131,29 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   // MUST-48/49: the connection's TTL and TOS (RSTs for unknown peers use the defaults).
   send.ttl = sk.opt.ttl > 0 ? sk.opt.ttl : ctx.ipv4.defaultTtl;
   send.tos = sk.opt.tos;
-  return ctx.ipv4.output(out, sk.raddr, send);
+  send.route = cachedRoute(sk);
+  const r = ctx.ipv4.output(out, sk.raddr, send);
+  send.route = undefined;
+  return r;
+}
+
+/**
+ * The connection's route (Linux `__sk_dst_check`): looked up once and kept
+ * while the route table is unchanged and its interface is up, so sending a
+ * segment allocates no route record. Undefined lets IP output look up (and
+ * fail with ENETUNREACH) itself.
+ */
+function cachedRoute(sk: Tcb): RouteResult | undefined {
+  const snd = sk.snd;
+  const ipv4 = sk.ctx.ipv4;
+  const gen = ipv4.routes.generation;
+  let rt = snd.route;
+  if (rt === null || snd.routeGen !== gen || !rt.iface.dev.isUp) {
+    rt = ipv4.route(sk.raddr);
+    snd.route = rt;
+    snd.routeGen = gen;
+  }
+  return rt ?? undefined;
 }
 
 /** A control segment (no payload) with `flags` at `seq`, sent at once. */

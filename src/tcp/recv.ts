@@ -6,6 +6,7 @@
  * @module
  */
 import { Errno } from "../core/errno.ts";
+import { copyBytes } from "../skb/skbuff.ts";
 import { MsgFlags, Shutdown } from "./config.ts";
 import { sendAck } from "./output.ts";
 import { TcpState } from "./state.ts";
@@ -31,7 +32,7 @@ export function recvmsg(sk: Tcb, buf: Uint8Array, flags: number): number {
   const u8 = sk.ctx.allocator.arena.u8;
   for (let skb = rcv.queue.head; skb !== null && copied < buf.length;) {
     const n = Math.min(skb.len, buf.length - copied);
-    buf.set(u8.subarray(skb.data, skb.data + n), copied);
+    copyBytes(u8, skb.data, buf, copied, n);
     copied += n;
     if (peek) {
       skb = skb.next;

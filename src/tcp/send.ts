@@ -6,7 +6,7 @@
  * @module
  */
 import { Errno } from "../core/errno.ts";
-import type { SkBuff } from "../skb/skbuff.ts";
+import { copyBytes, type SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags } from "../wire/tcp.ts";
 import { MsgFlags, Shutdown } from "./config.ts";
 import { Nagle, nagleMode, writeXmit } from "./output.ts";
@@ -65,7 +65,7 @@ export function sendmsg(sk: Tcb, data: Uint8Array, flags: number): number {
       n = Math.min(mss, skb.tailroom, data.length - copied);
     }
     const at = skb.put(n);
-    ctx.allocator.arena.u8.set(data.subarray(copied, copied + n), at);
+    copyBytes(data, copied, ctx.allocator.arena.u8, at, n);
     skb.endSeq = seqAdd(skb.endSeq, n);
     snd.writeSeq = seqAdd(snd.writeSeq, n);
     copied += n;

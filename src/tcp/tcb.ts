@@ -28,6 +28,7 @@
 import type { Clock, Timer } from "../core/clock.ts";
 import type { DropCounters, TcpStats } from "../core/stats.ts";
 import type { Ipv4Layer } from "../ipv4/layer.ts";
+import type { RouteResult } from "../ipv4/route.ts";
 import { SkbQueue } from "../skb/queue.ts";
 import type { SkbAllocator, SkBuff } from "../skb/skbuff.ts";
 import type { HotPaths } from "../wasm/bindings.ts";
@@ -154,6 +155,10 @@ export class SendState {
   retransmits = 0;
   /** Clock ms of the last data sent. */
   lastSend = 0;
+  /** The route to the peer (Linux `sk_dst_cache`), or null until looked up. */
+  route: RouteResult | null = null;
+  /** The route table's generation when {@link SendState.route} was looked up. */
+  routeGen = -1;
 
   /** A send side with an SO_SNDBUF of `buf` bytes. */
   constructor(

@@ -53,7 +53,7 @@ test("pipe: two Ethernet ends with default names and MACs; a frame arrives after
   env.assertNoLeak();
 });
 
-test("pipe: an unshared frame travels as-is; a shared one is copied and the clone untouched", () => {
+test("pipe: frames travel as they are, shared ones too (a clone over veth); only corruption copies, never writing the sender's bytes", () => {
   const env = linkEnv();
   const { a, b } = pipeWith(env, { delay: 1 });
   b.setRxNotify(null);
@@ -65,20 +65,34 @@ test("pipe: an unshared frame travels as-is; a shared one is copied and the clon
   const kept = shared.clone()!;
   const before = kept.bytes().slice();
   a.transmit(shared);
-  assert.is(env.arena.inUse, 3, "the wire took a private copy of the shared frame");
+  assert.is(env.arena.inUse, 2, "no copy for a shared frame either");
   env.clock.advance(1);
-  const slots: number[] = [];
+  const got: { slot: number; shared: boolean; bytes: Uint8Array }[] = [];
   b.poll(8, (skb) => {
-    slots.push(skb.slot);
-    assert.is(skb.isShared, false);
-    skb.bytes().fill(0); // receivers own their buffers
+    got.push({ slot: skb.slot, shared: skb.isShared, bytes: skb.bytes().slice() });
     skb.free();
   });
-  assert.is(slots[0], slot);
-  assert.is.not(slots[1], kept.slot);
+  assert.equal(got.map((g) => [g.slot, g.shared]), [[slot, false], [kept.slot, true]]);
+  assert.equal(got[1]!.bytes, before, "the receiver reads the sender's bytes");
   assert.equal(kept.bytes(), before);
   kept.free();
   a.close();
+  // A corrupting wire copies first: the sender's (retransmission) bytes stay intact.
+  const { a: c, b: d } = pipeWith(env, { corrupt: 1, corruptOffset: 14 });
+  d.setRxNotify(null);
+  const f = testFrame(env.allocator, 3);
+  const mine = f.clone()!;
+  const original = mine.bytes().slice();
+  c.transmit(f);
+  env.clock.advance(0);
+  d.poll(8, (skb) => {
+    assert.is(skb.isShared, false);
+    assert.not.equal(skb.bytes(), original);
+    skb.free();
+  });
+  assert.equal(mine.bytes(), original);
+  mine.free();
+  c.close();
   env.assertNoLeak();
 });
 
@@ -333,18 +347,21 @@ test("pipe: a full receive queue counts rxDropped; arena exhaustion is a counted
   });
   c.up();
   d.up();
+  // A frame to corrupt needs a private copy: with both slots taken there is none.
+  const [e, f] = createPipe({ allocator: tiny.allocator, clock: tiny.clock, aToB: { corrupt: 1 } });
+  e.up();
+  f.up();
   const f1 = testFrame(tiny.allocator, 1);
-  const kept = f1.clone()!;
   const filler = testFrame(tiny.allocator, 2);
-  assert.is(c.transmit(f1), Xmit.DROP, "shared frame, no buffer for the private copy");
-  assert.is(c.wire.stats.noBuffer, 1);
-  kept.free();
+  assert.is(e.transmit(f1), Xmit.DROP, "no buffer for the corrupted copy");
+  assert.is(e.wire.stats.noBuffer, 1);
+  e.close();
   const f3 = testFrame(tiny.allocator, 3); // both slots taken again
   // Unshared frames travel, but their duplicates find no buffer: each delivered once.
   c.transmit(filler);
   c.transmit(f3);
   tiny.clock.advance(0);
-  assert.is(c.wire.stats.noBuffer, 3);
+  assert.is(c.wire.stats.noBuffer, 2);
   assert.is(c.wire.stats.duplicated, 0);
   assert.is(c.wire.stats.delivered, 2);
   d.rxQueue.purge();
