@@ -110,6 +110,9 @@ const OPTIONS = {
   seed: { type: "string" },
   "no-pcap": { type: "boolean" },
   "max-connections": { type: "string" },
+  "max-per-client": { type: "string" },
+  "header-timeout": { type: "string" },
+  "request-timeout": { type: "string" },
 } as const;
 type Flag = keyof typeof OPTIONS;
 
@@ -127,7 +130,16 @@ const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
   help: [],
   ping: [...LINK_FLAGS, "count", "size", "interval", "timeout", "ttl", "quiet"],
   echo: [...LINK_FLAGS, "udp", "tcp", "quiet"],
-  http: [...LINK_FLAGS, "port", "root", "max-connections", "quiet"],
+  http: [
+    ...LINK_FLAGS,
+    "port",
+    "root",
+    "max-connections",
+    "max-per-client",
+    "header-timeout",
+    "request-timeout",
+    "quiet",
+  ],
   fetch: [...LINK_FLAGS, "output", "timeout", "quiet"],
   demo: ["seed", "pcap", "no-pcap"],
 };
@@ -187,7 +199,14 @@ http flags:
   -p, --port PORT  TCP port to serve on (1…65535)
   --root DIR       directory to serve; nothing outside it is ever served (404 for
                    missing files, 403 for paths with .., 405 for methods but GET/HEAD)
-  --max-connections N  connections served at once; more are closed (default 256)
+  --max-connections N  connections at once (default 256); at the cap a newcomer evicts
+                   the connection that has waited longest for a request head, and is
+                   refused only if all are busy with a request
+  --max-per-client N   the same cap per client address (default 32)
+  --header-timeout SECS  close a connection whose request head is not complete this long
+                   after it was accepted (default 20)
+  --request-timeout SECS  close a connection whose request is not complete this long
+                   after its first byte (default 15)
   -q, --quiet      no line per request
 
 fetch flags:
@@ -522,6 +541,23 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
     max: 65535,
     what: "the connection limit",
   });
+  const maxConnectionsPerClient = num(values, "max-per-client", {
+    min: 1,
+    max: 65535,
+    what: "the per-client connection limit",
+  });
+  const headerTimeout = num(values, "header-timeout", {
+    min: 0.1,
+    max: 3600,
+    real: true,
+    what: "the header timeout in seconds",
+  });
+  const requestTimeout = num(values, "request-timeout", {
+    min: 0.1,
+    max: 3600,
+    real: true,
+    what: "the request timeout in seconds",
+  });
   const config = hostConfig(values);
   const { serveHttp } = await import("./http.ts");
   const { directorySource } = await import("./http_files.ts");
@@ -531,6 +567,9 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
       files: directorySource(root),
       quiet: values.quiet === true,
       ...(maxConnections !== undefined ? { maxConnections } : {}),
+      ...(maxConnectionsPerClient !== undefined ? { maxConnectionsPerClient } : {}),
+      ...(headerTimeout !== undefined ? { headerTimeoutMs: headerTimeout * 1000 } : {}),
+      ...(requestTimeout !== undefined ? { requestTimeoutMs: requestTimeout * 1000 } : {}),
       signal,
       write: io.out,
       date: () => new Date(),
@@ -545,7 +584,8 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
     io.out(
       `netwasm http: ${stats.connections} connections, ${stats.requests} requests${
         by ? ` (${by})` : ""
-      }, ${stats.bodyBytes} body bytes sent`,
+      }, ${stats.bodyBytes} body bytes sent; evicted ${stats.evicted} (per client ${stats.evictedPerClient}), ` +
+        `refused ${stats.refused} (per client ${stats.refusedPerClient}), header timeouts ${stats.headerTimeouts}`,
     );
     return 0;
   });
