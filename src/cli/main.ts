@@ -113,6 +113,7 @@ const OPTIONS = {
   "max-per-client": { type: "string" },
   "header-timeout": { type: "string" },
   "request-timeout": { type: "string" },
+  broadcast: { type: "boolean" },
 } as const;
 type Flag = keyof typeof OPTIONS;
 
@@ -129,7 +130,7 @@ const LINK_FLAGS: readonly Flag[] = [
 const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
   help: [],
   ping: [...LINK_FLAGS, "count", "size", "interval", "timeout", "ttl", "quiet"],
-  echo: [...LINK_FLAGS, "udp", "tcp", "quiet"],
+  echo: [...LINK_FLAGS, "udp", "tcp", "broadcast", "quiet"],
   http: [
     ...LINK_FLAGS,
     "port",
@@ -193,6 +194,8 @@ echo flags:
   --udp PORT       UDP port to echo on (1…65535)
   --tcp PORT       TCP port to echo on: each connection is echoed until the client's
                    FIN (half-close), then closed; many at once
+  --broadcast      also answer UDP datagrams sent to a broadcast or multicast address
+                   (ignored and counted by default: an echo must not be a reflector)
   -q, --quiet      no line per datagram or connection
 
 http flags:
@@ -457,6 +460,9 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
   if (udp === undefined && tcp === undefined) {
     throw new UsageError("echo: --udp PORT and/or --tcp PORT is required (e.g. --udp 7 --tcp 7)");
   }
+  if (values.broadcast && udp === undefined) {
+    throw new UsageError("echo: --broadcast applies to --udp PORT only");
+  }
   const config = hostConfig(values);
   return await withHost(config, io, async (host, signal) => {
     const quiet = values.quiet === true;
@@ -474,11 +480,15 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
         guard(runEchoServer(host.stack, {
           port: udp,
           quiet,
+          broadcast: values.broadcast === true,
           signal: both,
           write: io.out,
           onListen: (a) =>
             io.out(`netwasm echo: listening on udp ${a.hostname}:${a.port} (Ctrl-C stops)`),
-        })).then((s) => `${s.datagrams} datagrams, ${s.bytes} bytes echoed (udp)`),
+        })).then((s) =>
+          `${s.datagrams} datagrams, ${s.bytes} bytes echoed, ` +
+          `${s.ignoredBroadcast} to broadcast/multicast ignored (udp)`
+        ),
       );
     }
     if (tcp !== undefined) {
