@@ -15,6 +15,14 @@
  * | POST, PUT, DELETE, CONNECT, … | 405 with `Allow: GET, HEAD`, then close |
  * | a method the parser does not know | 501, then close |
  *
+ * Fairness under load (issue 15): at most `maxConnections` at once and
+ * `maxConnectionsPerClient` from one address; at either cap a newcomer
+ * evicts the connection that has waited longest for a request head (see
+ * `http_admission.ts`) and is refused only when every connection at the cap
+ * is busy with a request. A request head must be complete `headerTimeoutMs`
+ * after the accept (later heads on a persistent connection: after their
+ * first byte), the whole request `requestTimeoutMs` after its first byte.
+ *
  * Shared by `netwasm http` (real time, on a TAP) and the demo (virtual time).
  *
  * @module
@@ -23,6 +31,7 @@ import type { Stack } from "../api/stack.ts";
 import type { Conn, TcpNetAddr } from "../api/conn.ts";
 import type { Clock } from "../core/clock.ts";
 import { contentType, type HttpFile, type HttpFileSource, resolveTarget } from "./http_files.ts";
+import { type Admitted, HttpAdmission } from "./http_admission.ts";
 import { serveConnections } from "./serve.ts";
 import { headerHasToken, HttpParseError, HttpParser, type HttpRequestHead } from "./http_parser.ts";
 
@@ -34,8 +43,16 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 /** Default time a write may wait for the client to make room (a client that stopped reading). */
 export const DEFAULT_WRITE_TIMEOUT_MS = 60_000;
+/**
+ * Default time from the accept to a complete first request head (Apache
+ * `mod_reqtimeout` header=20): bounds a connection that sends nothing or
+ * trickles its head.
+ */
+export const DEFAULT_HEADER_TIMEOUT_MS = 20_000;
 /** Default cap on simultaneous connections. */
 export const DEFAULT_MAX_CONNECTIONS = 256;
+/** Default cap on simultaneous connections from one client address. */
+export const DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 32;
 /** How long a closing connection waits for the client's FIN (lingering close). */
 const LINGER_MS = 2_000;
 /** Bytes read from a file per write to the connection. */
@@ -67,10 +84,21 @@ export interface HttpServerOptions {
    * (default 15 s).
    */
   requestTimeoutMs?: number;
+  /**
+   * Close a connection whose request head is not complete this long after
+   * the accept (later requests: after their first byte) (default 20 s).
+   */
+  headerTimeoutMs?: number;
   /** Abort a connection when one write makes no progress this long: the client stopped reading (default 60 s). */
   writeTimeoutMs?: number;
-  /** Connections served at once; more are closed at once (default 256). */
+  /**
+   * Connections at once (default 256). At the cap a newcomer evicts the
+   * connection that has waited longest for a request head; it is refused
+   * only when all are busy with a request.
+   */
   maxConnections?: number;
+  /** Connections at once from one client address, with the same eviction rule (default 32). */
+  maxConnectionsPerClient?: number;
   /** Wall-clock time for the `Date` header (omitted without one: simulated runs). */
   date?: () => Date;
 }
@@ -85,8 +113,30 @@ export interface HttpServerStats {
   bodyBytes: number;
   /** Responses by status code. */
   byStatus: Record<number, number>;
-  /** Connections closed on accept because `maxConnections` were open. */
-  refused?: number;
+  /** Connections closed on accept: `maxConnections` were open, all busy. */
+  refused: number;
+  /** Connections closed on accept: their address had `maxConnectionsPerClient` open, all busy. */
+  refusedPerClient: number;
+  /** Connections waiting for a request head, closed to admit a newcomer at `maxConnections`. */
+  evicted: number;
+  /** The same at the newcomer's address's `maxConnectionsPerClient`. */
+  evictedPerClient: number;
+  /** Connections closed because a request head was not complete within `headerTimeoutMs`. */
+  headerTimeouts: number;
+}
+
+function newStats(connections: number): HttpServerStats {
+  return {
+    connections,
+    requests: 0,
+    bodyBytes: 0,
+    byStatus: {},
+    refused: 0,
+    refusedPerClient: 0,
+    evicted: 0,
+    evictedPerClient: 0,
+    headerTimeouts: 0,
+  };
 }
 
 /**
@@ -111,25 +161,28 @@ export async function serveHttp(
   stack: Stack,
   options: HttpServerOptions,
 ): Promise<HttpServerStats> {
-  const stats: HttpServerStats = { connections: 0, requests: 0, bodyBytes: 0, byStatus: {} };
+  const stats = newStats(0);
   if (options.signal?.aborted) return stats;
+  const admission = new HttpAdmission({
+    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    maxPerClient: options.maxConnectionsPerClient ?? DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+  });
   const listener = stack.listen({
     port: options.port,
     ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
   });
   options.onListen?.(listener.addr);
-  const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   await serveConnections(listener, {
     signal: options.signal,
-    accept(conn, active) {
-      // Over the cap: refuse at once rather than queue file handles.
-      if (active >= max) {
-        stats.refused = (stats.refused ?? 0) + 1;
-        return null;
-      }
+    accept(conn) {
+      const c = new HttpConnection(conn, stack.clock, options, stats, admission);
+      const r = admission.admit(c);
+      Object.assign(stats, admission.stats);
+      // Over a cap with every connection busy: refuse at once rather than queue.
+      if (r === "refused" || r === "refused_per_client") return null;
       stats.connections++;
-      const c = new HttpConnection(conn, stack.clock, options, stats);
-      return { abort: () => c.abort(), done: c.serve() };
+      const release = () => admission.release(c);
+      return { abort: () => c.abort(), done: c.serve().finally(release) };
     },
   });
   return stats;
@@ -151,8 +204,8 @@ export function serveHttpConnection(
   clock: Clock,
   options: Omit<HttpServerOptions, "port" | "hostname" | "signal" | "onListen">,
 ): Promise<HttpServerStats> {
-  const stats: HttpServerStats = { connections: 1, requests: 0, bodyBytes: 0, byStatus: {} };
-  return new HttpConnection(conn, clock, options, stats).serve().then(() => stats);
+  const stats = newStats(1);
+  return new HttpConnection(conn, clock, options, stats, null).serve().then(() => stats);
 }
 
 /** A response about to be written. */
@@ -177,27 +230,47 @@ const REASONS: Readonly<Record<number, string>> = {
 const encoder = new TextEncoder();
 
 /** One connection's request loop. */
-class HttpConnection {
+class HttpConnection implements Admitted {
   readonly #conn: Conn;
   readonly #clock: Clock;
   readonly #o: Omit<HttpServerOptions, "port" | "hostname" | "signal" | "onListen">;
   readonly #stats: HttpServerStats;
+  readonly #admission: HttpAdmission | null;
   readonly #peer: string;
+  readonly client: string;
   #closed = false;
   /** When the request being received must be complete (clock ms), or null between requests. */
   #deadline: number | null = null;
+  /** When the request head being received must be complete (clock ms), or null. */
+  #headDeadline: number | null;
 
   constructor(
     conn: Conn,
     clock: Clock,
     options: Omit<HttpServerOptions, "port" | "hostname" | "signal" | "onListen">,
     stats: HttpServerStats,
+    admission: HttpAdmission | null,
   ) {
     this.#conn = conn;
     this.#clock = clock;
     this.#o = options;
     this.#stats = stats;
+    this.#admission = admission;
+    this.client = conn.remoteAddr.hostname;
     this.#peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    // The first head's clock runs from the accept: a connection that sends
+    // nothing holds its slot no longer than one that trickles.
+    this.#headDeadline = clock.now() + this.#headerMs;
+  }
+
+  get #headerMs(): number {
+    return this.#o.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
+  }
+
+  /** Evicted by admission to make room for a newcomer (it was waiting for a head). */
+  evict(): void {
+    if (!this.#o.quiet) this.#write(`${this.#peer} evicted (waiting for a request head)`);
+    this.abort();
   }
 
   /** Close at once (server shutdown): pending reads and writes fail. */
@@ -236,26 +309,41 @@ class HttpConnection {
           }
           // A request is in progress unless this chunk ended exactly at the
           // end of one: its clock runs from its first byte, not the last.
-          if (events.length > 0 && events[events.length - 1]!.type === "end") this.#deadline = null;
+          const inProgress = !(events.length > 0 && events[events.length - 1]!.type === "end");
+          if (!inProgress) this.#deadline = null;
           else this.#deadline ??= this.#clock.now() + requestMs;
           for (const ev of events) {
-            if (ev.type === "request") current = ev;
-            else if (ev.type === "end" && current !== null) {
+            if (ev.type === "request") {
+              current = ev;
+              // A complete head: no longer evictable, no head deadline.
+              this.#headDeadline = null;
+              this.#admission?.busy(this);
+            } else if (ev.type === "end" && current !== null) {
               queue.push(current);
               current = null;
             }
             // Request bodies (a POST answered 405) are read and dropped.
+          }
+          // The next head has begun (its first bytes are in): its clock starts.
+          if (inProgress && current === null) {
+            this.#headDeadline ??= this.#clock.now() + this.#headerMs;
           }
         }
         const req = queue.shift()!;
         if (!await this.#respond(req)) return;
         // Time spent answering is not the client's: a request still being
         // received starts its allowance again.
-        if (this.#deadline !== null) this.#deadline = this.#clock.now() + requestMs;
+        const now = this.#clock.now();
+        if (this.#deadline !== null) this.#deadline = now + requestMs;
+        if (this.#headDeadline !== null) this.#headDeadline = now + this.#headerMs;
+        // Nothing complete left to answer: waiting for a head again (evictable).
+        if (queue.length === 0 && current === null) this.#admission?.waiting(this);
       }
     } catch {
       // Reset, timeout, or closed under us: nothing left to answer.
     } finally {
+      // Closing: may be evicted while it lingers.
+      this.#admission?.waiting(this);
       await this.#finish();
     }
   }
@@ -376,20 +464,26 @@ class HttpConnection {
   }
 
   /**
-   * Read with the idle timeout, or the request deadline when a request is
-   * in progress and that comes first: null at the client's FIN or when
-   * either ran out (the connection is then closed).
+   * Read with the idle timeout, or the request or head deadline when one
+   * is running and comes first: null at the client's FIN or when any ran
+   * out (the connection is then closed).
    */
   async #readIdle(buf: Uint8Array): Promise<number | null> {
     let idle = false;
+    const now = this.#clock.now();
     let wait = this.#o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    if (this.#deadline !== null) wait = Math.min(wait, this.#deadline - this.#clock.now());
+    if (this.#deadline !== null) wait = Math.min(wait, this.#deadline - now);
+    // Counted when the head deadline is what ends the wait.
+    const head = this.#headDeadline !== null && this.#headDeadline - now <= wait;
+    if (head) wait = this.#headDeadline! - now;
     if (wait <= 0) {
+      if (head) this.#stats.headerTimeouts++;
       this.abort();
       return null;
     }
     const timer = this.#clock.setTimer(wait, () => {
       idle = true;
+      if (head) this.#stats.headerTimeouts++;
       this.abort();
     });
     try {

@@ -110,6 +110,10 @@ const OPTIONS = {
   seed: { type: "string" },
   "no-pcap": { type: "boolean" },
   "max-connections": { type: "string" },
+  "max-per-client": { type: "string" },
+  "header-timeout": { type: "string" },
+  "request-timeout": { type: "string" },
+  broadcast: { type: "boolean" },
 } as const;
 type Flag = keyof typeof OPTIONS;
 
@@ -126,8 +130,17 @@ const LINK_FLAGS: readonly Flag[] = [
 const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
   help: [],
   ping: [...LINK_FLAGS, "count", "size", "interval", "timeout", "ttl", "quiet"],
-  echo: [...LINK_FLAGS, "udp", "tcp", "quiet"],
-  http: [...LINK_FLAGS, "port", "root", "max-connections", "quiet"],
+  echo: [...LINK_FLAGS, "udp", "tcp", "broadcast", "quiet"],
+  http: [
+    ...LINK_FLAGS,
+    "port",
+    "root",
+    "max-connections",
+    "max-per-client",
+    "header-timeout",
+    "request-timeout",
+    "quiet",
+  ],
   fetch: [...LINK_FLAGS, "output", "timeout", "quiet"],
   demo: ["seed", "pcap", "no-pcap"],
 };
@@ -181,13 +194,22 @@ echo flags:
   --udp PORT       UDP port to echo on (1…65535)
   --tcp PORT       TCP port to echo on: each connection is echoed until the client's
                    FIN (half-close), then closed; many at once
+  --broadcast      also answer UDP datagrams sent to a broadcast or multicast address
+                   (ignored and counted by default: an echo must not be a reflector)
   -q, --quiet      no line per datagram or connection
 
 http flags:
   -p, --port PORT  TCP port to serve on (1…65535)
   --root DIR       directory to serve; nothing outside it is ever served (404 for
                    missing files, 403 for paths with .., 405 for methods but GET/HEAD)
-  --max-connections N  connections served at once; more are closed (default 256)
+  --max-connections N  connections at once (default 256); at the cap a newcomer evicts
+                   the connection that has waited longest for a request head, and is
+                   refused only if all are busy with a request
+  --max-per-client N   the same cap per client address (default 32)
+  --header-timeout SECS  close a connection whose request head is not complete this long
+                   after it was accepted (default 20)
+  --request-timeout SECS  close a connection whose request is not complete this long
+                   after its first byte (default 15)
   -q, --quiet      no line per request
 
 fetch flags:
@@ -438,6 +460,9 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
   if (udp === undefined && tcp === undefined) {
     throw new UsageError("echo: --udp PORT and/or --tcp PORT is required (e.g. --udp 7 --tcp 7)");
   }
+  if (values.broadcast && udp === undefined) {
+    throw new UsageError("echo: --broadcast applies to --udp PORT only");
+  }
   const config = hostConfig(values);
   return await withHost(config, io, async (host, signal) => {
     const quiet = values.quiet === true;
@@ -455,11 +480,15 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
         guard(runEchoServer(host.stack, {
           port: udp,
           quiet,
+          broadcast: values.broadcast === true,
           signal: both,
           write: io.out,
           onListen: (a) =>
             io.out(`netwasm echo: listening on udp ${a.hostname}:${a.port} (Ctrl-C stops)`),
-        })).then((s) => `${s.datagrams} datagrams, ${s.bytes} bytes echoed (udp)`),
+        })).then((s) =>
+          `${s.datagrams} datagrams, ${s.bytes} bytes echoed, ` +
+          `${s.ignoredBroadcast} to broadcast/multicast ignored (udp)`
+        ),
       );
     }
     if (tcp !== undefined) {
@@ -522,6 +551,23 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
     max: 65535,
     what: "the connection limit",
   });
+  const maxConnectionsPerClient = num(values, "max-per-client", {
+    min: 1,
+    max: 65535,
+    what: "the per-client connection limit",
+  });
+  const headerTimeout = num(values, "header-timeout", {
+    min: 0.1,
+    max: 3600,
+    real: true,
+    what: "the header timeout in seconds",
+  });
+  const requestTimeout = num(values, "request-timeout", {
+    min: 0.1,
+    max: 3600,
+    real: true,
+    what: "the request timeout in seconds",
+  });
   const config = hostConfig(values);
   const { serveHttp } = await import("./http.ts");
   const { directorySource } = await import("./http_files.ts");
@@ -531,6 +577,9 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
       files: directorySource(root),
       quiet: values.quiet === true,
       ...(maxConnections !== undefined ? { maxConnections } : {}),
+      ...(maxConnectionsPerClient !== undefined ? { maxConnectionsPerClient } : {}),
+      ...(headerTimeout !== undefined ? { headerTimeoutMs: headerTimeout * 1000 } : {}),
+      ...(requestTimeout !== undefined ? { requestTimeoutMs: requestTimeout * 1000 } : {}),
       signal,
       write: io.out,
       date: () => new Date(),
@@ -545,7 +594,8 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
     io.out(
       `netwasm http: ${stats.connections} connections, ${stats.requests} requests${
         by ? ` (${by})` : ""
-      }, ${stats.bodyBytes} body bytes sent`,
+      }, ${stats.bodyBytes} body bytes sent; evicted ${stats.evicted} (per client ${stats.evictedPerClient}), ` +
+        `refused ${stats.refused} (per client ${stats.refusedPerClient}), header timeouts ${stats.headerTimeouts}`,
     );
     return 0;
   });

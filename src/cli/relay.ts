@@ -33,6 +33,8 @@ const FLAGS = {
   "host-ip": { type: "string" },
   static: { type: "string" },
   "max-clients": { type: "string" },
+  "max-per-address": { type: "string" },
+  "first-frame-timeout": { type: "string" },
   rate: { type: "string" },
   origin: { type: "string", multiple: true },
   token: { type: "string" },
@@ -64,7 +66,13 @@ Usage: deno task netwasm relay --listen HOST:PORT [flags]
   --netns NS           the TAP lives in network namespace NS
   --host-ip ADDR/LEN   give the kernel side of the TAP this address and bring it up
   --static DIR         serve DIR at / (and dist/netwasm.js at /netwasm.js)
-  --max-clients N      most WebSocket clients at once (default 64)
+  --max-clients N      most WebSocket clients at once (default 64); at the limit a newcomer
+                       evicts the longest-connected client that has not sent a frame yet,
+                       and gets 503 only if all are active
+  --max-per-address N  the same limit per remote address (default 16)
+  --first-frame-timeout SECS
+                       close a client that sends no frame this long after connecting
+                       (default 30; 0 = never)
   --rate PKTS/S        frames per second each client may send (default 20000; 0 = no limit)
   --origin ORIGIN      allow browser pages from ORIGIN only (repeatable; default any)
   --token TOKEN        require ?token=TOKEN (or Authorization: Bearer TOKEN)
@@ -135,6 +143,7 @@ export async function relayMain(
   for (
     const [flag, key, min, max] of [
       ["max-clients", "maxClients", 1, 100_000],
+      ["max-per-address", "maxClientsPerAddress", 1, 100_000],
       ["rate", "ratePps", 0, 10_000_000],
       ["pcap-max-bytes", "pcapMaxBytes", 24, Number.MAX_SAFE_INTEGER],
     ] as const
@@ -149,6 +158,17 @@ export async function relayMain(
       );
     }
     options[key] = n;
+  }
+  const firstFrame = values["first-frame-timeout"];
+  if (firstFrame !== undefined) {
+    const secs = /^\d+(\.\d+)?$/.test(firstFrame) ? Number(firstFrame) : NaN;
+    if (!(secs >= 0 && secs <= 3600)) {
+      return usage(
+        io,
+        `relay: --first-frame-timeout ${JSON.stringify(firstFrame)} must be seconds in 0…3600`,
+      );
+    }
+    options.firstFrameTimeoutMs = Math.round(secs * 1000);
   }
   if (values.origin !== undefined) options.origins = values.origin;
   if (values.token !== undefined) {

@@ -108,6 +108,16 @@ export class ArpStats {
   pendingDropped = 0;
   /** Entries refused or evicted because the table was full. */
   tableFull = 0;
+  /** A different MAC for a neighbour within locktime of its last update: ignored. */
+  lockIgnored = 0;
+  /** A different MAC claimed for a neighbour with a cached one: not adopted, the cached one verified. */
+  changesUnverified = 0;
+  /** Verifications in which the cached MAC answered (or was confirmed): the claim was dropped. */
+  changesRejected = 0;
+  /** Verifications in which the cached MAC stayed silent: the entry was re-resolved by broadcast. */
+  changesAccepted = 0;
+  /** Reachability confirmations from upper layers (`NeighbourTable.confirm`, TCP forward progress). */
+  upperConfirmations = 0;
 }
 
 /** Drops by reason: `"ipv4.bad_checksum"`, `"ipv4.not_for_us"`, … */

@@ -5,8 +5,8 @@
  * answers requests for our own address, and forgets what it has not heard
  * about for a while.
  *
- * States (a simplified Linux NUD machine; one timer per entry, and each timer
- * event touches only its own entry, so the work per event is bounded):
+ * States (Linux's NUD machine; one timer per entry, and each timer event
+ * touches only its own entry, so the work per event is bounded):
  *
  * - **INCOMPLETE**: resolving. A broadcast request goes out at once, then one
  *   every `retransMs` (≥ 1 s: RFC 1122 §2.3.2.1, L2), `maxProbes` in all.
@@ -16,24 +16,53 @@
  *   kept for `retransMs` so a burst of sends cannot start an ARP storm — sends
  *   are dropped and counted meanwhile — then removed, and the next send
  *   resolves afresh.
- * - **REACHABLE**: confirmed by an ARP packet from the neighbour; usable for
- *   `reachableMs` after the last confirmation, then **STALE** (L1).
- * - **STALE**: still usable, but the next use moves it to **PROBE**; unused
- *   for `staleMs` it is removed (Linux `gc_staletime`), which frees it (L1).
+ * - **REACHABLE**: confirmed, by an ARP packet from the neighbour or by an
+ *   upper layer ({@link NeighbourTable.confirm}: TCP forward progress, Linux
+ *   `dst_confirm`/`neigh_confirm`); trusted for `reachableMs` after the last
+ *   confirmation. Then, if it was used within the last `delayProbeMs`,
+ *   **DELAY**, otherwise **STALE** (L1; Linux `neigh_timer_handler`).
+ * - **STALE**: still usable, but the next use moves it to DELAY; unused for
+ *   `staleMs` it is removed (Linux `gc_staletime`), which frees it (L1).
+ * - **DELAY**: in use but unconfirmed: packets still go to the cached MAC,
+ *   and for `delayProbeMs` (Linux `delay_first_probe_time`, 5 s) an upper
+ *   layer may confirm it (→ REACHABLE, no ARP at all); otherwise → PROBE.
  * - **PROBE**: packets still go to the cached MAC while unicast requests check
  *   it, one per `retransMs`, `maxProbes` in all; confirmed → REACHABLE,
- *   otherwise the entry is removed.
+ *   otherwise the entry is removed and the next send resolves afresh.
  *
- * Any valid ARP packet from a neighbour we know confirms it. Linux marks only
- * unicast replies REACHABLE and has a DELAY state waiting for upper-layer
- * confirmation (TCP ACKs); we have no such hint, and an ARP frame from the
- * neighbour proves its MAC is live on the link, so it is our confirmation.
+ * Integrity (CONFORMANCE §8 row 17, ARP poisoning). Unauthenticated ARP can
+ * claim any address; what we believe:
+ *
+ * - An ARP packet whose sender MAC equals the cached one confirms the entry
+ *   (it proves that MAC is live on the link). Linux marks only unicast
+ *   replies REACHABLE; a spoofer gains nothing by re-confirming the MAC we
+ *   already use, so we keep this cheaper rule.
+ * - A different MAC within `locktimeMs` (1 s, Linux `locktime`) of the
+ *   entry's last update is ignored: if several answers arrive back to back
+ *   the first one wins (Linux `arp_process`: `override =
+ *   time_after(jiffies, n->updated + LOCKTIME)`), counted `arp.locktime`.
+ * - A different MAC later is **not adopted**. Linux's ARP would adopt it
+ *   (`neigh_update(..., NEIGH_UPDATE_F_OVERRIDE)`: REACHABLE for a unicast
+ *   reply, STALE otherwise), which is how one spoofed burst cuts a host off
+ *   from its gateway. We follow instead what Linux's NDISC does for an
+ *   advertisement without the Override flag (RFC 4861 §7.2.5;
+ *   `NEIGH_UPDATE_F_WEAK_OVERRIDE` in `__neigh_update`: keep the old
+ *   link-layer address, only stop trusting it): traffic keeps going to the
+ *   cached MAC, the claim is remembered, and the entry goes to PROBE at once
+ *   (not via STALE/DELAY, so a genuine change costs ~`maxProbes·retransMs`,
+ *   not 8 s). Unicast probes ask the *cached* MAC: if it answers (or an
+ *   upper layer confirms it) the claim was false and is dropped
+ *   (`arp.change_rejected`); if it stays silent the entry is removed and the
+ *   next send resolves by broadcast, so the new MAC is adopted only when it
+ *   answers a request of ours. Counted `arp.unverified_change`
+ *   (DEVIATIONS.md DEV-ARP-1).
  *
  * Security (CONFORMANCE §8 row 17): the table is bounded (`maxEntries`), and
  * resolution is rate limited per destination. Entries are created only by our
  * own sends and by requests that target our address (RFC 826: we will likely
  * talk to the requester); unsolicited replies and gratuitous ARP never create
- * one — they only update entries we already have (RFC 826 merge).
+ * one — they only confirm entries we already have (RFC 826 merge, limited as
+ * above).
  *
  * @module
  */
@@ -65,8 +94,9 @@ const ETH_ZLEN = 60;
 const INCOMPLETE = 0;
 const REACHABLE = 1;
 const STALE = 2;
-const PROBE = 3;
-const FAILED = 4;
+const DELAY = 3;
+const PROBE = 4;
+const FAILED = 5;
 
 /**
  * Names of the neighbour states, as `ip neigh` prints them.
@@ -77,7 +107,14 @@ const FAILED = 4;
  * NEIGHBOUR_STATES.includes("STALE"); // true
  * ```
  */
-export const NEIGHBOUR_STATES = ["INCOMPLETE", "REACHABLE", "STALE", "PROBE", "FAILED"] as const;
+export const NEIGHBOUR_STATES = [
+  "INCOMPLETE",
+  "REACHABLE",
+  "STALE",
+  "DELAY",
+  "PROBE",
+  "FAILED",
+] as const;
 /**
  * One neighbour state name (see the module comment for the machine).
  *
@@ -126,6 +163,17 @@ export interface NeighbourOptions {
   maxEntries?: number;
   /** How long an entry stays REACHABLE after its last confirmation (default 30 000; Linux `base_reachable_time`). */
   reachableMs?: number;
+  /**
+   * How long an entry in use but no longer confirmed waits in DELAY for an
+   * upper-layer confirmation before probing (default 5000; Linux
+   * `delay_first_probe_time`).
+   */
+  delayProbeMs?: number;
+  /**
+   * A different MAC for a neighbour within this long of its last update is
+   * ignored: the first answer wins (default 1000; Linux `locktime`).
+   */
+  locktimeMs?: number;
   /** Interval between requests to one destination, at least 1000 (default 1000; RFC 1122 §2.3.2.1, L2). */
   retransMs?: number;
   /** Requests before giving up (default 3; Linux `mcast_probes`/`ucast_probes`). */
@@ -169,6 +217,11 @@ export interface NeighbourEntrySnapshot {
   readonly ip: Ipv4Address;
   /** Its MAC address, or `undefined` while none is known (INCOMPLETE, FAILED). */
   readonly mac: MacAddress | undefined;
+  /**
+   * A different MAC some ARP packet claimed for this address, not trusted:
+   * the cached one is being verified (PROBE). `undefined` when none.
+   */
+  readonly claimedMac: MacAddress | undefined;
   /** Current state. */
   readonly state: NeighbourState;
   /** Interface name. */
@@ -193,6 +246,12 @@ class Neighbour {
   lastProbe = -Infinity;
   /** Last confirmation (clock ms). */
   confirmed = 0;
+  /** Last time the MAC was learned or confirmed by ARP (Linux `updated`; locktime runs from it). */
+  updated = -Infinity;
+  /** Last transmission through this entry while REACHABLE (Linux `used`). */
+  used = -Infinity;
+  /** A different MAC claimed by ARP and not trusted (MAC_ZERO: none). */
+  claimed: MacAddress = MAC_ZERO;
   /** When the armed timer fires. */
   deadline = 0;
   timer: Timer | null = null;
@@ -215,6 +274,13 @@ function keyOf(ifindex: number, ip: Ipv4Address): number {
 function positiveInt(v: number, name: string): number {
   if (!Number.isInteger(v) || v < 1) {
     throw new RangeError(`NeighbourTable: ${name} must be a positive integer, got ${v}`);
+  }
+  return v;
+}
+
+function nonNegative(v: number, name: string): number {
+  if (!(v >= 0) || !Number.isFinite(v)) {
+    throw new RangeError(`NeighbourTable: ${name} must be a non-negative finite number, got ${v}`);
   }
   return v;
 }
@@ -258,6 +324,8 @@ function positive(v: number, name: string): number {
 export class NeighbourTable {
   readonly maxEntries: number;
   readonly reachableMs: number;
+  readonly delayProbeMs: number;
+  readonly locktimeMs: number;
   readonly retransMs: number;
   readonly maxProbes: number;
   readonly pendingPerEntry: number;
@@ -285,6 +353,8 @@ export class NeighbourTable {
     this.#onResolveFailed = options.onResolveFailed;
     this.maxEntries = positiveInt(options.maxEntries ?? 1024, "maxEntries");
     this.reachableMs = positive(options.reachableMs ?? 30_000, "reachableMs");
+    this.delayProbeMs = positive(options.delayProbeMs ?? 5000, "delayProbeMs");
+    this.locktimeMs = nonNegative(options.locktimeMs ?? 1000, "locktimeMs");
     this.retransMs = positive(options.retransMs ?? 1000, "retransMs");
     // RFC 1122 §2.3.2.1 (L2): at most one request per second per destination.
     if (this.retransMs < 1000) {
@@ -336,12 +406,17 @@ export class NeighbourTable {
     }
     switch (n.state) {
       case REACHABLE:
+        n.used = this.#clock.now();
+        return this.#xmit(iface, skb, n.mac);
+      case DELAY:
       case PROBE:
         return this.#xmit(iface, skb, n.mac);
       case STALE: {
-        // Still usable; this use starts verification (Linux DELAY → PROBE, simplified).
+        // Still usable; this use starts the wait for a confirmation (Linux
+        // __neigh_event_send: STALE → DELAY, probing after delay_first_probe_time).
         const r = this.#xmit(iface, skb, n.mac);
-        this.#startRound(n, PROBE);
+        n.state = DELAY;
+        this.#arm(n, this.delayProbeMs);
         return r;
       }
       case INCOMPLETE:
@@ -422,9 +497,10 @@ export class NeighbourTable {
     const forUs = isRequest && tip === ours && ours !== 0;
     if (known !== undefined) {
       // RFC 826: "If the pair <protocol type, sender protocol address> is already in
-      // my translation table, update the sender hardware address field" (merge).
-      // This covers replies completing INCOMPLETE/PROBE entries and gratuitous ARP.
-      this.#confirm(known, r.senderMac);
+      // my translation table, update the sender hardware address field" (merge),
+      // within the limits of #merge. This covers replies completing INCOMPLETE/PROBE
+      // entries and gratuitous ARP.
+      this.#merge(known, r.senderMac);
     } else if (forUs) {
       // RFC 826: "If Merge_flag is false, add the triplet" — only when we are the target.
       const n = this.#create(key, iface, sip);
@@ -452,7 +528,40 @@ export class NeighbourTable {
     this.#sendArp(iface, ArpOp.REQUEST, MAC_BROADCAST, MAC_ZERO, iface.address, iface.address);
   }
 
-  /** The usable MAC of `ip` (REACHABLE, STALE or PROBE), on `iface` or any interface. */
+  /**
+   * Reachability confirmed by an upper layer (Linux `dst_confirm` →
+   * `neigh_confirm`; RFC 1122 §2.3.2.1 "advice from higher layers"): TCP
+   * calls it when an ACK shows forward progress through next hop `ip` on
+   * `iface`. The entry becomes REACHABLE for `reachableMs` with the MAC it
+   * already has — a DELAY entry needs no probe, a PROBE stops probing, and a
+   * MAC claimed by ARP meanwhile is dropped (the cached one evidently works).
+   * Cheap enough to call per ACK: a REACHABLE entry only has its time stamp
+   * moved. Returns false when there is no entry with a MAC to confirm.
+   *
+   * @example
+   * ```ts
+   * // In TCP, on an ACK that advances SND.UNA:
+   * // stack.neighbours.confirm(route.iface, route.nextHop);
+   * ```
+   */
+  confirm(iface: Iface, ip: Ipv4Address): boolean {
+    if (this.#closed) return false;
+    const n = this.#table.get(keyOf(iface.index, ip >>> 0));
+    if (n === undefined || !usable(n)) return false;
+    n.confirmed = this.#clock.now();
+    this.#stats.upperConfirmations++;
+    // A REACHABLE entry's timer re-reads `confirmed` when it fires.
+    if (n.state === REACHABLE && n.timer !== null) return true;
+    if (n.claimed !== MAC_ZERO) {
+      // The cached MAC carries traffic that makes progress: the claim was false.
+      this.#stats.changesRejected++;
+      this.#drops.count("arp.change_rejected");
+    }
+    this.#confirm(n, n.mac, false);
+    return true;
+  }
+
+  /** The usable MAC of `ip` (REACHABLE, STALE, DELAY or PROBE), on `iface` or any interface. */
   lookup(ip: Ipv4Address, iface?: Iface): MacAddress | undefined {
     const a = ip >>> 0;
     if (iface !== undefined) {
@@ -470,6 +579,7 @@ export class NeighbourTable {
       out.push({
         ip: n.ip,
         mac: n.state === INCOMPLETE || n.state === FAILED ? undefined : n.mac,
+        claimedMac: n.claimed === MAC_ZERO ? undefined : n.claimed,
         state: NEIGHBOUR_STATES[n.state]!,
         iface: n.iface.name,
         ifindex: n.iface.index,
@@ -534,13 +644,59 @@ export class NeighbourTable {
     this.#table.delete(n.key);
   }
 
-  /** The neighbour answered with `mac`: REACHABLE, and its queued packets go out in order. */
-  #confirm(n: Neighbour, mac: MacAddress): void {
+  /**
+   * An ARP packet from a known neighbour says it is at `mac`. What we believe
+   * is in the module comment (Integrity); in short: no MAC yet → take it;
+   * the same MAC → confirmed; a different one → ignored within locktime,
+   * otherwise remembered and the cached MAC verified by unicast probes.
+   */
+  #merge(n: Neighbour, mac: MacAddress): void {
+    if (!usable(n)) {
+      // INCOMPLETE or FAILED: nothing to protect, the first answer wins.
+      this.#confirm(n, mac);
+      return;
+    }
+    if (mac === n.mac) {
+      if (n.claimed !== MAC_ZERO) {
+        // The cached MAC answered: the claimed change was false (or a conflict).
+        this.#stats.changesRejected++;
+        this.#drops.count("arp.change_rejected");
+      }
+      this.#confirm(n, mac);
+      return;
+    }
+    const now = this.#clock.now();
+    // Linux arp_process: override only after locktime — several different
+    // answers back to back: the FIRST one wins (no ARP thrashing).
+    if (now - n.updated < this.locktimeMs) {
+      this.#stats.lockIgnored++;
+      this.#drops.count("arp.locktime");
+      return;
+    }
+    // RFC 4861 §7.2.5 (an advertisement without Override; Linux
+    // NEIGH_UPDATE_F_WEAK_OVERRIDE): keep the cached address, stop trusting
+    // it. Traffic keeps flowing to it while unicast probes ask it directly.
+    this.#stats.changesUnverified++;
+    this.#drops.count("arp.unverified_change");
+    n.claimed = mac;
+    if (n.state !== PROBE) this.#startRound(n, PROBE);
+  }
+
+  /**
+   * The neighbour is at `mac` (it answered, or, `byArp` false, an upper layer
+   * confirmed it): REACHABLE, and its queued packets go out in order. Only ARP
+   * moves the locktime window (Linux: `neigh_update` sets `updated`,
+   * `neigh_confirm` does not).
+   */
+  #confirm(n: Neighbour, mac: MacAddress, byArp = true): void {
     const wasReachable = n.state === REACHABLE && n.timer !== null;
+    const now = this.#clock.now();
     n.mac = mac;
+    n.claimed = MAC_ZERO;
     n.state = REACHABLE;
     n.probes = 0;
-    n.confirmed = this.#clock.now();
+    n.confirmed = now;
+    if (byArp) n.updated = now;
     // Move to the end of the Map: eviction takes the least recently confirmed.
     this.#table.delete(n.key);
     this.#table.set(n.key, n);
@@ -591,13 +747,32 @@ export class NeighbourTable {
         else this.#fail(n);
         return;
       case PROBE:
-        if (n.probes < this.maxProbes) this.#probe(n);
-        else this.#remove(n, "arp.probe_failed"); // the cached MAC stopped answering
+        if (n.probes < this.maxProbes) {
+          this.#probe(n);
+        } else {
+          // The cached MAC stopped answering. If another was claimed meanwhile
+          // it may be genuine (a replaced NIC): it gets adopted when it answers
+          // the broadcast request of the next send — never on its own word.
+          if (n.claimed !== MAC_ZERO) this.#stats.changesAccepted++;
+          this.#remove(n, "arp.probe_failed");
+        }
+        return;
+      case DELAY:
+        // No upper-layer confirmation within delayProbeMs (confirm() would
+        // have made it REACHABLE): ask the neighbour directly.
+        this.#startRound(n, PROBE);
         return;
       case REACHABLE: {
-        const left = n.confirmed + this.reachableMs - this.#clock.now();
+        const now = this.#clock.now();
+        const left = n.confirmed + this.reachableMs - now;
         if (left > 0) {
           this.#arm(n, left); // confirmed since the timer was armed
+        } else if (now - n.used < this.delayProbeMs) {
+          // Linux neigh_timer_handler: in use but unconfirmed → DELAY, so
+          // lack of forward progress leads to re-probing without waiting
+          // for the next send.
+          n.state = DELAY;
+          this.#arm(n, this.delayProbeMs);
         } else {
           // RFC 1122 §2.3.2.1 (L1): out-of-date entries stop being trusted…
           n.state = STALE;
@@ -683,6 +858,7 @@ export class NeighbourTable {
   }
 }
 
+/** Whether the entry holds a MAC that packets may go to. */
 function usable(n: Neighbour): boolean {
-  return n.state === REACHABLE || n.state === STALE || n.state === PROBE;
+  return n.state === REACHABLE || n.state === STALE || n.state === DELAY || n.state === PROBE;
 }

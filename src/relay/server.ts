@@ -11,9 +11,18 @@
  * Admission: an `Origin` allowlist (a browser request whose `Origin` is not
  * listed gets 403; requests without `Origin` — not from a browser page — are
  * not subject to it), an optional token (`?token=` or `Authorization:
- * Bearer`, compared in constant time; missing or wrong gets 401), and a
- * client limit (503 when full). The relay runs no IP stack and never opens
- * an outbound connection: the TAP is used as a frame pipe.
+ * Bearer`, compared in constant time; missing or wrong gets 401), and
+ * client limits, overall (`maxClients`) and per remote address
+ * (`maxClientsPerAddress`). A client is *silent* until its first valid
+ * frame; at either limit a newcomer evicts the longest-connected silent
+ * client (closed with 1013, "try again later") instead of being refused, and
+ * gets 503 only when every client at the limit is active (issue 15: whoever
+ * grabs the slots first must not keep them). A client silent for
+ * `firstFrameTimeoutMs` after its WebSocket opened is closed (1008). The
+ * HTTP request head itself is read by `Deno.serve`, which has no header
+ * deadline (denoland/deno#3515); a slow head holds a socket there, not a
+ * client slot. The relay runs no IP stack and never opens an outbound
+ * connection: the TAP is used as a frame pipe.
  *
  * Message size: Deno's `upgradeWebSocket` has no payload limit, so a message
  * is buffered in full before the relay sees it. The first message longer
@@ -64,8 +73,16 @@ export interface RelayOptions {
   staticDir?: string;
   /** Where `netwasm.js` is served from (default: the repository's `dist/`; null: not served). */
   bundleDir?: string | null;
-  /** Most WebSocket clients at once (default 64). */
+  /**
+   * Most WebSocket clients at once (default 64). At the limit a newcomer
+   * evicts the longest-connected client that has not sent a frame yet; 503
+   * only when all are active.
+   */
   maxClients?: number;
+  /** Most WebSocket clients from one remote address, same eviction rule (default 16). */
+  maxClientsPerAddress?: number;
+  /** Close a client that sends no valid frame this long after it connected, ms (default 30 000; 0 = never). */
+  firstFrameTimeoutMs?: number;
   /** Frames per second each client may send; 0 = unlimited (default 20 000). */
   ratePps?: number;
   /** Token-bucket depth in frames (default max(64, rate / 10)). */
@@ -105,8 +122,14 @@ export interface RelayStats {
   clients: number;
   /** Clients accepted since start. */
   connects: number;
-  /** Upgrade requests refused, by reason. */
-  rejected: { origin: number; token: number; full: number };
+  /** Upgrade requests refused, by reason (`perAddress`: its address's limit, all active). */
+  rejected: { origin: number; token: number; full: number; perAddress: number };
+  /**
+   * Silent clients closed: to admit a newcomer at `maxClients` (`full`) or
+   * at its address's limit (`perAddress`), or after `firstFrameTimeoutMs`
+   * without a frame (`silent`).
+   */
+  evicted: { full: number; perAddress: number; silent: number };
   /** Switch totals. */
   switch: { unicast: number; flooded: number; filtered: number; aged: number };
   /** MAC table entries. */
@@ -151,6 +174,12 @@ interface Client {
   socket: WebSocket;
   port: SwitchPort | null;
   remote: string;
+  /** Remote address without port: what the per-address limit counts. */
+  address: string;
+  /** Closed by admission or the first-frame deadline. */
+  evicted: boolean;
+  /** The first-frame deadline while silent. */
+  timer: Timer | null;
 }
 
 /**
@@ -170,6 +199,20 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const log = options.log ?? ((l: string) => console.log(l));
   const quiet = options.quiet ?? false;
   const maxClients = options.maxClients ?? 64;
+  const maxPerAddress = options.maxClientsPerAddress ?? 16;
+  const firstFrameMs = options.firstFrameTimeoutMs ?? 30_000;
+  for (
+    const [name, v, min] of [["maxClients", maxClients, 1], [
+      "maxClientsPerAddress",
+      maxPerAddress,
+      1,
+    ], ["firstFrameTimeoutMs", firstFrameMs, 0]] as const
+  ) {
+    if (!Number.isInteger(v) || v < min) {
+      ownClock?.close();
+      throw new RangeError(`startRelay: ${name} must be an integer ≥ ${min}, got ${v}`);
+    }
+  }
   const maxBuffered = options.maxBufferedBytes ?? 2 << 20;
   const origins = options.origins ?? [];
   const tokenDigest = options.token === undefined ? null : await sha256(options.token);
@@ -185,7 +228,31 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     maxMacsPerPort: options.maxMacsPerClient ?? 4,
   });
   const clients = new Set<Client>();
-  const rejected = { origin: 0, token: 0, full: 0 };
+  /** Clients that have not sent a valid frame yet, longest-connected first. */
+  const silent = new Set<Client>();
+  const byAddress = new Map<string, Set<Client>>();
+  const rejected = { origin: 0, token: 0, full: 0, perAddress: 0 };
+  const evicted = { full: 0, perAddress: 0, silent: 0 };
+  /** Forget `c` in the admission books (idempotent). */
+  const forget = (c: Client): void => {
+    clients.delete(c);
+    silent.delete(c);
+    if (c.timer !== null) clock.clearTimer(c.timer);
+    c.timer = null;
+    const set = byAddress.get(c.address);
+    if (set === undefined) return;
+    set.delete(c);
+    if (set.size === 0) byAddress.delete(c.address);
+  };
+  /** Close a silent client to make room (or at its deadline). */
+  const evict = (c: Client, code: number, why: string): void => {
+    forget(c);
+    c.evicted = true;
+    if (!quiet) log(`relay: closing ${c.port?.name ?? c.remote}: ${why}`);
+    try {
+      c.socket.close(code, why);
+    } catch { /* already closing */ }
+  };
   let connects = 0;
   let closing = false;
 
@@ -302,17 +369,61 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         return textResponse(401, "missing or wrong token", { "www-authenticate": "Bearer" });
       }
     }
+    const address = addressOf(info);
+    const mine = byAddress.get(address);
+    if (mine !== undefined && mine.size >= maxPerAddress) {
+      let victim: Client | undefined;
+      for (const c of silent) {
+        if (c.address === address) {
+          victim = c;
+          break;
+        }
+      }
+      if (victim === undefined) {
+        rejected.perAddress++;
+        if (!quiet) {
+          log(`relay: refused ${remote}: ${maxPerAddress} active clients from ${address}`);
+        }
+        return textResponse(503, "too many clients from your address", { "retry-after": "5" });
+      }
+      evicted.perAddress++;
+      evict(victim, 1013, `evicted: ${maxPerAddress} clients from ${address} and a newcomer`);
+    }
     if (clients.size >= maxClients) {
-      rejected.full++;
-      if (!quiet) log(`relay: refused ${remote}: ${maxClients} clients already`);
-      return textResponse(503, "relay full", { "retry-after": "5" });
+      const victim = silent.values().next();
+      if (victim.done) {
+        rejected.full++;
+        if (!quiet) log(`relay: refused ${remote}: ${maxClients} active clients already`);
+        return textResponse(503, "relay full", { "retry-after": "5" });
+      }
+      evicted.full++;
+      evict(victim.value, 1013, `evicted: ${maxClients} clients and a newcomer`);
     }
     const { socket, response } = Deno.upgradeWebSocket(req);
-    const client: Client = { socket, port: null, remote };
+    const client: Client = { socket, port: null, remote, address, evicted: false, timer: null };
     clients.add(client);
+    silent.add(client);
+    let set = byAddress.get(address);
+    if (set === undefined) byAddress.set(address, set = new Set());
+    set.add(client);
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       if (closing) return;
+      if (client.evicted) {
+        // Evicted while the handshake was completing: close it now.
+        try {
+          socket.close(1013, "evicted");
+        } catch { /* already closing */ }
+        return;
+      }
+      if (firstFrameMs > 0 && silent.has(client)) {
+        client.timer = clock.setTimer(firstFrameMs, () => {
+          client.timer = null;
+          if (!silent.has(client)) return;
+          evicted.silent++;
+          evict(client, 1008, `no frame within ${firstFrameMs} ms`);
+        });
+      }
       connects++;
       client.port = sw.addPort({
         deliver(frame) {
@@ -345,11 +456,16 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         } catch { /* already closing */ }
         return;
       }
-      ingress(port, new Uint8Array(ev.data));
+      if (ingress(port, new Uint8Array(ev.data)) !== Forward.DROPPED && silent.has(client)) {
+        // Its first valid frame: an active client, never evicted for a newcomer.
+        silent.delete(client);
+        if (client.timer !== null) clock.clearTimer(client.timer);
+        client.timer = null;
+      }
     };
     socket.onerror = () => {/* the close event follows */};
     socket.onclose = (ev) => {
-      clients.delete(client);
+      forget(client);
       const port = client.port;
       if (port === null) return;
       client.port = null;
@@ -405,6 +521,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       clients: [...clients].filter((c) => c.port !== null).length,
       connects,
       rejected: { ...rejected },
+      evicted: { ...evicted },
       switch: { ...sw.stats },
       macTable: sw.macTableSize,
       totals: { ...totals.toJSON(), dropped: totals.dropped },
@@ -426,7 +543,10 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     return `relay: ${s.clients} clients, ${s.macTable} MACs; frames in ${t.rxFrames}, out ${t.txFrames} ` +
       `(unicast ${s.switch.unicast}, flooded ${s.switch.flooded}); dropped malformed ${t.dropMalformed}, ` +
       `spoof ${t.dropSpoof}, rate ${t.dropRate}, mac-limit ${t.dropMacLimit}, queue ${t.dropQueue}; ` +
-      `refused origin ${s.rejected.origin}, token ${s.rejected.token}, full ${s.rejected.full}`;
+      `refused origin ${s.rejected.origin}, token ${s.rejected.token}, full ${s.rejected.full}, ` +
+      `per-address ${s.rejected.perAddress}; evicted silent ${
+        s.evicted.full + s.evicted.perAddress
+      } for newcomers, ${s.evicted.silent} at the first-frame deadline`;
   };
 
   let timer: Timer | null = null;
@@ -505,6 +625,10 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
 function dropText(s: PortStats): string {
   return `${s.dropped} (malformed ${s.dropMalformed}, spoof ${s.dropSpoof}, rate ${s.dropRate}, ` +
     `mac-limit ${s.dropMacLimit}, queue ${s.dropQueue})`;
+}
+
+function addressOf(info: Deno.ServeHandlerInfo): string {
+  return (info.remoteAddr as Deno.NetAddr).hostname;
 }
 
 function remoteOf(info: Deno.ServeHandlerInfo): string {

@@ -6,7 +6,7 @@
  * @module
  */
 import { type Pair, pair, type PairOptions, settle } from "../_util/sim.ts";
-import { serveHttp } from "../../src/cli/http.ts";
+import { type HttpServerOptions, type HttpServerStats, serveHttp } from "../../src/cli/http.ts";
 import type { HttpFileSource } from "../../src/cli/http_files.ts";
 import { HttpParser, type HttpResponseHead } from "../../src/cli/http_parser.ts";
 
@@ -21,7 +21,20 @@ export interface HttpPair extends Pair {
   run<T>(p: Promise<T>, maxMs?: number): Promise<T>;
   /** Stop the server, close both stacks, check for leaks. */
   stop(): Promise<void>;
+  /** The server's counters (final once `stop()` has resolved). */
+  readonly stats: Promise<HttpServerStats>;
 }
+
+/** Server limits a test may set. */
+export type HttpLimits = Pick<
+  HttpServerOptions,
+  | "idleTimeoutMs"
+  | "maxConnections"
+  | "maxConnectionsPerClient"
+  | "headerTimeoutMs"
+  | "requestTimeoutMs"
+  | "quiet"
+>;
 
 /**
  * Start `serveHttp` on B with `files`.
@@ -35,9 +48,22 @@ export interface HttpPair extends Pair {
  */
 export function httpPair(
   files: HttpFileSource,
-  o: PairOptions & { idleTimeoutMs?: number; maxConnections?: number } = {},
+  o: PairOptions & HttpLimits = {},
 ): HttpPair {
   const p = pair(o);
+  const limits: HttpLimits = {};
+  for (
+    const k of [
+      "idleTimeoutMs",
+      "maxConnections",
+      "maxConnectionsPerClient",
+      "headerTimeoutMs",
+      "requestTimeoutMs",
+      "quiet",
+    ] as const
+  ) {
+    if (o[k] !== undefined) (limits as Record<string, unknown>)[k] = o[k];
+  }
   const log: string[] = [];
   const stop = new AbortController();
   const server = serveHttp(p.b, {
@@ -45,13 +71,13 @@ export function httpPair(
     files,
     signal: stop.signal,
     write: (l) => log.push(l),
-    ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
-    ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
+    ...limits,
   });
   server.catch(() => {});
   return {
     ...p,
     log,
+    stats: server,
     run: (x, maxMs) => settle(p.clock, x, maxMs),
     async stop() {
       stop.abort();

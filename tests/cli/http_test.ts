@@ -349,38 +349,3 @@ test("http: a client that stops reading is dropped after the write timeout, and 
     await h.stop();
   }
 });
-
-test("http: maxConnections: connections over the cap are closed at once; those within it are served", async () => {
-  const h = httpPair(memorySource({ "/index.html": INDEX }), { maxConnections: 2 });
-  try {
-    const r = await h.run(
-      (async () => {
-        const c1 = await h.a.connect(SERVER);
-        const c2 = await h.a.connect(SERVER);
-        const c3 = await h.a.connect(SERVER);
-        const t0 = h.clock.now();
-        const third = await c3.read(new Uint8Array(64)).catch(() => null);
-        const thirdAt = h.clock.now() - t0;
-        c3.close();
-        const enc = new TextEncoder();
-        await c1.write(
-          enc.encode("GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
-        );
-        const one = await readAll(c1);
-        c1.close();
-        c2.close();
-        // A slot is free again once the server has closed its side.
-        await new Promise<void>((r) => h.clock.setTimer(5_000, () => r()));
-        const four = await exchange(h, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
-        return { third, thirdAt, one, four };
-      })(),
-      120_000,
-    );
-    assert.is(r.third, null, "the third connection gets no bytes");
-    assert.ok(r.thirdAt < 1_000, `the third connection closed after ${r.thirdAt} ms`);
-    assert.is(parseResponses(r.one)[0]!.status, 200);
-    assert.is(parseResponses(r.four)[0]!.status, 200);
-  } finally {
-    await h.stop();
-  }
-});

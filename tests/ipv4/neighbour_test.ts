@@ -1,179 +1,30 @@
 import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
-import { type LinkEnv, linkEnv } from "../link/_harness.ts";
-import { createPipe, type PipeDevice } from "../../src/link/pipe.ts";
+import { linkEnv } from "../link/_harness.ts";
 import { LoopbackDevice } from "../../src/link/loopback.ts";
-import { SeededRandom } from "../../src/core/random.ts";
-import { StackStats } from "../../src/core/stats.ts";
-import type { SkbAllocator, SkBuff } from "../../src/skb/skbuff.ts";
 import { Iface } from "../../src/ipv4/iface.ts";
-import {
-  type NeighbourOptions,
-  type NeighbourOutput,
-  NeighbourTable,
-} from "../../src/ipv4/neighbour.ts";
+import { type NeighbourOutput, NeighbourTable } from "../../src/ipv4/neighbour.ts";
 import { ipv4, type Ipv4Address, MAC_BROADCAST, type MacAddress } from "../../src/wire/addr.ts";
-import { ARP_DROP_REASONS, ArpOp, type ArpRepr, emitArp, parseArp } from "../../src/wire/arp.ts";
-import { emitEthernet, EtherType, parseEthernet } from "../../src/wire/ethernet.ts";
-
-const A_IP = ipv4(192, 0, 2, 1);
-const B_IP = ipv4(192, 0, 2, 2);
-/** An on-link address nobody answers for. */
-const C_IP = ipv4(192, 0, 2, 3);
-const A_MAC = 0x020000000001;
-const B_MAC = 0x020000000002;
-const X_MAC = 0x0200000000aa;
-
-/** A frame one end received, decoded. */
-interface Frame {
-  t: number;
-  dst: MacAddress;
-  src: MacAddress;
-  type: number;
-  len: number;
-  arp: ArpRepr | null;
-  /** Test packet id of an IPv4 frame, else -1. */
-  id: number;
-}
-
-/** One end of the pipe: device, interface, table, counters and what it received. */
-interface Side {
-  dev: PipeDevice;
-  iface: Iface;
-  table: NeighbourTable;
-  stats: StackStats;
-  frames: Frame[];
-  /** Hand received ARP to the table (false: the host is gone, frames are only logged). */
-  answer: boolean;
-  /** What onResolveFailed received: address and packet ids. */
-  failed: { ip: Ipv4Address; ids: number[] }[];
-}
-
-/** Offset of the test id inside a test datagram (after a 20-byte IPv4 header). */
-const ID_AT = 20;
-
-/** A pretend IPv4 datagram carrying `id`, `skb.data` at the IP header. */
-function datagram(allocator: SkbAllocator, id: number): SkBuff {
-  const skb = allocator.alloc(28)!;
-  const at = skb.put(28);
-  const u8 = skb.arena.u8;
-  u8.fill(0, at, at + 28);
-  u8[at] = 0x45;
-  new DataView(u8.buffer).setUint32(at + ID_AT, id);
-  return skb;
-}
-
-function readTestId(skb: SkBuff, ipAt: number): number {
-  return new DataView(skb.arena.u8.buffer).getUint32(ipAt + ID_AT);
-}
-
-/** Two hosts on a pipe, each with its own table; received frames drained by a deferred task. */
-function world(
-  optsA: Partial<NeighbourOptions> = {},
-  optsB: Partial<NeighbourOptions> = {},
-  env: LinkEnv = linkEnv(),
-) {
-  const [devA, devB] = createPipe({ allocator: env.allocator, clock: env.clock });
-  devA.up();
-  devB.up();
-  const side = (dev: PipeDevice, index: number, address: Ipv4Address, opts: typeof optsA) => {
-    const stats = new StackStats();
-    const s: Side = {
-      dev,
-      iface: new Iface({ index, dev, address, prefixLength: 24 }),
-      stats,
-      frames: [],
-      answer: true,
-      failed: [],
-      table: undefined as unknown as NeighbourTable,
-    };
-    s.table = new NeighbourTable({
-      clock: env.clock,
-      allocator: env.allocator,
-      stats: stats.arp,
-      drops: stats.drops,
-      onResolveFailed: (_iface, ip, pending) => {
-        s.failed.push({ ip, ids: pending.map((p) => readTestId(p, p.data)) });
-        for (const p of pending) p.free();
-      },
-      ...opts,
-    });
-    dev.setRxNotify(() => env.clock.defer(() => drain(s)));
-    return s;
-  };
-  const drain = (s: Side) => {
-    s.dev.poll(Infinity, (skb) => {
-      const u8 = skb.arena.u8;
-      const eth = parseEthernet(u8, skb.data, skb.len);
-      if (typeof eth === "string") throw new Error(eth);
-      const arp = eth.ethertype === EtherType.ARP
-        ? parseArp(u8, eth.payloadOffset, eth.payloadLength)
-        : null;
-      if (typeof arp === "string") throw new Error(arp);
-      s.frames.push({
-        t: env.clock.now(),
-        dst: eth.dst,
-        src: eth.src,
-        type: eth.ethertype,
-        len: skb.len,
-        arp,
-        id: eth.ethertype === EtherType.IPV4 ? readTestId(skb, eth.payloadOffset) : -1,
-      });
-      if (arp !== null && s.answer) {
-        skb.macHeader = skb.data;
-        skb.pull(14);
-        s.table.rcvArp(skb, s.iface);
-      } else {
-        skb.free();
-      }
-    });
-  };
-  const a = side(devA, 1, A_IP, optsA);
-  const b = side(devB, 2, B_IP, optsB);
-  return {
-    env,
-    a,
-    b,
-    /** Close everything and prove nothing leaked and no timer is left. */
-    finish() {
-      a.table.close();
-      b.table.close();
-      devA.close();
-      env.clock.runUntilIdle();
-      assert.is(env.clock.pending, 0, "a timer outlived close()");
-      env.assertNoLeak();
-    },
-  };
-}
-
-/** An ARP packet as received: `skb.data` at the ARP payload, Ethernet header at `macHeader`. */
-function arpIn(
-  allocator: SkbAllocator,
-  repr: ArpRepr,
-  ethSrc: MacAddress = repr.senderMac,
-  ethDst: MacAddress = MAC_BROADCAST,
-): SkBuff {
-  const skb = allocator.alloc(60, { headroom: 0 })!;
-  const at = skb.put(60);
-  const u8 = skb.arena.u8;
-  u8.fill(0, at, at + 60);
-  emitEthernet({ dst: ethDst, src: ethSrc, ethertype: EtherType.ARP }, u8, at);
-  emitArp(repr, u8, at + 14);
-  skb.macHeader = at;
-  skb.pull(14);
-  return skb;
-}
-
-function request(senderMac: MacAddress, senderIp: Ipv4Address, targetIp: Ipv4Address): ArpRepr {
-  return { op: ArpOp.REQUEST, senderMac, senderIp, targetMac: 0, targetIp };
-}
-
-function reply(senderMac: MacAddress, senderIp: Ipv4Address, targetIp = A_IP): ArpRepr {
-  return { op: ArpOp.REPLY, senderMac, senderIp, targetMac: A_MAC, targetIp };
-}
-
-const arpFrames = (s: Side) => s.frames.filter((f) => f.arp !== null);
-const ipIds = (s: Side) => s.frames.filter((f) => f.id >= 0).map((f) => f.id);
+import { ARP_DROP_REASONS, ArpOp, type ArpRepr } from "../../src/wire/arp.ts";
+import { EtherType, parseEthernet } from "../../src/wire/ethernet.ts";
+import {
+  A_IP,
+  A_MAC,
+  arpFrames,
+  arpIn,
+  B_IP,
+  B_MAC,
+  C_IP,
+  datagram,
+  ipIds,
+  reply,
+  request,
+  resolved,
+  tableDeps,
+  uniqueSenders,
+  world,
+  X_MAC,
+} from "./_neighbour.ts";
 
 test("resolution: first send queues and broadcasts one request; the reply releases the queue in order; both sides learn (L4)", () => {
   const w = world();
@@ -313,11 +164,6 @@ test("L2: a thousand packets to an unresolved address within 1 s cause exactly o
   w.finish();
 });
 
-function tableDeps(env: LinkEnv) {
-  const s = new StackStats();
-  return { clock: env.clock, allocator: env.allocator, stats: s.arp, drops: s.drops };
-}
-
 test("L3: with pendingPerEntry 3 and five packets queued, the 3 latest are sent and 2 counted as dropped", () => {
   const w = world({ pendingPerEntry: 3 });
   const { a, b, env } = w;
@@ -335,34 +181,7 @@ test("L3: with pendingPerEntry 3 and five packets queued, the 3 latest are sent 
   w.finish();
 });
 
-/**
- * Random flood senders: distinct addresses in 10.0.0.0/8 (a random odd stride
- * walks 2^24 values without repeating) and random locally administered MACs.
- */
-function uniqueSenders(seed: number): () => [MacAddress, Ipv4Address] {
-  const rng = new SeededRandom(seed);
-  const stride = (rng.nextU32() | 1) & 0xffffff;
-  let at = rng.nextU32() & 0xffffff;
-  return () => {
-    at = (at + stride) & 0xffffff;
-    // 0x02 first octet: unicast, locally administered; never one of the test MACs.
-    const mac = 0x020000000000 + 0x100000000 + (rng.nextU32() >>> 4);
-    return [mac, (ipv4(10, 0, 0, 0) + at) >>> 0];
-  };
-}
-
-/** Resolve A → B and clear the logs. */
-function resolved(opts: Partial<NeighbourOptions> = {}) {
-  const w = world(opts);
-  w.a.table.output(w.a.iface, B_IP, datagram(w.env.allocator, 0));
-  w.env.clock.advance(0);
-  assert.is(w.a.table.lookup(B_IP), B_MAC);
-  w.a.frames.length = 0;
-  w.b.frames.length = 0;
-  return w;
-}
-
-test("L1: REACHABLE turns STALE after reachableMs; the next use sends at once plus a unicast probe; the answer confirms it", () => {
+test("L1: REACHABLE turns STALE after reachableMs; the next use sends at once and waits in DELAY; unconfirmed, a unicast probe follows after delayProbeMs and its answer confirms it", () => {
   const w = resolved();
   const { a, b, env } = w;
   env.clock.advance(29_999);
@@ -371,16 +190,21 @@ test("L1: REACHABLE turns STALE after reachableMs; the next use sends at once pl
   assert.is(a.table.entries()[0]?.state, "STALE");
   assert.is(a.table.lookup(B_IP), B_MAC, "STALE is still usable");
   assert.is(a.table.output(a.iface, B_IP, datagram(env.allocator, 1)), "sent");
-  assert.is(a.table.entries()[0]?.state, "PROBE");
+  // Linux __neigh_event_send: STALE → DELAY (delay_first_probe_time, 5 s).
+  assert.is(a.table.entries()[0]?.state, "DELAY");
+  assert.is(a.table.entries()[0]?.expires, 35_000);
   assert.is(a.table.output(a.iface, B_IP, datagram(env.allocator, 2)), "sent");
-  env.clock.advance(0);
+  env.clock.advance(4_999);
   assert.equal(ipIds(b), [1, 2]);
+  assert.equal(arpFrames(b), [], "no ARP while an upper layer may still confirm");
+  env.clock.advance(1);
   const probes = arpFrames(b);
   assert.is(probes.length, 1);
+  assert.is(probes[0]!.t, 35_000);
   assert.is(probes[0]!.dst, B_MAC, "RFC 1122 §2.3.2.1: unicast poll of the cached address");
   assert.equal(probes[0]!.arp, request(A_MAC, A_IP, B_IP));
   assert.is(a.table.entries()[0]?.state, "REACHABLE");
-  assert.is(a.table.entries()[0]?.expires, 60_000);
+  assert.is(a.table.entries()[0]?.expires, 65_000);
   w.finish();
 });
 
@@ -390,6 +214,8 @@ test("L1: an unanswered re-probe removes the entry after maxProbes·retransMs; t
   b.answer = false; // B went away
   env.clock.advance(30_000);
   a.table.output(a.iface, B_IP, datagram(env.allocator, 1));
+  assert.is(a.table.entries()[0]?.state, "DELAY");
+  env.clock.advance(5_000); // nobody confirms it: PROBE
   const t0 = env.clock.now();
   env.clock.advance(2999);
   assert.equal(arpFrames(b).map((f) => [f.t - t0, f.dst]), [[0, B_MAC], [1000, B_MAC], [
@@ -494,16 +320,33 @@ test("§8-17: an unsolicited reply creates no entry; a reply from a known neighb
   assert.is(a.stats.arp.unsolicitedIgnored, 1);
   assert.is(a.stats.drops.get("arp.unsolicited_reply"), 1);
 
-  // B's NIC was replaced: RFC 826 merge updates the entry and confirms it.
+  // A reply claiming a new MAC for B. The old code merged it at once (RFC 826)
+  // and trusted it for 30 s — the ARP-poisoning hole of issue 15. Now the claim
+  // is remembered, traffic stays on the cached MAC and B is asked directly.
   env.clock.advance(10_000);
   a.table.rcvArp(arpIn(env.allocator, reply(X_MAC, B_IP)), a.iface);
-  assert.is(a.table.lookup(B_IP), X_MAC);
-  assert.is(a.table.entries()[0]?.expires, 40_000);
+  assert.is(a.table.lookup(B_IP), B_MAC);
+  assert.equal(a.table.entries().map((e) => [e.state, e.mac, e.claimedMac]), [[
+    "PROBE",
+    B_MAC,
+    X_MAC,
+  ]]);
   assert.is(a.stats.arp.unsolicitedIgnored, 1);
+  assert.is(a.stats.drops.get("arp.unverified_change"), 1);
   a.table.output(a.iface, B_IP, datagram(env.allocator, 1));
   env.clock.advance(0);
-  assert.is(w.b.frames.length, 1, "the pipe still delivers it");
-  assert.is(w.b.frames[0]!.dst, X_MAC);
+  // The unicast probe to B's cached MAC, then the datagram, also to it; B answers.
+  assert.equal(w.b.frames.map((f) => [f.dst, f.arp?.op ?? f.id]), [
+    [B_MAC, ArpOp.REQUEST],
+    [B_MAC, 1],
+  ]);
+  assert.equal(a.table.entries().map((e) => [e.state, e.mac, e.claimedMac]), [[
+    "REACHABLE",
+    B_MAC,
+    undefined,
+  ]]);
+  assert.is(a.stats.arp.changesRejected, 1);
+  assert.is(a.stats.drops.get("arp.change_rejected"), 1);
   w.finish();
 });
 
@@ -523,14 +366,23 @@ test("§8-17: gratuitous ARP updates an existing entry only; a request not for u
   assert.is(a.table.size, 1);
   assert.is(a.stats.drops.get("arp.not_for_us"), 1);
   assert.is(a.stats.arp.unsolicitedIgnored, 1);
-  // A known sender announces a new MAC: updated.
+  // A known sender announces a new MAC within locktime of B's reply: ignored
+  // (the old code took it: any ARP frame could re-point a confirmed entry).
   a.table.rcvArp(arpIn(env.allocator, garp(X_MAC, B_IP, ArpOp.REQUEST)), a.iface);
-  assert.is(a.table.lookup(B_IP), X_MAC);
-  a.table.rcvArp(arpIn(env.allocator, garp(B_MAC, B_IP, ArpOp.REPLY)), a.iface);
   assert.is(a.table.lookup(B_IP), B_MAC);
-  // RFC 826 merges before asking "am I the target?".
+  assert.is(a.stats.arp.lockIgnored, 1);
+  assert.is(a.stats.drops.get("arp.locktime"), 1);
+  // The same MAC confirms (and moves the locktime window).
+  env.clock.advance(900);
+  a.table.rcvArp(arpIn(env.allocator, garp(B_MAC, B_IP, ArpOp.REPLY)), a.iface);
+  assert.is(a.table.entries()[0]?.expires, 30_900);
+  // After locktime, a known sender's request not for us is still merged before
+  // RFC 826 asks "am I the target?" — as a claim to verify, not a new binding.
+  env.clock.advance(1000);
   a.table.rcvArp(arpIn(env.allocator, request(X_MAC, B_IP, C_IP)), a.iface);
-  assert.is(a.table.lookup(B_IP), X_MAC);
+  assert.is(a.table.lookup(B_IP), B_MAC);
+  assert.is(a.table.entries()[0]?.claimedMac, X_MAC);
+  assert.is(a.stats.arp.changesUnverified, 1);
   assert.is(a.stats.arp.repliesSent, 0, "none of these is answered");
   w.finish();
 });
@@ -611,14 +463,16 @@ test("RFC 5227: a probe (sender 0.0.0.0) for our address gets a reply but create
   w.finish();
 });
 
-test("announce() emits a well-formed gratuitous ARP; a peer holding our old MAC updates it", () => {
+test("announce() emits a well-formed gratuitous ARP; a peer holding our old, silent MAC verifies it, drops it and adopts the new one when it answers a broadcast", () => {
   const w = world();
   const { a, b, env } = w;
   b.table.rcvArp(arpIn(env.allocator, request(X_MAC, A_IP, B_IP)), b.iface); // B knows "A" at X
   assert.is(b.table.lookup(A_IP), X_MAC);
+  env.clock.advance(1000); // past locktime
   a.table.announce(a.iface);
   env.clock.advance(0);
-  const g = arpFrames(b).at(-1)!;
+  // B's first probe of X is answered by A (the pipe delivers every frame): skip it.
+  const g = arpFrames(b).find((f) => f.arp!.op === ArpOp.REQUEST)!;
   assert.is(g.dst, MAC_BROADCAST);
   assert.is(g.src, A_MAC);
   assert.is(g.len, 60);
@@ -629,8 +483,19 @@ test("announce() emits a well-formed gratuitous ARP; a peer holding our old MAC 
     targetMac: 0,
     targetIp: A_IP,
   });
+  // Not believed on its word: B keeps X while it asks X directly.
+  assert.is(b.table.lookup(A_IP), X_MAC);
+  assert.is(b.table.entries()[0]?.claimedMac, A_MAC);
+  // X never answers (the pipe hands B's probes to A, whose replies carry
+  // A_MAC: one more claim each, still not trusted). After maxProbes the entry
+  // goes, and the next send resolves by broadcast: A's answer is adopted.
+  env.clock.advance(3000);
+  assert.is(b.table.size, 0);
+  assert.is(b.stats.arp.changesAccepted, 1);
+  assert.is(b.table.output(b.iface, A_IP, datagram(env.allocator, 1)), "queued");
+  env.clock.advance(0);
   assert.is(b.table.lookup(A_IP), A_MAC);
-  assert.is(a.stats.arp.requestsSent, 1);
+  assert.is(a.frames.filter((f) => f.type === EtherType.IPV4).at(-1)!.dst, A_MAC);
   w.finish();
 });
 
@@ -734,13 +599,16 @@ test("flush(iface) drops only that interface's entries and their queued packets"
 });
 
 test("L2: re-probing a STALE entry still waits a full retransMs after the last request to it", () => {
-  const w = resolved({ reachableMs: 200 }); // request at t=0, reply at once
+  // Request at t=0, reply at once.
+  const w = resolved({ reachableMs: 200, delayProbeMs: 100 });
   const { a, b, env } = w;
   env.clock.advance(200);
   assert.is(a.table.entries()[0]?.state, "STALE");
   assert.is(a.table.output(a.iface, B_IP, datagram(env.allocator, 1)), "sent");
+  assert.is(a.table.entries()[0]?.state, "DELAY");
+  env.clock.advance(100);
   assert.is(a.table.entries()[0]?.state, "PROBE");
-  env.clock.advance(799);
+  env.clock.advance(699);
   assert.equal(arpFrames(b), [], "no probe within 1 s of the first request");
   env.clock.advance(1);
   assert.equal(arpFrames(b).map((f) => [f.t, f.dst]), [[1000, B_MAC]]);

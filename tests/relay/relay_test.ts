@@ -106,7 +106,7 @@ test("relay: abuse — malformed, text, spoofed and flooding frames are dropped 
   }
 });
 
-test("relay: admission — client limit (503), origin allowlist (403), token (401; query and bearer accepted)", async () => {
+test("relay: admission — client limit (503 when every client is active), origin allowlist (403), token (401; query and bearer accepted)", async () => {
   const relay = await startRelay({
     ...quiet,
     maxClients: 1,
@@ -127,6 +127,14 @@ test("relay: admission — client limit (503), origin allowlist (403), token (40
     });
     try {
       await until(() => relay.stats().clients === 1, "first client registered");
+      // An active client (it sent a frame) is never evicted for a newcomer:
+      // the newcomer is refused. (A silent one would be: admission_test.ts.)
+      const hello = new Uint8Array(60);
+      hello.fill(0xff, 0, 6);
+      hello.set([0x02, 0, 0, 0, 0, 1], 6);
+      first.up();
+      first.transmit(first.allocator.fromBytes(hello)!);
+      await until(() => relay.stats().totals.rxFrames === 1, "first client active");
       assert.is((await up("/?token=s3cret", { Origin: "http://good.example" })).status, 503);
       assert.is(
         (await up("/", { Authorization: "Bearer s3cret" })).status,
@@ -149,7 +157,8 @@ test("relay: admission — client limit (503), origin allowlist (403), token (40
       clock.close();
     }
     const s = relay.stats();
-    assert.equal(s.rejected, { origin: 1, token: 2, full: 4 });
+    assert.equal(s.rejected, { origin: 1, token: 2, full: 4, perAddress: 0 });
+    assert.equal(s.evicted, { full: 0, perAddress: 0, silent: 0 });
   } finally {
     await relay.close();
   }
