@@ -151,6 +151,7 @@ function cleanRtxQueue(sk: Tcb, th: TcpRepr): number {
   if (snd.up >= 0 && seqGeq(ack, snd.up)) snd.up = -1; // urgent data delivered
   ackRtt(sk, th, flag, oldestWhen, newestWhen);
   snd.retransmits = 0;
+  confirmNeighbour(sk);
   if (sk.rtt.backoff !== 0) {
     sk.rtt.backoff = 0;
     restoreRto(sk);
@@ -161,6 +162,23 @@ function cleanRtxQueue(sk: Tcb, th: TcpRepr): number {
     if (sk.timers.rtxKind === TimerKind.RETRANS) clearRtx(sk);
   } else armRtx(sk, TimerKind.RETRANS, sk.rtt.rto);
   return flag;
+}
+
+/** How often forward progress re-confirms the next hop (ms): far below its 30 s reachable time. */
+const CONFIRM_INTERVAL_MS = 1000;
+
+/**
+ * Forward progress proves the next hop delivers (Linux `sk_dst_confirm` on
+ * `FLAG_FORWARD_PROGRESS`): keep its neighbour entry REACHABLE without
+ * probing, and reject an unverified MAC change claimed for it.
+ */
+function confirmNeighbour(sk: Tcb): void {
+  const rt = sk.snd.route;
+  if (rt === null) return;
+  const now = sk.now();
+  if (now - sk.snd.confirmedAt < CONFIRM_INTERVAL_MS) return;
+  sk.snd.confirmedAt = now;
+  sk.ctx.ipv4.neighbours.confirm(rt.iface, rt.nextHop);
 }
 
 /** An RTT sample from this ACK (RFC 7323 RTTM, else RFC 6298 R5 with Karn). */

@@ -159,6 +159,8 @@ export class SendState {
   route: RouteResult | null = null;
   /** The route table's generation when {@link SendState.route} was looked up. */
   routeGen = -1;
+  /** When forward progress last confirmed the next hop (`ack.ts`), or -Infinity. */
+  confirmedAt = -Infinity;
 
   /** A send side with an SO_SNDBUF of `buf` bytes. */
   constructor(

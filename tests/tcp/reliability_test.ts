@@ -356,3 +356,23 @@ test("RFC 7323 §4.1 RTTM: an RTT sample is taken from TSecr only if it lies bet
   p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 600_000);
   await p.close();
 });
+
+test("issue 15 §6 (Linux sk_dst_confirm): ACKs that advance SND.UNA keep the next hop REACHABLE — the sender of a 70 s transfer never re-probes it", async () => {
+  // 100 kbit/s with 5 ms delay: ~860 KiB takes about 70 s, over twice the 30 s reachable time.
+  const p = pair({ seed: 77, impair: { delay: 5, rate: 100_000, queueLimit: 64 } });
+  const { listener, client, server } = connectPair(p);
+  const arpBefore = p.a.stats.arp.requestsSent;
+  const data = randomBytes(860 * 1024, 77);
+  const start = p.clock.now();
+  const r = exchange(p, client, server, data, new Uint8Array(0));
+  assert.is(r.atY.length, data.length);
+  assert.ok(p.clock.now() - start > 60_000, `transfer took ${p.clock.now() - start} ms`);
+  assert.is(p.a.stats.arp.requestsSent, arpBefore, "the sender never re-probed its next hop");
+  assert.ok(p.a.stats.arp.upperConfirmations > 0);
+  // The receiver's segments make no forward progress of their own (pure
+  // ACKs): like Linux, it re-verifies its next hop by unicast probes.
+  assert.ok(p.b.stats.arp.requestsSent > 0);
+  for (const s of [client, server, listener]) s.close();
+  p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 600_000);
+  await p.close();
+});
