@@ -831,8 +831,11 @@ export async function tsharkCheck(
   pcapPath: string,
   options: { timeout?: number } = {},
 ): Promise<TsharkReport> {
-  const timeout = options.timeout ?? 30_000;
   let frames = await countPcapFrames(pcapPath);
+  // A hang guard, not a timing assertion: tshark dissects some 10^4 frames a
+  // second, several times slower on a loaded machine, so big captures get
+  // proportionally longer (a 64 MiB transfer is ~70,000 frames).
+  const timeout = options.timeout ?? 60_000 + 2 * (frames ?? 100_000);
   if (frames === null) {
     const count = await run(
       ["tshark", "-n", "-r", pcapPath, "-T", "fields", "-e", "frame.number"],
