@@ -62,7 +62,10 @@ export class SoftNet<D extends RxDevice = RxDevice> {
   timeSqueeze = 0;
   /** Frames handed to the protocol handler. */
   processed = 0;
+  /** Devices to poll, FIFO: `#pollList[#pollHead … #pollTail)`; the array is reused, never shrunk. */
   #pollList: D[] = [];
+  #pollHead = 0;
+  #pollTail = 0;
   /**
    * Per device: 0 = not on the poll list; otherwise 1 + the frames left of a
    * turn the budget cut short (0 left = a full turn next). Entries are set,
@@ -90,7 +93,7 @@ export class SoftNet<D extends RxDevice = RxDevice> {
   raise(dev: D): void {
     if ((this.#state.get(dev) ?? 0) === 0) {
       this.#state.set(dev, 1);
-      this.#pollList.push(dev);
+      this.#listPush(dev);
     }
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -101,8 +104,18 @@ export class SoftNet<D extends RxDevice = RxDevice> {
   /** Drop what the drain remembers of `dev` (it left the stack). */
   forget(dev: D): void {
     this.#state.delete(dev);
-    const i = this.#pollList.indexOf(dev);
-    if (i >= 0) this.#pollList.splice(i, 1);
+    const list = this.#pollList;
+    let w = this.#pollHead;
+    for (let r = this.#pollHead; r < this.#pollTail; r++) if (list[r] !== dev) list[w++] = list[r]!;
+    this.#pollTail = w;
+  }
+
+  #listPush(dev: D): void {
+    const list = this.#pollList;
+    if (this.#pollHead === this.#pollTail) this.#pollHead = this.#pollTail = 0;
+    if (this.#pollTail < list.length) list[this.#pollTail] = dev;
+    else list.push(dev);
+    this.#pollTail++;
   }
 
   /** True when a drain is scheduled or running. */
@@ -119,8 +132,8 @@ export class SoftNet<D extends RxDevice = RxDevice> {
     const deadline = this.clock.now() + this.timeBudgetMs;
     const list = this.#pollList;
     try {
-      while (list.length > 0) {
-        const dev = list.shift()!;
+      while (this.#pollHead < this.#pollTail) {
+        const dev = list[this.#pollHead++]!;
         // Deficit round robin. Linux gives every poll a full weight and lets the
         // budget go negative; we keep the budget exact, so a turn the budget cuts
         // short resumes first in the next drain with what is left of it. Busy
@@ -136,7 +149,7 @@ export class SoftNet<D extends RxDevice = RxDevice> {
           // place on the list so the rest of its queue is not stranded (§8-19).
           if (dev.rxQueue.length > 0 && dev.isUp) {
             this.#state.set(dev, 1);
-            list.push(dev);
+            this.#listPush(dev);
           } else this.#state.set(dev, 0);
           throw e;
         }
@@ -146,19 +159,22 @@ export class SoftNet<D extends RxDevice = RxDevice> {
           this.#state.set(dev, 0);
         } else if (n === ask && ask < quota) {
           this.#state.set(dev, 1 + quota - n);
-          list.unshift(dev);
+          list[--this.#pollHead] = dev; // first in line next time
         } else {
           this.#state.set(dev, 1); // turn used up: back of the line
-          list.push(dev);
+          this.#listPush(dev);
         }
         if (budget <= 0 || this.clock.now() > deadline) {
-          if (list.length > 0) this.timeSqueeze++;
+          if (this.#pollHead < this.#pollTail) this.timeSqueeze++;
           return;
         }
       }
     } finally {
-      if (list.length > 0) this.clock.defer(this.#run);
-      else this.#scheduled = false;
+      if (this.#pollHead < this.#pollTail) this.clock.defer(this.#run);
+      else {
+        this.#pollHead = this.#pollTail = 0;
+        this.#scheduled = false;
+      }
     }
   }
 }

@@ -39,6 +39,8 @@ import {
   newIpv4Repr,
   parseIpv4Into,
 } from "../wire/ipv4.ts";
+import { DeviceFeature } from "../link/device.ts";
+import { gsoSegment } from "../link/gso.ts";
 import { fragmentIpv4 } from "./fragment.ts";
 import type { Iface } from "./iface.ts";
 import type { NeighbourTable } from "./neighbour.ts";
@@ -226,7 +228,9 @@ export class Ipv4Layer {
 
   /** True when `a` is one of our addresses. */
   isLocal(a: Ipv4Address): boolean {
-    for (const i of this.#ifaces()) {
+    const ifaces = this.#ifaces();
+    for (let k = 0; k < ifaces.length; k++) {
+      const i = ifaces[k]!;
       if (i.address === a) return true;
       if (i.loopback && isLoopback(a)) return true;
     }
@@ -238,7 +242,9 @@ export class Ipv4Layer {
     a >>>= 0;
     if (a === IPV4_BROADCAST) return AddrType.BROADCAST;
     if (isMulticast(a)) return AddrType.MULTICAST;
-    for (const i of this.#ifaces()) {
+    const ifaces = this.#ifaces();
+    for (let k = 0; k < ifaces.length; k++) {
+      const i = ifaces[k]!;
       if (i.address === a || (i.loopback && isLoopback(a))) return AddrType.LOCAL;
       if (i.broadcast === a) return AddrType.BROADCAST;
     }
@@ -359,8 +365,21 @@ export class Ipv4Layer {
 
   #finishOutput(skb: SkBuff, rt: RouteResult): number {
     if (skb.len <= rt.mtu) {
+      skb.gsoSize = 0;
       this.neighbours.output(rt.iface, rt.nextHop, skb);
       return 0;
+    }
+    if (skb.gsoSize > 0) {
+      // A TCP super-segment: a TSO device takes it whole; for any other we
+      // cut it here (software GSO, Linux validate_xmit_skb → skb_gso_segment).
+      if ((rt.iface.dev.features & DeviceFeature.TSO) !== 0) {
+        this.neighbours.output(rt.iface, rt.nextHop, skb);
+        return 0;
+      }
+      const n = gsoSegment(skb, 0, this.allocator, (piece) => {
+        this.neighbours.output(rt.iface, rt.nextHop, piece);
+      });
+      return n < 0 ? -Errno.ENOBUFS : 0;
     }
     // RFC 1122 §3.3.3 (I9): never send more than the MTU unfragmented; with
     // DF set the fragmenter refuses (EMSGSIZE, the caller learns the MTU).
@@ -462,7 +481,8 @@ export class Ipv4Layer {
 
   #isBroadcastAddr(a: Ipv4Address): boolean {
     if (isBroadcast(a)) return true;
-    for (const i of this.#ifaces()) if (i.broadcast === a) return true;
+    const ifaces = this.#ifaces();
+    for (let k = 0; k < ifaces.length; k++) if (ifaces[k]!.broadcast === a) return true;
     return false;
   }
 

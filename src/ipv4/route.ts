@@ -112,7 +112,9 @@ export class RouteTable {
    * null when there is none (ENETUNREACH).
    */
   lookup(dst: Ipv4Address, oif?: Iface): RouteResult | null {
-    for (const r of this.#routes) {
+    const routes = this.#routes;
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
       if (oif !== undefined && r.iface !== oif) continue;
       if (!r.iface.dev.isUp) continue;
       if (((dst ^ r.network) & prefixToMask(r.prefixLength)) !== 0) continue;

@@ -26,7 +26,16 @@ export const DeviceFeature = {
   NO_CSUM: 1 << 0,
   /** The device fills in L4 checksums of `Csum.Partial` packets (`NETIF_F_HW_CSUM`). */
   HW_CSUM: 1 << 1,
+  /**
+   * The device takes TCP/IPv4 segments larger than its MTU (`skb.gsoSize` >
+   * 0) and cuts them itself (`NETIF_F_TSO`): in-process links pass them on
+   * whole, like veth and loopback.
+   */
+  TSO: 1 << 2,
 } as const;
+
+/** Largest super-segment a TSO device takes: a full IPv4 datagram plus the Ethernet header. */
+export const GSO_MAX_FRAME = 65535 + ETHERNET_HEADER_LENGTH;
 
 /** Result of {@link NetDevice.transmit} (the buffer is consumed either way). */
 export const Xmit = {
@@ -197,7 +206,11 @@ export abstract class BaseDevice implements NetDevice {
       skb.free();
       return Xmit.DOWN;
     }
-    if (len < ETHERNET_HEADER_LENGTH || len > this.mtu + ETHERNET_HEADER_LENGTH) {
+    if (
+      len < ETHERNET_HEADER_LENGTH ||
+      (len > this.mtu + ETHERNET_HEADER_LENGTH &&
+        (skb.gsoSize === 0 || (this.features & DeviceFeature.TSO) === 0 || len > GSO_MAX_FRAME))
+    ) {
       this.stats.txDropped++;
       skb.free();
       return Xmit.INVALID;
@@ -266,6 +279,7 @@ export abstract class BaseDevice implements NetDevice {
   #tap(dir: TapDirection, skb: SkBuff): void {
     const u8 = this.allocator.arena.u8;
     const t = this.clock.now();
-    for (const tap of this.#taps) tap(dir, u8, skb.data, skb.len, t);
+    const taps = this.#taps;
+    for (let i = 0; i < taps.length; i++) taps[i]!(dir, u8, skb.data, skb.len, t);
   }
 }

@@ -68,6 +68,7 @@ import { randomFloat, randomInt, type RandomSource, SeededRandom } from "../core
 import { SkbQueue } from "../skb/queue.ts";
 import type { SkbAllocator, SkBuff } from "../skb/skbuff.ts";
 import { Xmit } from "./device.ts";
+import { gsoSegment } from "./gso.ts";
 import { ETHERNET_HEADER_LENGTH } from "../wire/ethernet.ts";
 
 /** A periodic outage: `[start + k·period, start + k·period + duration)` for every k ≥ 0. */
@@ -273,6 +274,8 @@ export class ImpairedChannel {
   #lastInOrder = -Infinity;
   #lastHeld = -Infinity;
   #wireSeq = 0;
+  /** Frames are impaired one by one: TSO super-segments are cut first. */
+  readonly #perFrame: boolean;
   /** The one delivery timer, re-armed in place (no allocation per frame). */
   readonly #timer: Timer;
   #armedAt = Infinity;
@@ -317,6 +320,9 @@ export class ImpairedChannel {
       ? Infinity
       : count(c.queueLimitBytes, "queueLimitBytes");
     this.#maxFrame = c.mtu === undefined ? Infinity : count(c.mtu, "mtu") + ETHERNET_HEADER_LENGTH;
+    this.#perFrame = this.#loss > 0 || this.#dup > 0 || this.#reorder > 0 || this.#corrupt > 0 ||
+      this.#msPerByte > 0 || c.mtu !== undefined || (c.blackouts?.length ?? 0) > 0 ||
+      c.blackoutPattern !== undefined;
     this.#windows = mergeWindows(c.blackouts ?? []);
     const p = c.blackoutPattern;
     if (p !== undefined) {
@@ -367,6 +373,24 @@ export class ImpairedChannel {
    * for a needed copy.
    */
   send(skb: SkBuff): Xmit {
+    // A TSO super-segment crosses whole unless frames are impaired one by one
+    // (loss, duplication, reordering, corruption, a bottleneck rate, a wire
+    // MTU): then it is cut into wire-sized frames here, as a NIC would.
+    if (skb.gsoSize > 0 && this.#perFrame) {
+      let r: Xmit = Xmit.OK;
+      const n = gsoSegment(skb, ETHERNET_HEADER_LENGTH, this.#allocator, (piece) => {
+        if (this.#sendFrame(piece) !== Xmit.OK) r = Xmit.DROP;
+      });
+      if (n < 0) {
+        this.stats.noBuffer++;
+        return Xmit.DROP;
+      }
+      return r;
+    }
+    return this.#sendFrame(skb);
+  }
+
+  #sendFrame(skb: SkBuff): Xmit {
     const st = this.stats;
     const now = this.#clock.now();
     const len = skb.len;

@@ -11,7 +11,7 @@
 import type { Clock } from "../core/clock.ts";
 import { type RandomSource, SeededRandom } from "../core/random.ts";
 import type { SkbAllocator, SkBuff } from "../skb/skbuff.ts";
-import { BaseDevice, type DeviceOptions, type Xmit } from "./device.ts";
+import { BaseDevice, DeviceFeature, type DeviceOptions, type Xmit } from "./device.ts";
 import { ImpairedChannel, type ImpairmentConfig } from "./impair.ts";
 
 /** Options for {@link createPipe}. */
@@ -32,7 +32,11 @@ export interface PipeOptions {
   readonly mtu?: number;
   /** Receive queue bound of both ends (default 1000). */
   readonly rxQueueLimit?: number;
-  /** Feature bits of both ends (default 0). */
+  /**
+   * Feature bits of both ends (default `DeviceFeature.TSO`: TCP segments up
+   * to 64 KiB cross whole, as over veth, unless the wire impairs frames one
+   * by one; 0 turns it off).
+   */
   readonly features?: number;
   /** Impairments of both directions. */
   readonly impair?: ImpairmentConfig;
@@ -171,7 +175,7 @@ export function createPipe(options: PipeOptions): [PipeDevice, PipeDevice] {
     clock: options.clock,
     ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
     ...(options.rxQueueLimit !== undefined ? { rxQueueLimit: options.rxQueueLimit } : {}),
-    ...(options.features !== undefined ? { features: options.features } : {}),
+    features: options.features ?? DeviceFeature.TSO,
   };
   const a = new PipeDevice({ ...common, name: names[0], mac: macs[0] });
   const b = new PipeDevice({ ...common, name: names[1], mac: macs[1] });

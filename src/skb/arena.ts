@@ -13,7 +13,7 @@
  *   two per 4 KiB page, the class nearly every packet uses;
  * - 10 KiB: a 9000-byte jumbo frame (9014 B) plus headroom;
  * - 65 KiB: a full 65,535-byte IPv4 datagram (reassembly output, loopback at
- *   MTU 65536) plus link header and headroom.
+ *   MTU 65536, TCP super-segments for TSO links) plus link header and headroom.
  *
  * Exhaustion is never a crash: {@link Arena.tryAllocSlot} returns -1 and counts the
  * failure, and `allocSkb` returns `null`.
@@ -48,7 +48,7 @@ export interface SizeClassConfig {
 export const DEFAULT_SIZE_CLASSES: readonly SizeClassConfig[] = [
   { size: 2048, max: 16384, initial: 256 },
   { size: 10240, max: 512, initial: 8 },
-  { size: 66560, max: 64, initial: 2 },
+  { size: 66560, max: 256, initial: 2 },
 ];
 
 /** Options for {@link Arena}. */
@@ -225,7 +225,9 @@ export class Arena {
    * (ENOBUFS) or `bytes` exceeds the largest class. The slot's refcount starts at 1.
    */
   tryAllocSlotId(bytes: number): number {
-    for (const c of this.classes) {
+    const classes = this.classes;
+    for (let i = 0; i < classes.length; i++) {
+      const c = classes[i]!;
       if (c.size < bytes) continue;
       if (c.freeCount === 0 && c.carved < c.max) {
         this.#carve(c, Math.min(growthChunk(c.size), c.max - c.carved));

@@ -74,6 +74,12 @@ export class SkBuff {
   csumOffset = 0;
   /** Receive or transmit timestamp (clock ms). */
   tstamp = 0;
+  /**
+   * Segmentation offload (Linux `skb_shinfo(skb)->gso_size`): a TCP segment
+   * larger than the link MTU that goes out as pieces of this many payload
+   * bytes; 0 for an ordinary packet.
+   */
+  gsoSize = 0;
 
   // TCP control block (TCP_SKB_CB).
   /** First sequence number. */
@@ -204,6 +210,7 @@ export class SkBuff {
       this.csumStart =
       this.csumOffset =
       this.tstamp =
+      this.gsoSize =
         0;
     this.seq =
       this.endSeq =
@@ -230,6 +237,7 @@ export class SkBuff {
     this.csumStart = o.csumStart;
     this.csumOffset = o.csumOffset;
     this.tstamp = o.tstamp;
+    this.gsoSize = o.gsoSize;
     this.seq = o.seq;
     this.endSeq = o.endSeq;
     this.ackSeq = o.ackSeq;

@@ -76,7 +76,7 @@ export function tcpAck(sk: Tcb, th: TcpRepr, payload: number): number {
     if (sk.cong.inRecovery) recoveryAck(sk, ack, acked);
     else {
       sk.cong.dupAcks = 0;
-      if (!(flag & AckFlag.SYN_ACKED)) sk.cong.algorithm.congAvoid(sk, acked);
+      if (!(flag & AckFlag.SYN_ACKED)) sk.cong.algorithm.congAvoid(sk, acked, snd.superAcked);
     }
   } else if (
     // RFC 5681 C8 duplicate ACK: no data, no SYN/FIN, same ACK and window,
@@ -127,8 +127,10 @@ function cleanRtxQueue(sk: Tcb, th: TcpRepr): number {
   // When the oldest segment now acknowledged was (last) sent: an echoed
   // TSval older than that cannot be one of ours for this data.
   const oldestWhen = q.head !== null ? q.head.when : snd.retransStamp;
+  snd.superAcked = 0;
   for (let skb = q.head; skb !== null; skb = q.head) {
     if (seqLeq(skb.endSeq, ack)) {
+      if (skb.len > snd.mss) snd.superAcked += skb.len;
       if (skb === snd.head) snd.head = skb.next;
       if (skb.txCount > 1) flag |= AckFlag.RETRANS_DATA_ACKED;
       else newestWhen = skb.when;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { DeviceFeature } from "../link/device.ts";
 import { IPV4_HEADER_LENGTH, IPV4_MIN_DATAGRAM } from "../wire/ipv4.ts";
 import { TCP_HEADER_LENGTH } from "../wire/tcp.ts";
 import {
@@ -37,6 +38,25 @@ export function pathMtu(sk: Tcb): number {
   return rt !== null ? rt.mtu : IPV4_MIN_DATAGRAM;
 }
 
+/** Largest TSO super-segment payload: a 65,535-byte datagram minus IPv4 and the longest TCP header. */
+const GSO_MAX_PAYLOAD = 65535 - IPV4_HEADER_LENGTH - 60;
+
+/**
+ * The size goal for `mss` (Linux `tcp_xmit_size_goal`): as many whole
+ * segments as fit in one super-segment when the route's device takes TSO,
+ * else one segment.
+ *
+ * @example
+ * ```ts
+ * // tcb.snd.sizeGoal = sizeGoal(tcb, 1448); // 65160 on a TSO pipe, 1448 elsewhere
+ * ```
+ */
+export function sizeGoal(sk: Tcb, mss: number): number {
+  const rt = sk.ctx.ipv4.route(sk.raddr);
+  if (rt === null || (rt.iface.dev.features & DeviceFeature.TSO) === 0) return mss;
+  return Math.max(mss, Math.floor(GSO_MAX_PAYLOAD / mss) * mss);
+}
+
 /**
  * Effective send MSS (MUST-16): min(peer MSS, path MTU − 40, TCP_MAXSEG,
  * our largest buffer) minus the timestamp option when in use.
@@ -54,6 +74,7 @@ export function syncMss(sk: Tcb): void {
   // §8 rows 7/11: never fewer than 64 payload bytes per segment (the peer's
   // MSS was already floored at config.minMss).
   snd.mss = Math.max(mss, MIN_SEGMENT_PAYLOAD);
+  snd.sizeGoal = sizeGoal(sk, snd.mss);
 }
 
 /**

@@ -95,6 +95,9 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   opts.tsEcr = ts && ack && sk.tsRecent >= 0 ? sk.tsRecent : 0;
   opts.sackBlocks = null;
   const payloadLength = out.len;
+  // Longer than one segment: a TSO super-segment, cut into `mss` pieces by
+  // the device or by software GSO on the way out.
+  out.gsoSize = payloadLength > sk.snd.mss ? sk.snd.mss : 0;
   const hlen = TCP_HEADER_LENGTH + tcpOptionsLength(opts);
   const at = out.push(hlen);
   out.transportHeader = at;
@@ -414,7 +417,8 @@ export function writeXmit(sk: Tcb, mode: number): boolean {
   for (let skb = snd.head; skb !== null; skb = snd.head) {
     const flight = snd.flight;
     // Congestion window (RFC 5681): a segment may start while flight < cwnd.
-    if (flight > 0 && flight + skb.len > cwnd) break;
+    if (flight > 0 && flight + Math.min(skb.len, mss) > cwnd) break;
+    if (skb.len > mss && !splitSuperSegment(sk, skb, cwnd - flight, mode)) break;
     const wndEnd = seqAdd(snd.una, snd.wnd);
     if (seqAfter(skb.endSeq, wndEnd)) {
       // MUST-38 sender SWS avoidance (RFC 9293 §3.8.6.2.1): send a piece of
@@ -444,6 +448,28 @@ export function writeXmit(sk: Tcb, mode: number): boolean {
     armRtx(sk, TimerKind.PROBE, probeDelay(sk));
   }
   return sent;
+}
+
+/**
+ * A TSO super-segment at the send head goes out as far as the congestion
+ * window (`cwndRoom` bytes) and the send window allow, in whole segments;
+ * unless pushed, a sub-MSS tail of the last segment is split off to wait
+ * as a small segment does (Linux `tcp_mss_split_point` / `tso_fragment`).
+ * False when the arena had no room for the split.
+ */
+function splitSuperSegment(sk: Tcb, skb: SkBuff, cwndRoom: number, mode: number): boolean {
+  const snd = sk.snd;
+  const mss = snd.mss;
+  let limit = Math.min(skb.len, Math.max(mss, cwndRoom - cwndRoom % mss));
+  const wndRoom = seqDiff(seqAdd(snd.una, snd.wnd), skb.seq);
+  if (wndRoom >= mss) limit = Math.min(limit, wndRoom - wndRoom % mss);
+  if (
+    mode !== Nagle.PUSH && skb.next === null && (skb.tcpFlags & TcpFlags.FIN) === 0 &&
+    skb.len % mss !== 0
+  ) {
+    limit = Math.min(limit, skb.len - skb.len % mss);
+  }
+  return limit >= skb.len || fragment(sk, skb, limit);
 }
 
 /**

@@ -37,6 +37,8 @@ export function sendmsg(sk: Tcb, data: Uint8Array, flags: number): number {
   const ctx = sk.ctx;
   const snd = sk.snd;
   const mss = snd.mss;
+  // Segments are built up to the size goal: one MSS, or a TSO super-segment.
+  const goal = snd.sizeGoal;
   let copied = 0;
   let last: SkBuff | null = null;
   while (copied < data.length) {
@@ -44,15 +46,20 @@ export function sendmsg(sk: Tcb, data: Uint8Array, flags: number): number {
     let n = 0;
     if (
       skb !== null && snd.head !== null && skb.txCount === 0 &&
-      (skb.tcpFlags & (TcpFlags.SYN | TcpFlags.FIN)) === 0 && skb.len < mss && skb.tailroom > 0
+      (skb.tcpFlags & (TcpFlags.SYN | TcpFlags.FIN)) === 0 && skb.len < goal && skb.tailroom > 0
     ) {
-      n = Math.min(mss - skb.len, skb.tailroom, data.length - copied);
+      n = Math.min(goal - skb.len, skb.tailroom, data.length - copied);
     } else {
       if (snd.queued >= snd.buf) {
         snd.noSpace = true;
         break;
       }
-      skb = ctx.allocator.alloc(mss);
+      // A short write gets an MSS-sized buffer (a 64 KiB slot for 64 bytes
+      // would waste it); a long one, remainder included, buffers up to the
+      // goal (arena slots cannot grow, and streaming writers write again).
+      const left = data.length - copied;
+      const size = data.length > mss ? goal : mss;
+      skb = ctx.allocator.alloc(size) ?? (size > mss ? ctx.allocator.alloc(mss) : null);
       if (skb === null) {
         ctx.drops.count("tcp.out_of_memory");
         snd.noSpace = true;
@@ -62,7 +69,7 @@ export function sendmsg(sk: Tcb, data: Uint8Array, flags: number): number {
       skb.tcpFlags = TcpFlags.ACK;
       snd.queue.push(skb);
       if (snd.head === null) snd.head = skb;
-      n = Math.min(mss, skb.tailroom, data.length - copied);
+      n = Math.min(goal, skb.tailroom, left);
     }
     const at = skb.put(n);
     copyBytes(data, copied, ctx.allocator.arena.u8, at, n);

@@ -143,6 +143,14 @@ export class SendState {
   mss: number = TCP_DEFAULT_MSS;
   /** The peer's MSS (536 until it tells us, MUST-15). */
   mssClamp: number = TCP_DEFAULT_MSS;
+  /**
+   * Bytes to build a write-queue segment up to (Linux `tcp_xmit_size_goal`):
+   * `mss`, or a multiple of it up to 64 KiB when the route's device takes
+   * TSO super-segments.
+   */
+  sizeGoal: number = TCP_DEFAULT_MSS;
+  /** Bytes of TSO super-segments the last ACK freed (`ack.ts`, for slow start). */
+  superAcked = 0;
   /** Unacknowledged and unsent segments, in sequence order. */
   readonly queue: SkbQueue = new SkbQueue();
   /** First segment never sent, or null (Linux sk_send_head). */

@@ -172,6 +172,8 @@ class Runner {
         names: ["script0", "peer0"],
         macs: [LOCAL_MAC, REMOTE_MAC],
         mtu: this.#o.mtu,
+        // Scripts describe the wire: every segment as sent, no TSO super-segments.
+        features: 0,
       });
       this.#peer = peer;
       peer.up();

@@ -31,6 +31,12 @@ export interface PairOptions {
   aToB?: ImpairmentConfig;
   bToA?: ImpairmentConfig;
   mtu?: number;
+  /**
+   * Device features of the pipe (default 0: frames cross as on a real wire,
+   * which is what segment-level tests examine; `DeviceFeature.TSO` lets TCP
+   * super-segments cross whole, the pipe's own default).
+   */
+  features?: number;
   engine?: EngineChoice;
   a?: Partial<StackOptions>;
   b?: Partial<StackOptions>;
@@ -70,6 +76,7 @@ export function pair(o: PairOptions = {}): Pair {
     clock,
     seed,
     ...(o.mtu ? { mtu: o.mtu } : {}),
+    features: o.features ?? 0,
     ...(o.impair ? { impair: o.impair } : {}),
     ...(o.aToB ? { aToB: o.aToB } : {}),
     ...(o.bToA ? { bToA: o.bToA } : {}),

@@ -8,6 +8,7 @@ import { env, test } from "../_util/test.ts";
 import { pair, type PairOptions } from "../_util/sim.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import { randomInt, SeededRandom } from "../../src/core/random.ts";
+import { DeviceFeature } from "../../src/link/device.ts";
 import { connectPair, exchange, randomBytes, sha256 } from "./_helpers.ts";
 
 const PROFILES: Record<string, PairOptions["impair"]> = {
@@ -19,16 +20,41 @@ const PROFILES: Record<string, PairOptions["impair"]> = {
   rtt200: { delay: 100, loss: 0.005 },
 };
 
+/**
+ * The same over pipes that take TSO super-segments (the pipe's default):
+ * whole across a clean wire, cut into frames by software GSO on a lossy one.
+ */
+const TSO_PROFILES: Record<string, PairOptions["impair"]> = {
+  "tso-clean": { delay: 1 },
+  "tso-loss1": { delay: 5, loss: 0.01, reorder: 0.02, reorderDelay: 8 },
+};
+
 // CI runs the issue's matrix (200 seeds x 6 profiles, up to 8 MiB each way,
 // about a minute); local runs default to a quick 5 seeds x 1 MiB.
 const CI = env("CI") === "true";
 const SEEDS = Number(env("NETWASM_TCP_SEEDS") ?? (CI ? 200 : 5));
 const MAX = Number(env("NETWASM_TCP_MAX") ?? (CI ? 8 << 20 : 1 << 20));
 
-for (const [name, impair] of Object.entries(PROFILES)) {
+const ALL = [
+  ...Object.entries(PROFILES).map(([name, impair]) => ({ name, impair, features: 0 })),
+  ...Object.entries(TSO_PROFILES).map(([name, impair]) => ({
+    name,
+    impair,
+    features: DeviceFeature.TSO,
+  })),
+];
+
+for (const { name, impair, features } of ALL) {
   test(`TCP transfer (MUST-19, C5, R6): ${SEEDS} seeds × profile ${name}, ≤ ${MAX} B each way, half-close, sha256 equal`, async () => {
+    let superFrames = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
-      const p = pair({ seed, impair: impair! });
+      const p = pair({ seed, impair: impair!, features });
+      // Count frames longer than the MTU that arrived (crossed the wire whole).
+      const big = (dir: string, _u8: Uint8Array, _o: number, len: number) => {
+        if (dir === "rx" && len > 1514) superFrames++;
+      };
+      p.devA.addTap(big);
+      p.devB.addTap(big);
       const { listener, client, server } = connectPair(p, 8080);
       const sizes = new SeededRandom(seed);
       const sizeX = randomInt(sizes, MAX + 1);
@@ -60,5 +86,8 @@ for (const [name, impair] of Object.entries(PROFILES)) {
       p.clock.runUntil(() => p.a.tcp.socks.size === 0 && p.b.tcp.socks.size === 0, 300_000);
       await p.close();
     }
+    // Super-segments cross a clean TSO wire whole; an impaired one cuts them.
+    if (name === "tso-clean") assert.ok(superFrames > 0, "no TSO super-segment crossed");
+    else assert.is(superFrames, 0, "a frame over the MTU crossed a per-frame wire");
   });
 }

@@ -28,6 +28,18 @@
 export const INITIAL_WINDOW_SEGMENTS = 10;
 
 /**
+ * RFC 3465 §2.2 limit L: slow start grows cwnd by at most L·SMSS per ACK of
+ * ordinary segments (2, as Linux's delayed-ACK receivers make it).
+ *
+ * @example
+ * ```ts
+ * import { ABC_LIMIT } from "./cc.ts";
+ * ABC_LIMIT * 1448; // 2896 bytes per ACK at most
+ * ```
+ */
+export const ABC_LIMIT = 2;
+
+/**
  * A connection's congestion state (RFC 5681 §3, RFC 6582): data only.
  *
  * @example
@@ -100,8 +112,14 @@ export interface CongestionControl {
   init(c: CongestionHost): void;
   /** New ssthresh on a loss event (fast retransmit or RTO; C4). */
   ssthresh(c: CongestionHost): number;
-  /** Grow cwnd for `acked` newly acknowledged bytes outside recovery (C2, C3). */
-  congAvoid(c: CongestionHost, acked: number): void;
+  /**
+   * Grow cwnd for `acked` newly acknowledged bytes outside recovery (C2,
+   * C3). `superAcked` of them (default 0) were sent as TSO super-segments:
+   * one ACK for a super-segment is no stretch ACK (a receiver without GRO
+   * would have acknowledged its pieces one ACK per two), so slow start does
+   * not cap them.
+   */
+  congAvoid(c: CongestionHost, acked: number, superAcked?: number): void;
   /** Called on RTO expiry after `ssthresh` was taken: collapse cwnd (C4). */
   onRto(c: CongestionHost): void;
 }

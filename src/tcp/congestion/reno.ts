@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type CongestionControl, flightSize, INITIAL_WINDOW_SEGMENTS } from "./cc.ts";
+import { ABC_LIMIT, type CongestionControl, flightSize, INITIAL_WINDOW_SEGMENTS } from "./cc.ts";
 
 /**
  * NewReno.
@@ -32,13 +32,15 @@ export const NEW_RENO: CongestionControl = {
     // RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2 * SMSS).
     return Math.max(flightSize(c.snd) >>> 1, 2 * c.snd.mss);
   },
-  congAvoid(c, acked) {
+  congAvoid(c, acked, superAcked = 0) {
     const cs = c.cong;
     const mss = c.snd.mss;
     if (cs.cwnd < cs.ssthresh) {
-      // RFC 5681 eq. (2) with RFC 3465 L = 1 SMSS: byte counting caps growth
-      // per ACK, so a receiver splitting ACKs cannot inflate cwnd (§8 row 13).
-      cs.cwnd += Math.min(acked, mss);
+      // RFC 5681 eq. (2) with RFC 3465 appropriate byte counting: growth is
+      // counted in bytes, so a receiver splitting ACKs cannot inflate cwnd
+      // (§8 row 13), and capped at L·SMSS per stretch ACK (L = 2, as
+      // Linux) — bytes of TSO super-segments are no stretch.
+      cs.cwnd += Math.min(acked, ABC_LIMIT * mss + superAcked);
       return;
     }
     // RFC 3465 §2.1 congestion avoidance: +1 SMSS once a whole cwnd of bytes

@@ -26,7 +26,7 @@ test("RFC 5681 C1/C4: IW10 (documented choice), initial ssthresh arbitrarily hig
   assert.is(s.cong.cwnd, 1000, "loss window = 1 SMSS");
 });
 
-test("RFC 3465 / §8 row 13: ACK division cannot inflate cwnd faster than byte counting", () => {
+test("RFC 3465 / §8 row 13: ACK division cannot inflate cwnd faster than byte counting; L = 2 per stretch ACK, none for TSO super-segments", () => {
   const whole = cs(1000);
   const split = cs(1000);
   NEW_RENO.init(whole);
@@ -35,11 +35,17 @@ test("RFC 3465 / §8 row 13: ACK division cannot inflate cwnd faster than byte c
   NEW_RENO.congAvoid(whole, 1000);
   for (let i = 0; i < 1000; i++) NEW_RENO.congAvoid(split, 1);
   assert.is(split.cong.cwnd, whole.cong.cwnd);
-  // And a stretch ACK grows slow start by at most one SMSS (L = 1).
+  // And a stretch ACK grows slow start by at most L = 2 SMSS (RFC 3465 §2.2, as Linux).
   const stretch = cs(1000);
   NEW_RENO.init(stretch);
   NEW_RENO.congAvoid(stretch, 8000);
-  assert.is(stretch.cong.cwnd, 11_000);
+  assert.is(stretch.cong.cwnd, 12_000);
+  // Bytes that left as one TSO super-segment are no stretch: one ACK for
+  // the whole super-segment grows cwnd by all of them.
+  const tso = cs(1000);
+  NEW_RENO.init(tso);
+  NEW_RENO.congAvoid(tso, 8000, 8000);
+  assert.is(tso.cong.cwnd, 18_000);
 });
 
 test("RFC 5681 C3: congestion avoidance adds one SMSS per cwnd of acknowledged bytes", () => {

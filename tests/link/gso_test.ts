@@ -1,0 +1,150 @@
+import * as assert from "uvu/assert";
+import { test } from "../_util/test.ts";
+import { Arena } from "../../src/skb/arena.ts";
+import { SkbAllocator, type SkBuff } from "../../src/skb/skbuff.ts";
+import { gsoSegment } from "../../src/link/gso.ts";
+import { randomInt, SeededRandom } from "../../src/core/random.ts";
+import { emitIpv4, IpProtocol, parseIpv4 } from "../../src/wire/ipv4.ts";
+import { emitTcp, parseTcp, TcpFlags } from "../../src/wire/tcp.ts";
+import { NO_TCP_OPTIONS } from "../../src/wire/tcp_options.ts";
+import { pair } from "../_util/sim.ts";
+import { DeviceFeature } from "../../src/link/device.ts";
+import { connectPair, exchange, randomBytes, sha256 } from "../tcp/_helpers.ts";
+
+const SRC = 0xc0000201;
+const DST = 0xc0000202;
+
+/** A TCP/IPv4 super-segment of `payload` with timestamps, built as TCP output builds one. */
+function superSegment(
+  alloc: SkbAllocator,
+  payload: Uint8Array,
+  seq: number,
+  flags: number,
+  mss: number,
+): SkBuff {
+  const skb = alloc.alloc(payload.length)!;
+  skb.append(payload);
+  const opts = { ...NO_TCP_OPTIONS, tsVal: 12345, tsEcr: 678 };
+  const tcpAt = skb.push(32);
+  emitTcp(
+    {
+      srcPort: 40000,
+      dstPort: 80,
+      seq,
+      ack: 7,
+      flags,
+      window: 500,
+      urgentPointer: 0,
+      options: opts,
+      payloadLength: payload.length,
+    },
+    alloc.arena.u8,
+    tcpAt,
+    { src: SRC, dst: DST },
+  );
+  const ipAt = skb.push(20);
+  emitIpv4(
+    {
+      src: SRC,
+      dst: DST,
+      tos: 0,
+      id: 0xfffe,
+      dontFragment: false,
+      moreFragments: false,
+      fragmentOffset: 0,
+      ttl: 64,
+      protocol: IpProtocol.TCP,
+      payloadLength: 32 + payload.length,
+    },
+    alloc.arena.u8,
+    ipAt,
+  );
+  skb.gsoSize = mss;
+  return skb;
+}
+
+test("GSO (Linux tcp4_gso_segment): 500 random super-segments are cut into valid MSS pieces — checksums, sequence numbers, IDs, FIN/PSH last, CWR first, payload intact", () => {
+  const arena = new Arena();
+  const alloc = new SkbAllocator(arena);
+  const r = new SeededRandom(11);
+  for (let round = 0; round < 500; round++) {
+    const mss = 64 + randomInt(r, 1400);
+    const len = mss + 1 + randomInt(r, 65000 - mss);
+    const payload = randomBytes(len, round);
+    const seq = r.nextU32();
+    const flags = TcpFlags.ACK | TcpFlags.PSH | TcpFlags.CWR | (round % 3 === 0 ? TcpFlags.FIN : 0);
+    const skb = superSegment(alloc, payload, seq, flags, mss);
+    const pieces: Uint8Array[] = [];
+    const n = gsoSegment(skb, 0, alloc, (piece) => {
+      assert.is(piece.gsoSize, 0);
+      pieces.push(piece.bytes().slice());
+      piece.free();
+    });
+    assert.is(n, Math.ceil(len / mss));
+    assert.is(pieces.length, n);
+    const got = new Uint8Array(len);
+    let off = 0;
+    pieces.forEach((b, i) => {
+      const ip = parseIpv4(b, 0, b.length);
+      if (typeof ip === "string") throw new Error(`piece ${i}: ${ip}`);
+      assert.is(ip.id, (0xfffe + i) & 0xffff, "IDs count up from the original's");
+      const th = parseTcp(b, ip.payloadOffset, ip.payloadLength, ip); // checksum verified
+      if (typeof th === "string") throw new Error(`piece ${i}: ${th}`);
+      assert.ok(th.payloadLength <= mss && th.payloadLength > 0);
+      assert.is(th.seq, (seq + off) >>> 0);
+      const last = i === n - 1;
+      assert.is((th.flags & (TcpFlags.FIN | TcpFlags.PSH)) !== 0, last);
+      if (last) assert.is(th.flags & TcpFlags.FIN, flags & TcpFlags.FIN);
+      assert.is((th.flags & TcpFlags.CWR) !== 0, i === 0);
+      assert.is(th.options.tsVal, 12345);
+      got.set(b.subarray(th.payloadOffset, th.payloadOffset + th.payloadLength), off);
+      off += th.payloadLength;
+    });
+    assert.is(off, len);
+    assert.equal(got, payload);
+  }
+  assert.is(arena.inUse, 0);
+});
+
+test("GSO: a segment no longer than its gsoSize passes unchanged; no room for a piece drops the rest (counted as -1), never a leak", () => {
+  const arena = new Arena({
+    classes: [{ size: 2048, max: 3, initial: 3 }, { size: 66560, max: 1 }],
+  });
+  const alloc = new SkbAllocator(arena);
+  const small = superSegment(alloc, new Uint8Array(1000), 1, TcpFlags.ACK, 1448);
+  let seen = 0;
+  assert.is(gsoSegment(small, 0, alloc, (p) => (seen++, p.free())), 1);
+  assert.is(seen, 1);
+  const big = superSegment(alloc, new Uint8Array(10_000), 1, TcpFlags.ACK, 1000);
+  const held: SkBuff[] = [];
+  assert.is(gsoSegment(big, 0, alloc, (p) => held.push(p)), -1, "three 2 KiB slots for ten pieces");
+  assert.is(held.length, 3);
+  for (const p of held) p.free();
+  assert.is(arena.inUse, 0);
+});
+
+test("TSO end to end: a clean TSO pipe carries super-segments whole; the same transfer over a plain pipe carries MTU frames — both sha256 equal", async () => {
+  for (const features of [DeviceFeature.TSO, 0]) {
+    const p = pair({ seed: 5, impair: { delay: 1 }, features });
+    const { listener, client, server } = connectPair(p);
+    let frames = 0;
+    let maxFrame = 0;
+    p.devB.addTap((dir, _u8, _o, len) => {
+      if (dir !== "rx") return;
+      frames++;
+      maxFrame = Math.max(maxFrame, len);
+    });
+    const data = randomBytes(4 << 20, 5);
+    const r = exchange(p, client, server, data, new Uint8Array(0));
+    assert.is(await sha256(r.atY), await sha256(data));
+    if (features !== 0) {
+      assert.ok(maxFrame > 60_000, `largest frame ${maxFrame}`);
+      assert.ok(frames < (4 << 20) / 20_000, `${frames} frames for 4 MiB`);
+    } else {
+      assert.ok(maxFrame <= 1514, `largest frame ${maxFrame}`);
+    }
+    for (const s of [client, server, listener]) s.close();
+    p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 300_000);
+    await p.close();
+  }
+});
