@@ -32,8 +32,10 @@ import {
   SOL_TCP,
   TCP_NODELAY,
 } from "../socket/constants.ts";
-import { BadResource, errnoError, NetError } from "../socket/errors.ts";
+import { BadResource, NetError } from "../socket/errors.ts";
 import type { SocketLayer } from "../socket/fd_table.ts";
+import type { Socket } from "../socket/socket.ts";
+import { PendingOps } from "./keepalive.ts";
 
 /**
  * A TCP endpoint, as `Deno.NetAddr` with `transport: "tcp"`.
@@ -66,7 +68,7 @@ export interface ConnectOptions {
   hostname?: string;
   /** Only "tcp". */
   transport?: "tcp";
-  /** Abort the connection attempt: the promise rejects with `Interrupted`. */
+  /** Abort the connection attempt: the promise rejects with `signal.reason` (as Deno's). */
   signal?: AbortSignal;
 }
 
@@ -74,8 +76,9 @@ export interface ConnectOptions {
  * Open a TCP connection (active open). Rejects with the typed errors of the
  * socket layer: `ConnectionRefused` (RST from the peer), `TimedOut` (no
  * answer within the SYN retry budget), `NetworkUnreachable` (no route),
- * `HostUnreachable` (ARP failed, ICMP), `Interrupted` (the signal aborted),
- * with messages like `Cannot connect to 192.0.2.2:80: connection refused`.
+ * `HostUnreachable` (ARP failed, ICMP), with messages like `Cannot connect
+ * to 192.0.2.2:80: connection refused`; with `signal.reason` when the signal
+ * aborts (as `Deno.connect`). A port outside 1…65535 is a `RangeError`.
  *
  * @example
  * ```ts
@@ -87,20 +90,17 @@ export async function connect(sockets: SocketLayer, options: ConnectOptions): Pr
   if (options.transport !== undefined && options.transport !== "tcp") {
     throw new TypeError(`connect: transport "${options.transport}" is not supported (only "tcp")`);
   }
-  const port = options.port;
-  if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) {
-    throw new TypeError(`connect: port ${port} is not in 1…65535`);
-  }
+  const port = checkPort(options.port, 1, "connect");
   const address = resolveHost(options.hostname ?? "127.0.0.1", "connect");
   const signal = options.signal;
-  if (signal?.aborted) {
-    throw errnoError(Errno.EINTR, `Cannot connect to ${address}:${port}`, "aborted");
-  }
+  signal?.throwIfAborted();
   const fd = sockets.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
   try {
     await sockets.connect(fd, { address, port }, signal ? { signal } : {});
   } catch (e) {
     closeQuietly(sockets, fd);
+    // Deno.connect rejects with the signal's reason (a TimeoutError for AbortSignal.timeout).
+    if (signal?.aborted) throw signal.reason;
     throw e;
   }
   return new Conn(sockets, fd);
@@ -125,11 +125,14 @@ export class Conn implements Disposable, AsyncDisposable {
   readonly remoteAddr: TcpNetAddr;
   readonly #sockets: SocketLayer;
   readonly #fd: number;
+  /** The socket behind `#fd` (the stack may close it beneath us; the number may be reused). */
+  readonly #sock: Socket;
   readonly #stop = new AbortController();
+  readonly #ops: PendingOps;
   #closed = false;
   /** The error that ended the connection (reset, timeout …), reported to every later call. */
   #failed: NetError | null = null;
-  #readable: ReadableStream<Uint8Array> | null = null;
+  #readable: ReadableStream<Uint8Array<ArrayBuffer>> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
 
   /**
@@ -140,6 +143,8 @@ export class Conn implements Disposable, AsyncDisposable {
   constructor(sockets: SocketLayer, fd: number, peer?: SockAddrIn) {
     this.#sockets = sockets;
     this.#fd = fd;
+    this.#sock = sockets.get(fd);
+    this.#ops = new PendingOps(sockets.clock);
     const local = sockets.getsockname(fd);
     const remote = peer ?? sockets.getpeername(fd);
     this.localAddr = { transport: "tcp", hostname: local.address, port: local.port };
@@ -163,7 +168,9 @@ export class Conn implements Disposable, AsyncDisposable {
     if (this.#failed !== null) throw this.#failed;
     let n: number;
     try {
-      n = await this.#sockets.recv(this.#fd, p, 0, { signal: this.#stop.signal });
+      n = await this.#ops.track(
+        this.#sockets.recv(this.#fd, p, 0, { signal: this.#stop.signal, keepAlive: false }),
+      );
     } catch (e) {
       throw this.#fail(e, "read");
     }
@@ -185,7 +192,12 @@ export class Conn implements Disposable, AsyncDisposable {
     if (this.#failed !== null) throw this.#failed;
     let n: number;
     try {
-      n = await this.#sockets.send(this.#fd, p, MSG_NOSIGNAL, { signal: this.#stop.signal });
+      n = await this.#ops.track(
+        this.#sockets.send(this.#fd, p, MSG_NOSIGNAL, {
+          signal: this.#stop.signal,
+          keepAlive: false,
+        }),
+      );
     } catch (e) {
       throw this.#fail(e, "write");
     }
@@ -214,10 +226,10 @@ export class Conn implements Disposable, AsyncDisposable {
    * it too (as Deno does).
    */
   close(): void {
-    this.#check("close");
+    if (this.#closed) throw closedError("close", "Conn");
     this.#closed = true;
     this.#stop.abort();
-    this.#sockets.close(this.#fd);
+    if (!this.#sock.closed) this.#sockets.close(this.#fd);
   }
 
   /** TCP_NODELAY: turn Nagle's algorithm off (true, the default) or on. */
@@ -232,11 +244,21 @@ export class Conn implements Disposable, AsyncDisposable {
     this.#sockets.setsockopt(this.#fd, SOL_SOCKET, SO_KEEPALIVE, keepAlive);
   }
 
-  /** Deno API compatibility: the stack's timers do not hold an event loop, so a no-op. */
-  ref(): void {}
+  /**
+   * Let pending `read()`/`write()` calls keep the process alive (the
+   * default, as in Deno).
+   */
+  ref(): void {
+    this.#ops.ref();
+  }
 
-  /** Deno API compatibility: a no-op (see {@link ref}). */
-  unref(): void {}
+  /**
+   * Pending `read()`/`write()` calls no longer keep the process alive: a
+   * program whose only remaining work is waiting on this connection exits.
+   */
+  unref(): void {
+    this.#ops.unref();
+  }
 
   /**
    * The received bytes as a byte stream (BYOB-capable). It reads from the
@@ -244,7 +266,7 @@ export class Conn implements Disposable, AsyncDisposable {
    * window. It ends at the peer's FIN and errors on a reset; cancelling it
    * shuts the receive side (SHUT_RD).
    */
-  get readable(): ReadableStream<Uint8Array> {
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#readable ??= new ReadableStream({
       type: "bytes",
       autoAllocateChunkSize: 16384,
@@ -313,12 +335,12 @@ export class Conn implements Disposable, AsyncDisposable {
   }
 
   #check(op: string): void {
-    if (this.#closed) throw closedError(op, "Conn");
+    if (this.#closed || this.#sock.closed) throw closedError(op, "Conn");
   }
 
   /** Map a failure of a pending call; remember the connection's own errors. */
   #fail(e: unknown, op: string): unknown {
-    if (this.#closed) return closedError(op, "Conn");
+    if (this.#closed || this.#sock.closed) return closedError(op, "Conn");
     if (e instanceof NetError && isConnectionError(e.errno)) this.#failed ??= e;
     return e;
   }
@@ -342,6 +364,25 @@ function isConnectionError(errno: number): boolean {
  */
 export function closedError(op: string, what: string): BadResource {
   return new BadResource(Errno.EBADF, `Cannot ${op}: the ${what} is closed`);
+}
+
+/**
+ * `port` checked as Deno checks it: a `TypeError` unless it is a number, a
+ * `RangeError` unless it is an integer in `min`…65535.
+ *
+ * @example
+ * ```ts
+ * import { checkPort } from "./conn.ts";
+ * checkPort(80, 1, "connect"); // 80
+ * // checkPort(70000, 1, "connect") throws RangeError
+ * ```
+ */
+export function checkPort(port: unknown, min: number, op: string): number {
+  if (typeof port !== "number") throw new TypeError(`${op}: port ${String(port)} is not a number`);
+  if (!(Number.isInteger(port) && port >= min && port <= 65535)) {
+    throw new RangeError(`${op}: port ${port} is not in ${min}…65535`);
+  }
+  return port;
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Clock, RealClock } from "../core/clock.ts";
+import { type Clock, holdProcess, RealClock } from "../core/clock.ts";
 import { Errno } from "../core/errno.ts";
 import { CryptoRandom, type RandomSource } from "../core/random.ts";
 import { SoftNet, type SoftNetOptions } from "../core/softnet.ts";
@@ -111,7 +111,7 @@ export interface PingOptions {
   ttl?: number;
   /** Set DF (no fragmentation). */
   dontFragment?: boolean;
-  /** Abort the wait. */
+  /** Abort the wait: the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
 }
 
@@ -139,7 +139,7 @@ export interface PingResult {
  * const reply = stack.ping("127.0.0.1");
  * ```
  */
-export class Stack {
+export class Stack implements AsyncDisposable {
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly arena: Arena;
@@ -288,8 +288,10 @@ export class Stack {
 
   /**
    * Send one ICMP echo request and wait for its reply.
-   * Rejects with `TimedOut` when no reply arrives within `timeout`, or with the
-   * routing error (`NetworkUnreachable`, …) when it cannot be sent.
+   * Rejects with `TimedOut` when no reply arrives within `timeout`, with the
+   * routing error (`NetworkUnreachable`, …) when it cannot be sent, or with
+   * `signal.reason` when `signal` aborts. While it waits it keeps the process
+   * alive (on a real clock).
    */
   ping(host: string | Ipv4Address, options: PingOptions = {}): Promise<PingResult> {
     const dst = typeof host === "number" ? host >>> 0 : parseAddress(host);
@@ -302,31 +304,35 @@ export class Stack {
     const timeout = options.timeout ?? 1000;
     return new Promise<PingResult>((resolve, reject) => {
       if (options.signal?.aborted) {
-        reject(errnoError(Errno.EINTR, `ping ${fmt(dst)}`, "aborted"));
+        reject(options.signal.reason);
         return;
       }
       const sent = this.clock.now();
-      const finish = (result: PingResult | Error) => {
+      const release = holdProcess(this.clock);
+      const finish = (result: PingResult | { reason: unknown }) => {
         remove();
+        release();
         this.clock.clearTimer(timer);
         options.signal?.removeEventListener("abort", onAbort);
-        if (result instanceof Error) reject(result);
+        if ("reason" in result) reject(result.reason);
         else resolve(result);
       };
-      const onAbort = () => finish(errnoError(Errno.EINTR, `ping ${fmt(dst)}`, "aborted"));
+      const onAbort = () => finish({ reason: options.signal?.reason });
       const timer = this.clock.setTimer(timeout, () => {
-        finish(new TimedOut(Errno.ETIMEDOUT, `ping ${fmt(dst)}: no reply within ${timeout} ms`));
+        finish({
+          reason: new TimedOut(Errno.ETIMEDOUT, `ping ${fmt(dst)}: no reply within ${timeout} ms`),
+        });
       });
       const remove = this.icmp.onEchoReply(id, (reply) => {
         if (reply.seq !== seq) return;
         if ("errno" in reply) {
-          finish(
-            errnoError(
+          finish({
+            reason: errnoError(
               reply.errno,
               `ping ${fmt(dst)}`,
               `${reply.reason} (from ${fmt(reply.from)})`,
             ),
-          );
+          });
           return;
         }
         let same = reply.data.length === data.length;
@@ -345,7 +351,7 @@ export class Stack {
         ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
         ...(options.dontFragment !== undefined ? { dontFragment: options.dontFragment } : {}),
       });
-      if (r < 0) finish(errnoError(r, `ping ${fmt(dst)}`));
+      if (r < 0) finish({ reason: errnoError(r, `ping ${fmt(dst)}`) });
     });
   }
 
@@ -355,7 +361,7 @@ export class Stack {
    * `PermissionDenied`, … (`Cannot bind 192.0.2.9:53: address not available
    * on any interface`).
    */
-  listenDatagram(options: ListenDatagramOptions): DatagramConn {
+  listenDatagram(options: ListenDatagramOptions = {}): DatagramConn {
     return listenDatagram(this.sockets, options);
   }
 
@@ -374,11 +380,16 @@ export class Stack {
    * 0.0.0.0), like `Deno.listen`. Throws `AddrInUse`, `AddrNotAvailable`,
    * `PermissionDenied`, …
    */
-  listen(options: ListenOptions): Listener {
+  listen(options: ListenOptions = {}): Listener {
     return listen(this.sockets, options);
   }
 
-  /** Close every socket, take every interface down, free queued packets, cancel timers. */
+  /**
+   * Close every socket, take every interface down, free queued packets,
+   * cancel timers. Pending calls reject with `BadResource`; `for await`
+   * loops over its listeners and datagram sockets end. Afterwards nothing of
+   * this stack keeps the process alive. Closing twice is a no-op.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -392,6 +403,11 @@ export class Stack {
     }
     releaseHotPaths(this.arena);
     if (this.#ownsClock && this.clock instanceof RealClock) this.clock.close();
+  }
+
+  /** {@link close} (`await using stack = new Stack(…)`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #attach(

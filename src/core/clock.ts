@@ -24,6 +24,12 @@ export interface Clock {
    * "raises the softirq"). Deferred tasks run in FIFO order.
    */
   defer(callback: () => void): void;
+  /**
+   * Keep the host process alive until the returned function is called
+   * (optional: clocks without it never keep a process alive). See
+   * {@link holdProcess}.
+   */
+  hold?(): () => void;
 }
 
 /**
@@ -182,6 +188,11 @@ export class RealClock implements Clock {
   #deferScheduled = false;
   /** When false (default) the host timer does not keep a Deno process alive. */
   readonly keepAlive: boolean;
+  // Keep-alive (see hold()): how many holds are taken, and the ref'd host
+  // timer that keeps the process alive while there is at least one.
+  #holds = 0;
+  #holdEpoch = 0;
+  #holdTimer: ReturnType<typeof setInterval> | undefined;
 
   /** @param options.keepAlive keep the process alive while timers are pending (default false) */
   constructor(options: { keepAlive?: boolean } = {}) {
@@ -217,6 +228,45 @@ export class RealClock implements Clock {
     this.#channel.port2.postMessage(0);
   }
 
+  /**
+   * Keep the host process (Deno) alive until the returned function is called
+   * (it is idempotent). The stack's API takes a hold for every pending
+   * operation on a ref'd object (`accept()`, `read()`, `connect()`, …), the
+   * way Deno's own pending socket ops keep a process alive. Without any
+   * hold, neither the host timer (unless `keepAlive`) nor the deferred-task
+   * port keeps it alive.
+   */
+  hold(): () => void {
+    if (this.#holds++ === 0) this.#holdTimer = setInterval(noop, 0x3fffffff);
+    const epoch = this.#holdEpoch;
+    let held = true;
+    return () => {
+      if (!held || epoch !== this.#holdEpoch) return; // released, or the clock was closed
+      held = false;
+      if (--this.#holds > 0) return;
+      clearInterval(this.#holdTimer);
+      this.#holdTimer = undefined;
+      if (!this.#deferScheduled) this.#releasePort();
+    };
+  }
+
+  /** Holds taken and not yet released (see {@link hold}). */
+  get holds(): number {
+    return this.#holds;
+  }
+
+  /**
+   * Close the deferred-task port while nothing holds the process: Deno's
+   * MessagePort keeps a process alive after its first message even when
+   * unref'd, so an idle port is closed and made again on the next defer().
+   */
+  #releasePort(): void {
+    if (this.#holds > 0 || !IS_DENO) return;
+    this.#channel?.port1.close();
+    this.#channel?.port2.close();
+    this.#channel = undefined;
+  }
+
   /** Stop the host timer and message port so the process can exit. */
   close(): void {
     if (this.#hostTimer !== undefined) clearTimeout(this.#hostTimer);
@@ -229,6 +279,10 @@ export class RealClock implements Clock {
     this.#channel = undefined;
     this.#deferred = [];
     this.#deferScheduled = false;
+    clearInterval(this.#holdTimer);
+    this.#holdTimer = undefined;
+    this.#holds = 0;
+    this.#holdEpoch++;
   }
 
   #runDeferred(): void {
@@ -236,6 +290,7 @@ export class RealClock implements Clock {
     const tasks = this.#deferred;
     this.#deferred = [];
     for (const cb of tasks) cb();
+    if (!this.#deferScheduled) this.#releasePort();
   }
 
   #arm(): void {
@@ -269,7 +324,32 @@ export class RealClock implements Clock {
  */
 const WebMessageChannel: typeof MessageChannel = globalThis.MessageChannel;
 
+/** Running under Deno (where an idle MessagePort must be closed to let the process exit). */
+const IS_DENO = typeof (globalThis as { Deno?: unknown }).Deno === "object";
+
+/**
+ * Keep the host process alive until the returned function is called, when
+ * `clock` can (a {@link RealClock}); a no-op for virtual clocks.
+ *
+ * @example
+ * ```ts
+ * import { holdProcess, RealClock } from "./clock.ts";
+ * const clock = new RealClock();
+ * const release = holdProcess(clock); // the process stays up…
+ * clock.setTimer(10, release); // …until this fires
+ * ```
+ */
+export function holdProcess(clock: Clock): () => void {
+  return clock.hold?.() ?? noop;
+}
+
 function unrefTimer(id: ReturnType<typeof setTimeout>): void {
+  // Deno 2 returns a Node-style Timeout object (with unref()); older Denos a number.
+  const timeout = id as unknown as { unref?: () => void };
+  if (typeof timeout === "object" && typeof timeout.unref === "function") {
+    timeout.unref();
+    return;
+  }
   const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
   if (typeof id === "number" && deno?.unrefTimer) deno.unrefTimer(id);
 }

@@ -23,7 +23,7 @@
  *
  * @module
  */
-import type { Clock } from "../core/clock.ts";
+import { type Clock, holdProcess } from "../core/clock.ts";
 import { Errno } from "../core/errno.ts";
 import { describeAddr, type SockAddrIn, type SockAddrInput } from "./address.ts";
 import {
@@ -90,6 +90,12 @@ export interface SocketLayerOptions {
 export interface BlockingOptions {
   /** Abort the wait: the call fails with EINTR (`Interrupted`). */
   signal?: AbortSignal;
+  /**
+   * Keep the host process alive while the call waits (default true, like a
+   * pending Deno socket op). `Conn`, `Listener` and `DatagramConn` pass false
+   * and hold the process themselves, as their `ref()`/`unref()` decide.
+   */
+  keepAlive?: boolean;
 }
 
 /**
@@ -208,6 +214,11 @@ export class SocketLayer {
     }
   }
 
+  /** The stack's clock (timeouts, keep-alive). */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
   /** Sockets currently open. */
   get openSockets(): number {
     return this.#open;
@@ -322,7 +333,7 @@ export class SocketLayer {
     }
     const deadline = sock.sndTimeo > 0 ? this.#clock.now() + sock.sndTimeo : Infinity;
     for (;;) {
-      const w = await sock.wait(POLLOUT | POLLHUP, deadline, options.signal, true);
+      const w = await this.#wait(sock, POLLOUT | POLLHUP, deadline, options);
       // inet_stream_connect: a timeout leaves the connection in progress.
       if (w < 0) throw this.#error(sock, w === -Errno.EAGAIN ? r : w, what);
       if (sock.ops.connectResult === undefined) {
@@ -387,7 +398,7 @@ export class SocketLayer {
         if (r === -Errno.EPIPE && (flags & MSG_NOSIGNAL) === 0) this.onSigpipe?.(fd);
         throw this.#error(sock, r, what);
       }
-      const w = await sock.wait(POLLOUT | POLLHUP, deadline, options.signal, true);
+      const w = await this.#wait(sock, POLLOUT | POLLHUP, deadline, options);
       if (w < 0) {
         if (sent > 0) return sent;
         throw this.#error(sock, w, what);
@@ -441,7 +452,7 @@ export class SocketLayer {
         continue;
       }
       if (nonblock) throw this.#error(sock, -Errno.EAGAIN, what, "nothing to receive");
-      const w = await sock.wait(POLLIN | POLLRDHUP | POLLHUP, deadline, options.signal, true);
+      const w = await this.#wait(sock, POLLIN | POLLRDHUP | POLLHUP, deadline, options);
       if (w < 0 && got > 0) return streamResult(got);
       if (w === -Errno.EAGAIN) {
         throw this.#error(
@@ -531,7 +542,7 @@ export class SocketLayer {
         return { fd: this.#install(child), peer };
       }
       if (r !== -Errno.EAGAIN || nonblock) throw this.#error(sock, r, what);
-      const w = await sock.wait(POLLIN | POLLHUP, deadline, options.signal, true);
+      const w = await this.#wait(sock, POLLIN | POLLHUP, deadline, options);
       if (w < 0) throw this.#error(sock, w, what);
     }
   }
@@ -660,9 +671,30 @@ export class SocketLayer {
       if (ready > 0 || timeoutMs === 0) return ready;
       if (options.signal?.aborted) throw errnoError(Errno.EINTR, "poll", "aborted");
       if (this.#clock.now() >= deadline) return 0;
-      const w = await this.#waitAny(fds, deadline, options.signal);
+      const release = options.keepAlive === false ? null : holdProcess(this.#clock);
+      let w: number;
+      try {
+        w = await this.#waitAny(fds, deadline, options.signal);
+      } finally {
+        release?.();
+      }
       if (w === -Errno.EINTR) throw errnoError(Errno.EINTR, "poll", "aborted");
       if (w === -Errno.EAGAIN) return 0;
+    }
+  }
+
+  /** A blocking call's wait, holding the process alive unless `options.keepAlive` is false. */
+  async #wait(
+    sock: Socket,
+    mask: number,
+    deadline: number,
+    options: BlockingOptions,
+  ): Promise<number> {
+    const release = options.keepAlive === false ? null : holdProcess(this.#clock);
+    try {
+      return await sock.wait(mask, deadline, options.signal, true);
+    } finally {
+      release?.();
     }
   }
 
