@@ -1,5 +1,5 @@
 // examples/two_stacks.ts — `deno run examples/two_stacks.ts` (tests/examples_test.ts runs it)
-import { Arena, createPipe, RealClock, Stack } from "../mod.ts";
+import { Arena, createPipe, RealClock, Stack } from "@netwasm/netwasm";
 
 // Two stacks on one packet arena, joined by a cable with 5 ms of delay and 1 % loss.
 const clock = new RealClock();

@@ -1,8 +1,8 @@
 /**
- * The README's library example is a real file (examples/two_stacks.ts); the
- * README shows it verbatim. This checks the two are the same text and runs
- * the file as a user would (`deno run examples/two_stacks.ts`, no
- * permissions), which must print the echo and exit by itself.
+ * The README's TypeScript examples are real files (examples/two_stacks.ts,
+ * examples/echo_sim_test.ts) shown verbatim. This checks the README still
+ * shows them and runs each as a user would, with no permissions: each must
+ * succeed and exit by itself.
  */
 import * as assert from "uvu/assert";
 import { test } from "./_util/test.ts";
@@ -15,13 +15,25 @@ export async function readmeBlocks(): Promise<string[]> {
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
-test("README library example is examples/two_stacks.ts, verbatim", async () => {
-  const file = await Deno.readTextFile(new URL("examples/two_stacks.ts", ROOT));
+test("README shows examples/two_stacks.ts and examples/echo_sim_test.ts verbatim", async () => {
   const blocks = await readmeBlocks();
-  assert.ok(
-    blocks.some((b) => b === file),
-    "README.md must show examples/two_stacks.ts verbatim in a ```ts block",
-  );
+  for (const name of ["examples/two_stacks.ts", "examples/echo_sim_test.ts"]) {
+    const file = await Deno.readTextFile(new URL(name, ROOT));
+    assert.ok(blocks.includes(file), `README.md must show ${name} verbatim in a \`\`\`ts block`);
+  }
+});
+
+test("examples/echo_sim_test.ts (the README's test-kit example) passes under deno test", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["test", "examples/echo_sim_test.ts"],
+    cwd: ROOT.pathname,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000), // a hang guard only
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.is(out.code, 0, text);
+  assert.match(text, /1 passed \| 0 failed/);
 });
 
 test("examples/two_stacks.ts run as written echoes its line and exits by itself", async () => {

@@ -50,6 +50,7 @@ import {
   SOL_SOCKET,
 } from "./constants.ts";
 import { errnoError, type NetError } from "./errors.ts";
+import type { SocketInfo } from "./socket_info.ts";
 import {
   type ProtoOps,
   RecvInfo,
@@ -204,6 +205,7 @@ export class SocketLayer {
   readonly #table: Entry[] = [NOT_A_SOCKET, NOT_A_SOCKET, NOT_A_SOCKET];
   readonly #families = new Map<number, Map<number, Registered[]>>();
   readonly #info = new RecvInfo();
+  readonly #infoSources: (() => SocketInfo[])[] = [];
   #open = 0;
 
   constructor(options: SocketLayerOptions) {
@@ -574,6 +576,46 @@ export class SocketLayer {
     this.#open--;
     sock.ops.release(sock);
     sock.markClosed();
+  }
+
+  /**
+   * Every socket, like `ss -tuna -i`: one row per open descriptor (state,
+   * addresses, Recv-Q/Send-Q, and for TCP connections cwnd, srtt, rto,
+   * retransmits…), then rows with `fd` -1 from the protocols for what no
+   * descriptor refers to any more (TCP connections closing or in TIME-WAIT,
+   * handshakes not yet accepted). `formatSocketTable()` prints them.
+   *
+   * @example
+   * ```ts
+   * import { Stack } from "../api/stack.ts";
+   * import { VirtualClock } from "../core/clock.ts";
+   * import { formatSocketTable } from "./socket_info.ts";
+   * const stack = new Stack({ clock: new VirtualClock() });
+   * stack.listen({ port: 80 });
+   * console.log(formatSocketTable(stack.sockets.list())); // tcp 3 LISTEN 0 128 0.0.0.0:80 *:*
+   * await stack.close();
+   * ```
+   */
+  list(): SocketInfo[] {
+    const rows: SocketInfo[] = [];
+    for (const e of this.#table) {
+      if (e === undefined || e === NOT_A_SOCKET) continue;
+      const sock = e as Socket;
+      const row = sock.ops.info?.(sock);
+      if (row !== undefined) rows.push(row);
+    }
+    for (const source of this.#infoSources) rows.push(...source());
+    return rows;
+  }
+
+  /** The open sockets, in descriptor order (for protocols' {@link addInfoSource}). */
+  *openSocketObjects(): IterableIterator<Socket> {
+    for (const e of this.#table) if (e !== undefined && e !== NOT_A_SOCKET) yield e as Socket;
+  }
+
+  /** Add rows to {@link list} that no descriptor stands for (a protocol's orphans). */
+  addInfoSource(source: () => SocketInfo[]): void {
+    this.#infoSources.push(source);
   }
 
   /** Close every socket (stack shutdown). */

@@ -71,6 +71,8 @@ import {
 } from "./constants.ts";
 import type { SocketLayer } from "./fd_table.ts";
 import { socketGetsockopt, socketSetsockopt } from "./sockopt.ts";
+import type { SocketInfo } from "./socket_info.ts";
+import { tcpSocketInfo, tcpUnattachedInfo } from "./tcp_info.ts";
 import { type InetConfig, PROT_SOCK } from "./inet.ts";
 import {
   type ProtoOps,
@@ -179,6 +181,11 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
   constructor(tcp: TcpProtocol, cfg: InetConfig) {
     this.#tcp = tcp;
     this.#cfg = cfg;
+  }
+
+  /** The socket's row for `SocketLayer.list()`. */
+  info(sock: Socket<StreamSock>): SocketInfo {
+    return tcpSocketInfo(sock.sk.tcp, sock.fd);
   }
 
   /** A control block for a new socket. */
@@ -522,4 +529,12 @@ function copyOptions(from: TcpSock, to: TcpSock): void {
 export function registerInetStream(layer: SocketLayer, tcp: TcpProtocol, cfg: InetConfig): void {
   const ops = new InetStreamOps(tcp, cfg);
   layer.register(AF_INET, SOCK_STREAM, IPPROTO_TCP, () => ({ ops, sk: ops.create() }));
+  // `ss` lists connections no descriptor refers to (TIME-WAIT, orphans) too.
+  layer.addInfoSource(() => {
+    const attached = new Set<TcpSock>();
+    for (const sock of layer.openSocketObjects()) {
+      if (sock.sk instanceof StreamSock) attached.add(sock.sk.tcp);
+    }
+    return tcpUnattachedInfo(tcp, attached);
+  });
 }

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import type { SocketInfo } from "./socket_info.ts";
 import type { Clock, Timer } from "../core/clock.ts";
 import { Errno } from "../core/errno.ts";
 import type { SockAddrIn, SockAddrInput } from "./address.ts";
@@ -183,6 +184,8 @@ export interface ProtoOps<S extends SockCommon = SockCommon> {
    * connecting, or -errno. Absent: the pending `sk.err` decides.
    */
   connectResult?(sock: Socket<S>): number;
+  /** The socket's row for `SocketLayer.list()` (absent: the socket is not listed). */
+  info?(sock: Socket<S>): SocketInfo;
   /** listen(2) (streams; absent: EOPNOTSUPP like Linux `sock_no_listen`). */
   listen?(sock: Socket<S>, backlog: number): number;
   /**

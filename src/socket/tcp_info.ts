@@ -1,0 +1,74 @@
+/**
+ * The one place that reads TCP's control blocks for observability: the row
+ * of `stack.sockets.list()` for a TCB, and the TCBs no descriptor refers to
+ * any more. When TCP grows a `TCP_INFO` accessor, only this file changes.
+ *
+ * @module
+ */
+import { formatIpv4 } from "../wire/addr.ts";
+import { TCP_STATE_NAMES, TcpState } from "../tcp/state.ts";
+import type { TcpSock } from "../tcp/sock.ts";
+import type { TcpProtocol } from "../tcp/tcp.ts";
+import type { SocketInfo } from "./socket_info.ts";
+
+/**
+ * A TCB as a socket-table row (`fd` as given: -1 for one no descriptor
+ * refers to).
+ *
+ * @example
+ * ```ts
+ * import { tcpSocketInfo } from "./tcp_info.ts";
+ * // const row = tcpSocketInfo(streamSock.tcp, 3);
+ * // row.state === "ESTABLISHED"; row.tcp?.cwnd
+ * ```
+ */
+export function tcpSocketInfo(tcb: TcpSock, fd: number): SocketInfo {
+  const listening = tcb.state === TcpState.LISTEN;
+  const closed = tcb.state === TcpState.CLOSED;
+  const connected = !listening && !closed && tcb.raddr !== 0;
+  return {
+    fd,
+    protocol: "tcp",
+    state: TCP_STATE_NAMES[tcb.state] ?? `STATE-${tcb.state}`,
+    local: { address: formatIpv4(tcb.laddr), port: tcb.lport },
+    remote: connected ? { address: formatIpv4(tcb.raddr), port: tcb.rport } : null,
+    recvQueue: listening ? tcb.acceptQueue.length : tcb.rcvQueued,
+    sendQueue: listening ? tcb.backlog : Math.max(0, tcb.sndQueued),
+    ...(connected
+      ? {
+        tcp: {
+          cwnd: tcb.cwnd,
+          ssthresh: tcb.ssthresh,
+          srtt: tcb.srtt,
+          rttvar: tcb.rttvar,
+          rto: tcb.rto,
+          mss: tcb.mssCache,
+          retransmits: tcb.retransmits,
+          inFlight: Math.max(0, tcb.flightSize),
+          sndWnd: tcb.sndWnd,
+          rcvWnd: tcb.rcvWnd,
+          inRecovery: tcb.inRecovery,
+        },
+      }
+      : {}),
+  };
+}
+
+/**
+ * Rows for the connections of `tcp` that no descriptor refers to (closed by
+ * the user and finishing: FIN-WAIT, TIME-WAIT; handshakes not yet accepted),
+ * `attached` being the TCBs of open descriptors.
+ *
+ * @example
+ * ```ts
+ * import { tcpUnattachedInfo } from "./tcp_info.ts";
+ * // tcpUnattachedInfo(stack.tcp, new Set()) lists every TCB with fd -1
+ * ```
+ */
+export function tcpUnattachedInfo(tcp: TcpProtocol, attached: ReadonlySet<TcpSock>): SocketInfo[] {
+  const rows: SocketInfo[] = [];
+  for (const tcb of tcp.socks) {
+    if (!attached.has(tcb) && tcb.state !== TcpState.CLOSED) rows.push(tcpSocketInfo(tcb, -1));
+  }
+  return rows;
+}
