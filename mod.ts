@@ -27,6 +27,13 @@ export { Conn, connect, type ConnectOptions, type TcpNetAddr } from "./src/api/c
 export { listen, Listener, type ListenOptions } from "./src/api/listener.ts";
 export * from "./src/socket/constants.ts";
 export * from "./src/socket/errors.ts";
+export * from "./src/core/stats.ts";
+export {
+  type Endpoint,
+  formatSocketTable,
+  type SocketInfo,
+  type TcpConnectionInfo,
+} from "./src/socket/socket_info.ts";
 export type { SockAddrIn, SockAddrInput } from "./src/socket/address.ts";
 export {
   type BlockingOptions,
