@@ -47,8 +47,11 @@ import { PendingOps } from "./keepalive.ts";
  * ```
  */
 export interface TcpNetAddr {
+  /** Always "tcp". */
   readonly transport: "tcp";
+  /** IPv4 address, dotted quad. */
   readonly hostname: string;
+  /** TCP port. */
   readonly port: number;
 }
 

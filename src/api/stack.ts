@@ -117,8 +117,11 @@ export interface PingOptions {
 
 /** A ping answer. */
 export interface PingResult {
+  /** Who answered (dotted quad). */
   from: string;
+  /** The echo sequence number. */
   seq: number;
+  /** The reply's TTL. */
   ttl: number;
   /** ICMP message bytes (data + 8-byte header), as ping(8) prints. */
   bytes: number;
@@ -140,18 +143,35 @@ export interface PingResult {
  * ```
  */
 export class Stack implements AsyncDisposable {
+  /** The time source every layer uses. */
   readonly clock: Clock;
+  /** Randomness for ISNs, ports and IDs. */
   readonly random: RandomSource;
+  /** The memory every packet buffer lives in. */
   readonly arena: Arena;
+  /** Allocates packet buffers (skbs) in the arena; devices need it. */
   readonly allocator: SkbAllocator;
+  /** The WebAssembly hot paths bound to the arena (`hotPaths.kind`: "simd", "scalar", "reference"). */
   readonly hotPaths: HotPaths;
+  /** Every counter: IP, ICMP, UDP, TCP, ARP, drops by reason. */
   readonly stats: StackStats = new StackStats();
+  /** The receive drain (budgeted polling of the devices). */
   readonly softnet: SoftNet;
+  /** The routing table. */
   readonly routes: RouteTable = new RouteTable();
+  /** The ARP table. */
   readonly neighbours: NeighbourTable;
+  /** IPv4: input, output, fragmentation, reassembly. */
   readonly ipv4: Ipv4Layer;
+  /** ICMP: echo, errors, rate limiting. */
   readonly icmp: IcmpProtocol;
-  /** TCP (RFC 9293); `stack.tcp.socket()` is the ops API the socket layer wraps. */
+  /**
+   * TCP (RFC 9293); `stack.tcp.socket()` is the ops API the socket layer
+   * wraps. Internal: its type lives in `src/tcp/`, which has no entry point
+   * of its own yet.
+   *
+   * @internal
+   */
   readonly tcp: TcpProtocol;
   /** UDP (RFC 768). */
   readonly udp: UdpProtocol;
@@ -166,6 +186,7 @@ export class Stack implements AsyncDisposable {
   readonly #ownsClock: boolean;
   #closed = false;
 
+  /** A stack with a loopback interface (unless `loopback: false`); add others with {@link addInterface}. */
   constructor(options: StackOptions = {}) {
     this.#ownsClock = options.clock === undefined;
     this.clock = options.clock ?? new RealClock();

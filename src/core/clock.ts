@@ -194,7 +194,11 @@ export class RealClock implements Clock {
   #holdEpoch = 0;
   #holdTimer: ReturnType<typeof setInterval> | undefined;
 
-  /** @param options.keepAlive keep the process alive while timers are pending (default false) */
+  /**
+   * A real clock.
+   *
+   * @param options.keepAlive keep the process alive while timers are pending (default false)
+   */
   constructor(options: { keepAlive?: boolean } = {}) {
     this.keepAlive = options.keepAlive ?? false;
   }

@@ -35,8 +35,11 @@ export interface SoftNetOptions {
  * ```
  */
 export class SoftNet {
+  /** Packets one drain may process in all (Linux netdev_budget). */
   readonly budget: number;
+  /** Packets one device may hand over per turn (Linux dev_weight). */
   readonly weight: number;
+  /** Milliseconds one drain may run before it yields. */
   readonly timeBudgetMs: number;
   /** Drain tasks run. */
   runs = 0;
@@ -51,6 +54,7 @@ export class SoftNet {
   #scheduled = false;
   readonly #run = () => this.#drain();
 
+  /** A drain that hands each frame to `receive`, scheduled on `clock`. */
   constructor(
     readonly clock: Clock,
     readonly deliver: (skb: SkBuff, dev: NetDevice) => void,

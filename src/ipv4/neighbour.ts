@@ -256,15 +256,23 @@ function positive(v: number, name: string): number {
  * ```
  */
 export class NeighbourTable {
+  /** Most entries (more are refused or evict old ones). */
   readonly maxEntries: number;
+  /** How long an entry stays REACHABLE. */
   readonly reachableMs: number;
+  /** Time between ARP probes. */
   readonly retransMs: number;
+  /** Probes before resolution fails. */
   readonly maxProbes: number;
+  /** Packets one unresolved entry may hold. */
   readonly pendingPerEntry: number;
+  /** Bytes one unresolved entry may hold. */
   readonly pendingBytes: number;
+  /** Bytes all unresolved entries may hold together. */
   readonly pendingTotalBytes: number;
   /** Slot bytes queued across all entries. */
   #pendingTotal = 0;
+  /** How long a STALE entry is kept before garbage collection. */
   readonly staleMs: number;
   readonly #clock: Clock;
   readonly #allocator: SkbAllocator;
@@ -277,6 +285,7 @@ export class NeighbourTable {
   readonly #eth = new EthernetView(new Uint8Array(0));
   #closed = false;
 
+  /** An empty table. */
   constructor(options: NeighbourOptions) {
     this.#clock = options.clock;
     this.#allocator = options.allocator;

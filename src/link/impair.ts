@@ -276,6 +276,7 @@ export class ImpairedChannel {
   #closed = false;
   readonly #onTimer = (): void => this.#fire();
 
+  /** A channel delivering to `options.deliver` with the given impairments. */
   constructor(options: ImpairedChannelOptions) {
     const c = options.config ?? {};
     this.config = c;

@@ -90,12 +90,14 @@ export class PipeDevice extends BaseDevice {
     return this.#wire;
   }
 
+  /** Put the frame on this end's outgoing channel. */
   protected override hardStartXmit(skb: SkBuff): Xmit {
     const wire = this.#wire;
     if (wire === null) throw new TypeError(`Device ${this.name} is not part of a pipe`);
     return wire.send(skb);
   }
 
+  /** Close this end; frames in flight are dropped. */
   override close(): void {
     this.down();
     this.#wire?.close();

@@ -44,8 +44,11 @@ export interface SockAddrIn {
  * ```
  */
 export interface SockAddrInput {
+  /** AF_INET (default) or AF_UNSPEC. */
   readonly family?: number;
+  /** Dotted quad or 32-bit number (default 0.0.0.0). */
   readonly address?: string | number;
+  /** Port (default 0). */
   readonly port?: number;
 }
 
@@ -62,9 +65,10 @@ export interface SockAddrInput {
  */
 export class ParsedAddr {
   /** AF_INET or AF_UNSPEC. */
-  family = AF_INET;
+  family: number = AF_INET;
   /** Unsigned 32-bit address. */
   addr = 0;
+  /** Port. */
   port = 0;
 }
 

@@ -65,6 +65,8 @@ export class NetError extends Error {
   /** errno number (positive). */
   declare readonly errno: number;
   /**
+   * An error for `errno`.
+   *
    * @param errno errno value (sign ignored)
    * @param message what failed and why
    * @param options `cause`
@@ -116,20 +118,34 @@ function netErrorBase(denoName: string): NetErrorConstructor {
   return DenoNetError as unknown as NetErrorConstructor;
 }
 
-const ConnectionRefusedBase: NetErrorConstructor = netErrorBase("ConnectionRefused");
-const ConnectionResetBase: NetErrorConstructor = netErrorBase("ConnectionReset");
-const ConnectionAbortedBase: NetErrorConstructor = netErrorBase("ConnectionAborted");
-const TimedOutBase: NetErrorConstructor = netErrorBase("TimedOut");
-const BrokenPipeBase: NetErrorConstructor = netErrorBase("BrokenPipe");
-const NotConnectedBase: NetErrorConstructor = netErrorBase("NotConnected");
-const AddrInUseBase: NetErrorConstructor = netErrorBase("AddrInUse");
-const AddrNotAvailableBase: NetErrorConstructor = netErrorBase("AddrNotAvailable");
-const NetworkUnreachableBase: NetErrorConstructor = netErrorBase("NetworkUnreachable");
-const WouldBlockBase: NetErrorConstructor = netErrorBase("WouldBlock");
-const InterruptedBase: NetErrorConstructor = netErrorBase("Interrupted");
-const PermissionDeniedBase: NetErrorConstructor = netErrorBase("PermissionDenied");
-const BadResourceBase: NetErrorConstructor = netErrorBase("BadResource");
-const NotSupportedBase: NetErrorConstructor = netErrorBase("NotSupported");
+/** The base class of `ConnectionRefused` (see the module doc). @internal */
+export const ConnectionRefusedBase: NetErrorConstructor = netErrorBase("ConnectionRefused");
+/** The base class of `ConnectionReset` (see the module doc). @internal */
+export const ConnectionResetBase: NetErrorConstructor = netErrorBase("ConnectionReset");
+/** The base class of `ConnectionAborted` (see the module doc). @internal */
+export const ConnectionAbortedBase: NetErrorConstructor = netErrorBase("ConnectionAborted");
+/** The base class of `TimedOut` (see the module doc). @internal */
+export const TimedOutBase: NetErrorConstructor = netErrorBase("TimedOut");
+/** The base class of `BrokenPipe` (see the module doc). @internal */
+export const BrokenPipeBase: NetErrorConstructor = netErrorBase("BrokenPipe");
+/** The base class of `NotConnected` (see the module doc). @internal */
+export const NotConnectedBase: NetErrorConstructor = netErrorBase("NotConnected");
+/** The base class of `AddrInUse` (see the module doc). @internal */
+export const AddrInUseBase: NetErrorConstructor = netErrorBase("AddrInUse");
+/** The base class of `AddrNotAvailable` (see the module doc). @internal */
+export const AddrNotAvailableBase: NetErrorConstructor = netErrorBase("AddrNotAvailable");
+/** The base class of `NetworkUnreachable` (see the module doc). @internal */
+export const NetworkUnreachableBase: NetErrorConstructor = netErrorBase("NetworkUnreachable");
+/** The base class of `WouldBlock` (see the module doc). @internal */
+export const WouldBlockBase: NetErrorConstructor = netErrorBase("WouldBlock");
+/** The base class of `Interrupted` (see the module doc). @internal */
+export const InterruptedBase: NetErrorConstructor = netErrorBase("Interrupted");
+/** The base class of `PermissionDenied` (see the module doc). @internal */
+export const PermissionDeniedBase: NetErrorConstructor = netErrorBase("PermissionDenied");
+/** The base class of `BadResource` (see the module doc). @internal */
+export const BadResourceBase: NetErrorConstructor = netErrorBase("BadResource");
+/** The base class of `NotSupported` (see the module doc). @internal */
+export const NotSupportedBase: NetErrorConstructor = netErrorBase("NotSupported");
 
 /** ECONNREFUSED: nobody listens at the destination (RST, or ICMP port unreachable). */
 export class ConnectionRefused extends ConnectionRefusedBase {}

@@ -133,8 +133,11 @@ export interface RecvResult {
  * ```
  */
 export interface PollFd {
+  /** Descriptor (negative: ignored). */
   fd: number;
+  /** POLL* bits asked for. */
   events: number;
+  /** POLL* bits that are ready (filled in). */
   revents: number;
 }
 
@@ -208,6 +211,7 @@ export class SocketLayer {
   readonly #infoSources: (() => SocketInfo[])[] = [];
   #open = 0;
 
+  /** An empty descriptor table (0–2 are stdio placeholders). */
   constructor(options: SocketLayerOptions) {
     this.#clock = options.clock;
     this.maxSockets = options.maxSockets ?? 1024;

@@ -71,23 +71,31 @@ export interface InetSock extends SockCommon {
   saddr: number;
   /** Peer address and port once connected. */
   daddr: number;
+  /** Peer port once connected. */
   dport: number;
   /** {@link SOCK_BINDADDR_LOCK} | {@link SOCK_BINDPORT_LOCK}. */
   userLocks: number;
   /** SO_BROADCAST, SO_REUSEADDR, SO_NO_CHECK. */
   broadcast: boolean;
+  /** SO_REUSEADDR. */
   reuse: boolean;
+  /** SO_NO_CHECK. */
   noCheck: boolean;
   /** SO_RCVBUF / SO_SNDBUF as stored (twice what was set). */
   rcvbuf: number;
+  /** SO_SNDBUF as stored. */
   sndbuf: number;
   /** IP_TTL (-1 = default), IP_MULTICAST_TTL, IP_TOS. */
   ttl: number;
+  /** IP_MULTICAST_TTL. */
   mcTtl: number;
+  /** IP_TOS. */
   tos: number;
   /** IP_FREEBIND, IP_RECVERR, IP_MTU_DISCOVER. */
   freebind: boolean;
+  /** IP_RECVERR. */
   recvErr: boolean;
+  /** IP_MTU_DISCOVER. */
   pmtudisc: number;
 }
 
@@ -123,6 +131,7 @@ export interface InetConfig {
  * ```
  */
 export interface PortClaimer<S> {
+  /** Bind `sk` to `port` (0: an ephemeral one): 0 or -errno. */
   getPort(sk: S, port: number): number;
 }
 

@@ -68,6 +68,7 @@ export class InetDgramOps implements ProtoOps<UdpSock> {
   readonly #addr = new ParsedAddr();
   readonly #meta = new UdpRecvMeta();
 
+  /** The datagram ops over `udp`. */
   constructor(udp: UdpProtocol, cfg: InetConfig) {
     this.#udp = udp;
     this.#cfg = cfg;

@@ -120,7 +120,11 @@ const TCP_OPTIONS: ReadonlyMap<number, TcpOptionName> = new Map([
  * ```
  */
 export class StreamSock implements SockCommon {
-  /** The current TCB. */
+  /**
+   * The current TCB.
+   *
+   * @internal
+   */
   tcp: TcpSock;
   /** Set by the owning `Socket`: wakes its waiters (`sk_data_ready` & co.). */
   wake: () => void = () => {};
@@ -129,12 +133,17 @@ export class StreamSock implements SockCommon {
   /** The address bind() asked for (0 = any). */
   boundAddr = 0;
 
+  /** A handle on TCB `tcp`. */
   constructor(tcp: TcpSock) {
     this.tcp = tcp;
     this.attach(tcp);
   }
 
-  /** Make `tcp` the current TCB and route its readiness callback here. */
+  /**
+   * Make `tcp` the current TCB and route its readiness callback here.
+   *
+   * @internal
+   */
   attach(tcp: TcpSock): void {
     this.tcp = tcp;
     // Deferred by TCP (never re-entrant), at most once per batch of events.
@@ -178,6 +187,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
   // Scratch, reused by every call (ops run synchronously, one at a time).
   readonly #addr = new ParsedAddr();
 
+  /** The stream ops over `tcp`. */
   constructor(tcp: TcpProtocol, cfg: InetConfig) {
     this.#tcp = tcp;
     this.#cfg = cfg;
@@ -525,6 +535,8 @@ function copyOptions(from: TcpSock, to: TcpSock): void {
  * // registerInetStream(stack.sockets, stack.tcp, stack.inet);
  * // const fd = stack.sockets.socket(AF_INET, SOCK_STREAM, 0);
  * ```
+ *
+ * @internal
  */
 export function registerInetStream(layer: SocketLayer, tcp: TcpProtocol, cfg: InetConfig): void {
   const ops = new InetStreamOps(tcp, cfg);

@@ -106,6 +106,7 @@ export interface SockExtendedError {
   readonly origin: number;
   /** ICMP type and code. */
   readonly type: number;
+  /** ICMP code. */
   readonly code: number;
   /** Next-hop MTU for "fragmentation needed", else 0. */
   readonly info: number;
@@ -204,11 +205,17 @@ export interface ProtoOps<S extends SockCommon = SockCommon> {
  * ```
  */
 export interface SocketInit<S extends SockCommon> {
+  /** Address family. */
   family: number;
+  /** Socket type. */
   type: number;
+  /** Protocol number. */
   protocol: number;
+  /** The protocol's operations. */
   ops: ProtoOps<S>;
+  /** The protocol's control block. */
   sk: S;
+  /** The stack clock (timeouts). */
   clock: Clock;
 }
 
@@ -232,13 +239,18 @@ interface Waiter {
  * ```
  */
 export class Socket<S extends SockCommon = SockCommon> {
+  /** Address family (AF_INET). */
   readonly family: number;
+  /** SOCK_STREAM or SOCK_DGRAM. */
   readonly type: number;
+  /** IPPROTO_TCP or IPPROTO_UDP. */
   readonly protocol: number;
+  /** The protocol's operations. */
   readonly ops: ProtoOps<S>;
+  /** The protocol's control block. */
   readonly sk: S;
   /** The descriptor, -1 once closed. */
-  fd = -1;
+  fd: number = -1;
   /** BSD state (`sock->state`). */
   state: SocketState = SocketState.UNCONNECTED;
   /** Descriptor flags (`f_flags`): O_RDWR, O_NONBLOCK. */
@@ -254,6 +266,7 @@ export class Socket<S extends SockCommon = SockCommon> {
   readonly #clock: Clock;
   #waiters: Waiter[] = [];
 
+  /** A socket from its parts (made by `SocketLayer.socket()`). */
   constructor(init: SocketInit<S>) {
     this.family = init.family;
     this.type = init.type;

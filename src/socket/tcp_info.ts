@@ -21,6 +21,8 @@ import type { SocketInfo } from "./socket_info.ts";
  * // const row = tcpSocketInfo(streamSock.tcp, 3);
  * // row.state === "ESTABLISHED"; row.tcp?.cwnd
  * ```
+ *
+ * @internal
  */
 export function tcpSocketInfo(tcb: TcpSock, fd: number): SocketInfo {
   const listening = tcb.state === TcpState.LISTEN;
@@ -64,6 +66,8 @@ export function tcpSocketInfo(tcb: TcpSock, fd: number): SocketInfo {
  * import { tcpUnattachedInfo } from "./tcp_info.ts";
  * // tcpUnattachedInfo(stack.tcp, new Set()) lists every TCB with fd -1
  * ```
+ *
+ * @internal
  */
 export function tcpUnattachedInfo(tcp: TcpProtocol, attached: ReadonlySet<TcpSock>): SocketInfo[] {
   const rows: SocketInfo[] = [];

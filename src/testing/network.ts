@@ -138,6 +138,8 @@ export class SimulationError extends Error {
   /** "deadlock": nothing scheduled; "timeout": `maxMs` passed. */
   readonly kind: "deadlock" | "timeout";
   /**
+   * An error of `kind`.
+   *
    * @param kind what went wrong
    * @param message the explanation
    */
@@ -145,6 +147,7 @@ export class SimulationError extends Error {
     super(message);
     this.kind = kind;
   }
+  /** "SimulationError". */
   override get name(): string {
     return "SimulationError";
   }

@@ -123,9 +123,11 @@ export interface UdpOptions {
 export class UdpRecvMeta {
   /** Sender address and port (for the error queue: the failed datagram's destination). */
   srcAddr = 0;
+  /** Sender's port. */
   srcPort = 0;
   /** The datagram's destination address and port (U5: the application learns both). */
   dstAddr = 0;
+  /** The datagram's destination port. */
   dstPort = 0;
   /** The datagram's full payload length (more than copied when truncated). */
   length = 0;
@@ -172,6 +174,7 @@ export class UdpProtocol implements InetProtocol {
     dontFragment: false,
   };
 
+  /** UDP over the IPv4 layer `ip`. */
   constructor(ip: Ipv4Layer, options: UdpOptions = {}) {
     this.#ip = ip;
     this.#stats = ip.stats.udp;
