@@ -1,4 +1,4 @@
-// examples/echo_sim_test.ts — `deno test examples/echo_sim_test.ts` (tests/examples_test.ts runs it)
+// examples/echo_sim_test.ts — `deno task example:test` (tests/examples_test.ts runs it too)
 import { simulate } from "@netwasm/netwasm/testing";
 
 Deno.test("echo over a lossy, reordering 40 ms link, on virtual time", async () => {

@@ -1,4 +1,4 @@
-// examples/two_stacks.ts — `deno run examples/two_stacks.ts` (tests/examples_test.ts runs it)
+// examples/two_stacks.ts — `deno task example` (tests/examples_test.ts runs it too)
 import { Arena, createPipe, RealClock, Stack } from "@netwasm/netwasm";
 
 // Two stacks on one packet arena, joined by a cable with 5 ms of delay and 1 % loss.

@@ -215,7 +215,7 @@ Examples:
   sudo ip tuntap add dev tap0 mode tap && sudo ip addr add 192.0.2.1/24 dev tap0 && sudo ip link set tap0 up
   sudo deno task netwasm ping -c 3 192.0.2.1 --tap tap0 --ip 192.0.2.2/24
   sudo deno task netwasm echo --udp 7 --tcp 7 --tap tap0 --ip 192.0.2.2/24 --pcap echo.pcap
-  sudo deno task netwasm http --port 8080 --root ./public --tap tap0 --ip 192.0.2.2/24
+  sudo deno task netwasm http --port 8080 --root ./examples --tap tap0 --ip 192.0.2.2/24
   sudo deno task netwasm fetch http://192.0.2.1:8000/file -o file --tap tap0 --ip 192.0.2.2/24
   deno task netwasm demo --seed 7`;
 }

@@ -107,7 +107,7 @@ export class SoftNet {
           n = dev.poll(ask, this.deliver);
         } catch (e) {
           // A throwing handler owned (and lost) one frame; the device keeps a
-          // place on the list so the rest of its queue is not stranded (§8-19).
+          // place on the list so the rest of its queue is not stranded (tests/core/softnet_test.ts).
           this.#quota.delete(dev);
           if (dev.rxQueue.length > 0 && dev.isUp) list.push(dev);
           else this.#listed.delete(dev);

@@ -29,7 +29,7 @@
  * confirmation (TCP ACKs); we have no such hint, and an ARP frame from the
  * neighbour proves its MAC is live on the link, so it is our confirmation.
  *
- * Security (CONFORMANCE §8 row 17): the table is bounded (`maxEntries`), and
+ * Security (tests/ipv4/neighbour_test.ts): the table is bounded (`maxEntries`), and
  * resolution is rate limited per destination. Entries are created only by our
  * own sends and by requests that target our address (RFC 826: we will likely
  * talk to the requester); unsolicited replies and gratuitous ARP never create
@@ -142,7 +142,7 @@ export interface NeighbourOptions {
    * Buffer memory queued across all unresolved entries beyond each entry's
    * first packet (default 1 MiB): a flood towards many unresolvable
    * addresses (e.g. SYN-ACKs to spoofed on-link sources) stays bounded by
-   * maxEntries packets plus this (§8 row 17).
+   * maxEntries packets plus this (bounded against ARP floods).
    */
   pendingTotalBytes?: number;
   /** How long an unused STALE entry is kept (default 60 000; Linux `gc_staletime`). */
@@ -446,7 +446,7 @@ export class NeighbourTable {
     }
     if (known !== undefined) return null; // merged: used, not a drop
     if (isRequest) return "arp.not_for_us"; // no proxy ARP
-    // CONFORMANCE §8-17: a reply nobody asked for must not create an entry.
+    // ARP spoofing: a reply nobody asked for must not create an entry (neighbour_test.ts).
     this.#stats.unsolicitedIgnored++;
     return "arp.unsolicited_reply";
   }
@@ -506,7 +506,7 @@ export class NeighbourTable {
 
   // -------------------------------------------------------------------------
 
-  /** A new entry, evicting to stay within `maxEntries` (§8-17); `null` if refused. */
+  /** A new entry, evicting to stay within `maxEntries` (ARP floods); `null` if refused. */
   #create(key: number, iface: Iface, ip: Ipv4Address): Neighbour | null {
     if (this.#table.size >= this.maxEntries) {
       this.#stats.tableFull++;

@@ -4,7 +4,7 @@
  * (loss, duplication, reordering, delay and jitter, corruption, rate limit
  * with a tail-drop queue, wire MTU, blackouts). Two stacks on the two ends
  * talk to each other on virtual time, reproducibly from one seed — the
- * simulation tier of ARCHITECTURE.md §5.
+ * simulation tier of the tests (tests/_util/sim.ts, the `./testing` entry point).
  *
  * @module
  */

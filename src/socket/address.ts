@@ -3,8 +3,8 @@
  * in (`{ address: "192.0.2.2", port: 53 }`, family optional) and what the
  * socket layer hands back (`{ family: AF_INET, address: "192.0.2.2", port: 53 }`).
  *
- * Parsing is where `move_addr_to_kernel` and the `addr_len` checks of the
- * seeds (§4 item 6) end up: a malformed address is EINVAL, a foreign family
+ * Parsing is where Linux's `move_addr_to_kernel` and `addr_len` checks end
+ * up (tests/socket/fd_table_test.ts): a malformed address is EINVAL, a foreign family
  * EAFNOSUPPORT.
  *
  * @module

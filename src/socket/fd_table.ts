@@ -1,12 +1,12 @@
 /**
- * The BSD socket layer of one stack: a descriptor table (seeds §4 item 7:
+ * The BSD socket layer of one stack: a descriptor table (Linux
  * `sockfd_lookup_light`, `sock_alloc_file`, `fd_install` → EBADF, ENOTSOCK,
- * ENFILE), `socket()` with the per-family registry (`inetsw`), and the
+ * ENFILE; tests/socket/fd_table_test.ts), `socket()` with the per-family registry (`inetsw`), and the
  * system calls. Calls that can block in C return Promises; the rest are
  * synchronous and throw typed errors (`NetError` subclasses with the errno
  * `code`).
  *
- * Blocking (seeds §4 item 3). Protocol ops never wait. A blocking call tries
+ * Blocking (tests/socket/fd_table_test.ts, inet_stream_io_test.ts). Protocol ops never wait. A blocking call tries
  * the op; on EAGAIN it fails at once when the descriptor is O_NONBLOCK or
  * the call has MSG_DONTWAIT, and otherwise awaits the socket's readiness and
  * tries again, until SO_RCVTIMEO/SO_SNDTIMEO expires (EAGAIN) or the
@@ -199,7 +199,7 @@ export class SocketLayer {
   /** Most sockets open at once (ENFILE beyond). */
   readonly maxSockets: number;
   /**
-   * The SIGPIPE stand-in (seeds §4 item 13): called with the descriptor when
+   * The SIGPIPE stand-in (tests/socket/inet_stream_io_test.ts): called with the descriptor when
    * a send fails with EPIPE and the call had no MSG_NOSIGNAL. The send still
    * fails with EPIPE (`BrokenPipe`). Null (default): nothing happens.
    */
@@ -322,7 +322,7 @@ export class SocketLayer {
    * connect(2). For datagram sockets it sets the default peer at once;
    * `{ family: AF_UNSPEC }` disconnects. A stream protocol answering
    * EINPROGRESS (attempt started) or EALREADY (one is under way) is waited
-   * for unless the descriptor is non-blocking (seeds §2.2
+   * for unless the descriptor is non-blocking (Linux
    * `inet_stream_connect`): the outcome is `ops.connectResult()`; when
    * SO_SNDTIMEO expires the call fails with that same EINPROGRESS/EALREADY
    * and the attempt goes on; an aborted `signal` is EINTR.
@@ -357,7 +357,7 @@ export class SocketLayer {
 
   /**
    * sendto(2): resolves with the bytes sent. Without `to` the socket must be
-   * connected (EDESTADDRREQ). Errors per the seeds: EMSGSIZE, EACCES
+   * connected (EDESTADDRREQ). Errors (as Linux `udp_sendmsg`): EMSGSIZE, EACCES
    * (broadcast without SO_BROADCAST), EINVAL (port 0), EPIPE (after
    * SHUT_WR), ENETUNREACH, EAGAIN (no port for the automatic bind), and a
    * pending ICMP error of a connected socket (ECONNREFUSED, …).
@@ -365,8 +365,9 @@ export class SocketLayer {
    * Streams (`tcp_sendmsg`): a blocking send waits for buffer space until
    * all of `data` is queued; a non-blocking one queues what fits. Once some
    * bytes are queued, a later error, timeout or abort returns the count
-   * instead (seeds §4 item 15: partial writes). EPIPE calls
-   * {@link onSigpipe} unless `flags` has MSG_NOSIGNAL (seeds §4 item 13).
+   * instead (partial writes, as Linux `tcp_sendmsg`). EPIPE calls
+   * {@link onSigpipe} unless `flags` has MSG_NOSIGNAL
+   * (tests/socket/inet_stream_io_test.ts covers both).
    */
   async sendto(
     fd: number,
@@ -504,7 +505,7 @@ export class SocketLayer {
   }
 
   /**
-   * accept4(2) (seeds §2.1): waits for a connection unless the listener is
+   * accept4(2) (Linux `__sys_accept4`; tests/socket/inet_stream_test.ts): waits for a connection unless the listener is
    * non-blocking, then installs it on the lowest free descriptor. The new
    * descriptor does not inherit O_NONBLOCK ("file flags are not inherited
    * via accept"); pass SOCK_NONBLOCK in `flags` for that. ENFILE is checked
@@ -556,7 +557,7 @@ export class SocketLayer {
   /**
    * shutdown(2) with SHUT_RD, SHUT_WR or SHUT_RDWR. On an unconnected
    * datagram socket it throws ENOTCONN but the shutdown still takes effect
-   * (seed [004] `inet_shutdown`).
+   * (Linux `inet_shutdown`; tests/socket/inet_dgram_test.ts).
    */
   shutdown(fd: number, how: number): void {
     const what = `shutdown(${fd}, ${how})`;
@@ -683,8 +684,8 @@ export class SocketLayer {
   }
 
   /**
-   * fcntl(2), F_GETFL / F_SETFL: O_NONBLOCK is per descriptor (seeds §4
-   * item 7). Other commands: EINVAL.
+   * fcntl(2), F_GETFL / F_SETFL: O_NONBLOCK is per descriptor (Linux `setfl`;
+   * tests/socket/fd_table_test.ts). Other commands: EINVAL.
    */
   fcntl(fd: number, cmd: number, arg = 0): number {
     const what = `fcntl(${fd}, ${cmd})`;

@@ -136,7 +136,7 @@ export interface PortClaimer<S> {
 }
 
 /**
- * `inet_bind` (seed [004]), step by step: parse (EINVAL / EAFNOSUPPORT;
+ * `inet_bind` (Linux `net/ipv4/af_inet.c`; tests/socket/inet_dgram_test.ts), step by step: parse (EINVAL / EAFNOSUPPORT;
  * AF_UNSPEC only with INADDR_ANY), address class (EADDRNOTAVAIL unless
  * local, broadcast or multicast, IP_FREEBIND or ip_nonlocal_bind), privileged
  * port (EACCES), already bound or active (EINVAL), then `get_port`
@@ -214,7 +214,7 @@ export function inetGetname(sk: InetSock, peer: boolean, connected: boolean): So
 /**
  * `inet_shutdown` for sockets without a connection state machine: `how` 0/1/2
  * (else EINVAL) becomes RCV/SEND shutdown bits. An unconnected socket
- * (TCP_CLOSE) reports ENOTCONN **but still records the bits** (seed [004]:
+ * (TCP_CLOSE) reports ENOTCONN **but still records the bits** (Linux `inet_shutdown`:
  * the CLOSE case falls through), then waiters are woken (`sk_state_change`).
  *
  * @example

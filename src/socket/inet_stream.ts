@@ -1,8 +1,8 @@
 /**
  * `inetStreamOps`: the proto_ops of AF_INET/SOCK_STREAM sockets (Linux
  * `inet_stream_ops`), dispatching to TCP's ops API (`stack.tcp.socket()`,
- * see `src/tcp/tcp.ts`). This file holds what the seeds put in the INET
- * layer (§2.2): `inet_stream_connect` with its BSD socket states,
+ * see `src/tcp/tcp.ts`). This file holds what Linux keeps in the INET
+ * layer (`net/ipv4/af_inet.c`): `inet_stream_connect` with its BSD socket states,
  * `inet_listen`, `inet_accept`, `inet_shutdown`, `inet_getname`, plus the
  * SOL_SOCKET / SOL_IP (IP_TTL, IP_TOS) / SOL_TCP option plumbing and
  * readiness. Every op is
@@ -240,7 +240,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
   }
 
   /**
-   * `inet_stream_connect` (seeds §2.2): AF_UNSPEC disconnects; CONNECTED is
+   * `inet_stream_connect` (Linux; tests/socket/inet_stream_test.ts): AF_UNSPEC disconnects; CONNECTED is
    * EISCONN; CONNECTING is EALREADY while the handshake runs, else the
    * outcome ({@link connectResult}); UNCONNECTED starts the handshake (EISCONN
    * when the TCB is not CLOSED, e.g. listening) and returns EINPROGRESS.
@@ -310,7 +310,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
   /**
    * `inet_listen`: EINVAL unless the socket is unconnected and its TCB is
    * CLOSED or LISTEN; an unbound socket gets an ephemeral port (autobind);
-   * listen() on a listener only updates the backlog (seeds §4 item 15).
+   * listen() on a listener only updates the backlog (as Linux `inet_listen`).
    */
   listen(sock: Socket<StreamSock>, backlog: number): number {
     if (sock.state !== SocketState.UNCONNECTED) {
@@ -401,7 +401,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
   }
 
   /**
-   * `inet_shutdown` (seeds §2.2): a connecting socket becomes DISCONNECTING
+   * `inet_shutdown` (Linux; tests/socket/inet_stream_test.ts): a connecting socket becomes DISCONNECTING
    * (still handshaking or closed) or CONNECTED; CLOSED is ENOTCONN but the
    * bits still apply; on a listener only SHUT_RD acts, and stops it; in
    * SYN-SENT the attempt is dropped; both leave the socket UNCONNECTED.

@@ -7,7 +7,7 @@
  * lives in one place, the socket layer (`fd_table.ts`): it awaits the
  * socket's readiness ({@link Socket.wait}, woken by the protocol through
  * `sk.wake()`) and retries, with SO_RCVTIMEO/SO_SNDTIMEO deadlines and an
- * `AbortSignal` in place of signals (seeds §4 item 3). TCP plugs into the same
+ * `AbortSignal` in place of signals (tests/socket/fd_table_test.ts). TCP plugs into the same
  * shape with `inetStreamOps` (adding `listen`/`accept`).
  *
  * The protocol control block (`sk`) belongs to the transport layer; this
@@ -45,7 +45,7 @@ export const RCV_SHUTDOWN = 1;
 export const SEND_SHUTDOWN = 2;
 
 /**
- * BSD socket states (`sock->state`, seeds §2.1).
+ * BSD socket states (Linux `sock->state`, `SS_*`).
  *
  * @example
  * ```ts

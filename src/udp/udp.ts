@@ -289,7 +289,7 @@ export class UdpProtocol implements InetProtocol {
 
   /**
    * Bind an unbound socket to an ephemeral port (`inet_autobind`). Returns 0,
-   * or -EAGAIN when the local port range is exhausted (seed [001]
+   * or -EAGAIN when the local port range is exhausted (Linux `udp_lib_get_port`; tests/udp/ports_test.ts
    * `inet_sendto`: "inet_autobind(sk) != 0 → -EAGAIN").
    */
   autobind(sk: UdpSock): number {
@@ -502,7 +502,7 @@ export class UdpProtocol implements InetProtocol {
   }
 
   /**
-   * Sending to 0.0.0.0 means this host (seed [001] udp_sendto: INADDR_ANY is
+   * Sending to 0.0.0.0 means this host (Linux `udp_sendmsg`: INADDR_ANY is
    * replaced by the local address; Linux routes it to the bound source or
    * loopback).
    */
