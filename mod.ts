@@ -1,51 +1,92 @@
 /**
- * netwasm: a TCP/IP stack in TypeScript and WebAssembly for Deno and browsers.
+ * netwasm: a TCP/IP stack in TypeScript and WebAssembly for Deno and
+ * browsers. This entry point is the user's API:
  *
- * @example
+ * - {@link Stack}: one host — interfaces, routing, ARP, IPv4, ICMP, UDP, TCP
+ *   and its counters. `stack.connect()`/`listen()`/`listenDatagram()` give
+ *   {@link Conn}, {@link Listener} and {@link DatagramConn}, shaped like (and
+ *   assignable to) `Deno.TcpConn`, `Deno.TcpListener` and `Deno.DatagramConn`;
+ *   `stack.sockets` is the BSD socket layer, `stack.sockets.list()` the
+ *   socket table.
+ * - Errors: {@link ConnectionRefused}, {@link TimedOut}, … — instances of the
+ *   matching `Deno.errors` classes under Deno — all {@link NetError}s with
+ *   an errno `code`.
+ * - Links: {@link createPipe} (in-memory, with seeded loss, delay,
+ *   reordering, rate limits), {@link LoopbackDevice}, {@link WebSocketLink}
+ *   (browsers, through `netwasm relay`); the TAP driver is in `./tap`.
+ * - Clocks: {@link RealClock}, {@link VirtualClock}; the virtual-time test
+ *   kit is in `./testing`.
+ * - Captures: {@link recordPcap}, {@link PcapWriter}, {@link readPcap}.
+ *
+ * Internals have their own entry points: `./socket`, `./ipv4`, `./udp`,
+ * `./link`, `./wire`, `./skb`, `./core`, `./wasm`.
+ *
+ * @example Two stacks on an impaired in-memory cable
  * ```ts
- * import { Arena, SkbAllocator } from "./mod.ts";
- * const skbs = new SkbAllocator(new Arena());
- * const skb = skbs.alloc(64);
- * skb?.free();
+ * import { simulate } from "./src/testing/mod.ts";
+ * await using net = simulate({ seed: 1 }); // virtual time: no waiting
+ * const [a, b] = net.pair({ delay: 20, loss: 0.01 });
+ * const listener = b.listen({ port: 7 });
+ * const conn = await net.run(a.connect({ hostname: "192.0.2.2", port: 7 }));
+ * await conn.write(new TextEncoder().encode("hello"));
+ * conn.close();
+ * listener.close();
  * ```
  *
  * @module
  */
-export * from "./src/core/clock.ts";
-export * from "./src/core/random.ts";
-export * from "./src/core/timers.ts";
-export * from "./src/skb/arena.ts";
-export * from "./src/skb/skbuff.ts";
-export * from "./src/skb/queue.ts";
-export * from "./src/wasm/checksum.ts";
-export * from "./src/link/device.ts";
-export * from "./src/link/websocket.ts";
-export * from "./src/wasm/bindings.ts";
-export * from "./src/api/stack.ts";
-export * from "./src/api/datagram.ts";
-export { Conn, connect, type ConnectOptions, type TcpNetAddr } from "./src/api/conn.ts";
-export { listen, Listener, type ListenOptions } from "./src/api/listener.ts";
-export * from "./src/socket/constants.ts";
-export * from "./src/socket/errors.ts";
-export type { SockAddrIn, SockAddrInput } from "./src/socket/address.ts";
 export {
-  type BlockingOptions,
-  type Linger,
-  type PollFd,
-  type RecvResult,
-  SocketLayer,
-  type SocketLayerOptions,
-} from "./src/socket/fd_table.ts";
-export type { SockExtendedError } from "./src/socket/socket.ts";
-export { UDP_MAX_PAYLOAD, type UdpOptions, UdpProtocol } from "./src/udp/udp.ts";
+  type InterfaceConfig,
+  type PingOptions,
+  type PingResult,
+  Stack,
+  type StackOptions,
+} from "./src/api/stack.ts";
+export { Conn, type ConnectOptions, type TcpNetAddr } from "./src/api/conn.ts";
+export { Listener, type ListenOptions } from "./src/api/listener.ts";
+export {
+  type Addr,
+  DatagramConn,
+  type ListenDatagramOptions,
+  type MulticastV4Membership,
+  type MulticastV6Membership,
+  type NetAddr,
+} from "./src/api/datagram.ts";
+export * from "./src/socket/errors.ts";
+export { type ErrnoCode, errnoName } from "./src/core/errno.ts";
+export * from "./src/core/stats.ts";
+export {
+  type Endpoint,
+  formatSocketTable,
+  type SocketInfo,
+  type TcpConnectionInfo,
+} from "./src/socket/socket_info.ts";
+export { type Clock, holdProcess, RealClock, type Timer, VirtualClock } from "./src/core/clock.ts";
+export { CryptoRandom, type RandomSource, SeededRandom } from "./src/core/random.ts";
+export { Arena, type ArenaOptions } from "./src/skb/arena.ts";
+export type { EngineChoice, EngineKind, HotPaths } from "./src/wasm/bindings.ts";
+export type { NetDevice, TapDirection } from "./src/link/device.ts";
 export { createPipe, PipeDevice, type PipeOptions } from "./src/link/pipe.ts";
 export type { BlackoutPattern, ImpairmentConfig } from "./src/link/impair.ts";
 export { LoopbackDevice, type LoopbackOptions } from "./src/link/loopback.ts";
 export {
+  type LinkChangeEvent,
+  type ReconnectOptions,
+  type WebSocketLike,
+  WebSocketLink,
+  WebSocketLinkError,
+  type WebSocketLinkOptions,
+} from "./src/link/websocket.ts";
+export {
+  type PcapDirection,
+  type PcapFrame,
+  type PcapReadResult,
   type PcapRecording,
+  type PcapSink,
   PcapWriter,
   type PcapWriterOptions,
   readPcap,
   recordPcap,
   type RecordPcapOptions,
 } from "./src/link/pcap.ts";
+export type { TcpConfig } from "./src/tcp/config.ts";

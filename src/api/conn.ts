@@ -31,8 +31,9 @@ import {
   SOL_TCP,
   TCP_NODELAY,
 } from "../socket/constants.ts";
-import { BadResource, errnoError, NetError } from "../socket/errors.ts";
+import { BadResource, NetError } from "../socket/errors.ts";
 import type { SocketLayer } from "../socket/fd_table.ts";
+import type { Socket } from "../socket/socket.ts";
 
 /**
  * A TCP endpoint, as `Deno.NetAddr` with `transport: "tcp"`.
@@ -44,8 +45,11 @@ import type { SocketLayer } from "../socket/fd_table.ts";
  * ```
  */
 export interface TcpNetAddr {
+  /** Always "tcp". */
   readonly transport: "tcp";
+  /** IPv4 address, dotted quad. */
   readonly hostname: string;
+  /** TCP port. */
   readonly port: number;
 }
 
@@ -65,7 +69,7 @@ export interface ConnectOptions {
   hostname?: string;
   /** Only "tcp". */
   transport?: "tcp";
-  /** Abort the connection attempt: the promise rejects with `Interrupted`. */
+  /** Abort the connection attempt: the promise rejects with `signal.reason` (as Deno's). */
   signal?: AbortSignal;
 }
 
@@ -73,8 +77,9 @@ export interface ConnectOptions {
  * Open a TCP connection (active open). Rejects with the typed errors of the
  * socket layer: `ConnectionRefused` (RST from the peer), `TimedOut` (no
  * answer within the SYN retry budget), `NetworkUnreachable` (no route),
- * `HostUnreachable` (ARP failed, ICMP), `Interrupted` (the signal aborted),
- * with messages like `Cannot connect to 192.0.2.2:80: connection refused`.
+ * `HostUnreachable` (ARP failed, ICMP), with messages like `Cannot connect
+ * to 192.0.2.2:80: connection refused`; with `signal.reason` when the signal
+ * aborts (as `Deno.connect`). A port outside 1…65535 is a `RangeError`.
  *
  * @example
  * ```ts
@@ -86,20 +91,17 @@ export async function connect(sockets: SocketLayer, options: ConnectOptions): Pr
   if (options.transport !== undefined && options.transport !== "tcp") {
     throw new TypeError(`connect: transport "${options.transport}" is not supported (only "tcp")`);
   }
-  const port = options.port;
-  if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) {
-    throw new TypeError(`connect: port ${port} is not in 1…65535`);
-  }
+  const port = checkPort(options.port, 1, "connect");
   const address = resolveHost(options.hostname ?? "127.0.0.1", "connect");
   const signal = options.signal;
-  if (signal?.aborted) {
-    throw errnoError(Errno.EINTR, `Cannot connect to ${address}:${port}`, "aborted");
-  }
+  signal?.throwIfAborted();
   const fd = sockets.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
   try {
     await sockets.connect(fd, { address, port }, signal ? { signal } : {});
   } catch (e) {
     closeQuietly(sockets, fd);
+    // Deno.connect rejects with the signal's reason (a TimeoutError for AbortSignal.timeout).
+    if (signal?.aborted) throw signal.reason;
     throw e;
   }
   return new Conn(sockets, fd);
@@ -124,10 +126,12 @@ export class Conn implements Disposable, AsyncDisposable {
   readonly remoteAddr: TcpNetAddr;
   readonly #sockets: SocketLayer;
   readonly #fd: number;
+  /** The socket behind `#fd` (the stack may close it beneath us; the number may be reused). */
+  readonly #sock: Socket;
   #closed = false;
   /** The error that ended the connection (reset, timeout …), reported to every later call. */
   #failed: NetError | null = null;
-  #readable: ReadableStream<Uint8Array> | null = null;
+  #readable: ReadableStream<Uint8Array<ArrayBuffer>> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
 
   /**
@@ -138,6 +142,7 @@ export class Conn implements Disposable, AsyncDisposable {
   constructor(sockets: SocketLayer, fd: number, peer?: SockAddrIn) {
     this.#sockets = sockets;
     this.#fd = fd;
+    this.#sock = sockets.get(fd);
     const local = sockets.getsockname(fd);
     const remote = peer ?? sockets.getpeername(fd);
     this.localAddr = { transport: "tcp", hostname: local.address, port: local.port };
@@ -254,9 +259,9 @@ export class Conn implements Disposable, AsyncDisposable {
    * it too (as Deno does).
    */
   close(): void {
-    this.#check("close");
+    if (this.#closed) throw closedError("close", "Conn");
     this.#closed = true;
-    this.#sockets.close(this.#fd);
+    if (!this.#sock.closed) this.#sockets.close(this.#fd);
   }
 
   /** TCP_NODELAY: turn Nagle's algorithm off (true, the default) or on. */
@@ -271,11 +276,21 @@ export class Conn implements Disposable, AsyncDisposable {
     this.#sockets.setsockopt(this.#fd, SOL_SOCKET, SO_KEEPALIVE, keepAlive);
   }
 
-  /** Deno API compatibility: the stack's timers do not hold an event loop, so a no-op. */
-  ref(): void {}
+  /**
+   * Let pending `read()`/`write()` calls keep the process alive (the
+   * default, as in Deno).
+   */
+  ref(): void {
+    this.#sock.setRef(true);
+  }
 
-  /** Deno API compatibility: a no-op (see {@link ref}). */
-  unref(): void {}
+  /**
+   * Pending `read()`/`write()` calls no longer keep the process alive: a
+   * program whose only remaining work is waiting on this connection exits.
+   */
+  unref(): void {
+    this.#sock.setRef(false);
+  }
 
   /**
    * The received bytes as a byte stream (BYOB-capable). It reads from the
@@ -283,7 +298,7 @@ export class Conn implements Disposable, AsyncDisposable {
    * window. It ends at the peer's FIN and errors on a reset; cancelling it
    * shuts the receive side (SHUT_RD).
    */
-  get readable(): ReadableStream<Uint8Array> {
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#readable ??= new ReadableStream({
       type: "bytes",
       autoAllocateChunkSize: 16384,
@@ -352,12 +367,12 @@ export class Conn implements Disposable, AsyncDisposable {
   }
 
   #check(op: string): void {
-    if (this.#closed) throw closedError(op, "Conn");
+    if (this.#closed || this.#sock.closed) throw closedError(op, "Conn");
   }
 
   /** Map a failure of a pending call; remember the connection's own errors. */
   #fail(e: unknown, op: string): unknown {
-    if (this.#closed) return closedError(op, "Conn");
+    if (this.#closed || this.#sock.closed) return closedError(op, "Conn");
     if (e instanceof NetError && isConnectionError(e.errno)) this.#failed ??= e;
     return e;
   }
@@ -381,6 +396,25 @@ function isConnectionError(errno: number): boolean {
  */
 export function closedError(op: string, what: string): BadResource {
   return new BadResource(Errno.EBADF, `Cannot ${op}: the ${what} is closed`);
+}
+
+/**
+ * `port` checked as Deno checks it: a `TypeError` unless it is a number, a
+ * `RangeError` unless it is an integer in `min`…65535.
+ *
+ * @example
+ * ```ts
+ * import { checkPort } from "./conn.ts";
+ * checkPort(80, 1, "connect"); // 80
+ * // checkPort(70000, 1, "connect") throws RangeError
+ * ```
+ */
+export function checkPort(port: unknown, min: number, op: string): number {
+  if (typeof port !== "number") throw new TypeError(`${op}: port ${String(port)} is not a number`);
+  if (!(Number.isInteger(port) && port >= min && port <= 65535)) {
+    throw new RangeError(`${op}: port ${port} is not in ${min}…65535`);
+  }
+  return port;
 }
 
 /**

@@ -5,12 +5,12 @@
  * Differences from Deno worth knowing: hostnames are IPv4 literals (or
  * `"localhost"`), there is no DNS; `receive()` without a buffer returns the
  * whole datagram (Deno allocates 1024 bytes and truncates); `broadcast`
- * sets SO_BROADCAST.
+ * sets SO_BROADCAST; there is no multicast (`joinMulticastV4`/`V6` reject
+ * with `NotSupported`, `loopback` changes nothing).
  *
  * @module
  */
 import { Errno } from "../core/errno.ts";
-import { formatIpv4, tryParseIpv4 } from "../wire/addr.ts";
 import {
   AF_INET,
   IPPROTO_UDP,
@@ -21,8 +21,10 @@ import {
   SOCK_DGRAM,
   SOL_SOCKET,
 } from "../socket/constants.ts";
-import { BadResource, type NetError, WouldBlock } from "../socket/errors.ts";
+import { BadResource, type NetError, NotSupported, WouldBlock } from "../socket/errors.ts";
 import type { RecvResult, SocketLayer } from "../socket/fd_table.ts";
+import { checkPort, resolveHost } from "./conn.ts";
+import type { Socket } from "../socket/socket.ts";
 
 /**
  * A UDP endpoint, as `Deno.NetAddr`.
@@ -34,9 +36,48 @@ import type { RecvResult, SocketLayer } from "../socket/fd_table.ts";
  * ```
  */
 export interface NetAddr {
+  /** Always "udp". */
   readonly transport: "udp";
+  /** IPv4 address, dotted quad. */
   readonly hostname: string;
+  /** UDP port. */
   readonly port: number;
+}
+
+/**
+ * Any address `send()` accepts, as `Deno.Addr`: only UDP addresses are
+ * usable here (`transport` "udp" or absent); others are a `TypeError`.
+ *
+ * @example
+ * ```ts
+ * import type { Addr } from "./datagram.ts";
+ * const to: Addr = { hostname: "192.0.2.2", port: 7 };
+ * ```
+ */
+export type Addr =
+  | { readonly transport?: "tcp" | "udp"; readonly hostname: string; readonly port: number }
+  | { readonly transport: "unix" | "unixpacket"; readonly path: string }
+  | { readonly transport: "vsock"; readonly cid: number; readonly port: number };
+
+/**
+ * What `joinMulticastV4` would resolve with (as `Deno.MulticastV4Membership`);
+ * netwasm has no multicast, so it never does.
+ */
+export interface MulticastV4Membership {
+  /** Leave the group. */
+  leave(): Promise<void>;
+  /** IP_MULTICAST_LOOP. */
+  setLoopback(loopback: boolean): Promise<void>;
+  /** IP_MULTICAST_TTL. */
+  setTTL(ttl: number): Promise<void>;
+}
+
+/** As {@link MulticastV4Membership}, for IPv6 (as `Deno.MulticastV6Membership`). */
+export interface MulticastV6Membership {
+  /** Leave the group. */
+  leave(): Promise<void>;
+  /** IPV6_MULTICAST_LOOP. */
+  setLoopback(loopback: boolean): Promise<void>;
 }
 
 /**
@@ -49,8 +90,8 @@ export interface NetAddr {
  * ```
  */
 export interface ListenDatagramOptions {
-  /** Local port; 0 picks a random ephemeral port. */
-  port: number;
+  /** Local port (default 0: a random ephemeral port). */
+  port?: number;
   /** Local address (default "0.0.0.0": every interface). */
   hostname?: string;
   /** Only "udp". */
@@ -59,6 +100,8 @@ export interface ListenDatagramOptions {
   reuseAddress?: boolean;
   /** SO_BROADCAST: allow sending to broadcast addresses (not in Deno). */
   broadcast?: boolean;
+  /** IP_MULTICAST_LOOP in Deno; netwasm has no multicast, so it changes nothing. */
+  loopback?: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -75,18 +118,22 @@ const EMPTY = new Uint8Array(0);
  * // for await (const [data, from] of conn) await conn.send(data, from); // echo
  * ```
  */
-export function listenDatagram(sockets: SocketLayer, options: ListenDatagramOptions): DatagramConn {
+export function listenDatagram(
+  sockets: SocketLayer,
+  options: ListenDatagramOptions = {},
+): DatagramConn {
   if (options.transport !== undefined && options.transport !== "udp") {
     throw new TypeError(
       `listenDatagram: transport "${options.transport}" is not supported (only "udp")`,
     );
   }
+  const port = checkPort(options.port ?? 0, 0, "listenDatagram");
   const address = resolveHost(options.hostname ?? "0.0.0.0", "listenDatagram");
   const fd = sockets.socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
   try {
     if (options.reuseAddress) sockets.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
     if (options.broadcast) sockets.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, 1);
-    sockets.bind(fd, { address, port: options.port });
+    sockets.bind(fd, { address, port });
   } catch (e) {
     sockets.close(fd);
     throw e;
@@ -105,11 +152,13 @@ export function listenDatagram(sockets: SocketLayer, options: ListenDatagramOpti
  * // conn.close();
  * ```
  */
-export class DatagramConn implements AsyncIterable<[Uint8Array, NetAddr]> {
+export class DatagramConn implements AsyncIterable<[Uint8Array<ArrayBuffer>, NetAddr]> {
   /** Where this socket is bound (the real port when 0 was asked for). */
   readonly addr: NetAddr;
   readonly #sockets: SocketLayer;
   readonly #fd: number;
+  /** The socket behind `#fd` (the stack may close it beneath us; the number may be reused). */
+  readonly #sock: Socket;
   readonly #stop = new AbortController();
   #closed = false;
 
@@ -117,6 +166,7 @@ export class DatagramConn implements AsyncIterable<[Uint8Array, NetAddr]> {
   constructor(sockets: SocketLayer, fd: number) {
     this.#sockets = sockets;
     this.#fd = fd;
+    this.#sock = sockets.get(fd);
     const a = sockets.getsockname(fd);
     this.addr = { transport: "udp", hostname: a.address, port: a.port };
   }
@@ -131,13 +181,14 @@ export class DatagramConn implements AsyncIterable<[Uint8Array, NetAddr]> {
    * (truncated to its length, the rest discarded) and a view of `p` is
    * returned; without, a buffer of exactly the datagram's size.
    */
-  async receive(p?: Uint8Array): Promise<[Uint8Array, NetAddr]> {
+  async receive(p?: Uint8Array): Promise<[Uint8Array<ArrayBuffer>, NetAddr]> {
     this.#check("receive");
     const signal = this.#stop.signal;
     try {
       if (p !== undefined) {
         const r = await this.#sockets.recvfrom(this.#fd, p, 0, { signal });
-        return [p.subarray(0, r.bytes), netAddr(r)];
+        // Deno types the view as ArrayBuffer-backed whatever `p` is.
+        return [p.subarray(0, r.bytes) as Uint8Array<ArrayBuffer>, netAddr(r)];
       }
       for (;;) {
         // Wait until a datagram (or an error) is there, without taking it.
@@ -155,22 +206,33 @@ export class DatagramConn implements AsyncIterable<[Uint8Array, NetAddr]> {
         return [buf, netAddr(this.#sockets.recvfromNow(this.#fd, buf))];
       }
     } catch (e) {
-      if (this.#closed) throw closedError("receive");
+      if (this.#closed || this.#sock.closed) throw closedError("receive");
       throw e;
     }
   }
 
-  /** Send `p` to `addr` as one datagram; resolves with the bytes sent. */
-  async send(
-    p: Uint8Array,
-    addr: { hostname: string; port: number; transport?: string },
-  ): Promise<number> {
+  /**
+   * Send `p` to `addr` as one datagram; resolves with the bytes sent. A
+   * non-UDP address is a `TypeError`, a port outside 0…65535 a `RangeError`.
+   */
+  async send(p: Uint8Array, addr: Addr): Promise<number> {
     this.#check("send");
-    if (addr.transport !== undefined && addr.transport !== "udp") {
+    if ((addr.transport !== undefined && addr.transport !== "udp") || !("hostname" in addr)) {
       throw new TypeError(`send: transport "${addr.transport}" is not supported (only "udp")`);
     }
     const address = resolveHost(addr.hostname, "send");
-    return await this.#sockets.sendto(this.#fd, p, 0, { address, port: addr.port });
+    const port = checkPort(addr.port, 0, "send");
+    return await this.#sockets.sendto(this.#fd, p, 0, { address, port });
+  }
+
+  /** Multicast is not supported: rejects with `NotSupported`. */
+  joinMulticastV4(address: string, _networkInterface: string): Promise<MulticastV4Membership> {
+    return Promise.reject(noMulticast(address));
+  }
+
+  /** Multicast is not supported: rejects with `NotSupported`. */
+  joinMulticastV6(address: string, _networkInterface: number): Promise<MulticastV6Membership> {
+    return Promise.reject(noMulticast(address));
   }
 
   /**
@@ -178,28 +240,35 @@ export class DatagramConn implements AsyncIterable<[Uint8Array, NetAddr]> {
    * closing twice throws it too (as Deno does).
    */
   close(): void {
-    this.#check("close");
+    if (this.#closed) throw closedError("close");
     this.#closed = true;
     this.#stop.abort();
-    this.#sockets.close(this.#fd);
+    if (!this.#sock.closed) this.#sockets.close(this.#fd);
   }
 
-  /** Receive datagrams until the connection is closed. */
-  async *[Symbol.asyncIterator](): AsyncIterableIterator<[Uint8Array, NetAddr]> {
+  /** Receive datagrams until the connection (or its stack) is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<[Uint8Array<ArrayBuffer>, NetAddr]> {
     for (;;) {
       if (this.#closed) return;
       try {
         yield await this.receive();
       } catch (e) {
-        if (e instanceof BadResource && this.#closed) return;
+        if (e instanceof BadResource) return;
         throw e;
       }
     }
   }
 
   #check(op: string): void {
-    if (this.#closed) throw closedError(op);
+    if (this.#closed || this.#sock.closed) throw closedError(op);
   }
+}
+
+function noMulticast(address: string): NetError {
+  return new NotSupported(
+    Errno.EOPNOTSUPP,
+    `Cannot join multicast group ${address}: netwasm has no multicast`,
+  );
 }
 
 function closedError(op: string): NetError {
@@ -209,16 +278,4 @@ function closedError(op: string): NetError {
 function netAddr(r: RecvResult): NetAddr {
   const from = r.from;
   return { transport: "udp", hostname: from?.address ?? "0.0.0.0", port: from?.port ?? 0 };
-}
-
-/** An IPv4 literal, or "localhost"; there is no DNS here. */
-function resolveHost(hostname: string, op: string): string {
-  if (hostname === "localhost") return "127.0.0.1";
-  const a = tryParseIpv4(hostname);
-  if (a === null) {
-    throw new TypeError(
-      `${op}: hostname "${hostname}" is not an IPv4 address (netwasm has no DNS)`,
-    );
-  }
-  return formatIpv4(a);
 }

@@ -1,7 +1,7 @@
 /**
  * `Listener`: a listening TCP socket the way `Deno.listen` offers it, on
  * top of the stack's BSD socket layer. Connections that complete their
- * handshake wait in the accept queue (bounded by `backlog`), data they
+ * handshake wait in the accept queue (bounded by `tcpBacklog`), data they
  * receive meanwhile included, until `accept()` takes them.
  *
  * @module
@@ -13,22 +13,24 @@ import {
   SOCK_STREAM,
   SOL_SOCKET,
 } from "../socket/constants.ts";
-import { BadResource } from "../socket/errors.ts";
+import { Errno } from "../core/errno.ts";
+import { BadResource, Interrupted, NotSupported } from "../socket/errors.ts";
 import type { SocketLayer } from "../socket/fd_table.ts";
-import { closedError, Conn, resolveHost, type TcpNetAddr } from "./conn.ts";
+import type { Socket } from "../socket/socket.ts";
+import { checkPort, closedError, Conn, resolveHost, type TcpNetAddr } from "./conn.ts";
 
 /**
- * Options for `stack.listen()` (as `Deno.TcpListenOptions`).
+ * Options for `stack.listen()` (as `Deno.TcpListenOptions`, same names).
  *
  * @example
  * ```ts
  * import type { ListenOptions } from "./listener.ts";
- * const o: ListenOptions = { hostname: "0.0.0.0", port: 8080, transport: "tcp" };
+ * const o: ListenOptions = { hostname: "0.0.0.0", port: 8080, tcpBacklog: 511 };
  * ```
  */
 export interface ListenOptions {
-  /** Local port; 0 picks an ephemeral port (see `Listener.addr`). */
-  port: number;
+  /** Local port (default 0: an ephemeral port, see `Listener.addr`). */
+  port?: number;
   /** Local address (default "0.0.0.0": every interface). */
   hostname?: string;
   /** Only "tcp". */
@@ -39,15 +41,22 @@ export interface ListenOptions {
    * listeners on one port are refused either way.
    */
   reuseAddress?: boolean;
-  /** Accept-queue length (default 128; at most 4096, Linux `somaxconn`). */
+  /** Accept-queue length (default 128; at most 4096, Linux `somaxconn`), as Deno's. */
+  tcpBacklog?: number;
+  /** @deprecated Use `tcpBacklog` (Deno's name). */
   backlog?: number;
+  /**
+   * SO_REUSEPORT (Deno's `reusePort`, Linux only there): not supported —
+   * `true` throws `NotSupported`; several listeners cannot share a port.
+   */
+  reusePort?: boolean;
 }
 
 /**
  * Listen for TCP connections on `options.hostname:options.port`. Throws the
  * typed bind errors: `AddrInUse`, `AddrNotAvailable`, `PermissionDenied`,
  * with messages like `Cannot bind 192.0.2.9:80: address not available on
- * any interface`.
+ * any interface`; a `RangeError` for a port outside 0…65535.
  *
  * @example
  * ```ts
@@ -55,15 +64,18 @@ export interface ListenOptions {
  * // for await (const conn of listener) conn.readable.pipeTo(conn.writable); // echo
  * ```
  */
-export function listen(sockets: SocketLayer, options: ListenOptions): Listener {
+export function listen(sockets: SocketLayer, options: ListenOptions = {}): Listener {
   if (options.transport !== undefined && options.transport !== "tcp") {
     throw new TypeError(`listen: transport "${options.transport}" is not supported (only "tcp")`);
   }
-  const port = options.port;
-  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-    throw new TypeError(`listen: port ${port} is not in 0…65535`);
+  const port = checkPort(options.port ?? 0, 0, "listen");
+  if (options.reusePort) {
+    throw new NotSupported(
+      Errno.EOPNOTSUPP,
+      "listen: reusePort (SO_REUSEPORT) is not supported by netwasm's TCP",
+    );
   }
-  const backlog = options.backlog ?? 128;
+  const backlog = options.tcpBacklog ?? options.backlog ?? 128;
   if (!(Number.isInteger(backlog) && backlog >= 0)) {
     throw new TypeError(`listen: backlog ${backlog} is not a non-negative integer`);
   }
@@ -97,6 +109,8 @@ export class Listener implements AsyncIterable<Conn>, Disposable {
   readonly addr: TcpNetAddr;
   readonly #sockets: SocketLayer;
   readonly #fd: number;
+  /** The socket behind `#fd` (the stack may close it beneath us; the number may be reused). */
+  readonly #sock: Socket;
   readonly #stop = new AbortController();
   #closed = false;
 
@@ -104,6 +118,7 @@ export class Listener implements AsyncIterable<Conn>, Disposable {
   constructor(sockets: SocketLayer, fd: number) {
     this.#sockets = sockets;
     this.#fd = fd;
+    this.#sock = sockets.get(fd);
     const a = sockets.getsockname(fd);
     this.addr = { transport: "tcp", hostname: a.address, port: a.port };
   }
@@ -115,18 +130,16 @@ export class Listener implements AsyncIterable<Conn>, Disposable {
 
   /**
    * The next connection, waiting for one if none is queued. Rejects with
-   * `BadResource` once the listener is closed (also when closed while
-   * waiting).
+   * `BadResource` once the listener (or its stack) is closed, also when
+   * closed while waiting.
    */
   async accept(): Promise<Conn> {
-    if (this.#closed) throw closedError("accept", "Listener");
+    if (this.#closed || this.#sock.closed) throw closedError("accept", "Listener");
     try {
-      const { fd, peer } = await this.#sockets.accept(this.#fd, 0, {
-        signal: this.#stop.signal,
-      });
+      const { fd, peer } = await this.#sockets.accept(this.#fd, 0, { signal: this.#stop.signal });
       return new Conn(this.#sockets, fd, peer);
     } catch (e) {
-      if (this.#closed) throw closedError("accept", "Listener");
+      if (this.#closed || this.#sock.closed) throw closedError("accept", "Listener");
       throw e;
     }
   }
@@ -140,27 +153,34 @@ export class Listener implements AsyncIterable<Conn>, Disposable {
     if (this.#closed) throw closedError("close", "Listener");
     this.#closed = true;
     this.#stop.abort();
-    this.#sockets.close(this.#fd);
+    if (!this.#sock.closed) this.#sockets.close(this.#fd);
   }
 
-  /** Accept connections until the listener is closed. */
+  /**
+   * Accept connections until the listener or its stack is closed: then the
+   * loop simply ends (as Deno's does on `BadResource` or `Interrupted`).
+   */
   async *[Symbol.asyncIterator](): AsyncIterableIterator<Conn> {
     for (;;) {
       if (this.#closed) return;
       try {
         yield await this.accept();
       } catch (e) {
-        if (e instanceof BadResource && this.#closed) return;
+        if (e instanceof BadResource || e instanceof Interrupted) return;
         throw e;
       }
     }
   }
 
-  /** Deno API compatibility: a no-op (the stack's timers hold no event loop). */
-  ref(): void {}
+  /** A pending `accept()` keeps the process alive (the default, as in Deno). */
+  ref(): void {
+    this.#sock.setRef(true);
+  }
 
-  /** Deno API compatibility: a no-op. */
-  unref(): void {}
+  /** A pending `accept()` no longer keeps the process alive. */
+  unref(): void {
+    this.#sock.setRef(false);
+  }
 
   /** Close unless already closed (`using listener = stack.listen(…)`). */
   [Symbol.dispose](): void {

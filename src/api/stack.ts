@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Clock, RealClock } from "../core/clock.ts";
+import { type Clock, holdProcess, RealClock } from "../core/clock.ts";
 import { Errno } from "../core/errno.ts";
 import { CryptoRandom, type RandomSource } from "../core/random.ts";
 import { SoftNet, type SoftNetOptions } from "../core/softnet.ts";
@@ -114,14 +114,17 @@ export interface PingOptions {
   ttl?: number;
   /** Set DF (no fragmentation). */
   dontFragment?: boolean;
-  /** Abort the wait. */
+  /** Abort the wait: the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
 }
 
 /** A ping answer. */
 export interface PingResult {
+  /** Who answered (dotted quad). */
   from: string;
+  /** The echo sequence number. */
   seq: number;
+  /** The reply's TTL. */
   ttl: number;
   /** ICMP message bytes (data + 8-byte header), as ping(8) prints. */
   bytes: number;
@@ -142,19 +145,36 @@ export interface PingResult {
  * const reply = stack.ping("127.0.0.1");
  * ```
  */
-export class Stack {
+export class Stack implements AsyncDisposable {
+  /** The time source every layer uses. */
   readonly clock: Clock;
+  /** Randomness for ISNs, ports and IDs. */
   readonly random: RandomSource;
+  /** The memory every packet buffer lives in. */
   readonly arena: Arena;
+  /** Allocates packet buffers (skbs) in the arena; devices need it. */
   readonly allocator: SkbAllocator;
+  /** The WebAssembly hot paths bound to the arena (`hotPaths.kind`: "simd", "scalar", "reference"). */
   readonly hotPaths: HotPaths;
+  /** Every counter: IP, ICMP, UDP, TCP, ARP, drops by reason. */
   readonly stats: StackStats = new StackStats();
+  /** The receive drain (budgeted polling of the devices). */
   readonly softnet: SoftNet<NetDevice>;
+  /** The routing table. */
   readonly routes: RouteTable = new RouteTable();
+  /** The ARP table. */
   readonly neighbours: NeighbourTable;
+  /** IPv4: input, output, fragmentation, reassembly. */
   readonly ipv4: Ipv4Layer;
+  /** ICMP: echo, errors, rate limiting. */
   readonly icmp: IcmpProtocol;
-  /** TCP (RFC 9293); `stack.tcp.socket()` is the ops API the socket layer wraps. */
+  /**
+   * TCP (RFC 9293); `stack.tcp.socket()` is the ops API the socket layer
+   * wraps. Internal: its type lives in `src/tcp/`, which has no entry point
+   * of its own yet.
+   *
+   * @internal
+   */
   readonly tcp: TcpProtocol;
   /** UDP (RFC 768). */
   readonly udp: UdpProtocol;
@@ -171,6 +191,7 @@ export class Stack {
   readonly #eth = { dst: 0, src: 0, ethertype: 0, payloadOffset: 0, payloadLength: 0 };
   #closed = false;
 
+  /** A stack with a loopback interface (unless `loopback: false`); add others with {@link addInterface}. */
   constructor(options: StackOptions = {}) {
     this.#ownsClock = options.clock === undefined;
     this.clock = options.clock ?? new RealClock();
@@ -294,8 +315,10 @@ export class Stack {
 
   /**
    * Send one ICMP echo request and wait for its reply.
-   * Rejects with `TimedOut` when no reply arrives within `timeout`, or with the
-   * routing error (`NetworkUnreachable`, …) when it cannot be sent.
+   * Rejects with `TimedOut` when no reply arrives within `timeout`, with the
+   * routing error (`NetworkUnreachable`, …) when it cannot be sent, or with
+   * `signal.reason` when `signal` aborts. While it waits it keeps the process
+   * alive (on a real clock).
    */
   ping(host: string | Ipv4Address, options: PingOptions = {}): Promise<PingResult> {
     const dst = typeof host === "number" ? host >>> 0 : parseAddress(host);
@@ -308,33 +331,38 @@ export class Stack {
     const timeout = options.timeout ?? 1000;
     return new Promise<PingResult>((resolve, reject) => {
       if (options.signal?.aborted) {
-        reject(errnoError(Errno.EINTR, `ping ${formatIpv4(dst)}`, "aborted"));
+        reject(options.signal.reason);
         return;
       }
       const sent = this.clock.now();
-      const finish = (result: PingResult | Error) => {
+      const release = holdProcess(this.clock);
+      const finish = (result: PingResult | { reason: unknown }) => {
         remove();
+        release();
         this.clock.clearTimer(timer);
         options.signal?.removeEventListener("abort", onAbort);
-        if (result instanceof Error) reject(result);
+        if ("reason" in result) reject(result.reason);
         else resolve(result);
       };
-      const onAbort = () => finish(errnoError(Errno.EINTR, `ping ${formatIpv4(dst)}`, "aborted"));
+      const onAbort = () => finish({ reason: options.signal?.reason });
       const timer = this.clock.setTimer(timeout, () => {
-        finish(
-          new TimedOut(Errno.ETIMEDOUT, `ping ${formatIpv4(dst)}: no reply within ${timeout} ms`),
-        );
+        finish({
+          reason: new TimedOut(
+            Errno.ETIMEDOUT,
+            `ping ${formatIpv4(dst)}: no reply within ${timeout} ms`,
+          ),
+        });
       });
       const remove = this.icmp.onEchoReply(id, (reply) => {
         if (reply.seq !== seq) return;
         if ("errno" in reply) {
-          finish(
-            errnoError(
+          finish({
+            reason: errnoError(
               reply.errno,
               `ping ${formatIpv4(dst)}`,
               `${reply.reason} (from ${formatIpv4(reply.from)})`,
             ),
-          );
+          });
           return;
         }
         let same = reply.data.length === data.length;
@@ -353,7 +381,7 @@ export class Stack {
         ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
         ...(options.dontFragment !== undefined ? { dontFragment: options.dontFragment } : {}),
       });
-      if (r < 0) finish(errnoError(r, `ping ${formatIpv4(dst)}`));
+      if (r < 0) finish({ reason: errnoError(r, `ping ${formatIpv4(dst)}`) });
     });
   }
 
@@ -363,7 +391,7 @@ export class Stack {
    * `PermissionDenied`, … (`Cannot bind 192.0.2.9:53: address not available
    * on any interface`).
    */
-  listenDatagram(options: ListenDatagramOptions): DatagramConn {
+  listenDatagram(options: ListenDatagramOptions = {}): DatagramConn {
     return listenDatagram(this.sockets, options);
   }
 
@@ -382,11 +410,16 @@ export class Stack {
    * 0.0.0.0), like `Deno.listen`. Throws `AddrInUse`, `AddrNotAvailable`,
    * `PermissionDenied`, …
    */
-  listen(options: ListenOptions): Listener {
+  listen(options: ListenOptions = {}): Listener {
     return listen(this.sockets, options);
   }
 
-  /** Close every socket, take every interface down, free queued packets, cancel timers. */
+  /**
+   * Close every socket, take every interface down, free queued packets,
+   * cancel timers. Pending calls reject with `BadResource`; `for await`
+   * loops over its listeners and datagram sockets end. Afterwards nothing of
+   * this stack keeps the process alive. Closing twice is a no-op.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -400,6 +433,11 @@ export class Stack {
     }
     releaseHotPaths(this.arena);
     if (this.#ownsClock && this.clock instanceof RealClock) this.clock.close();
+  }
+
+  /** {@link close} (`await using stack = new Stack(…)`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #attach(

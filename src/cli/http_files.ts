@@ -133,9 +133,12 @@ export function contentType(name: string): string {
  * @example
  * ```ts
  * import { directorySource } from "./http_files.ts";
- * const files = directorySource("./public");
+ * const root = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${root}/index.html`, "<h1>hi</h1>");
+ * const files = directorySource(root);
  * const f = await files.open(["index.html"]);
  * f?.close();
+ * await Deno.remove(root, { recursive: true });
  * ```
  */
 export function directorySource(root: string): HttpFileSource {

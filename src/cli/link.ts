@@ -52,8 +52,8 @@ export interface CliHost {
  * far is closed again before the error propagates (a `TapError` says why the
  * TAP could not be opened).
  *
- * @example
- * ```ts
+ * @example Needs root and a TAP device: not run by `deno test --doc`
+ * ```ts ignore
  * import { openHost } from "./link.ts";
  * // as root, with `ip tuntap add dev tap0 mode tap` done:
  * const host = await openHost({ tap: "tap0", address: "192.0.2.2/24" });

@@ -26,6 +26,7 @@ import { parseArgs } from "node:util";
 import { TapError } from "../link/tap.ts";
 import { tryParseCidr, tryParseIpv4, tryParseMac } from "../wire/addr.ts";
 import { runEchoServer } from "./echo.ts";
+import { startStatsReporter } from "./stats.ts";
 import { runTcpEchoServer } from "./tcp_echo.ts";
 import { type CliHost, type HostConfig, openHost } from "./link.ts";
 import {
@@ -114,6 +115,7 @@ const OPTIONS = {
   "header-timeout": { type: "string" },
   "request-timeout": { type: "string" },
   broadcast: { type: "boolean" },
+  stats: { type: "string" },
 } as const;
 type Flag = keyof typeof OPTIONS;
 
@@ -130,7 +132,7 @@ const LINK_FLAGS: readonly Flag[] = [
 const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
   help: [],
   ping: [...LINK_FLAGS, "count", "size", "interval", "timeout", "ttl", "quiet"],
-  echo: [...LINK_FLAGS, "udp", "tcp", "broadcast", "quiet"],
+  echo: [...LINK_FLAGS, "udp", "tcp", "broadcast", "quiet", "stats"],
   http: [
     ...LINK_FLAGS,
     "port",
@@ -140,8 +142,9 @@ const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
     "header-timeout",
     "request-timeout",
     "quiet",
+    "stats",
   ],
-  fetch: [...LINK_FLAGS, "output", "timeout", "quiet"],
+  fetch: [...LINK_FLAGS, "output", "timeout", "quiet", "stats"],
   demo: ["seed", "pcap", "no-pcap"],
 };
 
@@ -181,6 +184,9 @@ Link flags (ping, echo, http, fetch) — netwasm needs a link to the outside: a 
   --mtu N          interface MTU (default 1500)
   --mac MAC        our MAC address, e.g. 02:00:00:00:00:02 (default: chosen by the driver)
   --pcap FILE      write every frame of the interface to FILE (libpcap format)
+  --stats N        (echo, http, fetch) print the socket table (state, queues, cwnd, srtt,
+                   rto, retransmits) and TCP counters to stderr every N seconds;
+                   kill -USR1 PID prints it at any time
 
 ping flags:
   -c COUNT         probes to send (default 4, at most ${PING_MAX_COUNT})
@@ -232,7 +238,7 @@ Examples:
   sudo ip tuntap add dev tap0 mode tap && sudo ip addr add 192.0.2.1/24 dev tap0 && sudo ip link set tap0 up
   sudo deno task netwasm ping -c 3 192.0.2.1 --tap tap0 --ip 192.0.2.2/24
   sudo deno task netwasm echo --udp 7 --tcp 7 --tap tap0 --ip 192.0.2.2/24 --pcap echo.pcap
-  sudo deno task netwasm http --port 8080 --root ./public --tap tap0 --ip 192.0.2.2/24
+  sudo deno task netwasm http --port 8080 --root ./examples --tap tap0 --ip 192.0.2.2/24
   sudo deno task netwasm fetch http://192.0.2.1:8000/file -o file --tap tap0 --ip 192.0.2.2/24
   deno task netwasm demo --seed 7`;
 }
@@ -464,7 +470,7 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
     throw new UsageError("echo: --broadcast applies to --udp PORT only");
   }
   const config = hostConfig(values);
-  return await withHost(config, io, async (host, signal) => {
+  return await withHost(config, io, values, async (host, signal) => {
     const quiet = values.quiet === true;
     const servers: Promise<string>[] = [];
     // If one server fails to start, the other must not keep the process up.
@@ -511,20 +517,25 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
 }
 
 /**
- * Open the host, run `fn` with a signal that SIGINT/SIGTERM abort, and
- * always close the host again (printing where the pcap went).
+ * Open the host, run `fn` with a signal that SIGINT/SIGTERM abort, report
+ * the socket table on SIGUSR1 and every `--stats N` seconds, and always
+ * close the host again (printing where the pcap went).
  */
 async function withHost(
   config: HostConfig,
   io: CliIo,
+  values: Values,
   fn: (host: CliHost, signal: AbortSignal) => Promise<number>,
 ): Promise<number> {
+  const everySec = num(values, "stats", { min: 0.1, max: 86400, real: true, what: "the interval" });
   const host = await openHost(config);
   const stop = new AbortController();
   const removeSignals = onSignals(stop, ["SIGINT", "SIGTERM"]);
+  const stopStats = startStatsReporter(host.stack, io.err, { everySec });
   try {
     return await fn(host, stop.signal);
   } finally {
+    stopStats();
     removeSignals();
     await host.close();
     if (config.pcap !== undefined) {
@@ -571,7 +582,7 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
   const config = hostConfig(values);
   const { serveHttp } = await import("./http.ts");
   const { directorySource } = await import("./http_files.ts");
-  return await withHost(config, io, async (host, signal) => {
+  return await withHost(config, io, values, async (host, signal) => {
     const stats = await serveHttp(host.stack, {
       port,
       files: directorySource(root),
@@ -621,7 +632,7 @@ async function fetch(rest: readonly string[], values: Values, io: CliIo): Promis
   const output = str(values, "output");
   const config = hostConfig(values);
   const { runFetchCommand } = await import("./fetch_command.ts");
-  return await withHost(config, io, (host, signal) =>
+  return await withHost(config, io, values, (host, signal) =>
     runFetchCommand(host.stack, target, {
       io,
       signal,

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Stack } from "../api/stack.ts";
-import type { Clock, Timer } from "../core/clock.ts";
+import { type Clock, holdProcess, type Timer } from "../core/clock.ts";
 import { ERRNO_TEXT, type ErrnoCode, errnoName } from "../core/errno.ts";
 import type { EchoError, EchoReply } from "../ipv4/icmp.ts";
 import { formatIpv4, type Ipv4Address, tryParseIpv4 } from "../wire/addr.ts";
@@ -90,7 +90,9 @@ export function runPing(
 ): Promise<PingSummary> {
   const o = checkOptions(options);
   const dst = parsePingHost(host);
-  return new PingSession(stack, host, dst, o).run();
+  // A running ping is a pending operation: it keeps the process alive (a real clock).
+  const release = holdProcess(stack.clock);
+  return new PingSession(stack, host, dst, o).run().finally(release);
 }
 
 /**

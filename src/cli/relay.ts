@@ -32,6 +32,7 @@ const FLAGS = {
   create: { type: "boolean" },
   "host-ip": { type: "string" },
   static: { type: "string" },
+  demo: { type: "boolean" },
   "max-clients": { type: "string" },
   "max-per-address": { type: "string" },
   "first-frame-timeout": { type: "string" },
@@ -65,7 +66,8 @@ Usage: deno task netwasm relay --listen HOST:PORT [flags]
   --create             create the TAP (removed again on exit)
   --netns NS           the TAP lives in network namespace NS
   --host-ip ADDR/LEN   give the kernel side of the TAP this address and bring it up
-  --static DIR         serve DIR at / (and dist/netwasm.js at /netwasm.js)
+  --static DIR         serve DIR at / (and the package's dist/netwasm.js at /netwasm.js)
+  --demo               serve the package's demo page (examples/) at / instead of --static
   --max-clients N      most WebSocket clients at once (default 64); at the limit a newcomer
                        evicts the longest-connected client that has not sent a frame yet,
                        and gets 503 only if all are active
@@ -175,12 +177,18 @@ export async function relayMain(
     if (values.token === "") return usage(io, "relay: --token must not be empty");
     options.token = values.token;
   }
+  if (values.demo) {
+    if (values.static !== undefined) {
+      return usage(io, "relay: --demo and --static exclude each other");
+    }
+    options.demo = true;
+  }
   if (values.pcap !== undefined) options.pcap = values.pcap;
   if (values.quiet) options.quiet = true;
 
   // The page loads /netwasm.js from dist/: build it on first use so the
   // README's two commands work on a fresh clone.
-  if (options.staticDir !== undefined) await ensureBundle(io);
+  if (options.staticDir !== undefined || options.demo) await ensureBundle(io);
 
   let relay;
   try {
@@ -226,17 +234,28 @@ function usage(io: RelayIo, message: string): number {
   return 2;
 }
 
-/** Build `dist/netwasm.js` (`build.ts --bundle-only`) when it is missing. */
+/**
+ * In a git checkout, build `dist/netwasm.js` (`build.ts --bundle-only`) when
+ * it is missing. A published package ships the bundle (built ahead of
+ * time) and has no build.ts: nothing to do there.
+ */
 async function ensureBundle(io: { err(line: string): void }): Promise<void> {
   const dist = new URL("../../dist/netwasm.js", import.meta.url);
+  const build = new URL("../../build.ts", import.meta.url);
+  if (dist.protocol !== "file:") return;
   try {
     await Deno.stat(dist);
     return;
   } catch {
-    // missing: build it below
+    // missing: build it below, if this is a checkout
+  }
+  try {
+    await Deno.stat(build);
+  } catch {
+    io.err("netwasm relay: this package has no dist/netwasm.js; pages cannot load /netwasm.js");
+    return;
   }
   io.err("netwasm relay: building dist/netwasm.js for the page (first run)…");
-  const build = new URL("../../build.ts", import.meta.url);
   const r = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", build.pathname, "--bundle-only"],
     stdout: "null",

@@ -1,6 +1,6 @@
 /**
  * Text tables for the terminal: the per-stack counters (ARP, IP, ICMP by
- * type, UDP, drops by reason) and the per-link impairment counters.
+ * type, UDP, TCP, drops by reason) and the per-link impairment counters.
  *
  * @module
  */
@@ -99,6 +99,16 @@ export function stackCounterTable(stacks: readonly (readonly [string, StackStats
     ["UDP"],
     row("datagrams in/out", (st) => pair(st.udp.inDatagrams, st.udp.outDatagrams)),
     row("no port / bad checksum", (st) => pair(st.udp.noPorts, st.udp.inCsumErrors)),
+    ["TCP"],
+    row("active/passive opens", (st) => pair(st.tcp.activeOpens, st.tcp.passiveOpens)),
+    row("established now", (st) => st.tcp.currEstab),
+    row("failed attempts / resets", (st) => pair(st.tcp.attemptFails, st.tcp.estabResets)),
+    row("segments in/out", (st) => pair(st.tcp.inSegs, st.tcp.outSegs)),
+    row("retransmitted segments", (st) => st.tcp.retransSegs),
+    row("fast retransmits / timeouts", (st) => pair(st.tcp.fastRetrans, st.tcp.timeouts)),
+    row("out-of-order queued", (st) => st.tcp.ofoQueued),
+    row("delayed ACKs", (st) => st.tcp.delayedAcks),
+    row("RSTs out / bad segments in", (st) => pair(st.tcp.outRsts, st.tcp.inErrs)),
     ["Drops by reason"],
     ...(reasons.length === 0
       ? [row("(none)", () => "")]

@@ -253,24 +253,36 @@ export class RealClock implements Clock {
     this.#hostDeadline = Infinity;
     this.#run();
   };
-  /** Holders (see {@link RealClock.ref}); the host timer and channel are ref'd while > 0. */
+  /** Holders (see {@link RealClock.ref}). */
   #refs = 0;
+  /** The ref'd interval that keeps the process alive while there are holders. */
+  #holdTimer: ReturnType<typeof setInterval> | undefined;
   /** When true the clock always keeps the process alive while timers are pending. */
   readonly keepAlive: boolean;
 
-  /** @param options.keepAlive keep the process alive while timers are pending (default false) */
+  /**
+   * A clock on the host's time.
+   * @param options.keepAlive keep the process alive while timers are pending (default false)
+   */
   constructor(options: { keepAlive?: boolean } = {}) {
     this.keepAlive = options.keepAlive ?? false;
   }
 
-  /** Someone waits on the clock's work: keep the process alive (nests). */
+  /**
+   * Someone waits on the clock's work (a blocked read, accept, connect, a
+   * ping): keep the process alive (nests). While held, one ref'd host
+   * interval keeps Deno running; the host timer and the channel stay unref'd.
+   */
   ref(): void {
-    if (this.#refs++ === 0) this.#setRef(true);
+    if (this.#refs++ === 0) this.#holdTimer = setInterval(noop, 0x3fffffff);
   }
 
   /** Drop one {@link RealClock.ref}. */
   unref(): void {
-    if (this.#refs > 0 && --this.#refs === 0) this.#setRef(false);
+    if (this.#refs === 0 || --this.#refs > 0) return;
+    clearInterval(this.#holdTimer);
+    this.#holdTimer = undefined;
+    if (!this.#scheduled) this.#releasePort();
   }
 
   /** Holders now. */
@@ -278,9 +290,21 @@ export class RealClock implements Clock {
     return this.#refs;
   }
 
-  #setRef(on: boolean): void {
-    if (this.#hostTimer !== undefined && !this.keepAlive) refTimer(this.#hostTimer, on);
-    if (this.#channel !== undefined) refPort(this.#channel.port1, on);
+  /**
+   * Close the channel while nothing holds the process: Deno's MessagePort
+   * keeps a process alive after its first message even when unref'd, so an
+   * idle one is closed and made again when next needed.
+   */
+  #releasePort(): void {
+    const ch = this.#channel;
+    if (this.#refs > 0 || !IS_DENO || ch === undefined) return;
+    // Forget it first: closing a port can re-enter (its close event runs a callback).
+    this.#channel = undefined;
+    ch.port1.close();
+    ch.port2.close();
+    // A marker in flight is lost with the channel: the next run starts a slice.
+    this.#markerPending = false;
+    this.#newSlice(performance.now());
   }
 
   /**
@@ -331,13 +355,18 @@ export class RealClock implements Clock {
     this.#hostDeadline = Infinity;
     // Both ends: an open port2 is a leaked resource (and Deno's test
     // sanitizer reports it).
-    this.#channel?.port1.close();
-    this.#channel?.port2.close();
+    const ch = this.#channel;
     this.#channel = undefined;
+    ch?.port1.close();
+    ch?.port2.close();
     this.#tasks = [];
     this.#head = 0;
     this.#count = 0;
     this.#scheduled = false;
+    this.#markerPending = false;
+    clearInterval(this.#holdTimer);
+    this.#holdTimer = undefined;
+    this.#refs = 0;
   }
 
   /** Queue one run: a microtask within the slice, a message once the slice is spent. */
@@ -378,7 +407,7 @@ export class RealClock implements Clock {
           this.#newSlice(performance.now());
         } else this.#run();
       };
-      refPort(ch.port1, this.#refs > 0);
+      unrefPort(ch.port1);
       this.#channel = ch;
     }
     return this.#channel.port2;
@@ -425,6 +454,7 @@ export class RealClock implements Clock {
     if (age >= SLICE_MS) this.#sliceSpent = true;
     else if (age >= SLICE_MS / 2 && !this.#markerPending) this.#postMarker(this.#port());
     if (this.#head < this.#count || this.#dueBy(now)) this.#schedule();
+    else this.#releasePort(); // idle and nobody waits: let the process exit
     const next = this.#heap.peek();
     if (next !== undefined && next.when > now) this.#arm(next.when);
   }
@@ -453,7 +483,7 @@ export class RealClock implements Clock {
     }
     this.#hostDeadline = when;
     this.#hostTimer = setTimeout(this.#onHostTimer, Math.max(0, when - this.now()));
-    if (!this.keepAlive && this.#refs === 0) refTimer(this.#hostTimer, false);
+    if (!this.keepAlive) unrefTimer(this.#hostTimer);
   }
 }
 
@@ -465,19 +495,44 @@ export class RealClock implements Clock {
  */
 const WebMessageChannel: typeof MessageChannel = globalThis.MessageChannel;
 
-/** Deno only: whether a host timer keeps the process alive. */
-function refTimer(id: ReturnType<typeof setTimeout>, on: boolean): void {
-  const deno = (globalThis as {
-    Deno?: { refTimer?: (id: number) => void; unrefTimer?: (id: number) => void };
-  }).Deno;
-  if (typeof id !== "number" || deno === undefined) return;
-  if (on) deno.refTimer?.(id);
-  else deno.unrefTimer?.(id);
+/** Running under Deno (where an idle MessagePort must be closed to let the process exit). */
+const IS_DENO = typeof (globalThis as { Deno?: unknown }).Deno === "object";
+
+/**
+ * Keep the host process alive until the returned function is called (it is
+ * idempotent): {@link Clock.ref} with a matching {@link Clock.unref}.
+ *
+ * @example
+ * ```ts
+ * import { holdProcess, RealClock } from "./clock.ts";
+ * const clock = new RealClock();
+ * const release = holdProcess(clock); // the process stays up…
+ * clock.setTimer(10, release); // …until this fires
+ * ```
+ */
+export function holdProcess(clock: Clock): () => void {
+  clock.ref();
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    clock.unref();
+  };
 }
 
-/** Deno only: whether a listening port keeps the process alive. */
-function refPort(port: MessagePort, on: boolean): void {
-  const p = port as MessagePort & { ref?: () => void; unref?: () => void };
-  if (on) p.ref?.();
-  else p.unref?.();
+/** A host timer no longer keeps the process alive (Deno 2: a Timeout object; older: a number). */
+function unrefTimer(id: ReturnType<typeof setTimeout>): void {
+  const timeout = id as unknown as { unref?: () => void };
+  if (typeof timeout === "object" && typeof timeout.unref === "function") {
+    timeout.unref();
+    return;
+  }
+  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
+  if (typeof id === "number" && deno?.unrefTimer) deno.unrefTimer(id);
+}
+
+/** A listening port no longer keeps the process alive (Deno). */
+function unrefPort(port: MessagePort): void {
+  const p = port as MessagePort & { unref?: () => void };
+  p.unref?.();
 }

@@ -1,7 +1,7 @@
 /**
  * Keyed hashing for values an attacker must not predict or collide: IP IDs
  * (RFC 7739), ephemeral port offsets (RFC 6056), hash-table buckets fed by
- * packet fields (CONFORMANCE §8 row 18). HalfSipHash-2-4 (Aumasson & Bernstein),
+ * packet fields (hash flooding: tests/core/hash_test.ts). HalfSipHash-2-4 (Aumasson & Bernstein),
  * the 32-bit SipHash variant Linux uses as `hsiphash`, over 32-bit words with
  * a 64-bit secret key from the injected random source.
  *

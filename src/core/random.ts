@@ -43,10 +43,15 @@ export function randomInt(rng: RandomSource, n: number): number {
  * ```
  */
 export class SeededRandom implements RandomSource {
+  /** The seed it was made with. */
   readonly seed: number;
   #gen: { next(): number };
 
-  /** @param seed any 32-bit integer */
+  /**
+   * A generator whose sequence depends only on `seed`.
+   *
+   * @param seed any 32-bit integer
+   */
   constructor(seed: number) {
     this.seed = seed | 0;
     this.#gen = xoroshiro128plus(this.seed);

@@ -53,8 +53,11 @@ export interface SoftNetOptions {
  * ```
  */
 export class SoftNet<D extends RxDevice = RxDevice> {
+  /** Packets one drain may process in all (Linux netdev_budget). */
   readonly budget: number;
+  /** Packets one device may hand over per turn (Linux dev_weight). */
   readonly weight: number;
+  /** Milliseconds one drain may run before it yields. */
   readonly timeBudgetMs: number;
   /** Drain tasks run. */
   runs = 0;
@@ -76,6 +79,7 @@ export class SoftNet<D extends RxDevice = RxDevice> {
   #scheduled = false;
   readonly #run = () => this.#drain();
 
+  /** A drain that hands each frame to `receive`, scheduled on `clock`. */
   constructor(
     readonly clock: Clock,
     readonly deliver: (skb: SkBuff, dev: D) => void,
@@ -146,7 +150,7 @@ export class SoftNet<D extends RxDevice = RxDevice> {
           n = dev.poll(ask, this.deliver);
         } catch (e) {
           // A throwing handler owned (and lost) one frame; the device keeps a
-          // place on the list so the rest of its queue is not stranded (§8-19).
+          // place on the list so the rest of its queue is not stranded (tests/core/softnet_test.ts).
           if (dev.rxQueue.length > 0 && dev.isUp) {
             this.#state.set(dev, 1);
             this.#listPush(dev);

@@ -9,44 +9,73 @@
 
 /** IP group (RFC 4293 `ipSystemStats`, abridged). */
 export class IpStats {
+  /** Datagrams received from the interfaces, errors included (ipSystemStatsInReceives). */
   inReceives = 0;
+  /** Discarded for a bad header: version, length, checksum, TTL (InHdrErrors). */
   inHdrErrors = 0;
+  /** Discarded because the destination is not ours and we do not forward (InAddrErrors). */
   inAddrErrors = 0;
+  /** Delivered to us for a protocol we do not implement (InUnknownProtos). */
   inUnknownProtos = 0;
+  /** Valid datagrams dropped for lack of resources (InDiscards). */
   inDiscards = 0;
+  /** Datagrams handed to a transport protocol or ICMP (InDelivers). */
   inDelivers = 0;
+  /** Datagrams our protocols asked IP to send (OutRequests). */
   outRequests = 0;
+  /** Outgoing datagrams dropped for lack of resources (OutDiscards). */
   outDiscards = 0;
+  /** Outgoing datagrams with no route (OutNoRoutes). */
   outNoRoutes = 0;
+  /** Fragments received that needed reassembly (ReasmReqds). */
   reasmReqds = 0;
+  /** Datagrams reassembled (ReasmOKs). */
   reasmOKs = 0;
+  /** Reassemblies that failed: overlaps, limits, timeouts (ReasmFails). */
   reasmFails = 0;
+  /** Reassemblies abandoned when their timer ran out. */
   reasmTimeout = 0;
+  /** Datagrams fragmented for sending (OutFragOKs). */
   fragOKs = 0;
+  /** Datagrams that needed fragmenting but had DF set (OutFragFails). */
   fragFails = 0;
+  /** Fragments created (OutFragCreates). */
   fragCreates = 0;
 }
 
 /** ICMP group, with per-type counts (`icmpMsgStats`). */
 export class IcmpStats {
+  /** ICMP messages received, errors included (icmpInMsgs). */
   inMsgs = 0;
+  /** ICMP messages received and dropped as malformed (icmpInErrors). */
   inErrors = 0;
+  /** ICMP messages sent (icmpOutMsgs). */
   outMsgs = 0;
+  /** ICMP messages not sent for lack of resources (icmpOutErrors). */
   outErrors = 0;
   /** ICMP errors we wanted to send but the rate limiter refused. */
   outRateLimited = 0;
+  /** Messages received, by ICMP type. */
   readonly inByType: Uint32Array = new Uint32Array(256);
+  /** Messages sent, by ICMP type. */
   readonly outByType: Uint32Array = new Uint32Array(256);
 }
 
 /** UDP group (RFC 4113). */
 export class UdpStats {
+  /** Datagrams delivered to sockets (udpInDatagrams). */
   inDatagrams = 0;
+  /** Datagrams for a port nobody listens on (udpNoPorts). */
   noPorts = 0;
+  /** Datagrams dropped for errors other than no port (udpInErrors). */
   inErrors = 0;
+  /** Datagrams dropped for a bad checksum (udpInCsumErrors). */
   inCsumErrors = 0;
+  /** Datagrams sent (udpOutDatagrams). */
   outDatagrams = 0;
+  /** Datagrams dropped because the socket's receive buffer was full (RcvbufErrors). */
   rcvbufErrors = 0;
+  /** Sends refused because the send buffer was full (SndbufErrors). */
   sndbufErrors = 0;
 }
 
@@ -55,22 +84,36 @@ export class UdpStats {
  * make behaviour testable).
  */
 export class TcpStats {
+  /** Connections opened by connect(): CLOSED → SYN-SENT (tcpActiveOpens). */
   activeOpens = 0;
+  /** Connections opened by a listener: LISTEN → SYN-RECEIVED (tcpPassiveOpens). */
   passiveOpens = 0;
+  /** Handshakes that failed: SYN-SENT/SYN-RECEIVED → CLOSED or back to LISTEN (tcpAttemptFails). */
   attemptFails = 0;
+  /** Connections reset from ESTABLISHED or CLOSE-WAIT (tcpEstabResets). */
   estabResets = 0;
   /** Connections now in ESTABLISHED or CLOSE-WAIT (a gauge). */
   currEstab = 0;
+  /** Segments received, errors included (tcpInSegs). */
   inSegs = 0;
+  /** Segments sent, retransmissions excluded (tcpOutSegs). */
   outSegs = 0;
+  /** Segments retransmitted (tcpRetransSegs). */
   retransSegs = 0;
+  /** Segments received with errors: checksum, header (tcpInErrs). */
   inErrs = 0;
+  /** Segments sent with RST (tcpOutRsts). */
   outRsts = 0;
   // TcpExt-style counters.
+  /** Challenge ACKs sent (RFC 5961; TcpExt TCPChallengeACK). */
   challengeAcks = 0;
+  /** Challenge ACKs not sent because of the rate limit. */
   challengeAcksLimited = 0;
+  /** Segments rejected by PAWS (RFC 7323; TcpExt PAWSEstab). */
   pawsRejected = 0;
+  /** Handshakes completed while the accept queue was full (TcpExt ListenOverflows). */
   listenOverflows = 0;
+  /** SYNs or ACKs a listener dropped (TcpExt ListenDrops). */
   listenDrops = 0;
   /** SYN-ACKs sent with a SYN cookie (TcpExt SyncookiesSent). */
   syncookiesSent = 0;
@@ -78,17 +121,29 @@ export class TcpStats {
   syncookiesRecv = 0;
   /** ACKs to a listener whose cookie was forged or expired (TcpExt SyncookiesFailed). */
   syncookiesFailed = 0;
+  /** Segments queued out of order (TcpExt TCPOFOQueue). */
   ofoQueued = 0;
+  /** Out-of-order segments dropped to stay within limits (TcpExt OfoPruned). */
   ofoPruned = 0;
+  /** ACKs sent when the delayed-ACK timer fired (TcpExt DelayedACKs). */
   delayedAcks = 0;
+  /** Fast retransmissions on duplicate ACKs (TcpExt TCPFastRetrans). */
   fastRetrans = 0;
+  /** Retransmission timeouts (TcpExt TCPTimeouts). */
   timeouts = 0;
+  /** SYN and SYN-ACK retransmissions (TcpExt TCPSynRetrans). */
   synRetrans = 0;
+  /** Connections reset because data arrived after close (TcpExt TCPAbortOnData). */
   abortOnData = 0;
+  /** Connections reset on close with unread data (TcpExt TCPAbortOnClose). */
   abortOnClose = 0;
+  /** Connections given up after too many retransmissions (TcpExt TCPAbortOnTimeout). */
   abortOnTimeout = 0;
+  /** Connections reset by SO_LINGER with a zero time (TcpExt TCPAbortOnLinger). */
   abortOnLinger = 0;
+  /** Keepalive probes sent. */
   keepaliveProbes = 0;
+  /** Zero-window probes sent (persist timer). */
   zeroWindowProbes = 0;
   /** Transitions by `from * 11 + to` (TcpState numbering). */
   readonly transitions: Uint32Array = new Uint32Array(121);
@@ -96,9 +151,13 @@ export class TcpStats {
 
 /** ARP / neighbour counters. */
 export class ArpStats {
+  /** ARP requests sent. */
   requestsSent = 0;
+  /** ARP replies sent. */
   repliesSent = 0;
+  /** ARP requests received. */
   requestsReceived = 0;
+  /** ARP replies received. */
   repliesReceived = 0;
   /** Replies nobody asked for: ignored, no entry created. */
   unsolicitedIgnored = 0;
@@ -156,10 +215,16 @@ export class DropCounters {
  * ```
  */
 export class StackStats {
+  /** IPv4. */
   readonly ip: IpStats = new IpStats();
+  /** ICMP. */
   readonly icmp: IcmpStats = new IcmpStats();
+  /** UDP. */
   readonly udp: UdpStats = new UdpStats();
+  /** TCP. */
   readonly tcp: TcpStats = new TcpStats();
+  /** ARP. */
   readonly arp: ArpStats = new ArpStats();
+  /** Drops by reason. */
   readonly drops: DropCounters = new DropCounters();
 }

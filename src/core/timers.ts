@@ -16,7 +16,8 @@ export class TimerEntry {
   /** Tie-breaker: timers due at the same instant fire in the order they were armed. */
   seq = 0;
   /** Position in the heap, or -1 when not scheduled. */
-  index = -1;
+  index: number = -1;
+  /** A timer that runs `callback` when it fires. */
   constructor(public callback: () => void) {}
   /** True while the timer is scheduled and has not fired or been cancelled. */
   get pending(): boolean {

@@ -33,9 +33,13 @@ export const PacketType = {
 
 /** A received echo reply, as handed to `ping`. */
 export interface EchoReply {
+  /** Who sent the reply. */
   readonly from: Ipv4Address;
+  /** Echo identifier. */
   readonly id: number;
+  /** Echo sequence number. */
   readonly seq: number;
+  /** The reply's TTL. */
   readonly ttl: number;
   /** ICMP data bytes (a copy). */
   readonly data: Uint8Array;
@@ -45,8 +49,11 @@ export interface EchoReply {
 
 /** An ICMP error about one of our echo requests (ping prints "Destination Host Unreachable"). */
 export interface EchoError {
+  /** Who sent the ICMP error. */
   readonly from: Ipv4Address;
+  /** Echo identifier of the request it is about. */
   readonly id: number;
+  /** Sequence number of the request it is about. */
   readonly seq: number;
   /** errno the error maps to (`icmp_errno.ts`: ENETUNREACH, EHOSTUNREACH, EMSGSIZE, …). */
   readonly errno: number;
@@ -95,6 +102,7 @@ export class IcmpProtocol implements InetProtocol, IcmpSender {
   readonly #echoListeners = new Map<number, (reply: EchoReply | EchoError) => void>();
   #nextEchoId: number;
 
+  /** ICMP over the IPv4 layer `ip`. */
   constructor(ip: Ipv4Layer, o: IcmpOptions = {}) {
     this.#ip = ip;
     this.#rateLimitMs = o.rateLimitMs ?? 1000;

@@ -33,16 +33,24 @@ export interface IfaceOptions {
  * ```
  */
 export class Iface {
+  /** Interface index (1 = loopback). */
   readonly index: number;
+  /** The device. */
   readonly dev: NetDevice;
+  /** Our address on it. */
   readonly address: Ipv4Address;
+  /** Prefix length of the subnet. */
   readonly prefixLength: number;
+  /** The subnet mask. */
   readonly mask: Ipv4Address;
   /** The subnet's directed broadcast, or -1 for /31 and /32 (none). */
   readonly broadcast: number;
+  /** No ARP on this link (loopback). */
   readonly noArp: boolean;
+  /** The loopback interface. */
   readonly loopback: boolean;
 
+  /** An interface from its options. */
   constructor(options: IfaceOptions) {
     if (!(options.prefixLength >= 0 && options.prefixLength <= 32)) {
       throw new RangeError(`Interface prefix length ${options.prefixLength} is outside 0…32`);

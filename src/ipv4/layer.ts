@@ -51,6 +51,7 @@ import type { RouteResult, RouteTable } from "./route.ts";
 export interface IcmpError {
   /** ICMP type (3 unreachable, 11 time exceeded, 12 parameter problem). */
   readonly type: number;
+  /** ICMP code. */
   readonly code: number;
   /** Next-hop MTU for "fragmentation needed" (RFC 1191), else 0. */
   readonly nextHopMtu: number;
@@ -109,11 +110,17 @@ export interface Ipv4SendOptions {
 
 /** What the IPv4 layer needs from the stack. */
 export interface Ipv4LayerOptions {
+  /** The stack clock. */
   clock: Clock;
+  /** Randomness for IP IDs. */
   rng: RandomSource;
+  /** Packet buffers. */
   allocator: SkbAllocator;
+  /** The stack's counters. */
   stats: StackStats;
+  /** The routing table. */
   routes: RouteTable;
+  /** The ARP table. */
   neighbours: NeighbourTable;
   /** The loopback interface, used for datagrams to our own addresses. */
   loopback: () => Iface | undefined;
@@ -150,13 +157,21 @@ export interface IcmpSender {
  * ```
  */
 export class Ipv4Layer {
+  /** The stack clock. */
   readonly clock: Clock;
+  /** Randomness for IP IDs. */
   readonly rng: RandomSource;
+  /** Packet buffers. */
   readonly allocator: SkbAllocator;
+  /** The stack's counters. */
   readonly stats: StackStats;
+  /** The routing table. */
   readonly routes: RouteTable;
+  /** The ARP table. */
   readonly neighbours: NeighbourTable;
+  /** Fragment reassembly. */
   readonly reassembler: Reassembler;
+  /** TTL of datagrams we originate (default 64). */
   readonly defaultTtl: number;
   /** Set by the ICMP module when it is created. */
   icmp: IcmpSender | null = null;
@@ -181,6 +196,7 @@ export class Ipv4Layer {
     payloadLength: 0,
   };
 
+  /** The IPv4 layer of one stack. */
   constructor(o: Ipv4LayerOptions) {
     this.clock = o.clock;
     this.rng = o.rng;

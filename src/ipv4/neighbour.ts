@@ -57,7 +57,7 @@
  *   answers a request of ours. Counted `arp.unverified_change`
  *   (DEVIATIONS.md DEV-ARP-1).
  *
- * Security (CONFORMANCE §8 row 17): the table is bounded (`maxEntries`), and
+ * Security (tests/ipv4/neighbour_test.ts): the table is bounded (`maxEntries`), and
  * resolution is rate limited per destination. Entries are created only by our
  * own sends and by requests that target our address (RFC 826: we will likely
  * talk to the requester); unsolicited replies and gratuitous ARP never create
@@ -190,7 +190,7 @@ export interface NeighbourOptions {
    * Buffer memory queued across all unresolved entries beyond each entry's
    * first packet (default 1 MiB): a flood towards many unresolvable
    * addresses (e.g. SYN-ACKs to spoofed on-link sources) stays bounded by
-   * maxEntries packets plus this (§8 row 17).
+   * maxEntries packets plus this (bounded against ARP floods).
    */
   pendingTotalBytes?: number;
   /** How long an unused STALE entry is kept (default 60 000; Linux `gc_staletime`). */
@@ -322,17 +322,27 @@ function positive(v: number, name: string): number {
  * ```
  */
 export class NeighbourTable {
+  /** Most entries (more are refused or evict old ones). */
   readonly maxEntries: number;
+  /** How long an entry stays REACHABLE. */
   readonly reachableMs: number;
+  /** How long a used STALE entry waits in DELAY for a confirmation before probing. */
   readonly delayProbeMs: number;
+  /** A different MAC within this long of the last ARP update is ignored (Linux locktime). */
   readonly locktimeMs: number;
+  /** Time between ARP probes. */
   readonly retransMs: number;
+  /** Probes before resolution fails. */
   readonly maxProbes: number;
+  /** Packets one unresolved entry may hold. */
   readonly pendingPerEntry: number;
+  /** Bytes one unresolved entry may hold. */
   readonly pendingBytes: number;
+  /** Bytes all unresolved entries may hold together. */
   readonly pendingTotalBytes: number;
   /** Slot bytes queued across all entries. */
   #pendingTotal = 0;
+  /** How long a STALE entry is kept before garbage collection. */
   readonly staleMs: number;
   readonly #clock: Clock;
   readonly #allocator: SkbAllocator;
@@ -345,6 +355,7 @@ export class NeighbourTable {
   readonly #eth = new EthernetView(new Uint8Array(0));
   #closed = false;
 
+  /** An empty table. */
   constructor(options: NeighbourOptions) {
     this.#clock = options.clock;
     this.#allocator = options.allocator;
@@ -513,7 +524,7 @@ export class NeighbourTable {
     }
     if (known !== undefined) return null; // merged: used, not a drop
     if (isRequest) return "arp.not_for_us"; // no proxy ARP
-    // CONFORMANCE §8-17: a reply nobody asked for must not create an entry.
+    // ARP spoofing: a reply nobody asked for must not create an entry (neighbour_test.ts).
     this.#stats.unsolicitedIgnored++;
     return "arp.unsolicited_reply";
   }
@@ -607,7 +618,7 @@ export class NeighbourTable {
 
   // -------------------------------------------------------------------------
 
-  /** A new entry, evicting to stay within `maxEntries` (§8-17); `null` if refused. */
+  /** A new entry, evicting to stay within `maxEntries` (ARP floods); `null` if refused. */
   #create(key: number, iface: Iface, ip: Ipv4Address): Neighbour | null {
     if (this.#table.size >= this.maxEntries) {
       this.#stats.tableFull++;

@@ -1,7 +1,7 @@
 /**
  * IPv4 reassembly (RFC 791 §3.2; RFC 1122 §3.3.2, I8; Linux `ip_fragment.c`
  * over `inet_fragment.c`), hardened against the fragment attacks of
- * CONFORMANCE §8 row 9 (teardrop, ping of death, FragmentSmack, RFC 5722,
+ * Attacks covered by tests/ipv4/reassembly_test.ts (teardrop, ping of death, FragmentSmack, RFC 5722,
  * RFC 1858/3128) and row 18 (hash-collision table exhaustion).
  *
  * Decisions recorded here:
@@ -12,7 +12,7 @@
  *   configurable (`timeoutMs`). Later fragments never extend it, so trickling
  *   one fragment every few seconds cannot pin a queue.
  * - **Any overlap drops the whole datagram** (RFC 5722 semantics, which
- *   CONFORMANCE recommends for IPv4 too, as Linux does since 4.19): there is
+ *   RFC 5722 asks for IPv6 and we do for IPv4 too, as Linux does since 4.19): there is
  *   then no "which copy wins" ambiguity for a firewall to be evaded by, and
  *   teardrop's negative lengths cannot arise. Exact duplicates (same offset
  *   and length) are ignored, per RFC 5722 errata 3089; the first copy is kept.

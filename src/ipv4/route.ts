@@ -29,7 +29,9 @@ export interface Route {
 
 /** What a lookup returns. */
 export interface RouteResult {
+  /** The matching route. */
   readonly route: Route;
+  /** The outgoing interface. */
   readonly iface: Iface;
   /** Where to send the frame: the gateway, or the destination itself. */
   readonly nextHop: Ipv4Address;
@@ -41,9 +43,13 @@ export interface RouteResult {
 
 /** Options for {@link RouteTable.add}. */
 export interface RouteOptions {
+  /** Next hop (absent: on-link). */
   gateway?: Ipv4Address;
+  /** Preferred source address. */
   src?: Ipv4Address;
+  /** Lower wins among equal prefixes (default 0). */
   metric?: number;
+  /** Path MTU of the route (default: the interface MTU). */
   mtu?: number;
 }
 

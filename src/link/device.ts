@@ -35,7 +35,7 @@ export const DeviceFeature = {
 } as const;
 
 /** Largest super-segment a TSO device takes: a full IPv4 datagram plus the Ethernet header. */
-export const GSO_MAX_FRAME = 65535 + ETHERNET_HEADER_LENGTH;
+export const GSO_MAX_FRAME: number = 65535 + ETHERNET_HEADER_LENGTH;
 
 /** Result of {@link NetDevice.transmit} (the buffer is consumed either way). */
 export const Xmit = {
@@ -53,11 +53,15 @@ export type Xmit = typeof Xmit[keyof typeof Xmit];
 
 /** Interface counters (Linux `rtnl_link_stats64`). */
 export class DeviceStats {
+  /** Frames received. */
   rxPackets = 0;
+  /** Bytes received. */
   rxBytes = 0;
   /** Frames dropped on receive (queue full, no buffer, malformed). */
   rxDropped = 0;
+  /** Frames transmitted. */
   txPackets = 0;
+  /** Bytes transmitted. */
   txBytes = 0;
   /** Frames dropped on transmit (queue full, down, oversize). */
   txDropped = 0;
@@ -145,13 +149,17 @@ export abstract class BaseDevice implements NetDevice {
   readonly features: number;
   readonly stats: DeviceStats = new DeviceStats();
   readonly rxQueue: SkbQueue = new SkbQueue();
+  /** Receive queue bound (frames). */
   readonly rxQueueLimit: number;
+  /** Allocates received frames. */
   readonly allocator: SkbAllocator;
+  /** Time source (tap timestamps, deferred work). */
   readonly clock: Clock;
   #up = false;
   #notify: ((dev: NetDevice) => void) | null = null;
   #taps: DeviceTap[] = [];
 
+  /** A device from its options (down until `up()`). */
   constructor(options: DeviceOptions) {
     this.name = options.name;
     this.mtu = options.mtu ?? 1500;

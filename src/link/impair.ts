@@ -1,6 +1,6 @@
 /**
  * One direction of a simulated wire with seeded, reproducible impairments:
- * the userspace stand-in for Linux `netem` + `tbf` (CONFORMANCE.md §6 row 5).
+ * the userspace stand-in for Linux `netem` + `tbf` (tests/link/impair_test.ts checks each impairment).
  *
  * A frame handed to {@link ImpairedChannel.send} at clock time `t` goes
  * through these stages, in this order; the first one that drops it ends its
@@ -283,6 +283,7 @@ export class ImpairedChannel {
   #closed = false;
   readonly #onTimer = (): void => this.#fire();
 
+  /** A channel delivering to `options.deliver` with the given impairments. */
   constructor(options: ImpairedChannelOptions) {
     const c = options.config ?? {};
     this.config = c;

@@ -84,6 +84,7 @@ export class LoopbackDevice extends BaseDevice {
   // Created once so a transmit allocates no closure.
   readonly #drain = (): void => this.#run();
 
+  /** A loopback device. */
   constructor(options: LoopbackOptions) {
     super({
       ...options,
@@ -105,6 +106,7 @@ export class LoopbackDevice extends BaseDevice {
     return this.#pending.length;
   }
 
+  /** Queue the frame for the deferred hand-back. */
   protected override hardStartXmit(skb: SkBuff): Xmit {
     if (this.#pending.length >= this.inFlightLimit) {
       this.loStats.inFlightDropped++;
@@ -132,11 +134,13 @@ export class LoopbackDevice extends BaseDevice {
     return Xmit.OK;
   }
 
+  /** Take the device down; frames in flight are freed. */
   override down(): void {
     super.down();
     this.#pending.purge();
   }
 
+  /** Close the device. */
   override close(): void {
     this.down();
   }

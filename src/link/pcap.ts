@@ -62,13 +62,17 @@ export class PcapWriter {
   frames = 0;
   /** Bytes handed to the sink, headers included. */
   bytes = 0;
+  /** Longest captured length. */
   readonly snaplen: number;
+  /** Added to clock time for the timestamps. */
   readonly epochMs: number;
+  /** Timestamp resolution. */
   readonly precision: "us" | "ns";
   readonly #sink: PcapSink;
   readonly #unitsPerMs: number;
   readonly #unitsPerSec: number;
 
+  /** A writer; the file header goes to `sink` at once. */
   constructor(sink: PcapSink, options: PcapWriterOptions = {}) {
     this.#sink = sink;
     this.snaplen = options.snaplen ?? PCAP_SNAPLEN;

@@ -4,7 +4,7 @@
  * (loss, duplication, reordering, delay and jitter, corruption, rate limit
  * with a tail-drop queue, wire MTU, blackouts). Two stacks on the two ends
  * talk to each other on virtual time, reproducibly from one seed — the
- * simulation tier of ARCHITECTURE.md §5.
+ * simulation tier of the tests (tests/_util/sim.ts, the `./testing` entry point).
  *
  * @module
  */
@@ -94,12 +94,14 @@ export class PipeDevice extends BaseDevice {
     return this.#wire;
   }
 
+  /** Put the frame on this end's outgoing channel. */
   protected override hardStartXmit(skb: SkBuff): Xmit {
     const wire = this.#wire;
     if (wire === null) throw new TypeError(`Device ${this.name} is not part of a pipe`);
     return wire.send(skb);
   }
 
+  /** Close this end; frames in flight are dropped. */
   override close(): void {
     this.down();
     this.#wire?.close();

@@ -136,6 +136,7 @@ export class TapError extends Error {
   /** The TAP name that was being opened. */
   readonly device: string;
 
+  /** An error opening or using TAP `device`: errno `code` and why. */
   constructor(device: string, code: string, why: string, options?: ErrorOptions) {
     super(`Cannot open TAP "${device}": ${why}`, options);
     this.name = "TapError";
@@ -154,8 +155,8 @@ const SCRATCH_BYTES = 65536 + ETHERNET_HEADER_LENGTH;
  * it (or use `await using`): until then a poll call is pending, which keeps
  * the process alive.
  *
- * @example
- * ```ts
+ * @example Needs root and a network namespace: not run by `deno test --doc`
+ * ```ts ignore
  * // sudo ip netns add demo   (then, as root: deno run --allow-ffi this.ts)
  * import { TapDevice } from "./tap.ts";
  * import { Arena } from "../skb/arena.ts";
@@ -320,6 +321,7 @@ export class TapDevice extends BaseDevice {
     return this.close();
   }
 
+  /** Write the frame to the TAP file descriptor. */
   protected override hardStartXmit(skb: SkBuff): Xmit {
     if (this.#closing) {
       skb.free();

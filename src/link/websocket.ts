@@ -46,14 +46,23 @@ const OPEN = 1;
 
 /** The parts of a `WebSocket` the link uses (a real one, or a test fake). */
 export interface WebSocketLike {
+  /** "arraybuffer" is set before use. */
   binaryType: string;
+  /** WebSocket.OPEN (1) while usable. */
   readonly readyState: number;
+  /** Bytes queued and not yet sent. */
   readonly bufferedAmount: number;
+  /** Send one binary message. */
   send(data: Uint8Array | ArrayBuffer): void;
+  /** Close the connection. */
   close(code?: number, reason?: string): void;
+  /** Connected. */
   onopen: ((ev: Event) => unknown) | null;
+  /** A message arrived. */
   onmessage: ((ev: MessageEvent) => unknown) | null;
+  /** Closed. */
   onclose: ((ev: CloseEvent) => unknown) | null;
+  /** An error happened. */
   onerror: ((ev: Event) => unknown) | null;
 }
 
@@ -132,6 +141,7 @@ export class WebSocketLinkError extends Error {
   /** Close reason, if any. */
   readonly reason: string | undefined;
 
+  /** An error with the close `code` and `reason` when there were some. */
   constructor(message: string, code?: number, reason?: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "WebSocketLinkError";
@@ -198,8 +208,8 @@ const defaultCreateSocket = (url: string): WebSocketLike =>
 /**
  * An Ethernet device whose wire is a WebSocket to a relay.
  *
- * @example
- * ```ts
+ * @example Needs a running relay (`netwasm relay`): not run by `deno test --doc`
+ * ```ts ignore
  * import { Stack } from "../api/stack.ts";
  * import { RealClock } from "../core/clock.ts";
  * import { WebSocketLink } from "./websocket.ts";
@@ -382,6 +392,7 @@ export class WebSocketLink extends BaseDevice {
     if (wasUp) this.#emit({ up: false, code: 1000, reason: "closed", final: true });
   }
 
+  /** Send the frame as one binary message (or queue it while the socket is busy). */
   protected override hardStartXmit(skb: SkBuff): Xmit {
     const s = this.#socket;
     if (!this.#carrier || s === null) {

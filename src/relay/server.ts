@@ -39,7 +39,7 @@ import { TapDevice } from "../link/tap.ts";
 import { Arena } from "../skb/arena.ts";
 import { SkbAllocator, type SkBuff } from "../skb/skbuff.ts";
 import { formatMac } from "../wire/addr.ts";
-import { serveStatic, textResponse } from "./static.ts";
+import { packageFiles, serveStatic, textResponse } from "./static.ts";
 import {
   EthernetSwitch,
   Forward,
@@ -71,8 +71,14 @@ export interface RelayOptions {
   tap?: RelayTapOptions;
   /** Directory served at `/`. */
   staticDir?: string;
-  /** Where `netwasm.js` is served from (default: the repository's `dist/`; null: not served). */
+  /**
+   * A directory `netwasm.js` is served from instead of the package's own
+   * `dist/netwasm.js` (read relative to this module, from a checkout or a
+   * registry); null: not served at all.
+   */
   bundleDir?: string | null;
+  /** Serve the package's demo page (`examples/index.html`, `app.js`) at `/` when there is no `staticDir`. */
+  demo?: boolean;
   /**
    * Most WebSocket clients at once (default 64). At the limit a newcomer
    * evicts the longest-connected client that has not sent a frame yet; 503
@@ -168,7 +174,8 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-const DEFAULT_BUNDLE_DIR = new URL("../../dist/", import.meta.url);
+/** The package root, `file:` in a checkout or `https:` from a registry. */
+const PACKAGE_ROOT = new URL("../../", import.meta.url);
 
 interface Client {
   socket: WebSocket;
@@ -216,9 +223,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const maxBuffered = options.maxBufferedBytes ?? 2 << 20;
   const origins = options.origins ?? [];
   const tokenDigest = options.token === undefined ? null : await sha256(options.token);
-  const bundleDir = options.bundleDir === null
+  const bundleDir = options.bundleDir ?? undefined;
+  const packageFile = options.bundleDir === null && !options.demo
     ? undefined
-    : options.bundleDir ?? decodeURIComponent(DEFAULT_BUNDLE_DIR.pathname);
+    : packageFiles(PACKAGE_ROOT, {
+      demo: options.demo === true && options.staticDir === undefined,
+    });
   const sw = new EthernetSwitch({
     clock,
     ratePps: options.ratePps ?? 20_000,
@@ -487,6 +497,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     return serveStatic(req, {
       ...(options.staticDir !== undefined ? { root: options.staticDir } : {}),
       ...(bundleDir !== undefined ? { bundleDir } : {}),
+      ...(packageFile !== undefined ? { packageFile } : {}),
     });
   };
 

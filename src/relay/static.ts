@@ -76,6 +76,61 @@ export interface StaticOptions {
   root?: string;
   /** Directory holding `netwasm.js` (and `netwasm.js.map`), served at `/netwasm.js`. */
   bundleDir?: string;
+  /**
+   * Files of the package itself, by request path (`/netwasm.js`, and with
+   * the demo `/`, `/index.html`, `/app.js`): their bytes, or null when the
+   * package has no such file. Used when `bundleDir`/`root` do not answer.
+   */
+  packageFile?: (path: string) => Promise<Uint8Array | null>;
+}
+
+/**
+ * Files of the package the relay belongs to, read relative to `base` (the
+ * package root as a URL: `file:` in a checkout, `https:` when run from a
+ * registry) and kept in memory after the first read: `/netwasm.js` (and its
+ * source map) from `dist/`, and when `demo` is set the demo page from
+ * `examples/`.
+ *
+ * @example
+ * ```ts
+ * import { packageFiles } from "./static.ts";
+ * const files = packageFiles(new URL("../../", import.meta.url), { demo: true });
+ * const page = await files("/index.html"); // examples/index.html, or null
+ * ```
+ */
+export function packageFiles(
+  base: URL,
+  options: { demo?: boolean } = {},
+): (path: string) => Promise<Uint8Array | null> {
+  const map: Record<string, string> = {
+    "/netwasm.js": "dist/netwasm.js",
+    "/netwasm.js.map": "dist/netwasm.js.map",
+    ...(options.demo
+      ? {
+        "/": "examples/index.html",
+        "/index.html": "examples/index.html",
+        "/app.js": "examples/app.js",
+      }
+      : {}),
+  };
+  const cache = new Map<string, Promise<Uint8Array | null>>();
+  return (path) => {
+    const rel = map[path];
+    if (rel === undefined) return Promise.resolve(null);
+    let p = cache.get(rel);
+    if (p === undefined) {
+      p = fetch(new URL(rel, base)).then(
+        async (
+          r,
+        ) => (r.ok ? new Uint8Array(await r.arrayBuffer()) : (await r.body?.cancel(), null)),
+        () => null,
+      );
+      // A missing file may be built later (first run): only successes stay cached.
+      p.then((bytes) => bytes === null && cache.delete(rel));
+      cache.set(rel, p);
+    }
+    return p;
+  };
 }
 
 const BUNDLE_FILES = new Set(["/netwasm.js", "/netwasm.js.map"]);
@@ -108,9 +163,13 @@ export async function serveStatic(req: Request, options: StaticOptions): Promise
   if (options.bundleDir !== undefined && BUNDLE_FILES.has(path)) {
     const file = await openInside(options.bundleDir, path.slice(1));
     if (file !== null) return fileResponse(req, file, path);
-    if (path === "/netwasm.js") {
-      return textResponse(404, "netwasm.js is not built yet: run `deno task build`");
-    }
+  }
+  if (options.packageFile !== undefined && (options.root === undefined || BUNDLE_FILES.has(path))) {
+    const bytes = await options.packageFile(path);
+    if (bytes !== null) return bytesResponse(req, bytes, path === "/" ? "index.html" : path);
+  }
+  if (path === "/netwasm.js") {
+    return textResponse(404, "netwasm.js is not built yet: run `deno task build`");
   }
   if (options.root === undefined) return textResponse(404, "not found");
   let rel = segments.filter((s) => s !== "" && s !== ".").join("/");
@@ -150,6 +209,16 @@ async function openInside(root: string, rel: string): Promise<Found | null> {
   } catch {
     return null;
   }
+}
+
+function bytesResponse(req: Request, bytes: Uint8Array, name: string): Response {
+  const headers = new Headers({
+    ...ISOLATION_HEADERS,
+    "content-type": contentType(name),
+    "content-length": String(bytes.length),
+    "cache-control": "no-cache",
+  });
+  return new Response(req.method === "HEAD" ? null : bytes.slice(), { status: 200, headers });
 }
 
 async function fileResponse(req: Request, f: Found, name: string): Promise<Response> {

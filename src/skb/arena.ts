@@ -67,6 +67,7 @@ export class SizeClass {
   readonly refs: Uint16Array;
   /** Free slot indices (a stack). */
   readonly free: Int32Array;
+  /** Free slots in this class. */
   freeCount = 0;
   /** Slots carved so far. */
   carved = 0;
@@ -77,6 +78,7 @@ export class SizeClass {
   /** Allocations refused because the class was at its cap. */
   failures = 0;
 
+  /** Size class `index` of `size`-byte slots, at most `max` of them. */
   constructor(readonly index: number, readonly size: number, readonly max: number) {
     this.offsets = new Int32Array(max);
     this.refs = new Uint16Array(max);
@@ -119,6 +121,7 @@ export class Arena {
   readonly memory: WebAssembly.Memory;
   /** Size classes, smallest first. */
   readonly classes: readonly SizeClass[];
+  /** Backed by a SharedArrayBuffer. */
   readonly shared: boolean;
   #top = RESERVED_BYTES;
   #buffer: ArrayBufferLike;
@@ -127,6 +130,7 @@ export class Arena {
   /** Maps a slot's start offset / SLOT_ALIGN to its slot id (class index << 24 | slot index). */
   #slotIndex: Map<number, number> = new Map();
 
+  /** A new arena (its memory grows on demand up to the maximum). */
   constructor(options: ArenaOptions = {}) {
     const configs = options.classes ?? DEFAULT_SIZE_CLASSES;
     if (configs.length === 0) throw new RangeError("Arena needs at least one size class");

@@ -23,7 +23,9 @@ import type { SkBuff } from "./skbuff.ts";
  * ```
  */
 export class SkbQueue {
+  /** First buffer, null when empty. */
   head: SkBuff | null = null;
+  /** Last buffer, null when empty. */
   tail: SkBuff | null = null;
   /** Buffers on the queue. */
   length = 0;

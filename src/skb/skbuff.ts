@@ -43,7 +43,7 @@ export const SACKED = {
  */
 export class SkBuff {
   /** Slot id in the arena (class << 24 | index), -1 once freed. */
-  slot = -1;
+  slot: number = -1;
   /** First byte of the buffer. */
   head = 0;
   /** First byte of the packet. */
@@ -54,9 +54,12 @@ export class SkBuff {
   end = 0;
 
   // Header offsets (absolute), set as layers parse or build the packet; -1 = unset.
-  macHeader = -1;
-  networkHeader = -1;
-  transportHeader = -1;
+  /** Offset of the link-layer header, -1 when unset. */
+  macHeader: number = -1;
+  /** Offset of the network header, -1 when unset. */
+  networkHeader: number = -1;
+  /** Offset of the transport header, -1 when unset. */
+  transportHeader: number = -1;
 
   /** EtherType / protocol of the payload. */
   protocol = 0;
@@ -99,10 +102,12 @@ export class SkBuff {
 
   /** Queue links; owned by the {@link SkbQueue} the buffer sits on. */
   next: SkBuff | null = null;
+  /** Previous buffer in a queue. */
   prev: SkBuff | null = null;
   /** The queue holding this buffer, if any. */
   list: object | null = null;
 
+  /** A buffer owned by `allocator` (use `allocator.alloc()`). */
   constructor(readonly allocator: SkbAllocator) {}
 
   /** Bytes in the packet. */
@@ -276,6 +281,7 @@ export class SkbAllocator {
   /** Allocations that failed for lack of arena space. */
   failures = 0;
 
+  /** An allocator over `arena`. */
   constructor(readonly arena: Arena) {}
 
   /**

@@ -3,8 +3,8 @@
  * in (`{ address: "192.0.2.2", port: 53 }`, family optional) and what the
  * socket layer hands back (`{ family: AF_INET, address: "192.0.2.2", port: 53 }`).
  *
- * Parsing is where `move_addr_to_kernel` and the `addr_len` checks of the
- * seeds (§4 item 6) end up: a malformed address is EINVAL, a foreign family
+ * Parsing is where Linux's `move_addr_to_kernel` and `addr_len` checks end
+ * up (tests/socket/fd_table_test.ts): a malformed address is EINVAL, a foreign family
  * EAFNOSUPPORT.
  *
  * @module
@@ -44,8 +44,11 @@ export interface SockAddrIn {
  * ```
  */
 export interface SockAddrInput {
+  /** AF_INET (default) or AF_UNSPEC. */
   readonly family?: number;
+  /** Dotted quad or 32-bit number (default 0.0.0.0). */
   readonly address?: string | number;
+  /** Port (default 0). */
   readonly port?: number;
 }
 
@@ -62,9 +65,10 @@ export interface SockAddrInput {
  */
 export class ParsedAddr {
   /** AF_INET or AF_UNSPEC. */
-  family = AF_INET;
+  family: number = AF_INET;
   /** Unsigned 32-bit address. */
   addr = 0;
+  /** Port. */
   port = 0;
 }
 

@@ -1,12 +1,12 @@
 /**
- * The BSD socket layer of one stack: a descriptor table (seeds §4 item 7:
+ * The BSD socket layer of one stack: a descriptor table (Linux
  * `sockfd_lookup_light`, `sock_alloc_file`, `fd_install` → EBADF, ENOTSOCK,
- * ENFILE), `socket()` with the per-family registry (`inetsw`), and the
+ * ENFILE; tests/socket/fd_table_test.ts), `socket()` with the per-family registry (`inetsw`), and the
  * system calls. Calls that can block in C return Promises; the rest are
  * synchronous and throw typed errors (`NetError` subclasses with the errno
  * `code`).
  *
- * Blocking (seeds §4 item 3). Protocol ops never wait. A blocking call tries
+ * Blocking (tests/socket/fd_table_test.ts, inet_stream_io_test.ts). Protocol ops never wait. A blocking call tries
  * the op; on EAGAIN it fails at once when the descriptor is O_NONBLOCK or
  * the call has MSG_DONTWAIT, and otherwise awaits the socket's readiness and
  * tries again, until SO_RCVTIMEO/SO_SNDTIMEO expires (EAGAIN) or the
@@ -23,7 +23,7 @@
  *
  * @module
  */
-import type { Clock } from "../core/clock.ts";
+import { type Clock, holdProcess } from "../core/clock.ts";
 import { Errno } from "../core/errno.ts";
 import { describeAddr, type SockAddrIn, type SockAddrInput } from "./address.ts";
 import {
@@ -50,6 +50,7 @@ import {
   SOL_SOCKET,
 } from "./constants.ts";
 import { errnoError, type NetError } from "./errors.ts";
+import type { SocketInfo } from "./socket_info.ts";
 import {
   type ProtoOps,
   RecvInfo,
@@ -90,6 +91,12 @@ export interface SocketLayerOptions {
 export interface BlockingOptions {
   /** Abort the wait: the call fails with EINTR (`Interrupted`). */
   signal?: AbortSignal;
+  /**
+   * Keep the host process alive while the call waits (default true, like a
+   * pending Deno socket op; a socket's `Socket.setRef(false)` — `unref()` on
+   * `Conn`, `Listener`, `DatagramConn` — turns it off for all its calls).
+   */
+  keepAlive?: boolean;
 }
 
 /**
@@ -126,8 +133,11 @@ export interface RecvResult {
  * ```
  */
 export interface PollFd {
+  /** Descriptor (negative: ignored). */
   fd: number;
+  /** POLL* bits asked for. */
   events: number;
+  /** POLL* bits that are ready (filled in). */
   revents: number;
 }
 
@@ -189,7 +199,7 @@ export class SocketLayer {
   /** Most sockets open at once (ENFILE beyond). */
   readonly maxSockets: number;
   /**
-   * The SIGPIPE stand-in (seeds §4 item 13): called with the descriptor when
+   * The SIGPIPE stand-in (tests/socket/inet_stream_io_test.ts): called with the descriptor when
    * a send fails with EPIPE and the call had no MSG_NOSIGNAL. The send still
    * fails with EPIPE (`BrokenPipe`). Null (default): nothing happens.
    */
@@ -198,14 +208,21 @@ export class SocketLayer {
   readonly #table: Entry[] = [NOT_A_SOCKET, NOT_A_SOCKET, NOT_A_SOCKET];
   readonly #families = new Map<number, Map<number, Registered[]>>();
   readonly #info = new RecvInfo();
+  readonly #infoSources: (() => SocketInfo[])[] = [];
   #open = 0;
 
+  /** An empty descriptor table (0–2 are stdio placeholders). */
   constructor(options: SocketLayerOptions) {
     this.#clock = options.clock;
     this.maxSockets = options.maxSockets ?? 1024;
     if (!(Number.isInteger(this.maxSockets) && this.maxSockets >= 1)) {
       throw new RangeError(`maxSockets must be a positive integer, got ${this.maxSockets}`);
     }
+  }
+
+  /** The stack's clock (timeouts, keep-alive). */
+  get clock(): Clock {
+    return this.#clock;
   }
 
   /** Sockets currently open. */
@@ -280,16 +297,16 @@ export class SocketLayer {
     return this.#install(sock);
   }
 
-  /**
-   * The socket behind `fd` (`sockfd_lookup_light`); throws EBADF for a
-   * descriptor that is not open, ENOTSOCK for one that is not a socket.
-   */
   /** The socket at `fd`, or undefined (no error string built on the fast path). */
   #socketOf(fd: number): Socket | undefined {
     const e = this.#table[fd];
     return e === undefined || e === NOT_A_SOCKET ? undefined : e as Socket;
   }
 
+  /**
+   * The socket behind `fd` (`sockfd_lookup_light`); throws EBADF for a
+   * descriptor that is not open, ENOTSOCK for one that is not a socket.
+   */
   get(fd: number, what = `socket ${fd}`): Socket {
     const e = Number.isInteger(fd) && fd >= 0 ? this.#table[fd] : undefined;
     if (e === undefined) throw errnoError(Errno.EBADF, what, `${fd} is not an open descriptor`);
@@ -311,7 +328,7 @@ export class SocketLayer {
    * connect(2). For datagram sockets it sets the default peer at once;
    * `{ family: AF_UNSPEC }` disconnects. A stream protocol answering
    * EINPROGRESS (attempt started) or EALREADY (one is under way) is waited
-   * for unless the descriptor is non-blocking (seeds §2.2
+   * for unless the descriptor is non-blocking (Linux
    * `inet_stream_connect`): the outcome is `ops.connectResult()`; when
    * SO_SNDTIMEO expires the call fails with that same EINPROGRESS/EALREADY
    * and the attempt goes on; an aborted `signal` is EINTR.
@@ -328,7 +345,7 @@ export class SocketLayer {
     }
     const deadline = sock.sndTimeo > 0 ? this.#clock.now() + sock.sndTimeo : Infinity;
     for (;;) {
-      const w = await sock.wait(POLLOUT | POLLHUP, deadline, options.signal, true);
+      const w = await this.#wait(sock, POLLOUT | POLLHUP, deadline, options);
       // inet_stream_connect: a timeout leaves the connection in progress.
       if (w < 0) throw this.#error(sock, w === -Errno.EAGAIN ? r : w, what);
       if (sock.ops.connectResult === undefined) {
@@ -346,7 +363,7 @@ export class SocketLayer {
 
   /**
    * sendto(2): resolves with the bytes sent. Without `to` the socket must be
-   * connected (EDESTADDRREQ). Errors per the seeds: EMSGSIZE, EACCES
+   * connected (EDESTADDRREQ). Errors (as Linux `udp_sendmsg`): EMSGSIZE, EACCES
    * (broadcast without SO_BROADCAST), EINVAL (port 0), EPIPE (after
    * SHUT_WR), ENETUNREACH, EAGAIN (no port for the automatic bind), and a
    * pending ICMP error of a connected socket (ECONNREFUSED, …).
@@ -354,8 +371,9 @@ export class SocketLayer {
    * Streams (`tcp_sendmsg`): a blocking send waits for buffer space until
    * all of `data` is queued; a non-blocking one queues what fits. Once some
    * bytes are queued, a later error, timeout or abort returns the count
-   * instead (seeds §4 item 15: partial writes). EPIPE calls
-   * {@link onSigpipe} unless `flags` has MSG_NOSIGNAL (seeds §4 item 13).
+   * instead (partial writes, as Linux `tcp_sendmsg`). EPIPE calls
+   * {@link onSigpipe} unless `flags` has MSG_NOSIGNAL
+   * (tests/socket/inet_stream_io_test.ts covers both).
    */
   async sendto(
     fd: number,
@@ -393,7 +411,7 @@ export class SocketLayer {
         if (r === -Errno.EPIPE && (flags & MSG_NOSIGNAL) === 0) this.onSigpipe?.(fd);
         throw this.#error(sock, r, what);
       }
-      const w = await sock.wait(POLLOUT | POLLHUP, deadline, options.signal, true);
+      const w = await this.#wait(sock, POLLOUT | POLLHUP, deadline, options);
       if (w < 0) {
         if (sent > 0) return sent;
         throw this.#error(sock, w, what);
@@ -447,7 +465,7 @@ export class SocketLayer {
         continue;
       }
       if (nonblock) throw this.#error(sock, -Errno.EAGAIN, what, "nothing to receive");
-      const w = await sock.wait(POLLIN | POLLRDHUP | POLLHUP, deadline, options.signal, true);
+      const w = await this.#wait(sock, POLLIN | POLLRDHUP | POLLHUP, deadline, options);
       if (w < 0 && got > 0) return streamResult(got);
       if (w === -Errno.EAGAIN) {
         throw this.#error(
@@ -555,7 +573,7 @@ export class SocketLayer {
   }
 
   /**
-   * accept4(2) (seeds §2.1): waits for a connection unless the listener is
+   * accept4(2) (Linux `__sys_accept4`; tests/socket/inet_stream_test.ts): waits for a connection unless the listener is
    * non-blocking, then installs it on the lowest free descriptor. The new
    * descriptor does not inherit O_NONBLOCK ("file flags are not inherited
    * via accept"); pass SOCK_NONBLOCK in `flags` for that. ENFILE is checked
@@ -599,7 +617,7 @@ export class SocketLayer {
         return { fd: this.#install(child), peer };
       }
       if (r !== -Errno.EAGAIN || nonblock) throw this.#error(sock, r, what);
-      const w = await sock.wait(POLLIN | POLLHUP, deadline, options.signal, true);
+      const w = await this.#wait(sock, POLLIN | POLLHUP, deadline, options);
       if (w < 0) throw this.#error(sock, w, what);
     }
   }
@@ -607,7 +625,7 @@ export class SocketLayer {
   /**
    * shutdown(2) with SHUT_RD, SHUT_WR or SHUT_RDWR. On an unconnected
    * datagram socket it throws ENOTCONN but the shutdown still takes effect
-   * (seed [004] `inet_shutdown`).
+   * (Linux `inet_shutdown`; tests/socket/inet_dgram_test.ts).
    */
   shutdown(fd: number, how: number): void {
     const what = `shutdown(${fd}, ${how})`;
@@ -631,6 +649,46 @@ export class SocketLayer {
     this.#open--;
     sock.ops.release(sock);
     sock.markClosed();
+  }
+
+  /**
+   * Every socket, like `ss -tuna -i`: one row per open descriptor (state,
+   * addresses, Recv-Q/Send-Q, and for TCP connections cwnd, srtt, rto,
+   * retransmits…), then rows with `fd` -1 from the protocols for what no
+   * descriptor refers to any more (TCP connections closing or in TIME-WAIT,
+   * handshakes not yet accepted). `formatSocketTable()` prints them.
+   *
+   * @example
+   * ```ts
+   * import { Stack } from "../api/stack.ts";
+   * import { VirtualClock } from "../core/clock.ts";
+   * import { formatSocketTable } from "./socket_info.ts";
+   * const stack = new Stack({ clock: new VirtualClock() });
+   * stack.listen({ port: 80 });
+   * console.log(formatSocketTable(stack.sockets.list())); // tcp 3 LISTEN 0 128 0.0.0.0:80 *:*
+   * await stack.close();
+   * ```
+   */
+  list(): SocketInfo[] {
+    const rows: SocketInfo[] = [];
+    for (const e of this.#table) {
+      if (e === undefined || e === NOT_A_SOCKET) continue;
+      const sock = e as Socket;
+      const row = sock.ops.info?.(sock);
+      if (row !== undefined) rows.push(row);
+    }
+    for (const source of this.#infoSources) rows.push(...source());
+    return rows;
+  }
+
+  /** The open sockets, in descriptor order (for protocols' {@link addInfoSource}). */
+  *openSocketObjects(): IterableIterator<Socket> {
+    for (const e of this.#table) if (e !== undefined && e !== NOT_A_SOCKET) yield e as Socket;
+  }
+
+  /** Add rows to {@link list} that no descriptor stands for (a protocol's orphans). */
+  addInfoSource(source: () => SocketInfo[]): void {
+    this.#infoSources.push(source);
   }
 
   /** Close every socket (stack shutdown). */
@@ -694,8 +752,8 @@ export class SocketLayer {
   }
 
   /**
-   * fcntl(2), F_GETFL / F_SETFL: O_NONBLOCK is per descriptor (seeds §4
-   * item 7). Other commands: EINVAL.
+   * fcntl(2), F_GETFL / F_SETFL: O_NONBLOCK is per descriptor (Linux `setfl`;
+   * tests/socket/fd_table_test.ts). Other commands: EINVAL.
    */
   fcntl(fd: number, cmd: number, arg = 0): number {
     const what = `fcntl(${fd}, ${cmd})`;
@@ -728,10 +786,30 @@ export class SocketLayer {
       if (ready > 0 || timeoutMs === 0) return ready;
       if (options.signal?.aborted) throw errnoError(Errno.EINTR, "poll", "aborted");
       if (this.#clock.now() >= deadline) return 0;
-      const w = await this.#waitAny(fds, deadline, options.signal);
+      const release = options.keepAlive === false ? null : holdProcess(this.#clock);
+      let w: number;
+      try {
+        w = await this.#waitAny(fds, deadline, options.signal);
+      } finally {
+        release?.();
+      }
       if (w === -Errno.EINTR) throw errnoError(Errno.EINTR, "poll", "aborted");
       if (w === -Errno.EAGAIN) return 0;
     }
+  }
+
+  /**
+   * A blocking call's wait. The socket holds the process alive while it
+   * waits (unless unref'd); `options.keepAlive` false drops that hold for
+   * this call.
+   */
+  #wait(
+    sock: Socket,
+    mask: number,
+    deadline: number,
+    options: BlockingOptions,
+  ): Promise<number> {
+    return sock.wait(mask, deadline, options.signal, true, options.keepAlive !== false);
   }
 
   /** `fd_install` on the lowest free descriptor. */

@@ -71,23 +71,31 @@ export interface InetSock extends SockCommon {
   saddr: number;
   /** Peer address and port once connected. */
   daddr: number;
+  /** Peer port once connected. */
   dport: number;
   /** {@link SOCK_BINDADDR_LOCK} | {@link SOCK_BINDPORT_LOCK}. */
   userLocks: number;
   /** SO_BROADCAST, SO_REUSEADDR, SO_NO_CHECK. */
   broadcast: boolean;
+  /** SO_REUSEADDR. */
   reuse: boolean;
+  /** SO_NO_CHECK. */
   noCheck: boolean;
   /** SO_RCVBUF / SO_SNDBUF as stored (twice what was set). */
   rcvbuf: number;
+  /** SO_SNDBUF as stored. */
   sndbuf: number;
   /** IP_TTL (-1 = default), IP_MULTICAST_TTL, IP_TOS. */
   ttl: number;
+  /** IP_MULTICAST_TTL. */
   mcTtl: number;
+  /** IP_TOS. */
   tos: number;
   /** IP_FREEBIND, IP_RECVERR, IP_MTU_DISCOVER. */
   freebind: boolean;
+  /** IP_RECVERR. */
   recvErr: boolean;
+  /** IP_MTU_DISCOVER. */
   pmtudisc: number;
 }
 
@@ -123,11 +131,12 @@ export interface InetConfig {
  * ```
  */
 export interface PortClaimer<S> {
+  /** Bind `sk` to `port` (0: an ephemeral one): 0 or -errno. */
   getPort(sk: S, port: number): number;
 }
 
 /**
- * `inet_bind` (seed [004]), step by step: parse (EINVAL / EAFNOSUPPORT;
+ * `inet_bind` (Linux `net/ipv4/af_inet.c`; tests/socket/inet_dgram_test.ts), step by step: parse (EINVAL / EAFNOSUPPORT;
  * AF_UNSPEC only with INADDR_ANY), address class (EADDRNOTAVAIL unless
  * local, broadcast or multicast, IP_FREEBIND or ip_nonlocal_bind), privileged
  * port (EACCES), already bound or active (EINVAL), then `get_port`
@@ -205,7 +214,7 @@ export function inetGetname(sk: InetSock, peer: boolean, connected: boolean): So
 /**
  * `inet_shutdown` for sockets without a connection state machine: `how` 0/1/2
  * (else EINVAL) becomes RCV/SEND shutdown bits. An unconnected socket
- * (TCP_CLOSE) reports ENOTCONN **but still records the bits** (seed [004]:
+ * (TCP_CLOSE) reports ENOTCONN **but still records the bits** (Linux `inet_shutdown`:
  * the CLOSE case falls through), then waiters are woken (`sk_state_change`).
  *
  * @example

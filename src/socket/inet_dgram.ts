@@ -48,6 +48,7 @@ import {
 } from "./socket.ts";
 import type { SocketLayer } from "./fd_table.ts";
 import { formatIpv4 } from "../wire/addr.ts";
+import type { SocketInfo } from "./socket_info.ts";
 
 const POLL_WRITABLE = POLLOUT | POLLWRNORM;
 
@@ -67,9 +68,24 @@ export class InetDgramOps implements ProtoOps<UdpSock> {
   readonly #addr = new ParsedAddr();
   readonly #meta = new UdpRecvMeta();
 
+  /** The datagram ops over `udp`. */
   constructor(udp: UdpProtocol, cfg: InetConfig) {
     this.#udp = udp;
     this.#cfg = cfg;
+  }
+
+  /** The socket's row for `SocketLayer.list()`. */
+  info(sock: Socket<UdpSock>): SocketInfo {
+    const sk = sock.sk;
+    return {
+      fd: sock.fd,
+      protocol: "udp",
+      state: sk.connected ? "CONNECTED" : "UNCONNECTED",
+      local: { address: formatIpv4(sk.rcvSaddr), port: sk.num },
+      remote: sk.connected ? { address: formatIpv4(sk.daddr), port: sk.dport } : null,
+      recvQueue: sk.rmemAlloc,
+      sendQueue: 0,
+    };
   }
 
   bind(sock: Socket<UdpSock>, addr: SockAddrInput): number {

@@ -1,8 +1,8 @@
 /**
  * `inetStreamOps`: the proto_ops of AF_INET/SOCK_STREAM sockets (Linux
  * `inet_stream_ops`), dispatching to TCP's ops API (`stack.tcp.socket()`,
- * see `src/tcp/tcp.ts`). This file holds what the seeds put in the INET
- * layer (§2.2): `inet_stream_connect` with its BSD socket states,
+ * see `src/tcp/tcp.ts`). This file holds what Linux keeps in the INET
+ * layer (`net/ipv4/af_inet.c`): `inet_stream_connect` with its BSD socket states,
  * `inet_listen`, `inet_accept`, `inet_shutdown`, `inet_getname`, plus the
  * SOL_SOCKET / SOL_IP (IP_TTL, IP_TOS) / SOL_TCP option plumbing and
  * readiness. Every op is
@@ -29,6 +29,7 @@ import { AddrType } from "../ipv4/layer.ts";
 import { TcpState } from "../tcp/state.ts";
 import type { TcpOptionName } from "../tcp/config.ts";
 import type { TcpSock } from "../tcp/sock.ts";
+import type { Tcb } from "../tcp/tcb.ts";
 import { copySocketOptions } from "../tcp/sockopt.ts";
 import type { TcpProtocol } from "../tcp/tcp.ts";
 import {
@@ -73,6 +74,8 @@ import {
 } from "./constants.ts";
 import type { SocketLayer } from "./fd_table.ts";
 import { socketGetsockopt, socketSetsockopt } from "./sockopt.ts";
+import type { SocketInfo } from "./socket_info.ts";
+import { tcpSocketInfo, tcpUnattachedInfo } from "./tcp_info.ts";
 import { type InetConfig, PROT_SOCK } from "./inet.ts";
 import {
   type ProtoOps,
@@ -120,7 +123,11 @@ const TCP_OPTIONS: ReadonlyMap<number, TcpOptionName> = new Map([
  * ```
  */
 export class StreamSock implements SockCommon {
-  /** The current TCB. */
+  /**
+   * The current TCB.
+   *
+   * @internal
+   */
   tcp: TcpSock;
   /** Set by the owning `Socket`: wakes its waiters (`sk_data_ready` & co.). */
   wake: () => void = () => {};
@@ -129,12 +136,17 @@ export class StreamSock implements SockCommon {
   /** The address bind() asked for (0 = any). */
   boundAddr = 0;
 
+  /** A handle on TCB `tcp`. */
   constructor(tcp: TcpSock) {
     this.tcp = tcp;
     this.attach(tcp);
   }
 
-  /** Make `tcp` the current TCB and route its readiness callback here. */
+  /**
+   * Make `tcp` the current TCB and route its readiness callback here.
+   *
+   * @internal
+   */
   attach(tcp: TcpSock): void {
     this.tcp = tcp;
     // Deferred by TCP (never re-entrant), at most once per batch of events.
@@ -178,9 +190,15 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
   // Scratch, reused by every call (ops run synchronously, one at a time).
   readonly #addr = new ParsedAddr();
 
+  /** The stream ops over `tcp`. */
   constructor(tcp: TcpProtocol, cfg: InetConfig) {
     this.#tcp = tcp;
     this.#cfg = cfg;
+  }
+
+  /** The socket's row for `SocketLayer.list()`. */
+  info(sock: Socket<StreamSock>): SocketInfo {
+    return tcpSocketInfo(sock.sk.tcp.tcb, sock.fd);
   }
 
   /** A control block for a new socket. */
@@ -225,7 +243,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
   }
 
   /**
-   * `inet_stream_connect` (seeds §2.2): AF_UNSPEC disconnects; CONNECTED is
+   * `inet_stream_connect` (Linux; tests/socket/inet_stream_test.ts): AF_UNSPEC disconnects; CONNECTED is
    * EISCONN; CONNECTING is EALREADY while the handshake runs, else the
    * outcome ({@link connectResult}); UNCONNECTED starts the handshake (EISCONN
    * when the TCB is not CLOSED, e.g. listening) and returns EINPROGRESS.
@@ -295,7 +313,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
   /**
    * `inet_listen`: EINVAL unless the socket is unconnected and its TCB is
    * CLOSED or LISTEN; an unbound socket gets an ephemeral port (autobind);
-   * listen() on a listener only updates the backlog (seeds §4 item 15).
+   * listen() on a listener only updates the backlog (as Linux `inet_listen`).
    */
   listen(sock: Socket<StreamSock>, backlog: number): number {
     if (sock.state !== SocketState.UNCONNECTED) {
@@ -386,7 +404,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
   }
 
   /**
-   * `inet_shutdown` (seeds §2.2): a connecting socket becomes DISCONNECTING
+   * `inet_shutdown` (Linux; tests/socket/inet_stream_test.ts): a connecting socket becomes DISCONNECTING
    * (still handshaking or closed) or CONNECTED; CLOSED is ENOTCONN but the
    * bits still apply; on a listener only SHUT_RD acts, and stops it; in
    * SYN-SENT the attempt is dropped; both leave the socket UNCONNECTED.
@@ -501,8 +519,18 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
  * // registerInetStream(stack.sockets, stack.tcp, stack.inet);
  * // const fd = stack.sockets.socket(AF_INET, SOCK_STREAM, 0);
  * ```
+ *
+ * @internal
  */
 export function registerInetStream(layer: SocketLayer, tcp: TcpProtocol, cfg: InetConfig): void {
   const ops = new InetStreamOps(tcp, cfg);
   layer.register(AF_INET, SOCK_STREAM, IPPROTO_TCP, () => ({ ops, sk: ops.create() }));
+  // `ss` lists connections no descriptor refers to (TIME-WAIT, orphans) too.
+  layer.addInfoSource(() => {
+    const attached = new Set<Tcb>();
+    for (const sock of layer.openSocketObjects()) {
+      if (sock.sk instanceof StreamSock) attached.add(sock.sk.tcp.tcb);
+    }
+    return tcpUnattachedInfo(tcp, attached);
+  });
 }

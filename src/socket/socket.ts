@@ -7,7 +7,7 @@
  * lives in one place, the socket layer (`fd_table.ts`): it awaits the
  * socket's readiness ({@link Socket.wait}, woken by the protocol through
  * `sk.wake()`) and retries, with SO_RCVTIMEO/SO_SNDTIMEO deadlines and an
- * `AbortSignal` in place of signals (seeds §4 item 3). TCP plugs into the same
+ * `AbortSignal` in place of signals (tests/socket/fd_table_test.ts). TCP plugs into the same
  * shape with `inetStreamOps` (adding `listen`/`accept`).
  *
  * The protocol control block (`sk`) belongs to the transport layer; this
@@ -16,6 +16,7 @@
  *
  * @module
  */
+import type { SocketInfo } from "./socket_info.ts";
 import type { Clock, Timer } from "../core/clock.ts";
 import { Errno } from "../core/errno.ts";
 import type { SockAddrIn, SockAddrInput } from "./address.ts";
@@ -44,7 +45,7 @@ export const RCV_SHUTDOWN = 1;
 export const SEND_SHUTDOWN = 2;
 
 /**
- * BSD socket states (`sock->state`, seeds §2.1).
+ * BSD socket states (Linux `sock->state`, `SS_*`).
  *
  * @example
  * ```ts
@@ -105,6 +106,7 @@ export interface SockExtendedError {
   readonly origin: number;
   /** ICMP type and code. */
   readonly type: number;
+  /** ICMP code. */
   readonly code: number;
   /** Next-hop MTU for "fragmentation needed", else 0. */
   readonly info: number;
@@ -183,6 +185,8 @@ export interface ProtoOps<S extends SockCommon = SockCommon> {
    * connecting, or -errno. Absent: the pending `sk.err` decides.
    */
   connectResult?(sock: Socket<S>): number;
+  /** The socket's row for `SocketLayer.list()` (absent: the socket is not listed). */
+  info?(sock: Socket<S>): SocketInfo;
   /** listen(2) (streams; absent: EOPNOTSUPP like Linux `sock_no_listen`). */
   listen?(sock: Socket<S>, backlog: number): number;
   /**
@@ -201,11 +205,17 @@ export interface ProtoOps<S extends SockCommon = SockCommon> {
  * ```
  */
 export interface SocketInit<S extends SockCommon> {
+  /** Address family. */
   family: number;
+  /** Socket type. */
   type: number;
+  /** Protocol number. */
   protocol: number;
+  /** The protocol's operations. */
   ops: ProtoOps<S>;
+  /** The protocol's control block. */
   sk: S;
+  /** The stack clock (timeouts). */
   clock: Clock;
 }
 
@@ -213,6 +223,8 @@ interface Waiter {
   events: number;
   /** Also wake when `sk.err` is set (blocking calls; poll uses POLLERR instead). */
   onError: boolean;
+  /** This wait keeps the process alive while the socket is ref'd. */
+  holds: boolean;
   resolve: (r: number) => void;
   timer: Timer | null;
   signal: AbortSignal | undefined;
@@ -225,6 +237,7 @@ function newWaiter(): Waiter {
   return {
     events: 0,
     onError: false,
+    holds: true,
     resolve: noResolve,
     timer: null,
     signal: undefined,
@@ -242,13 +255,18 @@ function newWaiter(): Waiter {
  * ```
  */
 export class Socket<S extends SockCommon = SockCommon> {
+  /** Address family (AF_INET). */
   readonly family: number;
+  /** SOCK_STREAM or SOCK_DGRAM. */
   readonly type: number;
+  /** IPPROTO_TCP or IPPROTO_UDP. */
   readonly protocol: number;
+  /** The protocol's operations. */
   readonly ops: ProtoOps<S>;
+  /** The protocol's control block. */
   readonly sk: S;
   /** The descriptor, -1 once closed. */
-  fd = -1;
+  fd: number = -1;
   /** BSD state (`sock->state`). */
   state: SocketState = SocketState.UNCONNECTED;
   /** Descriptor flags (`f_flags`): O_RDWR, O_NONBLOCK. */
@@ -266,6 +284,7 @@ export class Socket<S extends SockCommon = SockCommon> {
   /** Waiters hold the process alive (Deno's `ref()`, the default); see {@link Socket.setRef}. */
   #refd = true;
 
+  /** A socket from its parts (made by `SocketLayer.socket()`). */
   constructor(init: SocketInit<S>) {
     this.family = init.family;
     this.type = init.type;
@@ -293,13 +312,16 @@ export class Socket<S extends SockCommon = SockCommon> {
    * Resolve with 0 once `ops.poll()` shows any of `events` (or, with
    * `onError`, once `sk.err` is set); with -EAGAIN at `deadline` (clock ms,
    * `Infinity` for none), -EINTR when `signal` aborts, -EBADF when the socket
-   * is closed. Never rejects.
+   * is closed. Never rejects. While it waits it keeps the host process alive
+   * (a clock ref, like a pending Deno op) if `hold` and the socket is ref'd
+   * ({@link Socket.setRef}).
    */
   wait(
     events: number,
     deadline: number,
     signal: AbortSignal | undefined,
     onError: boolean,
+    hold = true,
   ): Promise<number> {
     if (this.closed) return Promise.resolve(-Errno.EBADF);
     if (this.#ready(events, onError)) return Promise.resolve(0);
@@ -315,6 +337,7 @@ export class Socket<S extends SockCommon = SockCommon> {
     const w = this.#freeWaiters.pop() ?? newWaiter();
     w.events = events;
     w.onError = onError;
+    w.holds = hold;
     w.resolve = this.#captured;
     this.#captured = noResolve;
     w.signal = signal;
@@ -326,7 +349,7 @@ export class Socket<S extends SockCommon = SockCommon> {
       signal.addEventListener("abort", w.onAbort, { once: true });
     }
     // A blocked caller keeps the process alive, like a pending Deno op.
-    if (this.#refd) this.#clock.ref();
+    if (this.#refd && hold) this.#clock.ref();
     this.#waiters.push(w);
     return p;
   }
@@ -345,6 +368,7 @@ export class Socket<S extends SockCommon = SockCommon> {
     if (on === this.#refd) return;
     this.#refd = on;
     for (let i = 0; i < this.#waiters.length; i++) {
+      if (!this.#waiters[i]!.holds) continue;
       if (on) this.#clock.ref();
       else this.#clock.unref();
     }
@@ -377,7 +401,7 @@ export class Socket<S extends SockCommon = SockCommon> {
     const i = this.#waiters.indexOf(w);
     if (i < 0) return;
     this.#waiters.splice(i, 1);
-    if (this.#refd) this.#clock.unref();
+    if (this.#refd && w.holds) this.#clock.unref();
     if (w.timer !== null) this.#clock.clearTimer(w.timer);
     if (w.onAbort !== null) w.signal?.removeEventListener("abort", w.onAbort);
     const resolve = w.resolve;

@@ -50,7 +50,7 @@ export const SOCK_BUF_MAX = 212992;
  * SOCK_MIN_RCVBUF; // 2304
  * ```
  */
-export const SOCK_MIN_RCVBUF = 2048 + 256;
+export const SOCK_MIN_RCVBUF: number = 2048 + 256;
 /**
  * Smallest stored SO_SNDBUF (Linux `SOCK_MIN_SNDBUF`, twice the receive minimum).
  *

@@ -76,6 +76,7 @@ export type TcpOptionSpec =
   | { readonly kind: "TS"; readonly val: NumOrAny; readonly ecr: NumOrAny }
   | {
     readonly kind: "opt";
+    /** ICMP code. */
     readonly code: number;
     /** The length byte as sent (may lie). */
     readonly length: number;
@@ -86,14 +87,17 @@ export type TcpOptionSpec =
 
 /** Source and destination port written as `src>dst`. */
 export interface PortPair {
+  /** Source port. */
   readonly src: number;
+  /** Destination port. */
   readonly dst: number;
 }
 
 /** Fields every packet line has. */
-interface PacketCommon {
+export interface PacketCommon {
   /** `<` inbound (injected), `>` outbound (expected). */
   readonly direction: "<" | ">";
+  /** The `[ip]` part: ECN, TOS, TTL. */
   readonly ip?: IpInfo;
   /** Send a wrong transport checksum (inbound only; MUST-3 tests). */
   readonly badChecksum?: boolean;
@@ -112,15 +116,21 @@ interface PacketCommon {
  * ```
  */
 export interface TcpPacketSpec extends PacketCommon {
+  /** A TCP segment. */
   readonly proto: "tcp";
+  /** Explicit ports (`SRC>DST`), else the current flow. */
   readonly ports?: PortPair;
   /** Flag bits as in byte 13 (`TcpFlags`). */
   readonly flags: number;
+  /** Start sequence number. */
   readonly seq: number;
   /** Payload length (`end − seq`). */
   readonly len: number;
+  /** ACK number (`*`: any). */
   readonly ack?: NumOrAny;
+  /** Window (`*`: any). */
   readonly win?: NumOrAny;
+  /** Urgent pointer (`*`: any). */
   readonly urg?: NumOrAny;
   /** The option list as written (`[]` = none), or `"any"` for `<...>`. */
   readonly options: readonly TcpOptionSpec[] | "any";
@@ -136,8 +146,11 @@ export interface TcpPacketSpec extends PacketCommon {
  * ```
  */
 export interface UdpPacketSpec extends PacketCommon {
+  /** A UDP datagram. */
   readonly proto: "udp";
+  /** Explicit ports (`SRC>DST`), else the current flow. */
   readonly ports?: PortPair;
+  /** Payload length. */
   readonly len: number;
 }
 
@@ -166,13 +179,17 @@ export type IcmpQuoteSpec =
  * ```
  */
 export interface IcmpPacketSpec extends PacketCommon {
+  /** An ICMP message. */
   readonly proto: "icmp";
+  /** ICMP type. */
   readonly type: number;
+  /** ICMP code. */
   readonly code: number;
   /** Next-hop MTU (`mtu N`, frag_needed). */
   readonly mtu?: number;
   /** Echo identifier (`id N`). */
   readonly id?: number;
+  /** The packet an error quotes. */
   readonly quote?: IcmpQuoteSpec;
 }
 
@@ -222,7 +239,9 @@ export type Expr =
  * ```
  */
 export interface SyscallSpec {
+  /** Call name (`connect`, `read`, …). */
   readonly name: string;
+  /** Arguments as written. */
   readonly args: readonly Expr[];
   /** End time of a blocking call (µs, same base as the start time), from `...T`. */
   readonly endUs?: number;
@@ -271,5 +290,6 @@ export type ScriptEvent =
 export interface Script {
   /** `--name=value` header lines (`true` for a bare `--name`). */
   readonly options: Readonly<Record<string, string | true>>;
+  /** Events in order. */
   readonly events: readonly ScriptEvent[];
 }

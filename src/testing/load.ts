@@ -19,6 +19,7 @@ export interface ScriptFile {
   readonly name: string;
   /** Full path. */
   readonly path: string;
+  /** The script text. */
   readonly text: string;
 }
 

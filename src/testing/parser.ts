@@ -40,12 +40,15 @@ import { icmpCodeByName, icmpTypeByName } from "./symbols.ts";
  */
 export class ScriptSyntaxError extends Error {
   /**
+   * A syntax error at script line `line`.
+   *
    * @param line 1-based line number
    * @param detail what is wrong
    */
   constructor(readonly line: number, readonly detail: string) {
     super(`line ${line}: ${detail}`);
   }
+  /** "ScriptSyntaxError". */
   override get name(): string {
     return "ScriptSyntaxError";
   }

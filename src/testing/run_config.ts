@@ -17,7 +17,9 @@ import type { Awaitable, ScriptSockets } from "./sockets.ts";
 
 /** Where the stack under test sits: what a {@link ScriptTargetFactory} gets. */
 export interface ScriptEnv {
+  /** The virtual clock the run uses. */
   readonly clock: VirtualClock;
+  /** The packet arena. */
   readonly arena: Arena;
   /** The stack's end of the pipe (down; attach it, the target brings it up). */
   readonly device: PipeDevice;
@@ -25,6 +27,7 @@ export interface ScriptEnv {
   readonly random: RandomSource;
   /** The stack's address, `192.0.2.2`. */
   readonly localIp: string;
+  /** Prefix length of the script network. */
   readonly prefixLength: number;
   /** The scripted peer's address, `192.0.2.1`. */
   readonly remoteIp: string;
@@ -87,10 +90,13 @@ export interface ScriptOptions {
  * ```
  */
 export interface TranscriptEntry {
+  /** Virtual time in seconds. */
   readonly t: number;
   /** in: injected; out: sent by the stack; call/return: socket calls; arp; note. */
   readonly kind: "in" | "out" | "call" | "return" | "arp" | "note";
+  /** Script line, when the entry comes from one. */
   readonly line?: number;
+  /** What happened. */
   readonly text: string;
 }
 
@@ -120,8 +126,11 @@ export interface ScriptFailure {
  * ```
  */
 export interface ScriptResult {
+  /** The script passed. */
   readonly ok: boolean;
+  /** Why it failed. */
   readonly failure?: ScriptFailure;
+  /** Every event, as it happened. */
   readonly transcript: readonly TranscriptEntry[];
   /** Virtual time when the run ended, µs. */
   readonly endUs: number;

@@ -1,6 +1,6 @@
 /**
  * Scripted packet tests in packetdrill notation, run in-process on virtual
- * time (ARCHITECTURE.md §5 "scripted segments", CONFORMANCE.md §6 row 2).
+ * time (the scripts under tests/testing/scripts/ and tests/tcp/ use it).
  *
  * ```text
  * --tolerance_usecs=0                      // header options come first

@@ -35,7 +35,9 @@ export type Awaitable<T> = T | Promise<T>;
  * ```
  */
 export interface ScriptSockAddr {
+  /** Dotted quad. */
   readonly address: string;
+  /** Port. */
   readonly port: number;
 }
 
@@ -71,7 +73,9 @@ export type SockOptValue = number | { readonly onoff: number; readonly linger: n
 export interface ScriptSockets {
   /** `socket(domain, type, protocol)`; `type` may carry `SOCK_NONBLOCK`. Returns the new fd. */
   socket(domain: number, type: number, protocol: number): Awaitable<number>;
+  /** bind(2). */
   bind(fd: number, address: ScriptSockAddr): Awaitable<void>;
+  /** listen(2). */
   listen(fd: number, backlog: number): Awaitable<void>;
   /**
    * Returns the accepted connection's fd (blocks on a blocking socket);
@@ -86,8 +90,11 @@ export interface ScriptSockets {
   recv(fd: number, buffer: Uint8Array, flags: number): Awaitable<number>;
   /** `how` is `SHUT_RD` (0), `SHUT_WR` (1) or `SHUT_RDWR` (2). */
   shutdown(fd: number, how: number): Awaitable<void>;
+  /** close(2). */
   close(fd: number): Awaitable<void>;
+  /** setsockopt(2). */
   setsockopt(fd: number, level: number, name: number, value: SockOptValue): Awaitable<void>;
+  /** getsockopt(2). */
   getsockopt(fd: number, level: number, name: number): Awaitable<SockOptValue>;
   /** `fcntl(fd, F_SETFL, … O_NONBLOCK …)`. */
   setNonBlocking(fd: number, nonBlocking: boolean): Awaitable<void>;

@@ -87,6 +87,7 @@ export interface UdpErrRecord {
   readonly errno: number;
   /** ICMP type and code. */
   readonly type: number;
+  /** ICMP code. */
   readonly code: number;
   /** Next-hop MTU for "fragmentation needed", else 0. */
   readonly info: number;
@@ -94,6 +95,7 @@ export interface UdpErrRecord {
   readonly offender: number;
   /** Destination address and port of the datagram the error is about. */
   readonly dstAddr: number;
+  /** Destination port of that datagram. */
   readonly dstPort: number;
   /** The quoted UDP payload (as much as the ICMP message carried). */
   readonly payload: Uint8Array;
@@ -138,7 +140,7 @@ export class UdpSock {
   /** SO_SNDBUF as stored. */
   sndbuf: number;
   /** IP_TTL, -1 = the stack default. */
-  ttl = -1;
+  ttl: number = -1;
   /** IP_MULTICAST_TTL (default 1: multicast stays on the local network). */
   mcTtl = 1;
   /** IP_TOS. */
@@ -174,6 +176,8 @@ export class UdpSock {
   wake: () => void = noop;
 
   /**
+   * A socket with the initial buffer sizes.
+   *
    * @param rcvbuf initial SO_RCVBUF (bytes, as stored)
    * @param sndbuf initial SO_SNDBUF (bytes, as stored)
    */

@@ -65,6 +65,7 @@ export class UdpTable {
   #lo: number;
   #hi: number;
 
+  /** An empty table picking ephemeral ports from `range` with `rng`. */
   constructor(rng: RandomSource, range: readonly [number, number] = DEFAULT_LOCAL_PORT_RANGE) {
     checkPortRange(range);
     this.#rng = rng;

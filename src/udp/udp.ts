@@ -100,9 +100,11 @@ export interface UdpOptions {
 export class UdpRecvMeta {
   /** Sender address and port (for the error queue: the failed datagram's destination). */
   srcAddr = 0;
+  /** Sender's port. */
   srcPort = 0;
   /** The datagram's destination address and port (U5: the application learns both). */
   dstAddr = 0;
+  /** The datagram's destination port. */
   dstPort = 0;
   /** The datagram's full payload length (more than copied when truncated). */
   length = 0;
@@ -149,6 +151,7 @@ export class UdpProtocol implements InetProtocol {
     dontFragment: false,
   };
 
+  /** UDP over the IPv4 layer `ip`. */
   constructor(ip: Ipv4Layer, options: UdpOptions = {}) {
     this.#ip = ip;
     this.#stats = ip.stats.udp;
@@ -256,7 +259,7 @@ export class UdpProtocol implements InetProtocol {
 
   /**
    * Bind an unbound socket to an ephemeral port (`inet_autobind`). Returns 0,
-   * or -EAGAIN when the local port range is exhausted (seed [001]
+   * or -EAGAIN when the local port range is exhausted (Linux `udp_lib_get_port`; tests/udp/ports_test.ts
    * `inet_sendto`: "inet_autobind(sk) != 0 → -EAGAIN").
    */
   autobind(sk: UdpSock): number {
@@ -469,7 +472,7 @@ export class UdpProtocol implements InetProtocol {
   }
 
   /**
-   * Sending to 0.0.0.0 means this host (seed [001] udp_sendto: INADDR_ANY is
+   * Sending to 0.0.0.0 means this host (Linux `udp_sendmsg`: INADDR_ANY is
    * replaced by the local address; Linux routes it to the bound source or
    * loopback).
    */

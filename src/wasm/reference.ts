@@ -257,9 +257,9 @@ export function refGatherChecksum(
 // non-adjacent, compared modulo 2^32.
 
 /** `rangeInsert` result: a new entry was needed but count == cap (table unchanged). */
-export const RANGE_FULL = -1;
+export const RANGE_FULL: number = -1;
 /** `rangeInsert` result: end is before start. */
-export const RANGE_INVALID = -2;
+export const RANGE_INVALID: number = -2;
 /** Bytes of the range-table header ({count, cap}). */
 export const RANGE_HEADER_BYTES = 8;
 /** Bytes per range ({start, end}). */

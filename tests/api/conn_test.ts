@@ -24,7 +24,6 @@ import {
   ConnectionRefused,
   ConnectionReset,
   HostUnreachable,
-  Interrupted,
   NetError,
   NetworkUnreachable,
   TimedOut,
@@ -205,19 +204,22 @@ test("connect to a closed port: ConnectionRefused, 'Cannot connect to 192.0.2.2:
   await p.close();
 });
 
-test("connect: an abort signal rejects with Interrupted (also when already aborted); no socket is left", async () => {
+test("connect: an abort signal rejects with signal.reason, as Deno.connect (also when already aborted); no socket is left", async () => {
   const p = pair({ seed: 508, impair: { delay: 100 } });
   const ac = new AbortController();
-  p.clock.setTimer(20, () => ac.abort());
+  const reason = new Error("user gave up");
+  p.clock.setTimer(20, () => ac.abort(reason));
+  try {
+    await settle(p.clock, p.a.connect({ hostname: "192.0.2.2", port: 80, signal: ac.signal }));
+    assert.unreachable("connect resolved");
+  } catch (e) {
+    assert.is(e, reason, `got ${e}`);
+  }
   const e = await rejectsWith(
-    settle(p.clock, p.a.connect({ hostname: "192.0.2.2", port: 80, signal: ac.signal })),
-    Interrupted,
-  );
-  assert.is(e.message, "Cannot connect to 192.0.2.2:80: aborted");
-  await rejectsWith(
     p.a.connect({ hostname: "192.0.2.2", port: 80, signal: AbortSignal.abort() }),
-    Interrupted,
+    DOMException,
   );
+  assert.is(e.name, "AbortError");
   assert.is(p.a.sockets.openSockets, 0);
   await idle(p, 1000);
   assert.is(p.a.tcp.socks.size, 0, "the SYN-SENT TCB went with the socket");
@@ -335,15 +337,18 @@ test("setNoDelay/setKeepAlive set TCP_NODELAY/SO_KEEPALIVE (default true); dispo
   await p.close();
 });
 
-test("connect: misuse is a TypeError (transport, hostname, port)", async () => {
+test("connect: misuse is a TypeError (transport, hostname); a port outside 1…65535 a RangeError, as Deno's", async () => {
   const p = pair({ seed: 514 });
   const bad = [
     { port: 80, transport: "udp" as "tcp" },
     { port: 80, hostname: "example.com" },
-    { port: 0 },
-    { port: 70000 },
+    { port: "80" as unknown as number },
   ];
   for (const o of bad) await rejectsWith(p.a.connect(o), TypeError);
+  for (const port of [0, 70000, 1.5, -1]) {
+    const e = await rejectsWith(p.a.connect({ port }), RangeError);
+    assert.match(e.message, `port ${port} is not in 1…65535`);
+  }
   assert.is(p.a.sockets.openSockets, 0);
   await p.close();
 });

@@ -77,6 +77,7 @@ function start(args: readonly string[], options: CliRunOptions): Deno.ChildProce
 export class CliProcess {
   #child: Deno.ChildProcess;
   #stdout = "";
+  #stderr = "";
   #waiters = new Set<() => void>();
   /** Exit code and output once it exits (killed after the timeout). */
   readonly result: Promise<CliResult>;
@@ -85,6 +86,9 @@ export class CliProcess {
     this.#child = child;
     this.result = collect(child, timeout, (text) => {
       this.#stdout += text;
+      for (const w of [...this.#waiters]) w();
+    }, (text) => {
+      this.#stderr += text;
       for (const w of [...this.#waiters]) w();
     });
   }
@@ -99,8 +103,17 @@ export class CliProcess {
     this.#child.kill(signal);
   }
 
-  /** Resolve once stdout matches `re`; reject after `timeout` ms or if it exits first. */
-  waitFor(re: RegExp, timeout = 10_000): Promise<void> {
+  /** Standard error so far. */
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /**
+   * Resolve once stdout (or `stream`) matches `re`; reject after `timeout`
+   * ms or if it exits first.
+   */
+  waitFor(re: RegExp, timeout = 10_000, stream: "stdout" | "stderr" = "stdout"): Promise<void> {
+    const text = () => stream === "stdout" ? this.#stdout : this.#stderr;
     return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (f: () => void) => {
@@ -111,16 +124,16 @@ export class CliProcess {
         f();
       };
       const check = () => {
-        if (re.test(this.#stdout)) settle(resolve);
+        if (re.test(text())) settle(resolve);
       };
       const timer = setTimeout(
-        () => settle(() => reject(new Error(`no ${re} within ${timeout} ms:\n${this.#stdout}`))),
+        () => settle(() => reject(new Error(`no ${re} within ${timeout} ms:\n${text()}`))),
         timeout,
       );
       this.#waiters.add(check);
       this.result.then(() => {
         check();
-        settle(() => reject(new Error(`exited without printing ${re}:\n${this.#stdout}`)));
+        settle(() => reject(new Error(`exited without printing ${re}:\n${text()}`)));
       });
       check();
     });
@@ -132,6 +145,7 @@ async function collect(
   child: Deno.ChildProcess,
   timeout: number,
   onStdout?: (text: string) => void,
+  onStderr?: (text: string) => void,
 ): Promise<CliResult> {
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -140,18 +154,21 @@ async function collect(
       child.kill("SIGKILL");
     } catch { /* exited meanwhile */ }
   }, timeout);
-  const readOut = async () => {
+  const read = async (
+    stream: ReadableStream<Uint8Array<ArrayBuffer>>,
+    on?: (text: string) => void,
+  ) => {
     let all = "";
-    for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
       all += text;
-      onStdout?.(text);
+      on?.(text);
     }
     return all;
   };
   try {
     const [stdout, stderr, status] = await Promise.all([
-      readOut(),
-      new Response(child.stderr).text(),
+      read(child.stdout, onStdout),
+      read(child.stderr, onStderr),
       child.status,
     ]);
     return { code: status.code, stdout, stderr, timedOut };
