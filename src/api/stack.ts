@@ -25,8 +25,6 @@ import {
   isMacBroadcast,
   isMacMulticast,
   parseIpv4 as parseAddress,
-  tryParseCidr,
-  tryParseIpv4,
 } from "../wire/addr.ts";
 import { ETHERNET_HEADER_LENGTH, EtherType, parseEthernet } from "../wire/ethernet.ts";
 import { parseIpv4 } from "../wire/ipv4.ts";
@@ -46,6 +44,10 @@ import type { InetConfig } from "../socket/inet.ts";
 import { registerInetDgram } from "../socket/inet_dgram.ts";
 import { registerInetStream } from "../socket/inet_stream.ts";
 import { type UdpOptions, UdpProtocol } from "../udp/udp.ts";
+import { closeIpv6, createIpv6, type Ipv6Family, type Ipv6Options } from "../ipv6/setup.ts";
+import { Icmpv6Type } from "../wire/icmpv6.ts";
+import { pingIpv6, planInterface } from "./stack6.ts";
+import { parseIpv6 as parseIpv6Header } from "../wire/ipv6.ts";
 import { type DatagramConn, listenDatagram, type ListenDatagramOptions } from "./datagram.ts";
 import { type Conn, connect, type ConnectOptions } from "./conn.ts";
 import { listen, type Listener, type ListenOptions } from "./listener.ts";
@@ -85,16 +87,31 @@ export interface StackOptions {
   maxSockets?: number;
   /** UDP tuning (initial SO_RCVBUF/SO_SNDBUF). */
   udp?: Omit<UdpOptions, "localPortRange">;
+  /** IPv6 tuning (DAD, address generation, neighbour cache, ICMPv6, reassembly). */
+  ipv6?: Ipv6Options;
 }
 
-/** How to configure an interface. */
+/**
+ * How to configure an interface. IPv6 is enabled on it when the
+ * configuration asks for it: an IPv6 `address`, `ip6`, `gateway6`,
+ * `slaac: true` or `ipv6: true`; it then gets a link-local address and,
+ * unless `slaac` is false, configures itself from router advertisements.
+ */
 export interface InterfaceConfig {
-  /** Address and prefix, `"192.0.2.2/24"`. */
-  address: string;
-  /** Default gateway on this link, `"192.0.2.1"`. */
+  /** Address and prefix, `"192.0.2.2/24"` or `"2001:db8::2/64"` (optional when `ip6` is given). */
+  address?: string;
+  /** Default gateway on this link, `"192.0.2.1"` (or an IPv6 one, like `gateway6`). */
   gateway?: string;
   /** Send a gratuitous ARP when the interface comes up (default true). */
   announce?: boolean;
+  /** Static IPv6 addresses with prefix, `"2001:db8::2/64"`. */
+  ip6?: string | readonly string[];
+  /** IPv6 default router on this link, `"fe80::1"` or `"2001:db8::1"`. */
+  gateway6?: string;
+  /** Autoconfigure from router advertisements (default true when IPv6 is on). */
+  slaac?: boolean;
+  /** Enable IPv6 (link-local address, neighbour discovery) even without IPv6 addresses. */
+  ipv6?: boolean;
 }
 
 /** Options for {@link Stack.ping}. */
@@ -113,6 +130,8 @@ export interface PingOptions {
   dontFragment?: boolean;
   /** Abort the wait. */
   signal?: AbortSignal;
+  /** Send through this interface (name or index): needed for link-local IPv6 destinations on a multi-link host. */
+  interface?: string | number;
 }
 
 /** A ping answer. */
@@ -155,6 +174,12 @@ export class Stack {
   readonly tcp: TcpProtocol;
   /** UDP (RFC 768). */
   readonly udp: UdpProtocol;
+  /**
+   * The IPv6 family: `layer` (input/output), `icmp` (ICMPv6), `ndisc`
+   * (neighbour cache), `addrconf` (addresses, SLAAC, DAD), `mld`,
+   * `devices` (per-interface state), `routes`, `pmtu`.
+   */
+  readonly ipv6: Ipv6Family;
   /** The BSD socket layer: `socket()`, `bind()`, `sendto()`, … on descriptors. */
   readonly sockets: SocketLayer;
   /** INET socket settings (privileged ports, non-local bind); may be changed at run time. */
@@ -199,6 +224,14 @@ export class Stack {
       ...(options.ttl !== undefined ? { defaultTtl: options.ttl } : {}),
     });
     this.icmp = new IcmpProtocol(this.ipv4, options.icmp);
+    this.ipv6 = createIpv6({
+      clock: this.clock,
+      rng: this.random,
+      allocator: this.allocator,
+      stats: this.stats,
+      ...(options.ipv6 ? { options: options.ipv6 } : {}),
+      onResolveFailed: (_iface, pending) => this.#resolveFailed6(pending),
+    });
     const random = this.random;
     this.tcp = new TcpProtocol({
       clock: this.clock,
@@ -238,6 +271,7 @@ export class Stack {
     if (options.loopback ?? true) {
       const lo = new LoopbackDevice({ allocator: this.allocator, clock: this.clock });
       this.loopback = this.#attach(lo, 0x7f000001, 8, { loopback: true, announce: false });
+      this.ipv6.addrconf.enable(this.loopback); // ::1/128
     }
   }
 
@@ -252,20 +286,18 @@ export class Stack {
    * gratuitous ARP.
    */
   addInterface(dev: NetDevice, config: InterfaceConfig): Iface {
-    const cidr = tryParseCidr(config.address);
-    if (cidr === null) {
-      throw new TypeError(
-        `Interface address "${config.address}" is not ADDRESS/PREFIX (e.g. 192.0.2.2/24)`,
-      );
-    }
-    const iface = this.#attach(dev, cidr.address, cidr.prefixLen, {
+    const plan = planInterface(config);
+    const iface = this.#attach(dev, plan.v4?.address ?? 0, plan.v4?.prefixLen ?? 32, {
       loopback: false,
-      announce: config.announce ?? true,
+      announce: plan.v4 !== null && (config.announce ?? true),
+      v4: plan.v4 !== null,
     });
-    if (config.gateway !== undefined) {
-      const gw = tryParseIpv4(config.gateway);
-      if (gw === null) throw new TypeError(`Gateway "${config.gateway}" is not an IPv4 address`);
-      this.routes.add(iface, 0, 0, { gateway: gw });
+    if (plan.gateway4 !== null) this.routes.add(iface, 0, 0, { gateway: plan.gateway4 });
+    if (plan.ipv6) {
+      const ac = this.ipv6.addrconf;
+      ac.enable(iface, { acceptRa: config.slaac ?? true });
+      for (const a of plan.v6) ac.addStatic(iface, a.address, a.prefixLen);
+      if (plan.gateway6 !== null) ac.addDefaultRoute(iface, plan.gateway6);
     }
     return iface;
   }
@@ -278,6 +310,7 @@ export class Stack {
     this.#byDev.delete(iface.dev);
     this.routes.remove((r) => r.iface === iface);
     this.neighbours.flush(iface);
+    this.ipv6.addrconf.disable(iface);
     iface.dev.setRxNotify(null);
   }
 
@@ -292,6 +325,13 @@ export class Stack {
    * routing error (`NetworkUnreachable`, …) when it cannot be sent.
    */
   ping(host: string | Ipv4Address, options: PingOptions = {}): Promise<PingResult> {
+    if (typeof host === "string" && host.includes(":")) {
+      return pingIpv6(
+        { clock: this.clock, icmp: this.ipv6.icmp, interfaces: this.#ifaces },
+        host,
+        options,
+      );
+    }
     const dst = typeof host === "number" ? host >>> 0 : parseAddress(host);
     const size = options.size ?? 56;
     if (!(size >= 0 && size <= 65507)) throw new RangeError(`ping size ${size} is outside 0…65507`);
@@ -386,6 +426,7 @@ export class Stack {
     this.tcp.close();
     this.neighbours.close();
     this.ipv4.close();
+    closeIpv6(this.ipv6);
     for (const iface of [...this.#ifaces]) {
       this.removeInterface(iface);
       await iface.dev.close();
@@ -398,14 +439,14 @@ export class Stack {
     dev: NetDevice,
     address: Ipv4Address,
     prefixLength: number,
-    o: { loopback: boolean; announce: boolean },
+    o: { loopback: boolean; announce: boolean; v4?: boolean },
   ): Iface {
     if (this.#byDev.has(dev)) throw new TypeError(`Device ${dev.name} is already attached`);
     const index = this.#ifaces.reduce((m, i) => Math.max(m, i.index), 0) + 1;
     const iface = new Iface({ index, dev, address, prefixLength, loopback: o.loopback });
     this.#ifaces.push(iface);
     this.#byDev.set(dev, iface);
-    this.routes.add(iface, address, prefixLength);
+    if (o.v4 ?? true) this.routes.add(iface, address, prefixLength);
     dev.setRxNotify((d) => this.softnet.raise(d));
     dev.up();
     if (o.announce && !iface.noArp) this.neighbours.announce(iface);
@@ -445,9 +486,30 @@ export class Stack {
         if (iface.noArp) break;
         this.neighbours.rcvArp(skb, iface);
         return;
+      case EtherType.IPV6:
+        // An interface without IPv6 does not speak the protocol at all.
+        if (this.ipv6.devices.get(iface) === undefined) break;
+        this.ipv6.layer.rcv(skb, iface);
+        return;
     }
     this.stats.drops.count("link.unknown_ethertype");
     skb.free();
+  }
+
+  /**
+   * Neighbour discovery gave up (RFC 4861 §7.2.2): ICMPv6 address
+   * unreachable for each queued packet, to its source — us, so the sending
+   * socket learns EHOSTUNREACH.
+   */
+  #resolveFailed6(pending: SkBuff[]): void {
+    for (const skb of pending) {
+      const ip = parseIpv6Header(this.arena.u8, skb.data, skb.len);
+      if (typeof ip !== "string") {
+        skb.networkHeader = skb.data;
+        this.ipv6.icmp.sendError(skb, Icmpv6Type.DEST_UNREACHABLE, 3);
+      }
+      skb.free();
+    }
   }
 
   /**

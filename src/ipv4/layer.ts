@@ -197,7 +197,8 @@ export class Ipv4Layer {
   /** True when `a` is one of our addresses. */
   isLocal(a: Ipv4Address): boolean {
     for (const i of this.#ifaces()) {
-      if (i.address === a) return true;
+      // An IPv6-only interface has no IPv4 address (0): 0.0.0.0 is never ours.
+      if (i.address === a && a !== 0) return true;
       if (i.loopback && isLoopback(a)) return true;
     }
     return false;
@@ -209,7 +210,7 @@ export class Ipv4Layer {
     if (a === IPV4_BROADCAST) return AddrType.BROADCAST;
     if (isMulticast(a)) return AddrType.MULTICAST;
     for (const i of this.#ifaces()) {
-      if (i.address === a || (i.loopback && isLoopback(a))) return AddrType.LOCAL;
+      if ((i.address === a && a !== 0) || (i.loopback && isLoopback(a))) return AddrType.LOCAL;
       if (i.broadcast === a) return AddrType.BROADCAST;
     }
     return AddrType.UNICAST;
