@@ -270,3 +270,9 @@ export function sendRaw6(
     ...(o.oif !== undefined ? { oif: o.oif } : {}),
   });
 }
+
+/** An ND message built by one of the `wire/ndp.ts` emitters, as an ICMPv6 payload. */
+export function ndMessage(emit: (b: Uint8Array, at: number) => number): Uint8Array {
+  const b = new Uint8Array(512);
+  return b.slice(0, emit(b, 0));
+}
