@@ -43,6 +43,8 @@ import { SocketLayer } from "../socket/fd_table.ts";
 import type { InetConfig } from "../socket/inet.ts";
 import { registerInetDgram } from "../socket/inet_dgram.ts";
 import { registerInetStream } from "../socket/inet_stream.ts";
+import { registerInet6Dgram } from "../socket/inet6_dgram.ts";
+import { Udp6 } from "../udp/udp6.ts";
 import { type UdpOptions, UdpProtocol } from "../udp/udp.ts";
 import { closeIpv6, createIpv6, type Ipv6Family, type Ipv6Options } from "../ipv6/setup.ts";
 import { Icmpv6Type } from "../wire/icmpv6.ts";
@@ -267,6 +269,13 @@ export class Stack {
       nonlocalBind: false,
     };
     registerInetDgram(this.sockets, this.udp, this.inet);
+    registerInet6Dgram(
+      this.sockets,
+      this.udp,
+      new Udp6(this.udp, this.ipv6.layer),
+      this.ipv6.layer,
+      this.inet,
+    );
     registerInetStream(this.sockets, this.tcp, this.inet);
     if (options.loopback ?? true) {
       const lo = new LoopbackDevice({ allocator: this.allocator, clock: this.clock });
