@@ -116,6 +116,13 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
       ...(config.slaac !== undefined ? { slaac: config.slaac } : {}),
     });
     attached = true;
+    // Like `ip -6 addr` before use: wait (bounded) until DAD has finished, so the
+    // first packet can come from the configured address instead of failing.
+    const dev = stack.ipv6.devices.get(iface);
+    for (let waited = 0; dev !== undefined && waited < 5000; waited += 50) {
+      if (dev.addrs.length > 0 && !dev.addrs.some((a) => a.state === 0)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const t = tap;
     return {
       stack,

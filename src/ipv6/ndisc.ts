@@ -490,7 +490,8 @@ export class NeighbourDiscovery {
     // §7.1.2: "If the IP Destination Address is a multicast address the Solicited flag is zero."
     if (r.solicited && isMulticast6(u8, ip.dstOffset)) return "ndisc.bad_na";
     const ours = dev.find(u8, r.targetOffset);
-    if (ours !== undefined) {
+    // A duplicate we gave up is the other node's address: its advertisements resolve it.
+    if (ours !== undefined && ours.state !== AddrState.DUPLICATE) {
       if (ours.state === AddrState.TENTATIVE) {
         this.hooks?.dadConflict(dev, ours); // RFC 4862 §5.4.4
         return null;

@@ -6,7 +6,7 @@
  */
 import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
-import { pair } from "../_util/sim.ts";
+import { pair, settle } from "../_util/sim.ts";
 import { testSeed } from "../_util/test.ts";
 import { formatIpv6, inPrefix6, parseIpv6Address } from "../../src/wire/addr6.ts";
 import { Icmpv6Type } from "../../src/wire/icmpv6.ts";
@@ -168,6 +168,9 @@ test("RFC 4862 §5.4: DAD finds a duplicate — a static address another node ha
   assert.is(a.state, AddrState.DUPLICATE);
   assert.is(p.a.stats.ndisc.dadFailed, 1);
   assert.is(p.b.stats.ndisc.naSent > 0, true, "B defended its address");
+  // The address we gave up is B's: its advertisements resolve it for us.
+  const r = await settle(p.clock, p.a.ping(B6));
+  assert.is(r.from, B6);
   await p.close();
 });
 
