@@ -27,7 +27,14 @@ export { Conn, connect, type ConnectOptions, type TcpNetAddr } from "./src/api/c
 export { listen, Listener, type ListenOptions } from "./src/api/listener.ts";
 export * from "./src/socket/constants.ts";
 export * from "./src/socket/errors.ts";
-export type { SockAddrIn, SockAddrInput } from "./src/socket/address.ts";
+export type { SockAddrIn, SockAddrIn6, SockAddrInput } from "./src/socket/address.ts";
+export type { Ipv6Family, Ipv6Options } from "./src/ipv6/setup.ts";
+export {
+  formatIpv6,
+  type Ipv6Address,
+  parseIpv6Address,
+  tryParseIpv6Address,
+} from "./src/wire/addr6.ts";
 export {
   type BlockingOptions,
   type Linger,

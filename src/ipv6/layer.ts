@@ -62,6 +62,7 @@ import {
   emitIpv6,
   IPV6_HEADER_LENGTH,
   IPV6_MAX_PAYLOAD,
+  type Ipv6EmitRepr,
   type Ipv6Repr,
   NextHeader,
   parseIpv6,
@@ -252,6 +253,17 @@ export class Ipv6Layer {
   readonly #walk = new Ipv6Walk();
   readonly #chain = new Ipv6Walk();
   readonly #frag = new Fragment6();
+  readonly #hdr: { -readonly [K in keyof Ipv6EmitRepr]-?: Ipv6EmitRepr[K] } = {
+    trafficClass: 0,
+    flowLabel: 0,
+    payloadLength: 0,
+    nextHeader: 0,
+    hopLimit: 0,
+    src: new Uint8Array(16),
+    srcOffset: 0,
+    dst: new Uint8Array(16),
+    dstOffset: 0,
+  };
 
   constructor(o: Ipv6LayerOptions) {
     this.clock = o.clock;
@@ -424,22 +436,19 @@ export class Ipv6Layer {
     }
     const at = skb.push(IPV6_HEADER_LENGTH);
     skb.networkHeader = at;
-    emitIpv6(
-      {
-        trafficClass: o.trafficClass ?? 0,
-        flowLabel: o.flowLabel ??
-          this.flowLabel(src, srcOff, dst, dstOff, o.nextHeader, o.flowKey ?? 0),
-        payloadLength,
-        nextHeader: o.nextHeader,
-        hopLimit,
-        src,
-        srcOffset: srcOff,
-        dst,
-        dstOffset: dstOff,
-      },
-      this.allocator.arena.u8,
-      at,
-    );
+    // One header record reused for every packet: output allocates no objects.
+    const h = this.#hdr;
+    h.trafficClass = o.trafficClass ?? 0;
+    h.flowLabel = o.flowLabel ??
+      this.flowLabel(src, srcOff, dst, dstOff, o.nextHeader, o.flowKey ?? 0);
+    h.payloadLength = payloadLength;
+    h.nextHeader = o.nextHeader;
+    h.hopLimit = hopLimit;
+    h.src = src;
+    h.srcOffset = srcOff;
+    h.dst = dst;
+    h.dstOffset = dstOff;
+    emitIpv6(h, this.allocator.arena.u8, at);
     const co = o.checksumOffset;
     if (co !== undefined && co >= 0) {
       const u8 = this.allocator.arena.u8;
