@@ -35,6 +35,13 @@
  *
  * @module
  */
+export type { Ipv6Family, Ipv6Options } from "./src/ipv6/setup.ts";
+export {
+  formatIpv6,
+  type Ipv6Address,
+  parseIpv6Address,
+  tryParseIpv6Address,
+} from "./src/wire/addr6.ts";
 export {
   type InterfaceConfig,
   type PingOptions,

@@ -2,17 +2,26 @@
  * `DatagramConn`: UDP the way `Deno.listenDatagram` offers it, on top of the
  * stack's BSD socket layer.
  *
- * Differences from Deno worth knowing: hostnames are IPv4 literals (or
- * `"localhost"`), there is no DNS; `receive()` without a buffer returns the
- * whole datagram (Deno allocates 1024 bytes and truncates); `broadcast`
- * sets SO_BROADCAST; there is no multicast (`joinMulticastV4`/`V6` reject
- * with `NotSupported`, `loopback` changes nothing).
+ * Differences from Deno worth knowing: hostnames are IPv4 or IPv6 literals
+ * (`"192.0.2.2"`, `"2001:db8::2"`, `"[::1]"`, `"fe80::1%eth0"`) or
+ * `"localhost"`, there is no DNS here; `send()` also takes `"host:port"` and
+ * `"[addr]:port"` strings; `receive()` without a buffer returns the whole
+ * datagram (Deno allocates 1024 bytes and truncates); `broadcast` sets
+ * SO_BROADCAST; there is no multicast (`joinMulticastV4`/`V6` reject with
+ * `NotSupported`, `loopback` changes nothing).
+ *
+ * Families: an IPv6 `hostname` (`"::"` included) opens an AF_INET6 socket,
+ * dual stack like Deno's on Linux: IPv4 peers appear as `::ffff:a.b.c.d`, and
+ * IPv4 destinations are sent to through their mapped form.
  *
  * @module
  */
 import { Errno } from "../core/errno.ts";
+import { formatIpv4, tryParseIpv4 } from "../wire/addr.ts";
+import { formatIpv6, splitZone, tryParseIpv6Address } from "../wire/addr6.ts";
 import {
   AF_INET,
+  AF_INET6,
   IPPROTO_UDP,
   MSG_PEEK,
   MSG_TRUNC,
@@ -23,7 +32,7 @@ import {
 } from "../socket/constants.ts";
 import { BadResource, type NetError, NotSupported, WouldBlock } from "../socket/errors.ts";
 import type { RecvResult, SocketLayer } from "../socket/fd_table.ts";
-import { checkPort, resolveHost } from "./conn.ts";
+import { checkPort } from "./conn.ts";
 import type { Socket } from "../socket/socket.ts";
 
 /**
@@ -38,7 +47,7 @@ import type { Socket } from "../socket/socket.ts";
 export interface NetAddr {
   /** Always "udp". */
   readonly transport: "udp";
-  /** IPv4 address, dotted quad. */
+  /** IPv4 address (dotted quad) or IPv6 address (RFC 5952 text). */
   readonly hostname: string;
   /** UDP port. */
   readonly port: number;
@@ -92,7 +101,7 @@ export interface MulticastV6Membership {
 export interface ListenDatagramOptions {
   /** Local port (default 0: a random ephemeral port). */
   port?: number;
-  /** Local address (default "0.0.0.0": every interface). */
+  /** Local address (default "0.0.0.0": every IPv4 interface; "::" for both families). */
   hostname?: string;
   /** Only "udp". */
   transport?: "udp";
@@ -128,12 +137,12 @@ export function listenDatagram(
     );
   }
   const port = checkPort(options.port ?? 0, 0, "listenDatagram");
-  const address = resolveHost(options.hostname ?? "0.0.0.0", "listenDatagram");
-  const fd = sockets.socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+  const host = resolveHost(options.hostname ?? "0.0.0.0", "listenDatagram");
+  const fd = sockets.socket(host.family, SOCK_DGRAM, IPPROTO_UDP);
   try {
     if (options.reuseAddress) sockets.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
     if (options.broadcast) sockets.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, 1);
-    sockets.bind(fd, { address, port });
+    sockets.bind(fd, { family: host.family, address: host.address, port });
   } catch (e) {
     sockets.close(fd);
     throw e;
@@ -159,6 +168,7 @@ export class DatagramConn implements AsyncIterable<[Uint8Array<ArrayBuffer>, Net
   readonly #fd: number;
   /** The socket behind `#fd` (the stack may close it beneath us; the number may be reused). */
   readonly #sock: Socket;
+  readonly #family: number;
   readonly #stop = new AbortController();
   #closed = false;
 
@@ -168,6 +178,7 @@ export class DatagramConn implements AsyncIterable<[Uint8Array<ArrayBuffer>, Net
     this.#fd = fd;
     this.#sock = sockets.get(fd);
     const a = sockets.getsockname(fd);
+    this.#family = a.family;
     this.addr = { transport: "udp", hostname: a.address, port: a.port };
   }
 
@@ -212,17 +223,30 @@ export class DatagramConn implements AsyncIterable<[Uint8Array<ArrayBuffer>, Net
   }
 
   /**
-   * Send `p` to `addr` as one datagram; resolves with the bytes sent. A
-   * non-UDP address is a `TypeError`, a port outside 0…65535 a `RangeError`.
+   * Send `p` to `addr` as one datagram; resolves with the bytes sent. `addr`
+   * is a `Deno.Addr`-like object or a string `"192.0.2.2:7"` /
+   * `"[2001:db8::2]:7"`. A non-UDP address is a `TypeError`, a port outside
+   * 0…65535 a `RangeError`.
    */
-  async send(p: Uint8Array, addr: Addr): Promise<number> {
+  async send(p: Uint8Array, addr: Addr | string): Promise<number> {
     this.#check("send");
-    if ((addr.transport !== undefined && addr.transport !== "udp") || !("hostname" in addr)) {
-      throw new TypeError(`send: transport "${addr.transport}" is not supported (only "udp")`);
+    const to = typeof addr === "string" ? parseHostPort(addr, "send") : addr;
+    if ((to.transport !== undefined && to.transport !== "udp") || !("hostname" in to)) {
+      throw new TypeError(`send: transport "${to.transport}" is not supported (only "udp")`);
     }
-    const address = resolveHost(addr.hostname, "send");
-    const port = checkPort(addr.port, 0, "send");
-    return await this.#sockets.sendto(this.#fd, p, 0, { address, port });
+    const host = resolveHost(to.hostname, "send");
+    const port = checkPort(to.port, 0, "send");
+    if (this.#family === AF_INET6) {
+      // A dual-stack socket reaches IPv4 through the mapped form (RFC 4038 §4.2).
+      const address = host.family === AF_INET ? `::ffff:${host.address}` : host.address;
+      return await this.#sockets.sendto(this.#fd, p, 0, { family: AF_INET6, address, port });
+    }
+    if (host.family !== AF_INET) {
+      throw new TypeError(
+        `send: ${to.hostname} is an IPv6 address but this socket is IPv4 (listen on "::" for both)`,
+      );
+    }
+    return await this.#sockets.sendto(this.#fd, p, 0, { address: host.address, port });
   }
 
   /** Multicast is not supported: rejects with `NotSupported`. */
@@ -278,4 +302,47 @@ function closedError(op: string): NetError {
 function netAddr(r: RecvResult): NetAddr {
   const from = r.from;
   return { transport: "udp", hostname: from?.address ?? "0.0.0.0", port: from?.port ?? 0 };
+}
+
+/**
+ * An IPv4 or IPv6 literal (brackets and a `%zone` allowed), or "localhost";
+ * there is no DNS here.
+ */
+function resolveHost(hostname: string, op: string): { family: number; address: string } {
+  if (hostname === "localhost") return { family: AF_INET, address: "127.0.0.1" };
+  const a = typeof hostname === "string" ? tryParseIpv4(hostname) : null;
+  if (a !== null) return { family: AF_INET, address: formatIpv4(a) };
+  const bare = typeof hostname === "string" && hostname.startsWith("[") && hostname.endsWith("]")
+    ? hostname.slice(1, -1)
+    : String(hostname);
+  const [text, zone] = splitZone(bare);
+  const a6 = tryParseIpv6Address(text);
+  if (a6 !== null) {
+    return { family: AF_INET6, address: formatIpv6(a6) + (zone !== null ? `%${zone}` : "") };
+  }
+  throw new TypeError(
+    `${op}: hostname "${hostname}" is not an IPv4 or IPv6 address (netwasm has no DNS)`,
+  );
+}
+
+/**
+ * Split `"host:port"` or `"[ipv6]:port"` (RFC 3986 §3.2.2) into a `NetAddr`;
+ * throws `TypeError` on anything else.
+ *
+ * @example
+ * ```ts
+ * import { parseHostPort } from "./datagram.ts";
+ * parseHostPort("[2001:db8::2]:53"); // { transport: "udp", hostname: "2001:db8::2", port: 53 }
+ * parseHostPort("192.0.2.2:7").port; // 7
+ * ```
+ */
+export function parseHostPort(text: string, op = "parseHostPort"): NetAddr {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:\[\]]+):(\d{1,5})$/.exec(text);
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || !(port >= 0 && port <= 65535)) {
+    throw new TypeError(
+      `${op}: "${text}" is not HOST:PORT (an IPv6 address goes in brackets: [2001:db8::2]:53)`,
+    );
+  }
+  return { transport: "udp", hostname: m[1]!, port };
 }

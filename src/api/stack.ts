@@ -26,8 +26,6 @@ import {
   isMacBroadcast,
   isMacMulticast,
   parseIpv4 as parseAddress,
-  tryParseCidr,
-  tryParseIpv4,
 } from "../wire/addr.ts";
 import { ETHERNET_HEADER_LENGTH, EtherType, parseEthernetInto } from "../wire/ethernet.ts";
 import { IcmpType, IcmpUnreachableCode } from "../wire/icmp.ts";
@@ -48,7 +46,13 @@ import { SocketLayer } from "../socket/fd_table.ts";
 import type { InetConfig } from "../socket/inet.ts";
 import { registerInetDgram } from "../socket/inet_dgram.ts";
 import { registerInetStream } from "../socket/inet_stream.ts";
+import { registerInet6Dgram } from "../socket/inet6_dgram.ts";
+import { Udp6 } from "../udp/udp6.ts";
 import { type UdpOptions, UdpProtocol } from "../udp/udp.ts";
+import { closeIpv6, createIpv6, type Ipv6Family, type Ipv6Options } from "../ipv6/setup.ts";
+import { Icmpv6Type } from "../wire/icmpv6.ts";
+import { pingIpv6, planInterface } from "./stack6.ts";
+import { parseIpv6 as parseIpv6Header } from "../wire/ipv6.ts";
 import { type DatagramConn, listenDatagram, type ListenDatagramOptions } from "./datagram.ts";
 import { type Conn, connect, type ConnectOptions } from "./conn.ts";
 import { listen, type Listener, type ListenOptions } from "./listener.ts";
@@ -88,16 +92,31 @@ export interface StackOptions {
   maxSockets?: number;
   /** UDP tuning (initial SO_RCVBUF/SO_SNDBUF). */
   udp?: Omit<UdpOptions, "localPortRange">;
+  /** IPv6 tuning (DAD, address generation, neighbour cache, ICMPv6, reassembly). */
+  ipv6?: Ipv6Options;
 }
 
-/** How to configure an interface. */
+/**
+ * How to configure an interface. IPv6 is enabled on it when the
+ * configuration asks for it: an IPv6 `address`, `ip6`, `gateway6`,
+ * `slaac: true` or `ipv6: true`; it then gets a link-local address and,
+ * unless `slaac` is false, configures itself from router advertisements.
+ */
 export interface InterfaceConfig {
-  /** Address and prefix, `"192.0.2.2/24"`. */
-  address: string;
-  /** Default gateway on this link, `"192.0.2.1"`. */
+  /** Address and prefix, `"192.0.2.2/24"` or `"2001:db8::2/64"` (optional when `ip6` is given). */
+  address?: string;
+  /** Default gateway on this link, `"192.0.2.1"` (or an IPv6 one, like `gateway6`). */
   gateway?: string;
   /** Send a gratuitous ARP when the interface comes up (default true). */
   announce?: boolean;
+  /** Static IPv6 addresses with prefix, `"2001:db8::2/64"`. */
+  ip6?: string | readonly string[];
+  /** IPv6 default router on this link, `"fe80::1"` or `"2001:db8::1"`. */
+  gateway6?: string;
+  /** Autoconfigure from router advertisements (default true when IPv6 is on). */
+  slaac?: boolean;
+  /** Enable IPv6 (link-local address, neighbour discovery) even without IPv6 addresses. */
+  ipv6?: boolean;
 }
 
 /** Options for {@link Stack.ping}. */
@@ -116,6 +135,8 @@ export interface PingOptions {
   dontFragment?: boolean;
   /** Abort the wait: the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
+  /** Send through this interface (name or index): needed for link-local IPv6 destinations on a multi-link host. */
+  interface?: string | number;
 }
 
 /** A ping answer. */
@@ -178,6 +199,12 @@ export class Stack implements AsyncDisposable {
   readonly tcp: TcpProtocol;
   /** UDP (RFC 768). */
   readonly udp: UdpProtocol;
+  /**
+   * The IPv6 family: `layer` (input/output), `icmp` (ICMPv6), `ndisc`
+   * (neighbour cache), `addrconf` (addresses, SLAAC, DAD), `mld`,
+   * `devices` (per-interface state), `routes`, `pmtu`.
+   */
+  readonly ipv6: Ipv6Family;
   /** The BSD socket layer: `socket()`, `bind()`, `sendto()`, … on descriptors. */
   readonly sockets: SocketLayer;
   /** INET socket settings (privileged ports, non-local bind); may be changed at run time. */
@@ -225,6 +252,14 @@ export class Stack implements AsyncDisposable {
       ...(options.ttl !== undefined ? { defaultTtl: options.ttl } : {}),
     });
     this.icmp = new IcmpProtocol(this.ipv4, options.icmp);
+    this.ipv6 = createIpv6({
+      clock: this.clock,
+      rng: this.random,
+      allocator: this.allocator,
+      stats: this.stats,
+      ...(options.ipv6 ? { options: options.ipv6 } : {}),
+      onResolveFailed: (_iface, pending) => this.#resolveFailed6(pending),
+    });
     const random = this.random;
     this.tcp = new TcpProtocol({
       clock: this.clock,
@@ -260,10 +295,18 @@ export class Stack implements AsyncDisposable {
       nonlocalBind: false,
     };
     registerInetDgram(this.sockets, this.udp, this.inet);
+    registerInet6Dgram(
+      this.sockets,
+      this.udp,
+      new Udp6(this.udp, this.ipv6.layer),
+      this.ipv6.layer,
+      this.inet,
+    );
     registerInetStream(this.sockets, this.tcp, this.inet);
     if (options.loopback ?? true) {
       const lo = new LoopbackDevice({ allocator: this.allocator, clock: this.clock });
       this.loopback = this.#attach(lo, 0x7f000001, 8, { loopback: true, announce: false });
+      this.ipv6.addrconf.enable(this.loopback); // ::1/128
     }
   }
 
@@ -278,20 +321,18 @@ export class Stack implements AsyncDisposable {
    * gratuitous ARP.
    */
   addInterface(dev: NetDevice, config: InterfaceConfig): Iface {
-    const cidr = tryParseCidr(config.address);
-    if (cidr === null) {
-      throw new TypeError(
-        `Interface address "${config.address}" is not ADDRESS/PREFIX (e.g. 192.0.2.2/24)`,
-      );
-    }
-    const iface = this.#attach(dev, cidr.address, cidr.prefixLen, {
+    const plan = planInterface(config);
+    const iface = this.#attach(dev, plan.v4?.address ?? 0, plan.v4?.prefixLen ?? 32, {
       loopback: false,
-      announce: config.announce ?? true,
+      announce: plan.v4 !== null && (config.announce ?? true),
+      v4: plan.v4 !== null,
     });
-    if (config.gateway !== undefined) {
-      const gw = tryParseIpv4(config.gateway);
-      if (gw === null) throw new TypeError(`Gateway "${config.gateway}" is not an IPv4 address`);
-      this.routes.add(iface, 0, 0, { gateway: gw });
+    if (plan.gateway4 !== null) this.routes.add(iface, 0, 0, { gateway: plan.gateway4 });
+    if (plan.ipv6) {
+      const ac = this.ipv6.addrconf;
+      ac.enable(iface, { acceptRa: config.slaac ?? true });
+      for (const a of plan.v6) ac.addStatic(iface, a.address, a.prefixLen);
+      if (plan.gateway6 !== null) ac.addDefaultRoute(iface, plan.gateway6);
     }
     return iface;
   }
@@ -304,6 +345,7 @@ export class Stack implements AsyncDisposable {
     this.#byDev.delete(iface.dev);
     this.routes.remove((r) => r.iface === iface);
     this.neighbours.flush(iface);
+    this.ipv6.addrconf.disable(iface);
     iface.dev.setRxNotify(null);
     this.softnet.forget(iface.dev);
   }
@@ -321,6 +363,13 @@ export class Stack implements AsyncDisposable {
    * alive (on a real clock).
    */
   ping(host: string | Ipv4Address, options: PingOptions = {}): Promise<PingResult> {
+    if (typeof host === "string" && host.includes(":")) {
+      return pingIpv6(
+        { clock: this.clock, icmp: this.ipv6.icmp, interfaces: this.#ifaces },
+        host,
+        options,
+      );
+    }
     const dst = typeof host === "number" ? host >>> 0 : parseAddress(host);
     const size = options.size ?? 56;
     if (!(size >= 0 && size <= 65507)) throw new RangeError(`ping size ${size} is outside 0…65507`);
@@ -427,6 +476,7 @@ export class Stack implements AsyncDisposable {
     this.tcp.close();
     this.neighbours.close();
     this.ipv4.close();
+    closeIpv6(this.ipv6);
     for (const iface of [...this.#ifaces]) {
       this.removeInterface(iface);
       await iface.dev.close();
@@ -444,14 +494,14 @@ export class Stack implements AsyncDisposable {
     dev: NetDevice,
     address: Ipv4Address,
     prefixLength: number,
-    o: { loopback: boolean; announce: boolean },
+    o: { loopback: boolean; announce: boolean; v4?: boolean },
   ): Iface {
     if (this.#byDev.has(dev)) throw new TypeError(`Device ${dev.name} is already attached`);
     const index = this.#ifaces.reduce((m, i) => Math.max(m, i.index), 0) + 1;
     const iface = new Iface({ index, dev, address, prefixLength, loopback: o.loopback });
     this.#ifaces.push(iface);
     this.#byDev.set(dev, iface);
-    this.routes.add(iface, address, prefixLength);
+    if (o.v4 ?? true) this.routes.add(iface, address, prefixLength);
     dev.setRxNotify((d) => this.softnet.raise(d));
     dev.up();
     if (o.announce && !iface.noArp) this.neighbours.announce(iface);
@@ -492,9 +542,30 @@ export class Stack implements AsyncDisposable {
         if (iface.noArp) break;
         this.neighbours.rcvArp(skb, iface);
         return;
+      case EtherType.IPV6:
+        // An interface without IPv6 does not speak the protocol at all.
+        if (this.ipv6.devices.get(iface) === undefined) break;
+        this.ipv6.layer.rcv(skb, iface);
+        return;
     }
     this.stats.drops.count("link.unknown_ethertype");
     skb.free();
+  }
+
+  /**
+   * Neighbour discovery gave up (RFC 4861 §7.2.2): ICMPv6 address
+   * unreachable for each queued packet, to its source — us, so the sending
+   * socket learns EHOSTUNREACH.
+   */
+  #resolveFailed6(pending: SkBuff[]): void {
+    for (const skb of pending) {
+      const ip = parseIpv6Header(this.arena.u8, skb.data, skb.len);
+      if (typeof ip !== "string") {
+        skb.networkHeader = skb.data;
+        this.ipv6.icmp.sendError(skb, Icmpv6Type.DEST_UNREACHABLE, 3);
+      }
+      skb.free();
+    }
   }
 
   /**

@@ -27,6 +27,8 @@ export interface DemoHost {
   readonly stack: Stack;
   /** Its address with prefix on each link it is on, by link name. */
   readonly addresses: Readonly<Record<string, string>>;
+  /** Its IPv6 address with prefix on each link it is on, by link name. */
+  readonly addresses6: Readonly<Record<string, string>>;
 }
 
 /** One simulated cable between two hosts. */
@@ -123,9 +125,20 @@ export function buildDemoNet(seed: number, options: DemoNetOptions = {}): DemoNe
     name: "client",
     stack: stack(),
     addresses: { lan: "192.0.2.1/24", wan: "198.51.100.1/24" },
+    addresses6: { lan: "2001:db8:1::1/64", wan: "2001:db8:2::1/64" },
   };
-  const server = { name: "server", stack: stack(), addresses: { lan: "192.0.2.2/24" } };
-  const far = { name: "far", stack: stack(), addresses: { wan: "198.51.100.2/24" } };
+  const server = {
+    name: "server",
+    stack: stack(),
+    addresses: { lan: "192.0.2.2/24" },
+    addresses6: { lan: "2001:db8:1::2/64" },
+  };
+  const far = {
+    name: "far",
+    stack: stack(),
+    addresses: { wan: "198.51.100.2/24" },
+    addresses6: { wan: "2001:db8:2::2/64" },
+  };
 
   const link = (
     name: string,
@@ -164,7 +177,12 @@ export function buildDemoNet(seed: number, options: DemoNetOptions = {}): DemoNe
   options.onLink?.(wan);
   for (const l of [lan, wan]) {
     for (const end of [l.a, l.b]) {
-      end.host.stack.addInterface(end.dev, { address: end.host.addresses[l.name]! });
+      // Dual stack: IPv6 beside IPv4 on every link (static addresses; no router, no SLAAC).
+      end.host.stack.addInterface(end.dev, {
+        address: end.host.addresses[l.name]!,
+        ip6: end.host.addresses6[l.name]!,
+        slaac: false,
+      });
     }
   }
 

@@ -104,6 +104,18 @@ export const DEMO_STEPS: readonly DemoStep[] = [
     run: udpEcho,
   },
   {
+    title: "IPv6 beside IPv4: ping6 across the LAN (neighbour discovery instead of ARP)",
+    run: (net, out) => ping(net, "2001:db8:1::2", { count: 3 }, out),
+  },
+  {
+    title: "IPv6 large ping across the WAN: 3000 bytes, fragment headers (MTU 1280)",
+    run: (net, out) => ping(net, "2001:db8:2::2", { count: 3, size: 3000 }, out),
+  },
+  {
+    title: "UDP over IPv6: one dual-stack socket on :: echoes an IPv6 and an IPv4 client",
+    run: udpDualStack,
+  },
+  {
     title: `TCP: ${
       TCP_DEMO_BYTES >> 20
     } MiB from the client to the far host across the lossy, corrupting WAN`,
@@ -122,6 +134,45 @@ export const DEMO_STEPS: readonly DemoStep[] = [
     run: reassemblyTimeouts,
   },
 ];
+
+/** A dual-stack echo server on `[::]:7` answers a client over IPv6, then one over IPv4. */
+async function udpDualStack(net: DemoNet, out: (line: string) => void): Promise<void> {
+  const stop = new AbortController();
+  const echo = runEchoServer(net.server.stack, {
+    port: ECHO_PORT + 1000,
+    hostname: "::",
+    quiet: true,
+    signal: stop.signal,
+  });
+  try {
+    for (const [local, to] of [["2001:db8:1::1", "[2001:db8:1::2]"], ["192.0.2.1", "192.0.2.2"]]) {
+      const conn = net.client.stack.listenDatagram({ port: 0, hostname: local! });
+      try {
+        const data = new TextEncoder().encode(`hello over ${to!.includes(":") ? "IPv6" : "IPv4"}`);
+        const sent = net.clock.now();
+        let reply: [Uint8Array, NetAddr] | null = null;
+        // The LAN loses 1%: try up to three times.
+        for (let i = 0; i < 3 && reply === null; i++) {
+          await net.run(conn.send(data, `${to}:${ECHO_PORT + 1000}`));
+          reply = await net.run(raceTimeout(net, conn.receive(), ECHO_WAIT_MS));
+        }
+        out(
+          reply === null
+            ? `${local} → ${to}: no echo`
+            : `${local} → ${to}:${ECHO_PORT + 1000}  "${
+              new TextDecoder().decode(reply[0])
+            }" echoed by ${reply[1].hostname} in ${formatRtt(net.clock.now() - sent)} ms`,
+        );
+      } finally {
+        conn.close();
+      }
+    }
+    out("(the server saw the IPv4 client as ::ffff:192.0.2.1: one socket, both families)");
+  } finally {
+    stop.abort();
+    await net.run(echo);
+  }
+}
 
 /** Let the reassembly timer (30 s, Linux `ipfrag_time`) expire everywhere and report it. */
 async function reassemblyTimeouts(net: DemoNet, out: (line: string) => void): Promise<void> {
@@ -316,7 +367,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 function networkLines(net: DemoNet): string[] {
   const hosts = net.hosts.map((h) => [
     "  " + h.name,
-    Object.entries(h.addresses).map(([link, a]) => `${a} (${link})`).join(", "),
+    Object.entries(h.addresses).map(([link, a]) => `${a}, ${h.addresses6[link]} (${link})`)
+      .join("; "),
   ]);
   const links = net.links.map((l) => [
     "  " + l.name,

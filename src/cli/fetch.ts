@@ -69,6 +69,14 @@ export function parseFetchUrl(url: string): FetchTarget {
   if (u.username !== "" || u.password !== "") {
     throw new FetchUrlError("user:password@ in the URL is not supported");
   }
+  if (u.hostname.startsWith("[")) {
+    // An IPv6 literal (RFC 3986 §3.2.2): the address is understood, but TCP
+    // runs over IPv4 only so far.
+    throw new FetchUrlError(
+      `${u.hostname} is an IPv6 address: netwasm's TCP does not run over IPv6 yet ` +
+        `(ping and UDP do); use an IPv4 address`,
+    );
+  }
   if (tryParseIpv4(u.hostname) === null || !/^\d+\.\d+\.\d+\.\d+$/.test(u.hostname)) {
     throw new FetchUrlError(
       `the host must be an IPv4 address such as 192.0.2.2: "${u.hostname}" would need DNS, ` +

@@ -21,10 +21,16 @@ export interface HostConfig {
   readonly netns?: string;
   /** Create a non-persistent TAP instead of attaching to an existing one. */
   readonly create?: boolean;
-  /** `ADDRESS/PREFIX` of our interface. */
-  readonly address: string;
-  /** Default gateway. */
+  /** `ADDRESS/PREFIX` of our interface (IPv4 or IPv6; optional with `ip6` or `slaac`). */
+  readonly address?: string;
+  /** Default gateway (IPv4 or IPv6). */
   readonly gateway?: string;
+  /** Static IPv6 addresses, `ADDRESS/PREFIX`. */
+  readonly ip6?: readonly string[];
+  /** IPv6 default router. */
+  readonly gateway6?: string;
+  /** Configure IPv6 from router advertisements (SLAAC). */
+  readonly slaac?: boolean;
   /** Interface MTU (default 1500). */
   readonly mtu?: number;
   /** Interface MAC as a 48-bit integer (default: the driver's). */
@@ -101,11 +107,22 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
       // Calendar timestamps in the file: wall time at the clock's origin.
       recording = recordPcap(tap, sink.write, { epochMs: Date.now() - clock.now() });
     }
+    const ip6 = config.ip6 ?? [];
     const iface = stack.addInterface(tap, {
-      address: config.address,
+      ...(config.address !== undefined ? { address: config.address } : {}),
       ...(config.gateway !== undefined ? { gateway: config.gateway } : {}),
+      ...(ip6.length > 0 ? { ip6 } : {}),
+      ...(config.gateway6 !== undefined ? { gateway6: config.gateway6 } : {}),
+      ...(config.slaac !== undefined ? { slaac: config.slaac } : {}),
     });
     attached = true;
+    // Like `ip -6 addr` before use: wait (bounded) until DAD has finished, so the
+    // first packet can come from the configured address instead of failing.
+    const dev = stack.ipv6.devices.get(iface);
+    for (let waited = 0; dev !== undefined && waited < 5000; waited += 50) {
+      if (dev.addrs.length > 0 && !dev.addrs.some((a) => a.state === 0)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const t = tap;
     return {
       stack,

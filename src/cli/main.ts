@@ -25,13 +25,15 @@
 import { parseArgs } from "node:util";
 import { TapError } from "../link/tap.ts";
 import { tryParseCidr, tryParseIpv4, tryParseMac } from "../wire/addr.ts";
+import { tryParseIpv6Address, tryParseIpv6Cidr } from "../wire/addr6.ts";
 import { runEchoServer } from "./echo.ts";
 import { startStatsReporter } from "./stats.ts";
 import { runTcpEchoServer } from "./tcp_echo.ts";
 import { type CliHost, type HostConfig, openHost } from "./link.ts";
 import {
   formatPingSummary,
-  parsePingHost,
+  parsePingTarget,
+  PING6_MAX_SIZE,
   PING_MAX_COUNT,
   PING_MAX_SIZE,
   PING_MIN_INTERVAL_MS,
@@ -93,7 +95,10 @@ const OPTIONS = {
   netns: { type: "string" },
   create: { type: "boolean" },
   ip: { type: "string" },
+  ip6: { type: "string", multiple: true },
+  slaac: { type: "boolean" },
   gateway: { type: "string" },
+  gateway6: { type: "string" },
   mtu: { type: "string" },
   mac: { type: "string" },
   pcap: { type: "string" },
@@ -124,7 +129,10 @@ const LINK_FLAGS: readonly Flag[] = [
   "netns",
   "create",
   "ip",
+  "ip6",
+  "slaac",
   "gateway",
+  "gateway6",
   "mtu",
   "mac",
   "pcap",
@@ -163,7 +171,7 @@ export function helpText(): string {
 Usage: deno task netwasm <command> [flags]
 
 Commands:
-  ping HOST        send ICMP echo requests through netwasm on a TAP, like ping(8)
+  ping HOST        send ICMP (or ICMPv6) echo requests through netwasm on a TAP, like ping(8)
   echo --udp PORT  UDP echo server (RFC 862) on a TAP; stop with Ctrl-C
   echo --tcp PORT  TCP echo server (RFC 862); --udp and --tcp may be given together
   http --port PORT --root DIR
@@ -179,8 +187,13 @@ Link flags (ping, echo, http, fetch) — netwasm needs a link to the outside: a 
   --tap NAME       attach to the existing TAP NAME (ip tuntap add dev NAME mode tap)
   --create         create a new TAP NAME instead (removed again on exit)
   --netns NS       the TAP lives in network namespace NS (ip netns add NS)
-  --ip ADDR/PREFIX our address on the link, e.g. 192.0.2.2/24 (required)
-  --gateway ADDR   default gateway on the link
+  --ip ADDR/PREFIX our address on the link, e.g. 192.0.2.2/24 or 2001:db8::2/64
+  --ip6 ADDR/PREFIX  an IPv6 address, e.g. 2001:db8::2/64 (repeatable; enables IPv6:
+                   a link-local address, neighbour discovery, SLAAC from router adverts)
+  --slaac          enable IPv6 and configure it from router advertisements only
+                   (at least one of --ip, --ip6, --slaac is required)
+  --gateway ADDR   default gateway on the link (IPv4, or IPv6)
+  --gateway6 ADDR  IPv6 default router on the link (with an IPv4 --gateway)
   --mtu N          interface MTU (default 1500)
   --mac MAC        our MAC address, e.g. 02:00:00:00:00:02 (default: chosen by the driver)
   --pcap FILE      write every frame of the interface to FILE (libpcap format)
@@ -190,7 +203,9 @@ Link flags (ping, echo, http, fetch) — netwasm needs a link to the outside: a 
 
 ping flags:
   -c COUNT         probes to send (default 4, at most ${PING_MAX_COUNT})
-  -s SIZE          ICMP data bytes (default 56, at most ${PING_MAX_SIZE}; large pings fragment)
+  HOST             an IPv4 or IPv6 address (2001:db8::1, fe80::1%tap0 for link-local)
+  -s SIZE          ICMP data bytes (default 56, at most ${PING_MAX_SIZE}, ${PING6_MAX_SIZE} over IPv6;
+                   large pings fragment)
   -i INTERVAL      seconds between probes (default 1, at least ${PING_MIN_INTERVAL_MS / 1000})
   -W TIMEOUT       seconds to wait after the last probe if nothing answered (default 10)
   -t TTL           time to live of the requests (1…255)
@@ -237,6 +252,7 @@ Opening a TAP needs root or CAP_NET_ADMIN (a netns also CAP_SYS_ADMIN) and --all
 Examples:
   sudo ip tuntap add dev tap0 mode tap && sudo ip addr add 192.0.2.1/24 dev tap0 && sudo ip link set tap0 up
   sudo deno task netwasm ping -c 3 192.0.2.1 --tap tap0 --ip 192.0.2.2/24
+  sudo deno task netwasm ping -c 3 2001:db8::1 --tap tap0 --ip 192.0.2.2/24 --ip6 2001:db8::2/64
   sudo deno task netwasm echo --udp 7 --tcp 7 --tap tap0 --ip 192.0.2.2/24 --pcap echo.pcap
   sudo deno task netwasm http --port 8080 --root ./examples --tap tap0 --ip 192.0.2.2/24
   sudo deno task netwasm fetch http://192.0.2.1:8000/file -o file --tap tap0 --ip 192.0.2.2/24
@@ -316,7 +332,7 @@ function usage(io: CliIo, message: string): number {
   return EXIT_USAGE;
 }
 
-type Values = Partial<Record<Flag, string | boolean>>;
+type Values = Partial<Record<Flag, string | boolean | string[]>>;
 
 function str(values: Values, flag: Flag): string | undefined {
   const v = values[flag];
@@ -355,15 +371,42 @@ function hostConfig(values: Values): HostConfig {
     );
   }
   const address = str(values, "ip");
-  if (address === undefined) {
-    throw new UsageError(`--ip ADDR/PREFIX is required with --tap (e.g. --ip 192.0.2.2/24)`);
+  const ip6 = Array.isArray(values.ip6) ? [...values.ip6] : [];
+  const slaac = values.slaac === true;
+  if (address === undefined && ip6.length === 0 && !slaac) {
+    throw new UsageError(
+      `--ip ADDR/PREFIX is required with --tap (or --ip6 ADDR/PREFIX, or --slaac; e.g. --ip 192.0.2.2/24)`,
+    );
   }
-  if (tryParseCidr(address) === null) {
-    throw new UsageError(`--ip ${JSON.stringify(address)} is not ADDR/PREFIX (e.g. 192.0.2.2/24)`);
+  if (
+    address !== undefined && tryParseCidr(address) === null && tryParseIpv6Cidr(address) === null
+  ) {
+    throw new UsageError(
+      `--ip ${JSON.stringify(address)} is not ADDR/PREFIX (e.g. 192.0.2.2/24 or 2001:db8::2/64)`,
+    );
+  }
+  for (const a of ip6) {
+    if (tryParseIpv6Cidr(a) === null) {
+      throw new UsageError(
+        `--ip6 ${JSON.stringify(a)} is not an IPv6 ADDR/PREFIX (e.g. 2001:db8::2/64)`,
+      );
+    }
   }
   const gateway = str(values, "gateway");
-  if (gateway !== undefined && tryParseIpv4(gateway) === null) {
-    throw new UsageError(`--gateway ${JSON.stringify(gateway)} is not an IPv4 address`);
+  if (
+    gateway !== undefined && tryParseIpv4(gateway) === null && tryParseIpv6Address(gateway) === null
+  ) {
+    throw new UsageError(`--gateway ${JSON.stringify(gateway)} is not an IPv4 or IPv6 address`);
+  }
+  if (
+    gateway !== undefined && !gateway.includes(":") &&
+    (address === undefined || address.includes(":"))
+  ) {
+    throw new UsageError(`--gateway ${gateway} needs an IPv4 --ip on the link`);
+  }
+  const gateway6 = str(values, "gateway6");
+  if (gateway6 !== undefined && tryParseIpv6Address(gateway6) === null) {
+    throw new UsageError(`--gateway6 ${JSON.stringify(gateway6)} is not an IPv6 address`);
   }
   const macText = str(values, "mac");
   const mac = macText === undefined ? undefined : tryParseMac(macText);
@@ -377,7 +420,10 @@ function hostConfig(values: Values): HostConfig {
   const pcap = str(values, "pcap");
   return {
     tap,
-    address,
+    ...(address !== undefined ? { address } : {}),
+    ...(ip6.length > 0 ? { ip6 } : {}),
+    ...(slaac ? { slaac: true } : {}),
+    ...(gateway6 !== undefined ? { gateway6 } : {}),
     ...(values.create ? { create: true } : {}),
     ...(netns !== undefined ? { netns } : {}),
     ...(gateway !== undefined ? { gateway } : {}),
@@ -410,13 +456,18 @@ async function ping(rest: readonly string[], values: Values, io: CliIo): Promise
   if (rest.length === 0) throw new UsageError("ping: a destination HOST is required");
   if (rest.length > 1) throw new UsageError(`ping: one HOST only, got ${rest.join(" ")}`);
   const dest = rest[0]!;
+  let family: number;
   try {
-    parsePingHost(dest);
+    family = parsePingTarget(dest).family;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   const count = num(values, "count", { min: 1, max: PING_MAX_COUNT, what: "the count" });
-  const size = num(values, "size", { min: 0, max: PING_MAX_SIZE, what: "the size" });
+  const size = num(values, "size", {
+    min: 0,
+    max: family === 6 ? PING6_MAX_SIZE : PING_MAX_SIZE,
+    what: "the size",
+  });
   const interval = num(values, "interval", {
     min: PING_MIN_INTERVAL_MS / 1000,
     max: 3600,
@@ -481,10 +532,14 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
         failed.abort();
         throw e;
       });
+    // With IPv6 on the link, one dual-stack socket on :: serves both families.
+    const ipv6 = config.ip6 !== undefined || config.slaac === true ||
+      config.address?.includes(":") === true;
     if (udp !== undefined) {
       servers.push(
         guard(runEchoServer(host.stack, {
           port: udp,
+          ...(ipv6 ? { hostname: "::" } : {}),
           quiet,
           broadcast: values.broadcast === true,
           signal: both,
@@ -597,7 +652,7 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
       onListen: (a) =>
         io.out(
           `netwasm http: serving ${root} on http://${
-            a.hostname === "0.0.0.0" ? config.address.split("/")[0] : a.hostname
+            a.hostname === "0.0.0.0" ? (config.address?.split("/")[0] ?? a.hostname) : a.hostname
           }:${a.port}/ (Ctrl-C stops)`,
         ),
     });

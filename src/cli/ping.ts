@@ -16,10 +16,15 @@ import type { Stack } from "../api/stack.ts";
 import { type Clock, holdProcess, type Timer } from "../core/clock.ts";
 import { ERRNO_TEXT, type ErrnoCode, errnoName } from "../core/errno.ts";
 import type { EchoError, EchoReply } from "../ipv4/icmp.ts";
+import type { Iface } from "../ipv4/iface.ts";
+import type { Echo6Error, Echo6Reply } from "../ipv6/icmp.ts";
 import { formatIpv4, type Ipv4Address, tryParseIpv4 } from "../wire/addr.ts";
+import { formatIpv6, splitZone, tryParseIpv6Address } from "../wire/addr6.ts";
 
 /** Largest ICMP data size: 65535 − 20 (IPv4 header) − 8 (ICMP header). */
 export const PING_MAX_SIZE = 65507;
+/** Largest ICMPv6 data size: 65535 (payload length) − 8 (ICMPv6 header). */
+export const PING6_MAX_SIZE = 65527;
 /** Smallest interval between probes, in ms (ping(8)'s limit for unprivileged users). */
 export const PING_MIN_INTERVAL_MS = 200;
 /** Largest count: one run never reuses a sequence number. */
@@ -89,7 +94,10 @@ export function runPing(
   options: PingRunOptions = {},
 ): Promise<PingSummary> {
   const o = checkOptions(options);
-  const dst = parsePingHost(host);
+  const dst = parsePingTarget(host);
+  if (dst.family === 4 && o.size > PING_MAX_SIZE) {
+    throw new RangeError(`ping: size ${o.size} is over the IPv4 maximum of ${PING_MAX_SIZE}`);
+  }
   // A running ping is a pending operation: it keeps the process alive (a real clock).
   const release = holdProcess(stack.clock);
   return new PingSession(stack, host, dst, o).run().finally(release);
@@ -186,8 +194,8 @@ function checkOptions(o: PingRunOptions): CheckedOptions {
     throw new RangeError(`ping count must be an integer in 1…${PING_MAX_COUNT}, got ${count}`);
   }
   const size = o.size ?? 56;
-  if (!Number.isInteger(size) || size < 0 || size > PING_MAX_SIZE) {
-    throw new RangeError(`ping size must be an integer in 0…${PING_MAX_SIZE}, got ${size}`);
+  if (!Number.isInteger(size) || size < 0 || size > PING6_MAX_SIZE) {
+    throw new RangeError(`ping size must be an integer in 0…${PING6_MAX_SIZE}, got ${size}`);
   }
   const intervalMs = o.intervalMs ?? 1000;
   if (!(intervalMs >= PING_MIN_INTERVAL_MS) || !Number.isFinite(intervalMs)) {
@@ -234,8 +242,49 @@ export function parsePingHost(host: string): Ipv4Address {
   return dst;
 }
 
+/**
+ * A ping destination: IPv4, or IPv6 with an optional zone (`fe80::1%tap0`).
+ *
+ * @example
+ * ```ts
+ * import { parsePingTarget } from "./ping.ts";
+ * parsePingTarget("2001:db8::1").family; // 6
+ * ```
+ */
+export type PingTarget =
+  | { readonly family: 4; readonly addr: Ipv4Address }
+  | { readonly family: 6; readonly addr: Uint8Array; readonly zone: string | null };
+
+/**
+ * Parse a ping destination: an IPv4 dotted quad or an IPv6 address
+ * (`2001:db8::1`, `[::1]`, `fe80::1%tap0`); throws `TypeError` otherwise.
+ *
+ * @example
+ * ```ts
+ * import { parsePingTarget } from "./ping.ts";
+ * parsePingTarget("192.0.2.1"); // { family: 4, addr: 0xc0000201 }
+ * ```
+ */
+export function parsePingTarget(host: string): PingTarget {
+  const v4 = tryParseIpv4(host);
+  if (v4 !== null) return { family: 4, addr: v4 };
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  const [text, zone] = splitZone(bare);
+  const v6 = tryParseIpv6Address(text);
+  if (v6 !== null) return { family: 6, addr: v6, zone };
+  throw new TypeError(
+    `ping: ${host}: not an IPv4 or IPv6 address (netwasm has no name resolver; give an address)`,
+  );
+}
+
 /** What ping(8) prints for the ICMP errors `IcmpProtocol.err` reports. */
 const ERROR_TEXT: Readonly<Record<string, string>> = {
+  "no route to destination": "Destination unreachable: No route",
+  "address unreachable": "Destination unreachable: Address unreachable",
+  "communication administratively prohibited":
+    "Destination unreachable: Administratively prohibited",
+  "beyond scope of source address": "Destination unreachable: Beyond scope",
+  "hop limit exceeded": "Time exceeded: Hop limit",
   "network unreachable": "Destination Net Unreachable",
   "host unreachable": "Destination Host Unreachable",
   "protocol unreachable": "Destination Protocol Unreachable",
@@ -252,7 +301,8 @@ class PingSession {
   readonly #stack: Stack;
   readonly #clock: Clock;
   readonly #host: string;
-  readonly #dst: Ipv4Address;
+  readonly #dst: PingTarget;
+  readonly #oif: Iface | undefined;
   readonly #o: CheckedOptions;
   readonly #id: number;
   readonly #data: Uint8Array;
@@ -270,13 +320,20 @@ class PingSession {
   #wake: (() => void) | null = null;
   #finalWait = false;
 
-  constructor(stack: Stack, host: string, dst: Ipv4Address, o: CheckedOptions) {
+  constructor(stack: Stack, host: string, dst: PingTarget, o: CheckedOptions) {
     this.#stack = stack;
     this.#clock = stack.clock;
     this.#host = host;
     this.#dst = dst;
     this.#o = o;
-    this.#id = stack.icmp.allocEchoId();
+    const zone = dst.family === 6 ? dst.zone : null;
+    this.#oif = zone === null
+      ? undefined
+      : stack.interfaces.find((i) => i.name === zone || String(i.index) === zone);
+    if (zone !== null && this.#oif === undefined) {
+      throw new TypeError(`ping: no interface "${zone}"`);
+    }
+    this.#id = dst.family === 4 ? stack.icmp.allocEchoId() : stack.ipv6.icmp.allocEchoId();
     this.#data = new Uint8Array(o.size);
     // ping(8)'s fill pattern: byte i of the data is i + 8 (after its timestamp).
     for (let i = 0; i < o.size; i++) this.#data[i] = (i + 8) & 0xff;
@@ -284,9 +341,18 @@ class PingSession {
 
   async run(): Promise<PingSummary> {
     const { count, size, intervalMs, signal } = this.#o;
-    const addr = formatIpv4(this.#dst);
-    this.#o.write(`PING ${this.#host} (${addr}) ${size}(${size + 28}) bytes of data.`);
-    const remove = this.#stack.icmp.onEchoReply(this.#id, (r) => this.#onReply(r));
+    const dst = this.#dst;
+    if (dst.family === 4) {
+      this.#o.write(
+        `PING ${this.#host} (${formatIpv4(dst.addr)}) ${size}(${size + 28}) bytes of data.`,
+      );
+    } else {
+      // iputils ping -6: "PING host(addr) 56 data bytes".
+      this.#o.write(`PING ${this.#host}(${formatIpv6(dst.addr)}) ${size} data bytes`);
+    }
+    const remove = dst.family === 4
+      ? this.#stack.icmp.onEchoReply(this.#id, (r) => this.#onReply(r))
+      : this.#stack.ipv6.icmp.onEchoReply(this.#id, (r) => this.#onReply(r));
     const onAbort = () => this.#wake?.();
     signal?.addEventListener("abort", onAbort);
     const start = this.#clock.now();
@@ -321,9 +387,15 @@ class PingSession {
     this.#transmitted++;
     this.#sentAt[seq] = this.#clock.now();
     this.#state[seq] = PENDING;
-    const r = this.#stack.icmp.sendEcho(this.#dst, this.#id, seq, this.#data, {
-      ...(this.#o.ttl !== undefined ? { ttl: this.#o.ttl } : {}),
-    });
+    const dst = this.#dst;
+    const r = dst.family === 4
+      ? this.#stack.icmp.sendEcho(dst.addr, this.#id, seq, this.#data, {
+        ...(this.#o.ttl !== undefined ? { ttl: this.#o.ttl } : {}),
+      })
+      : this.#stack.ipv6.icmp.sendEcho(dst.addr, 0, this.#id, seq, this.#data, {
+        ...(this.#o.ttl !== undefined ? { hopLimit: this.#o.ttl } : {}),
+        ...(this.#oif !== undefined ? { oif: this.#oif } : {}),
+      });
     if (r < 0) {
       // Like ping(8)'s "ping: sendmsg: Network is unreachable"; the probe is lost.
       this.#state[seq] = FAILED;
@@ -334,11 +406,12 @@ class PingSession {
     }
   }
 
-  #onReply(r: EchoReply | EchoError): void {
+  #onReply(r: EchoReply | EchoError | Echo6Reply | Echo6Error): void {
     const seq = r.seq;
     const state = this.#state[seq];
     if (state === undefined) return; // not one of ours (an earlier run's identifier)
-    const from = formatIpv4(r.from);
+    const from = typeof r.from === "string" ? r.from : formatIpv4(r.from);
+    const ttl = "hopLimit" in r ? r.hopLimit : "ttl" in r ? r.ttl : 0;
     if ("errno" in r) {
       if (state === PENDING) {
         this.#state[seq] = FAILED;
@@ -360,7 +433,7 @@ class PingSession {
       }
       if (!sameData(r.data, this.#data)) tail += " (BAD DATA)";
       this.#o.write(
-        `${r.data.length + 8} bytes from ${from}: icmp_seq=${seq} ttl=${r.ttl} time=${
+        `${r.data.length + 8} bytes from ${from}: icmp_seq=${seq} ttl=${ttl} time=${
           formatRtt(rtt)
         } ms${tail}`,
       );

@@ -7,6 +7,7 @@
 import type { StackStats } from "../core/stats.ts";
 import type { ImpairmentStats } from "../link/impair.ts";
 import { IcmpType } from "../wire/icmp.ts";
+import { Icmpv6Type } from "../wire/icmpv6.ts";
 
 /** Column alignment for {@link formatTable}. */
 export type Align = "left" | "right";
@@ -96,6 +97,24 @@ export function stackCounterTable(stacks: readonly (readonly [string, StackStats
     row("destination unreachable", icmp(IcmpType.DEST_UNREACHABLE)),
     row("time exceeded", icmp(IcmpType.TIME_EXCEEDED)),
     row("malformed in / rate-limited", (st) => pair(st.icmp.inErrors, st.icmp.outRateLimited)),
+    ["IPv6"],
+    row("packets in/out", (st) => pair(st.ip6.inReceives, st.ip6.outRequests)),
+    row("delivered up / header errors", (st) => pair(st.ip6.inDelivers, st.ip6.inHdrErrors)),
+    row("fragmented/fragments made", (st) => pair(st.ip6.fragOKs, st.ip6.fragCreates)),
+    row("fragments in/reassembled", (st) => pair(st.ip6.reasmReqds, st.ip6.reasmOKs)),
+    ["ICMPv6 and neighbour discovery (in/out)"],
+    row(
+      "echo request/reply in",
+      (st) =>
+        pair(
+          st.icmp6.inByType[Icmpv6Type.ECHO_REQUEST] ?? 0,
+          st.icmp6.inByType[Icmpv6Type.ECHO_REPLY] ?? 0,
+        ),
+    ),
+    row("neighbor solicit", (st) => pair(st.ndisc.nsReceived, st.ndisc.nsSent)),
+    row("neighbor advert", (st) => pair(st.ndisc.naReceived, st.ndisc.naSent)),
+    row("DAD runs / duplicates", (st) => pair(st.ndisc.dadStarted, st.ndisc.dadFailed)),
+    row("MLDv2 reports out", (st) => st.ndisc.mldReportsSent),
     ["UDP"],
     row("datagrams in/out", (st) => pair(st.udp.inDatagrams, st.udp.outDatagrams)),
     row("no port / bad checksum", (st) => pair(st.udp.noPorts, st.udp.inCsumErrors)),

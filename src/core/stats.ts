@@ -179,6 +179,33 @@ export class ArpStats {
   upperConfirmations = 0;
 }
 
+/** IPv6 neighbour discovery and address configuration counters (RFC 4861, RFC 4862). */
+export class NdiscStats {
+  nsSent = 0;
+  nsReceived = 0;
+  naSent = 0;
+  naReceived = 0;
+  rsSent = 0;
+  raReceived = 0;
+  redirectsReceived = 0;
+  /** Unsolicited advertisements for addresses not in the cache: ignored (RFC 4861 §7.2.5). */
+  unsolicitedIgnored = 0;
+  /** Resolutions that gave up after the last solicitation. */
+  resolveFailed = 0;
+  /** Packets dropped because an unresolved entry's queue was full. */
+  pendingDropped = 0;
+  /** Entries refused or evicted because the cache was full. */
+  tableFull = 0;
+  /** Duplicate address detection runs started, and duplicates found (RFC 4862 §5.4). */
+  dadStarted = 0;
+  dadFailed = 0;
+  /** Addresses configured by SLAAC (RFC 4862 §5.5.3). */
+  slaacAddresses = 0;
+  /** MLDv2 reports sent and queries received (RFC 3810). */
+  mldReportsSent = 0;
+  mldQueriesReceived = 0;
+}
+
 /** Drops by reason: `"ipv4.bad_checksum"`, `"ipv4.not_for_us"`, … */
 export class DropCounters {
   #counts = new Map<string, number>();
@@ -225,6 +252,12 @@ export class StackStats {
   readonly tcp: TcpStats = new TcpStats();
   /** ARP. */
   readonly arp: ArpStats = new ArpStats();
+  /** IPv6 (RFC 4293 `ipSystemStats` for the ipv6 family). */
+  readonly ip6: IpStats = new IpStats();
+  /** ICMPv6 (RFC 4293 `icmpStatsTable`/`icmpMsgStatsTable` for ipv6). */
+  readonly icmp6: IcmpStats = new IcmpStats();
+  /** Neighbour discovery, SLAAC and MLD. */
+  readonly ndisc: NdiscStats = new NdiscStats();
   /** Drops by reason. */
   readonly drops: DropCounters = new DropCounters();
 }

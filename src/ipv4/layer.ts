@@ -247,7 +247,8 @@ export class Ipv4Layer {
     const ifaces = this.#ifaces();
     for (let k = 0; k < ifaces.length; k++) {
       const i = ifaces[k]!;
-      if (i.address === a) return true;
+      // An IPv6-only interface has no IPv4 address (0): 0.0.0.0 is never ours.
+      if (i.address === a && a !== 0) return true;
       if (i.loopback && isLoopback(a)) return true;
     }
     return false;
@@ -261,7 +262,7 @@ export class Ipv4Layer {
     const ifaces = this.#ifaces();
     for (let k = 0; k < ifaces.length; k++) {
       const i = ifaces[k]!;
-      if (i.address === a || (i.loopback && isLoopback(a))) return AddrType.LOCAL;
+      if ((i.address === a && a !== 0) || (i.loopback && isLoopback(a))) return AddrType.LOCAL;
       if (i.broadcast === a) return AddrType.BROADCAST;
     }
     return AddrType.UNICAST;

@@ -7,6 +7,7 @@
  */
 
 export * from "./option_names.ts";
+export * from "./option_names6.ts";
 
 /**
  * Unspecified family: `connect()` with it disconnects a datagram socket.
@@ -42,7 +43,7 @@ export const AF_UNIX = 1;
 export const AF_INET = 2;
 
 /**
- * IPv6: not supported yet (EAFNOSUPPORT).
+ * IPv6 (datagram sockets; stream sockets are not supported over IPv6 yet).
  *
  * @example
  * ```ts

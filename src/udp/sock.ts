@@ -99,6 +99,47 @@ export interface UdpErrRecord {
   readonly dstPort: number;
   /** The quoted UDP payload (as much as the ICMP message carried). */
   readonly payload: Uint8Array;
+  /** For ICMPv6 errors: the sender and the failed datagram's destination (16 bytes each). */
+  readonly offender6?: Uint8Array;
+  readonly dstAddr6?: Uint8Array;
+}
+
+/**
+ * AF_INET6 state of a UDP socket (`ipv6_pinfo` and the `sk_v6_*` fields).
+ * IPv4-mapped addresses (`::ffff:a.b.c.d`) are mirrored into the IPv4
+ * fields of the socket (`rcvSaddr`, `saddr`, `daddr`), as Linux does, so
+ * IPv4 traffic of a dual-stack socket uses the IPv4 code unchanged.
+ *
+ * @example
+ * ```ts
+ * import { Udp6State } from "./sock.ts";
+ * const s = new Udp6State();
+ * s.v6only; // false: dual stack unless IPV6_V6ONLY (Linux bindv6only = 0)
+ * ```
+ */
+export class Udp6State {
+  /** Bound address (`sk_v6_rcv_saddr`), :: = any. */
+  readonly rcvSaddr: Uint8Array = new Uint8Array(16);
+  /** Source of sent datagrams (`np->saddr`), :: = chosen per datagram. */
+  readonly saddr: Uint8Array = new Uint8Array(16);
+  /** Connected peer (`sk_v6_daddr`), :: = none. */
+  readonly daddr: Uint8Array = new Uint8Array(16);
+  /** Interface index the socket is bound to (scope of a link-local address), 0 = any. */
+  boundIf = 0;
+  /** Scope (interface index) of the connected peer, 0 = none. */
+  peerScope = 0;
+  /** IPV6_V6ONLY. */
+  v6only = false;
+  /** IPV6_UNICAST_HOPS (-1 = the route's/default). */
+  hopLimit = -1;
+  /** IPV6_MULTICAST_HOPS (default 1). */
+  mcHops = 1;
+  /** IPV6_TCLASS. */
+  tclass = 0;
+  /** IPV6_DONTFRAG: fail with EMSGSIZE instead of fragmenting. */
+  dontFrag = false;
+  /** IPV6_RECVERR. */
+  recvErr = false;
 }
 
 /**
@@ -168,6 +209,9 @@ export class UdpSock {
 
   /** True once released (closed); a released socket is in no table. */
   dead = false;
+
+  /** AF_INET6 state, or null for an AF_INET socket. */
+  v6: Udp6State | null = null;
 
   /**
    * Called when the socket becomes readable or an error arrives

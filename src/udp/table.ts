@@ -7,6 +7,7 @@
  */
 import { Errno } from "../core/errno.ts";
 import { randomInt, type RandomSource } from "../core/random.ts";
+import { ip6Equal, isUnspecified6, isV4Mapped } from "../wire/addr6.ts";
 import type { UdpSock } from "./sock.ts";
 
 /**
@@ -140,8 +141,59 @@ export class UdpTable {
     let bestScore = -1;
     for (let i = 0; i < b.length; i++) {
       const sk = b[i]!;
-      const score = matchScore(sk, saddr, sport, daddr);
+      if (sk.v6 !== null && !takesV4(sk)) continue;
+      // Linux compute_score: an AF_INET socket beats an equally specific AF_INET6 one.
+      const score = matchScore(sk, saddr, sport, daddr) * 2 + (sk.v6 === null ? 1 : 0);
       if (score >= bestScore && score >= 0) {
+        best = sk;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * The AF_INET6 socket an IPv6 datagram `src:sport → dst:dport` (16-byte
+   * addresses at `u8[src]` and `u8[dst]`, arriving on interface `ifindex`)
+   * belongs to: bound address, connected peer and port score as for IPv4,
+   * and a socket bound to an interface only takes that interface's datagrams
+   * (`ifindex` -1: any interface, for ICMPv6 errors).
+   * No allocation, no string keys: addresses are compared in the packet.
+   */
+  lookup6(
+    u8: Uint8Array,
+    src: number,
+    sport: number,
+    dst: number,
+    dport: number,
+    ifindex: number,
+  ): UdpSock | null {
+    const b = this.#buckets.get(dport);
+    if (b === undefined) return null;
+    let best: UdpSock | null = null;
+    let bestScore = -1;
+    for (let i = 0; i < b.length; i++) {
+      const sk = b[i]!;
+      const v6 = sk.v6;
+      if (v6 === null || !takesV6(sk)) continue;
+      let score = 0;
+      if (!isUnspecified6(v6.rcvSaddr, 0)) {
+        if (!ip6Equal(v6.rcvSaddr, 0, u8, dst)) continue;
+        score += 4;
+      }
+      if (!isUnspecified6(v6.daddr, 0)) {
+        if (!ip6Equal(v6.daddr, 0, u8, src)) continue;
+        score += 4;
+      }
+      if (sk.dport !== 0) {
+        if (sk.dport !== sport) continue;
+        score += 4;
+      }
+      if (v6.boundIf !== 0 && ifindex >= 0) {
+        if (v6.boundIf !== ifindex) continue;
+        score += 4;
+      }
+      if (score >= bestScore) {
         best = sk;
         bestScore = score;
       }
@@ -162,7 +214,9 @@ export class UdpTable {
       const o = b[i]!;
       if (o === sk) continue;
       if (sk.reuse && o.reuse) continue;
-      if (o.rcvSaddr === 0 || sk.rcvSaddr === 0 || o.rcvSaddr === sk.rcvSaddr) return true;
+      if (sk.v6 === null && o.v6 === null) {
+        if (o.rcvSaddr === 0 || sk.rcvSaddr === 0 || o.rcvSaddr === sk.rcvSaddr) return true;
+      } else if (overlaps(sk, o)) return true;
     }
     return false;
   }
@@ -212,4 +266,53 @@ function matchScore(sk: UdpSock, saddr: number, sport: number, daddr: number): n
     score += 4;
   }
   return score;
+}
+
+/**
+ * Can `sk` take IPv4 datagrams? AF_INET always; AF_INET6 unless
+ * IPV6_V6ONLY, or bound or connected to a non-mapped IPv6 address (RFC 4038
+ * §4.2, Linux `ipv6_only_sock`).
+ */
+export function takesV4(sk: UdpSock): boolean {
+  const v6 = sk.v6;
+  if (v6 === null) return true;
+  if (v6.v6only) return false;
+  if (!isUnspecified6(v6.rcvSaddr, 0) && !isV4Mapped(v6.rcvSaddr, 0)) return false;
+  return isUnspecified6(v6.daddr, 0) || isV4Mapped(v6.daddr, 0);
+}
+
+/** Can `sk` take IPv6 datagrams? AF_INET6 sockets not bound or connected to a v4-mapped address. */
+export function takesV6(sk: UdpSock): boolean {
+  const v6 = sk.v6;
+  if (v6 === null) return false;
+  return !isV4Mapped(v6.rcvSaddr, 0) && !isV4Mapped(v6.daddr, 0);
+}
+
+/**
+ * Do two sockets on one port claim overlapping local addresses, across
+ * families (Linux `inet_rcv_saddr_equal` with `ipv6_only_sock`)? An
+ * AF_INET6 socket on :: without IPV6_V6ONLY also claims every IPv4 address.
+ */
+function overlaps(a: UdpSock, b: UdpSock): boolean {
+  const va = v4Claim(a), vb = v4Claim(b);
+  if (va !== null && vb !== null && (va === 0 || vb === 0 || va === vb)) return true;
+  const sa = v6Claim(a), sb = v6Claim(b);
+  if (sa === null || sb === null) return false;
+  return isUnspecified6(sa, 0) || isUnspecified6(sb, 0) || ip6Equal(sa, 0, sb, 0);
+}
+
+/** The IPv4 address a socket claims (0 = every one), or null for none. */
+function v4Claim(sk: UdpSock): number | null {
+  const v6 = sk.v6;
+  if (v6 === null) return sk.rcvSaddr;
+  if (isV4Mapped(v6.rcvSaddr, 0)) return sk.rcvSaddr;
+  if (isUnspecified6(v6.rcvSaddr, 0) && !v6.v6only) return 0;
+  return null;
+}
+
+/** The IPv6 address a socket claims (:: = every one), or null for none. */
+function v6Claim(sk: UdpSock): Uint8Array | null {
+  const v6 = sk.v6;
+  if (v6 === null || isV4Mapped(v6.rcvSaddr, 0)) return null;
+  return v6.rcvSaddr;
 }

@@ -41,6 +41,7 @@ import {
   RCV_SHUTDOWN,
   SEND_SHUTDOWN,
   SKB_TRUESIZE_OVERHEAD,
+  Udp6State,
   UDP_DEFAULT_BUF,
   type UdpErrRecord,
   UdpSock,
@@ -112,6 +113,13 @@ export class UdpRecvMeta {
   eof = false;
   /** For `MSG_ERRQUEUE`: the error read, else null. */
   error: UdpErrRecord | null = null;
+  /** 4 or 6: the family of the datagram received (its addresses are in the *6 fields for 6). */
+  family = 4;
+  /** IPv6 sender and destination (16 bytes, reused). */
+  readonly srcAddr6: Uint8Array = new Uint8Array(16);
+  readonly dstAddr6: Uint8Array = new Uint8Array(16);
+  /** Interface the datagram arrived on (the scope of a link-local sender). */
+  ifindex = 0;
 }
 
 interface SendOptions {
@@ -164,6 +172,18 @@ export class UdpProtocol implements InetProtocol {
   /** A new, unbound socket. */
   createSock(): UdpSock {
     return new UdpSock(this.#rcvbuf, this.#sndbuf);
+  }
+
+  /** A new, unbound AF_INET6 socket (dual stack unless IPV6_V6ONLY). */
+  createSock6(): UdpSock {
+    const sk = new UdpSock(this.#rcvbuf, this.#sndbuf);
+    sk.v6 = new Udp6State();
+    return sk;
+  }
+
+  /** Queue a received datagram on `sk` (the IPv6 receive path uses this). Consumes `skb`. */
+  deliver(sk: UdpSock, skb: SkBuff): void {
+    this.#enqueue(sk, skb);
   }
 
   /**
@@ -297,9 +317,18 @@ export class UdpProtocol implements InetProtocol {
     sk.connected = false;
     sk.daddr = 0;
     sk.dport = 0;
+    const v6 = sk.v6;
+    if (v6 !== null) {
+      v6.daddr.fill(0);
+      v6.peerScope = 0;
+    }
     if ((sk.userLocks & SOCK_BINDADDR_LOCK) === 0) {
       sk.rcvSaddr = 0;
       sk.saddr = 0;
+      if (v6 !== null) {
+        v6.rcvSaddr.fill(0);
+        v6.saddr.fill(0);
+      }
     }
     if ((sk.userLocks & SOCK_BINDPORT_LOCK) === 0) this.table.unhash(sk);
     return 0;
@@ -423,8 +452,17 @@ export class UdpProtocol implements InetProtocol {
     const n = len < buf.length ? len : buf.length;
     if (n > 0) buf.set(u8.subarray(skb.data, skb.data + n));
     meta.length = len;
-    meta.srcAddr = get32(u8, skb.networkHeader + 12);
-    meta.dstAddr = get32(u8, skb.networkHeader + 16);
+    meta.ifindex = skb.ifindex;
+    if (u8[skb.networkHeader]! >> 4 === 6) {
+      meta.family = 6;
+      meta.srcAddr = meta.dstAddr = 0;
+      meta.srcAddr6.set(u8.subarray(skb.networkHeader + 8, skb.networkHeader + 24));
+      meta.dstAddr6.set(u8.subarray(skb.networkHeader + 24, skb.networkHeader + 40));
+    } else {
+      meta.family = 4;
+      meta.srcAddr = get32(u8, skb.networkHeader + 12);
+      meta.dstAddr = get32(u8, skb.networkHeader + 16);
+    }
     meta.srcPort = get16(u8, skb.transportHeader);
     meta.dstPort = get16(u8, skb.transportHeader + 2);
     if (!peek) {
@@ -452,6 +490,8 @@ export class UdpProtocol implements InetProtocol {
     buf.set(e.payload.subarray(0, n));
     meta.error = e;
     meta.length = e.payload.length;
+    meta.family = e.dstAddr6 !== undefined ? 6 : 4;
+    if (e.dstAddr6 !== undefined) meta.srcAddr6.set(e.dstAddr6);
     meta.srcAddr = e.dstAddr;
     meta.srcPort = e.dstPort;
     meta.dstAddr = sk.saddr;

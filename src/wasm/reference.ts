@@ -116,6 +116,35 @@ export function ipv4PseudoSum(src: number, dst: number, protocol: number, length
 }
 
 /**
+ * Sum of an IPv6 pseudo-header (RFC 8200 §8.1): source and destination
+ * addresses (16 bytes each, read from `src[srcOff]` and `dst[dstOff]`), the
+ * 32-bit upper-layer length and the next header value.
+ *
+ * @example
+ * ```ts
+ * import { refIpv6PseudoSum } from "./reference.ts";
+ * const a = new Uint8Array(16);
+ * a[15] = 1; // ::1
+ * refIpv6PseudoSum(a, 0, a, 0, 8, 17); // 0x001b: 1 + 1 + 8 + 17
+ * ```
+ */
+export function refIpv6PseudoSum(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  length: number,
+  nextHeader: number,
+): number {
+  let sum = (length >>> 16) + (length & 0xffff) + nextHeader;
+  for (let i = 0; i < 16; i += 2) {
+    sum += ((src[srcOff + i]! << 8) | src[srcOff + i + 1]!) +
+      ((dst[dstOff + i]! << 8) | dst[dstOff + i + 1]!);
+  }
+  return foldSum(sum);
+}
+
+/**
  * Incremental update of a checksum field when a 16-bit word changes from `m`
  * to `m2` (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')).
  *

@@ -13,6 +13,11 @@ import { ICMP_DROP_REASONS } from "./icmp.ts";
 import { IPV4_DROP_REASONS } from "./ipv4.ts";
 import { TCP_DROP_REASONS } from "./tcp.ts";
 import { UDP_DROP_REASONS } from "./udp.ts";
+import { IPV6_DROP_REASONS } from "./ipv6.ts";
+import { IPV6_EXT_DROP_REASONS } from "./ipv6_ext.ts";
+import { ICMPV6_DROP_REASONS } from "./icmpv6.ts";
+import { NDP_DROP_REASONS } from "./ndp.ts";
+import { MLD_DROP_REASONS } from "./mld.ts";
 
 /**
  * Every drop reason any parser in `src/wire/` can return.
@@ -30,6 +35,11 @@ export const WIRE_DROP_REASONS = [
   ...ICMP_DROP_REASONS,
   ...UDP_DROP_REASONS,
   ...TCP_DROP_REASONS,
+  ...IPV6_DROP_REASONS,
+  ...IPV6_EXT_DROP_REASONS,
+  ...ICMPV6_DROP_REASONS,
+  ...NDP_DROP_REASONS,
+  ...MLD_DROP_REASONS,
 ] as const;
 
 /**

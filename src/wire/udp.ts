@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { checksum, finishChecksum, ipv4PseudoSum } from "../wasm/checksum.ts";
+import { checksum, finishChecksum, ipv4PseudoSum, ipv6PseudoSum } from "../wasm/checksum.ts";
 import { checkRange, type EmitOptions, get16, type ParseOptions, set16 } from "./bytes.ts";
 import { IpProtocol, type Ipv4PseudoHeader } from "./ipv4.ts";
 
@@ -43,6 +43,8 @@ export const UDP_DROP_REASONS = [
   "udp.bad_length",
   /** Non-zero checksum that does not verify (U4). */
   "udp.bad_checksum",
+  /** Checksum 0 over IPv6, where it is mandatory (RFC 8200 §8.1). */
+  "udp.zero_checksum",
 ] as const;
 /**
  * Why {@link parseUdp} dropped a datagram.
@@ -222,6 +224,117 @@ export function emitUdp(
       checksum(u8, offset, udpLength, ipv4PseudoSum(ip.src, ip.dst, IpProtocol.UDP, udpLength)),
     );
     // RFC 768 / RFC 1122 §4.1.3.4 (U4): a computed 0 is sent as all ones.
+    set16(u8, offset + 6, c === 0 ? 0xffff : c);
+  }
+  return UDP_HEADER_LENGTH;
+}
+
+/**
+ * Where the addresses of an IPv6 pseudo-header are: 16 bytes at
+ * `src[srcOffset]` and at `dst[dstOffset]`. One mutable object can be reused
+ * for every datagram (an `Ipv6Repr`'s offsets, with the packet's buffer).
+ *
+ * @example
+ * ```ts
+ * import type { Ipv6PseudoHeader } from "./udp.ts";
+ * const hdr = new Uint8Array(40);
+ * const ph: Ipv6PseudoHeader = { src: hdr, srcOffset: 8, dst: hdr, dstOffset: 24 };
+ * ```
+ */
+export interface Ipv6PseudoHeader {
+  readonly src: Uint8Array;
+  readonly srcOffset: number;
+  readonly dst: Uint8Array;
+  readonly dstOffset: number;
+}
+
+/**
+ * {@link parseUdp} over IPv6: the pseudo-header is the IPv6 one (RFC 8200
+ * §8.1, with the UDP length), and a zero checksum is a drop
+ * (`udp.zero_checksum`): over IPv6 the checksum is mandatory (RFC 6935/6936
+ * tunnels aside, which we do not terminate). Never throws on content.
+ *
+ * @example
+ * ```ts
+ * import { emitUdp6, parseUdp6 } from "./udp.ts";
+ * const hdr = new Uint8Array(40);
+ * hdr[23] = 1; hdr[39] = 1; // ::1 → ::1
+ * const ph = { src: hdr, srcOffset: 8, dst: hdr, dstOffset: 24 };
+ * const b = new Uint8Array(12);
+ * emitUdp6({ srcPort: 5000, dstPort: 7, payloadLength: 4 }, b, 0, ph);
+ * const r = parseUdp6(b, 0, b.length, ph);
+ * typeof r !== "string" && r.dstPort; // 7
+ * ```
+ */
+export function parseUdp6(
+  u8: Uint8Array,
+  offset: number,
+  length: number,
+  ip: Ipv6PseudoHeader,
+  options?: ParseOptions,
+): UdpRepr | UdpDropReason {
+  checkRange(u8, offset, length, "parseUdp6");
+  if (length < UDP_HEADER_LENGTH) return "udp.truncated";
+  const udpLength = get16(u8, offset + 4);
+  if (udpLength < UDP_HEADER_LENGTH || udpLength > length) return "udp.bad_length";
+  const field = get16(u8, offset + 6);
+  if (field === 0) return "udp.zero_checksum";
+  if (
+    options?.verifyChecksum !== false &&
+    checksum(
+        u8,
+        offset,
+        udpLength,
+        ipv6PseudoSum(ip.src, ip.srcOffset, ip.dst, ip.dstOffset, udpLength, IpProtocol.UDP),
+      ) !== 0xffff
+  ) {
+    return "udp.bad_checksum";
+  }
+  return {
+    srcPort: get16(u8, offset),
+    dstPort: get16(u8, offset + 2),
+    hasChecksum: true,
+    payloadOffset: offset + UDP_HEADER_LENGTH,
+    payloadLength: udpLength - UDP_HEADER_LENGTH,
+  };
+}
+
+/**
+ * {@link emitUdp} over IPv6: the checksum (always computed unless
+ * `options.checksum` is false, for a device to fill) uses the IPv6
+ * pseudo-header; a computed 0 is sent as 0xffff. Returns 8.
+ *
+ * @example
+ * ```ts
+ * import { emitUdp6 } from "./udp.ts";
+ * const a = new Uint8Array(16);
+ * emitUdp6({ srcPort: 1, dstPort: 2, payloadLength: 0 }, new Uint8Array(8), 0,
+ *   { src: a, srcOffset: 0, dst: a, dstOffset: 0 }); // 8
+ * ```
+ */
+export function emitUdp6(
+  repr: UdpEmitRepr,
+  u8: Uint8Array,
+  offset: number,
+  ip: Ipv6PseudoHeader,
+  options?: EmitOptions,
+): number {
+  const udpLength = UDP_HEADER_LENGTH + repr.payloadLength;
+  checkRange(u8, offset, udpLength, "emitUdp6");
+  set16(u8, offset, repr.srcPort);
+  set16(u8, offset + 2, repr.dstPort);
+  set16(u8, offset + 4, udpLength);
+  set16(u8, offset + 6, 0);
+  if (options?.checksum !== false) {
+    const c = finishChecksum(
+      checksum(
+        u8,
+        offset,
+        udpLength,
+        ipv6PseudoSum(ip.src, ip.srcOffset, ip.dst, ip.dstOffset, udpLength, IpProtocol.UDP),
+      ),
+    );
+    // RFC 8200 §8.1: a computed 0 is transmitted as 0xffff.
     set16(u8, offset + 6, c === 0 ? 0xffff : c);
   }
   return UDP_HEADER_LENGTH;

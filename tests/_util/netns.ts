@@ -365,6 +365,8 @@ export interface Netns {
   readonly dev: string;
   /** The kernel's address on the TAP, e.g. "192.0.2.1". */
   readonly kernelIp: string;
+  /** With {@link NetnsOptions.ipv6}: the kernel's IPv6 address on the TAP, e.g. "2001:db8::1". */
+  readonly kernelIp6: string | undefined;
   /** Prefix length of {@link Netns.kernelIp}. */
   readonly prefixLength: number;
   /**
@@ -425,6 +427,16 @@ export interface NetnsOptions {
   /** Keep the pcap (its path is printed) instead of deleting it. */
   keepPcap?: boolean;
   /**
+   * Keep IPv6 on in the namespace (default false: IPv6 is disabled so the
+   * link stays quiet). With true the kernel side also gets
+   * {@link NetnsOptions.kernelAddress6} (without DAD), IPv6 forwarding is on
+   * (so radvd may advertise a default route) and the kernel neither runs DAD
+   * for its own addresses nor accepts router advertisements.
+   */
+  ipv6?: boolean;
+  /** Kernel side IPv6 address with prefix (default "2001:db8::1/64"; with `ipv6`). */
+  kernelAddress6?: string;
+  /**
    * Open the TAP on our side (default true). With false the harness creates
    * a persistent TAP in the namespace with `ip tuntap add … mode tap`,
    * configures the kernel side the same way and leaves it unopened, for a
@@ -481,6 +493,8 @@ export async function withNetns<T>(
   let linkFrames: number | null = null;
   let nsCreated = false;
   const openTap = options.openTap ?? true;
+  const ipv6 = options.ipv6 ?? false;
+  const kernelAddress6 = options.kernelAddress6 ?? "2001:db8::1/64";
 
   const exec = (cmd: readonly string[], o: ExecOptions = {}) =>
     run(["ip", "netns", "exec", name, ...cmd], o);
@@ -505,13 +519,26 @@ export async function withNetns<T>(
   try {
     await run(["ip", "netns", "add", name], { check: true });
     nsCreated = true;
-    // IPv6 off before the TAP exists, so it is born without it (quiet link).
-    await exec([
-      "sysctl",
-      "-qw",
-      "net.ipv6.conf.all.disable_ipv6=1",
-      "net.ipv6.conf.default.disable_ipv6=1",
-    ], { check: true });
+    // IPv6 off before the TAP exists, so it is born without it (quiet link),
+    // unless the test wants IPv6: then no DAD and no RA processing on the kernel side.
+    await exec(
+      ipv6
+        ? [
+          "sysctl",
+          "-qw",
+          "net.ipv6.conf.all.accept_dad=0",
+          "net.ipv6.conf.default.accept_dad=0",
+          "net.ipv6.conf.all.forwarding=1",
+          "net.ipv6.conf.default.accept_ra=0",
+        ]
+        : [
+          "sysctl",
+          "-qw",
+          "net.ipv6.conf.all.disable_ipv6=1",
+          "net.ipv6.conf.default.disable_ipv6=1",
+        ],
+      { check: true },
+    );
     await exec(["ip", "link", "set", "lo", "up"], { check: true });
     if (openTap) {
       tap = await TapDevice.open({
@@ -529,9 +556,21 @@ export async function withNetns<T>(
       // attach to. Deleted at teardown (and with the namespace anyway).
       await exec(["ip", "tuntap", "add", "dev", dev, "mode", "tap"], { check: true });
     }
-    await exec(["sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`], { check: true });
+    if (!ipv6) {
+      await exec(["sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`], { check: true });
+    }
     await exec(["ip", "link", "set", dev, "mtu", String(mtu), "up"], { check: true });
     await exec(["ip", "addr", "add", `${kernelIp}/${prefixLength}`, "dev", dev], { check: true });
+    if (ipv6) {
+      // The kernel announces its groups (MLDv2) when the link comes up: make the
+      // repeats quick, then wait for the link to fall quiet, so the capture
+      // below starts on a silent link and counts exactly what it sees.
+      await exec(["sysctl", "-qw", `net.ipv6.conf.${dev}.mldv2_unsolicited_report_interval=10`], {
+        check: true,
+      });
+      await exec(["ip", "-6", "addr", "add", kernelAddress6, "dev", dev, "nodad"], { check: true });
+      await waitLinkQuiet(name, dev);
+    }
     if (options.capture) {
       pcapDir = await Deno.makeTempDir({ prefix: "netwasm-pcap-" });
       pcapPath = `${pcapDir}/${name}.pcap`;
@@ -541,6 +580,7 @@ export async function withNetns<T>(
       name,
       dev,
       kernelIp: kernelIp!,
+      kernelIp6: ipv6 ? kernelAddress6.split("/")[0] : undefined,
       prefixLength,
       get tap(): TapDevice {
         if (tap === undefined) throw new Error("ns.tap: the TAP was not opened (openTap: false)");
@@ -761,6 +801,23 @@ class Capture {
       this.#frames++;
     }
     this.#pending = buf.slice(at);
+  }
+}
+
+/**
+ * Poll the link counters until they stay unchanged for three polls 150 ms
+ * apart (the kernel has finished announcing itself); gives up silently after
+ * 5 s (a busy link then shows up as a capture count mismatch, not a hang).
+ */
+async function waitLinkQuiet(netns: string, dev: string): Promise<void> {
+  const deadline = performance.now() + 5000;
+  let last = await linkPackets(netns, dev);
+  let still = 0;
+  while (still < 3 && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 150));
+    const now = await linkPackets(netns, dev);
+    still = now === last ? still + 1 : 0;
+    last = now;
   }
 }
 

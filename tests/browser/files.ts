@@ -13,7 +13,16 @@
  */
 
 /** The core suites, as directories under `tests/`. */
-export const SUITES: readonly string[] = ["wire", "skb", "wasm", "core", "link", "ipv4", "tcp"];
+export const SUITES: readonly string[] = [
+  "wire",
+  "skb",
+  "wasm",
+  "core",
+  "link",
+  "ipv4",
+  "ipv6",
+  "tcp",
+];
 
 /** Test files (relative to `tests/`) left out of the browser run, with the reason. */
 export const EXCLUDED: Readonly<Record<string, string>> = {

@@ -29,6 +29,10 @@ test("deno task demo: runs to completion, prints the counters, writes demo.pcap 
         "4.0 MiB/4.0 MiB  100%",
         "GET /blob.bin → 200 OK",
         "ConnectionRefused (ECONNREFUSED)",
+        "PING 2001:db8:1::2(2001:db8:1::2) 56 data bytes",
+        "PING 2001:db8:2::2(2001:db8:2::2) 3000 data bytes",
+        "echoed by 2001:db8:1::2",
+        "neighbor solicit",
       ]
     ) {
       assert.ok(out.includes(step), `output has ${step}`);

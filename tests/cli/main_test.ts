@@ -44,7 +44,15 @@ test("netwasm: usage errors exit 2 with a message that says what is wrong", asyn
     ],
     [["ping", "-s", "70000", "192.0.2.1"], /-s "70000": the size must be an integer in 0…65507/],
     [["ping", "-t", "256", "192.0.2.1"], /-t "256": the TTL must be an integer in 1…255/],
-    [["ping", "example.com"], /example\.com: not an IPv4 address/],
+    [["ping", "example.com"], /example\.com: not an IPv4 or IPv6 address/],
+    [
+      ["ping", "--tap", "t0", "--ip6", "2001:db8::2", "::1"],
+      /--ip6 "2001:db8::2" is not an IPv6 ADDR\/PREFIX/,
+    ],
+    [
+      ["ping", "--tap", "t0", "--ip", "192.0.2.2/24", "--gateway6", "1.2.3.4", "::1"],
+      /--gateway6 "1.2.3.4"/,
+    ],
     [["ping", "--tap", "t0", "192.0.2.1"], /--ip ADDR\/PREFIX is required with --tap/],
     [
       ["ping", "--tap", "t0", "--ip", "192.0.2.2", "192.0.2.1"],

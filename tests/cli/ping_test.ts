@@ -159,10 +159,12 @@ test("ping: bad arguments are refused with the reason", () => {
   const p = pair({ seed: 20 });
   const bad: [string, PingRunOptions, RegExp][] = [
     ["192.0.2.2", { count: 0 }, /count must be an integer in 1…65535/],
-    ["192.0.2.2", { size: 70000 }, /size must be an integer in 0…65507/],
+    ["192.0.2.2", { size: 70000 }, /size must be an integer in 0…65527/],
+    ["192.0.2.2", { size: 65508 }, /size 65508 is over the IPv4 maximum of 65507/],
     ["192.0.2.2", { intervalMs: 100 }, /interval must be at least 0.2 s/],
     ["192.0.2.2", { ttl: 0 }, /TTL must be an integer in 1…255/],
-    ["example.com", {}, /not an IPv4 address \(netwasm has no name resolver/],
+    ["example.com", {}, /not an IPv4 or IPv6 address \(netwasm has no name resolver/],
+    ["fe80::1%nope", {}, /no interface "nope"/],
   ];
   for (const [host, o, re] of bad) {
     assert.throws(() => runPing(p.a, host, o), re);
@@ -176,4 +178,24 @@ test("formatRtt: ping(8)'s precision steps", () => {
   assert.is(formatRtt(27.34), "27.3");
   assert.is(formatRtt(153.4), "153");
   assert.is(formatRtt(1097.278), "1097");
+});
+
+test("ping -6: ping(8)'s IPv6 header and lines, a link-local target with %zone, and address unreachable", async () => {
+  const { pair6 } = await import("../ipv6/_helpers.ts");
+  const { formatIpv6 } = await import("../../src/wire/addr6.ts");
+  const p = pair6({ dad: false, impair: { delay: 5 } });
+  const r = await ping(p, "2001:db8::2", { count: 2 });
+  assert.is(r.all[0], "PING 2001:db8::2(2001:db8::2) 56 data bytes");
+  assert.match(r.all[1]!, /^64 bytes from 2001:db8::2: icmp_seq=1 ttl=64 time=[\d.]+ ms$/);
+  assert.is(r.summary.received, 2);
+  const ll = `${formatIpv6(p.llB)}%${p.ifA.name}`;
+  const r2 = await ping(p, ll, { count: 1, size: 3000 });
+  assert.match(r2.all[1]!, new RegExp(`^3008 bytes from ${formatIpv6(p.llB)}: icmp_seq=1`));
+  const r3 = await ping(p, "2001:db8::99", { count: 1 });
+  assert.match(
+    r3.lines.join("\n"),
+    /From 2001:db8::1 icmp_seq=1 Destination unreachable: Address unreachable/,
+  );
+  assert.is(pingExitCode(r3.summary), 1);
+  await p.close();
 });

@@ -8,7 +8,7 @@
  */
 import * as assert from "uvu/assert";
 import { type CaptureReport, type Netns, type NetnsOptions, withNetns } from "../_util/netns.ts";
-import { Stack, type StackOptions } from "../../src/api/stack.ts";
+import { type InterfaceConfig, Stack, type StackOptions } from "../../src/api/stack.ts";
 import { RealClock } from "../../src/core/clock.ts";
 import type { Iface } from "../../src/ipv4/iface.ts";
 
@@ -30,6 +30,8 @@ export interface WithStackOptions {
   gateway?: string;
   /** Harness options (capture defaults to "check"). */
   netns?: Omit<NetnsOptions, "allocator" | "clock">;
+  /** More interface configuration (IPv6: `ip6`, `slaac`, …). */
+  iface?: Partial<InterfaceConfig>;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function withStack<T>(
       const iface = stack.addInterface(ns.tap, {
         address: `${OUR_IP}/24`,
         ...(options.gateway !== undefined ? { gateway: options.gateway } : {}),
+        ...options.iface,
       });
       return await fn(ns, stack, iface);
     }, {

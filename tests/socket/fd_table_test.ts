@@ -21,6 +21,7 @@ import {
   SOCK_NONBLOCK,
   SOCK_RAW,
   SOCK_SEQPACKET,
+  SOCK_STREAM,
 } from "../../src/socket/constants.ts";
 import { BadResource, SocketError } from "../../src/socket/errors.ts";
 import type { PollFd } from "../../src/socket/fd_table.ts";
@@ -43,7 +44,9 @@ test("socket(): descriptors start at 3 (0–2 are stdio), lowest free first, reu
 test("socket(): EAFNOSUPPORT, EINVAL, ESOCKTNOSUPPORT, EPROTONOSUPPORT for unsupported combinations", async () => {
   const p = pair({ seed: 32 });
   const s = p.a.sockets;
-  throws(() => s.socket(AF_INET6, SOCK_DGRAM, 0), "EAFNOSUPPORT");
+  // AF_INET6 has datagram sockets; TCP over IPv6 is not there yet.
+  s.close(s.socket(AF_INET6, SOCK_DGRAM, 0));
+  throws(() => s.socket(AF_INET6, SOCK_STREAM, 0), "ESOCKTNOSUPPORT");
   throws(() => s.socket(AF_UNIX, SOCK_DGRAM, 0), "EAFNOSUPPORT");
   throws(() => s.socket(99, SOCK_DGRAM, 0), "EAFNOSUPPORT");
   throws(() => s.socket(AF_INET, 0, 0), "EINVAL"); // no such type

@@ -7,18 +7,28 @@ import { ICMP_DROP_REASONS } from "../../src/wire/icmp.ts";
 import { IPV4_DROP_REASONS } from "../../src/wire/ipv4.ts";
 import { TCP_DROP_REASONS } from "../../src/wire/tcp.ts";
 import { UDP_DROP_REASONS } from "../../src/wire/udp.ts";
+import { IPV6_DROP_REASONS } from "../../src/wire/ipv6.ts";
+import { IPV6_EXT_DROP_REASONS } from "../../src/wire/ipv6_ext.ts";
+import { ICMPV6_DROP_REASONS } from "../../src/wire/icmpv6.ts";
+import { NDP_DROP_REASONS } from "../../src/wire/ndp.ts";
+import { MLD_DROP_REASONS } from "../../src/wire/mld.ts";
 
 test("drop reasons: one list with every parser's reasons, unique, prefixed by protocol", () => {
-  const lists = {
-    ethernet: ETHERNET_DROP_REASONS,
-    arp: ARP_DROP_REASONS,
-    ipv4: IPV4_DROP_REASONS,
-    icmp: ICMP_DROP_REASONS,
-    udp: UDP_DROP_REASONS,
-    tcp: TCP_DROP_REASONS,
-  };
+  const lists: [string, readonly string[]][] = [
+    ["ethernet", ETHERNET_DROP_REASONS],
+    ["arp", ARP_DROP_REASONS],
+    ["ipv4", IPV4_DROP_REASONS],
+    ["icmp", ICMP_DROP_REASONS],
+    ["udp", UDP_DROP_REASONS],
+    ["tcp", TCP_DROP_REASONS],
+    ["ipv6", IPV6_DROP_REASONS],
+    ["ipv6", IPV6_EXT_DROP_REASONS],
+    ["icmpv6", ICMPV6_DROP_REASONS],
+    ["ndp", NDP_DROP_REASONS],
+    ["mld", MLD_DROP_REASONS],
+  ];
   let n = 0;
-  for (const [proto, list] of Object.entries(lists)) {
+  for (const [proto, list] of lists) {
     for (const r of list) {
       assert.ok(r.startsWith(`${proto}.`), r);
       assert.ok(isWireDropReason(r), r);
