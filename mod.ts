@@ -49,3 +49,17 @@ export {
   recordPcap,
   type RecordPcapOptions,
 } from "./src/link/pcap.ts";
+export {
+  type HostAddress,
+  type MxRecord,
+  type NameServerInput,
+  type RecordType,
+  type ResolveDnsOptions,
+  Resolver,
+  type ResolverConfig,
+  type ResolverOptions,
+  type SoaRecord,
+  type SrvRecord,
+} from "./src/dns/resolver.ts";
+export { DnsError, NotFound } from "./src/dns/errors.ts";
+export { DnsStats } from "./src/dns/transport.ts";

@@ -13,7 +13,8 @@
  *   (`ConnectionReset`, MUST-12), and so is a timeout (`TimedOut`). Once a
  *   connection has failed, every later `read()`/`write()` reports that
  *   same error, whichever call saw it first.
- * - Hostnames are IPv4 literals or `"localhost"`: there is no DNS.
+ * - This function takes IPv4 literals or `"localhost"`; `stack.connect()`
+ *   also takes names, resolved through the stack's resolver.
  *
  * @module
  */
@@ -84,13 +85,8 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(sockets: SocketLayer, options: ConnectOptions): Promise<Conn> {
-  if (options.transport !== undefined && options.transport !== "tcp") {
-    throw new TypeError(`connect: transport "${options.transport}" is not supported (only "tcp")`);
-  }
+  checkConnectOptions(options);
   const port = options.port;
-  if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) {
-    throw new TypeError(`connect: port ${port} is not in 1…65535`);
-  }
   const address = resolveHost(options.hostname ?? "127.0.0.1", "connect");
   const signal = options.signal;
   if (signal?.aborted) {
@@ -104,6 +100,26 @@ export async function connect(sockets: SocketLayer, options: ConnectOptions): Pr
     throw e;
   }
   return new Conn(sockets, fd);
+}
+
+/**
+ * Throw the `TypeError` {@link connect} throws for a transport other than
+ * "tcp" or a port outside 1…65535 (checked before a name is resolved).
+ *
+ * @example
+ * ```ts
+ * import { checkConnectOptions } from "./conn.ts";
+ * checkConnectOptions({ port: 80 }); // fine
+ * ```
+ */
+export function checkConnectOptions(options: ConnectOptions): void {
+  if (options.transport !== undefined && options.transport !== "tcp") {
+    throw new TypeError(`connect: transport "${options.transport}" is not supported (only "tcp")`);
+  }
+  const port = options.port;
+  if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+    throw new TypeError(`connect: port ${port} is not in 1…65535`);
+  }
 }
 
 /**
@@ -345,7 +361,8 @@ export function closedError(op: string, what: string): BadResource {
 }
 
 /**
- * An IPv4 literal, or "localhost" → 127.0.0.1 (there is no DNS); anything
+ * An IPv4 literal, or "localhost" → 127.0.0.1 (names are resolved by the
+ * stack before they get here); anything
  * else is a `TypeError` naming `op`.
  *
  * @example
@@ -359,7 +376,7 @@ export function resolveHost(hostname: string, op: string): string {
   const a = typeof hostname === "string" ? tryParseIpv4(hostname) : null;
   if (a === null) {
     throw new TypeError(
-      `${op}: hostname "${hostname}" is not an IPv4 address (netwasm has no DNS)`,
+      `${op}: hostname "${hostname}" is not an IPv4 address (resolve names with stack.connect() or stack.resolveDns())`,
     );
   }
   return formatIpv4(a);

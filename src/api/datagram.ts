@@ -3,7 +3,7 @@
  * stack's BSD socket layer.
  *
  * Differences from Deno worth knowing: hostnames are IPv4 literals (or
- * `"localhost"`), there is no DNS; `receive()` without a buffer returns the
+ * `"localhost"`; resolve names first with `stack.resolveDns()`); `receive()` without a buffer returns the
  * whole datagram (Deno allocates 1024 bytes and truncates); `broadcast`
  * sets SO_BROADCAST.
  *
@@ -211,13 +211,13 @@ function netAddr(r: RecvResult): NetAddr {
   return { transport: "udp", hostname: from?.address ?? "0.0.0.0", port: from?.port ?? 0 };
 }
 
-/** An IPv4 literal, or "localhost"; there is no DNS here. */
+/** An IPv4 literal, or "localhost"; names are resolved with `stack.resolveDns()` first. */
 function resolveHost(hostname: string, op: string): string {
   if (hostname === "localhost") return "127.0.0.1";
   const a = tryParseIpv4(hostname);
   if (a === null) {
     throw new TypeError(
-      `${op}: hostname "${hostname}" is not an IPv4 address (netwasm has no DNS)`,
+      `${op}: hostname "${hostname}" is not an IPv4 address (resolve it with stack.resolveDns())`,
     );
   }
   return formatIpv4(a);

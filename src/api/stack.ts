@@ -47,7 +47,18 @@ import { registerInetDgram } from "../socket/inet_dgram.ts";
 import { registerInetStream } from "../socket/inet_stream.ts";
 import { type UdpOptions, UdpProtocol } from "../udp/udp.ts";
 import { type DatagramConn, listenDatagram, type ListenDatagramOptions } from "./datagram.ts";
-import { type Conn, connect, type ConnectOptions } from "./conn.ts";
+import { checkConnectOptions, type Conn, connect, type ConnectOptions } from "./conn.ts";
+import { happyEyeballs } from "./happy_eyeballs.ts";
+import {
+  type MxRecord,
+  type RecordType,
+  type ResolveDnsOptions,
+  Resolver,
+  type ResolverOptions,
+  type SoaRecord,
+  type SrvRecord,
+} from "../dns/resolver.ts";
+import { DnsStats } from "../dns/transport.ts";
 import { listen, type Listener, type ListenOptions } from "./listener.ts";
 
 /** Options for {@link Stack}. */
@@ -85,6 +96,8 @@ export interface StackOptions {
   maxSockets?: number;
   /** UDP tuning (initial SO_RCVBUF/SO_SNDBUF). */
   udp?: Omit<UdpOptions, "localPortRange">;
+  /** The stub resolver: name servers, search list, hosts map, cache bounds (see `Resolver`). */
+  dns?: ResolverOptions;
 }
 
 /** How to configure an interface. */
@@ -159,6 +172,8 @@ export class Stack {
   readonly sockets: SocketLayer;
   /** INET socket settings (privileged ports, non-local bind); may be changed at run time. */
   readonly inet: InetConfig;
+  /** The stub resolver behind {@link Stack.resolveDns} and connecting by name. */
+  readonly dns: Resolver;
   /** The loopback interface (undefined with `loopback: false`). */
   readonly loopback: Iface | undefined;
   readonly #ifaces: Iface[] = [];
@@ -235,6 +250,13 @@ export class Stack {
     };
     registerInetDgram(this.sockets, this.udp, this.inet);
     registerInetStream(this.sockets, this.tcp, this.inet);
+    this.dns = new Resolver({
+      sockets: this.sockets,
+      clock: this.clock,
+      random: this.random,
+      drops: this.stats.drops,
+      stats: new DnsStats(),
+    }, options.dns);
     if (options.loopback ?? true) {
       const lo = new LoopbackDevice({ allocator: this.allocator, clock: this.clock });
       this.loopback = this.#attach(lo, 0x7f000001, 8, { loopback: true, announce: false });
@@ -366,7 +388,57 @@ export class Stack {
    * `signal` aborts (`Cannot connect to 192.0.2.2:80: connection refused`).
    */
   connect(options: ConnectOptions): Promise<Conn> {
-    return connect(this.sockets, options);
+    const host = options.hostname;
+    if (host === undefined || host === "localhost" || isIpv4Literal(host)) {
+      return connect(this.sockets, options);
+    }
+    return this.#connectByName(host, options);
+  }
+
+  /**
+   * Resolve `query` for `recordType` through {@link Stack.dns}, like
+   * `Deno.resolveDns`: `"A"`/`"AAAA"`/`"CNAME"`/`"NS"`/`"PTR"` give strings
+   * (names fully qualified: `"files.test."`), `"TXT"` lists of strings,
+   * `"MX"`/`"SRV"`/`"SOA"` records. Rejects with `NotFound` (NXDOMAIN,
+   * NODATA), `TimedOut` (no server answered), `DnsError` (servers failed, a
+   * CNAME loop), `Interrupted` (aborted).
+   */
+  resolveDns(
+    query: string,
+    recordType: "A" | "AAAA" | "CNAME" | "NS" | "PTR",
+    options?: ResolveDnsOptions,
+  ): Promise<string[]>;
+  resolveDns(query: string, recordType: "MX", options?: ResolveDnsOptions): Promise<MxRecord[]>;
+  resolveDns(query: string, recordType: "SRV", options?: ResolveDnsOptions): Promise<SrvRecord[]>;
+  resolveDns(query: string, recordType: "TXT", options?: ResolveDnsOptions): Promise<string[][]>;
+  resolveDns(query: string, recordType: "SOA", options?: ResolveDnsOptions): Promise<SoaRecord[]>;
+  resolveDns(
+    query: string,
+    recordType: RecordType,
+    options?: ResolveDnsOptions,
+  ): Promise<string[] | MxRecord[] | SrvRecord[] | string[][] | SoaRecord[]>;
+  resolveDns(
+    query: string,
+    recordType: RecordType,
+    options?: ResolveDnsOptions,
+  ): Promise<string[] | MxRecord[] | SrvRecord[] | string[][] | SoaRecord[]> {
+    return this.dns.resolveDns(query, recordType, options);
+  }
+
+  /**
+   * `connect()` to a name: its addresses from the resolver, tried with Happy
+   * Eyeballs (RFC 8305). IPv4 only until the stack has IPv6: then AAAA is
+   * asked too and `interleaveFamilies` orders the answers.
+   */
+  async #connectByName(host: string, options: ConnectOptions): Promise<Conn> {
+    checkConnectOptions(options);
+    const signal = options.signal;
+    const addrs = await this.dns.lookupHost(host, signal ? { signal } : {});
+    return await happyEyeballs(
+      addrs.filter((a) => a.family === 4),
+      (a, s) => connect(this.sockets, { ...options, hostname: a.address, signal: s }),
+      { clock: this.clock, discard: (c) => c.close(), ...(signal ? { signal } : {}) },
+    );
   }
 
   /**
@@ -465,6 +537,10 @@ export class Stack {
       skb.free();
     }
   }
+}
+
+function isIpv4Literal(host: string): boolean {
+  return /^\d+\.\d+\.\d+\.\d+$/.test(host) && tryParseIpv4(host) !== null;
 }
 
 function fmt(a: number): string {

@@ -31,6 +31,7 @@ import {
 } from "../../src/socket/errors.ts";
 import { randomBytes } from "../tcp/_helpers.ts";
 import { bytes, text } from "../socket/_util.ts";
+import { DnsError } from "../../src/dns/errors.ts";
 
 function idle(p: Pair, ms: number): Promise<void> {
   return settle(p.clock, new Promise<void>((r) => p.clock.setTimer(ms, r)));
@@ -335,15 +336,18 @@ test("setNoDelay/setKeepAlive set TCP_NODELAY/SO_KEEPALIVE (default true); dispo
   await p.close();
 });
 
-test("connect: misuse is a TypeError (transport, hostname, port)", async () => {
+test("connect: misuse is a TypeError (transport, malformed hostname, port)", async () => {
   const p = pair({ seed: 514 });
   const bad = [
     { port: 80, transport: "udp" as "tcp" },
-    { port: 80, hostname: "example.com" },
+    { port: 80, hostname: "bad..name" },
     { port: 0 },
     { port: 70000 },
+    { port: 0, hostname: "example.com" },
   ];
   for (const o of bad) await rejectsWith(p.a.connect(o), TypeError);
+  // A well-formed name goes to the resolver, which has no server here.
+  await rejectsWith(p.a.connect({ port: 80, hostname: "example.com" }), DnsError);
   assert.is(p.a.sockets.openSockets, 0);
   await p.close();
 });
