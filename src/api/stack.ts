@@ -59,6 +59,8 @@ import {
   type SrvRecord,
 } from "../dns/resolver.ts";
 import { DnsStats } from "../dns/transport.ts";
+import type { DhcpClient, DhcpClientOptions, DhcpLease } from "../dhcp/client.ts";
+import { DhcpService } from "../dhcp/service.ts";
 import { listen, type Listener, type ListenOptions } from "./listener.ts";
 
 /** Options for {@link Stack}. */
@@ -100,10 +102,16 @@ export interface StackOptions {
   dns?: ResolverOptions;
 }
 
-/** How to configure an interface. */
+/** How to configure an interface: a static `address`, or `dhcp`. */
 export interface InterfaceConfig {
-  /** Address and prefix, `"192.0.2.2/24"`. */
-  address: string;
+  /** Address and prefix, `"192.0.2.2/24"` (required unless `dhcp`). */
+  address?: string;
+  /**
+   * Get the address, router, name servers, domain and MTU by DHCP (RFC 2131):
+   * `true` or client options. `stack.dhcp(iface)` is the client (events,
+   * `bound()`).
+   */
+  dhcp?: boolean | DhcpClientOptions;
   /** Default gateway on this link, `"192.0.2.1"`. */
   gateway?: string;
   /** Send a gratuitous ARP when the interface comes up (default true). */
@@ -179,6 +187,9 @@ export class Stack {
   readonly #ifaces: Iface[] = [];
   readonly #byDev = new Map<NetDevice, Iface>();
   readonly #ownsClock: boolean;
+  readonly #dhcp: DhcpService;
+  /** Name servers come from DHCP leases unless `options.dns.nameServers` set them. */
+  readonly #dnsFromDhcp: boolean;
   #closed = false;
 
   constructor(options: StackOptions = {}) {
@@ -257,6 +268,17 @@ export class Stack {
       drops: this.stats.drops,
       stats: new DnsStats(),
     }, options.dns);
+    this.#dnsFromDhcp = options.dns?.nameServers === undefined;
+    this.#dhcp = new DhcpService({
+      sockets: this.sockets,
+      ipv4: this.ipv4,
+      neighbours: this.neighbours,
+      allocator: this.allocator,
+      clock: this.clock,
+      random: this.random,
+      drops: this.stats.drops,
+      configure: (iface, lease) => this.#applyLease(iface, lease),
+    });
     if (options.loopback ?? true) {
       const lo = new LoopbackDevice({ allocator: this.allocator, clock: this.clock });
       this.loopback = this.#attach(lo, 0x7f000001, 8, { loopback: true, announce: false });
@@ -274,6 +296,17 @@ export class Stack {
    * gratuitous ARP.
    */
   addInterface(dev: NetDevice, config: InterfaceConfig): Iface {
+    if (config.dhcp !== undefined && config.dhcp !== false) {
+      if (config.address !== undefined || config.gateway !== undefined) {
+        throw new TypeError("addInterface: give either dhcp or a static address/gateway, not both");
+      }
+      const iface = this.#attach(dev, 0, 32, { loopback: false, announce: false });
+      this.#dhcp.start(iface, config.dhcp === true ? {} : config.dhcp);
+      return iface;
+    }
+    if (config.address === undefined) {
+      throw new TypeError("addInterface: an address (e.g. 192.0.2.2/24) or dhcp: true is required");
+    }
     const cidr = tryParseCidr(config.address);
     if (cidr === null) {
       throw new TypeError(
@@ -292,10 +325,47 @@ export class Stack {
     return iface;
   }
 
+  /** The DHCP client of `iface`, when it was added with `dhcp`. */
+  dhcp(iface: Iface): DhcpClient | undefined {
+    return this.#dhcp.client(iface);
+  }
+
+  /**
+   * Give `iface` a new address (and optionally a default gateway and a route
+   * MTU), or take its address away with null: its routes and neighbour
+   * entries are replaced, and the new address is announced (gratuitous ARP).
+   * DHCP uses this; so can a program managing addresses itself.
+   */
+  configureInterface(
+    iface: Iface,
+    config: { address: string; gateway?: string; mtu?: number } | null,
+  ): void {
+    if (!this.#ifaces.includes(iface) || iface.loopback) {
+      throw new TypeError(`configureInterface: ${iface.name} is not a configurable interface`);
+    }
+    const cidr = config === null ? { address: 0, prefixLen: 32 } : tryParseCidr(config.address);
+    if (cidr === null) {
+      throw new TypeError(`Interface address "${config!.address}" is not ADDRESS/PREFIX`);
+    }
+    const gw = config?.gateway === undefined ? null : tryParseIpv4(config.gateway);
+    if (config?.gateway !== undefined && gw === null) {
+      throw new TypeError(`Gateway "${config.gateway}" is not an IPv4 address`);
+    }
+    this.routes.remove((r) => r.iface === iface);
+    if (iface.address !== cidr.address) this.neighbours.flush(iface);
+    iface.setAddress(cidr.address, cidr.prefixLen);
+    if (config === null) return;
+    const mtu = config.mtu !== undefined ? { mtu: config.mtu } : {};
+    this.routes.add(iface, cidr.address, cidr.prefixLen, mtu);
+    if (gw !== null) this.routes.add(iface, 0, 0, { gateway: gw, ...mtu });
+    if (!iface.noArp) this.neighbours.announce(iface);
+  }
+
   /** Detach an interface: routes through it and its neighbour entries go too. */
   removeInterface(iface: Iface): void {
     const i = this.#ifaces.indexOf(iface);
     if (i < 0) return;
+    this.#dhcp.stop(iface);
     this.#ifaces.splice(i, 1);
     this.#byDev.delete(iface.dev);
     this.routes.remove((r) => r.iface === iface);
@@ -454,6 +524,7 @@ export class Stack {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#dhcp.close();
     this.sockets.closeAll();
     this.tcp.close();
     this.neighbours.close();
@@ -477,11 +548,42 @@ export class Stack {
     const iface = new Iface({ index, dev, address, prefixLength, loopback: o.loopback });
     this.#ifaces.push(iface);
     this.#byDev.set(dev, iface);
-    this.routes.add(iface, address, prefixLength);
+    if (address !== 0) this.routes.add(iface, address, prefixLength);
     dev.setRxNotify((d) => this.softnet.raise(d));
     dev.up();
     if (o.announce && !iface.noArp) this.neighbours.announce(iface);
     return iface;
+  }
+
+  /** Apply a DHCP lease: address, default route via the first on-link router, MTU, DNS. */
+  #applyLease(iface: Iface, lease: DhcpLease | null): void {
+    if (lease === null) {
+      this.configureInterface(iface, null);
+      if (this.#dnsFromDhcp) this.dns.configure({ nameServers: [], search: [] });
+      return;
+    }
+    const probe = new Iface({
+      index: 0,
+      dev: iface.dev,
+      address: tryParseIpv4(lease.address)!,
+      prefixLength: lease.prefixLength,
+    });
+    // RFC 2132 §3.5: routers in order of preference; one off our subnet is unusable.
+    const gateway = lease.routers.find((r) => probe.onLink(tryParseIpv4(r)!));
+    this.configureInterface(iface, {
+      address: `${lease.address}/${lease.prefixLength}`,
+      ...(gateway !== undefined ? { gateway } : {}),
+      ...(lease.mtu !== null ? { mtu: lease.mtu } : {}),
+    });
+    if (this.#dnsFromDhcp) {
+      try {
+        this.dns.configure({ nameServers: lease.dnsServers, search: lease.search });
+      } catch {
+        // A domain that is no DNS name: keep the servers, skip the search list.
+        this.stats.drops.count("dhcp.bad_domain");
+        this.dns.configure({ nameServers: lease.dnsServers, search: [] });
+      }
+    }
   }
 
   /** Link-layer receive (`netif_receive_skb`): `skb.data` at the Ethernet header. */

@@ -6,12 +6,11 @@
  * chunk (awaited, so a slow sink slows the TCP window down, never memory
  * up).
  *
- * There is no DNS in netwasm yet: the URL's host must be an IPv4 literal.
+ * The URL's host is an IPv4 literal or a name, resolved by the stack's resolver.
  *
  * @module
  */
 import type { Stack } from "../api/stack.ts";
-import { tryParseIpv4 } from "../wire/addr.ts";
 import {
   headerValue,
   type HttpEvent,
@@ -27,7 +26,7 @@ export const DEFAULT_FETCH_IDLE_MS = 30_000;
 
 /** What a URL asks for, checked. */
 export interface FetchTarget {
-  /** The server's IPv4 address. */
+  /** The server: an IPv4 address or a name. */
   readonly hostname: string;
   readonly port: number;
   /** Path and query, as sent in the request line. */
@@ -44,8 +43,8 @@ export class FetchUrlError extends Error {
 }
 
 /**
- * Check an `http://IPv4[:port]/path` URL. Throws {@link FetchUrlError} for
- * another scheme, a host name (no DNS yet), user info, or a bad port.
+ * Check an `http://HOST[:port]/path` URL. Throws {@link FetchUrlError} for
+ * another scheme, user info, an IPv6 literal or a bad port.
  *
  * @example
  * ```ts
@@ -69,11 +68,8 @@ export function parseFetchUrl(url: string): FetchTarget {
   if (u.username !== "" || u.password !== "") {
     throw new FetchUrlError("user:password@ in the URL is not supported");
   }
-  if (tryParseIpv4(u.hostname) === null || !/^\d+\.\d+\.\d+\.\d+$/.test(u.hostname)) {
-    throw new FetchUrlError(
-      `the host must be an IPv4 address such as 192.0.2.2: "${u.hostname}" would need DNS, ` +
-        `which netwasm does not have yet`,
-    );
+  if (u.hostname.startsWith("[")) {
+    throw new FetchUrlError(`IPv6 literals (${u.hostname}) are not supported yet`);
   }
   const port = u.port === "" ? 80 : Number(u.port);
   if (!(port >= 1 && port <= 65535)) throw new FetchUrlError(`port ${u.port} is not in 1…65535`);

@@ -12,6 +12,7 @@ import { type PcapRecording, recordPcap } from "../link/pcap.ts";
 import { PcapFileSink } from "../link/pcap_file.ts";
 import { TapDevice } from "../link/tap.ts";
 import type { Iface } from "../ipv4/iface.ts";
+import type { DhcpLease } from "../dhcp/client.ts";
 
 /** What the common flags ask for (already validated). */
 export interface HostConfig {
@@ -21,8 +22,12 @@ export interface HostConfig {
   readonly netns?: string;
   /** Create a non-persistent TAP instead of attaching to an existing one. */
   readonly create?: boolean;
-  /** `ADDRESS/PREFIX` of our interface. */
-  readonly address: string;
+  /** `ADDRESS/PREFIX` of our interface (absent with {@link HostConfig.dhcp}). */
+  readonly address?: string;
+  /** Configure the interface by DHCP (and wait for the lease). */
+  readonly dhcp?: boolean;
+  /** Longest wait for a DHCP lease, ms (default 30 000). */
+  readonly dhcpTimeoutMs?: number;
   /** Default gateway. */
   readonly gateway?: string;
   /** Interface MTU (default 1500). */
@@ -41,6 +46,8 @@ export interface CliHost {
   readonly tap: TapDevice;
   /** The stack's interface on the TAP. */
   readonly iface: Iface;
+  /** The DHCP lease when configured by DHCP, else null. */
+  readonly lease: DhcpLease | null;
   /** Frames written to the pcap (0 without one). */
   readonly pcapFrames: number;
   /** Stop the capture, close the stack (and with it the TAP), the pcap file and the clock. */
@@ -101,16 +108,19 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
       // Calendar timestamps in the file: wall time at the clock's origin.
       recording = recordPcap(tap, sink.write, { epochMs: Date.now() - clock.now() });
     }
-    const iface = stack.addInterface(tap, {
-      address: config.address,
+    const iface = config.dhcp ? stack.addInterface(tap, { dhcp: true }) : stack.addInterface(tap, {
+      ...(config.address !== undefined ? { address: config.address } : {}),
       ...(config.gateway !== undefined ? { gateway: config.gateway } : {}),
     });
     attached = true;
+    let lease: DhcpLease | null = null;
+    if (config.dhcp) lease = await waitForLease(stack, iface, config.dhcpTimeoutMs ?? 30_000);
     const t = tap;
     return {
       stack,
       tap: t,
       iface,
+      lease,
       get pcapFrames() {
         return recording?.frames ?? 0;
       },
@@ -120,4 +130,37 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
     await close().catch(() => {/* report the first failure */});
     throw e;
   }
+}
+
+/** The first lease of `iface`'s DHCP client, or an error after `ms`. */
+function waitForLease(stack: Stack, iface: Iface, ms: number): Promise<DhcpLease> {
+  const client = stack.dhcp(iface)!;
+  return new Promise((resolve, reject) => {
+    const timer = stack.clock.setTimer(ms, () => {
+      reject(
+        new Error(`no DHCP lease on ${iface.name} within ${ms / 1000} s (state ${client.state})`),
+      );
+    });
+    client.bound().then((lease) => {
+      stack.clock.clearTimer(timer);
+      resolve(lease);
+    });
+  });
+}
+
+/**
+ * One line describing a lease, for the CLI's stderr.
+ *
+ * @example
+ * ```ts
+ * import { describeLease } from "./link.ts";
+ * // describeLease(host.lease!) → "DHCP lease 192.0.2.100/24 from 192.0.2.1 for 3600 s, router 192.0.2.1, DNS 192.0.2.1, domain lan.test"
+ * ```
+ */
+export function describeLease(l: DhcpLease): string {
+  return `DHCP lease ${l.address}/${l.prefixLength} from ${l.serverId} for ${l.leaseTime} s` +
+    (l.routers.length > 0 ? `, router ${l.routers[0]}` : "") +
+    (l.dnsServers.length > 0 ? `, DNS ${l.dnsServers.join(" ")}` : "") +
+    (l.search.length > 0 ? `, domain ${l.search.join(" ")}` : "") +
+    (l.mtu !== null ? `, MTU ${l.mtu}` : "");
 }

@@ -24,10 +24,10 @@
  */
 import { parseArgs } from "node:util";
 import { TapError } from "../link/tap.ts";
-import { tryParseCidr, tryParseIpv4, tryParseMac } from "../wire/addr.ts";
+import { formatIpv4, tryParseCidr, tryParseIpv4, tryParseMac } from "../wire/addr.ts";
 import { runEchoServer } from "./echo.ts";
 import { runTcpEchoServer } from "./tcp_echo.ts";
-import { type CliHost, type HostConfig, openHost } from "./link.ts";
+import { type CliHost, describeLease, type HostConfig, openHost } from "./link.ts";
 import {
   formatPingSummary,
   parsePingHost,
@@ -93,6 +93,7 @@ const OPTIONS = {
   create: { type: "boolean" },
   ip: { type: "string" },
   gateway: { type: "string" },
+  dhcp: { type: "boolean" },
   mtu: { type: "string" },
   mac: { type: "string" },
   pcap: { type: "string" },
@@ -118,6 +119,7 @@ const LINK_FLAGS: readonly Flag[] = [
   "netns",
   "create",
   "ip",
+  "dhcp",
   "gateway",
   "mtu",
   "mac",
@@ -163,7 +165,8 @@ Link flags (ping, echo, http, fetch) — netwasm needs a link to the outside: a 
   --tap NAME       attach to the existing TAP NAME (ip tuntap add dev NAME mode tap)
   --create         create a new TAP NAME instead (removed again on exit)
   --netns NS       the TAP lives in network namespace NS (ip netns add NS)
-  --ip ADDR/PREFIX our address on the link, e.g. 192.0.2.2/24 (required)
+  --ip ADDR/PREFIX our address on the link, e.g. 192.0.2.2/24 (or --dhcp)
+  --dhcp           get address, router, DNS servers and domain by DHCP (instead of --ip)
   --gateway ADDR   default gateway on the link
   --mtu N          interface MTU (default 1500)
   --mac MAC        our MAC address, e.g. 02:00:00:00:00:02 (default: chosen by the driver)
@@ -191,8 +194,8 @@ http flags:
   -q, --quiet      no line per request
 
 fetch flags:
-  URL              http://ADDRESS[:PORT]/PATH — the host must be an IPv4 address:
-                   netwasm has no DNS yet. Redirects are printed, not followed.
+  URL              http://HOST[:PORT]/PATH — HOST an IPv4 address or a name (resolved
+                   with the name servers from --dhcp). Redirects are printed, not followed.
   -o, --output FILE  write the body to FILE instead of stdout
   -W, --timeout SECS  give up after SECS without a byte from the server (default 30)
   -q, --quiet      no summary line on stderr (errors are still printed)
@@ -327,10 +330,16 @@ function hostConfig(values: Values): HostConfig {
     );
   }
   const address = str(values, "ip");
-  if (address === undefined) {
-    throw new UsageError(`--ip ADDR/PREFIX is required with --tap (e.g. --ip 192.0.2.2/24)`);
+  const dhcp = values.dhcp === true;
+  if (dhcp && (address !== undefined || str(values, "gateway") !== undefined)) {
+    throw new UsageError("--dhcp configures the address and gateway: leave out --ip and --gateway");
   }
-  if (tryParseCidr(address) === null) {
+  if (address === undefined && !dhcp) {
+    throw new UsageError(
+      `--ip ADDR/PREFIX or --dhcp is required with --tap (e.g. --ip 192.0.2.2/24)`,
+    );
+  }
+  if (address !== undefined && tryParseCidr(address) === null) {
     throw new UsageError(`--ip ${JSON.stringify(address)} is not ADDR/PREFIX (e.g. 192.0.2.2/24)`);
   }
   const gateway = str(values, "gateway");
@@ -349,7 +358,8 @@ function hostConfig(values: Values): HostConfig {
   const pcap = str(values, "pcap");
   return {
     tap,
-    address,
+    ...(address !== undefined ? { address } : {}),
+    ...(dhcp ? { dhcp: true } : {}),
     ...(values.create ? { create: true } : {}),
     ...(netns !== undefined ? { netns } : {}),
     ...(gateway !== undefined ? { gateway } : {}),
@@ -404,6 +414,7 @@ async function ping(rest: readonly string[], values: Values, io: CliIo): Promise
   const ttl = num(values, "ttl", { min: 1, max: 255, what: "the TTL" });
   const config = hostConfig(values);
   const host = await openHost(config);
+  if (host.lease !== null) io.err(`netwasm: ${describeLease(host.lease)}`);
   const stop = new AbortController();
   const removeSignals = onSignals(stop, ["SIGINT", "SIGTERM"]);
   try {
@@ -491,6 +502,7 @@ async function withHost(
   fn: (host: CliHost, signal: AbortSignal) => Promise<number>,
 ): Promise<number> {
   const host = await openHost(config);
+  if (host.lease !== null) io.err(`netwasm: ${describeLease(host.lease)}`);
   const stop = new AbortController();
   const removeSignals = onSignals(stop, ["SIGINT", "SIGTERM"]);
   try {
@@ -537,7 +549,7 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
       onListen: (a) =>
         io.out(
           `netwasm http: serving ${root} on http://${
-            a.hostname === "0.0.0.0" ? config.address.split("/")[0] : a.hostname
+            a.hostname === "0.0.0.0" ? formatIpv4(host.iface.address) : a.hostname
           }:${a.port}/ (Ctrl-C stops)`,
         ),
     });

@@ -197,7 +197,7 @@ export class Ipv4Layer {
   /** True when `a` is one of our addresses. */
   isLocal(a: Ipv4Address): boolean {
     for (const i of this.#ifaces()) {
-      if (i.address === a) return true;
+      if (i.address === a && a !== 0) return true;
       if (i.loopback && isLoopback(a)) return true;
     }
     return false;
@@ -209,7 +209,8 @@ export class Ipv4Layer {
     if (a === IPV4_BROADCAST) return AddrType.BROADCAST;
     if (isMulticast(a)) return AddrType.MULTICAST;
     for (const i of this.#ifaces()) {
-      if (i.address === a || (i.loopback && isLoopback(a))) return AddrType.LOCAL;
+      // An unconfigured interface (address 0, before DHCP) owns no address.
+      if ((i.address === a && a !== 0) || (i.loopback && isLoopback(a))) return AddrType.LOCAL;
       if (i.broadcast === a) return AddrType.BROADCAST;
     }
     return AddrType.UNICAST;
@@ -374,8 +375,13 @@ export class Ipv4Layer {
     // RFC 1122 §3.2.1.3 (I4): silently discard datagrams whose source is not a
     // single host: broadcast, multicast, class E, 0/8, and 127/8 from the wire.
     const src = ip.src;
+    // Source 0.0.0.0 is a host that does not know its address yet (RFC 1122
+    // §3.2.1.3 (a)): accepted only to the limited broadcast, where DHCP
+    // clients send from it (Linux ip_route_input_slow's brd_input).
+    const booting = src === 0 && ip.dst === IPV4_BROADCAST;
     if (
-      (isLoopback(src) ? !iface.loopback : isMartianSource(src)) || this.#isBroadcastAddr(src)
+      !booting &&
+      ((isLoopback(src) ? !iface.loopback : isMartianSource(src)) || this.#isBroadcastAddr(src))
     ) {
       st.ip.inAddrErrors++;
       return this.#drop(skb, "ipv4.martian_source");

@@ -45,7 +45,11 @@ test("netwasm: usage errors exit 2 with a message that says what is wrong", asyn
     [["ping", "-s", "70000", "192.0.2.1"], /-s "70000": the size must be an integer in 0…65507/],
     [["ping", "-t", "256", "192.0.2.1"], /-t "256": the TTL must be an integer in 1…255/],
     [["ping", "example.com"], /example\.com: not an IPv4 address/],
-    [["ping", "--tap", "t0", "192.0.2.1"], /--ip ADDR\/PREFIX is required with --tap/],
+    [["ping", "--tap", "t0", "192.0.2.1"], /--ip ADDR\/PREFIX or --dhcp is required with --tap/],
+    [
+      ["ping", "--tap", "t0", "--dhcp", "--ip", "192.0.2.2/24", "192.0.2.1"],
+      /--dhcp configures the address and gateway/,
+    ],
     [
       ["ping", "--tap", "t0", "--ip", "192.0.2.2", "192.0.2.1"],
       /--ip "192.0.2.2" is not ADDR\/PREFIX/,
@@ -67,8 +71,8 @@ test("netwasm: usage errors exit 2 with a message that says what is wrong", asyn
     [["http", "--port", "80", "--root", "deno.json"], /is not a directory/],
     [["fetch"], /fetch: a URL is required/],
     [
-      ["fetch", "http://example.com/"],
-      /"example\.com" would need DNS, which netwasm does not have yet/,
+      ["fetch", "http://[2001:db8::1]/"],
+      /IPv6 literals .* are not supported yet/,
     ],
     [["fetch", "https://192.0.2.1/"], /only http:\/\//],
     [
