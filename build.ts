@@ -213,11 +213,22 @@ async function bundle(outfile: string): Promise<void> {
       target: "es2022",
       logLevel: "warning",
       legalComments: "none",
+      ...BROWSER_BUFFER,
     });
   } finally {
     await esbuild.stop();
   }
 }
+
+/**
+ * The HTTP parser (npm `bare-http-parser`, used by `stack.fetch`) reads
+ * Node's `Buffer`: in browser bundles `node:buffer` and the global `Buffer`
+ * become the small stand-in in `src/http/_buffer_browser.ts`.
+ */
+export const BROWSER_BUFFER = {
+  alias: { "node:buffer": new URL("src/http/_buffer_browser.ts", ROOT).pathname },
+  inject: [new URL("src/http/_buffer_browser.ts", ROOT).pathname],
+};
 
 async function main(args: string[]): Promise<number> {
   const check = args.includes("--check");

@@ -63,3 +63,17 @@ export {
 } from "./src/dns/resolver.ts";
 export { DnsError, NotFound } from "./src/dns/errors.ts";
 export { DnsStats } from "./src/dns/transport.ts";
+export {
+  type FetchInit,
+  HttpClient,
+  type HttpClientOptions,
+  type HttpClientStats,
+} from "./src/http/client.ts";
+export {
+  DhcpClient,
+  type DhcpClientOptions,
+  DhcpEvent,
+  type DhcpLease,
+  type DhcpState,
+} from "./src/dhcp/client.ts";
+export { DhcpServer, type DhcpServerOptions } from "./src/dhcp/server.ts";

@@ -61,6 +61,7 @@ import {
 import { DnsStats } from "../dns/transport.ts";
 import type { DhcpClient, DhcpClientOptions, DhcpLease } from "../dhcp/client.ts";
 import { DhcpService } from "../dhcp/service.ts";
+import { type FetchInit, HttpClient } from "../http/client.ts";
 import { listen, type Listener, type ListenOptions } from "./listener.ts";
 
 /** Options for {@link Stack}. */
@@ -190,6 +191,7 @@ export class Stack {
   readonly #dhcp: DhcpService;
   /** Name servers come from DHCP leases unless `options.dns.nameServers` set them. */
   readonly #dnsFromDhcp: boolean;
+  #http: HttpClient | null = null;
   #closed = false;
 
   constructor(options: StackOptions = {}) {
@@ -496,6 +498,29 @@ export class Stack {
   }
 
   /**
+   * HTTP/1.1 over this stack's TCP, returning a standard `Response` (see
+   * `HttpClient`): keep-alive connection reuse, chunked and length-framed
+   * bodies streamed from the socket, streaming request bodies, redirects (at
+   * most `maxRedirects`, default 20), `signal`, `timeout` (to the response
+   * head) and `idleTimeout` (between body bytes). Plain http:// only.
+   * Network failures reject with a `TypeError` whose `cause` is the socket
+   * or resolver error.
+   */
+  fetch(input: string | URL | Request, init?: FetchInit): Promise<Response> {
+    return this.http.fetch(input, init);
+  }
+
+  /** The HTTP client behind {@link Stack.fetch} (its pool and counters). */
+  get http(): HttpClient {
+    this.#http ??= new HttpClient({
+      connect: (o) => this.connect(o),
+      sockets: this.sockets,
+      clock: this.clock,
+    });
+    return this.#http;
+  }
+
+  /**
    * `connect()` to a name: its addresses from the resolver, tried with Happy
    * Eyeballs (RFC 8305). IPv4 only until the stack has IPv6: then AAAA is
    * asked too and `interleaveFamilies` orders the answers.
@@ -525,6 +550,7 @@ export class Stack {
     if (this.#closed) return;
     this.#closed = true;
     this.#dhcp.close();
+    this.#http?.close();
     this.sockets.closeAll();
     this.tcp.close();
     this.neighbours.close();
