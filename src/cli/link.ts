@@ -11,13 +11,17 @@ import { RealClock } from "../core/clock.ts";
 import { type PcapRecording, recordPcap } from "../link/pcap.ts";
 import { PcapFileSink } from "../link/pcap_file.ts";
 import { TapDevice } from "../link/tap.ts";
+import type { NetDevice } from "../link/device.ts";
+import { WebSocketLink } from "../link/websocket.ts";
 import type { Iface } from "../ipv4/iface.ts";
 import type { DhcpLease } from "../dhcp/client.ts";
 
 /** What the common flags ask for (already validated). */
 export interface HostConfig {
-  /** TAP name. */
-  readonly tap: string;
+  /** TAP name (or use {@link HostConfig.relay}). */
+  readonly tap?: string;
+  /** Join a relay as a WebSocket client (`ws://HOST:PORT/`) instead of a TAP. */
+  readonly relay?: string;
   /** Network namespace the TAP lives in. */
   readonly netns?: string;
   /** Create a non-persistent TAP instead of attaching to an existing one. */
@@ -42,8 +46,8 @@ export interface HostConfig {
 export interface CliHost {
   /** The stack, on a real clock. */
   readonly stack: Stack;
-  /** The opened TAP (closed by {@link CliHost.close}). */
-  readonly tap: TapDevice;
+  /** The link device: the opened TAP or the relay's WebSocketLink (closed by {@link CliHost.close}). */
+  readonly tap: NetDevice;
   /** The stack's interface on the TAP. */
   readonly iface: Iface;
   /** The DHCP lease when configured by DHCP, else null. */
@@ -76,7 +80,7 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
   // hold the process open; close() stops the clock again.
   const clock = new RealClock({ keepAlive: true });
   const stack = new Stack({ clock });
-  let tap: TapDevice | undefined;
+  let tap: NetDevice | undefined;
   let sink: PcapFileSink | undefined;
   let recording: PcapRecording | undefined;
   let attached = false;
@@ -94,15 +98,23 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
     }
   };
   try {
-    tap = await TapDevice.open({
-      name: config.tap,
-      allocator: stack.allocator,
-      clock,
-      ...(config.create ? { create: true } : {}),
-      ...(config.netns !== undefined ? { netns: config.netns } : {}),
-      ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
-      ...(config.mac !== undefined ? { mac: config.mac } : {}),
-    });
+    tap = config.relay !== undefined
+      ? await WebSocketLink.connect(config.relay, {
+        allocator: stack.allocator,
+        clock,
+        reconnect: false,
+        ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
+        ...(config.mac !== undefined ? { mac: config.mac } : {}),
+      })
+      : await TapDevice.open({
+        name: config.tap!,
+        allocator: stack.allocator,
+        clock,
+        ...(config.create ? { create: true } : {}),
+        ...(config.netns !== undefined ? { netns: config.netns } : {}),
+        ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
+        ...(config.mac !== undefined ? { mac: config.mac } : {}),
+      });
     if (config.pcap !== undefined) {
       sink = new PcapFileSink(config.pcap);
       // Calendar timestamps in the file: wall time at the clock's origin.

@@ -89,6 +89,7 @@ async function writeAll(w: { write(p: Uint8Array): Promise<number> }, p: Uint8Ar
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
   tap: { type: "string" },
+  relay: { type: "string" },
   netns: { type: "string" },
   create: { type: "boolean" },
   ip: { type: "string" },
@@ -116,6 +117,7 @@ type Flag = keyof typeof OPTIONS;
 
 const LINK_FLAGS: readonly Flag[] = [
   "tap",
+  "relay",
   "netns",
   "create",
   "ip",
@@ -162,7 +164,10 @@ Commands:
   help             this text (also --help, -h)
 
 Link flags (ping, echo, http, fetch) — netwasm needs a link to the outside: a TAP device
+or a relay
   --tap NAME       attach to the existing TAP NAME (ip tuntap add dev NAME mode tap)
+  --relay URL      join a netwasm relay as a WebSocket client (ws://HOST:PORT/); with
+                   relay --nat, --dhcp gets an address and the relay is the way out
   --create         create a new TAP NAME instead (removed again on exit)
   --netns NS       the TAP lives in network namespace NS (ip netns add NS)
   --ip ADDR/PREFIX our address on the link, e.g. 192.0.2.2/24 (or --dhcp)
@@ -322,12 +327,24 @@ function num(
 /** The link flags → a host configuration; without `--tap`, an error that says why it is needed. */
 function hostConfig(values: Values): HostConfig {
   const tap = str(values, "tap");
-  if (tap === undefined) {
+  const relay = str(values, "relay");
+  if (tap === undefined && relay === undefined) {
     throw new UsageError(
       `--tap is required: netwasm needs a link to reach anything, and on this command ` +
         `that link is a TAP device (e.g. --tap tap0 --ip 192.0.2.2/24; ` +
-        `"deno task netwasm demo" needs none)`,
+        `"deno task netwasm demo" needs none), or a relay (--relay ws://HOST:PORT/ --dhcp)`,
     );
+  }
+  if (tap !== undefined && relay !== undefined) {
+    throw new UsageError("--tap and --relay are two different links: give one");
+  }
+  if (relay !== undefined) {
+    if (!/^wss?:\/\/./.test(relay)) {
+      throw new UsageError(`--relay ${JSON.stringify(relay)} is not a ws:// or wss:// URL`);
+    }
+    if (values.create || str(values, "netns") !== undefined) {
+      throw new UsageError("--create and --netns are TAP flags; --relay needs neither");
+    }
   }
   const address = str(values, "ip");
   const dhcp = values.dhcp === true;
@@ -336,7 +353,7 @@ function hostConfig(values: Values): HostConfig {
   }
   if (address === undefined && !dhcp) {
     throw new UsageError(
-      `--ip ADDR/PREFIX or --dhcp is required with --tap (e.g. --ip 192.0.2.2/24)`,
+      `--ip ADDR/PREFIX or --dhcp is required with --tap or --relay (e.g. --ip 192.0.2.2/24)`,
     );
   }
   if (address !== undefined && tryParseCidr(address) === null) {
@@ -357,7 +374,8 @@ function hostConfig(values: Values): HostConfig {
   const netns = str(values, "netns");
   const pcap = str(values, "pcap");
   return {
-    tap,
+    ...(tap !== undefined ? { tap } : {}),
+    ...(relay !== undefined ? { relay } : {}),
     ...(address !== undefined ? { address } : {}),
     ...(dhcp ? { dhcp: true } : {}),
     ...(values.create ? { create: true } : {}),
