@@ -86,7 +86,8 @@ Usage: deno task netwasm relay --listen HOST:PORT [flags]
 
 NAT gateway (--nat): the relay runs its own netwasm stack on the LAN as the pages' router,
 DHCP server and DNS forwarder, and re-originates their TCP and UDP with its own sockets
-(no root, no TAP needed). ICMP echo to outside hosts is refused (no ICMP sockets in Deno).
+(no root, no TAP needed). ICMP echo is re-originated with ping sockets where the host allows
+them (net.ipv4.ping_group_range), else refused.
   --nat                run the gateway
   --nat-lan ADDR/LEN   the gateway's LAN address (default 10.0.2.2/24; DHCP hands out the upper half)
   --dns-upstream IP[:PORT]  upstream name server (repeatable; default: /etc/resolv.conf)

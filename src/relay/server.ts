@@ -383,6 +383,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       if (port === null) return;
       client.port = null;
       const macs = ownedMacs(port);
+      nat?.clientGone(sw.macsOf(port));
       sw.removePort(port);
       if (!quiet) {
         const s = port.stats;

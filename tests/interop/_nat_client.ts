@@ -8,6 +8,7 @@
  * - `dns NAME SERVER`: resolve NAME through the lease's name server (the
  *   relay's forwarder) and directly at SERVER over UDP through the NAT.
  * - `denied HOST:PORT…`: try each; report how each attempt ended.
+ * - `ping HOST…`: one echo request to each; the reply or the error.
  * - `limit HOST:PORT N`: open N connections and keep them; report how many
  *   succeeded, close them, then open one more.
  * - `dnsflood NAME N`: N queries at once through the forwarder; report answers and refusals.
@@ -60,6 +61,19 @@ try {
           results[target] = "connected";
         } catch (e) {
           results[target] = `${(e as Error).name} after ${(performance.now() - t0).toFixed(0)} ms`;
+        }
+      }
+      out.results = results;
+      break;
+    }
+    case "ping": {
+      const results: Record<string, string> = {};
+      for (const host of args) {
+        try {
+          const r = await stack.ping(host, { timeout: 5000 });
+          results[host] = `reply from ${r.from}, data ${r.dataMatches ? "matches" : "differs"}`;
+        } catch (e) {
+          results[host] = (e as Error).name;
         }
       }
       out.results = results;

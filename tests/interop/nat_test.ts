@@ -12,6 +12,7 @@
  * - DNS through the relay's forwarder and a UDP query straight through the NAT;
  * - denied destinations (the relay's own address, a private range, a port
  *   the policy does not allow) refused at once and counted, nothing sent;
+ * - ICMP echo re-originated with a ping socket (allowed) or refused;
  * - port forwarding lets Linux `curl` reach a page's listener;
  * - per-client limits on connections and DNS queries hold under a loop, and
  *   the bandwidth limit slows a download down.
@@ -41,6 +42,9 @@ function sizeMib(): number {
 /** python http.server and dnsmasq (DNS only) at 192.0.2.1; 192.0.2.99 on lo. */
 async function servers(ns: Netns, dir: string): Promise<NsProcess[]> {
   await ns.exec(["ip", "addr", "add", "192.0.2.99/32", "dev", "lo"], { check: true });
+  await ns.exec(["ip", "addr", "add", "192.0.2.7/32", "dev", "lo"], { check: true });
+  // Unprivileged ICMP ("ping sockets") for the relay's echo forwarding.
+  await ns.exec(["sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"], { check: true });
   const http = ns.spawn([
     "python3",
     "-m",
@@ -88,6 +92,8 @@ function relay(ns: Netns, extra: string[]): NsProcess {
     KERNEL_IP,
     "--allow",
     `${KERNEL_IP}/32:8000,53`,
+    "--allow",
+    "192.0.2.7",
     ...extra,
   ]);
 }
@@ -203,6 +209,16 @@ test(
           `nothing denied was attempted:\n${gw.stdout}`,
         );
 
+        // ICMP echo: re-originated with a ping socket where allowed, refused where not.
+        const ping = await page(ns, "ping", "192.0.2.7", "192.0.2.99");
+        assert.equal(ping.results, {
+          "192.0.2.7": "reply from 192.0.2.7, data matches",
+          "192.0.2.99": "HostUnreachable",
+        });
+        await gw.waitForOutput(
+          /denied icmp echo .* → 192\.0\.2\.99 \(default: the relay's own address/,
+        );
+
         // Per-client connection limit under a loop of 10 connections held open.
         const limit = await page(ns, "limit", `${KERNEL_IP}:8000`, "10");
         assert.is(limit.opened, 6, `${JSON.stringify(limit)}\n${gw.stdout}`);
@@ -219,14 +235,16 @@ test(
 
         await gw.kill("SIGTERM");
         const summary = gw.stdout.trim().split("\n").filter((l) => l.includes("; nat: ")).pop()!;
-        const counted = /denied tcp (\d+)/.exec(summary);
-        assert.ok(counted !== null && Number(counted[1]) >= 3, summary);
+        const counted = /denied tcp (\d+), udp \d+, icmp (\d+)/.exec(summary);
+        assert.ok(counted !== null && Number(counted[1]) >= 3 && Number(counted[2]) === 1, summary);
+        assert.match(summary, /tcp 0 open\//, "every session closed once its page left");
         figure(
           "NAT relay --nat (netns)",
           `${mib} MiB by name through the NAT in ${took.toFixed(2)} s (fetch: ${m[2]} s, ${
             m[3]
           }); ` +
-            `DNS via forwarder and UDP NAT; 3 denials refused; 6/10 connections under the limit; ` +
+            `DNS via forwarder and UDP NAT; ping forwarded; 3 TCP and 1 ICMP denials refused; ` +
+            `6/10 connections under the limit; ` +
             `${flood.refused}/40 DNS queries over the rate refused; curl → --forward → page`,
         );
       }, { openTap: false });

@@ -8,9 +8,10 @@
  * The gateway claims every address outside its LAN (`setTransparent`), so
  * segments to them are delivered to its TCP and UDP; its prerouting hook
  * sets up each flow (or refuses it) before the first segment gets there.
- * ICMP echo to outside addresses is not re-originated (Deno has no ICMP
- * sockets): it is answered with "communication administratively
- * prohibited" and counted, so a ping fails at once instead of lying.
+ * ICMP echo to outside addresses is re-originated with Linux ping sockets
+ * (through FFI: Deno has no ICMP API) where the host permits them; where it
+ * does not, it is answered "communication administratively prohibited" and
+ * counted, so a ping fails at once instead of lying.
  *
  * @module
  */
@@ -36,7 +37,12 @@ import { type ClientLimitOptions, ClientLimits } from "./limits.ts";
 import { pipeBoth } from "./pipe.ts";
 import { EgressPolicy, type PolicyRule } from "./policy.ts";
 import { TcpNat } from "./tcp_nat.ts";
+import { PingSockets } from "./ping.ts";
+import { emitIcmp } from "../../wire/icmp.ts";
 import { UdpNat } from "./udp_nat.ts";
+
+/** Echo requests being forwarded at once, at most (each holds a socket for up to 3 s). */
+const MAX_PINGS = 64;
 
 /** A `--forward` rule: host `hostAddress:hostPort` → page `address:port` (TCP). */
 export interface PortForward {
@@ -99,6 +105,8 @@ export interface NatGatewayOptions {
   quiet?: boolean;
   /** Time source (default: a real clock, closed with the gateway). */
   clock?: Clock;
+  /** Re-originate ICMP echo with ping sockets when possible (default true). */
+  icmp?: boolean;
 }
 
 /**
@@ -125,6 +133,11 @@ export class NatGateway {
   readonly #ownClock: RealClock | null;
   readonly #closers: (() => void)[] = [];
   readonly #tasks: Promise<unknown>[] = [];
+  readonly #log: (line: string) => void;
+  /** Ping sockets, or null where they are not available (echo is refused then). */
+  readonly #ping: PingSockets | null;
+  #pings = 0;
+  readonly #quiet: boolean;
   #closed = false;
 
   private constructor(o: NatGatewayOptions) {
@@ -156,6 +169,8 @@ export class NatGateway {
     this.limits = new ClientLimits(clock, o.limits);
     const log = o.log ?? ((l: string) => console.log(l));
     const quiet = o.quiet ?? false;
+    this.#log = log;
+    this.#quiet = quiet;
     const ctx: NatContext = {
       stack: this.stack,
       lan: this.lan,
@@ -197,6 +212,11 @@ export class NatGateway {
     this.#closers.push(() => dnsSocket.close());
     this.#tasks.push(serveDnsForwarder(ctx, dnsSocket, this.upstreams));
     for (const f of o.forwards ?? []) this.#forward(ctx, f);
+    const ping = o.icmp === false ? { reason: "disabled" } : PingSockets.open();
+    this.#ping = "reason" in ping ? null : ping;
+    if ("reason" in ping) {
+      ctx.log(`relay: nat: ICMP echo to outside hosts is refused: ${ping.reason}`);
+    }
   }
 
   /** Start a gateway (see {@link NatGatewayOptions}). */
@@ -218,6 +238,19 @@ export class NatGateway {
       `forwarded ${s.forwarded}; bytes up ${s.bytesUp}, down ${s.bytesDown}`;
   }
 
+  /**
+   * A switch port that owned `macs` went away: end the flows of the pages
+   * behind those MACs (their addresses from the DHCP leases).
+   */
+  clientGone(macs: readonly number[]): void {
+    for (const [address, mac] of this.dhcp.leases) {
+      if (!macs.includes(mac)) continue;
+      const a = tryParseIpv4(address)!;
+      const n = this.#tcp.abortClient(a) + this.#udp.closeClient(a);
+      if (n > 0 && !this.#quiet) this.#log(`relay: nat: ${address} left: ${n} flows closed`);
+    }
+  }
+
   /** Close every flow, listener and socket, and the gateway stack. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -231,6 +264,7 @@ export class NatGateway {
       } catch { /* closed */ }
     }
     await Promise.allSettled(this.#tasks);
+    this.#ping?.close();
     await this.stack.close();
     this.#ownClock?.close();
   }
@@ -248,26 +282,66 @@ export class NatGateway {
         return this.#tcp.prerouting(skb, ip, iface);
       case 17:
         return this.#udp.prerouting(skb, ip);
-      case 1: {
-        // ICMP to an outside address: an echo request cannot be re-originated
-        // (no ICMP sockets in Deno); refuse it rather than let the gateway
-        // answer for a host it never asked.
-        const type = skb.arena.u8[skb.data + ip.headerLength];
-        if (type === 8) {
-          const d = ctx.policy.check(ip.dst, 0);
-          if (!d.allow) {
-            ctx.stats.deniedIcmp++;
-            ctx.limits.denied(ip.src);
-          } else ctx.stats.icmpUnanswered++;
-          // Destination unreachable, communication administratively prohibited (RFC 1812 §5.2.7.1).
-          this.stack.icmp.sendError(skb, 3, 13);
-        }
-        skb.free();
-        return "stolen";
-      }
+      case 1:
+        return this.#icmp(ctx, skb, ip);
     }
     this.stack.stats.drops.count("nat.unsupported_protocol");
     skb.free();
+    return "stolen";
+  }
+
+  /**
+   * ICMP to an outside address. An allowed echo request is re-originated
+   * with a ping socket and the reply sent to the page from the destination;
+   * anything the gateway cannot or may not forward is answered "communication
+   * administratively prohibited" (RFC 1812 §5.2.7.1), never with a reply
+   * for a host it did not ask.
+   */
+  #icmp(ctx: NatContext, skb: SkBuff, ip: Ipv4Repr): PreroutingVerdict {
+    const u8 = skb.arena.u8;
+    const at = skb.data + ip.headerLength;
+    const len = skb.len - ip.headerLength;
+    if (len < 8 || u8[at] !== 8 || u8[at + 1] !== 0) {
+      skb.free(); // not an echo request: nothing to forward, nothing to answer
+      return "stolen";
+    }
+    const d = ctx.policy.check(ip.dst, 0);
+    const ping = this.#ping;
+    if (!d.allow || ping === null || this.#pings >= MAX_PINGS) {
+      if (!d.allow) {
+        ctx.stats.deniedIcmp++;
+        ctx.limits.denied(ip.src);
+        ctx.log(
+          `relay: nat: denied icmp echo ${formatIpv4(ip.src)} → ${
+            formatIpv4(ip.dst)
+          } (${d.reason})`,
+        );
+      } else ctx.stats.icmpUnanswered++;
+      this.stack.icmp.sendError(skb, 3, 13);
+      skb.free();
+      return "stolen";
+    }
+    const id = (u8[at + 4]! << 8) | u8[at + 5]!;
+    const seq = (u8[at + 6]! << 8) | u8[at + 7]!;
+    const data = u8.slice(at + 8, at + len);
+    const page = ip.src, dst = ip.dst;
+    skb.free();
+    this.#pings++;
+    ping.echo(ctx.clock, dst, seq, data, 3000).then((reply) => {
+      this.#pings--;
+      if (reply === null || this.#closed) {
+        ctx.stats.icmpUnanswered++;
+        return;
+      }
+      ctx.stats.icmpEchoes++;
+      const out = this.stack.allocator.alloc(8 + reply.data.length);
+      if (out === null) return;
+      const o = out.put(8 + reply.data.length);
+      const mem = this.stack.allocator.arena.u8;
+      mem.set(reply.data, o + 8);
+      emitIcmp({ type: 0, code: 0, id, seq, payloadLength: reply.data.length }, mem, o);
+      this.stack.ipv4.output(out, page, { protocol: 1, src: dst });
+    });
     return "stolen";
   }
 

@@ -43,6 +43,8 @@ interface Session {
   state: "connecting" | "accepting" | "open";
   held: { skb: SkBuff; iface: Iface } | null;
   remote: Deno.Conn | null;
+  /** The page's side, once accepted. */
+  local: Conn | null;
 }
 
 interface Bound {
@@ -118,6 +120,7 @@ export class TcpNat {
       state: "connecting",
       held: { skb, iface },
       remote: null,
+      local: null,
     };
     this.#sessions.set(key, session);
     this.#connect(session, flow);
@@ -165,6 +168,29 @@ export class TcpNat {
     rst.transportHeader = o;
     stack.ipv4.output(rst, src, { protocol: 6, src: dst });
     return "stolen";
+  }
+
+  /**
+   * The page at `client` left (its WebSocket closed): reset its sessions
+   * now instead of waiting for TCP to time them out, freeing its limits.
+   */
+  abortClient(client: Ipv4Address): number {
+    let n = 0;
+    for (const s of [...this.#sessions.values()]) {
+      if (s.client !== client) continue;
+      n++;
+      if (s.local !== null) this.#abort(s.local); // the pipe ends and cleans up
+      else {
+        s.held?.skb.free();
+        s.held = null;
+        try {
+          s.remote?.close();
+        } catch { /* closed */ }
+        if (s.state === "accepting") this.#ctx.stats.tcpActive--;
+        this.#end(s);
+      }
+    }
+    return n;
   }
 
   /** Close every session and listener; free held SYNs. */
@@ -267,6 +293,7 @@ export class TcpNat {
         continue;
       }
       s.state = "open";
+      s.local = conn;
       this.#run(s, conn, s.remote);
     }
   }

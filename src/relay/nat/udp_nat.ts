@@ -94,6 +94,19 @@ export class UdpNat {
     return "continue";
   }
 
+  /** The page at `client` left: close its flows. */
+  closeClient(client: Ipv4Address): number {
+    let n = 0;
+    for (const b of [...this.#bound.values()]) {
+      for (const f of [...b.flows.values()]) {
+        if (f.client !== client) continue;
+        this.#closeFlow(f);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Close every flow and bound socket. */
   close(): void {
     this.#closed = true;
