@@ -567,6 +567,9 @@ export class HttpClient {
                 });
               }
               await this.#fill(x);
+              // The idle clock runs only while we wait for the server, never
+              // while a slow reader leaves the stream unpulled.
+              stopTimer();
             }
           } catch (e) {
             done();

@@ -339,6 +339,19 @@ test("fetch: timeout bounds the wait for the head, idleTimeout the gaps in the b
   const res = await settle(p.clock, p.a.fetch("http://192.0.2.2/stall", { idleTimeout: 2000 }));
   const body = await settle(p.clock, res.text().catch((e) => e));
   assert.instance(body, TimedOut);
+  // A reader that waits longer than idleTimeout between reads is not the server's fault.
+  const h = httpPair(memorySource({ "/big": blob(500_000) }), { seed: 37 });
+  const slow = await h.run(h.a.fetch("http://192.0.2.2/big", { idleTimeout: 2000 }));
+  const reader = slow.body!.getReader();
+  let got = 0;
+  for (;;) {
+    const r = await h.run(reader.read());
+    if (r.done) break;
+    got += r.value.length;
+    await h.run(new Promise((ok) => h.clock.setTimer(5000, () => ok(null))));
+  }
+  assert.is(got, 500_000);
+  await h.stop();
   await s.close();
   await p.close();
 });
