@@ -42,22 +42,32 @@ async function get(stack, url) {
   const length = cl === null ? null : Number(cl);
   let body = 0;
   const first = [];
+  // ?sha256: keep the body and show its SHA-256 at the end (tests compare it).
+  const keep = params.has("sha256") ? [] : null;
   if (res.body !== null) {
     const reader = res.body.getReader();
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
       body += value.length;
+      keep?.push(value);
       if (first.length < 512) first.push(...value.subarray(0, 512 - first.length));
       progress(body, length, t0);
     }
   }
   progress(body, length ?? body, t0);
   $("bytes").textContent = preview(Uint8Array.from(first));
+  let digest = "";
+  if (keep !== null) {
+    const hash = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", await new Blob(keep).arrayBuffer()),
+    );
+    digest = `, sha256 ${[...hash].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  }
   status(
     `done: ${body} bytes of body${
       length !== null && body !== length ? ` (expected ${length})` : ""
-    }`,
+    }${digest}`,
   );
 }
 
@@ -109,9 +119,21 @@ async function main() {
     clock: stack.clock,
   });
   link.onLinkChange((e) => log(e.up ? "link up" : `link down (${e.code ?? "?"})`));
-  const gateway = params.get("gw");
-  stack.addInterface(link, { address, ...(gateway ? { gateway } : {}) });
-  log(`interface ${address}${gateway ? ` via ${gateway}` : ""}, engine ${stack.hotPaths.kind}`);
+  if (params.has("dhcp")) {
+    // With `netwasm relay --nat`: address, router and name server from the relay.
+    const iface = stack.addInterface(link, { dhcp: { probes: 1 } });
+    status("asking for a DHCP lease…");
+    const lease = await stack.dhcp(iface).bound();
+    log(
+      `DHCP lease ${lease.address}/${lease.prefixLength} from ${lease.serverId}, ` +
+        `router ${lease.routers[0] ?? "none"}, DNS ${lease.dnsServers.join(" ") || "none"}; ` +
+        `engine ${stack.hotPaths.kind}`,
+    );
+  } else {
+    const gateway = params.get("gw");
+    stack.addInterface(link, { address, ...(gateway ? { gateway } : {}) });
+    log(`interface ${address}${gateway ? ` via ${gateway}` : ""}, engine ${stack.hotPaths.kind}`);
+  }
   if (params.has("listen")) {
     await serve(stack, Number(params.get("listen")), Number(params.get("size") ?? 8 << 20));
   } else if (params.has("connect")) {
