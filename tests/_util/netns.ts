@@ -831,7 +831,11 @@ export async function tsharkCheck(
   pcapPath: string,
   options: { timeout?: number } = {},
 ): Promise<TsharkReport> {
-  const timeout = options.timeout ?? 30_000;
+  // A hang guard, not a speed limit: tshark on a 64 MiB transfer's capture
+  // (~70 MB) can take well over 30 s on a loaded 2-core machine, so allow
+  // 2 s per MB of capture on top of 30 s.
+  const size = (await Deno.stat(pcapPath)).size;
+  const timeout = options.timeout ?? 30_000 + Math.ceil(size / 1e6) * 2000;
   let frames = await countPcapFrames(pcapPath);
   if (frames === null) {
     const count = await run(
