@@ -218,6 +218,7 @@ async function bundle(outfile: string, minified?: string): Promise<void> {
     target: "es2022",
     logLevel: "warning",
     legalComments: "none",
+    ...BROWSER_BUFFER,
   };
   try {
     await esbuild.build({ ...common, outfile });
@@ -240,7 +241,16 @@ async function declarations(dir: string): Promise<void> {
   const types = `${dir}/types`;
   await Deno.remove(types, { recursive: true }).catch(() => {});
   const root = decodeURIComponent(ROOT.pathname);
-  const program = ts.createProgram([`${root}mod.ts`], {
+  // The HTTP parser's two imports have no TypeScript types here (Node's
+  // `node:buffer`, npm `bare-http-parser`, both internal to src/http/parser.ts,
+  // never in a public signature): declare them loosely for this emit only.
+  const shim = await Deno.makeTempFile({ suffix: ".d.ts" });
+  await Deno.writeTextFile(
+    shim,
+    `declare module "node:buffer" {\n  export const Buffer: any;\n  export type Buffer = any;\n}\n` +
+      `declare module "bare-http-parser" {\n  const Parser: any;\n  export default Parser;\n}\n`,
+  );
+  const program = ts.createProgram([`${root}mod.ts`, shim], {
     declaration: true,
     emitDeclarationOnly: true,
     allowImportingTsExtensions: true,
@@ -265,6 +275,7 @@ async function declarations(dir: string): Promise<void> {
     written.push(name);
   });
   const diagnostics = [...ts.getPreEmitDiagnostics(program), ...result.diagnostics];
+  await Deno.remove(shim);
   if (diagnostics.length > 0 || written.length === 0) {
     const text = diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
     throw new Error(`declarations of mod.ts failed:\n${text.join("\n")}`);
@@ -274,6 +285,16 @@ async function declarations(dir: string): Promise<void> {
   await Deno.writeTextFile(`${dir}/netwasm.d.ts`, entry);
   await Deno.writeTextFile(`${dir}/netwasm.min.d.ts`, entry);
 }
+
+/**
+ * The HTTP parser (npm `bare-http-parser`, used by `stack.fetch`) reads
+ * Node's `Buffer`: in browser bundles `node:buffer` and the global `Buffer`
+ * become the small stand-in in `src/http/_buffer_browser.ts`.
+ */
+export const BROWSER_BUFFER = {
+  alias: { "node:buffer": new URL("src/http/_buffer_browser.ts", ROOT).pathname },
+  inject: [new URL("src/http/_buffer_browser.ts", ROOT).pathname],
+};
 
 async function main(args: string[]): Promise<number> {
   const check = args.includes("--check");

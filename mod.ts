@@ -97,3 +97,31 @@ export {
   type RecordPcapOptions,
 } from "./src/link/pcap.ts";
 export type { TcpConfig } from "./src/tcp/config.ts";
+export {
+  type HostAddress,
+  type MxRecord,
+  type NameServerInput,
+  type RecordType,
+  type ResolveDnsOptions,
+  Resolver,
+  type ResolverConfig,
+  type ResolverOptions,
+  type SoaRecord,
+  type SrvRecord,
+} from "./src/dns/resolver.ts";
+export { DnsError, NotFound } from "./src/dns/errors.ts";
+export { DnsStats } from "./src/dns/transport.ts";
+export {
+  type FetchInit,
+  HttpClient,
+  type HttpClientOptions,
+  type HttpClientStats,
+} from "./src/http/client.ts";
+export {
+  DhcpClient,
+  type DhcpClientOptions,
+  DhcpEvent,
+  type DhcpLease,
+  type DhcpState,
+} from "./src/dhcp/client.ts";
+export { DhcpServer, type DhcpServerOptions } from "./src/dhcp/server.ts";

@@ -1,6 +1,6 @@
 // The demo page's script: a netwasm stack in the page, joined to the relay
 // with WebSocketLink (or, with ?local, to a second stack in the page over an
-// impaired in-memory link), doing HTTP over its own TCP (stack.connect/listen).
+// impaired in-memory link), doing HTTP over its own TCP (stack.fetch, stack.listen).
 // While it runs the page plots throughput, cwnd and RTT, and shows the
 // stack's counters, its connection table and the last frames; the whole
 // capture can be downloaded as a pcap.
@@ -310,64 +310,44 @@ async function writeAll(conn, bytes) {
   for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
 }
 
-/** A minimal HTTP/1.1 GET over the page's own TCP: status, headers, body, throughput. */
+/** GET `url` with the page's own stack.fetch (HTTP/1.1 over netwasm's TCP): status, body, throughput. */
 async function get(stack, url) {
-  const u = new URL(url);
-  const port = Number(u.port || 80);
-  status(`connecting to ${u.hostname}:${port}…`);
-  const conn = await stack.connect({ hostname: u.hostname, port });
-  status(`connected; GET ${u.pathname}${u.search}`);
-  const request = `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n` +
-    `User-Agent: netwasm-demo\r\nConnection: close\r\n\r\n`;
-  await writeAll(conn, enc.encode(request));
+  status(`fetching ${url}…`);
   const t0 = performance.now();
-  const buf = new Uint8Array(64 * 1024);
-  let head = new Uint8Array(0); // response bytes until the blank line
-  let headerDone = false;
-  let length = null;
+  const res = await stack.fetch(url);
+  log(`response: ${res.status} ${res.statusText}${res.redirected ? ` (from ${res.url})` : ""}`);
+  const cl = res.headers.get("content-length");
+  const length = cl === null ? null : Number(cl);
   let body = 0;
   const first = [];
-  for (;;) {
-    const n = await conn.read(buf);
-    if (n === null) break;
-    moved += n;
-    let chunk = buf.subarray(0, n);
-    if (!headerDone) {
-      const joined = new Uint8Array(head.length + chunk.length);
-      joined.set(head);
-      joined.set(chunk, head.length);
-      const end = blankLine(joined);
-      if (end < 0) {
-        head = joined;
-        continue;
-      }
-      headerDone = true;
-      const lines = dec.decode(joined.subarray(0, end)).split("\r\n");
-      log(`response: ${lines[0]}`);
-      const cl = lines.find((l) => /^content-length:/i.test(l));
-      if (cl) length = Number(cl.split(":")[1]);
-      chunk = joined.subarray(end + 4);
+  // ?sha256: keep the body and show its SHA-256 at the end (tests compare it).
+  const keep = params.has("sha256") ? [] : null;
+  if (res.body !== null) {
+    const reader = res.body.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      body += value.length;
+      moved += value.length;
+      keep?.push(value);
+      if (first.length < 512) first.push(...value.subarray(0, 512 - first.length));
+      progress(body, length, t0);
     }
-    body += chunk.length;
-    if (first.length < 512) first.push(...chunk.subarray(0, 512 - first.length));
-    progress(body, length, t0);
   }
-  conn.close();
   progress(body, length ?? body, t0);
   $("bytes").textContent = preview(Uint8Array.from(first));
+  let digest = "";
+  if (keep !== null) {
+    const hash = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", await new Blob(keep).arrayBuffer()),
+    );
+    digest = `, sha256 ${[...hash].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  }
   status(
     `done: ${body} bytes of body${
       length !== null && body !== length ? ` (expected ${length})` : ""
-    }`,
+    }${digest}`,
   );
-}
-
-/** Offset of the first CR LF CR LF in `b`, or -1. */
-function blankLine(b) {
-  for (let i = 0; i + 3 < b.length; i++) {
-    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
-  }
-  return -1;
 }
 
 /** The first bytes as text when printable, else as hex. */
@@ -452,9 +432,21 @@ async function main() {
     clock: stack.clock,
   });
   link.onLinkChange((e) => log(e.up ? "link up" : `link down (${e.code ?? "?"})`));
-  const gateway = params.get("gw");
-  stack.addInterface(link, { address, ...(gateway ? { gateway } : {}) });
-  log(`interface ${address}${gateway ? ` via ${gateway}` : ""}, engine ${stack.hotPaths.kind}`);
+  if (params.has("dhcp")) {
+    // With `netwasm relay --nat`: address, router and name server from the relay.
+    const iface = stack.addInterface(link, { dhcp: { probes: 1 } });
+    status("asking for a DHCP lease…");
+    const lease = await stack.dhcp(iface).bound();
+    log(
+      `DHCP lease ${lease.address}/${lease.prefixLength} from ${lease.serverId}, ` +
+        `router ${lease.routers[0] ?? "none"}, DNS ${lease.dnsServers.join(" ") || "none"}; ` +
+        `engine ${stack.hotPaths.kind}`,
+    );
+  } else {
+    const gateway = params.get("gw");
+    stack.addInterface(link, { address, ...(gateway ? { gateway } : {}) });
+    log(`interface ${address}${gateway ? ` via ${gateway}` : ""}, engine ${stack.hotPaths.kind}`);
+  }
   watch(lib, link, stack.clock);
   startSampling([stack]);
   if (params.has("listen")) {

@@ -13,7 +13,8 @@
  *   (`ConnectionReset`, MUST-12), and so is a timeout (`TimedOut`). Once a
  *   connection has failed, every later `read()`/`write()` reports that
  *   same error, whichever call saw it first.
- * - Hostnames are IPv4 literals or `"localhost"`: there is no DNS.
+ * - This function takes IPv4 literals or `"localhost"`; `stack.connect()`
+ *   also takes names, resolved through the stack's resolver.
  *
  * @module
  */
@@ -88,10 +89,7 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(sockets: SocketLayer, options: ConnectOptions): Promise<Conn> {
-  if (options.transport !== undefined && options.transport !== "tcp") {
-    throw new TypeError(`connect: transport "${options.transport}" is not supported (only "tcp")`);
-  }
-  const port = checkPort(options.port, 1, "connect");
+  const port = checkConnectOptions(options);
   const address = resolveHost(options.hostname ?? "127.0.0.1", "connect");
   const signal = options.signal;
   signal?.throwIfAborted();
@@ -105,6 +103,24 @@ export async function connect(sockets: SocketLayer, options: ConnectOptions): Pr
     throw e;
   }
   return new Conn(sockets, fd);
+}
+
+/**
+ * Check what {@link connect} checks before a name is resolved: a transport
+ * other than "tcp" is a `TypeError`, a port outside 1…65535 a `RangeError`
+ * (as Deno's). Returns the port.
+ *
+ * @example
+ * ```ts
+ * import { checkConnectOptions } from "./conn.ts";
+ * checkConnectOptions({ port: 80 }); // 80
+ * ```
+ */
+export function checkConnectOptions(options: ConnectOptions): number {
+  if (options.transport !== undefined && options.transport !== "tcp") {
+    throw new TypeError(`connect: transport "${options.transport}" is not supported (only "tcp")`);
+  }
+  return checkPort(options.port, 1, "connect");
 }
 
 /**
@@ -418,8 +434,8 @@ export function checkPort(port: unknown, min: number, op: string): number {
 }
 
 /**
- * An IPv4 literal, or "localhost" → 127.0.0.1 (there is no DNS); anything
- * else is a `TypeError` naming `op`.
+ * An IPv4 literal, or "localhost" → 127.0.0.1 (names are resolved by the
+ * stack before they get here); anything else is a `TypeError` naming `op`.
  *
  * @example
  * ```ts
@@ -432,7 +448,7 @@ export function resolveHost(hostname: string, op: string): string {
   const a = typeof hostname === "string" ? tryParseIpv4(hostname) : null;
   if (a === null) {
     throw new TypeError(
-      `${op}: hostname "${hostname}" is not an IPv4 address (netwasm has no DNS)`,
+      `${op}: hostname "${hostname}" is not an IPv4 address (resolve names with stack.connect() or stack.resolveDns())`,
     );
   }
   return formatIpv4(a);

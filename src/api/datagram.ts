@@ -4,7 +4,7 @@
  *
  * Differences from Deno worth knowing: hostnames are IPv4 or IPv6 literals
  * (`"192.0.2.2"`, `"2001:db8::2"`, `"[::1]"`, `"fe80::1%eth0"`) or
- * `"localhost"`, there is no DNS here; `send()` also takes `"host:port"` and
+ * `"localhost"` (resolve names first with `stack.resolveDns()`); `send()` also takes `"host:port"` and
  * `"[addr]:port"` strings; `receive()` without a buffer returns the whole
  * datagram (Deno allocates 1024 bytes and truncates); `broadcast` sets
  * SO_BROADCAST; there is no multicast (`joinMulticastV4`/`V6` reject with
@@ -306,7 +306,7 @@ function netAddr(r: RecvResult): NetAddr {
 
 /**
  * An IPv4 or IPv6 literal (brackets and a `%zone` allowed), or "localhost";
- * there is no DNS here.
+ * names are resolved with `stack.resolveDns()` first.
  */
 function resolveHost(hostname: string, op: string): { family: number; address: string } {
   if (hostname === "localhost") return { family: AF_INET, address: "127.0.0.1" };
@@ -321,7 +321,7 @@ function resolveHost(hostname: string, op: string): { family: number; address: s
     return { family: AF_INET6, address: formatIpv6(a6) + (zone !== null ? `%${zone}` : "") };
   }
   throw new TypeError(
-    `${op}: hostname "${hostname}" is not an IPv4 or IPv6 address (netwasm has no DNS)`,
+    `${op}: hostname "${hostname}" is not an IPv4 or IPv6 address (resolve it with stack.resolveDns())`,
   );
 }
 

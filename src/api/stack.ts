@@ -26,6 +26,8 @@ import {
   isMacBroadcast,
   isMacMulticast,
   parseIpv4 as parseAddress,
+  tryParseCidr,
+  tryParseIpv4,
 } from "../wire/addr.ts";
 import { ETHERNET_HEADER_LENGTH, EtherType, parseEthernetInto } from "../wire/ethernet.ts";
 import { IcmpType, IcmpUnreachableCode } from "../wire/icmp.ts";
@@ -54,7 +56,21 @@ import { Icmpv6Type } from "../wire/icmpv6.ts";
 import { pingIpv6, planInterface } from "./stack6.ts";
 import { parseIpv6 as parseIpv6Header } from "../wire/ipv6.ts";
 import { type DatagramConn, listenDatagram, type ListenDatagramOptions } from "./datagram.ts";
-import { type Conn, connect, type ConnectOptions } from "./conn.ts";
+import { checkConnectOptions, type Conn, connect, type ConnectOptions } from "./conn.ts";
+import { happyEyeballs } from "./happy_eyeballs.ts";
+import {
+  type MxRecord,
+  type RecordType,
+  type ResolveDnsOptions,
+  Resolver,
+  type ResolverOptions,
+  type SoaRecord,
+  type SrvRecord,
+} from "../dns/resolver.ts";
+import { DnsStats } from "../dns/transport.ts";
+import type { DhcpClient, DhcpClientOptions, DhcpLease } from "../dhcp/client.ts";
+import { DhcpService } from "../dhcp/service.ts";
+import { type FetchInit, HttpClient } from "../http/client.ts";
 import { listen, type Listener, type ListenOptions } from "./listener.ts";
 
 /** Options for {@link Stack}. */
@@ -94,17 +110,29 @@ export interface StackOptions {
   udp?: Omit<UdpOptions, "localPortRange">;
   /** IPv6 tuning (DAD, address generation, neighbour cache, ICMPv6, reassembly). */
   ipv6?: Ipv6Options;
+  /** The stub resolver: name servers, search list, hosts map, cache bounds (see `Resolver`). */
+  dns?: ResolverOptions;
 }
 
 /**
- * How to configure an interface. IPv6 is enabled on it when the
- * configuration asks for it: an IPv6 `address`, `ip6`, `gateway6`,
- * `slaac: true` or `ipv6: true`; it then gets a link-local address and,
- * unless `slaac` is false, configures itself from router advertisements.
+ * How to configure an interface: a static IPv4 `address`, or `dhcp`; and
+ * IPv6 beside it when the configuration asks for it: an IPv6 `address`,
+ * `ip6`, `gateway6`, `slaac: true` or `ipv6: true`; it then gets a
+ * link-local address and, unless `slaac` is false, configures itself from
+ * router advertisements.
  */
 export interface InterfaceConfig {
-  /** Address and prefix, `"192.0.2.2/24"` or `"2001:db8::2/64"` (optional when `ip6` is given). */
+  /**
+   * Address and prefix, `"192.0.2.2/24"` or `"2001:db8::2/64"` (optional
+   * with `dhcp` or `ip6`).
+   */
   address?: string;
+  /**
+   * Get the IPv4 address, router, name servers, domain and MTU by DHCP (RFC
+   * 2131): `true` or client options. `stack.dhcp(iface)` is the client
+   * (events, `bound()`).
+   */
+  dhcp?: boolean | DhcpClientOptions;
   /** Default gateway on this link, `"192.0.2.1"` (or an IPv6 one, like `gateway6`). */
   gateway?: string;
   /** Send a gratuitous ARP when the interface comes up (default true). */
@@ -209,6 +237,8 @@ export class Stack implements AsyncDisposable {
   readonly sockets: SocketLayer;
   /** INET socket settings (privileged ports, non-local bind); may be changed at run time. */
   readonly inet: InetConfig;
+  /** The stub resolver behind {@link Stack.resolveDns} and connecting by name. */
+  readonly dns: Resolver;
   /** The loopback interface (undefined with `loopback: false`). */
   readonly loopback: Iface | undefined;
   readonly #ifaces: Iface[] = [];
@@ -216,6 +246,10 @@ export class Stack implements AsyncDisposable {
   readonly #ownsClock: boolean;
   /** The Ethernet header of the frame being received (reused: no allocation per frame). */
   readonly #eth = { dst: 0, src: 0, ethertype: 0, payloadOffset: 0, payloadLength: 0 };
+  readonly #dhcp: DhcpService;
+  /** Name servers come from DHCP leases unless `options.dns.nameServers` set them. */
+  readonly #dnsFromDhcp: boolean;
+  #http: HttpClient | null = null;
   #closed = false;
 
   /** A stack with a loopback interface (unless `loopback: false`); add others with {@link addInterface}. */
@@ -303,6 +337,24 @@ export class Stack implements AsyncDisposable {
       this.inet,
     );
     registerInetStream(this.sockets, this.tcp, this.inet);
+    this.dns = new Resolver({
+      sockets: this.sockets,
+      clock: this.clock,
+      random: this.random,
+      drops: this.stats.drops,
+      stats: new DnsStats(),
+    }, options.dns);
+    this.#dnsFromDhcp = options.dns?.nameServers === undefined;
+    this.#dhcp = new DhcpService({
+      sockets: this.sockets,
+      ipv4: this.ipv4,
+      neighbours: this.neighbours,
+      allocator: this.allocator,
+      clock: this.clock,
+      random: this.random,
+      drops: this.stats.drops,
+      configure: (iface, lease) => this.#applyLease(iface, lease),
+    });
     if (options.loopback ?? true) {
       const lo = new LoopbackDevice({ allocator: this.allocator, clock: this.clock });
       this.loopback = this.#attach(lo, 0x7f000001, 8, { loopback: true, announce: false });
@@ -321,7 +373,16 @@ export class Stack implements AsyncDisposable {
    * gratuitous ARP.
    */
   addInterface(dev: NetDevice, config: InterfaceConfig): Iface {
-    const plan = planInterface(config);
+    const dhcp = config.dhcp !== undefined && config.dhcp !== false;
+    if (
+      dhcp && (
+        (config.address !== undefined && !config.address.includes(":")) ||
+        (config.gateway !== undefined && !config.gateway.includes(":"))
+      )
+    ) {
+      throw new TypeError("addInterface: give either dhcp or a static address/gateway, not both");
+    }
+    const plan = planInterface(config, dhcp);
     const iface = this.#attach(dev, plan.v4?.address ?? 0, plan.v4?.prefixLen ?? 32, {
       loopback: false,
       announce: plan.v4 !== null && (config.announce ?? true),
@@ -334,13 +395,51 @@ export class Stack implements AsyncDisposable {
       for (const a of plan.v6) ac.addStatic(iface, a.address, a.prefixLen);
       if (plan.gateway6 !== null) ac.addDefaultRoute(iface, plan.gateway6);
     }
+    if (dhcp) this.#dhcp.start(iface, config.dhcp === true ? {} : config.dhcp as DhcpClientOptions);
     return iface;
+  }
+
+  /** The DHCP client of `iface`, when it was added with `dhcp`. */
+  dhcp(iface: Iface): DhcpClient | undefined {
+    return this.#dhcp.client(iface);
+  }
+
+  /**
+   * Give `iface` a new address (and optionally a default gateway and a route
+   * MTU), or take its address away with null: its routes and neighbour
+   * entries are replaced, and the new address is announced (gratuitous ARP).
+   * DHCP uses this; so can a program managing addresses itself.
+   */
+  configureInterface(
+    iface: Iface,
+    config: { address: string; gateway?: string; mtu?: number } | null,
+  ): void {
+    if (!this.#ifaces.includes(iface) || iface.loopback) {
+      throw new TypeError(`configureInterface: ${iface.name} is not a configurable interface`);
+    }
+    const cidr = config === null ? { address: 0, prefixLen: 32 } : tryParseCidr(config.address);
+    if (cidr === null) {
+      throw new TypeError(`Interface address "${config!.address}" is not ADDRESS/PREFIX`);
+    }
+    const gw = config?.gateway === undefined ? null : tryParseIpv4(config.gateway);
+    if (config?.gateway !== undefined && gw === null) {
+      throw new TypeError(`Gateway "${config.gateway}" is not an IPv4 address`);
+    }
+    this.routes.remove((r) => r.iface === iface);
+    if (iface.address !== cidr.address) this.neighbours.flush(iface);
+    iface.setAddress(cidr.address, cidr.prefixLen);
+    if (config === null) return;
+    const mtu = config.mtu !== undefined ? { mtu: config.mtu } : {};
+    this.routes.add(iface, cidr.address, cidr.prefixLen, mtu);
+    if (gw !== null) this.routes.add(iface, 0, 0, { gateway: gw, ...mtu });
+    if (!iface.noArp) this.neighbours.announce(iface);
   }
 
   /** Detach an interface: routes through it and its neighbour entries go too. */
   removeInterface(iface: Iface): void {
     const i = this.#ifaces.indexOf(iface);
     if (i < 0) return;
+    this.#dhcp.stop(iface);
     this.#ifaces.splice(i, 1);
     this.#byDev.delete(iface.dev);
     this.routes.remove((r) => r.iface === iface);
@@ -451,7 +550,81 @@ export class Stack implements AsyncDisposable {
    * `signal` aborts (`Cannot connect to 192.0.2.2:80: connection refused`).
    */
   connect(options: ConnectOptions): Promise<Conn> {
-    return connect(this.sockets, options);
+    const host = options.hostname;
+    // Literals go straight to the socket layer (an IPv6 one gets its clear error there).
+    if (host === undefined || host === "localhost" || isIpv4Literal(host) || host.includes(":")) {
+      return connect(this.sockets, options);
+    }
+    return this.#connectByName(host, options);
+  }
+
+  /**
+   * Resolve `query` for `recordType` through {@link Stack.dns}, like
+   * `Deno.resolveDns`: `"A"`/`"AAAA"`/`"CNAME"`/`"NS"`/`"PTR"` give strings
+   * (names fully qualified: `"files.test."`), `"TXT"` lists of strings,
+   * `"MX"`/`"SRV"`/`"SOA"` records. Rejects with `NotFound` (NXDOMAIN,
+   * NODATA), `TimedOut` (no server answered), `DnsError` (servers failed, a
+   * CNAME loop), `Interrupted` (aborted).
+   */
+  resolveDns(
+    query: string,
+    recordType: "A" | "AAAA" | "CNAME" | "NS" | "PTR",
+    options?: ResolveDnsOptions,
+  ): Promise<string[]>;
+  resolveDns(query: string, recordType: "MX", options?: ResolveDnsOptions): Promise<MxRecord[]>;
+  resolveDns(query: string, recordType: "SRV", options?: ResolveDnsOptions): Promise<SrvRecord[]>;
+  resolveDns(query: string, recordType: "TXT", options?: ResolveDnsOptions): Promise<string[][]>;
+  resolveDns(query: string, recordType: "SOA", options?: ResolveDnsOptions): Promise<SoaRecord[]>;
+  resolveDns(
+    query: string,
+    recordType: RecordType,
+    options?: ResolveDnsOptions,
+  ): Promise<string[] | MxRecord[] | SrvRecord[] | string[][] | SoaRecord[]>;
+  resolveDns(
+    query: string,
+    recordType: RecordType,
+    options?: ResolveDnsOptions,
+  ): Promise<string[] | MxRecord[] | SrvRecord[] | string[][] | SoaRecord[]> {
+    return this.dns.resolveDns(query, recordType, options);
+  }
+
+  /**
+   * HTTP/1.1 over this stack's TCP, returning a standard `Response` (see
+   * `HttpClient`): keep-alive connection reuse, chunked and length-framed
+   * bodies streamed from the socket, streaming request bodies, redirects (at
+   * most `maxRedirects`, default 20), `signal`, `timeout` (to the response
+   * head) and `idleTimeout` (between body bytes). Plain http:// only.
+   * Network failures reject with a `TypeError` whose `cause` is the socket
+   * or resolver error.
+   */
+  fetch(input: string | URL | Request, init?: FetchInit): Promise<Response> {
+    return this.http.fetch(input, init);
+  }
+
+  /** The HTTP client behind {@link Stack.fetch} (its pool and counters). */
+  get http(): HttpClient {
+    this.#http ??= new HttpClient({
+      connect: (o) => this.connect(o),
+      sockets: this.sockets,
+      clock: this.clock,
+    });
+    return this.#http;
+  }
+
+  /**
+   * `connect()` to a name: its addresses from the resolver, tried with Happy
+   * Eyeballs (RFC 8305). IPv4 only until the stack has IPv6: then AAAA is
+   * asked too and `interleaveFamilies` orders the answers.
+   */
+  async #connectByName(host: string, options: ConnectOptions): Promise<Conn> {
+    checkConnectOptions(options);
+    const signal = options.signal;
+    const addrs = await this.dns.lookupHost(host, signal ? { signal } : {});
+    return await happyEyeballs(
+      addrs.filter((a) => a.family === 4),
+      (a, s) => connect(this.sockets, { ...options, hostname: a.address, signal: s }),
+      { clock: this.clock, discard: (c) => c.close(), ...(signal ? { signal } : {}) },
+    );
   }
 
   /**
@@ -472,6 +645,8 @@ export class Stack implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#dhcp.close();
+    this.#http?.close();
     this.sockets.closeAll();
     this.tcp.close();
     this.neighbours.close();
@@ -501,11 +676,42 @@ export class Stack implements AsyncDisposable {
     const iface = new Iface({ index, dev, address, prefixLength, loopback: o.loopback });
     this.#ifaces.push(iface);
     this.#byDev.set(dev, iface);
-    if (o.v4 ?? true) this.routes.add(iface, address, prefixLength);
+    if ((o.v4 ?? true) && address !== 0) this.routes.add(iface, address, prefixLength);
     dev.setRxNotify((d) => this.softnet.raise(d));
     dev.up();
     if (o.announce && !iface.noArp) this.neighbours.announce(iface);
     return iface;
+  }
+
+  /** Apply a DHCP lease: address, default route via the first on-link router, MTU, DNS. */
+  #applyLease(iface: Iface, lease: DhcpLease | null): void {
+    if (lease === null) {
+      this.configureInterface(iface, null);
+      if (this.#dnsFromDhcp) this.dns.configure({ nameServers: [], search: [] });
+      return;
+    }
+    const probe = new Iface({
+      index: 0,
+      dev: iface.dev,
+      address: tryParseIpv4(lease.address)!,
+      prefixLength: lease.prefixLength,
+    });
+    // RFC 2132 §3.5: routers in order of preference; one off our subnet is unusable.
+    const gateway = lease.routers.find((r) => probe.onLink(tryParseIpv4(r)!));
+    this.configureInterface(iface, {
+      address: `${lease.address}/${lease.prefixLength}`,
+      ...(gateway !== undefined ? { gateway } : {}),
+      ...(lease.mtu !== null ? { mtu: lease.mtu } : {}),
+    });
+    if (this.#dnsFromDhcp) {
+      try {
+        this.dns.configure({ nameServers: lease.dnsServers, search: lease.search });
+      } catch {
+        // A domain that is no DNS name: keep the servers, skip the search list.
+        this.stats.drops.count("dhcp.bad_domain");
+        this.dns.configure({ nameServers: lease.dnsServers, search: [] });
+      }
+    }
   }
 
   /** Link-layer receive (`netif_receive_skb`): `skb.data` at the Ethernet header. */
@@ -583,4 +789,9 @@ export class Stack implements AsyncDisposable {
       skb.free();
     }
   }
+}
+
+/** An IPv4 dotted quad (not the shorthand forms `new URL` or inet_aton accept). */
+function isIpv4Literal(host: string): boolean {
+  return /^\d+\.\d+\.\d+\.\d+$/.test(host) && tryParseIpv4(host) !== null;
 }

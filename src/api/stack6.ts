@@ -93,7 +93,8 @@ export interface InterfacePlan {
 
 /**
  * Check an interface configuration and sort it by family; throws `TypeError`
- * saying what is wrong.
+ * saying what is wrong. With `dhcp` the IPv4 address may be missing (DHCP
+ * brings it).
  *
  * @example
  * ```ts
@@ -101,7 +102,7 @@ export interface InterfacePlan {
  * planInterface({ address: "192.0.2.2/24", ip6: "2001:db8::2/64" }).v6.length; // 1
  * ```
  */
-export function planInterface(config: AddressConfig): InterfacePlan {
+export function planInterface(config: AddressConfig, dhcp = false): InterfacePlan {
   const plan: InterfacePlan = { v4: null, gateway4: null, v6: [], gateway6: null, ipv6: false };
   const addr6 = (text: string) => {
     const c = tryParseIpv6Cidr(text);
@@ -149,7 +150,7 @@ export function planInterface(config: AddressConfig): InterfacePlan {
   if (config.ipv6 === false && (plan.v6.length > 0 || plan.gateway6 !== null)) {
     throw new TypeError("IPv6 addresses or gateway given with ipv6: false");
   }
-  if (plan.v4 === null && !plan.ipv6) {
+  if (plan.v4 === null && !plan.ipv6 && !dhcp) {
     throw new TypeError(
       "Interface configuration has no address: give address (IPv4 or IPv6), ip6, or ipv6: true",
     );

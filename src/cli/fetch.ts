@@ -1,24 +1,16 @@
 /**
- * An HTTP/1.1 GET client over a {@link Stack}'s TCP: `netwasm fetch URL`.
- * One request per connection (`Connection: close`), bodies framed by
- * `Content-Length`, chunked transfer coding, or the end of the connection;
- * redirects are reported, not followed. The body goes to a sink chunk by
- * chunk (awaited, so a slow sink slows the TCP window down, never memory
- * up).
+ * An HTTP/1.1 GET for `netwasm fetch URL` on {@link Stack.fetch}: bodies
+ * framed by `Content-Length`, chunked transfer coding, or the end of the
+ * connection; redirects are reported, not followed. The body goes to a sink
+ * chunk by chunk (awaited, so a slow sink slows the TCP window down, never
+ * memory up).
  *
- * There is no DNS in netwasm yet: the URL's host must be an IPv4 literal.
+ * The URL's host is an IPv4 literal or a name, resolved by the stack's resolver.
  *
  * @module
  */
 import type { Stack } from "../api/stack.ts";
-import { tryParseIpv4 } from "../wire/addr.ts";
-import {
-  headerValue,
-  type HttpEvent,
-  type HttpHeaders,
-  HttpParseError,
-  HttpParser,
-} from "./http_parser.ts";
+import { type HttpHeaders, HttpParseError } from "./http_parser.ts";
 
 /** User agent sent. */
 export const FETCH_USER_AGENT = "netwasm-fetch/0.1";
@@ -27,7 +19,7 @@ export const DEFAULT_FETCH_IDLE_MS = 30_000;
 
 /** What a URL asks for, checked. */
 export interface FetchTarget {
-  /** The server's IPv4 address. */
+  /** The server: an IPv4 address or a name. */
   readonly hostname: string;
   readonly port: number;
   /** Path and query, as sent in the request line. */
@@ -44,8 +36,8 @@ export class FetchUrlError extends Error {
 }
 
 /**
- * Check an `http://IPv4[:port]/path` URL. Throws {@link FetchUrlError} for
- * another scheme, a host name (no DNS yet), user info, or a bad port.
+ * Check an `http://HOST[:port]/path` URL. Throws {@link FetchUrlError} for
+ * another scheme, user info, an IPv6 literal or a bad port.
  *
  * @example
  * ```ts
@@ -75,12 +67,6 @@ export function parseFetchUrl(url: string): FetchTarget {
     throw new FetchUrlError(
       `${u.hostname} is an IPv6 address: netwasm's TCP does not run over IPv6 yet ` +
         `(ping and UDP do); use an IPv4 address`,
-    );
-  }
-  if (tryParseIpv4(u.hostname) === null || !/^\d+\.\d+\.\d+\.\d+$/.test(u.hostname)) {
-    throw new FetchUrlError(
-      `the host must be an IPv4 address such as 192.0.2.2: "${u.hostname}" would need DNS, ` +
-        `which netwasm does not have yet`,
     );
   }
   const port = u.port === "" ? 80 : Number(u.port);
@@ -122,7 +108,7 @@ export interface FetchResult {
   readonly location: string | null;
   /** Stack-clock milliseconds from connect to the last byte. */
   readonly elapsedMs: number;
-  /** Stack-clock milliseconds the TCP handshake took. */
+  /** Stack-clock milliseconds until the response head (connect and request included). */
   readonly connectMs: number;
 }
 
@@ -160,11 +146,12 @@ export class FetchTimeout extends Error {
 }
 
 /**
- * GET `url` over `stack`. Resolves once the whole body has been given to the
- * sink, whatever the status (the caller judges it). Rejects with the
- * connection's error (`ConnectionRefused`, `TimedOut`, …), an
- * {@link HttpParseError} for a malformed response, a {@link TruncatedBody},
- * or a {@link FetchTimeout}.
+ * GET `url` over `stack` with {@link Stack.fetch} (`redirect: "manual"`: a
+ * 3xx is the result, its `Location` reported). Resolves once the whole body
+ * has been given to the sink, whatever the status (the caller judges it).
+ * Rejects with the connection's error (`ConnectionRefused`, `TimedOut`, a
+ * resolver's `NotFound`, …), an {@link HttpParseError} for a malformed
+ * response, a {@link TruncatedBody}, or a {@link FetchTimeout}.
  *
  * @example Needs a link that reaches 192.0.2.2 (a TAP or a relay): not run by `deno test --doc`
  * ```ts ignore
@@ -186,145 +173,89 @@ export async function httpGet(
   const target = typeof url === "string" ? parseFetchUrl(url) : url;
   const clock = stack.clock;
   const t0 = clock.now();
-  // One controller for everything that stops the fetch: the caller's signal
-  // and the idle timer (which also bounds the handshake).
-  const stop = new AbortController();
-  const onAbort = () => stop.abort(options.signal?.reason);
-  if (options.signal?.aborted) onAbort();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  let timedOut = false;
   const idleMs = options.idleTimeoutMs ?? DEFAULT_FETCH_IDLE_MS;
-  const expire = () => {
-    timedOut = true;
-    stop.abort();
-  };
-  let timer = clock.setTimer(idleMs, expire);
-  const rearm = () => {
-    clock.clearTimer(timer);
-    timer = clock.setTimer(idleMs, expire);
-  };
   const timeoutError = () =>
     new FetchTimeout(`no answer from ${target.host} for ${idleMs / 1000} s`);
-  let conn;
+  let res: Response;
   try {
-    conn = await stack.connect({
-      hostname: target.hostname,
-      port: target.port,
-      signal: stop.signal,
+    res = await stack.fetch(`http://${target.host}${target.path}`, {
+      redirect: "manual",
+      timeout: idleMs,
+      idleTimeout: idleMs,
+      // One request, then the process ends: say so (RFC 9112 §9.6).
+      headers: { "user-agent": FETCH_USER_AGENT, connection: "close" },
+      ...(options.signal ? { signal: options.signal } : {}),
     });
   } catch (e) {
-    clock.clearTimer(timer);
-    options.signal?.removeEventListener("abort", onAbort);
-    throw timedOut ? timeoutError() : e;
+    if (options.signal?.aborted) throw options.signal.reason ?? e;
+    throw unwrap(e, timeoutError);
   }
-  const connectMs = clock.now() - t0;
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
+  const headMs = clock.now() - t0;
+  const headers: Record<string, string> = {};
+  res.headers.forEach((v, k) => (headers[k] = v));
+  const cl = res.headers.get("content-length");
+  const contentLength = cl === null ? null : Number(cl);
+  const chunked = res.headers.get("transfer-encoding") !== null;
+  options.onResponse?.(res.status, res.statusText, headers);
+  options.onProgress?.(0, contentLength);
+  let bytes = 0;
+  if (res.body !== null) {
+    const reader = res.body.getReader();
     try {
-      conn.close();
-    } catch { /* already closed */ }
-  };
-  stop.signal.addEventListener("abort", close, { once: true });
-
-  let status = 0, reason = "", headers: HttpHeaders = {};
-  let contentLength: number | null = null, chunked = false;
-  let bytes = 0, done = false, seenHead = false;
-  const parser = new HttpParser();
-  const handle = async (events: readonly HttpEvent[]) => {
-    for (const ev of events) {
-      if (done) break; // anything after the response is not ours to read
-      if (ev.type === "response") {
-        if (ev.status < 200 && ev.status !== 101) continue; // 1xx: the real answer follows
-        seenHead = true;
-        ({ status, reason, headers } = ev);
-        const cl = headerValue(headers, "content-length");
-        contentLength = cl === undefined ? null : Number(cl);
-        chunked = headerValue(headers, "transfer-encoding") !== undefined;
-        options.onResponse?.(status, reason, headers);
-        options.onProgress?.(0, contentLength);
-      } else if (ev.type === "data") {
-        bytes += ev.data.length;
-        await options.sink?.(ev.data);
-        options.onProgress?.(bytes, contentLength);
-      } else if (seenHead) {
-        done = true;
-      }
-    }
-  };
-  try {
-    const request = `GET ${target.path} HTTP/1.1\r\nHost: ${target.host}\r\n` +
-      `User-Agent: ${FETCH_USER_AGENT}\r\nAccept: */*\r\nConnection: close\r\n\r\n`;
-    await conn.write(new TextEncoder().encode(request));
-    const buf = new Uint8Array(64 * 1024);
-    while (!done) {
-      let n: number | null;
-      try {
-        n = await conn.read(buf);
-      } catch (e) {
-        if (timedOut) throw timeoutError();
-        if (options.signal?.aborted) throw options.signal.reason ?? e;
-        if (!seenHead) throw e;
-        throw new TruncatedBody(
-          `the connection failed after ${bytes} body bytes: ${(e as Error).message}`,
-          bytes,
-          contentLength,
-          { cause: e },
-        );
-      }
-      rearm();
-      if (n === null) {
+      for (;;) {
+        let r: ReadableStreamReadResult<Uint8Array>;
         try {
-          await handle(parser.end());
+          r = await reader.read();
         } catch (e) {
-          if (!(e instanceof HttpParseError) || !seenHead) {
-            throw new HttpParseError(
-              "INVALID_MESSAGE",
-              `the server closed the connection before a complete response head`,
-            );
-          }
-        }
-        if (!done) {
+          if (options.signal?.aborted) throw options.signal.reason ?? e;
+          const inner = unwrap(e, timeoutError);
+          if (inner instanceof FetchTimeout) throw inner;
           throw new TruncatedBody(
-            `the server closed the connection after ${bytes} of ${
+            `the body ended after ${bytes} of ${
               contentLength ?? (chunked ? "a chunked" : "?")
-            } body bytes`,
+            } bytes: ${(e as Error).message}`,
             bytes,
             contentLength,
+            { cause: e },
           );
         }
-        break;
+        if (r.done) break;
+        bytes += r.value.length;
+        await options.sink?.(r.value);
+        options.onProgress?.(bytes, contentLength);
       }
-      let events;
-      try {
-        events = parser.push(buf.subarray(0, n));
-      } catch (e) {
-        // Junk after a complete response (we asked to close, so nothing
-        // else may follow) does not undo the response before it.
-        if (!(e instanceof HttpParseError)) throw e;
-        await handle(e.events);
-        if (done) break;
-        throw e;
-      }
-      await handle(events);
+    } finally {
+      reader.releaseLock();
     }
-  } finally {
-    clock.clearTimer(timer);
-    options.signal?.removeEventListener("abort", onAbort);
-    close();
   }
   return {
-    status,
-    reason,
+    status: res.status,
+    reason: res.statusText,
     headers,
     bytes,
     contentLength,
     chunked,
-    location: status >= 300 && status < 400 ? headerValue(headers, "location") ?? null : null,
+    location: res.status >= 300 && res.status < 400 ? res.headers.get("location") : null,
     elapsedMs: clock.now() - t0,
-    connectMs,
+    connectMs: headMs,
   };
+}
+
+/**
+ * The error under `stack.fetch`'s TypeError: the socket or resolver error,
+ * the parser's error, or a {@link FetchTimeout} for a timeout.
+ */
+function unwrap(e: unknown, timeout: () => FetchTimeout): unknown {
+  let cur: unknown = e;
+  for (let i = 0; i < 4 && cur instanceof Error; i++) {
+    if ((cur as { code?: string }).code === "ETIMEDOUT" && cur.message.startsWith("fetch ")) {
+      return timeout();
+    }
+    if (cur instanceof HttpParseError) return cur;
+    if (!(cur instanceof TypeError) || cur.cause === undefined) return cur;
+    cur = cur.cause;
+  }
+  return cur;
 }
 
 /**

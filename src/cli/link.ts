@@ -11,18 +11,27 @@ import { RealClock } from "../core/clock.ts";
 import { type PcapRecording, recordPcap } from "../link/pcap.ts";
 import { PcapFileSink } from "../link/pcap_file.ts";
 import { TapDevice } from "../link/tap.ts";
+import type { NetDevice } from "../link/device.ts";
+import { WebSocketLink } from "../link/websocket.ts";
 import type { Iface } from "../ipv4/iface.ts";
+import type { DhcpLease } from "../dhcp/client.ts";
 
 /** What the common flags ask for (already validated). */
 export interface HostConfig {
-  /** TAP name. */
-  readonly tap: string;
+  /** TAP name (or use {@link HostConfig.relay}). */
+  readonly tap?: string;
+  /** Join a relay as a WebSocket client (`ws://HOST:PORT/`) instead of a TAP. */
+  readonly relay?: string;
   /** Network namespace the TAP lives in. */
   readonly netns?: string;
   /** Create a non-persistent TAP instead of attaching to an existing one. */
   readonly create?: boolean;
-  /** `ADDRESS/PREFIX` of our interface (IPv4 or IPv6; optional with `ip6` or `slaac`). */
+  /** `ADDRESS/PREFIX` of our interface (IPv4 or IPv6; optional with `dhcp`, `ip6` or `slaac`). */
   readonly address?: string;
+  /** Configure the IPv4 address by DHCP (and wait for the lease). */
+  readonly dhcp?: boolean;
+  /** Longest wait for a DHCP lease, ms (default 30 000). */
+  readonly dhcpTimeoutMs?: number;
   /** Default gateway (IPv4 or IPv6). */
   readonly gateway?: string;
   /** Static IPv6 addresses, `ADDRESS/PREFIX`. */
@@ -43,10 +52,12 @@ export interface HostConfig {
 export interface CliHost {
   /** The stack, on a real clock. */
   readonly stack: Stack;
-  /** The opened TAP (closed by {@link CliHost.close}). */
-  readonly tap: TapDevice;
+  /** The link device: the opened TAP or the relay's WebSocketLink (closed by {@link CliHost.close}). */
+  readonly tap: NetDevice;
   /** The stack's interface on the TAP. */
   readonly iface: Iface;
+  /** The DHCP lease when configured by DHCP, else null. */
+  readonly lease: DhcpLease | null;
   /** Frames written to the pcap (0 without one). */
   readonly pcapFrames: number;
   /** Stop the capture, close the stack (and with it the TAP), the pcap file and the clock. */
@@ -75,7 +86,7 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
   // hold the process open; close() stops the clock again.
   const clock = new RealClock({ keepAlive: true });
   const stack = new Stack({ clock });
-  let tap: TapDevice | undefined;
+  let tap: NetDevice | undefined;
   let sink: PcapFileSink | undefined;
   let recording: PcapRecording | undefined;
   let attached = false;
@@ -93,15 +104,23 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
     }
   };
   try {
-    tap = await TapDevice.open({
-      name: config.tap,
-      allocator: stack.allocator,
-      clock,
-      ...(config.create ? { create: true } : {}),
-      ...(config.netns !== undefined ? { netns: config.netns } : {}),
-      ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
-      ...(config.mac !== undefined ? { mac: config.mac } : {}),
-    });
+    tap = config.relay !== undefined
+      ? await WebSocketLink.connect(config.relay, {
+        allocator: stack.allocator,
+        clock,
+        reconnect: false,
+        ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
+        ...(config.mac !== undefined ? { mac: config.mac } : {}),
+      })
+      : await TapDevice.open({
+        name: config.tap!,
+        allocator: stack.allocator,
+        clock,
+        ...(config.create ? { create: true } : {}),
+        ...(config.netns !== undefined ? { netns: config.netns } : {}),
+        ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
+        ...(config.mac !== undefined ? { mac: config.mac } : {}),
+      });
     if (config.pcap !== undefined) {
       sink = new PcapFileSink(config.pcap);
       // Calendar timestamps in the file: wall time at the clock's origin.
@@ -109,6 +128,7 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
     }
     const ip6 = config.ip6 ?? [];
     const iface = stack.addInterface(tap, {
+      ...(config.dhcp ? { dhcp: true } : {}),
       ...(config.address !== undefined ? { address: config.address } : {}),
       ...(config.gateway !== undefined ? { gateway: config.gateway } : {}),
       ...(ip6.length > 0 ? { ip6 } : {}),
@@ -123,11 +143,14 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
       if (dev.addrs.length > 0 && !dev.addrs.some((a) => a.state === 0)) break;
       await new Promise((r) => setTimeout(r, 50));
     }
+    let lease: DhcpLease | null = null;
+    if (config.dhcp) lease = await waitForLease(stack, iface, config.dhcpTimeoutMs ?? 30_000);
     const t = tap;
     return {
       stack,
       tap: t,
       iface,
+      lease,
       get pcapFrames() {
         return recording?.frames ?? 0;
       },
@@ -137,4 +160,37 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
     await close().catch(() => {/* report the first failure */});
     throw e;
   }
+}
+
+/** The first lease of `iface`'s DHCP client, or an error after `ms`. */
+function waitForLease(stack: Stack, iface: Iface, ms: number): Promise<DhcpLease> {
+  const client = stack.dhcp(iface)!;
+  return new Promise((resolve, reject) => {
+    const timer = stack.clock.setTimer(ms, () => {
+      reject(
+        new Error(`no DHCP lease on ${iface.name} within ${ms / 1000} s (state ${client.state})`),
+      );
+    });
+    client.bound().then((lease) => {
+      stack.clock.clearTimer(timer);
+      resolve(lease);
+    });
+  });
+}
+
+/**
+ * One line describing a lease, for the CLI's stderr.
+ *
+ * @example
+ * ```ts
+ * import { describeLease } from "./link.ts";
+ * // describeLease(host.lease!) → "DHCP lease 192.0.2.100/24 from 192.0.2.1 for 3600 s, router 192.0.2.1, DNS 192.0.2.1, domain lan.test"
+ * ```
+ */
+export function describeLease(l: DhcpLease): string {
+  return `DHCP lease ${l.address}/${l.prefixLength} from ${l.serverId} for ${l.leaseTime} s` +
+    (l.routers.length > 0 ? `, router ${l.routers[0]}` : "") +
+    (l.dnsServers.length > 0 ? `, DNS ${l.dnsServers.join(" ")}` : "") +
+    (l.search.length > 0 ? `, domain ${l.search.join(" ")}` : "") +
+    (l.mtu !== null ? `, MTU ${l.mtu}` : "");
 }

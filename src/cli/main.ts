@@ -24,12 +24,12 @@
  */
 import { parseArgs } from "node:util";
 import { TapError } from "../link/tap.ts";
-import { tryParseCidr, tryParseIpv4, tryParseMac } from "../wire/addr.ts";
+import { formatIpv4, tryParseCidr, tryParseIpv4, tryParseMac } from "../wire/addr.ts";
 import { tryParseIpv6Address, tryParseIpv6Cidr } from "../wire/addr6.ts";
 import { runEchoServer } from "./echo.ts";
 import { startStatsReporter } from "./stats.ts";
 import { runTcpEchoServer } from "./tcp_echo.ts";
-import { type CliHost, type HostConfig, openHost } from "./link.ts";
+import { type CliHost, describeLease, type HostConfig, openHost } from "./link.ts";
 import {
   formatPingSummary,
   parsePingTarget,
@@ -92,6 +92,7 @@ async function writeAll(w: { write(p: Uint8Array): Promise<number> }, p: Uint8Ar
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
   tap: { type: "string" },
+  relay: { type: "string" },
   netns: { type: "string" },
   create: { type: "boolean" },
   ip: { type: "string" },
@@ -99,6 +100,7 @@ const OPTIONS = {
   slaac: { type: "boolean" },
   gateway: { type: "string" },
   gateway6: { type: "string" },
+  dhcp: { type: "boolean" },
   mtu: { type: "string" },
   mac: { type: "string" },
   pcap: { type: "string" },
@@ -126,11 +128,13 @@ type Flag = keyof typeof OPTIONS;
 
 const LINK_FLAGS: readonly Flag[] = [
   "tap",
+  "relay",
   "netns",
   "create",
   "ip",
   "ip6",
   "slaac",
+  "dhcp",
   "gateway",
   "gateway6",
   "mtu",
@@ -184,14 +188,19 @@ Commands:
   help             this text (also --help, -h)
 
 Link flags (ping, echo, http, fetch) — netwasm needs a link to the outside: a TAP device
+or a relay
   --tap NAME       attach to the existing TAP NAME (ip tuntap add dev NAME mode tap)
+  --relay URL      join a netwasm relay as a WebSocket client (ws://HOST:PORT/); with
+                   relay --nat, --dhcp gets an address and the relay is the way out
   --create         create a new TAP NAME instead (removed again on exit)
   --netns NS       the TAP lives in network namespace NS (ip netns add NS)
   --ip ADDR/PREFIX our address on the link, e.g. 192.0.2.2/24 or 2001:db8::2/64
+  --dhcp           get the IPv4 address, router, DNS servers and domain by DHCP
+                   (instead of an IPv4 --ip)
   --ip6 ADDR/PREFIX  an IPv6 address, e.g. 2001:db8::2/64 (repeatable; enables IPv6:
                    a link-local address, neighbour discovery, SLAAC from router adverts)
   --slaac          enable IPv6 and configure it from router advertisements only
-                   (at least one of --ip, --ip6, --slaac is required)
+                   (at least one of --ip, --dhcp, --ip6, --slaac is required)
   --gateway ADDR   default gateway on the link (IPv4, or IPv6)
   --gateway6 ADDR  IPv6 default router on the link (with an IPv4 --gateway)
   --mtu N          interface MTU (default 1500)
@@ -234,8 +243,8 @@ http flags:
   -q, --quiet      no line per request
 
 fetch flags:
-  URL              http://ADDRESS[:PORT]/PATH — the host must be an IPv4 address:
-                   netwasm has no DNS yet. Redirects are printed, not followed.
+  URL              http://HOST[:PORT]/PATH — HOST an IPv4 address or a name (resolved
+                   with the name servers from --dhcp). Redirects are printed, not followed.
   -o, --output FILE  write the body to FILE instead of stdout
   -W, --timeout SECS  give up after SECS without a byte from the server (default 30)
   -q, --quiet      no summary line on stderr (errors are still printed)
@@ -363,19 +372,42 @@ function num(
 /** The link flags → a host configuration; without `--tap`, an error that says why it is needed. */
 function hostConfig(values: Values): HostConfig {
   const tap = str(values, "tap");
-  if (tap === undefined) {
+  const relay = str(values, "relay");
+  if (tap === undefined && relay === undefined) {
     throw new UsageError(
       `--tap is required: netwasm needs a link to reach anything, and on this command ` +
         `that link is a TAP device (e.g. --tap tap0 --ip 192.0.2.2/24; ` +
-        `"deno task netwasm demo" needs none)`,
+        `"deno task netwasm demo" needs none), or a relay (--relay ws://HOST:PORT/ --dhcp)`,
     );
+  }
+  if (tap !== undefined && relay !== undefined) {
+    throw new UsageError("--tap and --relay are two different links: give one");
+  }
+  if (relay !== undefined) {
+    if (!/^wss?:\/\/./.test(relay)) {
+      throw new UsageError(`--relay ${JSON.stringify(relay)} is not a ws:// or wss:// URL`);
+    }
+    if (values.create || str(values, "netns") !== undefined) {
+      throw new UsageError("--create and --netns are TAP flags; --relay needs neither");
+    }
   }
   const address = str(values, "ip");
   const ip6 = Array.isArray(values.ip6) ? [...values.ip6] : [];
   const slaac = values.slaac === true;
-  if (address === undefined && ip6.length === 0 && !slaac) {
+  const dhcp = values.dhcp === true;
+  const gatewayText = str(values, "gateway");
+  if (
+    dhcp && ((address !== undefined && !address.includes(":")) ||
+      (gatewayText !== undefined && !gatewayText.includes(":")))
+  ) {
     throw new UsageError(
-      `--ip ADDR/PREFIX is required with --tap (or --ip6 ADDR/PREFIX, or --slaac; e.g. --ip 192.0.2.2/24)`,
+      "--dhcp configures the IPv4 address and gateway: leave out an IPv4 --ip and --gateway",
+    );
+  }
+  if (address === undefined && ip6.length === 0 && !slaac && !dhcp) {
+    throw new UsageError(
+      `--ip ADDR/PREFIX or --dhcp is required with --tap or --relay ` +
+        `(or --ip6 ADDR/PREFIX, or --slaac; e.g. --ip 192.0.2.2/24)`,
     );
   }
   if (
@@ -419,8 +451,10 @@ function hostConfig(values: Values): HostConfig {
   const netns = str(values, "netns");
   const pcap = str(values, "pcap");
   return {
-    tap,
+    ...(tap !== undefined ? { tap } : {}),
+    ...(relay !== undefined ? { relay } : {}),
     ...(address !== undefined ? { address } : {}),
+    ...(dhcp ? { dhcp: true } : {}),
     ...(ip6.length > 0 ? { ip6 } : {}),
     ...(slaac ? { slaac: true } : {}),
     ...(gateway6 !== undefined ? { gateway6 } : {}),
@@ -483,6 +517,7 @@ async function ping(rest: readonly string[], values: Values, io: CliIo): Promise
   const ttl = num(values, "ttl", { min: 1, max: 255, what: "the TTL" });
   const config = hostConfig(values);
   const host = await openHost(config);
+  if (host.lease !== null) io.err(`netwasm: ${describeLease(host.lease)}`);
   const stop = new AbortController();
   const removeSignals = onSignals(stop, ["SIGINT", "SIGTERM"]);
   try {
@@ -584,6 +619,7 @@ async function withHost(
 ): Promise<number> {
   const everySec = num(values, "stats", { min: 0.1, max: 86400, real: true, what: "the interval" });
   const host = await openHost(config);
+  if (host.lease !== null) io.err(`netwasm: ${describeLease(host.lease)}`);
   const stop = new AbortController();
   const removeSignals = onSignals(stop, ["SIGINT", "SIGTERM"]);
   const stopStats = startStatsReporter(host.stack, io.err, { everySec });
@@ -652,7 +688,9 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
       onListen: (a) =>
         io.out(
           `netwasm http: serving ${root} on http://${
-            a.hostname === "0.0.0.0" ? (config.address?.split("/")[0] ?? a.hostname) : a.hostname
+            a.hostname === "0.0.0.0" && host.iface.address !== 0
+              ? formatIpv4(host.iface.address)
+              : a.hostname
           }:${a.port}/ (Ctrl-C stops)`,
         ),
     });

@@ -17,7 +17,9 @@
 import { parseArgs } from "node:util";
 import { TapError } from "../link/tap.ts";
 import { type RelayOptions, startRelay } from "../relay/server.ts";
-import { tryParseCidr } from "../wire/addr.ts";
+import { tryParseCidr, tryParseIpv4 } from "../wire/addr.ts";
+import { type NatGatewayOptions, parseForward } from "../relay/nat/gateway.ts";
+import { parseRule, type PolicyRule } from "../relay/nat/policy.ts";
 
 /** Output sinks (the CLI's `CliIo` subset the relay needs). */
 export interface RelayIo {
@@ -43,6 +45,16 @@ const FLAGS = {
   "pcap-max-bytes": { type: "string" },
   quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
+  nat: { type: "boolean" },
+  "nat-lan": { type: "string" },
+  "dns-upstream": { type: "string", multiple: true },
+  forward: { type: "string", multiple: true },
+  allow: { type: "string", multiple: true },
+  deny: { type: "string", multiple: true },
+  "client-connections": { type: "string" },
+  "client-rate": { type: "string" },
+  "client-dns": { type: "string" },
+  "connect-timeout": { type: "string" },
 } as const;
 
 /**
@@ -81,6 +93,23 @@ Usage: deno task netwasm relay --listen HOST:PORT [flags]
   --pcap FILE          record every accepted frame to FILE (a failed write stops the capture)
   --pcap-max-bytes N   stop the capture before FILE exceeds N bytes (default no cap)
   -q, --quiet          no per-client lines or periodic summaries
+
+NAT gateway (--nat): the relay runs its own netwasm stack on the LAN as the pages' router,
+DHCP server and DNS forwarder, and re-originates their TCP and UDP with its own sockets
+(no root, no TAP needed). ICMP echo is re-originated with ping sockets where the host allows
+them (net.ipv4.ping_group_range), else refused.
+  --nat                run the gateway
+  --nat-lan ADDR/LEN   the gateway's LAN address (default 10.0.2.2/24; DHCP hands out the upper half)
+  --dns-upstream IP[:PORT]  upstream name server (repeatable; default: /etc/resolv.conf)
+  --forward tcp:[HOST:]PORT=ADDR:PORT  forward a host port (HOST default 127.0.0.1) to a page
+  --allow CIDR[:PORTS] let pages reach CIDR (ports like 80,8000-8100); repeatable
+  --deny CIDR[:PORTS]  refuse CIDR; rules apply in the order given, first match wins.
+                       Unmatched: loopback, private, link-local, CGNAT, documentation and
+                       special ranges and the relay's own addresses are denied, the rest allowed
+  --client-connections N  TCP sessions + UDP flows per page (default 128)
+  --client-rate BYTES/S   bandwidth per page, both directions (default unlimited)
+  --client-dns N          DNS queries per second per page (default 50)
+  --connect-timeout SECS  outbound TCP connect timeout (default 10)
 
 Example (two commands to put a page on a real network):
   sudo deno task netwasm relay --listen 127.0.0.1:8080 --tap nw0 --create \\
@@ -184,6 +213,27 @@ export async function relayMain(
     options.demo = true;
   }
   if (values.pcap !== undefined) options.pcap = values.pcap;
+  const natFlags = [
+    "nat-lan",
+    "dns-upstream",
+    "forward",
+    "allow",
+    "deny",
+    "client-connections",
+    "client-rate",
+    "client-dns",
+    "connect-timeout",
+  ] as const;
+  if (!values.nat) {
+    const given = natFlags.find((f) => values[f] !== undefined);
+    if (given !== undefined) return usage(io, `relay: --${given} needs --nat`);
+  } else {
+    try {
+      options.nat = natOptions(args, values);
+    } catch (e) {
+      return usage(io, `relay: ${(e as Error).message}`);
+    }
+  }
   if (values.quiet) options.quiet = true;
 
   // The page loads /netwasm.js from dist/: build it on first use so the
@@ -264,4 +314,56 @@ async function ensureBundle(io: { err(line: string): void }): Promise<void> {
   if (!r.success) {
     io.err(`netwasm relay: could not build the bundle: ${new TextDecoder().decode(r.stderr)}`);
   }
+}
+
+/** The --nat flags → gateway options. --allow/--deny keep their command-line order. */
+function natOptions(
+  args: readonly string[],
+  values: Record<string, string | boolean | string[] | undefined>,
+): NatGatewayOptions {
+  const rules: PolicyRule[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--(allow|deny)(?:=(.*))?$/.exec(args[i]!);
+    if (m === null) continue;
+    const text = m[2] ?? args[++i];
+    if (text === undefined) throw new TypeError(`--${m[1]} needs CIDR[:PORTS]`);
+    rules.push(parseRule(m[1] as "allow" | "deny", text));
+  }
+  const int = (flag: string, min: number, max: number): number | undefined => {
+    const text = values[flag];
+    if (typeof text !== "string") return undefined;
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!(n >= min && n <= max)) {
+      throw new TypeError(`--${flag} ${JSON.stringify(text)} must be an integer in ${min}…${max}`);
+    }
+    return n;
+  };
+  const lan = values["nat-lan"];
+  if (typeof lan === "string" && tryParseCidr(lan) === null) {
+    throw new TypeError(`--nat-lan ${JSON.stringify(lan)} is not ADDR/PREFIX`);
+  }
+  const upstreams = (values["dns-upstream"] as string[] | undefined)?.map((u) => {
+    const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d{1,5}))?$/.exec(u);
+    if (m === null || tryParseIpv4(m[1]!) === null || Number(m[2] ?? 53) > 65535) {
+      throw new TypeError(`--dns-upstream ${JSON.stringify(u)} is not IP[:PORT]`);
+    }
+    return { address: m[1]!, port: Number(m[2] ?? 53) };
+  });
+  const forwards = (values.forward as string[] | undefined)?.map(parseForward) ?? [];
+  const maxConnections = int("client-connections", 1, 1_000_000);
+  const bytesPerSecond = int("client-rate", 1, Number.MAX_SAFE_INTEGER);
+  const dnsPerSecond = int("client-dns", 1, 1_000_000);
+  const connectTimeout = int("connect-timeout", 1, 600);
+  return {
+    rules,
+    forwards,
+    ...(typeof lan === "string" ? { lan } : {}),
+    ...(upstreams !== undefined ? { dnsUpstreams: upstreams } : {}),
+    ...(connectTimeout !== undefined ? { connectTimeoutMs: connectTimeout * 1000 } : {}),
+    limits: {
+      ...(maxConnections !== undefined ? { maxConnections } : {}),
+      ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}),
+      ...(dnsPerSecond !== undefined ? { dnsPerSecond } : {}),
+    },
+  };
 }

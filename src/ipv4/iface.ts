@@ -37,32 +37,54 @@ export class Iface {
   readonly index: number;
   /** The device. */
   readonly dev: NetDevice;
-  /** Our address on it. */
-  readonly address: Ipv4Address;
-  /** Prefix length of the subnet. */
-  readonly prefixLength: number;
-  /** The subnet mask. */
-  readonly mask: Ipv4Address;
-  /** The subnet's directed broadcast, or -1 for /31 and /32 (none). */
-  readonly broadcast: number;
   /** No ARP on this link (loopback). */
   readonly noArp: boolean;
   /** The loopback interface. */
   readonly loopback: boolean;
+  #address = 0;
+  #prefixLength = 32;
+  #mask = 0xffffffff;
+  #broadcast = -1;
 
   /** An interface from its options. */
   constructor(options: IfaceOptions) {
-    if (!(options.prefixLength >= 0 && options.prefixLength <= 32)) {
-      throw new RangeError(`Interface prefix length ${options.prefixLength} is outside 0…32`);
-    }
     this.index = options.index;
     this.dev = options.dev;
-    this.address = options.address >>> 0;
-    this.prefixLength = options.prefixLength;
-    this.mask = prefixToMask(options.prefixLength);
-    this.broadcast = directedBroadcast(this.address & this.mask, options.prefixLength) ?? -1;
     this.loopback = options.loopback ?? false;
     this.noArp = options.noArp ?? this.loopback;
+    this.setAddress(options.address, options.prefixLength);
+  }
+
+  /** Our address on this link (0 while unconfigured, e.g. before DHCP). */
+  get address(): Ipv4Address {
+    return this.#address;
+  }
+  /** Prefix length of the on-link subnet. */
+  get prefixLength(): number {
+    return this.#prefixLength;
+  }
+  /** The subnet mask. */
+  get mask(): Ipv4Address {
+    return this.#mask;
+  }
+  /** The subnet's directed broadcast, or -1 for /31 and /32 (none). */
+  get broadcast(): number {
+    return this.#broadcast;
+  }
+
+  /**
+   * Change the address (DHCP acquiring or losing a lease): 0/32 means
+   * unconfigured. The stack, not this method, updates routes
+   * (`Stack.configureInterface`).
+   */
+  setAddress(address: Ipv4Address, prefixLength: number): void {
+    if (!(Number.isInteger(prefixLength) && prefixLength >= 0 && prefixLength <= 32)) {
+      throw new RangeError(`Interface prefix length ${prefixLength} is outside 0…32`);
+    }
+    this.#address = address >>> 0;
+    this.#prefixLength = prefixLength;
+    this.#mask = prefixToMask(prefixLength);
+    this.#broadcast = directedBroadcast(this.#address & this.#mask, prefixLength) ?? -1;
   }
 
   /** Interface name (the device's). */

@@ -108,6 +108,22 @@ export interface Ipv4SendOptions {
   route?: RouteResult | undefined;
 }
 
+/**
+ * What a {@link PreroutingHook} decides for a datagram: deliver it on
+ * (`"continue"`), or take it (`"stolen"`: the hook now owns the skb and may
+ * hand it back later with {@link Ipv4Layer.rcv}).
+ */
+export type PreroutingVerdict = "continue" | "stolen";
+
+/**
+ * A netfilter-PREROUTING-like hook: sees every datagram addressed to us
+ * (after validation and reassembly, `skb.data` at the IPv4 header) before
+ * its transport protocol does. A NAT gateway uses it to set up a session
+ * (a listener, an outbound connection) before the first segment of a flow
+ * reaches TCP or UDP.
+ */
+export type PreroutingHook = (skb: SkBuff, ip: Ipv4Repr, iface: Iface) => PreroutingVerdict;
+
 /** What the IPv4 layer needs from the stack. */
 export interface Ipv4LayerOptions {
   /** The stack clock. */
@@ -195,6 +211,8 @@ export class Ipv4Layer {
     protocol: 0,
     payloadLength: 0,
   };
+  #transparent: ((a: Ipv4Address) => boolean) | null = null;
+  #prerouting: PreroutingHook | null = null;
 
   /** The IPv4 layer of one stack. */
   constructor(o: Ipv4LayerOptions) {
@@ -242,12 +260,50 @@ export class Ipv4Layer {
     return this.#protocols[protocol];
   }
 
+  /**
+   * Treat every unicast address `claim` accepts as one of ours (Linux's
+   * "AnyIP": `ip route add local 0.0.0.0/0 dev lo`, what TPROXY and
+   * IP_TRANSPARENT rely on): datagrams to it are delivered locally and
+   * sockets may bind it, so a gateway can terminate connections addressed
+   * to anywhere. The transport protocols consult {@link addrType} and need
+   * no change. Null turns it off.
+   */
+  setTransparent(claim: ((a: Ipv4Address) => boolean) | null): void {
+    this.#transparent = claim;
+  }
+
+  /** Install (or with null remove) the {@link PreroutingHook}. */
+  setPrerouting(hook: PreroutingHook | null): void {
+    this.#prerouting = hook;
+  }
+
   /** True when `a` is one of our addresses. */
   isLocal(a: Ipv4Address): boolean {
     const ifaces = this.#ifaces();
     for (let k = 0; k < ifaces.length; k++) {
       const i = ifaces[k]!;
-      // An IPv6-only interface has no IPv4 address (0): 0.0.0.0 is never ours.
+      // An interface without an IPv4 address (0: IPv6-only, or before DHCP) owns none.
+      if (i.address === a && a !== 0) return true;
+      if (i.loopback && isLoopback(a)) return true;
+    }
+    return this.#transparent !== null && this.#claimed(a >>> 0);
+  }
+
+  /** A transparently claimed unicast address (never broadcast, multicast, 0 or loopback). */
+  #claimed(a: Ipv4Address): boolean {
+    const t = this.#transparent;
+    if (t === null || a === 0 || a === IPV4_BROADCAST || isMulticast(a) || isLoopback(a)) {
+      return false;
+    }
+    for (const i of this.#ifaces()) if (i.broadcast === a) return false;
+    return t(a);
+  }
+
+  /** One of the interfaces' own addresses (not a transparent claim: those are routed normally). */
+  #ownAddress(a: Ipv4Address): boolean {
+    const ifaces = this.#ifaces();
+    for (let k = 0; k < ifaces.length; k++) {
+      const i = ifaces[k]!;
       if (i.address === a && a !== 0) return true;
       if (i.loopback && isLoopback(a)) return true;
     }
@@ -262,10 +318,11 @@ export class Ipv4Layer {
     const ifaces = this.#ifaces();
     for (let k = 0; k < ifaces.length; k++) {
       const i = ifaces[k]!;
+      // An unconfigured interface (address 0, before DHCP) owns no address.
       if ((i.address === a && a !== 0) || (i.loopback && isLoopback(a))) return AddrType.LOCAL;
       if (i.broadcast === a) return AddrType.BROADCAST;
     }
-    return AddrType.UNICAST;
+    return this.#claimed(a) ? AddrType.LOCAL : AddrType.UNICAST;
   }
 
   /**
@@ -276,7 +333,7 @@ export class Ipv4Layer {
    */
   route(dst: Ipv4Address, oif?: Iface): RouteResult | null {
     dst >>>= 0;
-    if (oif === undefined && this.isLocal(dst)) {
+    if (oif === undefined && this.#ownAddress(dst)) {
       const lo = this.#loopback();
       if (lo !== undefined && lo.dev.isUp) {
         const lr = this.routes.lookup(dst, lo);
@@ -435,8 +492,13 @@ export class Ipv4Layer {
     // RFC 1122 §3.2.1.3 (I4): silently discard datagrams whose source is not a
     // single host: broadcast, multicast, class E, 0/8, and 127/8 from the wire.
     const src = ip.src;
+    // Source 0.0.0.0 is a host that does not know its address yet (RFC 1122
+    // §3.2.1.3 (a)): accepted only to the limited broadcast, where DHCP
+    // clients send from it (Linux ip_route_input_slow's brd_input).
+    const booting = src === 0 && ip.dst === IPV4_BROADCAST;
     if (
-      (isLoopback(src) ? !iface.loopback : isMartianSource(src)) || this.#isBroadcastAddr(src)
+      !booting &&
+      ((isLoopback(src) ? !iface.loopback : isMartianSource(src)) || this.#isBroadcastAddr(src))
     ) {
       st.ip.inAddrErrors++;
       return this.#drop(skb, "ipv4.martian_source");
@@ -475,6 +537,8 @@ export class Ipv4Layer {
       skb.networkHeader = skb.data;
     }
 
+    const hook = this.#prerouting;
+    if (hook !== null && hook(skb, ip, iface) === "stolen") return;
     const handler = this.#protocols[ip.protocol];
     skb.pull(ip.headerLength);
     skb.transportHeader = skb.data;

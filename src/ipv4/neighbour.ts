@@ -83,7 +83,7 @@ import {
   type MacAddress,
   readMac,
 } from "../wire/addr.ts";
-import { ARP_LENGTH, ArpOp, emitArp, parseArp } from "../wire/arp.ts";
+import { ARP_LENGTH, ArpOp, type ArpRepr, emitArp, parseArp } from "../wire/arp.ts";
 import { emitEthernet, ETHERNET_HEADER_LENGTH, EthernetView, EtherType } from "../wire/ethernet.ts";
 import type { Iface } from "./iface.ts";
 
@@ -353,6 +353,12 @@ export class NeighbourTable {
   readonly #table = new Map<number, Neighbour>();
   /** Reused to write Ethernet headers on the output path (no per-packet objects). */
   readonly #eth = new EthernetView(new Uint8Array(0));
+  /** Addresses being checked for conflicts ({@link watchAddress}). */
+  readonly #watchers: {
+    iface: Iface;
+    ip: Ipv4Address;
+    onConflict: (mac: MacAddress) => void;
+  }[] = [];
   #closed = false;
 
   /** An empty table. */
@@ -481,6 +487,7 @@ export class NeighbourTable {
     const ethSrc = skb.macHeader >= 0 ? readMac(u8, skb.macHeader + 6) : r.senderMac;
     // Our own frames reflected back (a hub, a bridge loop): never learn from them.
     if (r.senderMac === ourMac || ethSrc === ourMac) return "arp.own_mac";
+    if (this.#watchers.length > 0) this.#checkWatchers(iface, r);
     const isRequest = r.op === ArpOp.REQUEST;
     if (isRequest) this.#stats.requestsReceived++;
     else this.#stats.repliesReceived++;
@@ -570,6 +577,39 @@ export class NeighbourTable {
     }
     this.#confirm(n, n.mac, false);
     return true;
+  }
+
+  /**
+   * RFC 5227 §2.1.1 probe: a broadcast ARP request for `ip` with sender IP
+   * 0.0.0.0, so nobody's table learns anything from it while we find out
+   * whether someone already uses `ip` (DHCP's check before using a lease,
+   * RFC 2131 §4.4.1).
+   */
+  probe(iface: Iface, ip: Ipv4Address): void {
+    if (this.#closed || iface.noArp) return;
+    this.#sendArp(iface, ArpOp.REQUEST, MAC_BROADCAST, MAC_ZERO, ip >>> 0, 0);
+  }
+
+  /**
+   * Call `onConflict(mac)` when another host shows it uses `ip` on `iface`
+   * (RFC 5227 §2.1.1: an ARP packet whose sender is `ip`, or another host's
+   * probe for `ip`). Returns the function that stops watching.
+   */
+  watchAddress(iface: Iface, ip: Ipv4Address, onConflict: (mac: MacAddress) => void): () => void {
+    const w = { iface, ip: ip >>> 0, onConflict };
+    this.#watchers.push(w);
+    return () => {
+      const i = this.#watchers.indexOf(w);
+      if (i >= 0) this.#watchers.splice(i, 1);
+    };
+  }
+
+  #checkWatchers(iface: Iface, r: ArpRepr): void {
+    for (const w of [...this.#watchers]) {
+      if (w.iface !== iface) continue;
+      const probing = r.senderIp === 0 && r.op === ArpOp.REQUEST && r.targetIp >>> 0 === w.ip;
+      if (r.senderIp >>> 0 === w.ip || probing) w.onConflict(r.senderMac);
+    }
   }
 
   /** The usable MAC of `ip` (REACHABLE, STALE, DELAY or PROBE), on `iface` or any interface. */

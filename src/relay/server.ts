@@ -38,8 +38,10 @@ import { PcapFileSink } from "../link/pcap_file.ts";
 import { TapDevice } from "../link/tap.ts";
 import { Arena } from "../skb/arena.ts";
 import { SkbAllocator, type SkBuff } from "../skb/skbuff.ts";
-import { formatMac } from "../wire/addr.ts";
+import { formatIpv4, formatMac } from "../wire/addr.ts";
 import { packageFiles, serveStatic, textResponse } from "./static.ts";
+import { NatGateway, type NatGatewayOptions } from "./nat/gateway.ts";
+import type { NetDevice } from "../link/device.ts";
 import {
   EthernetSwitch,
   Forward,
@@ -120,6 +122,12 @@ export interface RelayOptions {
   summaryIntervalMs?: number;
   /** Time source (default: a real clock, closed with the relay). */
   clock?: Clock;
+  /**
+   * Run the NAT gateway on the relay's LAN (`netwasm relay --nat`): router,
+   * DHCP and DNS for the pages, their TCP and UDP re-originated natively
+   * behind the egress policy (see `nat/gateway.ts`).
+   */
+  nat?: NatGatewayOptions;
 }
 
 /** Counters of a running relay. */
@@ -152,6 +160,8 @@ export interface RelayStats {
   pcapActive: boolean;
   /** Clients closed (1009) for sending a message longer than a frame. */
   oversize: number;
+  /** The NAT gateway's counters (with `nat`). */
+  nat?: ReturnType<NatGateway["snapshot"]>;
 }
 
 /** A running relay. */
@@ -166,6 +176,8 @@ export interface Relay {
   readonly switch: EthernetSwitch;
   /** The uplink TAP, if any. */
   readonly tap: TapDevice | null;
+  /** The NAT gateway, with `nat`. */
+  readonly nat: NatGateway | null;
   /** A snapshot of the counters. */
   stats(): RelayStats;
   /** The summary line the relay logs periodically. */
@@ -318,6 +330,25 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     return r;
   };
 
+  /** A device as a switch port: its received frames go to the switch, the switch's to it. */
+  function attach(dev: NetDevice, allocator: SkbAllocator, name: string, maxMacs: number): void {
+    const port = sw.addPort({
+      deliver(frame) {
+        const skb = allocator.fromBytes(frame);
+        return skb !== null && dev.transmit(skb) === Xmit.OK;
+      },
+    }, { name, ratePps: 0, maxMacs });
+    const deliver = (skb: SkBuff) => {
+      const frame = allocator.arena.u8.slice(skb.data, skb.data + skb.len);
+      skb.free();
+      ingress(port, frame);
+    };
+    dev.setRxNotify((d) => {
+      // Bounded: the queue holds at most rxQueueLimit frames.
+      while (d.poll(64, deliver) > 0) { /* drain */ }
+    });
+  }
+
   // The uplink: the TAP as a frame pipe, in its own small arena.
   let tap: TapDevice | null = null;
   if (options.tap !== undefined) {
@@ -339,23 +370,21 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       ownClock?.close();
       throw e;
     }
-    const dev = tap;
-    const uplink = sw.addPort({
-      deliver(frame) {
-        const skb = allocator.fromBytes(frame);
-        return skb !== null && dev.transmit(skb) === Xmit.OK;
-      },
-    }, { name: `tap ${t.name}`, ratePps: 0, maxMacs: 1024 });
-    const u8 = () => allocator.arena.u8;
-    const deliver = (skb: SkBuff) => {
-      const frame = u8().slice(skb.data, skb.data + skb.len);
-      skb.free();
-      ingress(uplink, frame);
-    };
-    dev.setRxNotify((d) => {
-      // Bounded: the queue holds at most rxQueueLimit frames.
-      while (d.poll(64, deliver) > 0) { /* drain */ }
-    });
+    attach(tap, allocator, `tap ${t.name}`, 1024);
+  }
+
+  // The NAT gateway: its own stack, one more port on the switch.
+  let nat: NatGateway | null = null;
+  if (options.nat !== undefined) {
+    try {
+      nat = await NatGateway.start({ log, quiet, clock, ...options.nat });
+    } catch (e) {
+      await tap?.close();
+      pcapSink?.close();
+      ownClock?.close();
+      throw e;
+    }
+    attach(nat.device, nat.stack.allocator, "nat gateway", 4);
   }
 
   const accept = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
@@ -480,6 +509,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       if (port === null) return;
       client.port = null;
       const macs = ownedMacs(port);
+      nat?.clientGone(sw.macsOf(port));
       sw.removePort(port);
       if (!quiet) {
         const s = port.stats;
@@ -517,6 +547,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     }, handler);
   } catch (e) {
     await tap?.close();
+    await nat?.close();
     pcapSink?.close();
     ownClock?.close();
     throw e;
@@ -546,6 +577,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       pcapErrors,
       pcapActive: pcap !== null,
       oversize,
+      ...(nat !== null ? { nat: nat.snapshot() } : {}),
     };
   };
   const summary = (): string => {
@@ -557,7 +589,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       `refused origin ${s.rejected.origin}, token ${s.rejected.token}, full ${s.rejected.full}, ` +
       `per-address ${s.rejected.perAddress}; evicted silent ${
         s.evicted.full + s.evicted.perAddress
-      } for newcomers, ${s.evicted.silent} at the first-frame deadline`;
+      } for newcomers, ${s.evicted.silent} at the first-frame deadline` +
+      (nat !== null ? `; ${nat.summary()}` : "");
   };
 
   let timer: Timer | null = null;
@@ -600,6 +633,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       await withTimeout(Promise.all(waits), 2000);
       await withTimeout(server.shutdown(), 3000);
       await tap?.close();
+      await nat?.close();
       if (pcap !== null) pcapFrames = pcap.frames;
       pcap = null;
       try {
@@ -617,7 +651,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         (options.staticDir !== undefined
           ? `, serving ${options.staticDir} at http://${hostPart}:${port}/`
           : "") +
-        (tap !== null ? `, uplink TAP ${tap.name}${tap.netns ? ` (netns ${tap.netns})` : ""}` : ""),
+        (tap !== null
+          ? `, uplink TAP ${tap.name}${tap.netns ? ` (netns ${tap.netns})` : ""}`
+          : "") +
+        (nat !== null
+          ? `, NAT gateway ${formatIpv4(nat.lan.address)}/${nat.lan.prefixLength}`
+          : ""),
     );
   }
   return {
@@ -627,6 +666,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     port,
     switch: sw,
     tap,
+    nat,
     stats,
     summary,
     close,

@@ -30,6 +30,7 @@ import {
 } from "../../src/socket/errors.ts";
 import { randomBytes } from "../tcp/_helpers.ts";
 import { bytes, text } from "../socket/_util.ts";
+import { DnsError } from "../../src/dns/errors.ts";
 
 function idle(p: Pair, ms: number): Promise<void> {
   return settle(p.clock, new Promise<void>((r) => p.clock.setTimer(ms, r)));
@@ -337,11 +338,11 @@ test("setNoDelay/setKeepAlive set TCP_NODELAY/SO_KEEPALIVE (default true); dispo
   await p.close();
 });
 
-test("connect: misuse is a TypeError (transport, hostname); a port outside 1…65535 a RangeError, as Deno's", async () => {
+test("connect: misuse is a TypeError (transport, malformed hostname); a port outside 1…65535 a RangeError, as Deno's", async () => {
   const p = pair({ seed: 514 });
   const bad = [
     { port: 80, transport: "udp" as "tcp" },
-    { port: 80, hostname: "example.com" },
+    { port: 80, hostname: "bad..name" },
     { port: "80" as unknown as number },
   ];
   for (const o of bad) await rejectsWith(p.a.connect(o), TypeError);
@@ -349,6 +350,10 @@ test("connect: misuse is a TypeError (transport, hostname); a port outside 1…6
     const e = await rejectsWith(p.a.connect({ port }), RangeError);
     assert.match(e.message, `port ${port} is not in 1…65535`);
   }
+  // The port is checked before a name is resolved.
+  await rejectsWith(p.a.connect({ port: 0, hostname: "example.com" }), RangeError);
+  // A well-formed name goes to the resolver, which has no server here.
+  await rejectsWith(p.a.connect({ port: 80, hostname: "example.com" }), DnsError);
   assert.is(p.a.sockets.openSockets, 0);
   await p.close();
 });

@@ -17,6 +17,7 @@
  */
 
 const ROOT = new URL("../../", import.meta.url);
+const BUFFER_SHIM = decodeURIComponent(new URL("src/http/_buffer_browser.ts", ROOT).pathname);
 const TESTS = new URL("tests/", ROOT);
 
 /** What {@link bundleBrowserTests} wrote. */
@@ -92,6 +93,9 @@ export async function bundleBrowserTests(
       legalComments: "none",
       chunkNames: "_chunks/[name]-[hash]",
       metafile: true,
+      // As build.ts: the HTTP parser's Buffer is a small stand-in in browsers.
+      alias: { "node:buffer": BUFFER_SHIM },
+      inject: [BUFFER_SHIM],
       plugins: [{
         name: "netwasm-browser-load",
         setup(build) {

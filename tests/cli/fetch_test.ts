@@ -58,7 +58,7 @@ function canned(reply: string | Uint8Array, o: { hang?: boolean } = {}) {
   return { p, server, fetch, close };
 }
 
-test("fetch: parseFetchUrl takes http://IPv4[:port]/path only, and says there is no DNS", () => {
+test("fetch: parseFetchUrl takes http://HOST[:port]/path, HOST an IPv4 address or a name", () => {
   assert.equal(parseFetchUrl("http://192.0.2.2:8080/a?b=1"), {
     hostname: "192.0.2.2",
     port: 8080,
@@ -66,7 +66,13 @@ test("fetch: parseFetchUrl takes http://IPv4[:port]/path only, and says there is
     host: "192.0.2.2:8080",
   });
   assert.equal(parseFetchUrl("http://192.0.2.2").path, "/");
-  assert.throws(() => parseFetchUrl("http://example.com/"), /DNS/);
+  assert.equal(parseFetchUrl("http://files.test:8000/blob"), {
+    hostname: "files.test",
+    port: 8000,
+    path: "/blob",
+    host: "files.test:8000",
+  });
+  assert.throws(() => parseFetchUrl("http://[2001:db8::1]/"), /IPv6/);
   assert.throws(() => parseFetchUrl("https://192.0.2.2/"), /only http/);
   assert.throws(() => parseFetchUrl("not a url"), (e: Error) => e instanceof FetchUrlError);
   assert.is(formatRate(1_000_000, 1000), "8.00 Mbit/s");

@@ -53,7 +53,11 @@ test("netwasm: usage errors exit 2 with a message that says what is wrong", asyn
       ["ping", "--tap", "t0", "--ip", "192.0.2.2/24", "--gateway6", "1.2.3.4", "::1"],
       /--gateway6 "1.2.3.4"/,
     ],
-    [["ping", "--tap", "t0", "192.0.2.1"], /--ip ADDR\/PREFIX is required with --tap/],
+    [["ping", "--tap", "t0", "192.0.2.1"], /--ip ADDR\/PREFIX or --dhcp is required with --tap/],
+    [
+      ["ping", "--tap", "t0", "--dhcp", "--ip", "192.0.2.2/24", "192.0.2.1"],
+      /--dhcp configures the IPv4 address and gateway/,
+    ],
     [
       ["ping", "--tap", "t0", "--ip", "192.0.2.2", "192.0.2.1"],
       /--ip "192.0.2.2" is not ADDR\/PREFIX/,
@@ -75,8 +79,8 @@ test("netwasm: usage errors exit 2 with a message that says what is wrong", asyn
     [["http", "--port", "80", "--root", "deno.json"], /is not a directory/],
     [["fetch"], /fetch: a URL is required/],
     [
-      ["fetch", "http://example.com/"],
-      /"example\.com" would need DNS, which netwasm does not have yet/,
+      ["fetch", "http://[2001:db8::1]/"],
+      /is an IPv6 address: netwasm.s TCP does not run over IPv6 yet/,
     ],
     [["fetch", "https://192.0.2.1/"], /only http:\/\//],
     [
