@@ -8,7 +8,7 @@
 import { Errno } from "../core/errno.ts";
 import { TCP_DEFAULT_MSS } from "../wire/tcp_options.ts";
 import type { TcpOptionName } from "./config.ts";
-import { nagleMode, writeXmit } from "./output.ts";
+import { Nagle, nagleMode, writeXmit } from "./output.ts";
 import { TcpState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 import { clearKeep, resetKeepalive } from "./timers.ts";
@@ -33,7 +33,9 @@ export function tcpSetOption(sk: Tcb, name: TcpOptionName, value: number): numbe
   switch (name) {
     case "TCP_NODELAY":
       opt.nodelay = on;
-      if (on) writeXmit(sk, nagleMode(sk));
+      // tcp(7): setting TCP_NODELAY flushes pending output, even corked
+      // (Linux tcp_push_pending_frames with TCP_NAGLE_PUSH).
+      if (on) writeXmit(sk, Nagle.PUSH);
       return 0;
     case "TCP_CORK":
       opt.cork = on;

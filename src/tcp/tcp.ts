@@ -342,8 +342,10 @@ export class TcpProtocol implements InetProtocol {
     const seq = get32(u8, off + TcpField.SEQ);
     const sk = this.ctx.tables.lookupEstablished(q.src, sport, q.dst, dport);
     if (sk === null || sk.state === TcpState.TIME_WAIT) return;
-    // RFC 5927 §4.1: act only if the quoted sequence number is in flight.
-    if (!seqInWindow(seq, sk.snd.una, seqAdd(sk.snd.max, 1))) {
+    // RFC 5927 §4.1: act only if SND.UNA ≤ SEG.SEQ < SND.NXT (the quoted
+    // segment is in flight; SND.MAX is the highest sent, SND.NXT may have
+    // retreated).
+    if (!seqInWindow(seq, sk.snd.una, sk.snd.max)) {
       this.ctx.drops.count("tcp.icmp_out_of_window");
       return;
     }
@@ -353,6 +355,16 @@ export class TcpProtocol implements InetProtocol {
     if (e.type === IcmpType.DEST_UNREACHABLE && e.code === IcmpUnreachableCode.FRAG_NEEDED) return;
     // MUST-56: soft errors never abort; a fatal one aborts a connection attempt.
     if (e.fatal && (sk.state === TcpState.SYN_SENT || sk.state === TcpState.SYN_RECEIVED)) {
+      tcpFail(sk, e.errno);
+      return;
+    }
+    // Our own host reporting that the next hop never answered ARP (the
+    // neighbour layer's failure, sent to ourselves as host unreachable) is
+    // not a router's transient advice: a connection attempt gives up at once
+    // with EHOSTUNREACH, as Linux does (`ipv4_link_failure` → `tcp_v4_err` in
+    // SYN-SENT), instead of retrying its SYN for minutes. Errors from the
+    // network stay soft (MUST-56).
+    if (sk.state === TcpState.SYN_SENT && this.ctx.ipv4.isLocal(e.from)) {
       tcpFail(sk, e.errno);
       return;
     }

@@ -18,7 +18,7 @@ import { dropRequest, tcpDone, tcpFail } from "./lifecycle.ts";
 import { Nagle, retransmitHead, sendAck, sendProbe, writeWakeup, writeXmit } from "./output.ts";
 import { TcpState } from "./state.ts";
 import { Tcb, type TcpContext } from "./tcb.ts";
-import { armKeep, armRtx, probeDelay } from "./timers.ts";
+import { armKeep, armRtx, probeDelay, rtoClampedToUserTimeout } from "./timers.ts";
 
 /**
  * A new CLOSED TCB with its timer callbacks bound (the only way TCBs are made).
@@ -124,7 +124,7 @@ function retransmitTimer(sk: Tcb): void {
   rtt.backoff++;
   // R6 / MUST-19: back off exponentially up to the ceiling.
   rtt.rto = Math.min(rtt.rto * 2, cfg.rtoMax);
-  if (snd.nxt !== snd.una) armRtx(sk, TimerKind.RETRANS, rtt.rto);
+  if (snd.nxt !== snd.una) armRtx(sk, TimerKind.RETRANS, rtoClampedToUserTimeout(sk));
   // MUST-34: a window that shrank to zero leaves nothing in flight — probe it.
   else if (sk.timers.rtxKind === TimerKind.NONE) armRtx(sk, TimerKind.PROBE, probeDelay(sk));
 }
@@ -171,7 +171,10 @@ function keepaliveTimer(sk: Tcb): void {
   if (snd.nxt !== snd.una || snd.head !== null) return armKeep(sk, opt.keepIdle);
   const idle = now - sk.rcv.lastRcv;
   if (idle < opt.keepIdle && t.probesOut === 0) return armKeep(sk, opt.keepIdle - idle);
-  if (t.probesOut >= opt.keepCnt) {
+  // With TCP_USER_TIMEOUT the probes end when it runs out, not after
+  // TCP_KEEPCNT probes (Linux tcp_keepalive_timer).
+  const ut = opt.userTimeout;
+  if (ut > 0 ? t.probesOut > 0 && idle >= ut : t.probesOut >= opt.keepCnt) {
     sk.ctx.stats.abortOnTimeout++;
     return tcpFail(sk, Errno.ETIMEDOUT);
   }
