@@ -129,8 +129,10 @@ export interface TcpConfig {
   windowScaling: boolean;
   /** Offer timestamps (default true). */
   timestamps: boolean;
-  /** Offer SACK-permitted (default true; received blocks are validated and ignored for now). */
+  /** Offer SACK-permitted (default true, RFC 2018; Linux tcp_sack). */
   sack: boolean;
+  /** Report duplicates as D-SACK blocks when SACK is on (default true, RFC 2883; Linux tcp_dsack). */
+  dsack: boolean;
   /** Smallest send MSS accepted from a peer (default 88: 64 bytes of payload survive 24 of options; §8 rows 7/11). */
   minMss: number;
   /** Largest segment payload we build (default 8960: one 10 KiB arena slot). */
@@ -183,6 +185,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   windowScaling: true,
   timestamps: true,
   sack: true,
+  dsack: true,
   minMss: 88,
   maxSegment: 8960,
   keepIdle: 7_200_000,

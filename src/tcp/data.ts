@@ -10,7 +10,7 @@ import type { SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { Shutdown } from "./config.ts";
 import { enterTimeWait, tcpDone } from "./lifecycle.ts";
-import { scheduleAck, sendAck, sendActiveReset } from "./output.ts";
+import { dataReceived, scheduleAck, sendAck, sendActiveReset } from "./output.ts";
 import { DataResult, queueData } from "./rcv_queue.ts";
 import { seqAdd, seqAfter, TcpState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -81,6 +81,7 @@ export function rcvData(sk: Tcb, skb: SkBuff, noText: boolean): boolean {
   if (len > sk.rcv.mss) sk.rcv.mss = Math.min(len, sk.rcv.advmss);
   const r = queueData(sk, skb);
   sk.rcv.unacked += len;
+  if (len > 0 && (r & DataResult.QUEUED) !== 0) dataReceived(sk);
   let wake = (r & DataResult.QUEUED) !== 0;
   if (r & DataResult.FIN) {
     rcvFin(sk);

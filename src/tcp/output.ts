@@ -22,8 +22,9 @@ import { tcpOptionsLength } from "../wire/tcp_options.ts";
 import { INITIAL_WINDOW_SEGMENTS } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { TCPOLEN_TSTAMP_ALIGNED } from "./options.ts";
+import { sackOption } from "./sack.ts";
 import { seqAdd, seqAfter, seqDiff, TcpState } from "./state.ts";
-import type { Tcb, TcpContext } from "./tcb.ts";
+import type { AckBatch, Tcb, TcpContext } from "./tcb.ts";
 import { armDelack, armRtx, clearDelack, probeDelay } from "./timers.ts";
 import { selectWindow } from "./window.ts";
 
@@ -93,8 +94,26 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   opts.tsVal = ts ? sk.tsNow() : null;
   // T3: TSecr only with ACK.
   opts.tsEcr = ts && ack && sk.tsRecent >= 0 ? sk.tsRecent : 0;
-  opts.sackBlocks = null;
   const payloadLength = out.len;
+  // RFC 2018 §4: SACK blocks (D-SACK first, RFC 2883) on every ACK once
+  // SACK is negotiated; 4 fit alone, 3 beside timestamps (S2). A data
+  // segment carries only the blocks that fit beside its payload within the
+  // MSS; what does not fit goes in a pure ACK at the end of the drain.
+  let sackShort = false;
+  opts.sackBlocks = null;
+  if (!syn && ack && sk.sackOk) {
+    const want = (rcv.dsack ? 1 : 0) + rcv.numSacks;
+    if (want > 0) {
+      let room = ts ? 3 : 4;
+      if (payloadLength > 0) {
+        const piece = payloadLength > sk.snd.mss ? sk.snd.mss : payloadLength;
+        const slack = sk.snd.mss - piece - 4; // NOP NOP kind length
+        room = slack < 8 ? 0 : Math.min(room, slack >>> 3);
+      }
+      sackShort = room < want && room < (ts ? 3 : 4);
+      if (room > 0) opts.sackBlocks = sackOption(rcv, ctx.scratch.sackArrays, room);
+    }
+  }
   // Longer than one segment: a TSO super-segment, cut into `mss` pieces by
   // the device or by software GSO on the way out.
   out.gsoSize = payloadLength > sk.snd.mss ? sk.snd.mss : 0;
@@ -123,10 +142,16 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   pseudo.src = sk.laddr;
   pseudo.dst = sk.raddr;
   emitTcp(repr, ctx.allocator.arena.u8, at, pseudo);
+  if (opts.sackBlocks !== null) rcv.dsack = false; // a D-SACK block is reported once
   if (ack) {
     rcv.lastAckSent = rcv.nxt;
     rcv.unacked = 0;
-    if (rcv.ackPending) clearDelack(sk);
+    if (rcv.ackPending) {
+      // Linux tcp_event_ack_sent → tcp_dec_quickack_mode: an owed ACK went out.
+      if (rcv.quick > 0) rcv.quick--;
+      clearDelack(sk);
+    }
+    if (sackShort) queueAck(sk);
   }
   ctx.stats.outSegs++;
   if (flags & TcpFlags.RST) ctx.stats.outRsts++;
@@ -186,10 +211,54 @@ export function sendAck(sk: Tcb): void {
   sendControl(sk, sk.snd.max, TcpFlags.ACK);
 }
 
+/** Most quick ACKs granted at once (Linux `TCP_MAX_QUICKACKS`). */
+const MAX_QUICKACKS = 16;
+
 /**
- * Schedule an ACK (`tcp_ack_snd_check`): immediately when `now`, when two
- * full-sized segments are unacknowledged (SHLD-19, RFC 5681 C6), else within
- * the delayed-ACK timeout (< 500 ms, MUST-40).
+ * Grant quick ACKs (Linux `tcp_incr_quickack`): enough to ACK every segment
+ * of half the receive window at once, at least 2, at most `max`.
+ *
+ * @example
+ * ```ts
+ * // incrQuickAck(tcb, 16); // at the start of a connection, after idle, on CE
+ * ```
+ */
+export function incrQuickAck(sk: Tcb, max: number = MAX_QUICKACKS): void {
+  const rcv = sk.rcv;
+  let n = Math.floor(rcv.wnd / (2 * rcv.mss));
+  if (n === 0) n = 2;
+  if (n > max) n = max;
+  if (n > rcv.quick) rcv.quick = n;
+}
+
+/**
+ * In-order data arrived (Linux `tcp_event_data_recv`): the first data of a
+ * connection, or data after an idle gap longer than the RTO, starts quick-ACK
+ * mode (the sender is in slow start and waits for every ACK); otherwise
+ * ACKs may be delayed.
+ *
+ * @example
+ * ```ts
+ * // dataReceived(tcb); scheduleAck(tcb, false);
+ * ```
+ */
+export function dataReceived(sk: Tcb): void {
+  const rcv = sk.rcv;
+  const now = sk.now();
+  if (rcv.ato === 0) {
+    incrQuickAck(sk);
+    rcv.ato = sk.ctx.config.delack;
+  } else if (now - rcv.lastDataRcv > sk.rtt.rto) {
+    incrQuickAck(sk);
+  }
+  rcv.lastDataRcv = now;
+}
+
+/**
+ * Schedule an ACK (`tcp_ack_snd_check`): at the end of this drain when
+ * `now` (out of order, a gap filled, a FIN), in quick-ACK mode, or when two
+ * full-sized segments are unacknowledged (SHLD-19, RFC 5681 C6); else
+ * within the delayed-ACK timeout (< 500 ms, MUST-40).
  *
  * @example
  * ```ts
@@ -197,11 +266,55 @@ export function sendAck(sk: Tcb): void {
  * ```
  */
 export function scheduleAck(sk: Tcb, now: boolean): void {
-  if (now || sk.rcv.unacked >= 2 * sk.rcv.mss) {
-    sendAck(sk);
+  const rcv = sk.rcv;
+  if (now || rcv.unacked >= 2 * rcv.mss || (rcv.quick > 0 && !rcv.pingpong)) {
+    queueAck(sk);
     return;
   }
   armDelack(sk);
+}
+
+/**
+ * Owe an ACK now, sent when the current drain's work is done (the
+ * connection's {@link AckBatch}): several segments delivered in one drain
+ * cost one ACK, and data sent meanwhile carries it instead (MUST-58/59).
+ *
+ * @example
+ * ```ts
+ * // queueAck(tcb); // one ACK after this batch, unless data carries it first
+ * ```
+ */
+export function queueAck(sk: Tcb): void {
+  const rcv = sk.rcv;
+  rcv.ackPending = true;
+  if (rcv.ackNow) return;
+  rcv.ackNow = true;
+  const b = sk.ctx.acks;
+  b.queue.push(sk);
+  if (!b.armed) {
+    b.armed = true;
+    sk.ctx.clock.defer(b.run);
+  }
+}
+
+/**
+ * Send the ACKs a batch still owes (those no data segment carried).
+ *
+ * @example
+ * ```ts
+ * // ctx.acks.run = () => flushAcks(ctx.acks);
+ * ```
+ */
+export function flushAcks(b: AckBatch): void {
+  b.armed = false;
+  const q = b.queue;
+  for (let i = 0; i < q.length; i++) {
+    const sk = q[i]!;
+    if (!sk.rcv.ackNow) continue;
+    sk.rcv.ackNow = false;
+    if (sk.state !== TcpState.CLOSED && sk.state !== TcpState.LISTEN) sendAck(sk);
+  }
+  q.length = 0;
 }
 
 /**
@@ -498,6 +611,11 @@ function sendNewSegment(sk: Tcb, skb: SkBuff): boolean {
   }
   snd.lastSend = now;
   snd.head = skb.next;
+  // Linux tcp_event_data_sent: data sent within the delayed-ACK timeout of
+  // data received makes the connection interactive (pingpong): ACKs wait to
+  // ride on the reply instead of going out at once.
+  const rcv = sk.rcv;
+  if (rcv.ato > 0 && now - rcv.lastDataRcv < rcv.ato) rcv.pingpong = true;
   // R6: start the timer when sending data and it is not running.
   if (sk.timers.rtxKind !== TimerKind.RETRANS) armRtx(sk, TimerKind.RETRANS, rtt.rto);
   return true;

@@ -91,6 +91,8 @@ export interface TcpContext {
   readonly config: TcpConfig;
   /** Congestion control for new connections. */
   readonly cc: CongestionControl;
+  /** ACKs owed at the end of the current receive drain (one per connection per drain). */
+  readonly acks: AckBatch;
   /** Every live TCB (listeners, connections, TIME-WAIT, requests). */
   readonly socks: Set<Tcb>;
   /** Records the output path reuses for every segment. */
@@ -99,6 +101,28 @@ export interface TcpContext {
   trace: ((e: TcpTraceEvent) => void) | null;
   /** TCBs now in TIME-WAIT (kept by `setState`). */
   timeWaitCount: number;
+}
+
+/**
+ * Connections owed an immediate ACK, sent together once the current batch
+ * of work (a receive drain) is done (`output.ts` `queueAck`): the segments a
+ * drain delivers to one connection cost one ACK (RFC 9293 MUST-58/59,
+ * "aggregate ACKs"; Linux gets the same from GRO). Data sent meanwhile
+ * carries the ACK and the pure one is skipped.
+ *
+ * @example
+ * ```ts
+ * import { AckBatch } from "./tcb.ts";
+ * new AckBatch().queue.length; // 0
+ * ```
+ */
+export class AckBatch {
+  /** Connections with `rcv.ackNow` set, in the order they asked (reused, never shrunk). */
+  readonly queue: Tcb[] = [];
+  /** A flush task is deferred. */
+  armed = false;
+  /** The flush task (bound once by the protocol). */
+  run: () => void = noop;
 }
 
 /**
@@ -221,8 +245,18 @@ export class RecvState {
   ofoBytes = 0;
   /** Bytes received since the last ACK we sent. */
   unacked = 0;
-  /** An ACK is owed (delayed-ACK timer armed). */
+  /** An ACK is owed (delayed-ACK timer armed, or queued for the end of the drain). */
   ackPending = false;
+  /** Queued on the stack's {@link TcpContext.acks} batch: ACK at the end of this drain. */
+  ackNow = false;
+  /** Quick ACKs left (Linux `icsk_ack.quick`): ACK every data segment at once while > 0. */
+  quick = 0;
+  /** Interactive (Linux pingpong): we answered data with data; ACKs wait for a reply to ride on. */
+  pingpong = false;
+  /** Delayed-ACK timeout in ms, 0 until the first data arrives (Linux `icsk_ack.ato`). */
+  ato = 0;
+  /** Clock ms of the last data segment received (Linux `icsk_ack.lrcvtime`). */
+  lastDataRcv = 0;
   /** Last ACK number we sent (RFC 7323 Last.ACK.sent). */
   lastAckSent = 0;
   /** Clock ms of the last segment received (keepalive idle, user timeout). */
@@ -233,6 +267,20 @@ export class RecvState {
   readonly ofo: SkbQueue = new SkbQueue();
   /** Arena offset of the out-of-order range table, 0 when none. */
   ofoTable = 0;
+  /**
+   * SACK blocks we report, flat `[start, end, …]`, most recently touched
+   * first (RFC 2018 §4; `sack.ts`); allocated at the first out-of-order
+   * arrival and reused.
+   */
+  sacks: number[] | null = null;
+  /** Blocks in {@link RecvState.sacks} (0…4). */
+  numSacks = 0;
+  /** A D-SACK block is pending for the next ACK (RFC 2883). */
+  dsack = false;
+  /** Start of the pending D-SACK block. */
+  dsackStart = 0;
+  /** End of the pending D-SACK block. */
+  dsackEnd = 0;
 
   /** A receive side with an SO_RCVBUF of `buf` bytes. */
   constructor(

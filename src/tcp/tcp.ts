@@ -109,7 +109,7 @@ import { NEW_RENO } from "./congestion/reno.ts";
 import { DEFAULT_TCP_CONFIG, type IsnSource, type TcpConfig } from "./config.ts";
 import { tcpRcv, timeWaitAcceptsSyn } from "./input.ts";
 import { purgeWrite, tcpDone, tcpFail } from "./lifecycle.ts";
-import { sendResetFor } from "./output.ts";
+import { flushAcks, sendResetFor } from "./output.ts";
 import { rcvListen } from "./passive.ts";
 import { purgeReceive } from "./rcv_queue.ts";
 import { SegmentScratch } from "./scratch.ts";
@@ -117,7 +117,7 @@ import { TcpSock } from "./sock.ts";
 import { seqAdd, seqInWindow, TcpState } from "./state.ts";
 import { SynCookies } from "./syncookies.ts";
 import type { TcpTables } from "./tables.ts";
-import type { Tcb, TcpContext, TcpTraceEvent } from "./tcb.ts";
+import { AckBatch, type Tcb, type TcpContext, type TcpTraceEvent } from "./tcb.ts";
 import { newTcb } from "./timeouts.ts";
 import { clearAllTimers } from "./timers.ts";
 
@@ -179,11 +179,14 @@ export class TcpProtocol implements InetProtocol {
       drops: o.drops,
       config: { ...DEFAULT_TCP_CONFIG, ...o.config },
       cc: o.cc ?? NEW_RENO,
+      acks: new AckBatch(),
       socks: new Set(),
       scratch: new SegmentScratch(),
       trace: null,
       timeWaitCount: 0,
     };
+    const acks = this.ctx.acks;
+    acks.run = () => flushAcks(acks);
   }
 
   /** Stack-wide settings. */

@@ -55,7 +55,11 @@ function rtxExpired(sk: Tcb): void {
 
 /** Delayed-ACK slot fired (`tcp_delack_timer`). */
 function delackExpired(sk: Tcb): void {
-  if (!sk.rcv.ackPending) return;
+  const rcv = sk.rcv;
+  if (!rcv.ackPending) return;
+  // The ACK waited for a reply that did not come: stop treating the
+  // connection as interactive (Linux tcp_delack_timer_handler).
+  rcv.pingpong = false;
   sk.ctx.stats.delayedAcks++;
   sendAck(sk);
 }

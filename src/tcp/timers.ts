@@ -72,6 +72,7 @@ export function armDelack(sk: Tcb): void {
  */
 export function clearDelack(sk: Tcb): void {
   sk.rcv.ackPending = false;
+  sk.rcv.ackNow = false;
   sk.ctx.clock.clearTimer(sk.timers.delack);
 }
 
