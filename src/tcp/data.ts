@@ -88,7 +88,11 @@ export function rcvData(sk: Tcb, skb: SkBuff, noText: boolean): boolean {
     wake = true;
   }
   if (sk.state !== TcpState.CLOSED) {
-    scheduleAck(sk, (r & (DataResult.ACK_NOW | DataResult.FIN)) !== 0);
+    // A sender without SACK counts duplicate ACKs (RFC 5681 C6, fast
+    // retransmit on the third): each out-of-order segment gets its own,
+    // never merged with others of the same drain.
+    if ((r & DataResult.OFO) !== 0 && !sk.sackOk) sendAck(sk);
+    else scheduleAck(sk, (r & (DataResult.ACK_NOW | DataResult.FIN)) !== 0);
   }
   return wake;
 }

@@ -65,6 +65,8 @@ export const DataResult = {
   ACK_NOW: 2,
   /** The FIN was consumed (RCV.NXT advanced past it). */
   FIN: 4,
+  /** Queued (or dropped) out of order: a duplicate ACK is owed for this segment. */
+  OFO: 8,
 } as const;
 
 /**
@@ -173,7 +175,7 @@ function queueOfo(sk: Tcb, skb: SkBuff): number {
     if (off < 0) {
       ctx.drops.count("tcp.ofo_no_memory");
       skb.free();
-      return DataResult.ACK_NOW;
+      return DataResult.ACK_NOW | DataResult.OFO;
     }
     rcv.ofoTable = off;
     hp.rangeInit(off, cap);
@@ -181,7 +183,7 @@ function queueOfo(sk: Tcb, skb: SkBuff): number {
     // Everything here is already held (a duplicate): RFC 2883 D-SACK.
     if (sk.sackOk && ctx.config.dsack) dsackSet(rcv, skb.seq, skb.endSeq);
     skb.free();
-    return DataResult.ACK_NOW;
+    return DataResult.ACK_NOW | DataResult.OFO;
   }
   const q = rcv.ofo;
   if (q.length >= ctx.config.maxOfoSegments && q.tail !== null) {
@@ -194,7 +196,7 @@ function queueOfo(sk: Tcb, skb: SkBuff): number {
       ctx.stats.ofoPruned++;
       ctx.drops.count("tcp.ofo_full");
       skb.free();
-      return DataResult.ACK_NOW;
+      return DataResult.ACK_NOW | DataResult.OFO;
     }
     dropOfoTail(sk);
   }
@@ -211,7 +213,7 @@ function queueOfo(sk: Tcb, skb: SkBuff): number {
   const r = hp.rangeInsert(rcv.ofoTable, skb.seq, skb.endSeq);
   if (r === RANGE_FULL || r === RANGE_INVALID) rebuildRanges(sk);
   pruneOfo(sk);
-  return DataResult.ACK_NOW;
+  return DataResult.ACK_NOW | DataResult.OFO;
 }
 
 /**
