@@ -145,6 +145,26 @@ export class TcpStats {
   keepaliveProbes = 0;
   /** Zero-window probes sent (persist timer). */
   zeroWindowProbes = 0;
+  /** Fast recoveries entered with SACK (RFC 6675; TcpExt TCPSackRecovery). */
+  sackRecoveries = 0;
+  /** Fast recoveries entered without SACK (RFC 6582; TcpExt TCPRenoRecovery). */
+  renoRecoveries = 0;
+  /** Segments RACK marked lost by time (RFC 8985; counted per segment). */
+  rackLost = 0;
+  /** RACK reordering-window timer expiries (TcpExt TCPRACKReoTimeout-like). */
+  rackReoTimeouts = 0;
+  /** Tail loss probes sent (RFC 8985 §7; TcpExt TCPLossProbes). */
+  tlpProbes = 0;
+  /** Losses a tail loss probe repaired (TcpExt TCPLossProbeRecovery). */
+  tlpRecoveries = 0;
+  /** Timeouts F-RTO found spurious (RFC 5682; TcpExt TCPSpuriousRTOs). */
+  spuriousRtos = 0;
+  /** Reductions undone because they proved spurious (D-SACK, F-RTO; TcpExt TCPFullUndo + TCPLossUndo). */
+  undos = 0;
+  /** D-SACK blocks received (RFC 2883; TcpExt TCPDSACKRecv). */
+  dsackRecv = 0;
+  /** ACKs that stopped at data the peer had SACKed (it reneged; TcpExt TCPSACKReneging). */
+  sackReneging = 0;
   /** Transitions by `from * 11 + to` (TcpState numbering). */
   readonly transitions: Uint32Array = new Uint32Array(121);
 }

@@ -65,7 +65,17 @@ export const MsgFlags = {
  * TimerKind.PROBE; // 2: the persist timer is armed
  * ```
  */
-export const TimerKind = { NONE: 0, RETRANS: 1, PROBE: 2 } as const;
+export const TimerKind = {
+  NONE: 0,
+  /** The retransmission timeout (RFC 6298). */
+  RETRANS: 1,
+  /** The persist timer (zero-window probes). */
+  PROBE: 2,
+  /** The tail loss probe (RFC 8985 §7, Linux ICSK_TIME_LOSS_PROBE). */
+  LOSS_PROBE: 3,
+  /** RACK's reordering-window timer (RFC 8985 §6.3, Linux ICSK_TIME_REO_TIMEOUT). */
+  REO: 4,
+} as const;
 
 /**
  * Socket options understood by `TcpSock.setOption` (Linux units).
@@ -133,6 +143,16 @@ export interface TcpConfig {
   sack: boolean;
   /** Report duplicates as D-SACK blocks when SACK is on (default true, RFC 2883; Linux tcp_dsack). */
   dsack: boolean;
+  /**
+   * Congestion control for new connections, by name (default "cubic": RFC
+   * 9438 with HyStart++, as Linux; "reno" for NewReno). Per socket:
+   * `TCP_CONGESTION`.
+   */
+  congestion: string;
+  /** Tail loss probes for SACK connections (default true, RFC 8985 §7; Linux tcp_early_retrans 3). */
+  tlp: boolean;
+  /** F-RTO: tell spurious retransmission timeouts apart and undo them (default true, RFC 5682; Linux tcp_frto). */
+  frto: boolean;
   /** Smallest send MSS accepted from a peer (default 88: 64 bytes of payload survive 24 of options; §8 rows 7/11). */
   minMss: number;
   /** Largest segment payload we build (default 8960: one 10 KiB arena slot). */
@@ -186,6 +206,9 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   timestamps: true,
   sack: true,
   dsack: true,
+  congestion: "cubic",
+  tlp: true,
+  frto: true,
   minMss: 88,
   maxSegment: 8960,
   keepIdle: 7_200_000,

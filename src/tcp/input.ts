@@ -18,7 +18,7 @@
  */
 import type { SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
-import { AckFlag, checkSackBlocks, tcpAck, tcpAckSyn } from "./ack.ts";
+import { AckFlag, tcpAck, tcpAckSyn } from "./ack.ts";
 import { Shutdown, TimerKind } from "./config.ts";
 import { rcvData, rcvUrg } from "./data.ts";
 import { enterTimeWait, establishChild, tcpDone, tcpReset } from "./lifecycle.ts";
@@ -245,8 +245,6 @@ function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
     skb.free();
     return;
   }
-  const o = th.options;
-  if (o.sackBlocks !== null) checkSackBlocks(sk, o.sackBlocks);
   const flag = tcpAck(sk, th, skb.len);
   if (flag & AckFlag.INVALID) {
     // RFC 5961 §5.2: drop, and ACK (rate-limited as a challenge ACK).
@@ -265,8 +263,10 @@ function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
     if (wake) sk.wake();
     return;
   }
-  if (flag & (AckFlag.SND_UNA_ADVANCED | AckFlag.WIN_UPDATE | AckFlag.DUP_ACK)) {
-    wake = ackSent(sk) || wake;
+  if (
+    flag & (AckFlag.SND_UNA_ADVANCED | AckFlag.WIN_UPDATE | AckFlag.DUP_ACK | AckFlag.DATA_SACKED)
+  ) {
+    wake = ackSent(sk, flag) || wake;
   }
   if (wake) sk.wake();
 }
@@ -276,10 +276,19 @@ function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
  * opened, send what the windows now allow, and report whether a writer that
  * found the buffer full should be woken (`sk_stream_write_space`).
  */
-function ackSent(sk: Tcb): boolean {
+function ackSent(sk: Tcb, flag: number): boolean {
   const snd = sk.snd;
   if (sk.timers.rtxKind === TimerKind.PROBE && snd.wnd > 0) clearRtx(sk);
-  writeXmit(sk, nagleMode(sk));
+  if (flag & AckFlag.FRTO_NEW_DATA) {
+    // F-RTO step 2b (RFC 5682 §3.1): new data instead of retransmissions; if
+    // none can go, the timeout is treated as genuine.
+    const cong = sk.cong;
+    writeXmit(sk, nagleMode(sk), true);
+    if (!seqAfter(snd.nxt, cong.highSeq)) {
+      cong.frto = false;
+      writeXmit(sk, nagleMode(sk));
+    }
+  } else writeXmit(sk, nagleMode(sk));
   if (snd.noSpace && snd.queued <= (snd.buf >>> 1)) {
     snd.noSpace = false;
     return true;

@@ -15,17 +15,18 @@
  */
 import { Errno } from "../core/errno.ts";
 import type { RouteResult } from "../ipv4/route.ts";
-import type { SkBuff } from "../skb/skbuff.ts";
+import { SACKED, type SkBuff } from "../skb/skbuff.ts";
 import type { Ipv4Address } from "../wire/addr.ts";
 import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { tcpOptionsLength } from "../wire/tcp_options.ts";
-import { INITIAL_WINDOW_SEGMENTS } from "./congestion/cc.ts";
+import { CaState, INITIAL_WINDOW_SEGMENTS } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { TCPOLEN_TSTAMP_ALIGNED } from "./options.ts";
 import { sackOption } from "./sack.ts";
-import { seqAdd, seqAfter, seqDiff, TcpState } from "./state.ts";
+import { seqAdd, seqAfter, seqBefore, seqDiff, TcpState } from "./state.ts";
 import type { AckBatch, Tcb, TcpContext } from "./tcb.ts";
 import { armDelack, armRtx, clearDelack, probeDelay } from "./timers.ts";
+import { scheduleLossProbe } from "./xmit_timer.ts";
 import { selectWindow } from "./window.ts";
 
 /**
@@ -485,6 +486,7 @@ export function fragment(sk: Tcb, skb: SkBuff, len: number): boolean {
   n.tcpFlags = skb.tcpFlags;
   n.when = skb.when;
   n.txCount = skb.txCount;
+  n.sacked = skb.sacked; // both halves keep the scoreboard marks (totals are unchanged)
   skb.tcpFlags &= ~(TcpFlags.FIN | TcpFlags.PSH);
   skb.endSeq = n.seq;
   sk.snd.queue.insertAfter(skb, n);
@@ -509,7 +511,7 @@ function canSendData(state: number): boolean {
  * // writeXmit(tcb, Nagle.PUSH); // true if something was sent
  * ```
  */
-export function writeXmit(sk: Tcb, mode: number): boolean {
+export function writeXmit(sk: Tcb, mode: number, newDataOnly = false): boolean {
   if (!canSendData(sk.state)) return false;
   const snd = sk.snd;
   const cong = sk.cong;
@@ -523,15 +525,28 @@ export function writeXmit(sk: Tcb, mode: number): boolean {
     // from at most the initial window (Linux tcp_cwnd_restart).
     cong.cwnd = Math.min(cong.cwnd, INITIAL_WINDOW_SEGMENTS * mss);
   }
-  // RFC 3042 limited transmit (C9): the first two duplicate ACKs each allow
-  // one new segment beyond cwnd.
+  // RFC 6675 NextSeg() rule 1: segments deemed lost go first (F-RTO's step
+  // 2b sends new data instead, `newDataOnly`).
+  if (snd.lostHint !== null && !newDataOnly && retransmitLost(sk)) {
+    const k = sk.timers.rtxKind;
+    if (k === TimerKind.NONE || k === TimerKind.PROBE) armRtx(sk, TimerKind.RETRANS, sk.rtt.rto);
+  }
+  // RFC 3042 limited transmit (C9): without SACK, the first two duplicate
+  // ACKs each allow one new segment beyond cwnd (with SACK the pipe already
+  // leaves SACKed segments out).
   const cwnd = cong.cwnd +
-    (!cong.inRecovery && cong.dupAcks > 0 ? Math.min(cong.dupAcks, 2) * mss : 0);
+    (!sk.sackOk && !cong.inRecovery && cong.dupAcks > 0 ? Math.min(cong.dupAcks, 2) * mss : 0);
+  let cwndLimited = false;
   for (let skb = snd.head; skb !== null; skb = snd.head) {
     const flight = snd.flight;
-    // Congestion window (RFC 5681): a segment may start while flight < cwnd.
-    if (flight > 0 && flight + Math.min(skb.len, mss) > cwnd) break;
-    if (skb.len > mss && !splitSuperSegment(sk, skb, cwnd - flight, mode)) break;
+    // Congestion window (RFC 5681; RFC 6675 §5 with SACK: the pipe, not the
+    // flight): a segment may start while what is in the network < cwnd.
+    const pipe = snd.pipe;
+    if (pipe > 0 && pipe + Math.min(skb.len, mss) > cwnd) {
+      cwndLimited = true;
+      break;
+    }
+    if (skb.len > mss && !splitSuperSegment(sk, skb, cwnd - pipe, mode)) break;
     const wndEnd = seqAdd(snd.una, snd.wnd);
     if (seqAfter(skb.endSeq, wndEnd)) {
       // MUST-38 sender SWS avoidance (RFC 9293 §3.8.6.2.1): send a piece of
@@ -553,6 +568,12 @@ export function writeXmit(sk: Tcb, mode: number): boolean {
     if (!sendNewSegment(sk, skb)) break;
     sent = true;
   }
+  if (sent || cwndLimited) cwndValidate(sk, cwndLimited);
+  const kind = sk.timers.rtxKind;
+  if (sent && kind !== TimerKind.REO) {
+    // RFC 8985 §7.2: a tail loss probe after new data, when allowed.
+    scheduleLossProbe(sk);
+  }
   if (
     !sent && snd.head !== null && snd.nxt === snd.una && sk.timers.rtxKind === TimerKind.NONE
   ) {
@@ -561,6 +582,122 @@ export function writeXmit(sk: Tcb, mode: number): boolean {
     armRtx(sk, TimerKind.PROBE, probeDelay(sk));
   }
   return sent;
+}
+
+/**
+ * Remember how fully the window is used (Linux `tcp_cwnd_validate`): the
+ * window was cwnd-limited, or the most in flight during it. Congestion
+ * control grows cwnd only for a window that used it (RFC 7661's concern,
+ * RFC 9438 §5.8 for CUBIC).
+ */
+function cwndValidate(sk: Tcb, limited: boolean): void {
+  const cong = sk.cong;
+  const snd = sk.snd;
+  const inFlight = snd.pipe;
+  if (
+    !seqBefore(snd.una, cong.cwndUsageSeq) || limited ||
+    (!cong.cwndLimited && inFlight > cong.maxFlight)
+  ) {
+    cong.cwndLimited = limited;
+    cong.maxFlight = inFlight;
+    cong.cwndUsageSeq = snd.nxt;
+  }
+}
+
+/**
+ * May an ACK grow cwnd (Linux `tcp_is_cwnd_limited`)? When the last window
+ * was cwnd-limited, or in slow start while cwnd is under twice the most
+ * that was in flight.
+ *
+ * @example
+ * ```ts
+ * // if (isCwndLimited(tcb)) tcb.cong.algorithm.congAvoid(tcb, acked);
+ * ```
+ */
+export function isCwndLimited(sk: Tcb): boolean {
+  const cong = sk.cong;
+  if (cong.cwndLimited) return true;
+  return cong.cwnd < cong.ssthresh && cong.cwnd < 2 * cong.maxFlight;
+}
+
+/**
+ * Retransmit the segments deemed lost, oldest first, while the pipe leaves
+ * room under cwnd (RFC 6675 §5 steps (C); NextSeg rule 1; Linux
+ * `tcp_xmit_retransmit_queue`). Returns whether anything was sent.
+ *
+ * @example
+ * ```ts
+ * // retransmitLost(tcb); // also done by writeXmit before new data
+ * ```
+ */
+export function retransmitLost(sk: Tcb): boolean {
+  const snd = sk.snd;
+  const cong = sk.cong;
+  const q = snd.queue;
+  let skb = snd.lostHint;
+  if (skb === null) return false;
+  if (skb.list !== q || seqBefore(skb.seq, snd.una)) skb = q.head;
+  let sent = false;
+  for (; skb !== null && skb !== snd.head; skb = skb.next) {
+    const f = skb.sacked;
+    if ((f & SACKED.LOST) === 0 || (f & (SACKED.SACKED_ACKED | SACKED.SACKED_RETRANS)) !== 0) {
+      continue;
+    }
+    const pipe = snd.pipe;
+    const room = cong.cwnd - pipe;
+    if (pipe > 0 && room < Math.min(skb.len, snd.mss)) {
+      snd.lostHint = skb;
+      return sent;
+    }
+    // MUST-34: beyond a window that shrank, only the head is resent (it
+    // probes the window; Linux tcp_retransmit_skb).
+    if (skb.seq !== snd.una && !seqBefore(skb.seq, seqAdd(snd.una, snd.wnd))) {
+      snd.lostHint = skb;
+      return sent;
+    }
+    // A super-segment (or one from before the MSS shrank) goes out in
+    // pieces that fit: whole MSS as far as cwnd allows.
+    if (skb.len > snd.mss) {
+      const fit = Math.max(snd.mss, room - room % snd.mss);
+      if (fit < skb.len && !fragment(sk, skb, fit)) {
+        snd.lostHint = skb;
+        return sent;
+      }
+    }
+    if (!retransmitSkb(sk, skb)) {
+      snd.lostHint = skb;
+      return sent;
+    }
+    sent = true;
+  }
+  snd.lostHint = null;
+  return sent;
+}
+
+/**
+ * Send `skb` (already sent before) again: a retransmission counted in the
+ * pipe, PRR's prr_out and the statistics (`tcp_retransmit_skb`). False
+ * when out of memory.
+ *
+ * @example
+ * ```ts
+ * // retransmitSkb(tcb, tcb.snd.queue.head!);
+ * ```
+ */
+export function retransmitSkb(sk: Tcb, skb: SkBuff): boolean {
+  if (transmitSkb(sk, skb, true) === -Errno.ENOBUFS) return false;
+  const snd = sk.snd;
+  const cong = sk.cong;
+  const len = skb.endSeq - skb.seq;
+  skb.txCount++;
+  skb.when = sk.now();
+  if ((skb.sacked & SACKED.SACKED_RETRANS) === 0) snd.retransBytes += len;
+  skb.sacked |= SACKED.SACKED_RETRANS | SACKED.EVER_RETRANS;
+  snd.totalRetrans++;
+  sk.ctx.stats.retransSegs++;
+  if (cong.undoRetrans >= 0) cong.undoRetrans++;
+  if (cong.state === CaState.RECOVERY || cong.state === CaState.CWR) cong.prrOut += len;
+  return true;
 }
 
 /**
@@ -611,13 +748,19 @@ function sendNewSegment(sk: Tcb, skb: SkBuff): boolean {
   }
   snd.lastSend = now;
   snd.head = skb.next;
+  const cong = sk.cong;
+  if (cong.state === CaState.RECOVERY || cong.state === CaState.CWR) {
+    cong.prrOut += skb.endSeq - skb.seq;
+  }
   // Linux tcp_event_data_sent: data sent within the delayed-ACK timeout of
   // data received makes the connection interactive (pingpong): ACKs wait to
   // ride on the reply instead of going out at once.
   const rcv = sk.rcv;
   if (rcv.ato > 0 && now - rcv.lastDataRcv < rcv.ato) rcv.pingpong = true;
-  // R6: start the timer when sending data and it is not running.
-  if (sk.timers.rtxKind !== TimerKind.RETRANS) armRtx(sk, TimerKind.RETRANS, rtt.rto);
+  // R6: start the timer when sending data and it is not running (a loss
+  // probe or RACK timer stands for it; writeXmit may then arm a probe).
+  const kind = sk.timers.rtxKind;
+  if (kind === TimerKind.NONE || kind === TimerKind.PROBE) armRtx(sk, TimerKind.RETRANS, rtt.rto);
   return true;
 }
 
@@ -684,8 +827,12 @@ export function retransmitHead(sk: Tcb): void {
   if (skb === null || skb === snd.head) return;
   // The head may extend past what the window now allows; send at most one MSS.
   if (skb.len > snd.mss && !fragment(sk, skb, snd.mss)) return;
-  if (transmitSkb(sk, skb, true) === -Errno.ENOBUFS) return;
-  skb.txCount++;
-  skb.when = sk.now();
-  sk.ctx.stats.retransSegs++;
+  if ((skb.tcpFlags & TcpFlags.SYN) !== 0) {
+    if (transmitSkb(sk, skb, true) === -Errno.ENOBUFS) return;
+    skb.txCount++;
+    skb.when = sk.now();
+    sk.ctx.stats.retransSegs++;
+    return;
+  }
+  retransmitSkb(sk, skb);
 }

@@ -8,6 +8,7 @@
 import { Errno } from "../core/errno.ts";
 import { TCP_DEFAULT_MSS } from "../wire/tcp_options.ts";
 import type { TcpOptionName } from "./config.ts";
+import { congestionByName } from "./congestion/registry.ts";
 import { Nagle, nagleMode, writeXmit } from "./output.ts";
 import { TcpState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -148,9 +149,31 @@ export function tcpGetOption(sk: Tcb, name: TcpOptionName): number {
 }
 
 /**
+ * setsockopt(TCP_CONGESTION): switch the connection to the algorithm called
+ * `name` (Linux `tcp_set_congestion_control`): 0, or -ENOENT when there is
+ * no such algorithm. An established connection keeps its windows; the new
+ * algorithm starts its own state afresh.
+ *
+ * @example
+ * ```ts
+ * // tcpSetCongestion(tcb, "reno") === 0
+ * ```
+ */
+export function tcpSetCongestion(sk: Tcb, name: string): number {
+  const alg = congestionByName(name);
+  if (alg === null) return -Errno.ENOENT;
+  const cong = sk.cong;
+  if (cong.algorithm === alg) return 0;
+  cong.algorithm = alg;
+  cong.priv = null;
+  return 0;
+}
+
+/**
  * Copy the options a fresh TCB keeps from `from` (what `tcp_disconnect`
  * leaves alone; also what a child inherits from its listener, Linux
- * `sk_clone_lock`): socket settings, buffer sizes, SO_REUSEADDR.
+ * `sk_clone_lock`): socket settings, buffer sizes, SO_REUSEADDR, the
+ * congestion-control algorithm.
  *
  * @example
  * ```ts
@@ -159,6 +182,8 @@ export function tcpGetOption(sk: Tcb, name: TcpOptionName): number {
  */
 export function copySocketOptions(from: Tcb, to: Tcb): void {
   to.opt.copyFrom(from.opt);
+  // A child uses its listener's algorithm (Linux tcp_assign_congestion_control).
+  to.cong.algorithm = from.cong.algorithm;
   to.rcv.buf = from.rcv.buf;
   to.snd.buf = from.snd.buf;
   to.reuseAddr = from.reuseAddr;

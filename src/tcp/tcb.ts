@@ -193,6 +193,26 @@ export class SendState {
   routeGen = -1;
   /** When forward progress last confirmed the next hop (`ack.ts`), or -Infinity. */
   confirmedAt = -Infinity;
+  // The SACK scoreboard (RFC 6675 §2–4; `scoreboard.ts`): per-segment marks
+  // live in each write-queue buffer's `sacked` bits, totals here.
+  /** Bytes of sent segments the peer SACKed (RFC 6675 SACKed). */
+  sackedBytes = 0;
+  /** Bytes of sent, un-SACKed segments deemed lost (RACK, NewReno, RTO). */
+  lostBytes = 0;
+  /** Bytes of retransmissions still in flight. */
+  retransBytes = 0;
+  /** End of the highest SACKed segment, or SND.UNA (RFC 6675 HighACK's counterpart). */
+  highSack = 0;
+  /** Where the last SACK walk stopped (a hint, checked before use). */
+  sackHint: SkBuff | null = null;
+  /** The first segment that may wait for a retransmission (a hint, checked before use). */
+  lostHint: SkBuff | null = null;
+  /** The SACK blocks processed for the previous ACK (`[l, r, …]`, 4 pairs; skip what they cover). */
+  sackCache: number[] | null = null;
+  /** Pairs in {@link SendState.sackCache}. */
+  sackCacheLen = 0;
+  /** Retransmitted segments over the connection's life (`tcpi_total_retrans`). */
+  totalRetrans = 0;
 
   /** A send side with an SO_SNDBUF of `buf` bytes. */
   constructor(
@@ -208,6 +228,16 @@ export class SendState {
   /** FlightSize: SND.NXT − SND.UNA. */
   get flight(): number {
     return seqDiff(this.nxt, this.una);
+  }
+
+  /**
+   * RFC 6675 §4 "pipe": bytes believed in the network — sent and not
+   * acknowledged, less what was SACKed or deemed lost, plus retransmissions
+   * in flight (Linux `tcp_packets_in_flight`, in bytes). Equals the flight
+   * when no SACK or loss information exists.
+   */
+  get pipe(): number {
+    return seqDiff(this.nxt, this.una) - this.sackedBytes - this.lostBytes + this.retransBytes;
   }
 }
 
@@ -310,6 +340,8 @@ export class RttState {
   seq = -1;
   /** When the timed segment was sent. */
   time = 0;
+  /** The RTT sample the last ACK gave (ms), or -1 (for congestion control, HyStart++). */
+  lastSample = -1;
 
   /** An estimator whose RTO starts at `rto` ms. */
   constructor(

@@ -105,7 +105,7 @@ import { IcmpType, IcmpUnreachableCode } from "../wire/icmp.ts";
 import type { Ipv4Repr } from "../wire/ipv4.ts";
 import { parseTcpInto, TcpField, TcpFlags, TcpParseScratch } from "../wire/tcp.ts";
 import type { CongestionControl } from "./congestion/cc.ts";
-import { NEW_RENO } from "./congestion/reno.ts";
+import { CONGESTION_ALGORITHMS, congestionByName } from "./congestion/registry.ts";
 import { DEFAULT_TCP_CONFIG, type IsnSource, type TcpConfig } from "./config.ts";
 import { tcpRcv, timeWaitAcceptsSyn } from "./input.ts";
 import { purgeWrite, tcpDone, tcpFail } from "./lifecycle.ts";
@@ -138,7 +138,7 @@ export type TcpProtocolOptions =
   & {
     /** Overrides of {@link DEFAULT_TCP_CONFIG}. */
     config?: Partial<TcpConfig>;
-    /** Congestion control for new connections (default NewReno). */
+    /** Congestion control for new connections (default: `config.congestion`, CUBIC). */
     cc?: CongestionControl;
     /** SYN cookie secrets (default: drawn from a fixed seed; the Stack passes its random source). */
     cookies?: SynCookies;
@@ -166,6 +166,15 @@ export class TcpProtocol implements InetProtocol {
 
   /** Create the protocol (the Stack does this and registers it as IP protocol 6). */
   constructor(o: TcpProtocolOptions) {
+    const config = { ...DEFAULT_TCP_CONFIG, ...o.config };
+    const cc = o.cc ?? congestionByName(config.congestion);
+    if (cc === null) {
+      throw new RangeError(
+        `TCP congestion control "${config.congestion}" is unknown (have: ${
+          [...CONGESTION_ALGORITHMS.keys()].join(", ")
+        })`,
+      );
+    }
     this.ctx = {
       clock: o.clock,
       ipv4: o.ipv4,
@@ -177,8 +186,8 @@ export class TcpProtocol implements InetProtocol {
         new SynCookies({ now: () => o.clock.now(), rng: new SeededRandom(0x5eed) }),
       stats: o.stats,
       drops: o.drops,
-      config: { ...DEFAULT_TCP_CONFIG, ...o.config },
-      cc: o.cc ?? NEW_RENO,
+      config,
+      cc,
       acks: new AckBatch(),
       socks: new Set(),
       scratch: new SegmentScratch(),

@@ -16,6 +16,7 @@ import { TcpFlags } from "../wire/tcp.ts";
 import { TimerKind } from "./config.ts";
 import { dropRequest, tcpDone, tcpFail } from "./lifecycle.ts";
 import { Nagle, retransmitHead, sendAck, sendProbe, writeWakeup, writeXmit } from "./output.ts";
+import { enterLoss, reoTimeout, tlpFire } from "./recovery.ts";
 import { TcpState } from "./state.ts";
 import { Tcb, type TcpContext } from "./tcb.ts";
 import { armKeep, armRtx, probeDelay, rtoClampedToUserTimeout } from "./timers.ts";
@@ -50,6 +51,8 @@ function rtxExpired(sk: Tcb): void {
   }
   t.rtxKind = TimerKind.NONE;
   if (kind === TimerKind.PROBE) probeTimer(sk);
+  else if (kind === TimerKind.LOSS_PROBE) tlpFire(sk);
+  else if (kind === TimerKind.REO) reoTimeout(sk);
   else retransmitTimer(sk);
 }
 
@@ -92,7 +95,6 @@ function retransmitTimer(sk: Tcb): void {
   const st = ctx.stats;
   const cfg = ctx.config;
   const rtt = sk.rtt;
-  const cong = sk.cong;
   const now = ctx.clock.now();
   const syn = sk.state === TcpState.SYN_SENT || sk.state === TcpState.SYN_RECEIVED;
   st.timeouts++;
@@ -105,24 +107,26 @@ function retransmitTimer(sk: Tcb): void {
     st.abortOnTimeout++;
     return tcpFail(sk, sk.softErr !== 0 ? sk.softErr : Errno.ETIMEDOUT);
   }
-  if (syn) {
+  if (syn || (head.tcpFlags & TcpFlags.SYN) !== 0) {
     st.synRetrans++;
     retransmitHead(sk);
+  } else if (snd.wnd === 0) {
+    // MUST-34/35: the peer shrank its window to zero under data in flight.
+    // That data is deemed lost; the window is probed as usual (persist,
+    // MUST-37: never given up while probes are answered) and the data is
+    // resent once it opens.
+    enterLoss(sk);
+    rtt.seq = -1;
+    armRtx(sk, TimerKind.PROBE, probeDelay(sk));
+    return;
   } else {
     // RFC 5681 §3.1 / C4, RFC 6582 §3.2 step 4: a timeout ends recovery,
-    // halves ssthresh (once per loss episode) and restarts from 1 SMSS.
-    if (rtt.backoff === 0) cong.ssthresh = cong.algorithm.ssthresh(sk);
-    cong.algorithm.onRto(sk);
-    cong.inRecovery = false;
-    cong.dupAcks = 0;
-    cong.recover = snd.max;
+    // takes ssthresh (once per loss episode) and restarts from 1 SMSS;
+    // everything unSACKed in flight is deemed lost and resent as slow start
+    // grows cwnd (`recovery.ts` enterLoss; F-RTO may find it spurious).
+    enterLoss(sk);
     rtt.seq = -1; // Karn
-    // Go back N: everything after SND.UNA is resent as cwnd allows (the
-    // receiver keeps what it already has out of order).
-    snd.nxt = snd.una;
-    snd.head = head;
-    if ((head.tcpFlags & TcpFlags.SYN) !== 0) retransmitHead(sk);
-    else writeXmit(sk, Nagle.PUSH);
+    writeXmit(sk, Nagle.PUSH);
   }
   snd.retransmits++;
   rtt.backoff++;
@@ -136,7 +140,9 @@ function retransmitTimer(sk: Tcb): void {
 /** Persist timer (`tcp_probe_timer`): probe a zero window, backing off (SHLD-30). */
 function probeTimer(sk: Tcb): void {
   const snd = sk.snd;
-  if (snd.head === null || snd.nxt !== snd.una) return;
+  // Probe while data waits for a window: unsent data with nothing in flight,
+  // or data in flight behind a window that shrank to zero (MUST-34).
+  if (snd.nxt !== snd.una ? snd.wnd !== 0 : snd.head === null) return;
   const ctx = sk.ctx;
   const t = sk.timers;
   // MUST-37: keep probing as long as the peer answers; only a user timeout ends it.
