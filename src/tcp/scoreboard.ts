@@ -200,7 +200,8 @@ export function sackTag(sk: Tcb, blocks: readonly number[], ack: number, tsEcr: 
   if (n > 0) {
     const l0 = blocks[0]!;
     const r0 = blocks[1]!;
-    const dsack = seqBefore(l0, r0) &&
+    // A D-SACK block must be well formed too (below SND.MAX, left < right).
+    const dsack = seqBefore(l0, r0) && seqLeq(r0, snd.max) &&
       (seqBefore(l0, ack) ||
         (n > 1 && seqLeq(r0, blocks[3]!) && seqGeq(l0, blocks[2]!)));
     if (dsack) {
