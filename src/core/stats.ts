@@ -165,6 +165,10 @@ export class TcpStats {
   dsackRecv = 0;
   /** ACKs that stopped at data the peer had SACKed (it reneged; TcpExt TCPSACKReneging). */
   sackReneging = 0;
+  /** Segments received with the CE mark on an ECN connection (RFC 3168). */
+  ecnCeRecv = 0;
+  /** cwnd reductions for an ECN echo (RFC 3168 §6.1.2). */
+  ecnReductions = 0;
   /** Transitions by `from * 11 + to` (TcpState numbering). */
   readonly transitions: Uint32Array = new Uint32Array(121);
 }

@@ -15,6 +15,7 @@ import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { CaState } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { isCwndLimited, retransmitHead } from "./output.ts";
+import { ecnEcho } from "./ecn.ts";
 import { rackDelivered } from "./rack.ts";
 import { sackRecoveryAck } from "./recovery.ts";
 import { restoreRto, rttSample, tsEcrRtt } from "./rtt.ts";
@@ -124,6 +125,8 @@ export function tcpAck(sk: Tcb, th: TcpRepr, payload: number): number {
   ) {
     flag |= AckFlag.DUP_ACK;
   }
+  // RFC 3168 §6.1.2: the receiver saw congestion: reduce once per window.
+  if (sk.ecnOk && (th.flags & (TcpFlags.ECE | TcpFlags.SYN)) === TcpFlags.ECE) ecnEcho(sk);
   const alg = cong.algorithm;
   if (sk.sackOk || cong.state === CaState.LOSS) {
     // RFC 6937 DeliveredData: what SND.UNA advanced plus what SACKed grew by.
@@ -138,16 +141,20 @@ export function tcpAck(sk: Tcb, th: TcpRepr, payload: number): number {
       alg.pktsAcked?.(sk, delivered, sk.rtt.lastSample);
       if (isCwndLimited(sk)) alg.congAvoid(sk, delivered, snd.superAcked);
     }
-  } else if (acked > 0) {
-    if (cong.inRecovery) recoveryAck(sk, ack, acked);
-    else {
-      cong.dupAcks = 0;
-      if (!(flag & AckFlag.SYN_ACKED)) {
-        alg.pktsAcked?.(sk, acked, sk.rtt.lastSample);
-        if (isCwndLimited(sk)) alg.congAvoid(sk, acked, snd.superAcked);
+  } else {
+    if (acked > 0) {
+      if (cong.inRecovery) recoveryAck(sk, ack, acked);
+      else {
+        cong.dupAcks = 0;
+        if (!(flag & AckFlag.SYN_ACKED) && cong.state !== CaState.CWR) {
+          alg.pktsAcked?.(sk, acked, sk.rtt.lastSample);
+          if (isCwndLimited(sk)) alg.congAvoid(sk, acked, snd.superAcked);
+        }
       }
-    }
-  } else if (flag & AckFlag.DUP_ACK) duplicateAck(sk, ack);
+    } else if (flag & AckFlag.DUP_ACK) duplicateAck(sk, ack);
+    // An ECN reduction (CWR) without SACK: end it, or pace it with PRR.
+    if (cong.state === CaState.CWR) sackRecoveryAck(sk, flag, acked);
+  }
   if (flag & (AckFlag.SND_UNA_ADVANCED | AckFlag.DATA_SACKED)) setXmitTimer(sk);
   return flag;
 }

@@ -101,7 +101,10 @@ export type TcpOptionName =
   | "TCP_USER_TIMEOUT" // ms, 0 = default R2
   | "TCP_TIMEWAIT_MS" // TIME-WAIT length in ms (default 2 × MSL)
   | "IP_TTL" // 1…255, -1 = the stack default (MUST-49)
-  | "IP_TOS"; // 0…255; the two ECN bits are TCP's and kept 0 (MUST-48)
+  | "IP_TOS" // 0…255; the two ECN bits are TCP's and kept 0 (MUST-48)
+  | "TCP_ECN" // netwasm: -1 = the stack's `ecn`, else 0/1/2 as `TcpConfig.ecn`
+  | "IP_MTU_DISCOVER" // 0 DONT, 1 WANT (default), 2 DO, 3 PROBE (Linux IP_PMTUDISC_*)
+  | "IP_MTU"; // read-only: the path MTU of a connected socket
 
 /**
  * Stack-wide TCP settings (Linux sysctls). Times in ms.
@@ -153,6 +156,12 @@ export interface TcpConfig {
   tlp: boolean;
   /** F-RTO: tell spurious retransmission timeouts apart and undo them (default true, RFC 5682; Linux tcp_frto). */
   frto: boolean;
+  /**
+   * ECN (RFC 3168; Linux tcp_ecn): 0 = off, 1 = ask for it on connections
+   * we open and accept it on those we accept, 2 = only accept it when asked
+   * (default, as Linux). Per socket: `TCP_ECN`.
+   */
+  ecn: 0 | 1 | 2;
   /** Smallest send MSS accepted from a peer (default 88: 64 bytes of payload survive 24 of options; §8 rows 7/11). */
   minMss: number;
   /** Largest segment payload we build (default 8960: one 10 KiB arena slot). */
@@ -209,6 +218,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   congestion: "cubic",
   tlp: true,
   frto: true,
+  ecn: 2,
   minMss: 88,
   maxSegment: 8960,
   keepIdle: 7_200_000,

@@ -21,6 +21,7 @@ import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { AckFlag, tcpAck, tcpAckSyn } from "./ack.ts";
 import { Shutdown, TimerKind } from "./config.ts";
 import { rcvData, rcvUrg } from "./data.ts";
+import { ecnRcv, ecnSynAck } from "./ecn.ts";
 import { enterTimeWait, establishChild, tcpDone, tcpReset } from "./lifecycle.ts";
 import { applySynOptions } from "./options.ts";
 import {
@@ -48,7 +49,7 @@ import { Incoming, pawsReject, validateIncoming } from "./validate.ts";
  * // tcpRcv(tcb, skb, th); // skb.data at the payload; consumes skb
  * ```
  */
-export function tcpRcv(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
+export function tcpRcv(sk: Tcb, skb: SkBuff, th: TcpRepr, ipEcn = 0): void {
   const flags = th.flags;
   skb.seq = th.seq;
   skb.tcpFlags = flags;
@@ -71,7 +72,7 @@ export function tcpRcv(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
       return;
   }
   sk.rcv.lastRcv = sk.now();
-  rcvSynchronized(sk, skb, th);
+  rcvSynchronized(sk, skb, th, ipEcn);
 }
 
 /** RFC 9293 §3.10.7.3 (Linux `tcp_rcv_synsent_state_process`). */
@@ -117,6 +118,8 @@ function rcvSynSent(sk: Tcb, th: TcpRepr): void {
     // SYN-ACK: our SYN is acknowledged → ESTABLISHED. W3: the SYN-ACK's window is not scaled.
     snd.wl1 = th.seq;
     snd.wl2 = th.ack;
+    const asked = ((snd.queue.head?.tcpFlags ?? 0) & TcpFlags.ECE) !== 0;
+    ecnSynAck(sk, flags, asked);
     tcpAckSyn(sk, th);
     snd.wnd = snd.maxWnd = th.window;
     sk.cong.algorithm.init(sk);
@@ -217,7 +220,7 @@ function finAckedStep(sk: Tcb): boolean {
 }
 
 /** The synchronized states and SYN-RECEIVED (RFC 9293 §3.10.7.4; Linux `tcp_rcv_state_process`). */
-function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
+function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr, ipEcn: number): void {
   const flags = th.flags;
   if (
     sk.state === TcpState.SYN_RECEIVED &&
@@ -258,6 +261,8 @@ function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
     return;
   }
   rcvUrg(sk, th);
+  // RFC 3168 §6.1.3: CWR ends our ECE echo, a CE mark starts it.
+  if (sk.ecnOk) ecnRcv(sk, flags, ipEcn, skb.len);
   let wake = rcvData(sk, skb, verdict === Incoming.ACCEPT_NO_TEXT);
   if (sk.state === TcpState.CLOSED || sk.state === TcpState.TIME_WAIT) {
     if (wake) sk.wake();

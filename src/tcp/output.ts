@@ -78,7 +78,7 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   }
   const { opts, repr, pseudo, send } = ctx.scratch;
   const rcv = sk.rcv;
-  const flags = out.tcpFlags;
+  let flags = out.tcpFlags;
   const syn = (flags & TcpFlags.SYN) !== 0;
   const ack = (flags & TcpFlags.ACK) !== 0;
   const cfg = ctx.config;
@@ -121,6 +121,20 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   const hlen = TCP_HEADER_LENGTH + tcpOptionsLength(opts);
   const at = out.push(hlen);
   out.transportHeader = at;
+  // RFC 3168 §6.1: new data goes out ECT(0) (never retransmissions, pure
+  // ACKs, probes, SYNs: §6.1.4/§6.1.5); ACKs carry ECE while a CE mark waits
+  // for the sender's CWR; the first new segment after a reduction carries CWR.
+  let tos = sk.opt.tos;
+  if (sk.ecnOk && !syn) {
+    if (ack && rcv.ecnCe) flags |= TcpFlags.ECE;
+    if (payloadLength > 0 && out.txCount === 0) {
+      tos |= ECN_ECT0;
+      if (sk.snd.sendCwr) {
+        flags |= TcpFlags.CWR;
+        sk.snd.sendCwr = false;
+      }
+    }
+  }
   repr.srcPort = sk.lport;
   repr.dstPort = sk.rport;
   repr.seq = out.seq;
@@ -159,11 +173,27 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   send.src = sk.laddr;
   // MUST-48/49: the connection's TTL and TOS (RSTs for unknown peers use the defaults).
   send.ttl = sk.opt.ttl > 0 ? sk.opt.ttl : ctx.ipv4.defaultTtl;
-  send.tos = sk.opt.tos;
+  send.tos = tos;
   send.route = cachedRoute(sk);
   const r = ctx.ipv4.output(out, sk.raddr, send);
   send.route = undefined;
   return r;
+}
+
+/** ECT(0) in the IP header's ECN field (RFC 3168 §5). */
+const ECN_ECT0 = 2;
+
+/**
+ * The connection's ECN mode (RFC 3168; `TcpConfig.ecn`): the socket's
+ * TCP_ECN when set, else the stack's — 0 off, 1 ask and accept, 2 accept.
+ *
+ * @example
+ * ```ts
+ * // if (ecnMode(tcb) === 1) synFlags |= TcpFlags.ECE | TcpFlags.CWR;
+ * ```
+ */
+export function ecnMode(sk: Tcb): number {
+  return sk.opt.ecn >= 0 ? sk.opt.ecn : sk.ctx.config.ecn;
 }
 
 /**
@@ -800,7 +830,10 @@ export function sendSyn(sk: Tcb, ack: boolean): number {
   const snd = sk.snd;
   skb.seq = snd.iss;
   skb.endSeq = seqAdd(snd.iss, 1);
-  skb.tcpFlags = TcpFlags.SYN | (ack ? TcpFlags.ACK : 0);
+  // RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup
+  // SYN-ACK ECE alone (the listener decided `ecnOk` from the SYN).
+  skb.tcpFlags = TcpFlags.SYN | (ack ? TcpFlags.ACK | (sk.ecnOk ? TcpFlags.ECE : 0) : 0) |
+    (!ack && ecnMode(sk) === 1 ? TcpFlags.ECE | TcpFlags.CWR : 0);
   snd.queue.push(skb);
   snd.una = snd.iss;
   snd.nxt = snd.max = snd.writeSeq = skb.endSeq;

@@ -12,6 +12,7 @@ import { IPV4_MIN_DATAGRAM } from "../wire/ipv4.ts";
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { tcpRcv } from "./input.ts";
 import { dropRequest, establishChild } from "./lifecycle.ts";
+import { ecnAcceptSyn } from "./ecn.ts";
 import { applySynOptions, connectInit } from "./options.ts";
 import { type SegmentEnds, sendResetFor, sendSyn, transmitSkb } from "./output.ts";
 import { copySocketOptions } from "./sockopt.ts";
@@ -82,6 +83,8 @@ export function rcvListen(lsk: Tcb, skb: SkBuff, th: TcpRepr, ip: Ipv4Repr): voi
   rcv.irs = th.seq;
   rcv.nxt = rcv.wup = seqAdd(th.seq, 1);
   applySynOptions(child, th.options);
+  // RFC 3168 §6.1.1: an ECN-setup SYN; the SYN-ACK answers with ECE.
+  ecnAcceptSyn(child, flags);
   snd.iss = ctx.isn.isn(child.laddr, child.lport, child.raddr, child.rport) >>> 0;
   child.tsOffset = ctx.isn.tsOffset(child.laddr, child.raddr) >>> 0;
   child.cong.recover = snd.iss;

@@ -97,6 +97,10 @@ export function tcpSetOption(sk: Tcb, name: TcpOptionName, value: number): numbe
       // Linux keeps the ECN bits of a stream socket under TCP's control.
       opt.tos = value & 0xfc;
       return 0;
+    case "TCP_ECN":
+      if (value !== -1 && value !== 0 && value !== 1 && value !== 2) return -Errno.EINVAL;
+      opt.ecn = value;
+      return 0;
   }
   return -Errno.ENOPROTOOPT;
 }
@@ -144,6 +148,8 @@ export function tcpGetOption(sk: Tcb, name: TcpOptionName): number {
       return opt.ttl > 0 ? opt.ttl : sk.ctx.ipv4.defaultTtl;
     case "IP_TOS":
       return opt.tos;
+    case "TCP_ECN":
+      return opt.ecn;
   }
   return -Errno.ENOPROTOOPT;
 }

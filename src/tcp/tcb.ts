@@ -213,6 +213,8 @@ export class SendState {
   sackCacheLen = 0;
   /** Retransmitted segments over the connection's life (`tcpi_total_retrans`). */
   totalRetrans = 0;
+  /** The next new data segment carries CWR (RFC 3168 §6.1.2: cwnd was reduced for an ECE). */
+  sendCwr = false;
 
   /** A send side with an SO_SNDBUF of `buf` bytes. */
   constructor(
@@ -307,6 +309,8 @@ export class RecvState {
   numSacks = 0;
   /** A D-SACK block is pending for the next ACK (RFC 2883). */
   dsack = false;
+  /** A CE mark arrived: every ACK carries ECE until the sender's CWR (RFC 3168 §6.1.3). */
+  ecnCe = false;
   /** Start of the pending D-SACK block. */
   dsackStart = 0;
   /** End of the pending D-SACK block. */
@@ -426,6 +430,8 @@ export class SocketSettings {
   ttl = -1;
   /** IP_TOS / DSCP for this connection's segments, ECN bits clear (MUST-48). */
   tos = 0;
+  /** TCP_ECN: -1 = the stack's `ecn`, else 0 / 1 / 2 (`TcpConfig.ecn`). */
+  ecn = -1;
 
   /** The stack's defaults. */
   constructor(c: Readonly<TcpConfig>) {
@@ -449,6 +455,7 @@ export class SocketSettings {
     this.userMss = o.userMss;
     this.ttl = o.ttl;
     this.tos = o.tos;
+    this.ecn = o.ecn;
   }
 }
 
@@ -528,6 +535,8 @@ export class Tcb implements TcpTableEntry {
   tsOk = false;
   /** SACK-permitted negotiated. */
   sackOk = false;
+  /** ECN negotiated (RFC 3168 §6.1.1): our data carries ECT(0), ECE/CWR are live. */
+  ecnOk = false;
   /** Random per-connection timestamp offset (T7). */
   tsOffset = 0;
   /** TS.Recent (RFC 7323) or -1 when none. */

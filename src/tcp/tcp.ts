@@ -326,7 +326,7 @@ export class TcpProtocol implements InetProtocol {
         // is separate from the user's socket. The SYN goes on to the listener.
         tcpDone(sk);
       } else {
-        tcpRcv(sk, skb, th);
+        tcpRcv(sk, skb, th, ip.tos & 3);
         return;
       }
     }

@@ -109,6 +109,10 @@ function retransmitTimer(sk: Tcb): void {
   }
   if (syn || (head.tcpFlags & TcpFlags.SYN) !== 0) {
     st.synRetrans++;
+    // RFC 3168 §6.1.1.1: a SYN that went unanswered may have been dropped
+    // for its ECN-setup flags; retransmit it without them (Linux
+    // tcp_ecn_clear_syn).
+    if ((head.tcpFlags & TcpFlags.ACK) === 0) head.tcpFlags &= ~(TcpFlags.ECE | TcpFlags.CWR);
     retransmitHead(sk);
   } else if (snd.wnd === 0) {
     // MUST-34/35: the peer shrank its window to zero under data in flight.
