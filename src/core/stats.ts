@@ -169,6 +169,14 @@ export class TcpStats {
   ecnCeRecv = 0;
   /** cwnd reductions for an ECN echo (RFC 3168 §6.1.2). */
   ecnReductions = 0;
+  /** Path MTU reductions from ICMP "fragmentation needed" (RFC 1191). */
+  pmtuUpdates = 0;
+  /** Black holes suspected: PLPMTUD switched on or its floor halved (RFC 4821; TcpExt TCPMTUPFail-like). */
+  mtuBlackHoles = 0;
+  /** PLPMTUD probes sent (RFC 4821). */
+  mtuProbes = 0;
+  /** PLPMTUD probes acknowledged (TcpExt TCPMTUPSuccess). */
+  mtuProbesAcked = 0;
   /** Transitions by `from * 11 + to` (TcpState numbering). */
   readonly transitions: Uint32Array = new Uint32Array(121);
 }

@@ -42,6 +42,8 @@ import {
 import {
   AF_INET,
   AF_UNSPEC,
+  IP_MTU,
+  IP_MTU_DISCOVER,
   IP_TOS,
   IP_TTL,
   IPPROTO_TCP,
@@ -98,6 +100,8 @@ const SOCKET_OPTIONS: ReadonlyMap<number, TcpOptionName> = new Map([
 const IP_OPTIONS: ReadonlyMap<number, TcpOptionName> = new Map([
   [IP_TTL, "IP_TTL"],
   [IP_TOS, "IP_TOS"],
+  [IP_MTU_DISCOVER, "IP_MTU_DISCOVER"],
+  [IP_MTU, "IP_MTU"],
 ]);
 
 /** SOL_TCP options, by BSD number. */

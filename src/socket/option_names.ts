@@ -194,6 +194,18 @@ export const IP_RECVERR = 11;
 export const IP_MTU_DISCOVER = 10;
 
 /**
+ * Read-only: the path MTU of a connected socket (TCP: what PMTU discovery
+ * learnt; ENOTCONN when not connected).
+ *
+ * @example
+ * ```ts
+ * import { IP_MTU } from "./constants.ts";
+ * IP_MTU; // 14
+ * ```
+ */
+export const IP_MTU = 14;
+
+/**
  * Allow binding an address that is not (yet) ours.
  *
  * @example

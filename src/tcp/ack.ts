@@ -16,6 +16,7 @@ import { CaState } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { isCwndLimited, retransmitHead } from "./output.ts";
 import { ecnEcho } from "./ecn.ts";
+import { mtupProbeAcked } from "./pmtu.ts";
 import { rackDelivered } from "./rack.ts";
 import { sackRecoveryAck } from "./recovery.ts";
 import { restoreRto, rttSample, tsEcrRtt } from "./rtt.ts";
@@ -97,13 +98,13 @@ export function tcpAck(sk: Tcb, th: TcpRepr, payload: number): number {
   const sack = blocks !== null && sk.sackOk;
   if (seqBefore(ack, snd.una)) {
     // An old (reordered) ACK: only its SACK information is news.
-    if (sack) sackTag(sk, blocks, ack, o.tsEcr);
+    if (sack) sackTag(sk, blocks, ack);
     return flag | AckFlag.OLD_ACK;
   }
 
   flag |= updateWindow(sk, th);
   const priorSacked = snd.sackedBytes;
-  if (sack) flag |= sackTag(sk, blocks, ack, o.tsEcr);
+  if (sack) flag |= sackTag(sk, blocks, ack);
   let acked = 0;
   sk.rtt.lastSample = -1;
   if (seqAfter(ack, snd.una)) {
@@ -190,7 +191,6 @@ function updateWindow(sk: Tcb, th: TcpRepr): number {
 function cleanRtxQueue(sk: Tcb, th: TcpRepr): number {
   const snd = sk.snd;
   const ack = th.ack;
-  const tsEcr = th.options.tsEcr;
   let flag: number = AckFlag.SND_UNA_ADVANCED | AckFlag.DATA_ACKED;
   let newestWhen = -1;
   const q = snd.queue;
@@ -227,6 +227,8 @@ function cleanRtxQueue(sk: Tcb, th: TcpRepr): number {
   }
   snd.una = ack;
   if (seqAfter(ack, snd.nxt)) snd.nxt = ack;
+  // RFC 4821 §7.5: the probe arrived: that MTU works.
+  if (snd.mtupProbe !== 0 && seqGeq(ack, snd.mtupProbeEnd)) mtupProbeAcked(sk);
   if (seqBefore(snd.highSack, ack)) snd.highSack = ack;
   if (seqBefore(sk.cong.rackFack, ack)) sk.cong.rackFack = ack;
   if (snd.up >= 0 && seqGeq(ack, snd.up)) snd.up = -1; // urgent data delivered

@@ -162,6 +162,24 @@ export interface TcpConfig {
    * (default, as Linux). Per socket: `TCP_ECN`.
    */
   ecn: 0 | 1 | 2;
+  /**
+   * Smallest path MTU an ICMP "fragmentation needed" may set (default 552,
+   * Linux min_pmtu; RFC 1191 §6.1 needs ≥ 68): a forged tiny MTU cannot
+   * shrink segments below it — the path MTU stops there and DF is cleared.
+   */
+  pmtuMin: number;
+  /** A path MTU learnt from ICMP is forgotten after this long (default 600 000 ms, RFC 1191 §6.3, Linux mtu_expires). */
+  pmtuExpires: number;
+  /**
+   * Packetization-layer PMTU discovery (RFC 4821; Linux tcp_mtu_probing):
+   * 0 off, 1 on once a black hole is suspected (repeated timeouts; default),
+   * 2 always.
+   */
+  mtuProbing: 0 | 1 | 2;
+  /** Payload size PLPMTUD starts its search from (default 1024, Linux tcp_base_mss). */
+  baseMss: number;
+  /** Time between PLPMTUD searches (default 600 000 ms, Linux tcp_probe_interval). */
+  mtuProbeInterval: number;
   /** Smallest send MSS accepted from a peer (default 88: 64 bytes of payload survive 24 of options; §8 rows 7/11). */
   minMss: number;
   /** Largest segment payload we build (default 8960: one 10 KiB arena slot). */
@@ -219,6 +237,11 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   tlp: true,
   frto: true,
   ecn: 2,
+  pmtuMin: 552,
+  pmtuExpires: 600_000,
+  mtuProbing: 1,
+  baseMss: 1024,
+  mtuProbeInterval: 600_000,
   minMss: 88,
   maxSegment: 8960,
   keepIdle: 7_200_000,

@@ -34,8 +34,62 @@ const MIN_SEGMENT_PAYLOAD = 64;
  * ```
  */
 export function pathMtu(sk: Tcb): number {
+  const snd = sk.snd;
+  let mtu = routeMtu(sk);
+  // RFC 1191: what ICMP taught us (IP_PMTUDISC_PROBE ignores it).
+  if (snd.pmtu !== 0 && snd.pmtu < mtu && sk.opt.pmtudisc !== 3) mtu = snd.pmtu;
+  // RFC 4821: while probing, segments are sized to what is known to work.
+  if (snd.mtupEnabled && snd.mtupLow < mtu) mtu = snd.mtupLow;
+  return mtu;
+}
+
+/**
+ * The route's MTU towards the peer (576 without a route).
+ *
+ * @example
+ * ```ts
+ * // routeMtu(tcb); // 1500 on an Ethernet route
+ * ```
+ */
+export function routeMtu(sk: Tcb): number {
   const rt = sk.ctx.ipv4.route(sk.raddr);
   return rt !== null ? rt.mtu : IPV4_MIN_DATAGRAM;
+}
+
+/**
+ * Payload bytes of a segment filling `mtu` (IPv4 and TCP headers and the
+ * timestamp option off).
+ *
+ * @example
+ * ```ts
+ * // mtuToMss(tcb, 1500); // 1448 with timestamps
+ * ```
+ */
+export function mtuToMss(sk: Tcb, mtu: number): number {
+  return mtu - TCP_IP_HEADERS - (sk.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0);
+}
+
+/**
+ * Start packetization-layer PMTU discovery's state (RFC 4821 §7.2; Linux
+ * `tcp_mtup_init`): search from `baseMss` up to the route MTU; on at once
+ * when `mtuProbing` is 2.
+ *
+ * @example
+ * ```ts
+ * // mtupInit(tcb); // when the connection is established
+ * ```
+ */
+export function mtupInit(sk: Tcb): void {
+  const snd = sk.snd;
+  const cfg = sk.ctx.config;
+  snd.mtupHigh = routeMtu(sk);
+  snd.mtupLow = Math.min(
+    snd.mtupHigh,
+    cfg.baseMss + TCP_IP_HEADERS + (sk.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0),
+  );
+  snd.mtupEnabled = cfg.mtuProbing === 2;
+  snd.mtupProbe = 0;
+  snd.mtupStamp = sk.now();
 }
 
 /** Largest TSO super-segment payload: a 65,535-byte datagram minus IPv4 and the longest TCP header. */
@@ -114,6 +168,7 @@ export function applySynOptions(sk: Tcb, o: TcpOptions): void {
   }
   sk.sackOk = o.sackPermitted && cfg.sack;
   rcv.mss = Math.min(rcv.advmss, snd.mssClamp);
+  mtupInit(sk);
   syncMss(sk);
 }
 

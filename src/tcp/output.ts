@@ -27,6 +27,7 @@ import { seqAdd, seqAfter, seqBefore, seqDiff, TcpState } from "./state.ts";
 import type { AckBatch, Tcb, TcpContext } from "./tcb.ts";
 import { armDelack, armRtx, clearDelack, probeDelay } from "./timers.ts";
 import { scheduleLossProbe } from "./xmit_timer.ts";
+import { isMtuProbe, mtupPrepareProbe, pmtuDontFragment, pmtuExpire } from "./pmtu.ts";
 import { selectWindow } from "./window.ts";
 
 /**
@@ -117,7 +118,8 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   }
   // Longer than one segment: a TSO super-segment, cut into `mss` pieces by
   // the device or by software GSO on the way out.
-  out.gsoSize = payloadLength > sk.snd.mss ? sk.snd.mss : 0;
+  // (A PLPMTUD probe goes whole: it tests the path with one datagram.)
+  out.gsoSize = payloadLength > sk.snd.mss && !isMtuProbe(sk, out.endSeq) ? sk.snd.mss : 0;
   const hlen = TCP_HEADER_LENGTH + tcpOptionsLength(opts);
   const at = out.push(hlen);
   out.transportHeader = at;
@@ -174,9 +176,12 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   // MUST-48/49: the connection's TTL and TOS (RSTs for unknown peers use the defaults).
   send.ttl = sk.opt.ttl > 0 ? sk.opt.ttl : ctx.ipv4.defaultTtl;
   send.tos = tos;
+  // RFC 1191: DF unless IP_PMTUDISC_DONT (or a floored MTU under WANT).
+  send.dontFragment = pmtuDontFragment(sk);
   send.route = cachedRoute(sk);
   const r = ctx.ipv4.output(out, sk.raddr, send);
   send.route = undefined;
+  send.dontFragment = false;
   return r;
 }
 
@@ -555,6 +560,9 @@ export function writeXmit(sk: Tcb, mode: number, newDataOnly = false): boolean {
     // from at most the initial window (Linux tcp_cwnd_restart).
     cong.cwnd = Math.min(cong.cwnd, INITIAL_WINDOW_SEGMENTS * mss);
   }
+  if (snd.pmtu !== 0) pmtuExpire(sk);
+  // RFC 4821: a probe for a larger path MTU, built from the next new data.
+  if (snd.mtupEnabled && snd.head !== null && !newDataOnly) mtupPrepareProbe(sk);
   // RFC 6675 NextSeg() rule 1: segments deemed lost go first (F-RTO's step
   // 2b sends new data instead, `newDataOnly`).
   if (snd.lostHint !== null && !newDataOnly && retransmitLost(sk)) {
@@ -576,7 +584,9 @@ export function writeXmit(sk: Tcb, mode: number, newDataOnly = false): boolean {
       cwndLimited = true;
       break;
     }
-    if (skb.len > mss && !splitSuperSegment(sk, skb, cwnd - pipe, mode)) break;
+    if (skb.len > mss && !isMtuProbe(sk, skb.endSeq)) {
+      if (!splitSuperSegment(sk, skb, cwnd - pipe, mode)) break;
+    }
     const wndEnd = seqAdd(snd.una, snd.wnd);
     if (seqAfter(skb.endSeq, wndEnd)) {
       // MUST-38 sender SWS avoidance (RFC 9293 §3.8.6.2.1): send a piece of
@@ -686,9 +696,11 @@ export function retransmitLost(sk: Tcb): boolean {
       return sent;
     }
     // A super-segment (or one from before the MSS shrank) goes out in
-    // pieces that fit: whole MSS as far as cwnd allows.
+    // pieces that fit: whole MSS as far as cwnd allows where the route takes
+    // TSO super-segments, one MSS where it does not (the IP layer only cuts
+    // datagrams larger than the route MTU, not the path MTU).
     if (skb.len > snd.mss) {
-      const fit = Math.max(snd.mss, room - room % snd.mss);
+      const fit = snd.sizeGoal > snd.mss ? Math.max(snd.mss, room - room % snd.mss) : snd.mss;
       if (fit < skb.len && !fragment(sk, skb, fit)) {
         snd.lostHint = skb;
         return sent;
@@ -740,6 +752,8 @@ export function retransmitSkb(sk: Tcb, skb: SkBuff): boolean {
 function splitSuperSegment(sk: Tcb, skb: SkBuff, cwndRoom: number, mode: number): boolean {
   const snd = sk.snd;
   const mss = snd.mss;
+  // Without TSO (a buffer from before the MSS shrank): one MSS at a time.
+  if (snd.sizeGoal <= mss) return fragment(sk, skb, mss);
   let limit = Math.min(skb.len, Math.max(mss, cwndRoom - cwndRoom % mss));
   const wndRoom = seqDiff(seqAdd(snd.una, snd.wnd), skb.seq);
   if (wndRoom >= mss) limit = Math.min(limit, wndRoom - wndRoom % mss);

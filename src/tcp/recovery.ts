@@ -25,9 +25,12 @@
  * @module
  */
 import { SACKED } from "../skb/skbuff.ts";
+import { TcpFlags } from "../wire/tcp.ts";
 import { CaState } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { fragment, Nagle, nagleMode, retransmitSkb, writeXmit } from "./output.ts";
+import { pathMtu, syncMss } from "./options.ts";
+import { MTU_PLATEAUS, PmtuDisc } from "./pmtu.ts";
 import { rackRecoveryEnded, reoWnd, sentAfter } from "./rack.ts";
 import { clearLost, clearSacked, markLost, SackFlag } from "./scoreboard.ts";
 import { seqAdd, seqAfter, seqBefore, seqGeq } from "./state.ts";
@@ -421,4 +424,71 @@ function tlpAck(sk: Tcb, flag: number): void {
   } else if ((flag & (ACK_UNA_ADVANCED | SackFlag.DATA_SACKED)) === 0) {
     cong.tlpHighSeq = -1; // a pure duplicate: original and probe both arrived
   }
+}
+
+/**
+ * ICMP "fragmentation needed" for a segment of ours in flight (RFC 1191
+ * §6.1; the caller checked RFC 5927 §4.1). `quotedLength` is the quoted
+ * datagram's total length (for the plateau rule when `nextHopMtu` is 0).
+ *
+ * @example
+ * ```ts
+ * // pmtuFragNeeded(tcb, e.nextHopMtu, e.quote.totalLength);
+ * ```
+ */
+export function pmtuFragNeeded(sk: Tcb, nextHopMtu: number, quotedLength: number): void {
+  // RFC 1191; IP_PMTUDISC_DONT sends no DF, IP_PMTUDISC_PROBE ignores ICMP.
+  const m = sk.opt.pmtudisc;
+  if (m === PmtuDisc.DONT || m === PmtuDisc.PROBE) return;
+  const ctx = sk.ctx;
+  const snd = sk.snd;
+  let mtu = nextHopMtu;
+  if (mtu === 0) {
+    // RFC 1191 §5/§7: an old router; guess the plateau below the datagram.
+    mtu = MTU_PLATEAUS.find((p) => p < quotedLength) ?? 68;
+  } else if (mtu >= quotedLength) {
+    // The datagram would have fit: a confused or forged message.
+    sk.ctx.drops.count("tcp.pmtu_bogus");
+    return;
+  }
+  const cur = pathMtu(sk);
+  if (mtu >= cur) return; // RFC 1191 §6.3: an ICMP never raises the estimate
+  const floor = ctx.config.pmtuMin;
+  if (mtu < floor) {
+    // §8 row 14: a forged tiny MTU stops at the floor; DF goes so a path
+    // that really is smaller still gets the data (fragmented).
+    ctx.drops.count("tcp.pmtu_below_floor");
+    mtu = floor;
+    snd.pmtuLocked = true;
+    if (mtu >= cur) return;
+  }
+  snd.pmtu = mtu;
+  snd.pmtuStamp = sk.now();
+  ctx.stats.pmtuUpdates++;
+  shrinkMss(sk);
+}
+
+/**
+ * The MSS fell (a smaller path MTU): resize, and resend at once what is in
+ * flight and no longer fits (Linux `tcp_simple_retransmit`). cwnd and
+ * ssthresh stay: the data in the network did not grow, its units shrank.
+ */
+function shrinkMss(sk: Tcb): void {
+  syncMss(sk);
+  const snd = sk.snd;
+  const cong = sk.cong;
+  const mss = snd.mss;
+  let marked = false;
+  for (let skb = snd.queue.head; skb !== null && skb !== snd.head; skb = skb.next) {
+    if (skb.len > mss && (skb.tcpFlags & TcpFlags.SYN) === 0 && markLost(sk, skb)) marked = true;
+  }
+  if (!marked) return;
+  if (cong.state !== CaState.LOSS) {
+    cong.state = CaState.LOSS;
+    cong.inRecovery = false;
+    cong.highSeq = snd.nxt;
+    cong.undoRetrans = -1;
+    cong.frto = false;
+  }
+  writeXmit(sk, nagleMode(sk));
 }

@@ -17,6 +17,7 @@
  */
 import { SACKED, type SkBuff } from "../skb/skbuff.ts";
 import { fragment } from "./output.ts";
+import { mtupProbeLost } from "./pmtu.ts";
 import { rackDelivered, rackOnDsack } from "./rack.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, seqGeq, seqLeq } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -60,6 +61,8 @@ export function markLost(sk: Tcb, skb: SkBuff): boolean {
   if ((f & SACKED.SACKED_RETRANS) !== 0) snd.retransBytes -= len;
   if ((f & SACKED.LOST) === 0) snd.lostBytes += len;
   skb.sacked = (f | SACKED.LOST) & ~SACKED.SACKED_RETRANS;
+  // RFC 4821 §7.6: a lost probe says that MTU does not work.
+  if (snd.mtupProbe !== 0 && skb.endSeq === snd.mtupProbeEnd) mtupProbeLost(sk);
   const hint = snd.lostHint;
   if (hint === null || hint.list !== snd.queue || seqBefore(skb.seq, hint.seq)) snd.lostHint = skb;
   return true;
@@ -181,17 +184,17 @@ function uncachedStart(snd: Tcb["snd"], l: number, r: number): number {
 
 /**
  * Apply the SACK blocks of an ACK (flat `[l, r, …]`, as parsed) to the
- * scoreboard; `ack` is the ACK's SEG.ACK, `tsEcr` its echo (0 without).
+ * scoreboard; `ack` is the ACK's SEG.ACK.
  * Returns {@link SackFlag} bits. Invalid blocks are counted and ignored
  * (CONFORMANCE S4); a D-SACK block (below SEG.ACK, or inside the second
  * block, RFC 2883 §4) is counted and feeds RACK's reordering window.
  *
  * @example
  * ```ts
- * // flag |= sackTag(tcb, th.options.sackBlocks, th.ack, th.options.tsEcr);
+ * // flag |= sackTag(tcb, th.options.sackBlocks, th.ack);
  * ```
  */
-export function sackTag(sk: Tcb, blocks: readonly number[], ack: number, tsEcr: number): number {
+export function sackTag(sk: Tcb, blocks: readonly number[], ack: number): number {
   const snd = sk.snd;
   const ctx = sk.ctx;
   const n = blocks.length >>> 1;

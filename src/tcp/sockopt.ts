@@ -9,6 +9,7 @@ import { Errno } from "../core/errno.ts";
 import { TCP_DEFAULT_MSS } from "../wire/tcp_options.ts";
 import type { TcpOptionName } from "./config.ts";
 import { congestionByName } from "./congestion/registry.ts";
+import { pathMtu } from "./options.ts";
 import { Nagle, nagleMode, writeXmit } from "./output.ts";
 import { TcpState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -101,6 +102,11 @@ export function tcpSetOption(sk: Tcb, name: TcpOptionName, value: number): numbe
       if (value !== -1 && value !== 0 && value !== 1 && value !== 2) return -Errno.EINVAL;
       opt.ecn = value;
       return 0;
+    case "IP_MTU_DISCOVER":
+      // Linux IP_PMTUDISC_DONT/WANT/DO/PROBE (4/5, INTERFACE/OMIT, are for datagrams).
+      if (!(Number.isInteger(value) && value >= 0 && value <= 3)) return -Errno.EINVAL;
+      opt.pmtudisc = value;
+      return 0;
   }
   return -Errno.ENOPROTOOPT;
 }
@@ -150,6 +156,14 @@ export function tcpGetOption(sk: Tcb, name: TcpOptionName): number {
       return opt.tos;
     case "TCP_ECN":
       return opt.ecn;
+    case "IP_MTU_DISCOVER":
+      return opt.pmtudisc;
+    case "IP_MTU":
+      // Linux: the path MTU of a connected socket, else ENOTCONN.
+      return sk.state === TcpState.ESTABLISHED || sk.state === TcpState.CLOSE_WAIT ||
+          sk.state === TcpState.FIN_WAIT_1 || sk.state === TcpState.FIN_WAIT_2
+        ? pathMtu(sk)
+        : -Errno.ENOTCONN;
   }
   return -Errno.ENOPROTOOPT;
 }

@@ -215,6 +215,25 @@ export class SendState {
   totalRetrans = 0;
   /** The next new data segment carries CWR (RFC 3168 §6.1.2: cwnd was reduced for an ECE). */
   sendCwr = false;
+  // Path MTU (RFC 1191, RFC 4821; `pmtu.ts`).
+  /** The path MTU learnt from ICMP (RFC 1191), or 0 to use the route's. */
+  pmtu = 0;
+  /** When {@link SendState.pmtu} was lowered (it expires, RFC 1191 §6.3). */
+  pmtuStamp = 0;
+  /** A forged or absurd MTU hit the floor: DF is off (IP_PMTUDISC_WANT), Linux's locked MTU. */
+  pmtuLocked = false;
+  /** Packetization-layer probing (RFC 4821) is on for this connection. */
+  mtupEnabled = false;
+  /** RFC 4821 search_low: the largest MTU known to work. */
+  mtupLow = 0;
+  /** RFC 4821 search_high: the smallest MTU known (or assumed) not to. */
+  mtupHigh = 0;
+  /** The MTU of the probe in flight, or 0. */
+  mtupProbe = 0;
+  /** The probe's end sequence number. */
+  mtupProbeEnd = 0;
+  /** When the last search finished (ms): a new one after `mtuProbeInterval`. */
+  mtupStamp = 0;
 
   /** A send side with an SO_SNDBUF of `buf` bytes. */
   constructor(
@@ -432,6 +451,8 @@ export class SocketSettings {
   tos = 0;
   /** TCP_ECN: -1 = the stack's `ecn`, else 0 / 1 / 2 (`TcpConfig.ecn`). */
   ecn = -1;
+  /** IP_MTU_DISCOVER: 0 DONT, 1 WANT (default, as Linux for TCP), 2 DO, 3 PROBE. */
+  pmtudisc = 1;
 
   /** The stack's defaults. */
   constructor(c: Readonly<TcpConfig>) {
@@ -456,6 +477,7 @@ export class SocketSettings {
     this.ttl = o.ttl;
     this.tos = o.tos;
     this.ecn = o.ecn;
+    this.pmtudisc = o.pmtudisc;
   }
 }
 

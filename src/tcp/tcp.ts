@@ -112,6 +112,7 @@ import { purgeWrite, tcpDone, tcpFail } from "./lifecycle.ts";
 import { flushAcks, sendResetFor } from "./output.ts";
 import { rcvListen } from "./passive.ts";
 import { purgeReceive } from "./rcv_queue.ts";
+import { pmtuFragNeeded } from "./recovery.ts";
 import { SegmentScratch } from "./scratch.ts";
 import { TcpSock } from "./sock.ts";
 import { seqAdd, seqInWindow, TcpState } from "./state.ts";
@@ -363,8 +364,13 @@ export class TcpProtocol implements InetProtocol {
     }
     // MUST-55: source quench and the rest are ignored (errno 0).
     if (e.errno === 0) return;
-    // Fragmentation needed: we never set DF (no PMTU discovery yet).
-    if (e.type === IcmpType.DEST_UNREACHABLE && e.code === IcmpUnreachableCode.FRAG_NEEDED) return;
+    // Fragmentation needed (RFC 1191): a smaller path MTU.
+    if (e.type === IcmpType.DEST_UNREACHABLE && e.code === IcmpUnreachableCode.FRAG_NEEDED) {
+      if (sk.state !== TcpState.SYN_SENT && sk.state !== TcpState.LISTEN) {
+        pmtuFragNeeded(sk, e.nextHopMtu, q.totalLength);
+      }
+      return;
+    }
     // MUST-56: soft errors never abort; a fatal one aborts a connection attempt.
     if (e.fatal && (sk.state === TcpState.SYN_SENT || sk.state === TcpState.SYN_RECEIVED)) {
       tcpFail(sk, e.errno);

@@ -16,6 +16,7 @@ import { TcpFlags } from "../wire/tcp.ts";
 import { TimerKind } from "./config.ts";
 import { dropRequest, tcpDone, tcpFail } from "./lifecycle.ts";
 import { Nagle, retransmitHead, sendAck, sendProbe, writeWakeup, writeXmit } from "./output.ts";
+import { BLACK_HOLE_RETRIES, mtupBlackHole } from "./pmtu.ts";
 import { enterLoss, reoTimeout, tlpFire } from "./recovery.ts";
 import { TcpState } from "./state.ts";
 import { Tcb, type TcpContext } from "./tcb.ts";
@@ -124,6 +125,8 @@ function retransmitTimer(sk: Tcb): void {
     armRtx(sk, TimerKind.PROBE, probeDelay(sk));
     return;
   } else {
+    // RFC 4821 §6.1: timeouts in a row may be a PMTU black hole.
+    if (snd.retransmits >= BLACK_HOLE_RETRIES) mtupBlackHole(sk);
     // RFC 5681 §3.1 / C4, RFC 6582 §3.2 step 4: a timeout ends recovery,
     // takes ssthresh (once per loss episode) and restarts from 1 SMSS;
     // everything unSACKed in flight is deemed lost and resent as slow start
