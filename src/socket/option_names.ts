@@ -371,6 +371,30 @@ export const TCP_KEEPINTVL = 5;
 export const TCP_KEEPCNT = 6;
 
 /**
+ * TCP, read-only: the connection's `struct tcp_info` (a `TcpInfo` object;
+ * `conn.info()` is the typed shortcut).
+ *
+ * @example
+ * ```ts
+ * import { TCP_INFO } from "./constants.ts";
+ * TCP_INFO; // 11
+ * ```
+ */
+export const TCP_INFO = 11;
+
+/**
+ * TCP: the congestion-control algorithm by name ("cubic", "reno"); a string
+ * value, like Linux's `char[16]`.
+ *
+ * @example
+ * ```ts
+ * import { TCP_CONGESTION } from "./constants.ts";
+ * TCP_CONGESTION; // 13
+ * ```
+ */
+export const TCP_CONGESTION = 13;
+
+/**
  * TCP: ms unacknowledged data may wait before the connection fails with ETIMEDOUT (RFC 5482).
  *
  * @example

@@ -128,10 +128,13 @@ export function tcpAck(sk: Tcb, th: TcpRepr, payload: number): number {
   }
   // RFC 3168 §6.1.2: the receiver saw congestion: reduce once per window.
   if (sk.ecnOk && (th.flags & (TcpFlags.ECE | TcpFlags.SYN)) === TcpFlags.ECE) ecnEcho(sk);
+  // RFC 6937 DeliveredData: what SND.UNA advanced plus what SACKed grew by.
+  const delivered = acked + (snd.sackedBytes - priorSacked);
+  snd.lastAckRcv = sk.now();
+  snd.bytesAcked += acked;
+  if (delivered > 0) rateSample(sk, delivered);
   const alg = cong.algorithm;
   if (sk.sackOk || cong.state === CaState.LOSS) {
-    // RFC 6937 DeliveredData: what SND.UNA advanced plus what SACKed grew by.
-    const delivered = acked + (snd.sackedBytes - priorSacked);
     if (sackRecoveryAck(sk, flag, delivered)) flag |= AckFlag.FRTO_NEW_DATA;
     // Linux tcp_may_raise_cwnd: grow only outside a reduction, on an ACK
     // that advanced SND.UNA, for a window that used cwnd.
@@ -158,6 +161,36 @@ export function tcpAck(sk: Tcb, th: TcpRepr, payload: number): number {
   }
   if (flag & (AckFlag.SND_UNA_ADVANCED | AckFlag.DATA_SACKED)) setXmitTimer(sk);
   return flag;
+}
+
+/**
+ * Delivery-rate sampling for TCP_INFO: bytes delivered over intervals of one
+ * to four SRTTs, idle stretches skipped (a coarse stand-in for Linux's
+ * per-segment rate samples, `tcp_rate.c`).
+ */
+function rateSample(sk: Tcb, delivered: number): void {
+  const snd = sk.snd;
+  snd.delivered += delivered;
+  const now = sk.now();
+  if (snd.rateStamp === 0) {
+    snd.rateStamp = now;
+    snd.rateDelivered = snd.delivered - delivered;
+    return;
+  }
+  const interval = now - snd.rateStamp;
+  const srtt = Math.max(1, sk.rtt.srtt);
+  if (interval < srtt) return;
+  if (interval > 4 * srtt) {
+    // An idle (or stalled) stretch: start a new interval instead of
+    // averaging the silence in.
+    snd.rateStamp = now;
+    snd.rateDelivered = snd.delivered - delivered;
+    return;
+  }
+  snd.deliveryRate = Math.round((snd.delivered - snd.rateDelivered) * 1000 / interval);
+  snd.rateAppLimited = !sk.cong.cwndLimited;
+  snd.rateStamp = now;
+  snd.rateDelivered = snd.delivered;
 }
 
 /**

@@ -51,6 +51,9 @@ import { Incoming, pawsReject, validateIncoming } from "./validate.ts";
  */
 export function tcpRcv(sk: Tcb, skb: SkBuff, th: TcpRepr, ipEcn = 0): void {
   const flags = th.flags;
+  const rcv = sk.rcv;
+  rcv.segsIn++;
+  if (skb.len > 0) rcv.dataSegsIn++;
   skb.seq = th.seq;
   skb.tcpFlags = flags;
   skb.endSeq = seqAdd(

@@ -172,6 +172,12 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   }
   ctx.stats.outSegs++;
   if (flags & TcpFlags.RST) ctx.stats.outRsts++;
+  const snd = sk.snd;
+  snd.segsOut++;
+  if (payloadLength > 0) {
+    snd.dataSegsOut++;
+    snd.bytesSent += payloadLength;
+  }
   send.src = sk.laddr;
   // MUST-48/49: the connection's TTL and TOS (RSTs for unknown peers use the defaults).
   send.ttl = sk.opt.ttl > 0 ? sk.opt.ttl : ctx.ipv4.defaultTtl;
@@ -609,6 +615,15 @@ export function writeXmit(sk: Tcb, mode: number, newDataOnly = false): boolean {
     sent = true;
   }
   if (sent || cwndLimited) cwndValidate(sk, cwndLimited);
+  // What limits sending now (Linux tcp_chrono, for TCP_INFO).
+  chrono(
+    sk,
+    snd.head === null
+      ? (snd.una === snd.nxt ? CHRONO_NONE : CHRONO_BUSY)
+      : seqAfter(snd.head.endSeq, seqAdd(snd.una, snd.wnd)) && !cwndLimited
+      ? CHRONO_RWND
+      : CHRONO_BUSY,
+  );
   const kind = sk.timers.rtxKind;
   if (sent && kind !== TimerKind.REO) {
     // RFC 8985 §7.2: a tail loss probe after new data, when allowed.
@@ -622,6 +637,41 @@ export function writeXmit(sk: Tcb, mode: number, newDataOnly = false): boolean {
     armRtx(sk, TimerKind.PROBE, probeDelay(sk));
   }
   return sent;
+}
+
+/** Chrono types (Linux `tcp_chrono`): nothing to send, busy, receive-window limited, send-buffer limited. */
+const CHRONO_NONE = 0;
+const CHRONO_BUSY = 1;
+const CHRONO_RWND = 2;
+/**
+ * The send buffer limits the application (Linux TCP_CHRONO_SNDBUF_LIMITED).
+ *
+ * @example
+ * ```ts
+ * // chrono(tcb, CHRONO_SNDBUF); // sendmsg found the buffer full
+ * ```
+ */
+export const CHRONO_SNDBUF = 3;
+
+/**
+ * Switch what limits sending (Linux `tcp_chrono_start`): the time since the
+ * last switch is added to the old state's total.
+ *
+ * @example
+ * ```ts
+ * // chrono(tcb, CHRONO_SNDBUF);
+ * ```
+ */
+export function chrono(sk: Tcb, type: number): void {
+  const snd = sk.snd;
+  if (snd.chronoType === type) return;
+  const now = sk.now();
+  const d = now - snd.chronoStart;
+  if (snd.chronoType === CHRONO_BUSY) snd.busyTime += d;
+  else if (snd.chronoType === CHRONO_RWND) snd.rwndLimitedTime += d;
+  else if (snd.chronoType === CHRONO_SNDBUF) snd.sndbufLimitedTime += d;
+  snd.chronoType = type;
+  snd.chronoStart = now;
 }
 
 /**
@@ -736,6 +786,7 @@ export function retransmitSkb(sk: Tcb, skb: SkBuff): boolean {
   if ((skb.sacked & SACKED.SACKED_RETRANS) === 0) snd.retransBytes += len;
   skb.sacked |= SACKED.SACKED_RETRANS | SACKED.EVER_RETRANS;
   snd.totalRetrans++;
+  snd.bytesRetrans += skb.len;
   sk.ctx.stats.retransSegs++;
   if (cong.undoRetrans >= 0) cong.undoRetrans++;
   if (cong.state === CaState.RECOVERY || cong.state === CaState.CWR) cong.prrOut += len;

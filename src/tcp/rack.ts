@@ -71,6 +71,7 @@ export function rackDelivered(sk: Tcb, skb: SkBuff): void {
   if (seqAfter(end, cong.rackFack)) cong.rackFack = end;
   else if (seqBefore(end, cong.rackFack) && (skb.sacked & SACKED.EVER_RETRANS) === 0) {
     cong.rackReorderingSeen = true;
+    cong.reordSeen++;
   }
   const when = skb.when;
   const rtt = sk.now() - when;

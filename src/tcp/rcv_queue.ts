@@ -30,6 +30,7 @@ function queueInOrder(sk: Tcb, skb: SkBuff): void {
   const len = skb.len;
   rcv.nxt = seqAdd(rcv.nxt, len);
   rcv.queued += len;
+  rcv.bytesReceived += len;
   if (len === 0) {
     skb.free();
     return;

@@ -211,6 +211,7 @@ export function sackTag(sk: Tcb, blocks: readonly number[], ack: number): number
       flag |= SackFlag.DSACK;
       first = 1;
       ctx.stats.dsackRecv++;
+      snd.dsackDups++;
       rackOnDsack(sk);
       // A retransmission of this episode proved unnecessary (Linux tcp_check_dsack).
       const cong = sk.cong;

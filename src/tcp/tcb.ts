@@ -234,6 +234,41 @@ export class SendState {
   mtupProbeEnd = 0;
   /** When the last search finished (ms): a new one after `mtuProbeInterval`. */
   mtupStamp = 0;
+  // Counters for TCP_INFO (`socket/tcp_info.ts`).
+  /** Segments sent, retransmissions and pure ACKs included (`tcpi_segs_out`). */
+  segsOut = 0;
+  /** Segments sent with data (`tcpi_data_segs_out`). */
+  dataSegsOut = 0;
+  /** Payload bytes sent, retransmissions included (`tcpi_bytes_sent`). */
+  bytesSent = 0;
+  /** Payload bytes retransmitted (`tcpi_bytes_retrans`). */
+  bytesRetrans = 0;
+  /** Bytes cumulatively acknowledged (`tcpi_bytes_acked`). */
+  bytesAcked = 0;
+  /** Bytes delivered to the peer, SACKed included (`tcpi_delivered`, in bytes). */
+  delivered = 0;
+  /** D-SACK blocks received (`tcpi_dsack_dups`). */
+  dsackDups = 0;
+  /** Clock ms of the last acceptable ACK (`tcpi_last_ack_recv`). */
+  lastAckRcv = 0;
+  /** Delivery-rate sampling: `delivered` at the start of the interval. */
+  rateDelivered = 0;
+  /** Delivery-rate sampling: when the interval began (ms), 0 = not yet. */
+  rateStamp = 0;
+  /** The last delivery-rate sample (bytes/s, `tcpi_delivery_rate`). */
+  deliveryRate = 0;
+  /** That sample was taken while the sender was not cwnd-limited (`tcpi_delivery_rate_app_limited`). */
+  rateAppLimited = false;
+  /** What limits sending now (Linux chrono): 0 none, 1 busy, 2 receive window, 3 send buffer. */
+  chronoType = 0;
+  /** When {@link SendState.chronoType} began (ms). */
+  chronoStart = 0;
+  /** ms spent busy / receive-window limited / send-buffer limited (`tcpi_busy_time`, …). */
+  busyTime = 0;
+  /** ms limited by the peer's window (`tcpi_rwnd_limited`). */
+  rwndLimitedTime = 0;
+  /** ms limited by the send buffer (`tcpi_sndbuf_limited`). */
+  sndbufLimitedTime = 0;
 
   /** A send side with an SO_SNDBUF of `buf` bytes. */
   constructor(
@@ -308,6 +343,12 @@ export class RecvState {
   ato = 0;
   /** Clock ms of the last data segment received (Linux `icsk_ack.lrcvtime`). */
   lastDataRcv = 0;
+  /** Segments received (`tcpi_segs_in`). */
+  segsIn = 0;
+  /** Segments received with data (`tcpi_data_segs_in`). */
+  dataSegsIn = 0;
+  /** Bytes received in order (`tcpi_bytes_received`). */
+  bytesReceived = 0;
   /** Last ACK number we sent (RFC 7323 Last.ACK.sent). */
   lastAckSent = 0;
   /** Clock ms of the last segment received (keepalive idle, user timeout). */

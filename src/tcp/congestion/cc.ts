@@ -123,6 +123,8 @@ export class CongestionState {
   rackFack = 0;
   /** RACK: reordering has been observed (RACK.reordering_seen). */
   rackReorderingSeen = false;
+  /** Times reordering was observed (`tcpi_reord_seen`). */
+  reordSeen = 0;
   /** RACK: reordering window multiplier (RACK.reo_wnd_mult). */
   rackReoWndMult = 1;
   /** RACK: recoveries left before the multiplier resets (RACK.reo_wnd_persist). */
