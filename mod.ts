@@ -111,6 +111,9 @@ export {
 } from "./src/dns/resolver.ts";
 export { DnsError, NotFound } from "./src/dns/errors.ts";
 export { DnsStats } from "./src/dns/transport.ts";
+export type { DnsServer } from "./src/dns/transport.ts";
+export type { CacheHit, DnsCache, DnsCacheOptions, DnsCacheStats } from "./src/dns/cache.ts";
+export type { DnsRdata, DnsRecord } from "./src/dns/wire.ts";
 export {
   type FetchInit,
   HttpClient,
@@ -124,4 +127,7 @@ export {
   type DhcpLease,
   type DhcpState,
 } from "./src/dhcp/client.ts";
+export type { DhcpClientStats } from "./src/dhcp/client.ts";
+export type { DhcpRepr } from "./src/dhcp/wire.ts";
 export { DhcpServer, type DhcpServerOptions } from "./src/dhcp/server.ts";
+export type { DhcpServerStats } from "./src/dhcp/server.ts";
