@@ -18,8 +18,8 @@
  *   kit is in `./testing`.
  * - Captures: {@link recordPcap}, {@link PcapWriter}, {@link readPcap}.
  *
- * Internals have their own entry points: `./socket`, `./ipv4`, `./udp`,
- * `./link`, `./wire`, `./skb`, `./core`, `./wasm`.
+ * Internals have their own entry points: `./socket`, `./ipv4`, `./ipv6`,
+ * `./udp`, `./tcp`, `./link`, `./wire`, `./skb`, `./core`, `./wasm`.
  *
  * @example Two stacks on an impaired in-memory cable
  * ```ts
