@@ -25,7 +25,7 @@
  * - **SLAAC** (§5.5.3): prefixes with the A flag and length 64 (our
  *   identifiers are 64 bits) make one address each; preferred > valid is
  *   ignored; lifetimes of existing addresses follow the two-hour rule (e).
- * - **Router advertisement floods are bounded** (CONFORMANCE §8): at most
+ * - **Router advertisement floods are bounded**: at most
  *   `maxAddresses` autoconfigured addresses (default 16, Linux
  *   `max_addresses`), `maxRouters` default routers (8) and `maxPrefixes`
  *   on-link prefixes (16) per interface; beyond that, new ones are ignored

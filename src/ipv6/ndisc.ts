@@ -19,7 +19,7 @@
  *   solicitations, `maxUnicastSolicit` (3); no answer → removed. Unused STALE
  *   entries go after `staleMs` (Linux `gc_staletime`).
  *
- * Flood protections, the same as ARP's (CONFORMANCE §8 row 17): the cache is
+ * Flood protections, the same as ARP's (RFC 6583: neighbour cache exhaustion): the cache is
  * bounded (`maxEntries`; a new entry evicts the least recently confirmed one
  * that is not resolving, else is refused), buckets come from a keyed hash
  * (an attacker cannot aim 50,000 targets at one chain), pending packets are

@@ -11,7 +11,7 @@
  *   Problem code 2, 11 the same unless the destination was multicast. The
  *   Jumbo Payload option (RFC 2675) is therefore refused like any unknown
  *   option with action 11.
- * - **Option floods are bounded** (CONFORMANCE §8; Linux
+ * - **Option floods are bounded** (RFC 8504; Linux
  *   `max_hbh_opts_number`/`max_dst_opts_number` = 8): more than
  *   {@link IPV6_MAX_OPTIONS} non-padding options in one header, a run of
  *   padding longer than 7 bytes, or PadN carrying non-zero bytes (RFC 4942
