@@ -170,7 +170,7 @@ export class SendState {
   /** ISS: our initial sequence number. */
   iss = 0;
   /** ISS inherited from a reused TIME-WAIT 4-tuple, or -1. */
-  presetIss = -1;
+  presetIss: number = -1;
   /** SND.UNA: oldest unacknowledged sequence number. */
   una = 0;
   /** SND.NXT: next sequence number to send (retreats on RTO, go-back-N). */
@@ -190,7 +190,7 @@ export class SendState {
   /** End of the last small segment sent (Minshall's Nagle). */
   sml = 0;
   /** SND.UP: the sequence number after the last urgent byte sent, or -1 (RFC 6093). */
-  up = -1;
+  up: number = -1;
   /** Shift applied to windows the peer sends (RFC 7323 Snd.Wind.Shift). */
   wscale = 0;
   /** Effective send MSS: payload bytes per segment, options excluded (MUST-16). */
@@ -220,9 +220,9 @@ export class SendState {
   /** The route to the peer (Linux `sk_dst_cache`), or null until looked up. */
   route: RouteResult | null = null;
   /** The route table's generation when {@link SendState.route} was looked up. */
-  routeGen = -1;
+  routeGen: number = -1;
   /** When forward progress last confirmed the next hop (`ack.ts`), or -Infinity. */
-  confirmedAt = -Infinity;
+  confirmedAt: number = -Infinity;
 
   /** A send side with an SO_SNDBUF of `buf` bytes. */
   constructor(
@@ -262,7 +262,7 @@ export class RecvState {
   /** RCV.NXT when the window was last advertised (Linux rcv_wup). */
   wup = 0;
   /** RCV.UP: the sequence number after the last urgent byte received, or -1. */
-  up = -1;
+  up: number = -1;
   /** Shift applied to windows we send (RFC 7323 Rcv.Wind.Shift). */
   wscale = 0;
   /** MSS we advertise. */
@@ -313,7 +313,7 @@ export class RttState {
   /** Exponential backoff count. */
   backoff = 0;
   /** Time-based RTT sample in progress (no timestamps): its end sequence number, or -1. */
-  seq = -1;
+  seq: number = -1;
   /** When the timed segment was sent. */
   time = 0;
 
@@ -345,11 +345,11 @@ export class TimerState {
   /** `TimerKind.RETRANS` or `TimerKind.PROBE` while the retransmit slot is on. */
   rtxKind: number = TimerKind.NONE;
   /** When the retransmit / persist slot is due (Infinity when off). */
-  rtxDeadline = Infinity;
+  rtxDeadline: number = Infinity;
   /** When the delayed ACK is due (Infinity when none is owed). */
-  delackDeadline = Infinity;
+  delackDeadline: number = Infinity;
   /** When the keepalive / FIN-WAIT-2 / TIME-WAIT slot is due (Infinity when off). */
-  keepDeadline = Infinity;
+  keepDeadline: number = Infinity;
   /** Unanswered keepalive or zero-window probes. */
   probesOut = 0;
 
@@ -388,7 +388,7 @@ export class SocketSettings {
   /** Keepalive probes before giving up. */
   keepCnt: number;
   /** SO_LINGER seconds, -1 = off. */
-  linger = -1;
+  linger: number = -1;
   /** TCP_USER_TIMEOUT ms, 0 = use R2. */
   userTimeout = 0;
   /** TIME-WAIT length in ms (2 × MSL). */
@@ -396,7 +396,7 @@ export class SocketSettings {
   /** TCP_MAXSEG, 0 = none. */
   userMss = 0;
   /** IP_TTL for this connection's segments, -1 = the IP layer's default (MUST-49). */
-  ttl = -1;
+  ttl: number = -1;
   /** IP_TOS / DSCP for this connection's segments, ECN bits clear (MUST-48). */
   tos = 0;
 
@@ -437,11 +437,11 @@ export class SocketSettings {
  */
 export class RateLimits {
   /** Start of the current challenge-ACK second, or -1. */
-  challengeStamp = -1;
+  challengeStamp: number = -1;
   /** Challenge ACKs sent in that second. */
   challengeCount = 0;
   /** When the last rate-limited out-of-window ACK went out, or -1. */
-  lastOowAck = -1;
+  lastOowAck: number = -1;
 }
 
 /**
@@ -459,7 +459,7 @@ export class ListenState {
   /** Established children waiting for accept(). */
   readonly acceptQueue: Tcb[] = [];
   /** When this listener last sent a SYN cookie, or -1 (Linux `ts_recent_stamp` of the listener). */
-  lastCookieSent = -1;
+  lastCookieSent: number = -1;
 
   /** A listener with a backlog of `backlog` (the accept-queue bound). */
   constructor(
@@ -504,7 +504,7 @@ export class Tcb implements TcpTableEntry {
   /** Random per-connection timestamp offset (T7). */
   tsOffset = 0;
   /** TS.Recent (RFC 7323) or -1 when none. */
-  tsRecent = -1;
+  tsRecent: number = -1;
   /** Clock ms of the last TS.Recent update. */
   tsRecentStamp = 0;
 
