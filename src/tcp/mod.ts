@@ -14,6 +14,7 @@ export * from "./ack.ts";
 export * from "./config.ts";
 export * from "./conn.ts";
 export * from "./data.ts";
+export * from "./dst.ts";
 export * from "./input.ts";
 export * from "./isn.ts";
 export * from "./lifecycle.ts";
