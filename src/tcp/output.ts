@@ -14,7 +14,6 @@
  * @module
  */
 import { Errno } from "../core/errno.ts";
-import type { RouteResult } from "../ipv4/route.ts";
 import { SACKED, type SkBuff } from "../skb/skbuff.ts";
 import type { Ipv4Address } from "../wire/addr.ts";
 import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
@@ -24,7 +23,8 @@ import { TimerKind } from "./config.ts";
 import { TCPOLEN_TSTAMP_ALIGNED } from "./options.ts";
 import { sackOption } from "./sack.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, TcpState } from "./state.ts";
-import type { AckBatch, Tcb, TcpContext } from "./tcb.ts";
+import { cachedRoute } from "./dst.ts";
+import { type AckBatch, RateLimits, type Tcb, type TcpContext } from "./tcb.ts";
 import { armDelack, armRtx, clearDelack, probeDelay } from "./timers.ts";
 import { scheduleLossProbe } from "./xmit_timer.ts";
 import { isMtuProbe, mtupPrepareProbe, pmtuDontFragment, pmtuExpire } from "./pmtu.ts";
@@ -184,7 +184,7 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   send.tos = tos;
   // RFC 1191: DF unless IP_PMTUDISC_DONT (or a floored MTU under WANT).
   send.dontFragment = pmtuDontFragment(sk);
-  send.route = cachedRoute(sk);
+  send.route = cachedRoute(sk) ?? undefined;
   const r = ctx.ipv4.output(out, sk.raddr, send);
   send.route = undefined;
   send.dontFragment = false;
@@ -205,25 +205,6 @@ const ECN_ECT0 = 2;
  */
 export function ecnMode(sk: Tcb): number {
   return sk.opt.ecn >= 0 ? sk.opt.ecn : sk.ctx.config.ecn;
-}
-
-/**
- * The connection's route (Linux `__sk_dst_check`): looked up once and kept
- * while the route table is unchanged and its interface is up, so sending a
- * segment allocates no route record. Undefined lets IP output look up (and
- * fail with ENETUNREACH) itself.
- */
-function cachedRoute(sk: Tcb): RouteResult | undefined {
-  const snd = sk.snd;
-  const ipv4 = sk.ctx.ipv4;
-  const gen = ipv4.routes.generation;
-  let rt = snd.route;
-  if (rt === null || snd.routeGen !== gen || !rt.iface.dev.isUp) {
-    rt = ipv4.route(sk.raddr);
-    snd.route = rt;
-    snd.routeGen = gen;
-  }
-  return rt ?? undefined;
 }
 
 /** A control segment (no payload) with `flags` at `seq`, sent at once. */
@@ -370,7 +351,7 @@ export function flushAcks(b: AckBatch): void {
  */
 export function sendChallengeAck(sk: Tcb): void {
   const st = sk.ctx.stats;
-  const lim = sk.limits;
+  const lim = sk.limits ??= new RateLimits();
   const now = sk.now();
   if (lim.challengeStamp < 0 || now - lim.challengeStamp >= 1000) {
     lim.challengeStamp = now;
@@ -403,7 +384,7 @@ export function sendChallengeAck(sk: Tcb): void {
 export function sendOowAck(sk: Tcb, segLen: number, syn: boolean): void {
   const limit = sk.ctx.config.invalidRateLimit;
   if ((segLen === 0 || syn) && limit > 0) {
-    const lim = sk.limits;
+    const lim = sk.limits ??= new RateLimits();
     const now = sk.now();
     if (lim.lastOowAck >= 0 && now - lim.lastOowAck < limit) {
       sk.ctx.drops.count("tcp.oow_ack_rate_limited");

@@ -31,7 +31,7 @@ const MAX_BUFFER = 1 << 30;
 export function tcpSetOption(sk: Tcb, name: TcpOptionName, value: number): number {
   if (!Number.isFinite(value)) return -Errno.EINVAL;
   const on = value !== 0;
-  const opt = sk.opt;
+  const opt = sk.ownOpt();
   switch (name) {
     case "TCP_NODELAY":
       opt.nodelay = on;
@@ -201,7 +201,11 @@ export function tcpSetCongestion(sk: Tcb, name: string): number {
  * ```
  */
 export function copySocketOptions(from: Tcb, to: Tcb): void {
-  to.opt.copyFrom(from.opt);
+  // Copy-on-write: the child shares the listener's record, and whichever of
+  // them sets an option next copies it first.
+  to.opt = from.opt;
+  to.optOwned = false;
+  from.optOwned = false;
   // A child uses its listener's algorithm (Linux tcp_assign_congestion_control).
   to.cong.algorithm = from.cong.algorithm;
   to.rcv.buf = from.rcv.buf;

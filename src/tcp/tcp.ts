@@ -118,7 +118,14 @@ import { TcpSock } from "./sock.ts";
 import { seqAdd, seqInWindow, TcpState } from "./state.ts";
 import { SynCookies } from "./syncookies.ts";
 import type { TcpTables } from "./tables.ts";
-import { AckBatch, type Tcb, type TcpContext, type TcpTraceEvent } from "./tcb.ts";
+import {
+  AckBatch,
+  SocketSettings,
+  type Tcb,
+  type TcpContext,
+  type TcpTraceEvent,
+  WakeBatch,
+} from "./tcb.ts";
 import { newTcb } from "./timeouts.ts";
 import { clearAllTimers } from "./timers.ts";
 
@@ -194,6 +201,8 @@ export class TcpProtocol implements InetProtocol {
       scratch: new SegmentScratch(),
       trace: null,
       timeWaitCount: 0,
+      wakes: new WakeBatch(o.clock),
+      defaultOpts: new SocketSettings(config),
     };
     const acks = this.ctx.acks;
     acks.run = () => flushAcks(acks);

@@ -100,7 +100,7 @@ export class CongestionState {
   /** ssthresh before the current reduction (undo). */
   priorSsthresh = 0;
   /** Retransmissions of this episode not yet shown spurious by D-SACK (Linux `undo_retrans`), -1 = no undo possible. */
-  undoRetrans = -1;
+  undoRetrans: number = -1;
   /** PRR (RFC 6937): bytes delivered to the receiver since recovery began. */
   prrDelivered = 0;
   /** PRR: bytes sent since recovery began. */
@@ -130,13 +130,13 @@ export class CongestionState {
   /** RACK: recoveries left before the multiplier resets (RACK.reo_wnd_persist). */
   rackReoWndPersist = 0;
   /** RACK: SND.NXT when a D-SACK last grew the window, -1 = none (RACK.dsack_round). */
-  rackDsackRound = -1;
+  rackDsackRound: number = -1;
   /** Windowed minimum RTT (ms; Infinity until a sample, RACK.min_RTT, `tcpi_min_rtt`). */
-  minRtt = Infinity;
+  minRtt: number = Infinity;
   /** When {@link CongestionState.minRtt} was taken (ms). */
   minRttStamp = 0;
   /** TLP (RFC 8985 §7): SND.NXT when a probe was sent, -1 = no probe outstanding (TLP.end_seq). */
-  tlpHighSeq = -1;
+  tlpHighSeq: number = -1;
   /** TLP: the probe retransmitted data (TLP.is_retrans). */
   tlpRetrans = false;
   /** The algorithm's own per-connection record (CUBIC's, …), made by its `init`. */

@@ -41,7 +41,7 @@ export class CubicState {
   /** K: seconds the cubic function takes to get back to W_max. */
   k = 0;
   /** Start of the current congestion-avoidance epoch (ms), -1 = none. */
-  epochStart = -1;
+  epochStart: number = -1;
   /** The plateau W_cubic heads for (W_max, or cwnd when above it; segments). */
   origin = 0;
   /** W_est: the Reno-friendly window estimate (segments). */

@@ -43,17 +43,17 @@ export const HYSTART_L = 8;
  */
 export class HyStartState {
   /** The end of the current round: SND.NXT when it began, or -1 before the first. */
-  windowEnd = -1;
+  windowEnd: number = -1;
   /** The previous round's minimum RTT (ms). */
-  lastRoundMinRtt = Infinity;
+  lastRoundMinRtt: number = Infinity;
   /** This round's minimum RTT so far (ms). */
-  currentRoundMinRtt = Infinity;
+  currentRoundMinRtt: number = Infinity;
   /** RTT samples this round. */
   rttSampleCount = 0;
   /** In Conservative Slow Start. */
   inCss = false;
   /** The round minimum that started CSS. */
-  cssBaselineMinRtt = Infinity;
+  cssBaselineMinRtt: number = Infinity;
   /** Rounds spent in CSS. */
   cssRounds = 0;
   /** Still watching (off once congestion avoidance or a loss is reached). */

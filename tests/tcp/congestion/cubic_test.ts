@@ -5,7 +5,7 @@
 import * as assert from "uvu/assert";
 import { test } from "../../_util/test.ts";
 import { type CongestionHost, CongestionState } from "../../../src/tcp/congestion/cc.ts";
-import { CUBIC, CUBIC_BETA, CUBIC_C, CubicState } from "../../../src/tcp/congestion/cubic.ts";
+import { CUBIC, CUBIC_BETA, CUBIC_C, type CubicState } from "../../../src/tcp/congestion/cubic.ts";
 import {
   HYSTART_CSS_ROUNDS,
   HYSTART_N_RTT_SAMPLE,
