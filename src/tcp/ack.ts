@@ -261,7 +261,8 @@ function cleanRtxQueue(sk: Tcb, th: TcpRepr): number {
   snd.una = ack;
   if (seqAfter(ack, snd.nxt)) snd.nxt = ack;
   // RFC 4821 §7.5: the probe arrived: that MTU works.
-  if (snd.mtupProbe !== 0 && seqGeq(ack, snd.mtupProbeEnd)) mtupProbeAcked(sk);
+  const m = snd.mtu;
+  if (m !== null && m.mtupProbe !== 0 && seqGeq(ack, m.mtupProbeEnd)) mtupProbeAcked(sk);
   if (seqBefore(snd.highSack, ack)) snd.highSack = ack;
   if (seqBefore(sk.cong.rackFack, ack)) sk.cong.rackFack = ack;
   if (snd.up >= 0 && seqGeq(ack, snd.up)) snd.up = -1; // urgent data delivered

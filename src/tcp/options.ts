@@ -16,7 +16,7 @@ import {
   type TcpOptions,
 } from "../wire/tcp_options.ts";
 import { cachedRoute } from "./dst.ts";
-import type { Tcb } from "./tcb.ts";
+import { PathMtuState, type Tcb } from "./tcb.ts";
 
 /** IPv4 + TCP fixed headers: MSS = MTU − 40 (RFC 9293 MUST-67, RFC 6691 §3). */
 const TCP_IP_HEADERS = IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH;
@@ -35,12 +35,13 @@ const MIN_SEGMENT_PAYLOAD = 64;
  * ```
  */
 export function pathMtu(sk: Tcb): number {
-  const snd = sk.snd;
   let mtu = routeMtu(sk);
+  const m = sk.snd.mtu;
+  if (m === null) return mtu;
   // RFC 1191: what ICMP taught us (IP_PMTUDISC_PROBE ignores it).
-  if (snd.pmtu !== 0 && snd.pmtu < mtu && sk.opt.pmtudisc !== 3) mtu = snd.pmtu;
+  if (m.pmtu !== 0 && m.pmtu < mtu && sk.opt.pmtudisc !== 3) mtu = m.pmtu;
   // RFC 4821: while probing, segments are sized to what is known to work.
-  if (snd.mtupEnabled && snd.mtupLow < mtu) mtu = snd.mtupLow;
+  if (m.mtupEnabled && m.mtupLow < mtu) mtu = m.mtupLow;
   return mtu;
 }
 
@@ -71,9 +72,30 @@ export function mtuToMss(sk: Tcb, mtu: number): number {
 }
 
 /**
- * Start packetization-layer PMTU discovery's state (RFC 4821 §7.2; Linux
- * `tcp_mtup_init`): search from `baseMss` up to the route MTU; on at once
- * when `mtuProbing` is 2.
+ * Path MTU discovery's record for `sk`, made on first use with RFC 4821's
+ * search bounds (Linux `tcp_mtup_init`): from `baseMss` up to the route MTU.
+ *
+ * @example
+ * ```ts
+ * // pathMtuState(tcb).pmtu = 1280;
+ * ```
+ */
+export function pathMtuState(sk: Tcb): PathMtuState {
+  let m = sk.snd.mtu;
+  if (m !== null) return m;
+  m = sk.snd.mtu = new PathMtuState();
+  m.mtupHigh = routeMtu(sk);
+  m.mtupLow = Math.min(
+    m.mtupHigh,
+    sk.ctx.config.baseMss + TCP_IP_HEADERS + (sk.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0),
+  );
+  m.mtupStamp = sk.now();
+  return m;
+}
+
+/**
+ * At connection setup: with `mtuProbing` 2, packetization-layer probing
+ * (RFC 4821) is on from the start.
  *
  * @example
  * ```ts
@@ -81,16 +103,7 @@ export function mtuToMss(sk: Tcb, mtu: number): number {
  * ```
  */
 export function mtupInit(sk: Tcb): void {
-  const snd = sk.snd;
-  const cfg = sk.ctx.config;
-  snd.mtupHigh = routeMtu(sk);
-  snd.mtupLow = Math.min(
-    snd.mtupHigh,
-    cfg.baseMss + TCP_IP_HEADERS + (sk.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0),
-  );
-  snd.mtupEnabled = cfg.mtuProbing === 2;
-  snd.mtupProbe = 0;
-  snd.mtupStamp = sk.now();
+  if (sk.ctx.config.mtuProbing === 2) pathMtuState(sk).mtupEnabled = true;
 }
 
 /** Largest TSO super-segment payload: a 65,535-byte datagram minus IPv4 and the longest TCP header. */

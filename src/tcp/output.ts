@@ -547,9 +547,11 @@ export function writeXmit(sk: Tcb, mode: number, newDataOnly = false): boolean {
     // from at most the initial window (Linux tcp_cwnd_restart).
     cong.cwnd = Math.min(cong.cwnd, INITIAL_WINDOW_SEGMENTS * mss);
   }
-  if (snd.pmtu !== 0) pmtuExpire(sk);
-  // RFC 4821: a probe for a larger path MTU, built from the next new data.
-  if (snd.mtupEnabled && snd.head !== null && !newDataOnly) mtupPrepareProbe(sk);
+  if (snd.mtu !== null) {
+    pmtuExpire(sk);
+    // RFC 4821: a probe for a larger path MTU, built from the next new data.
+    if (snd.head !== null && !newDataOnly) mtupPrepareProbe(sk);
+  }
   // RFC 6675 NextSeg() rule 1: segments deemed lost go first (F-RTO's step
   // 2b sends new data instead, `newDataOnly`).
   if (snd.lostHint !== null && !newDataOnly && retransmitLost(sk)) {

@@ -25,7 +25,7 @@
 import type { SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags } from "../wire/tcp.ts";
 import { CaState } from "./congestion/cc.ts";
-import { mtuToMss, pathMtu, routeMtu, syncMss } from "./options.ts";
+import { mtuToMss, pathMtu, pathMtuState, routeMtu, syncMss } from "./options.ts";
 import { seqAdd, seqAfter } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 
@@ -88,7 +88,7 @@ export const BLACK_HOLE_RETRIES = 3;
 export function pmtuDontFragment(sk: Tcb): boolean {
   const m = sk.opt.pmtudisc;
   return m === PmtuDisc.DO || m === PmtuDisc.PROBE ||
-    (m === PmtuDisc.WANT && !sk.snd.pmtuLocked);
+    (m === PmtuDisc.WANT && !(sk.snd.mtu?.pmtuLocked ?? false));
 }
 
 /**
@@ -113,10 +113,10 @@ export function pmtuCurrent(sk: Tcb): number {
  * ```
  */
 export function pmtuExpire(sk: Tcb): void {
-  const snd = sk.snd;
-  if (snd.pmtu === 0 || sk.now() - snd.pmtuStamp < sk.ctx.config.pmtuExpires) return;
-  snd.pmtu = 0;
-  snd.pmtuLocked = false;
+  const m = sk.snd.mtu;
+  if (m === null || m.pmtu === 0 || sk.now() - m.pmtuStamp < sk.ctx.config.pmtuExpires) return;
+  m.pmtu = 0;
+  m.pmtuLocked = false;
   syncMss(sk);
 }
 
@@ -132,19 +132,19 @@ export function pmtuExpire(sk: Tcb): void {
  * ```
  */
 export function mtupBlackHole(sk: Tcb): void {
-  const snd = sk.snd;
   const cfg = sk.ctx.config;
   if (cfg.mtuProbing === 0) return;
-  if (!snd.mtupEnabled) {
-    snd.mtupEnabled = true;
-    snd.mtupStamp = sk.now();
+  const m = pathMtuState(sk);
+  if (!m.mtupEnabled) {
+    m.mtupEnabled = true;
+    m.mtupStamp = sk.now();
   } else {
-    const headers = snd.mtupLow - mtuToMss(sk, snd.mtupLow);
-    let mss = Math.min(cfg.baseMss, mtuToMss(sk, snd.mtupLow) >> 1);
+    const headers = m.mtupLow - mtuToMss(sk, m.mtupLow);
+    let mss = Math.min(cfg.baseMss, mtuToMss(sk, m.mtupLow) >> 1);
     mss = Math.max(mss, cfg.minMss, 64);
-    snd.mtupLow = mss + headers;
+    m.mtupLow = mss + headers;
   }
-  snd.mtupProbe = 0;
+  m.mtupProbe = 0;
   sk.ctx.stats.mtuBlackHoles++;
   syncMss(sk);
 }
@@ -164,20 +164,21 @@ export function mtupBlackHole(sk: Tcb): void {
 export function mtupPrepareProbe(sk: Tcb): number {
   const snd = sk.snd;
   const cong = sk.cong;
-  if (!snd.mtupEnabled || snd.mtupProbe !== 0 || cong.state !== CaState.OPEN) return 0;
+  const m = snd.mtu;
+  if (m === null || !m.mtupEnabled || m.mtupProbe !== 0 || cong.state !== CaState.OPEN) return 0;
   if (sk.rcv.numSacks !== 0 || sk.rcv.dsack) return 0; // room for SACK blocks: later
   const cfg = sk.ctx.config;
   const now = sk.now();
-  let high = snd.mtupHigh;
-  if (high - snd.mtupLow < PROBE_THRESHOLD) {
+  let high = m.mtupHigh;
+  if (high - m.mtupLow < PROBE_THRESHOLD) {
     // The search converged; search again (from the route MTU) later.
-    if (now - snd.mtupStamp < cfg.mtuProbeInterval) return 0;
-    high = snd.mtupHigh = routeMtu(sk);
-    snd.mtupStamp = now;
-    if (high - snd.mtupLow < PROBE_THRESHOLD) return 0;
+    if (now - m.mtupStamp < cfg.mtuProbeInterval) return 0;
+    high = m.mtupHigh = routeMtu(sk);
+    m.mtupStamp = now;
+    if (high - m.mtupLow < PROBE_THRESHOLD) return 0;
   }
   const mss = snd.mss;
-  const probeMtu = (high + snd.mtupLow) >> 1;
+  const probeMtu = (high + m.mtupLow) >> 1;
   const size = mtuToMss(sk, probeMtu);
   // Enough cwnd and data queued (Linux: the probe plus reordering+1 segments).
   if (size <= mss || cong.cwnd < 11 * mss || cong.cwnd - snd.pipe < 2 * size) return 0;
@@ -189,8 +190,8 @@ export function mtupPrepareProbe(sk: Tcb): number {
   }
   if (queued < size + 4 * mss) return 0;
   if (!mergeProbe(sk, size)) return 0;
-  snd.mtupProbe = probeMtu;
-  snd.mtupProbeEnd = seqAdd(snd.head!.seq, size);
+  m.mtupProbe = probeMtu;
+  m.mtupProbeEnd = seqAdd(snd.head!.seq, size);
   sk.ctx.stats.mtuProbes++;
   return size;
 }
@@ -255,13 +256,13 @@ function splitOff(sk: Tcb, skb: SkBuff, size: number): boolean {
  *
  * @example
  * ```ts
- * // if (snd.mtupProbe && seqGeq(snd.una, snd.mtupProbeEnd)) mtupProbeAcked(tcb);
+ * // if (isMtuProbe(tcb, skb.endSeq)) mtupProbeAcked(tcb);
  * ```
  */
 export function mtupProbeAcked(sk: Tcb): void {
-  const snd = sk.snd;
-  snd.mtupLow = snd.mtupProbe;
-  snd.mtupProbe = 0;
+  const m = sk.snd.mtu!;
+  m.mtupLow = m.mtupProbe;
+  m.mtupProbe = 0;
   sk.ctx.stats.mtuProbesAcked++;
   syncMss(sk);
 }
@@ -277,9 +278,9 @@ export function mtupProbeAcked(sk: Tcb): void {
  * ```
  */
 export function mtupProbeLost(sk: Tcb): void {
-  const snd = sk.snd;
-  snd.mtupHigh = snd.mtupProbe - 1;
-  snd.mtupProbe = 0;
+  const m = sk.snd.mtu!;
+  m.mtupHigh = m.mtupProbe - 1;
+  m.mtupProbe = 0;
 }
 
 /**
@@ -291,5 +292,6 @@ export function mtupProbeLost(sk: Tcb): void {
  * ```
  */
 export function isMtuProbe(sk: Tcb, endSeq: number): boolean {
-  return sk.snd.mtupProbe !== 0 && endSeq === sk.snd.mtupProbeEnd;
+  const m = sk.snd.mtu;
+  return m !== null && m.mtupProbe !== 0 && endSeq === m.mtupProbeEnd;
 }

@@ -29,7 +29,7 @@ import { TcpFlags } from "../wire/tcp.ts";
 import { CaState } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { fragment, Nagle, nagleMode, retransmitSkb, writeXmit } from "./output.ts";
-import { pathMtu, syncMss } from "./options.ts";
+import { pathMtu, pathMtuState, syncMss } from "./options.ts";
 import { MTU_PLATEAUS, PmtuDisc } from "./pmtu.ts";
 import { rackRecoveryEnded, reoWnd, sentAfter } from "./rack.ts";
 import { clearLost, clearSacked, markLost, SackFlag } from "./scoreboard.ts";
@@ -438,10 +438,9 @@ function tlpAck(sk: Tcb, flag: number): void {
  */
 export function pmtuFragNeeded(sk: Tcb, nextHopMtu: number, quotedLength: number): void {
   // RFC 1191; IP_PMTUDISC_DONT sends no DF, IP_PMTUDISC_PROBE ignores ICMP.
-  const m = sk.opt.pmtudisc;
-  if (m === PmtuDisc.DONT || m === PmtuDisc.PROBE) return;
+  const mode = sk.opt.pmtudisc;
+  if (mode === PmtuDisc.DONT || mode === PmtuDisc.PROBE) return;
   const ctx = sk.ctx;
-  const snd = sk.snd;
   let mtu = nextHopMtu;
   if (mtu === 0) {
     // RFC 1191 §5/§7: an old router; guess the plateau below the datagram.
@@ -459,11 +458,12 @@ export function pmtuFragNeeded(sk: Tcb, nextHopMtu: number, quotedLength: number
     // that really is smaller still gets the data (fragmented).
     ctx.drops.count("tcp.pmtu_below_floor");
     mtu = floor;
-    snd.pmtuLocked = true;
+    pathMtuState(sk).pmtuLocked = true;
     if (mtu >= cur) return;
   }
-  snd.pmtu = mtu;
-  snd.pmtuStamp = sk.now();
+  const m = pathMtuState(sk);
+  m.pmtu = mtu;
+  m.pmtuStamp = sk.now();
   ctx.stats.pmtuUpdates++;
   shrinkMss(sk);
 }

@@ -17,7 +17,7 @@
  */
 import { SACKED, type SkBuff } from "../skb/skbuff.ts";
 import { fragment } from "./output.ts";
-import { mtupProbeLost } from "./pmtu.ts";
+import { isMtuProbe, mtupProbeLost } from "./pmtu.ts";
 import { rackDelivered, rackOnDsack } from "./rack.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, seqGeq, seqLeq } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -62,7 +62,7 @@ export function markLost(sk: Tcb, skb: SkBuff): boolean {
   if ((f & SACKED.LOST) === 0) snd.lostBytes += len;
   skb.sacked = (f | SACKED.LOST) & ~SACKED.SACKED_RETRANS;
   // RFC 4821 §7.6: a lost probe says that MTU does not work.
-  if (snd.mtupProbe !== 0 && skb.endSeq === snd.mtupProbeEnd) mtupProbeLost(sk);
+  if (isMtuProbe(sk, skb.endSeq)) mtupProbeLost(sk);
   const hint = snd.lostHint;
   if (hint === null || hint.list !== snd.queue || seqBefore(skb.seq, hint.seq)) snd.lostHint = skb;
   return true;

@@ -182,6 +182,37 @@ export class AckBatch {
 }
 
 /**
+ * Path MTU discovery's per-connection state (RFC 1191, RFC 4821; `pmtu.ts`),
+ * allocated only for connections that learn something about their path.
+ *
+ * @example
+ * ```ts
+ * import { PathMtuState } from "./tcb.ts";
+ * new PathMtuState().pmtu; // 0: the route's MTU applies
+ * ```
+ */
+export class PathMtuState {
+  /** The path MTU learnt from ICMP (RFC 1191), or 0 to use the route's. */
+  pmtu = 0;
+  /** When {@link PathMtuState.pmtu} was lowered (it expires, RFC 1191 §6.3). */
+  pmtuStamp = 0;
+  /** A forged or absurd MTU hit the floor: DF is off (IP_PMTUDISC_WANT), Linux's locked MTU. */
+  pmtuLocked = false;
+  /** Packetization-layer probing (RFC 4821) is on for this connection. */
+  mtupEnabled = false;
+  /** RFC 4821 search_low: the largest MTU known to work. */
+  mtupLow = 0;
+  /** RFC 4821 search_high: the smallest MTU known (or assumed) not to. */
+  mtupHigh = 0;
+  /** The MTU of the probe in flight, or 0. */
+  mtupProbe = 0;
+  /** The probe's end sequence number. */
+  mtupProbeEnd = 0;
+  /** When the last search finished (ms): a new one after `mtuProbeInterval`. */
+  mtupStamp = 0;
+}
+
+/**
  * The send side (RFC 9293 §3.3.1 send sequence variables; Linux `snd_*`,
  * `write_seq`, `sk_write_queue`; gVisor `TCPSenderState`).
  *
@@ -271,25 +302,8 @@ export class SendState {
   totalRetrans = 0;
   /** The next new data segment carries CWR (RFC 3168 §6.1.2: cwnd was reduced for an ECE). */
   sendCwr = false;
-  // Path MTU (RFC 1191, RFC 4821; `pmtu.ts`).
-  /** The path MTU learnt from ICMP (RFC 1191), or 0 to use the route's. */
-  pmtu = 0;
-  /** When {@link SendState.pmtu} was lowered (it expires, RFC 1191 §6.3). */
-  pmtuStamp = 0;
-  /** A forged or absurd MTU hit the floor: DF is off (IP_PMTUDISC_WANT), Linux's locked MTU. */
-  pmtuLocked = false;
-  /** Packetization-layer probing (RFC 4821) is on for this connection. */
-  mtupEnabled = false;
-  /** RFC 4821 search_low: the largest MTU known to work. */
-  mtupLow = 0;
-  /** RFC 4821 search_high: the smallest MTU known (or assumed) not to. */
-  mtupHigh = 0;
-  /** The MTU of the probe in flight, or 0. */
-  mtupProbe = 0;
-  /** The probe's end sequence number. */
-  mtupProbeEnd = 0;
-  /** When the last search finished (ms): a new one after `mtuProbeInterval`. */
-  mtupStamp = 0;
+  /** Path MTU discovery's state (`pmtu.ts`), made when first needed (an ICMP, a black hole). */
+  mtu: PathMtuState | null = null;
   // Counters for TCP_INFO (`socket/tcp_info.ts`).
   /** Segments sent, retransmissions and pure ACKs included (`tcpi_segs_out`). */
   segsOut = 0;

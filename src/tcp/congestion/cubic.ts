@@ -27,7 +27,8 @@ export const CUBIC_BETA = 0.7;
 const CUBIC_ALPHA = 3 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA);
 
 /**
- * CUBIC's per-connection variables (RFC 9438 §4.1), in segments and ms.
+ * CUBIC's per-connection variables (RFC 9438 §4.1), in segments and ms,
+ * with HyStart++'s (one record per connection).
  *
  * @example
  * ```ts
@@ -35,7 +36,7 @@ const CUBIC_ALPHA = 3 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA);
  * new CubicState().epochStart; // -1: no congestion-avoidance epoch yet
  * ```
  */
-export class CubicState {
+export class CubicState extends HyStartState {
   /** W_max: the window before the last reduction (segments). */
   wMax = 0;
   /** K: seconds the cubic function takes to get back to W_max. */
@@ -52,8 +53,6 @@ export class CubicState {
   acc = 0;
   /** What HyStart++ said about the last ACK in slow start. */
   ssMode: "ss" | "css" | "exit" = "ss";
-  /** HyStart++'s state. */
-  readonly hystart: HyStartState = new HyStartState();
 }
 
 function state(c: CongestionHost): CubicState {
@@ -97,7 +96,7 @@ export const CUBIC: CongestionControl = {
         0;
     st.epochStart = -1;
     st.ssMode = "ss";
-    st.hystart.reset();
+    st.reset();
   },
   ssthresh(c) {
     const cs = c.cong;
@@ -110,7 +109,7 @@ export const CUBIC: CongestionControl = {
     st.epochStart = -1;
     st.lossCwnd = cs.cwnd;
     st.acc = 0;
-    st.hystart.active = false; // a loss ends slow start (RFC 9406 §4.2)
+    st.active = false; // a loss ends slow start (RFC 9406 §4.2)
     // §4.6: ssthresh = β·cwnd (Linux's choice; the RFC's flight size is the
     // same while cwnd-limited), at least 2 SMSS.
     return Math.max(Math.floor(cs.cwnd * CUBIC_BETA), 2 * mss);
@@ -119,7 +118,7 @@ export const CUBIC: CongestionControl = {
     const cs = c.cong;
     if (cs.cwnd >= cs.ssthresh) return;
     const st = state(c);
-    st.ssMode = hystartOnAck(st.hystart, c.snd.una, c.snd.nxt, rtt);
+    st.ssMode = hystartOnAck(st, c.snd.una, c.snd.nxt, rtt);
     // RFC 9406 §4.2: after CSS_ROUNDS of CSS, congestion avoidance from here.
     if (st.ssMode === "exit") cs.ssthresh = cs.cwnd;
   },
@@ -187,7 +186,7 @@ export const CUBIC: CongestionControl = {
     st.epochStart = -1;
     st.acc = 0;
     st.ssMode = "ss";
-    st.hystart.reset();
+    st.reset();
   },
   undoCwnd(c) {
     // Linux cubictcp_undo_cwnd: back to the window before the reduction.
