@@ -49,7 +49,7 @@
  * - RTO = SRTT + max(4·RTTVAR, 200 ms) (Linux), initial 1 s, max 120 s.
  * - IW10 (RFC 6928, Linux) rather than RFC 5681's ≤ 4 segments.
  * - MSS: advertise MTU − 40; peer MSS floored at 88 (64 payload bytes survive
- *   24 bytes of options); our segments capped at 8960 bytes (arena slot).
+ *   24 bytes of options); our segments up to a whole datagram (MTU − 40 at 65,536).
  * - MUST-7: a segment with a malformed option is dropped and counted
  *   (`tcp.bad_option`, InErrs) — never reset the connection: a forged bad
  *   segment must not be able to kill it (Linux drops too).
