@@ -44,6 +44,7 @@ import type { TcpConfig } from "../tcp/config.ts";
 import type { Tcb } from "../tcp/tcb.ts";
 import { createTcpTables } from "../tcp/tables_impl.ts";
 import { TcpProtocol } from "../tcp/tcp.ts";
+import { Tcp6 } from "../tcp/tcp6.ts";
 import { SocketLayer } from "../socket/fd_table.ts";
 import type { InetConfig } from "../socket/inet.ts";
 import { registerInetDgram } from "../socket/inet_dgram.ts";
@@ -310,9 +311,11 @@ export class Stack implements AsyncDisposable {
       cookies: new SynCookies({ now: () => this.clock.now(), rng: random }),
       stats: this.stats.tcp,
       drops: this.stats.drops,
+      ipv6: this.ipv6,
       ...(options.tcp ? { config: options.tcp } : {}),
     });
     this.ipv4.register(IpProtocol.TCP, this.tcp);
+    new Tcp6(this.tcp.ctx); // registers itself for IPv6 next header 6
     this.udp = new UdpProtocol(this.ipv4, {
       ...options.udp,
       ...(options.localPortRange ? { localPortRange: options.localPortRange } : {}),

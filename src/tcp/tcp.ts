@@ -95,6 +95,7 @@
 import type { Clock } from "../core/clock.ts";
 import type { DropCounters, TcpStats } from "../core/stats.ts";
 import type { IcmpError, InetProtocol, Ipv4Layer } from "../ipv4/layer.ts";
+import type { Ipv6Family } from "../ipv6/setup.ts";
 import { AddrType } from "../ipv4/layer.ts";
 import type { Iface } from "../ipv4/iface.ts";
 import { SeededRandom } from "../core/random.ts";
@@ -142,6 +143,8 @@ export type TcpProtocolOptions =
     cc?: CongestionControl;
     /** SYN cookie secrets (default: drawn from a fixed seed; the Stack passes its random source). */
     cookies?: SynCookies;
+    /** The IPv6 family, for TCP over IPv6 (`tcp6.ts` receives; default none). */
+    ipv6?: Ipv6Family;
   };
 
 const NO_VERIFY: ParseOptions = { verifyChecksum: false };
@@ -159,8 +162,8 @@ const NO_VERIFY: ParseOptions = { verifyChecksum: false };
 export class TcpProtocol implements InetProtocol {
   /** What every TCB of this stack shares. */
   readonly ctx: TcpContext;
-  /** The addresses of the segment being answered by a RST (reused). */
-  readonly #ends = { laddr: 0, raddr: 0 };
+  /** The addresses of the segment being answered or passed to a listener (reused). */
+  readonly #ends = { laddr: 0, raddr: 0, addr6: null, scopeId: 0 };
   /** The header of the segment being received (reused: valid during `rcv` only). */
   readonly #rx = new TcpParseScratch();
 
@@ -169,6 +172,7 @@ export class TcpProtocol implements InetProtocol {
     this.ctx = {
       clock: o.clock,
       ipv4: o.ipv4,
+      ipv6: o.ipv6 ?? null,
       allocator: o.allocator,
       hotPaths: o.hotPaths,
       tables: o.tables,
@@ -318,17 +322,18 @@ export class TcpProtocol implements InetProtocol {
         return;
       }
     }
+    const ends = this.#ends;
+    ends.laddr = ip.dst;
+    ends.raddr = ip.src;
     const lsk = tables.lookupListener(ip.dst, th.dstPort);
     if (lsk !== null && lsk.state === TcpState.LISTEN) {
-      rcvListen(lsk, skb, th, ip);
+      rcvListen(lsk, skb, th, ends);
       return;
     }
     // RFC 9293 §3.10.7.1: no connection.
     skb.free();
     ctx.drops.count("tcp.no_socket");
-    this.#ends.laddr = ip.dst;
-    this.#ends.raddr = ip.src;
-    sendResetFor(ctx, th, this.#ends);
+    sendResetFor(ctx, th, ends);
   }
 
   /** An ICMP error about a segment we sent (MUST-54/55/56; RFC 5927). */
