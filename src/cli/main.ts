@@ -243,8 +243,9 @@ http flags:
   -q, --quiet      no line per request
 
 fetch flags:
-  URL              http://HOST[:PORT]/PATH — HOST an IPv4 address or a name (resolved
-                   with the name servers from --dhcp). Redirects are printed, not followed.
+  URL              http://HOST[:PORT]/PATH — HOST an IPv4 address, an IPv6 address in
+                   brackets (http://[2001:db8::2]:8080/) or a name (resolved with the
+                   name servers from --dhcp). Redirects are printed, not followed.
   -o, --output FILE  write the body to FILE instead of stdout
   -W, --timeout SECS  give up after SECS without a byte from the server (default 30)
   -q, --quiet      no summary line on stderr (errors are still printed)
@@ -568,8 +569,7 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
         throw e;
       });
     // With IPv6 on the link, one dual-stack socket on :: serves both families.
-    const ipv6 = config.ip6 !== undefined || config.slaac === true ||
-      config.address?.includes(":") === true;
+    const ipv6 = usesIpv6(config);
     if (udp !== undefined) {
       servers.push(
         guard(runEchoServer(host.stack, {
@@ -591,6 +591,7 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
       servers.push(
         guard(runTcpEchoServer(host.stack, {
           port: tcp,
+          ...(ipv6 ? { hostname: "::" } : {}),
           quiet,
           signal: both,
           write: io.out,
@@ -604,6 +605,12 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
     for (const line of await Promise.all(servers)) io.out(`netwasm echo: ${line}`);
     return 0;
   });
+}
+
+/** Does the link run IPv6 (then servers listen on `::`, dual stack)? */
+function usesIpv6(config: HostConfig): boolean {
+  return config.ip6 !== undefined || config.slaac === true ||
+    config.address?.includes(":") === true;
 }
 
 /**
@@ -676,6 +683,8 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
   return await withHost(config, io, values, async (host, signal) => {
     const stats = await serveHttp(host.stack, {
       port,
+      // With IPv6 on the link, one dual-stack listener on :: serves both families.
+      ...(usesIpv6(config) ? { hostname: "::" } : {}),
       files: directorySource(root),
       quiet: values.quiet === true,
       ...(maxConnections !== undefined ? { maxConnections } : {}),
@@ -688,8 +697,10 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
       onListen: (a) =>
         io.out(
           `netwasm http: serving ${root} on http://${
-            a.hostname === "0.0.0.0" && host.iface.address !== 0
+            (a.hostname === "0.0.0.0" || a.hostname === "::") && host.iface.address !== 0
               ? formatIpv4(host.iface.address)
+              : a.hostname.includes(":")
+              ? `[${a.hostname}]`
               : a.hostname
           }:${a.port}/ (Ctrl-C stops)`,
         ),
