@@ -6,24 +6,12 @@
  *
  * @module
  */
-import {
-  IPPROTO_TCP,
-  SO_REUSEADDR,
-  SOCK_STREAM,
-  SOL_SOCKET,
-} from "../socket/constants.ts";
+import { IPPROTO_TCP, SO_REUSEADDR, SOCK_STREAM, SOL_SOCKET } from "../socket/constants.ts";
 import { Errno } from "../core/errno.ts";
 import { BadResource, Interrupted, NotSupported } from "../socket/errors.ts";
 import type { SocketLayer } from "../socket/fd_table.ts";
 import type { Socket } from "../socket/socket.ts";
-import {
-  checkPort,
-  closedError,
-  Conn,
-  hostFamily,
-  resolveHost,
-  type TcpNetAddr,
-} from "./conn.ts";
+import { checkPort, closedError, Conn, hostFamily, resolveHost, type TcpNetAddr } from "./conn.ts";
 
 /**
  * Options for `stack.listen()` (as `Deno.TcpListenOptions`, same names).
