@@ -25,7 +25,9 @@
 import { parseArgs } from "node:util";
 import { TapError } from "../link/tap.ts";
 import { formatIpv4, tryParseCidr, tryParseIpv4, tryParseMac } from "../wire/addr.ts";
-import { tryParseIpv6Address, tryParseIpv6Cidr } from "../wire/addr6.ts";
+import { formatIpv6, isLinkLocal6, tryParseIpv6Address, tryParseIpv6Cidr } from "../wire/addr6.ts";
+import type { Stack } from "../api/stack.ts";
+import type { Iface } from "../ipv4/iface.ts";
 import { runEchoServer } from "./echo.ts";
 import { startStatsReporter } from "./stats.ts";
 import { runTcpEchoServer } from "./tcp_echo.ts";
@@ -607,6 +609,21 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
   });
 }
 
+/**
+ * The host part of a server's URL: for a wildcard listener the interface's
+ * IPv4 address, else its first global IPv6 address in brackets.
+ */
+function servingHost(stack: Stack, iface: Iface, hostname: string): string {
+  if (hostname === "0.0.0.0" || hostname === "::") {
+    if (iface.address !== 0) return formatIpv4(iface.address);
+    const g = stack.ipv6.devices.get(iface)?.addrs.find((a) =>
+      a.usable && !isLinkLocal6(a.address)
+    );
+    if (g !== undefined) return `[${formatIpv6(g.address)}]`;
+  }
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
 /** Does the link run IPv6 (then servers listen on `::`, dual stack)? */
 function usesIpv6(config: HostConfig): boolean {
   return config.ip6 !== undefined || config.slaac === true ||
@@ -697,11 +714,7 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
       onListen: (a) =>
         io.out(
           `netwasm http: serving ${root} on http://${
-            (a.hostname === "0.0.0.0" || a.hostname === "::") && host.iface.address !== 0
-              ? formatIpv4(host.iface.address)
-              : a.hostname.includes(":")
-              ? `[${a.hostname}]`
-              : a.hostname
+            servingHost(host.stack, host.iface, a.hostname)
           }:${a.port}/ (Ctrl-C stops)`,
         ),
     });

@@ -33,11 +33,11 @@
  *
  * ```
  * state, config, congestion/, tables, isn, syncookies, scratch   (leaves)
- *   → tcb (the records)
+ *   → tcb (the records) → family (per-family addressing)
  *   → timers, window, rtt, options
  *   → output → send, rcv_queue → lifecycle → recv, sockopt
- *   → validate, ack, data → input → timeouts (newTcb) → conn, passive
- *   → sock (TcpSock) → tcp (this file)
+ *   → validate, ack, data → input → timeouts (newTcb) → conn6, conn, passive
+ *   → sock (TcpSock) → tcp (this file) → tcp6 (IPv6 receive)
  * ```
  *
  * ## Design decisions (documented deviations and choices, DEVIATIONS.md)
@@ -80,6 +80,11 @@
  * - ICMP errors: the errno and fatal bit come from one table
  *   (`ipv4/icmp_errno.ts`, Linux's); a fatal one aborts a connection attempt,
  *   everything else is recorded as a soft error (MUST-56, DEV-13).
+ * - Both families: IPv4 and IPv6 TCBs share the tables and the whole state
+ *   machine; what differs (route, output, MSS = MTU − 60, the keyed hashes
+ *   over the addresses, neighbour confirmation) is in `family.ts`, IPv6
+ *   segments arrive through `tcp6.ts`, and bind/connect of an IPv6 TCB are
+ *   in `conn6.ts` (DEV-6.8).
  *
  * ## Not yet (later work)
  *
