@@ -13,7 +13,8 @@ import { NextHeader } from "../wire/ipv6.ts";
 import { type TcpEmitRepr, TcpField } from "../wire/tcp.ts";
 import type { TcpOptions } from "../wire/tcp_options.ts";
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/** `T` with every property writable: the shape of the records reused for each segment. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** Send options as one reused record whose optional fields may be reset to undefined. */
 type Resettable<T> = { -readonly [K in keyof T]: T[K] | undefined };
 

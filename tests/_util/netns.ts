@@ -855,7 +855,7 @@ export interface TsharkReport {
 }
 
 /**
- * The display filter of CONFORMANCE §6 row 8: bad IP/TCP/UDP/ICMP checksums,
+ * The tshark display filter that fails a capture: bad IP/TCP/UDP/ICMP checksums,
  * malformed packets, expert infos of severity Error. (Field names checked
  * with `tshark -G fields` on tshark 4.0.)
  */
