@@ -13,7 +13,9 @@
 export * from "./ack.ts";
 export * from "./config.ts";
 export * from "./conn.ts";
+export * from "./conn6.ts";
 export * from "./data.ts";
+export * from "./family.ts";
 export * from "./input.ts";
 export * from "./isn.ts";
 export * from "./lifecycle.ts";
@@ -33,6 +35,7 @@ export * from "./tables.ts";
 export * from "./tables_impl.ts";
 export * from "./tcb.ts";
 export * from "./tcp.ts";
+export * from "./tcp6.ts";
 export * from "./timeouts.ts";
 export * from "./timers.ts";
 export * from "./validate.ts";

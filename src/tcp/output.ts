@@ -287,8 +287,6 @@ export function sendProbe(sk: Tcb): void {
   sendControl(sk, seqAdd(sk.snd.una, -1), TcpFlags.ACK);
 }
 
-export type { SegmentEnds };
-
 /** The IPv6 layer computes the checksum (it knows the pseudo-header once the source is set). */
 const CHECKSUM_BY_IP: EmitOptions = { checksum: false };
 

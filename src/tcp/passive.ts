@@ -10,11 +10,19 @@
  */
 import type { SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
-import { cookieCheck, cookieFor, isnOf, routeMtu, takeEnds, tsOffsetOf } from "./family.ts";
+import {
+  cookieCheck,
+  cookieFor,
+  isnOf,
+  routeMtu,
+  type SegmentEnds,
+  takeEnds,
+  tsOffsetOf,
+} from "./family.ts";
 import { tcpRcv } from "./input.ts";
 import { dropRequest, establishChild } from "./lifecycle.ts";
 import { applySynOptions, connectInit } from "./options.ts";
-import { type SegmentEnds, sendResetFor, sendSyn, transmitSkb } from "./output.ts";
+import { sendResetFor, sendSyn, transmitSkb } from "./output.ts";
 import { copySocketOptions } from "./sockopt.ts";
 import { seqAdd, TcpState } from "./state.ts";
 import { COOKIE_MAX_AGE, COOKIE_SLOT_MS, cookieDecodeTs, cookieEncodeTs } from "./syncookies.ts";

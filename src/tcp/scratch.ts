@@ -15,8 +15,17 @@ import type { TcpOptions } from "../wire/tcp_options.ts";
 
 /** `T` with every property writable: the shape of the records reused for each segment. */
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-/** Send options as one reused record whose optional fields may be reset to undefined. */
-type Resettable<T> = { -readonly [K in keyof T]: T[K] | undefined };
+/**
+ * `T` writable, with every property allowed to be `undefined`: a send-options
+ * record reused for each segment whose optional fields are reset between uses.
+ *
+ * @example
+ * ```ts
+ * import type { Resettable } from "./scratch.ts";
+ * const o: Resettable<{ hopLimit?: number }> = { hopLimit: undefined };
+ * ```
+ */
+export type Resettable<T> = { -readonly [K in keyof T]: T[K] | undefined };
 
 /**
  * The reusable records behind `transmitSkb` and the RST replies.
