@@ -66,19 +66,36 @@ test("IPv6: handshake, 4-tuple, MSS = MTU − 60, bytes both ways exactly once",
   await p.close();
 });
 
-test("IPv6: TSO super-segments cross a TSO pipe and are cut by software GSO on a plain one", async () => {
-  for (const features of [DeviceFeature.TSO, 0]) {
-    const p = pair6({ features });
+test("IPv6: TSO super-segments cross a TSO pipe whole, are cut into valid frames by a lossy TSO wire (software GSO), and a plain pipe gets MSS segments", async () => {
+  const cases = [
+    { features: DeviceFeature.TSO, loss: 0 },
+    { features: DeviceFeature.TSO, loss: 0.01 },
+    { features: 0, loss: 0 },
+  ];
+  for (const { features, loss } of cases) {
+    const p = pair6({ features, ...(loss > 0 ? { impair: { loss } } : {}) });
     const { listener, client, server } = connect6(p);
     const x = randomBytes(2_000_000, 3);
     const sent0 = p.devA.stats.txPackets;
+    const rx0 = p.devB.stats.rxPackets;
+    let maxTx = 0;
+    p.devA.addTap((dir, _u8, _o, len) => {
+      if (dir === "tx") maxTx = Math.max(maxTx, len);
+    });
     const r = exchange(p, client, server, x, new Uint8Array(0));
     assert.is(r.xError, 0);
     assert.is(await sha256(r.atY), await sha256(x));
+    assert.is(p.b.stats.drops.get("tcp.bad_checksum"), 0, "every GSO piece's checksum is right");
     const frames = p.devA.stats.txPackets - sent0;
     if (features === DeviceFeature.TSO) {
       assert.ok(client.tcb.snd.sizeGoal > client.tcb.snd.mss, "TSO size goal");
-      assert.ok(frames < x.length / client.tcb.snd.mss / 4, `super-segments: ${frames} frames`);
+      assert.ok(maxTx > 1514, `super-segments handed to the device: largest ${maxTx}`);
+      if (loss === 0) {
+        assert.ok(frames < x.length / client.tcb.snd.mss / 4, `super-segments: ${frames} frames`);
+      } else {
+        const wire = p.devB.stats.rxPackets - rx0;
+        assert.ok(wire > x.length / client.tcb.snd.mss, `cut on the wire: ${wire} frames`);
+      }
     } else {
       assert.is(client.tcb.snd.sizeGoal, client.tcb.snd.mss);
       assert.ok(frames >= x.length / client.tcb.snd.mss, `wire-sized frames: ${frames}`);
