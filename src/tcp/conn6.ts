@@ -123,7 +123,10 @@ export function tcpConnect6(sk: Tcb, raddr: Uint8Array, rport: number, scopeId: 
     return r;
   }
   sk.scopeId = isLinkLocal6(src, 0) || isLinkLocal6(dst, 0) ? rt.iface.index : 0;
-  connectInit(sk, routeMtu(ctx, sk));
+  // One route lookup per connection end (`dst.ts`): the one made above.
+  snd.route6 = rt;
+  snd.routeGen = ip6.routes.generation;
+  connectInit(sk, routeMtu(sk));
   snd.iss = snd.presetIss >= 0 ? snd.presetIss : isnOf(sk);
   sk.tsOffset = tsOffsetOf(ctx, sk);
   sk.cong.recover = snd.iss;

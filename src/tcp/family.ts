@@ -28,6 +28,7 @@ import type { SkBuff } from "../skb/skbuff.ts";
 import { isLinkLocal6 } from "../wire/addr6.ts";
 import { IPV4_HEADER_LENGTH, IPV4_MIN_DATAGRAM } from "../wire/ipv4.ts";
 import { IPV6_HEADER_LENGTH, IPV6_MIN_MTU } from "../wire/ipv6.ts";
+import { cachedRoute } from "./dst.ts";
 import type { Tcb, TcpContext } from "./tcb.ts";
 
 /**
@@ -67,24 +68,24 @@ export function tcpIpHeaders(sk: SegmentEnds): number {
 }
 
 /**
- * The MTU towards the peer of `ends` (route and, over IPv6, the RFC 8201
- * path MTU cache); 576 (IPv4) or 1280 (IPv6) when there is no route.
+ * The MTU towards the connection's peer, from its cached route (`dst.ts`;
+ * over IPv6 {@link route6}, with the RFC 8201 path MTU cache): 576 (IPv4)
+ * or 1280 (IPv6) when there is no route.
  *
  * @example
  * ```ts
- * // routeMtu(tcb.ctx, tcb); // 1500 on an Ethernet route
+ * // routeMtu(tcb); // 1500 on an Ethernet route
  * ```
  */
-export function routeMtu(ctx: TcpContext, ends: SegmentEnds): number {
-  const a6 = ends.addr6;
+export function routeMtu(sk: Tcb): number {
+  const a6 = sk.addr6;
   if (a6 === null) {
-    const rt = ctx.ipv4.route(ends.raddr);
+    const rt = cachedRoute(sk);
     return rt !== null ? rt.mtu : IPV4_MIN_DATAGRAM;
   }
-  const ip6 = ctx.ipv6?.layer;
-  if (ip6 === undefined) return IPV6_MIN_MTU;
-  const rt = ip6.route(a6, 16, scopeIface(ctx, ends.scopeId));
-  if (rt === null || rt === "zone") return IPV6_MIN_MTU;
+  const ip6 = sk.ctx.ipv6?.layer;
+  const rt = route6(sk);
+  if (ip6 === undefined || rt === null) return IPV6_MIN_MTU;
   return rt.iface.loopback ? rt.iface.mtu : ip6.pathMtu(a6, 16, rt);
 }
 
@@ -97,8 +98,7 @@ export function routeMtu(ctx: TcpContext, ends: SegmentEnds): number {
  * ```
  */
 export function routeDevice(sk: Tcb): NetDevice | null {
-  if (sk.addr6 === null) return sk.ctx.ipv4.route(sk.raddr)?.iface.dev ?? null;
-  const rt = route6(sk);
+  const rt = sk.addr6 === null ? cachedRoute(sk) : route6(sk);
   return rt === null ? null : rt.iface.dev;
 }
 

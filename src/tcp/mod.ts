@@ -15,6 +15,7 @@ export * from "./config.ts";
 export * from "./conn.ts";
 export * from "./conn6.ts";
 export * from "./data.ts";
+export * from "./dst.ts";
 export * from "./family.ts";
 export * from "./input.ts";
 export * from "./isn.ts";

@@ -32,7 +32,7 @@ const MIN_SEGMENT_PAYLOAD = 64;
  * ```
  */
 export function pathMtu(sk: Tcb): number {
-  return routeMtu(sk.ctx, sk);
+  return routeMtu(sk);
 }
 
 /**

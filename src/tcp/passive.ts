@@ -134,7 +134,7 @@ function newChild(lsk: Tcb, th: TcpRepr, ip: SegmentEnds): Tcb | null {
     ctx.stats.listenDrops++;
     return null;
   }
-  connectInit(child, routeMtu(ctx, ip));
+  connectInit(child, routeMtu(child));
   return child;
 }
 
@@ -149,7 +149,7 @@ function sendCookie(lsk: Tcb, th: TcpRepr, ip: SegmentEnds): void {
   const ctx = lsk.ctx;
   const tmp = newTcb(ctx);
   prepareChild(tmp, lsk, th, ip);
-  connectInit(tmp, routeMtu(ctx, ip));
+  connectInit(tmp, routeMtu(tmp));
   tmp.rcv.nxt = seqAdd(th.seq, 1);
   const o = th.options;
   // RFC 4987 §3.6 (Linux tcp_conn_request → tcp_clear_options): without

@@ -105,6 +105,8 @@ export interface TcpContext {
   timeWaitCount: number;
   /** Readiness callbacks waiting to run, one deferred task per batch ({@link Tcb.wake}). */
   readonly wakes: WakeBatch;
+  /** The stack's default socket options, shared by every TCB until it sets one ({@link Tcb.ownOpt}). */
+  readonly defaultOpts: SocketSettings;
 }
 
 /**
@@ -536,10 +538,15 @@ export class Tcb implements TcpTableEntry {
   readonly cong: CongestionState;
   /** Timer slots. */
   readonly timers: TimerState;
-  /** Socket options. */
-  readonly opt: SocketSettings;
-  /** Answer budgets. */
-  readonly limits: RateLimits = new RateLimits();
+  /**
+   * Socket options: the stack's defaults (or the listener's, for a child)
+   * shared until this TCB sets one; write only through {@link Tcb.ownOpt}.
+   */
+  opt: SocketSettings;
+  /** {@link Tcb.opt} is this TCB's own record (not shared): writes need no copy. */
+  optOwned = false;
+  /** Answer budgets, made on the first challenge or out-of-window ACK (null until then). */
+  limits: RateLimits | null = null;
   /** A listener's queues (null unless LISTEN). */
   listen: ListenState | null = null;
   /** The listener that created this child (until accept()). */
@@ -570,7 +577,22 @@ export class Tcb implements TcpTableEntry {
     this.rtt = new RttState(c.rtoInitial);
     this.cong = new CongestionState(ctx.cc);
     this.timers = new TimerState(ctx.clock);
-    this.opt = new SocketSettings(c);
+    this.opt = ctx.defaultOpts;
+  }
+
+  /**
+   * This TCB's options record to write to: copied first if it is shared
+   * (copy-on-write: ten thousand connections that never call setsockopt
+   * share one record).
+   */
+  ownOpt(): SocketSettings {
+    if (!this.optOwned) {
+      const o = new SocketSettings(this.ctx.config);
+      o.copyFrom(this.opt);
+      this.opt = o;
+      this.optOwned = true;
+    }
+    return this.opt;
   }
 
   /** True in TIME-WAIT (the tables treat the entry as a 4-tuple guard). */

@@ -123,7 +123,7 @@ import { TcpSock } from "./sock.ts";
 import { seqAdd, seqInWindow, TcpState } from "./state.ts";
 import { SynCookies } from "./syncookies.ts";
 import type { TcpTables } from "./tables.ts";
-import { type Tcb, type TcpContext, type TcpTraceEvent, WakeBatch } from "./tcb.ts";
+import { SocketSettings, type Tcb, type TcpContext, type TcpTraceEvent, WakeBatch } from "./tcb.ts";
 import { newTcb } from "./timeouts.ts";
 import { clearAllTimers } from "./timers.ts";
 
@@ -174,6 +174,7 @@ export class TcpProtocol implements InetProtocol {
 
   /** Create the protocol (the Stack does this and registers it as IP protocol 6). */
   constructor(o: TcpProtocolOptions) {
+    const config = { ...DEFAULT_TCP_CONFIG, ...o.config };
     this.ctx = {
       clock: o.clock,
       ipv4: o.ipv4,
@@ -186,13 +187,14 @@ export class TcpProtocol implements InetProtocol {
         new SynCookies({ now: () => o.clock.now(), rng: new SeededRandom(0x5eed) }),
       stats: o.stats,
       drops: o.drops,
-      config: { ...DEFAULT_TCP_CONFIG, ...o.config },
+      config,
       cc: o.cc ?? NEW_RENO,
       socks: new Set(),
       scratch: new SegmentScratch(),
       trace: null,
       timeWaitCount: 0,
       wakes: new WakeBatch(o.clock),
+      defaultOpts: new SocketSettings(config),
     };
   }
 
