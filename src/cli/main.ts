@@ -25,7 +25,9 @@
 import { parseArgs } from "node:util";
 import { TapError } from "../link/tap.ts";
 import { formatIpv4, tryParseCidr, tryParseIpv4, tryParseMac } from "../wire/addr.ts";
-import { tryParseIpv6Address, tryParseIpv6Cidr } from "../wire/addr6.ts";
+import { formatIpv6, isLinkLocal6, tryParseIpv6Address, tryParseIpv6Cidr } from "../wire/addr6.ts";
+import type { Stack } from "../api/stack.ts";
+import type { Iface } from "../ipv4/iface.ts";
 import { runEchoServer } from "./echo.ts";
 import { startStatsReporter } from "./stats.ts";
 import { runTcpEchoServer } from "./tcp_echo.ts";
@@ -243,8 +245,9 @@ http flags:
   -q, --quiet      no line per request
 
 fetch flags:
-  URL              http://HOST[:PORT]/PATH — HOST an IPv4 address or a name (resolved
-                   with the name servers from --dhcp). Redirects are printed, not followed.
+  URL              http://HOST[:PORT]/PATH — HOST an IPv4 address, an IPv6 address in
+                   brackets (http://[2001:db8::2]:8080/) or a name (resolved with the
+                   name servers from --dhcp). Redirects are printed, not followed.
   -o, --output FILE  write the body to FILE instead of stdout
   -W, --timeout SECS  give up after SECS without a byte from the server (default 30)
   -q, --quiet      no summary line on stderr (errors are still printed)
@@ -568,8 +571,7 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
         throw e;
       });
     // With IPv6 on the link, one dual-stack socket on :: serves both families.
-    const ipv6 = config.ip6 !== undefined || config.slaac === true ||
-      config.address?.includes(":") === true;
+    const ipv6 = usesIpv6(config);
     if (udp !== undefined) {
       servers.push(
         guard(runEchoServer(host.stack, {
@@ -591,6 +593,7 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
       servers.push(
         guard(runTcpEchoServer(host.stack, {
           port: tcp,
+          ...(ipv6 ? { hostname: "::" } : {}),
           quiet,
           signal: both,
           write: io.out,
@@ -604,6 +607,27 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
     for (const line of await Promise.all(servers)) io.out(`netwasm echo: ${line}`);
     return 0;
   });
+}
+
+/**
+ * The host part of a server's URL: for a wildcard listener the interface's
+ * IPv4 address, else its first global IPv6 address in brackets.
+ */
+function servingHost(stack: Stack, iface: Iface, hostname: string): string {
+  if (hostname === "0.0.0.0" || hostname === "::") {
+    if (iface.address !== 0) return formatIpv4(iface.address);
+    const g = stack.ipv6.devices.get(iface)?.addrs.find((a) =>
+      a.usable && !isLinkLocal6(a.address)
+    );
+    if (g !== undefined) return `[${formatIpv6(g.address)}]`;
+  }
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/** Does the link run IPv6 (then servers listen on `::`, dual stack)? */
+function usesIpv6(config: HostConfig): boolean {
+  return config.ip6 !== undefined || config.slaac === true ||
+    config.address?.includes(":") === true;
 }
 
 /**
@@ -676,6 +700,8 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
   return await withHost(config, io, values, async (host, signal) => {
     const stats = await serveHttp(host.stack, {
       port,
+      // With IPv6 on the link, one dual-stack listener on :: serves both families.
+      ...(usesIpv6(config) ? { hostname: "::" } : {}),
       files: directorySource(root),
       quiet: values.quiet === true,
       ...(maxConnections !== undefined ? { maxConnections } : {}),
@@ -688,9 +714,7 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
       onListen: (a) =>
         io.out(
           `netwasm http: serving ${root} on http://${
-            a.hostname === "0.0.0.0" && host.iface.address !== 0
-              ? formatIpv4(host.iface.address)
-              : a.hostname
+            servingHost(host.stack, host.iface, a.hostname)
           }:${a.port}/ (Ctrl-C stops)`,
         ),
     });
