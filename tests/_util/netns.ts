@@ -417,7 +417,7 @@ export interface NetnsOptions {
   /** Clock for the TAP; default a RealClock closed at the end. */
   clock?: Clock;
   /** Options passed to the TAP driver. */
-  tap?: { rxBatch?: number; pollTimeoutMs?: number; txQueueLimit?: number };
+  tap?: { rxBatch?: number; pollTimeoutMs?: number; txQueueLimit?: number; offload?: boolean };
   /**
    * Capture every frame on the kernel side with tcpdump into a pcap. With
    * `"check"`, the pcap is run through {@link tsharkCheck} after the test
