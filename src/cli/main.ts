@@ -182,6 +182,8 @@ Commands:
                    static-file HTTP/1.1 server (GET, HEAD, keep-alive) on a TAP
   fetch URL        HTTP/1.1 GET through netwasm's TCP, like curl; body to stdout or -o FILE
   demo             in-memory network demo on simulated time (no TAP, no root)
+  perf -s | -c HOST  throughput test speaking iperf3's protocol (iperf3 is the peer);
+                   flags: deno task netwasm perf --help
   relay --listen HOST:PORT
                    switch browser pages' frames (WebSocket) to each other and a TAP;
                    flags: deno task netwasm relay --help
@@ -283,6 +285,10 @@ class UsageError extends Error {}
 export async function main(args: readonly string[], io: CliIo = CONSOLE_IO): Promise<number> {
   // The relay has flags of its own (repeatable --origin, --listen, …): parsed in relay.ts.
   if (args[0] === "relay") return (await import("./relay.ts")).relayMain(args.slice(1), io);
+  // perf takes iperf3's flags (-c HOST, -s, -t, -P …) plus the link flags.
+  if (args[0] === "perf") {
+    return (await import("./perf.ts")).perfMain(args.slice(1), io, (v) => hostConfig(v as Values));
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
