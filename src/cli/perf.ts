@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { type CliHost, describeLease, type HostConfig, openHost } from "./link.ts";
 import { parseRate, parseSize } from "./perf_format.ts";
 import { IPERF_PORT, MAX_STREAMS } from "./perf_proto.ts";
+import { startStatsReporter, statsReport } from "./stats.ts";
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
@@ -31,6 +32,7 @@ const OPTIONS = {
   json: { type: "boolean", short: "J" },
   "one-off": { type: "boolean", short: "1" },
   "no-offload": { type: "boolean" },
+  stats: { type: "string" },
   // Link flags, handed to the common link configuration.
   tap: { type: "string" },
   relay: { type: "string" },
@@ -104,6 +106,8 @@ Usage: deno task netwasm perf -s [flags] LINK        server (iperf3 -c connects 
   -N, --no-delay       TCP_NODELAY on the data streams
   -J, --json           iperf3-shaped JSON report instead of text
   --no-offload         open the TAP without IFF_VNET_HDR offloads (plain frames)
+  --stats SECS         print the socket table and TCP/drop counters to stderr every
+                       SECS seconds and at the end (kill -USR1 PID: at any time)
 
 Link (required): --tap NAME [--netns NS] [--create] or --relay ws://HOST:PORT/,
 with --ip ADDR/PREFIX (or --dhcp, --ip6, --slaac), --gateway, --mtu, --mac, --pcap:
@@ -165,7 +169,14 @@ export async function perfMain(
   let bytes = 0;
   let rate: number | undefined;
   let len: number | undefined;
+  let statsEvery: number | undefined;
   try {
+    if (v.stats !== undefined) {
+      statsEvery = Number(v.stats);
+      if (!(statsEvery >= 0.1 && statsEvery <= 86400)) {
+        throw new RangeError(`--stats ${v.stats} is outside 0.1…86400 seconds`);
+      }
+    }
     port = int("-p", v.port, 1, 65535) ?? IPERF_PORT;
     time = int("-t", v.time, 1, 86400) ?? 10;
     parallel = int("-P", v.parallel, 1, MAX_STREAMS) ?? 1;
@@ -215,6 +226,7 @@ export async function perfMain(
     return 1;
   }
   if (host.lease !== null) io.err(`netwasm: ${describeLease(host.lease)}`);
+  const stopStats = startStatsReporter(host.stack, io.err, { everySec: statsEvery });
   const stop = new AbortController();
   const handler = () => stop.abort();
   const signals: Deno.Signal[] = [];
@@ -234,6 +246,7 @@ export async function perfMain(
         json: v.json === true,
         out: io.out,
         signal: stop.signal,
+        onListen: () => io.err(`netwasm perf: listening on port ${port}`),
       });
       io.err(`netwasm perf: ${st.tests} tests, ${st.failed} failed, ${st.refused} refused`);
       return v["one-off"] && st.tests === 0 ? 1 : 0;
@@ -261,6 +274,11 @@ export async function perfMain(
     return 1;
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, handler);
+    stopStats();
+    if (statsEvery !== undefined) { for (const l of statsReport(host.stack)) io.err(l); }
+    if (statsEvery !== undefined) {
+      io.err(`link ${host.tap.name}: ${JSON.stringify(host.tap.stats)}`);
+    }
     await host.close();
     if (config.pcap !== undefined) {
       io.err(`netwasm: wrote ${host.pcapFrames} frames to ${config.pcap}`);

@@ -9,7 +9,7 @@
 import type { Conn } from "../api/conn.ts";
 import type { DatagramConn, NetAddr } from "../api/datagram.ts";
 import type { Stack } from "../api/stack.ts";
-import { PerfRun, PerfStream, summarize } from "./perf_engine.ts";
+import { bigReceiveBuffer, PerfRun, PerfStream, summarize } from "./perf_engine.ts";
 import {
   DEFAULT_TCP_BLKSIZE,
   DEFAULT_UDP_BLKSIZE,
@@ -136,9 +136,11 @@ export async function runPerfClient(
       },
     });
     let endTimer: ReturnType<typeof setTimeout> | undefined;
+    let watchdog: ReturnType<typeof setInterval> | undefined;
     const endTest = () => {
       if (endTimer !== undefined) clearTimeout(endTimer);
-      endTimer = undefined;
+      if (watchdog !== undefined) clearInterval(watchdog);
+      endTimer = watchdog = undefined;
       if (run === null || !run.running) return;
       run.stop();
       writeState(control, PerfState.TEST_END).catch(() => {});
@@ -194,6 +196,19 @@ export async function runPerfClient(
             r.start(endTest);
             for (const s of streams) if (s.udp !== null && !s.sender) pumpUdp(r, s);
             if (!useBytes) endTimer = setTimeout(endTest, o.time * 1000);
+            else if (o.reverse) {
+              // -R -n: the server stops at -n bytes; if some never arrive (UDP
+              // loss), end the test once nothing has come for 2 s.
+              let last = -1;
+              let idle = 0;
+              watchdog = setInterval(() => {
+                const b = streams.reduce((a, s) => a + s.bytes, 0);
+                if (b !== last) {
+                  last = b;
+                  idle = 0;
+                } else if (b > 0 && ++idle >= 4) endTest();
+              }, 500);
+            }
             break;
           }
           case PerfState.EXCHANGE_RESULTS: {
@@ -230,6 +245,7 @@ export async function runPerfClient(
       await loop();
     } finally {
       if (endTimer !== undefined) clearTimeout(endTimer);
+      if (watchdog !== undefined) clearInterval(watchdog);
     }
     const r = run as PerfRun | null;
     if (r === null) throw new PerfProtocolError("the test never started");
@@ -295,6 +311,7 @@ async function udpStream(
 ): Promise<PerfStream> {
   const sock = stack.listenDatagram({ port: 0 });
   sockets.push(sock);
+  bigReceiveBuffer(stack, sock.fd);
   const peer: NetAddr = { transport: "udp", hostname: o.host, port: o.port };
   const hello = new Uint8Array(4);
   new DataView(hello.buffer).setUint32(0, UDP_CONNECT_MSG, true); // host byte order, as iperf3

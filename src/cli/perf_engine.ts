@@ -11,6 +11,7 @@ import process from "node:process";
 import type { Conn } from "../api/conn.ts";
 import type { DatagramConn, NetAddr } from "../api/datagram.ts";
 import type { Stack } from "../api/stack.ts";
+import { SO_RCVBUF, SOL_SOCKET } from "../socket/constants.ts";
 import { formatLine, Header, type LineFigures, SEPARATOR } from "./perf_format.ts";
 import type { PerfResults, PerfStreamResult } from "./perf_proto.ts";
 
@@ -391,6 +392,15 @@ export class PerfRun {
       })),
     };
   }
+}
+
+/**
+ * Give a UDP test socket a 4 MiB receive buffer, so a moment when the event
+ * loop is busy elsewhere (the test starting up, a GC) shows up as queueing,
+ * not as loss the network did not cause (iperf3 users pass `-w` for this).
+ */
+export function bigReceiveBuffer(stack: Stack, fd: number): void {
+  stack.sockets.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, 4 * 1024 * 1024);
 }
 
 /** A block of `len` bytes of varied data (iperf3 sends random bytes). */

@@ -16,7 +16,7 @@ import type { Conn } from "../api/conn.ts";
 import type { DatagramConn, NetAddr } from "../api/datagram.ts";
 import type { Listener } from "../api/listener.ts";
 import type { Stack } from "../api/stack.ts";
-import { PerfRun, PerfStream, summarize } from "./perf_engine.ts";
+import { bigReceiveBuffer, PerfRun, PerfStream, summarize } from "./perf_engine.ts";
 import {
   checkParams,
   COOKIE_SIZE,
@@ -173,6 +173,7 @@ export async function runPerfServer(stack: Stack, o: PerfServerOptions): Promise
       if (isUdp && udp === null) {
         try {
           udp = stack.listenDatagram({ port: o.port });
+          bigReceiveBuffer(stack, udp.fd);
         } catch {
           await writeServerError(control, PerfErrno.IESTREAMLISTEN, 98);
           throw new PerfProtocolError(`cannot listen on UDP port ${o.port}`);
