@@ -10,7 +10,7 @@ import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
 import { requireInterop, withNetns } from "../_util/netns.ts";
 import { DeviceFeature } from "../../src/link/device.ts";
-import { TapDevice } from "../../src/link/tap.ts";
+import type { TapDevice } from "../../src/link/tap.ts";
 import { TunOffload } from "../../src/link/virtio_net.ts";
 import { KERNEL_IP, OUR_IP, OUR_MAC, withStack } from "../interop/_stack.ts";
 import { randomBytes, sha256 } from "../tcp/_helpers.ts";
