@@ -15,9 +15,10 @@ import type { BenchModule } from "./_harness.ts";
 import { checksumBench } from "./checksum.ts";
 import { relayBench } from "./relay.ts";
 import { tcpBench } from "./tcp.ts";
+import { tapBench } from "./tap.ts";
 
 /** Every benchmark module, in the order they run. */
-export const MODULES: readonly BenchModule[] = [checksumBench, tcpBench, relayBench];
+export const MODULES: readonly BenchModule[] = [checksumBench, tcpBench, relayBench, tapBench];
 
 if (import.meta.main) {
   const only = Deno.args;
