@@ -48,7 +48,8 @@ export interface HostConfig {
   readonly pcap?: string;
   /**
    * Open the TAP with `IFF_VNET_HDR` offloads (checksum, TSO/GSO; see
-   * `TapDevice`). Default true: a stack on a TAP moves 64 KiB segments.
+   * `TapDevice`): 64 KiB segments cross in one read/write. Default false
+   * (`--offload` turns it on; `netwasm perf` defaults to on).
    */
   readonly offload?: boolean;
 }
@@ -121,7 +122,7 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
         name: config.tap!,
         allocator: stack.allocator,
         clock,
-        offload: config.offload ?? true,
+        offload: config.offload ?? false,
         ...(config.create ? { create: true } : {}),
         ...(config.netns !== undefined ? { netns: config.netns } : {}),
         ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),

@@ -217,7 +217,8 @@ export async function perfMain(
   } catch (e) {
     return usage((e as Error).message);
   }
-  if (v["no-offload"]) config = { ...config, offload: false };
+  // The throughput tool wants the fast link: offloads unless --no-offload.
+  config = { ...config, offload: v["no-offload"] !== true && config.tap !== undefined };
   let host: CliHost;
   try {
     host = await openHost(config);
