@@ -105,6 +105,7 @@ import {
   writeVnetHdr,
 } from "./virtio_net.ts";
 import { Csum } from "../skb/skbuff.ts";
+export type { VnetDropReason } from "./virtio_net.ts";
 import {
   addressOf,
   CLONE_NEWNET,
