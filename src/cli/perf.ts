@@ -7,11 +7,12 @@
  * `--relay`, `--ip`, …). On a TAP the link is opened with offloads
  * (`IFF_VNET_HDR`, TSO/GSO; `--no-offload` for a plain TAP).
  *
- * Not implemented (a server refuses such a test with iperf3's "not
- * implemented" error; the client has no flag for it): `--bidir`, SCTP,
- * `-O` omit (always 0), `-w` window, `-M` MSS, `-S` TOS, `-Z` zero copy,
- * `-F` files, `--get-server-output`, authentication. A server honours `-k`
- * block counts sent by iperf3; the client takes `-n` only.
+ * Not implemented: `--bidir` and SCTP (a server refuses such a test with
+ * iperf3's "not implemented" error); `-O` omit, `-w` window, `-M` MSS, `-S`
+ * TOS, `-C` congestion control (a server accepts and ignores them; the
+ * client has no flag for them); `-Z`, `-F`, `--get-server-output` and
+ * authentication. A server honours `-k` block counts sent by iperf3; the
+ * client takes `-n` only.
  *
  * @module
  */
