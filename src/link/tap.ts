@@ -533,14 +533,15 @@ export class TapDevice extends BaseDevice {
     const view = this.#pollView;
     let failures = 0;
     let spins = 0;
+    let polled = 0; // #rxFrames at the last poll
     while (!this.#closing) {
       if (spins > 0 && this.txQueue.length === 0) {
         // Busy polling (NAPI-style): the frames just handed up are processed
         // by microtasks queued before this await, and their ACKs written
         // (the kernel sends the next data inside that very write), so read
         // again at once instead of a poll round trip through the blocking
-        // pool, for as long as frames keep coming (bounded: then poll, which
-        // also lets timers and other I/O in).
+        // pool, while frames keep coming — at most rxBatch frames per poll,
+        // as before, so timers and other I/O still get in between.
         spins--;
         await null;
         if (this.#closing) break;
@@ -550,7 +551,7 @@ export class TapDevice extends BaseDevice {
         } catch (e) {
           reportError(e);
         }
-        if (this.#rxFrames === before) spins = 0;
+        if (this.#rxFrames === before || this.#rxFrames - polled >= this.#rxBatch) spins = 0;
         continue;
       }
       view.setInt16(4, this.txQueue.length > 0 ? POLLIN | POLLOUT : POLLIN, true);
@@ -573,6 +574,7 @@ export class TapDevice extends BaseDevice {
       const tapEvents = view.getInt16(6, true);
       if (view.getInt16(14, true) & POLLIN) s.read(this.#eventFd, this.#eventAddr, 8);
       const before = this.#rxFrames;
+      polled = before;
       try {
         if (tapEvents & POLLIN && !this.#drainRx()) break;
         if (tapEvents & POLLOUT) this.#flushTx();
@@ -581,7 +583,7 @@ export class TapDevice extends BaseDevice {
         // an event handler, and keep the device running.
         reportError(e);
       }
-      if (this.#rxFrames > before) spins = RX_BUSY_POLLS;
+      if (this.#rxFrames > before && this.#rxFrames - polled < this.#rxBatch) spins = RX_BUSY_POLLS;
       if (tapEvents & (POLLERR | POLLHUP | POLLNVAL)) {
         this.#fail(
           new Error(`TAP "${this.name}": the kernel side went away (deleted or detached)`),
