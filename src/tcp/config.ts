@@ -133,7 +133,11 @@ export interface TcpConfig {
   sack: boolean;
   /** Smallest send MSS accepted from a peer (default 88: 64 bytes of payload survive 24 of options; §8 rows 7/11). */
   minMss: number;
-  /** Largest segment payload we build (default 8960: one 10 KiB arena slot). */
+  /**
+   * Largest segment payload we build (default 65,495: a whole 65,535-byte
+   * IPv4 datagram, so a link with MTU 65,536 such as loopback gets segments
+   * of MTU − 40 as in Linux; they fit the arena's 65 KiB slots).
+   */
   maxSegment: number;
   /** Keepalive idle time (default 7 200 000 = 2 h, MUST-28). */
   keepIdle: number;
@@ -157,6 +161,12 @@ export interface TcpConfig {
    * accept queue is full (default), 2 = for every SYN.
    */
   syncookies: 0 | 1 | 2;
+  /**
+   * Largest listen backlog: `listen()` asks are capped to it (default 4096,
+   * Linux `net.core.somaxconn`). A server that expects bursts of thousands of
+   * simultaneous connection attempts raises it along with its backlog.
+   */
+  somaxconn: number;
 }
 
 /**
@@ -184,7 +194,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   timestamps: true,
   sack: true,
   minMss: 88,
-  maxSegment: 8960,
+  maxSegment: 65_495,
   keepIdle: 7_200_000,
   keepIntvl: 75_000,
   keepCnt: 9,
@@ -194,6 +204,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   orphanRetries: 8,
   maxTimeWait: 16_384,
   syncookies: 1,
+  somaxconn: 4096,
 });
 
 /**

@@ -15,6 +15,7 @@ import {
   TCP_DEFAULT_MSS,
   type TcpOptions,
 } from "../wire/tcp_options.ts";
+import { cachedRoute } from "./dst.ts";
 import type { Tcb } from "./tcb.ts";
 
 /** IPv4 + TCP fixed headers: MSS = MTU − 40 (RFC 9293 MUST-67, RFC 6691 §3). */
@@ -34,7 +35,7 @@ const MIN_SEGMENT_PAYLOAD = 64;
  * ```
  */
 export function pathMtu(sk: Tcb): number {
-  const rt = sk.ctx.ipv4.route(sk.raddr);
+  const rt = cachedRoute(sk);
   return rt !== null ? rt.mtu : IPV4_MIN_DATAGRAM;
 }
 
@@ -52,7 +53,7 @@ const GSO_MAX_PAYLOAD = 65535 - IPV4_HEADER_LENGTH - 60;
  * ```
  */
 export function sizeGoal(sk: Tcb, mss: number): number {
-  const rt = sk.ctx.ipv4.route(sk.raddr);
+  const rt = cachedRoute(sk);
   if (rt === null || (rt.iface.dev.features & DeviceFeature.TSO) === 0) return mss;
   return Math.max(mss, Math.floor(GSO_MAX_PAYLOAD / mss) * mss);
 }

@@ -49,7 +49,7 @@
  * - RTO = SRTT + max(4·RTTVAR, 200 ms) (Linux), initial 1 s, max 120 s.
  * - IW10 (RFC 6928, Linux) rather than RFC 5681's ≤ 4 segments.
  * - MSS: advertise MTU − 40; peer MSS floored at 88 (64 payload bytes survive
- *   24 bytes of options); our segments capped at 8960 bytes (arena slot).
+ *   24 bytes of options); our segments up to a whole datagram (MTU − 40 at 65,536).
  * - MUST-7: a segment with a malformed option is dropped and counted
  *   (`tcp.bad_option`, InErrs) — never reset the connection: a forged bad
  *   segment must not be able to kill it (Linux drops too).
@@ -117,7 +117,7 @@ import { TcpSock } from "./sock.ts";
 import { seqAdd, seqInWindow, TcpState } from "./state.ts";
 import { SynCookies } from "./syncookies.ts";
 import type { TcpTables } from "./tables.ts";
-import type { Tcb, TcpContext, TcpTraceEvent } from "./tcb.ts";
+import { SocketSettings, type Tcb, type TcpContext, type TcpTraceEvent, WakeBatch } from "./tcb.ts";
 import { newTcb } from "./timeouts.ts";
 import { clearAllTimers } from "./timers.ts";
 
@@ -166,6 +166,7 @@ export class TcpProtocol implements InetProtocol {
 
   /** Create the protocol (the Stack does this and registers it as IP protocol 6). */
   constructor(o: TcpProtocolOptions) {
+    const config = { ...DEFAULT_TCP_CONFIG, ...o.config };
     this.ctx = {
       clock: o.clock,
       ipv4: o.ipv4,
@@ -177,12 +178,14 @@ export class TcpProtocol implements InetProtocol {
         new SynCookies({ now: () => o.clock.now(), rng: new SeededRandom(0x5eed) }),
       stats: o.stats,
       drops: o.drops,
-      config: { ...DEFAULT_TCP_CONFIG, ...o.config },
+      config,
       cc: o.cc ?? NEW_RENO,
       socks: new Set(),
       scratch: new SegmentScratch(),
       trace: null,
       timeWaitCount: 0,
+      wakes: new WakeBatch(o.clock),
+      defaultOpts: new SocketSettings(config),
     };
   }
 
