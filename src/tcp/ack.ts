@@ -16,6 +16,7 @@ import { CaState } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { isCwndLimited, retransmitHead } from "./output.ts";
 import { ecnEcho } from "./ecn.ts";
+import { confirm6 } from "./family.ts";
 import { mtupProbeAcked } from "./pmtu.ts";
 import { rackDelivered } from "./rack.ts";
 import { sackRecoveryAck } from "./recovery.ts";
@@ -288,10 +289,16 @@ const CONFIRM_INTERVAL_MS = 1000;
  * probing, and reject an unverified MAC change claimed for it.
  */
 function confirmNeighbour(sk: Tcb): void {
-  const rt = sk.snd.route;
-  if (rt === null) return;
   const now = sk.now();
   if (now - sk.snd.confirmedAt < CONFIRM_INTERVAL_MS) return;
+  if (sk.addr6 !== null) {
+    // IPv6: neighbour discovery's upper-layer confirmation (RFC 4861 §7.3.1).
+    sk.snd.confirmedAt = now;
+    confirm6(sk);
+    return;
+  }
+  const rt = sk.snd.route;
+  if (rt === null) return;
   sk.snd.confirmedAt = now;
   sk.ctx.ipv4.neighbours.confirm(rt.iface, rt.nextHop);
 }
@@ -394,6 +401,8 @@ export function tcpAckSyn(sk: Tcb, th: TcpRepr): void {
     syn.free();
   }
   snd.una = th.ack;
+  // Nothing is SACKed at the handshake (a SYN-cookie child never sent a SYN here).
+  snd.highSack = sk.cong.rackFack = snd.una;
   if (seqAfter(snd.una, snd.nxt)) snd.nxt = snd.una;
   snd.retransmits = 0;
   sk.rtt.backoff = 0;

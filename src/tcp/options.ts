@@ -7,27 +7,26 @@
  * @module
  */
 import { DeviceFeature } from "../link/device.ts";
-import { IPV4_HEADER_LENGTH, IPV4_MIN_DATAGRAM } from "../wire/ipv4.ts";
-import { TCP_HEADER_LENGTH } from "../wire/tcp.ts";
+import { gsoMaxPayload, routeDevice, routeMtu, tcpIpHeaders } from "./family.ts";
 import {
   clampWindowScale,
   effectiveMss,
   TCP_DEFAULT_MSS,
   type TcpOptions,
 } from "../wire/tcp_options.ts";
-import { cachedRoute } from "./dst.ts";
 import { PathMtuState, type Tcb } from "./tcb.ts";
 
-/** IPv4 + TCP fixed headers: MSS = MTU − 40 (RFC 9293 MUST-67, RFC 6691 §3). */
-const TCP_IP_HEADERS = IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH;
 /** Bytes the timestamp option takes in every segment once negotiated (10, padded to 12). */
 export const TCPOLEN_TSTAMP_ALIGNED = 12;
 /** Fewest payload bytes we ever put in a segment (§8 rows 7/11). */
 const MIN_SEGMENT_PAYLOAD = 64;
 
 /**
- * The path MTU towards `raddr`: the route's MTU, or 576 when there is no
- * route (RFC 1122 EMTU_R; no PMTU discovery yet, DF is never set).
+ * The path MTU towards the peer: the route's MTU (576 without a route,
+ * RFC 1122 EMTU_R; over IPv6 the IP layer's RFC 8201 estimate from Packet
+ * Too Big, at least 1280, `family.ts`), lowered by what ICMP taught this
+ * connection over IPv4 (RFC 1191) and, while RFC 4821 probing is on, to
+ * the largest MTU known to work.
  *
  * @example
  * ```ts
@@ -46,29 +45,16 @@ export function pathMtu(sk: Tcb): number {
 }
 
 /**
- * The route's MTU towards the peer (576 without a route).
+ * Payload bytes of a segment filling `mtu` (network and TCP headers and
+ * the timestamp option off: 40 or 60 bytes, `family.ts`).
  *
  * @example
  * ```ts
- * // routeMtu(tcb); // 1500 on an Ethernet route
- * ```
- */
-export function routeMtu(sk: Tcb): number {
-  const rt = cachedRoute(sk);
-  return rt !== null ? rt.mtu : IPV4_MIN_DATAGRAM;
-}
-
-/**
- * Payload bytes of a segment filling `mtu` (IPv4 and TCP headers and the
- * timestamp option off).
- *
- * @example
- * ```ts
- * // mtuToMss(tcb, 1500); // 1448 with timestamps
+ * // mtuToMss(tcb, 1500); // 1448 with timestamps over IPv4
  * ```
  */
 export function mtuToMss(sk: Tcb, mtu: number): number {
-  return mtu - TCP_IP_HEADERS - (sk.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0);
+  return mtu - tcpIpHeaders(sk) - (sk.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0);
 }
 
 /**
@@ -87,7 +73,7 @@ export function pathMtuState(sk: Tcb): PathMtuState {
   m.mtupHigh = routeMtu(sk);
   m.mtupLow = Math.min(
     m.mtupHigh,
-    sk.ctx.config.baseMss + TCP_IP_HEADERS + (sk.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0),
+    sk.ctx.config.baseMss + tcpIpHeaders(sk) + (sk.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0),
   );
   m.mtupStamp = sk.now();
   return m;
@@ -106,9 +92,6 @@ export function mtupInit(sk: Tcb): void {
   if (sk.ctx.config.mtuProbing === 2) pathMtuState(sk).mtupEnabled = true;
 }
 
-/** Largest TSO super-segment payload: a 65,535-byte datagram minus IPv4 and the longest TCP header. */
-const GSO_MAX_PAYLOAD = 65535 - IPV4_HEADER_LENGTH - 60;
-
 /**
  * The size goal for `mss` (Linux `tcp_xmit_size_goal`): as many whole
  * segments as fit in one super-segment when the route's device takes TSO,
@@ -120,9 +103,9 @@ const GSO_MAX_PAYLOAD = 65535 - IPV4_HEADER_LENGTH - 60;
  * ```
  */
 export function sizeGoal(sk: Tcb, mss: number): number {
-  const rt = cachedRoute(sk);
-  if (rt === null || (rt.iface.dev.features & DeviceFeature.TSO) === 0) return mss;
-  return Math.max(mss, Math.floor(GSO_MAX_PAYLOAD / mss) * mss);
+  const dev = routeDevice(sk);
+  if (dev === null || (dev.features & DeviceFeature.TSO) === 0) return mss;
+  return Math.max(mss, Math.floor(gsoMaxPayload(sk) / mss) * mss);
 }
 
 /**
@@ -136,7 +119,7 @@ export function sizeGoal(sk: Tcb, mss: number): number {
  */
 export function syncMss(sk: Tcb): void {
   const snd = sk.snd;
-  let mss = Math.min(snd.mssClamp, pathMtu(sk) - TCP_IP_HEADERS, sk.ctx.config.maxSegment);
+  let mss = Math.min(snd.mssClamp, pathMtu(sk) - tcpIpHeaders(sk), sk.ctx.config.maxSegment);
   if (sk.opt.userMss > 0) mss = Math.min(mss, sk.opt.userMss);
   if (sk.tsOk) mss -= TCPOLEN_TSTAMP_ALIGNED;
   // §8 rows 7/11: never fewer than 64 payload bytes per segment (the peer's
@@ -213,8 +196,9 @@ export function chooseRcvWscale(rcvbuf: number): number {
 export function connectInit(sk: Tcb, mtu: number): void {
   const cfg = sk.ctx.config;
   const rcv = sk.rcv;
-  // MUST-67 / Linux: advertise MTU − 40 (≤ MMS_R − 20), capped by TCP_MAXSEG.
-  rcv.advmss = Math.max(MIN_SEGMENT_PAYLOAD, Math.min(mtu - TCP_IP_HEADERS, 65495));
+  // MUST-67 / Linux: advertise MTU − 40 (≤ MMS_R − 20), capped by TCP_MAXSEG;
+  // over IPv6 MTU − 60 (RFC 8200 §8.3).
+  rcv.advmss = Math.max(MIN_SEGMENT_PAYLOAD, Math.min(mtu - tcpIpHeaders(sk), 65495));
   if (sk.opt.userMss > 0) rcv.advmss = Math.min(rcv.advmss, sk.opt.userMss);
   rcv.wscale = cfg.windowScaling ? chooseRcvWscale(rcv.buf) : 0;
   // The SYN carries an unscaled window (W3): that is what the peer believes.

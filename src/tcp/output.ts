@@ -15,11 +15,12 @@
  */
 import { Errno } from "../core/errno.ts";
 import { SACKED, type SkBuff } from "../skb/skbuff.ts";
-import type { Ipv4Address } from "../wire/addr.ts";
+import type { EmitOptions } from "../wire/bytes.ts";
 import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { tcpOptionsLength } from "../wire/tcp_options.ts";
 import { CaState, INITIAL_WINDOW_SEGMENTS } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
+import { reply6, type SegmentEnds, transmit6 } from "./family.ts";
 import { TCPOLEN_TSTAMP_ALIGNED } from "./options.ts";
 import { sackOption } from "./sack.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, TcpState } from "./state.ts";
@@ -158,7 +159,9 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   repr.payloadLength = payloadLength;
   pseudo.src = sk.laddr;
   pseudo.dst = sk.raddr;
-  emitTcp(repr, ctx.allocator.arena.u8, at, pseudo);
+  // IPv6 (`family.ts`): the layer fills the checksum over its pseudo-header.
+  const v6 = sk.addr6 !== null;
+  emitTcp(repr, ctx.allocator.arena.u8, at, pseudo, v6 ? CHECKSUM_BY_IP : undefined);
   if (opts.sackBlocks !== null) rcv.dsack = false; // a D-SACK block is reported once
   if (ack) {
     rcv.lastAckSent = rcv.nxt;
@@ -178,6 +181,8 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
     snd.dataSegsOut++;
     snd.bytesSent += payloadLength;
   }
+  // RFC 3168 §5 over IPv6: the ECN field is the traffic class's low 2 bits.
+  if (v6) return transmit6(sk, out, tos);
   send.src = sk.laddr;
   // MUST-48/49: the connection's TTL and TOS (RSTs for unknown peers use the defaults).
   send.ttl = sk.opt.ttl > 0 ? sk.opt.ttl : ctx.ipv4.defaultTtl;
@@ -419,22 +424,8 @@ export function sendProbe(sk: Tcb): void {
   sendControl(sk, seqAdd(sk.snd.una, -1), TcpFlags.ACK);
 }
 
-/**
- * The local and remote address of a segment being answered: ours is its
- * destination. A {@link Tcb} is one.
- *
- * @example
- * ```ts
- * import type { SegmentEnds } from "./output.ts";
- * const ends: SegmentEnds = { laddr: 0xc0000202, raddr: 0xc0000201 };
- * ```
- */
-export interface SegmentEnds {
-  /** Our address (the segment's destination). */
-  readonly laddr: Ipv4Address;
-  /** The sender's address. */
-  readonly raddr: Ipv4Address;
-}
+/** The IPv6 layer computes the checksum (it knows the pseudo-header once the source is set). */
+const CHECKSUM_BY_IP: EmitOptions = { checksum: false };
 
 /**
  * Answer segment `th` (which arrived at `ends.laddr` from `ends.raddr`) with a
@@ -475,9 +466,14 @@ export function sendResetFor(ctx: TcpContext, th: TcpRepr, ends: SegmentEnds): v
   repr.payloadLength = 0;
   pseudo.src = ends.laddr;
   pseudo.dst = ends.raddr;
-  emitTcp(repr, ctx.allocator.arena.u8, at, pseudo);
+  const v6 = ends.addr6 !== null;
+  emitTcp(repr, ctx.allocator.arena.u8, at, pseudo, v6 ? CHECKSUM_BY_IP : undefined);
   ctx.stats.outSegs++;
   ctx.stats.outRsts++;
+  if (v6) {
+    reply6(ctx, skb, ends);
+    return;
+  }
   send.src = ends.laddr;
   send.ttl = ctx.ipv4.defaultTtl;
   send.tos = 0;
@@ -884,6 +880,9 @@ export function sendSyn(sk: Tcb, ack: boolean): number {
     (!ack && ecnMode(sk) === 1 ? TcpFlags.ECE | TcpFlags.CWR : 0);
   snd.queue.push(skb);
   snd.una = snd.iss;
+  // The SACK scoreboard's and RACK's high-water marks start at SND.UNA (a
+  // stale 0 would lie "after" every sequence number for half of all ISSs).
+  snd.highSack = sk.cong.rackFack = snd.iss;
   snd.nxt = snd.max = snd.writeSeq = skb.endSeq;
   const now = sk.now();
   skb.when = now;

@@ -25,7 +25,8 @@
 import type { SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags } from "../wire/tcp.ts";
 import { CaState } from "./congestion/cc.ts";
-import { mtuToMss, pathMtu, pathMtuState, routeMtu, syncMss } from "./options.ts";
+import { routeMtu } from "./family.ts";
+import { mtuToMss, pathMtu, pathMtuState, syncMss } from "./options.ts";
 import { seqAdd, seqAfter } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 

@@ -469,15 +469,27 @@ export function pmtuFragNeeded(sk: Tcb, nextHopMtu: number, quotedLength: number
 }
 
 /**
- * The MSS fell (a smaller path MTU): resize, and resend at once what is in
- * flight and no longer fits (Linux `tcp_simple_retransmit`). cwnd and
- * ssthresh stay: the data in the network did not grow, its units shrank.
+ * The MSS fell (a smaller path MTU: RFC 1191 over IPv4, an ICMPv6 Packet
+ * Too Big over IPv6, RFC 8201 §5.2): resize, and resend at once what is in
+ * flight and no longer fits (Linux `tcp_simple_retransmit`), through the
+ * scoreboard (marked lost, so SACK and recovery accounting stay right).
+ * cwnd and ssthresh stay: the data in the network did not grow, its units
+ * shrank.
+ *
+ * @example
+ * ```ts
+ * // shrinkMss(tcb); // after the path MTU estimate went down
+ * ```
  */
-function shrinkMss(sk: Tcb): void {
-  syncMss(sk);
+export function shrinkMss(sk: Tcb): void {
   const snd = sk.snd;
-  const cong = sk.cong;
+  const before = snd.mss;
+  syncMss(sk);
   const mss = snd.mss;
+  // Nothing in flight outgrew a size that did not shrink (TCP_MAXSEG, or
+  // the peer's MSS, was already smaller): TSO super-segments are not "too large".
+  if (mss >= before) return;
+  const cong = sk.cong;
   let marked = false;
   for (let skb = snd.queue.head; skb !== null && skb !== snd.head; skb = skb.next) {
     if (skb.len > mss && (skb.tcpFlags & TcpFlags.SYN) === 0 && markLost(sk, skb)) marked = true;

@@ -211,4 +211,5 @@ export function copySocketOptions(from: Tcb, to: Tcb): void {
   to.rcv.buf = from.rcv.buf;
   to.snd.buf = from.snd.buf;
   to.reuseAddr = from.reuseAddr;
+  to.v6only = from.v6only;
 }
