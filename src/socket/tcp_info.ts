@@ -11,9 +11,12 @@ import { formatIpv4 } from "../wire/addr.ts";
 import { pathMtu } from "../tcp/options.ts";
 import { formatIpv6 } from "../wire/addr6.ts";
 import { TCP_STATE_NAMES, TcpState } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import { SendRate, type Tcb } from "../tcp/tcb.ts";
 import type { TcpProtocol } from "../tcp/tcp.ts";
 import type { SocketInfo } from "./socket_info.ts";
+
+/** What a connection that never sent reports (read-only stand-in for a null `snd.rate`). */
+const NO_RATE: Readonly<SendRate> = new SendRate();
 
 /**
  * A connection's state as Linux's `struct tcp_info` reports it
@@ -169,7 +172,8 @@ export function tcpInfo(tcb: Tcb): TcpInfo {
     tcb.state !== TcpState.SYN_SENT;
   const srtt = tcb.rtt.srtt;
   const pacing = srtt > 0 ? (cong.cwnd / (srtt / 1000)) * (cong.cwnd < cong.ssthresh ? 2 : 1.2) : 0;
-  const running = (type: number) => snd.chronoType === type ? now - snd.chronoStart : 0;
+  const r = snd.rate ?? NO_RATE;
+  const running = (type: number) => r.chronoType === type ? now - r.chronoStart : 0;
   return {
     state: LINUX_STATE[tcb.state] ?? 7,
     stateName: TCP_STATE_NAMES[tcb.state] ?? `STATE-${tcb.state}`,
@@ -202,7 +206,7 @@ export function tcpInfo(tcb: Tcb): TcpInfo {
     sndCwnd: Math.floor(cong.cwnd / mss),
     advmss: rcv.advmss,
     reordering: 3,
-    totalRetrans: snd.totalRetrans,
+    totalRetrans: cong.loss?.totalRetrans ?? 0,
     pacingRate: Math.round(pacing),
     bytesAcked: snd.bytesAcked,
     bytesReceived: rcv.bytesReceived,
@@ -212,16 +216,16 @@ export function tcpInfo(tcb: Tcb): TcpInfo {
     minRtt: cong.minRtt === Infinity ? 0 : Math.round(cong.minRtt * 1000),
     dataSegsOut: snd.dataSegsOut,
     dataSegsIn: rcv.dataSegsIn,
-    deliveryRate: snd.deliveryRate,
-    deliveryRateAppLimited: snd.rateAppLimited,
-    busyTime: Math.round((snd.busyTime + running(1)) * 1000),
-    rwndLimited: Math.round((snd.rwndLimitedTime + running(2)) * 1000),
-    sndbufLimited: Math.round((snd.sndbufLimitedTime + running(3)) * 1000),
+    deliveryRate: r.deliveryRate,
+    deliveryRateAppLimited: r.rateAppLimited,
+    busyTime: Math.round((r.busyTime + running(1)) * 1000),
+    rwndLimited: Math.round((r.rwndLimitedTime + running(2)) * 1000),
+    sndbufLimited: Math.round((r.sndbufLimitedTime + running(3)) * 1000),
     delivered: Math.round(snd.delivered / mss),
     bytesSent: snd.bytesSent,
-    bytesRetrans: snd.bytesRetrans,
-    dsackDups: snd.dsackDups,
-    reordSeen: cong.reordSeen,
+    bytesRetrans: cong.loss?.bytesRetrans ?? 0,
+    dsackDups: snd.sackIn?.dsackDups ?? 0,
+    reordSeen: cong.loss?.reordSeen ?? 0,
     sndWnd: snd.wnd,
     rcvWnd: rcv.wnd,
     congestion: cong.algorithm.name,

@@ -12,7 +12,7 @@
  */
 import { SACKED } from "../skb/skbuff.ts";
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
-import { CaState } from "./congestion/cc.ts";
+import { CaState, lossState } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { isCwndLimited, retransmitHead } from "./output.ts";
 import { ecnEcho } from "./ecn.ts";
@@ -23,7 +23,7 @@ import { sackRecoveryAck } from "./recovery.ts";
 import { restoreRto, rttSample, tsEcrRtt } from "./rtt.ts";
 import { clearSacked, markLost, SackFlag, sackTag, trimAccount, unaccount } from "./scoreboard.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, seqGeq, seqLeq } from "./state.ts";
-import type { Tcb } from "./tcb.ts";
+import { SendRate, type Tcb } from "./tcb.ts";
 import { clearRtx } from "./timers.ts";
 import { setXmitTimer } from "./xmit_timer.ts";
 
@@ -172,26 +172,27 @@ export function tcpAck(sk: Tcb, th: TcpRepr, payload: number): number {
 function rateSample(sk: Tcb, delivered: number): void {
   const snd = sk.snd;
   snd.delivered += delivered;
+  const r = snd.rate ??= new SendRate();
   const now = sk.now();
-  if (snd.rateStamp === 0) {
-    snd.rateStamp = now;
-    snd.rateDelivered = snd.delivered - delivered;
+  if (r.rateStamp === 0) {
+    r.rateStamp = now;
+    r.rateDelivered = snd.delivered - delivered;
     return;
   }
-  const interval = now - snd.rateStamp;
+  const interval = now - r.rateStamp;
   const srtt = Math.max(1, sk.rtt.srtt);
   if (interval < srtt) return;
   if (interval > 4 * srtt) {
     // An idle (or stalled) stretch: start a new interval instead of
     // averaging the silence in.
-    snd.rateStamp = now;
-    snd.rateDelivered = snd.delivered - delivered;
+    r.rateStamp = now;
+    r.rateDelivered = snd.delivered - delivered;
     return;
   }
-  snd.deliveryRate = Math.round((snd.delivered - snd.rateDelivered) * 1000 / interval);
-  snd.rateAppLimited = !sk.cong.cwndLimited;
-  snd.rateStamp = now;
-  snd.rateDelivered = snd.delivered;
+  r.deliveryRate = Math.round((snd.delivered - r.rateDelivered) * 1000 / interval);
+  r.rateAppLimited = !sk.cong.cwndLimited;
+  r.rateStamp = now;
+  r.rateDelivered = snd.delivered;
 }
 
 /**
@@ -264,7 +265,8 @@ function cleanRtxQueue(sk: Tcb, th: TcpRepr): number {
   // RFC 4821 §7.5: the probe arrived: that MTU works.
   const m = snd.mtu;
   if (m !== null && m.mtupProbe !== 0 && seqGeq(ack, m.mtupProbeEnd)) mtupProbeAcked(sk);
-  if (seqBefore(snd.highSack, ack)) snd.highSack = ack;
+  const sb = snd.sb;
+  if (sb !== null && seqBefore(sb.highSack, ack)) sb.highSack = ack;
   if (seqBefore(sk.cong.rackFack, ack)) sk.cong.rackFack = ack;
   if (snd.up >= 0 && seqGeq(ack, snd.up)) snd.up = -1; // urgent data delivered
   ackRtt(sk, th, flag, oldestWhen, newestWhen);
@@ -350,7 +352,7 @@ function retransmitNewRenoHead(sk: Tcb): void {
     markLost(sk, head);
   }
   retransmitHead(sk);
-  sk.snd.lostHint = null;
+  if (sk.snd.sb !== null) sk.snd.sb.lostHint = null;
 }
 
 /**
@@ -364,8 +366,9 @@ function duplicateAck(sk: Tcb, ack: number): void {
   if (cong.dupAcks === 3 && !cong.inRecovery) {
     // RFC 6582 §3.2 step 2: only when the ACK covers more than "recover".
     if (seqAfter(ack, cong.recover) || cong.recover === sk.snd.iss) {
-      cong.priorCwnd = cong.cwnd;
-      cong.priorSsthresh = cong.ssthresh;
+      const loss = lossState(cong);
+      loss.priorCwnd = cong.cwnd;
+      loss.priorSsthresh = cong.ssthresh;
       cong.ssthresh = cong.algorithm.ssthresh(sk);
       cong.recover = sk.snd.max;
       cong.inRecovery = true;
@@ -402,7 +405,7 @@ export function tcpAckSyn(sk: Tcb, th: TcpRepr): void {
   }
   snd.una = th.ack;
   // Nothing is SACKed at the handshake (a SYN-cookie child never sent a SYN here).
-  snd.highSack = sk.cong.rackFack = snd.una;
+  sk.cong.rackFack = snd.una;
   if (seqAfter(snd.una, snd.nxt)) snd.nxt = snd.una;
   snd.retransmits = 0;
   sk.rtt.backoff = 0;

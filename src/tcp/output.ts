@@ -18,14 +18,21 @@ import { SACKED, type SkBuff } from "../skb/skbuff.ts";
 import type { EmitOptions } from "../wire/bytes.ts";
 import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { tcpOptionsLength } from "../wire/tcp_options.ts";
-import { CaState, INITIAL_WINDOW_SEGMENTS } from "./congestion/cc.ts";
+import { CaState, INITIAL_WINDOW_SEGMENTS, lossState } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { reply6, type SegmentEnds, transmit6 } from "./family.ts";
 import { TCPOLEN_TSTAMP_ALIGNED } from "./options.ts";
 import { sackOption } from "./sack.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, TcpState } from "./state.ts";
 import { cachedRoute } from "./dst.ts";
-import { type AckBatch, RateLimits, type Tcb, type TcpContext } from "./tcb.ts";
+import {
+  type AckBatch,
+  RateLimits,
+  scoreboardOf,
+  SendRate,
+  type Tcb,
+  type TcpContext,
+} from "./tcb.ts";
 import { armDelack, armRtx, clearDelack, probeDelay } from "./timers.ts";
 import { scheduleLossProbe } from "./xmit_timer.ts";
 import { isMtuProbe, mtupPrepareProbe, pmtuDontFragment, pmtuExpire } from "./pmtu.ts";
@@ -162,7 +169,7 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   // IPv6 (`family.ts`): the layer fills the checksum over its pseudo-header.
   const v6 = sk.addr6 !== null;
   emitTcp(repr, ctx.allocator.arena.u8, at, pseudo, v6 ? CHECKSUM_BY_IP : undefined);
-  if (opts.sackBlocks !== null) rcv.dsack = false; // a D-SACK block is reported once
+  if (opts.sackBlocks !== null) rcv.sack!.dsack = false; // a D-SACK block is reported once
   if (ack) {
     rcv.lastAckSent = rcv.nxt;
     rcv.unacked = 0;
@@ -643,14 +650,19 @@ export const CHRONO_SNDBUF = 3;
  */
 export function chrono(sk: Tcb, type: number): void {
   const snd = sk.snd;
-  if (snd.chronoType === type) return;
+  let r = snd.rate;
+  if (r === null) {
+    if (type === CHRONO_NONE) return; // a fresh record's state: nothing to make
+    r = snd.rate = new SendRate();
+  }
+  if (r.chronoType === type) return;
   const now = sk.now();
-  const d = now - snd.chronoStart;
-  if (snd.chronoType === CHRONO_BUSY) snd.busyTime += d;
-  else if (snd.chronoType === CHRONO_RWND) snd.rwndLimitedTime += d;
-  else if (snd.chronoType === CHRONO_SNDBUF) snd.sndbufLimitedTime += d;
-  snd.chronoType = type;
-  snd.chronoStart = now;
+  const d = now - r.chronoStart;
+  if (r.chronoType === CHRONO_BUSY) r.busyTime += d;
+  else if (r.chronoType === CHRONO_RWND) r.rwndLimitedTime += d;
+  else if (r.chronoType === CHRONO_SNDBUF) r.sndbufLimitedTime += d;
+  r.chronoType = type;
+  r.chronoStart = now;
 }
 
 /**
@@ -703,7 +715,9 @@ export function retransmitLost(sk: Tcb): boolean {
   const snd = sk.snd;
   const cong = sk.cong;
   const q = snd.queue;
-  let skb = snd.lostHint;
+  const sb = snd.sb;
+  if (sb === null) return false;
+  let skb = sb.lostHint;
   if (skb === null) return false;
   if (skb.list !== q || seqBefore(skb.seq, snd.una)) skb = q.head;
   let sent = false;
@@ -715,13 +729,13 @@ export function retransmitLost(sk: Tcb): boolean {
     const pipe = snd.pipe;
     const room = cong.cwnd - pipe;
     if (pipe > 0 && room < Math.min(skb.len, snd.mss)) {
-      snd.lostHint = skb;
+      sb.lostHint = skb;
       return sent;
     }
     // MUST-34: beyond a window that shrank, only the head is resent (it
     // probes the window; Linux tcp_retransmit_skb).
     if (skb.seq !== snd.una && !seqBefore(skb.seq, seqAdd(snd.una, snd.wnd))) {
-      snd.lostHint = skb;
+      sb.lostHint = skb;
       return sent;
     }
     // A super-segment (or one from before the MSS shrank) goes out in
@@ -731,17 +745,17 @@ export function retransmitLost(sk: Tcb): boolean {
     if (skb.len > snd.mss) {
       const fit = snd.sizeGoal > snd.mss ? Math.max(snd.mss, room - room % snd.mss) : snd.mss;
       if (fit < skb.len && !fragment(sk, skb, fit)) {
-        snd.lostHint = skb;
+        sb.lostHint = skb;
         return sent;
       }
     }
     if (!retransmitSkb(sk, skb)) {
-      snd.lostHint = skb;
+      sb.lostHint = skb;
       return sent;
     }
     sent = true;
   }
-  snd.lostHint = null;
+  sb.lostHint = null;
   return sent;
 }
 
@@ -762,13 +776,14 @@ export function retransmitSkb(sk: Tcb, skb: SkBuff): boolean {
   const len = skb.endSeq - skb.seq;
   skb.txCount++;
   skb.when = sk.now();
-  if ((skb.sacked & SACKED.SACKED_RETRANS) === 0) snd.retransBytes += len;
+  if ((skb.sacked & SACKED.SACKED_RETRANS) === 0) scoreboardOf(snd).retransBytes += len;
   skb.sacked |= SACKED.SACKED_RETRANS | SACKED.EVER_RETRANS;
-  snd.totalRetrans++;
-  snd.bytesRetrans += skb.len;
+  const loss = lossState(cong);
+  loss.totalRetrans++;
+  loss.bytesRetrans += skb.len;
   sk.ctx.stats.retransSegs++;
-  if (cong.undoRetrans >= 0) cong.undoRetrans++;
-  if (cong.state === CaState.RECOVERY || cong.state === CaState.CWR) cong.prrOut += len;
+  if (loss.undoRetrans >= 0) loss.undoRetrans++;
+  if (cong.state === CaState.RECOVERY || cong.state === CaState.CWR) loss.prrOut += len;
   return true;
 }
 
@@ -824,7 +839,8 @@ function sendNewSegment(sk: Tcb, skb: SkBuff): boolean {
   snd.head = skb.next;
   const cong = sk.cong;
   if (cong.state === CaState.RECOVERY || cong.state === CaState.CWR) {
-    cong.prrOut += skb.endSeq - skb.seq;
+    // (A reduction made the loss record: initCwndReduction.)
+    lossState(cong).prrOut += skb.endSeq - skb.seq;
   }
   // Linux tcp_event_data_sent: data sent within the delayed-ACK timeout of
   // data received makes the connection interactive (pingpong): ACKs wait to
@@ -880,9 +896,10 @@ export function sendSyn(sk: Tcb, ack: boolean): number {
     (!ack && ecnMode(sk) === 1 ? TcpFlags.ECE | TcpFlags.CWR : 0);
   snd.queue.push(skb);
   snd.una = snd.iss;
-  // The SACK scoreboard's and RACK's high-water marks start at SND.UNA (a
-  // stale 0 would lie "after" every sequence number for half of all ISSs).
-  snd.highSack = sk.cong.rackFack = snd.iss;
+  // RACK's high-water mark starts at SND.UNA (a stale 0 would lie "after"
+  // every sequence number for half of all ISSs); so does the scoreboard's.
+  sk.cong.rackFack = snd.iss;
+  snd.sb = null;
   snd.nxt = snd.max = snd.writeSeq = skb.endSeq;
   const now = sk.now();
   skb.when = now;

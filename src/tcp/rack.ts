@@ -12,7 +12,7 @@
  */
 import type { SkBuff } from "../skb/skbuff.ts";
 import { SACKED } from "../skb/skbuff.ts";
-import { CaState } from "./congestion/cc.ts";
+import { CaState, lossState } from "./congestion/cc.ts";
 import { seqAfter, seqBefore, seqGeq } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 
@@ -68,10 +68,11 @@ export function rackDelivered(sk: Tcb, skb: SkBuff): void {
   const end = skb.endSeq;
   // Step 3: a delivery below the highest one delivered, of a segment never
   // retransmitted, means the network reordered.
+  const rack = lossState(cong);
   if (seqAfter(end, cong.rackFack)) cong.rackFack = end;
   else if (seqBefore(end, cong.rackFack) && (skb.sacked & SACKED.EVER_RETRANS) === 0) {
-    cong.rackReorderingSeen = true;
-    cong.reordSeen++;
+    rack.rackReorderingSeen = true;
+    rack.reordSeen++;
   }
   const when = skb.when;
   const rtt = sk.now() - when;
@@ -82,10 +83,10 @@ export function rackDelivered(sk: Tcb, skb: SkBuff): void {
   // the receiver echo the TSval that last advanced RCV.NXT, so an
   // out-of-order retransmission's own TSval is never echoed.)
   if ((skb.sacked & SACKED.EVER_RETRANS) !== 0 && rtt < cong.minRtt) return;
-  cong.rackRtt = rtt;
-  if (sentAfter(when, end, cong.rackXmitTs, cong.rackEndSeq)) {
-    cong.rackXmitTs = when;
-    cong.rackEndSeq = end;
+  rack.rackRtt = rtt;
+  if (sentAfter(when, end, rack.rackXmitTs, rack.rackEndSeq)) {
+    rack.rackXmitTs = when;
+    rack.rackEndSeq = end;
   }
 }
 
@@ -99,13 +100,13 @@ export function rackDelivered(sk: Tcb, skb: SkBuff): void {
  * ```
  */
 export function rackOnDsack(sk: Tcb): void {
-  const cong = sk.cong;
+  const rack = lossState(sk.cong);
   const snd = sk.snd;
-  if (cong.rackDsackRound !== -1 && seqGeq(snd.una, cong.rackDsackRound)) cong.rackDsackRound = -1;
-  if (cong.rackDsackRound === -1) {
-    cong.rackDsackRound = snd.nxt;
-    cong.rackReoWndMult++;
-    cong.rackReoWndPersist = REO_WND_PERSIST;
+  if (rack.rackDsackRound !== -1 && seqGeq(snd.una, rack.rackDsackRound)) rack.rackDsackRound = -1;
+  if (rack.rackDsackRound === -1) {
+    rack.rackDsackRound = snd.nxt;
+    rack.rackReoWndMult++;
+    rack.rackReoWndPersist = REO_WND_PERSIST;
   }
 }
 
@@ -119,8 +120,9 @@ export function rackOnDsack(sk: Tcb): void {
  * ```
  */
 export function rackRecoveryEnded(sk: Tcb): void {
-  const cong = sk.cong;
-  if (cong.rackReoWndPersist > 0 && --cong.rackReoWndPersist === 0) cong.rackReoWndMult = 1;
+  const rack = sk.cong.loss;
+  if (rack === null) return;
+  if (rack.rackReoWndPersist > 0 && --rack.rackReoWndPersist === 0) rack.rackReoWndMult = 1;
 }
 
 /**
@@ -136,11 +138,12 @@ export function rackRecoveryEnded(sk: Tcb): void {
  */
 export function reoWnd(sk: Tcb): number {
   const cong = sk.cong;
-  if (!cong.rackReorderingSeen) {
+  const rack = cong.loss;
+  if (rack === null || !rack.rackReorderingSeen) {
     if (cong.state === CaState.RECOVERY || cong.state === CaState.LOSS) return 0;
     if (sk.snd.sackedBytes >= DUP_THRESH * sk.snd.mss) return 0;
   }
   const srtt = sk.rtt.srtt;
   const min = cong.minRtt === Infinity ? srtt : cong.minRtt;
-  return Math.min(cong.rackReoWndMult * min / 4, srtt);
+  return Math.min((rack === null ? 1 : rack.rackReoWndMult) * min / 4, srtt);
 }

@@ -26,7 +26,7 @@
  */
 import { SACKED } from "../skb/skbuff.ts";
 import { TcpFlags } from "../wire/tcp.ts";
-import { CaState } from "./congestion/cc.ts";
+import { CaState, lossState } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { fragment, Nagle, nagleMode, retransmitSkb, writeXmit } from "./output.ts";
 import { pathMtu, pathMtuState, syncMss } from "./options.ts";
@@ -51,22 +51,22 @@ import { setXmitTimer } from "./xmit_timer.ts";
  */
 export function rackDetectLoss(sk: Tcb): number {
   const snd = sk.snd;
-  const cong = sk.cong;
-  if (cong.rackXmitTs === 0 && cong.rackEndSeq === 0) return 0;
+  const rack = sk.cong.loss;
+  if (rack === null || (rack.rackXmitTs === 0 && rack.rackEndSeq === 0)) return 0;
   const now = sk.now();
   const wnd = reoWnd(sk);
   let timeout = 0;
   for (let skb = snd.queue.head; skb !== null && skb !== snd.head; skb = skb.next) {
     const f = skb.sacked;
     if ((f & SACKED.SACKED_ACKED) !== 0) continue;
-    if (!sentAfter(cong.rackXmitTs, cong.rackEndSeq, skb.when, skb.endSeq)) {
+    if (!sentAfter(rack.rackXmitTs, rack.rackEndSeq, skb.when, skb.endSeq)) {
       // Sent after the last delivery. A segment never retransmitted is sent
       // in sequence order, so every later one was too: stop here.
       if ((f & SACKED.EVER_RETRANS) === 0) break;
       continue;
     }
     if ((f & SACKED.LOST) !== 0 && (f & SACKED.SACKED_RETRANS) === 0) continue;
-    const remaining = skb.when + cong.rackRtt + wnd - now;
+    const remaining = skb.when + rack.rackRtt + wnd - now;
     if (remaining <= 0) {
       if (markLost(sk, skb)) sk.ctx.stats.rackLost++;
     } else if (remaining > timeout) timeout = remaining;
@@ -81,13 +81,14 @@ export function rackDetectLoss(sk: Tcb): number {
  */
 function initCwndReduction(sk: Tcb): void {
   const cong = sk.cong;
+  const loss = lossState(cong);
   cong.highSeq = sk.snd.max;
-  cong.priorCwnd = cong.cwnd;
-  cong.priorSsthresh = cong.ssthresh;
+  loss.priorCwnd = cong.cwnd;
+  loss.priorSsthresh = cong.ssthresh;
   cong.ssthresh = cong.algorithm.ssthresh(sk);
-  cong.prrDelivered = 0;
-  cong.prrOut = 0;
-  cong.undoRetrans = 0;
+  loss.prrDelivered = 0;
+  loss.prrOut = 0;
+  loss.undoRetrans = 0;
 }
 
 /**
@@ -123,7 +124,7 @@ export function enterCwr(sk: Tcb): void {
   const cong = sk.cong;
   if (cong.state >= CaState.CWR) return;
   initCwndReduction(sk);
-  cong.undoRetrans = -1;
+  lossState(cong).undoRetrans = -1;
   cong.state = CaState.CWR;
 }
 
@@ -138,23 +139,24 @@ function prrUpdate(sk: Tcb, delivered: number): void {
   const snd = sk.snd;
   const mss = snd.mss;
   if (delivered <= 0) return;
-  cong.prrDelivered += delivered;
+  const loss = lossState(cong);
+  loss.prrDelivered += delivered;
   const pipe = snd.pipe;
-  const recoverFs = Math.max(cong.priorCwnd, mss);
+  const recoverFs = Math.max(loss.priorCwnd, mss);
   let sndcnt: number;
   if (pipe > cong.ssthresh) {
-    sndcnt = Math.ceil(cong.prrDelivered * cong.ssthresh / recoverFs) - cong.prrOut;
+    sndcnt = Math.ceil(loss.prrDelivered * cong.ssthresh / recoverFs) - loss.prrOut;
   } else {
     // RFC 6937 §3.1 PRR-SSRB: limit = MAX(prr_delivered − prr_out,
     // DeliveredData) + MSS.
     sndcnt = Math.min(
       cong.ssthresh - pipe,
-      Math.max(cong.prrDelivered - cong.prrOut, delivered) + mss,
+      Math.max(loss.prrDelivered - loss.prrOut, delivered) + mss,
     );
   }
   // Force a fast retransmit upon entering recovery (Linux): one segment
   // goes out even before anything was delivered past the hole.
-  sndcnt = Math.max(sndcnt, cong.prrOut === 0 ? mss : 0);
+  sndcnt = Math.max(sndcnt, loss.prrOut === 0 ? mss : 0);
   cong.cwnd = Math.max(pipe + sndcnt, mss);
 }
 
@@ -172,13 +174,14 @@ function endCwndReduction(sk: Tcb): void {
  */
 function undoReduction(sk: Tcb): void {
   const cong = sk.cong;
+  const loss = lossState(cong);
   const alg = cong.algorithm;
-  cong.cwnd = Math.max(cong.cwnd, alg.undoCwnd ? alg.undoCwnd(sk) : cong.priorCwnd);
-  if (cong.priorSsthresh > cong.ssthresh) cong.ssthresh = cong.priorSsthresh;
+  cong.cwnd = Math.max(cong.cwnd, alg.undoCwnd ? alg.undoCwnd(sk) : loss.priorCwnd);
+  if (loss.priorSsthresh > cong.ssthresh) cong.ssthresh = loss.priorSsthresh;
   clearLost(sk);
   sk.ctx.stats.undos++;
-  cong.undoRetrans = -1;
-  cong.rackReorderingSeen = true; // what looked like loss was reordering
+  loss.undoRetrans = -1;
+  loss.rackReorderingSeen = true; // what looked like loss was reordering
 }
 
 /**
@@ -199,11 +202,12 @@ export function enterLoss(sk: Tcb): void {
   const newEpisode = cong.state <= CaState.DISORDER || !seqAfter(cong.highSeq, snd.una) ||
     (cong.state === CaState.LOSS && snd.retransmits === 0);
   cong.frto = sk.ctx.config.frto && (cong.state < CaState.RECOVERY || snd.retransmits > 0);
+  const loss = lossState(cong);
   if (newEpisode) {
-    cong.priorCwnd = cong.cwnd;
-    cong.priorSsthresh = cong.ssthresh;
+    loss.priorCwnd = cong.cwnd;
+    loss.priorSsthresh = cong.ssthresh;
     cong.ssthresh = cong.algorithm.ssthresh(sk);
-    cong.undoRetrans = 0;
+    loss.undoRetrans = 0;
   }
   cong.algorithm.onRto(sk);
   if (cong.state === CaState.RECOVERY || cong.state === CaState.LOSS) rackRecoveryEnded(sk);
@@ -211,13 +215,13 @@ export function enterLoss(sk: Tcb): void {
   cong.inRecovery = false;
   cong.dupAcks = 0;
   cong.highSeq = cong.recover = snd.max;
-  cong.tlpHighSeq = -1;
+  loss.tlpHighSeq = -1;
   // The head waiting at SND.UNA although SACKed means the peer reneged: its
   // SACK information cannot be trusted (RFC 2018 §8).
   const head = snd.queue.head;
   if (head !== null && (head.sacked & SACKED.SACKED_ACKED) !== 0) clearSacked(sk);
   for (let skb = head; skb !== null && skb !== snd.head; skb = skb.next) markLost(sk, skb);
-  snd.lostHint = head;
+  if (snd.sb !== null) snd.sb.lostHint = head; // (made by markLost when anything was marked)
 }
 
 /**
@@ -273,7 +277,8 @@ const ACK_DUP = 0x40;
 export function sackRecoveryAck(sk: Tcb, flag: number, delivered: number): boolean {
   const cong = sk.cong;
   const snd = sk.snd;
-  if (cong.tlpHighSeq !== -1) tlpAck(sk, flag);
+  const loss = cong.loss;
+  if (loss !== null && loss.tlpHighSeq !== -1) tlpAck(sk, flag);
   const recovered = seqGeq(snd.una, cong.highSeq);
   let newOnly = false;
   switch (cong.state) {
@@ -281,7 +286,7 @@ export function sackRecoveryAck(sk: Tcb, flag: number, delivered: number): boole
       if (recovered) {
         // RFC 6675 §5: HighACK ≥ RecoveryPoint ends recovery; undone if
         // D-SACK showed every retransmission needless (RFC 3708 style).
-        if (cong.undoRetrans === 0) undoReduction(sk);
+        if (loss !== null && loss.undoRetrans === 0) undoReduction(sk);
         endCwndReduction(sk);
         rackRecoveryEnded(sk);
       }
@@ -379,7 +384,7 @@ export function tlpFire(sk: Tcb): void {
     cong.cwnd = Math.max(cong.cwnd, snd.pipe + Math.min(head.len, snd.mss));
     probed = writeXmit(sk, Nagle.PUSH, true);
     cong.cwnd = saved;
-    if (probed) cong.tlpRetrans = false;
+    if (probed) lossState(cong).tlpRetrans = false;
   }
   if (!probed) {
     // Retransmit the highest-sequence segment sent (its last MSS).
@@ -387,12 +392,12 @@ export function tlpFire(sk: Tcb): void {
     if (last !== null && (last.sacked & SACKED.SACKED_ACKED) === 0) {
       if (last.len > snd.mss && fragment(sk, last, last.len - snd.mss)) last = last.next!;
       probed = retransmitSkb(sk, last);
-      if (probed) cong.tlpRetrans = true;
+      if (probed) lossState(cong).tlpRetrans = true;
     }
   }
   if (probed) {
     st.tlpProbes++;
-    cong.tlpHighSeq = snd.nxt;
+    lossState(cong).tlpHighSeq = snd.nxt;
   }
   // RFC 8985 §7.3: after the probe, the RTO.
   armRtx(sk, TimerKind.RETRANS, sk.rtt.rto);
@@ -406,23 +411,24 @@ export function tlpFire(sk: Tcb): void {
  */
 function tlpAck(sk: Tcb, flag: number): void {
   const cong = sk.cong;
+  const loss = lossState(cong);
   const ack = sk.snd.una;
-  if (seqBefore(ack, cong.tlpHighSeq)) return;
-  if (!cong.tlpRetrans) {
-    cong.tlpHighSeq = -1;
+  if (seqBefore(ack, loss.tlpHighSeq)) return;
+  if (!loss.tlpRetrans) {
+    loss.tlpHighSeq = -1;
     return;
   }
   if ((flag & SackFlag.DSACK) !== 0) {
-    cong.tlpHighSeq = -1; // the probe was a duplicate: nothing was lost
-  } else if (seqAfter(ack, cong.tlpHighSeq)) {
-    cong.tlpHighSeq = -1;
+    loss.tlpHighSeq = -1; // the probe was a duplicate: nothing was lost
+  } else if (seqAfter(ack, loss.tlpHighSeq)) {
+    loss.tlpHighSeq = -1;
     sk.ctx.stats.tlpRecoveries++;
     enterCwr(sk);
     // The repair is done: the reduction applies at once.
     cong.cwnd = cong.ssthresh;
     cong.state = CaState.OPEN;
   } else if ((flag & (ACK_UNA_ADVANCED | SackFlag.DATA_SACKED)) === 0) {
-    cong.tlpHighSeq = -1; // a pure duplicate: original and probe both arrived
+    loss.tlpHighSeq = -1; // a pure duplicate: original and probe both arrived
   }
 }
 
@@ -499,7 +505,7 @@ export function shrinkMss(sk: Tcb): void {
     cong.state = CaState.LOSS;
     cong.inRecovery = false;
     cong.highSeq = snd.nxt;
-    cong.undoRetrans = -1;
+    if (cong.loss !== null) cong.loss.undoRetrans = -1;
     cong.frto = false;
   }
   writeXmit(sk, nagleMode(sk));

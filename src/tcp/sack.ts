@@ -24,7 +24,7 @@
  * @module
  */
 import { seqAfter, seqBefore } from "./state.ts";
-import type { RecvState } from "./tcb.ts";
+import { type RecvState, SackReport } from "./tcb.ts";
 
 /** Blocks a receiver remembers (Linux `TCP_NUM_SACKS`). */
 export const SACK_BLOCKS_KEPT = 4;
@@ -50,12 +50,13 @@ function extend(b: number[], i: number, s: number, e: number): boolean {
  * const rcv = new RecvState(65536);
  * sackNewOfo(rcv, 2000, 3000);
  * sackNewOfo(rcv, 5000, 6000);
- * rcv.sacks!.slice(0, 4); // [5000, 6000, 2000, 3000]: most recent first
+ * rcv.sack!.blocks.slice(0, 4); // [5000, 6000, 2000, 3000]: most recent first
  * ```
  */
 export function sackNewOfo(rcv: RecvState, seq: number, end: number): void {
-  const b = rcv.sacks ??= [0, 0, 0, 0, 0, 0, 0, 0];
-  let n = rcv.numSacks;
+  const r = rcv.sack ??= new SackReport();
+  const b = r.blocks;
+  let n = r.count;
   for (let i = 0; i < n; i++) {
     if (!extend(b, i, seq, end)) continue;
     // Rotate block i to the front, then merge any block it now reaches.
@@ -76,7 +77,7 @@ export function sackNewOfo(rcv: RecvState, seq: number, end: number): void {
         }
       } else j++;
     }
-    rcv.numSacks = n;
+    r.count = n;
     return;
   }
   if (n === SACK_BLOCKS_KEPT) n--; // forget the oldest
@@ -86,7 +87,7 @@ export function sackNewOfo(rcv: RecvState, seq: number, end: number): void {
   }
   b[0] = seq >>> 0;
   b[1] = end >>> 0;
-  rcv.numSacks = n + 1;
+  r.count = n + 1;
 }
 
 /**
@@ -99,13 +100,15 @@ export function sackNewOfo(rcv: RecvState, seq: number, end: number): void {
  * ```
  */
 export function sackRemove(rcv: RecvState): void {
-  let n = rcv.numSacks;
+  const r = rcv.sack;
+  if (r === null) return;
+  let n = r.count;
   if (n === 0) return;
   if (rcv.ofo.empty) {
-    rcv.numSacks = 0;
+    r.count = 0;
     return;
   }
-  const b = rcv.sacks!;
+  const b = r.blocks;
   const nxt = rcv.nxt;
   for (let i = 0; i < n;) {
     if (!seqBefore(nxt, b[2 * i]!)) {
@@ -116,7 +119,7 @@ export function sackRemove(rcv: RecvState): void {
       }
     } else i++;
   }
-  rcv.numSacks = n;
+  r.count = n;
 }
 
 /**
@@ -129,7 +132,7 @@ export function sackRemove(rcv: RecvState): void {
  * ```
  */
 export function sackReset(rcv: RecvState): void {
-  rcv.numSacks = 0;
+  if (rcv.sack !== null) rcv.sack.count = 0;
 }
 
 /**
@@ -143,17 +146,18 @@ export function sackReset(rcv: RecvState): void {
  * ```
  */
 export function dsackSet(rcv: RecvState, seq: number, end: number): void {
-  if (rcv.dsack) {
+  const r = rcv.sack ??= new SackReport();
+  if (r.dsack) {
     // Extend a pending D-SACK block it touches, else the newer one wins.
-    if (!seqAfter(seq, rcv.dsackEnd) && !seqAfter(rcv.dsackStart, end)) {
-      if (seqBefore(seq, rcv.dsackStart)) rcv.dsackStart = seq >>> 0;
-      if (seqAfter(end, rcv.dsackEnd)) rcv.dsackEnd = end >>> 0;
+    if (!seqAfter(seq, r.dsackEnd) && !seqAfter(r.dsackStart, end)) {
+      if (seqBefore(seq, r.dsackStart)) r.dsackStart = seq >>> 0;
+      if (seqAfter(end, r.dsackEnd)) r.dsackEnd = end >>> 0;
       return;
     }
   }
-  rcv.dsack = true;
-  rcv.dsackStart = seq >>> 0;
-  rcv.dsackEnd = end >>> 0;
+  r.dsack = true;
+  r.dsackStart = seq >>> 0;
+  r.dsackEnd = end >>> 0;
 }
 
 /**
@@ -162,7 +166,7 @@ export function dsackSet(rcv: RecvState, seq: number, end: number): void {
  * recent first, as many as fit in `room` blocks (4 alone, 3 beside
  * timestamps). Fills and returns one of `arrays` (`arrays[n − 1]` holds n
  * blocks), or null when there is nothing to report. A D-SACK block goes out
- * once: the caller clears `rcv.dsack` after sending.
+ * once: the caller clears `rcv.sack.dsack` after sending.
  *
  * @example
  * ```ts
@@ -170,20 +174,22 @@ export function dsackSet(rcv: RecvState, seq: number, end: number): void {
  * ```
  */
 export function sackOption(rcv: RecvState, arrays: number[][], room: number): number[] | null {
-  const d = rcv.dsack ? 1 : 0;
-  const total = Math.min(d + rcv.numSacks, room);
+  const r = rcv.sack;
+  if (r === null) return null;
+  const d = r.dsack ? 1 : 0;
+  const total = Math.min(d + r.count, room);
   if (total === 0) return null;
   const out = arrays[total - 1]!;
   let k = 0;
   if (d) {
-    out[0] = rcv.dsackStart;
-    out[1] = rcv.dsackEnd;
+    out[0] = r.dsackStart;
+    out[1] = r.dsackEnd;
     k = 1;
   }
-  const b = rcv.sacks;
+  const b = r.blocks;
   for (let i = 0; k < total; i++, k++) {
-    out[2 * k] = b![2 * i]!;
-    out[2 * k + 1] = b![2 * i + 1]!;
+    out[2 * k] = b[2 * i]!;
+    out[2 * k + 1] = b[2 * i + 1]!;
   }
   return out;
 }

@@ -20,7 +20,7 @@ import { fragment } from "./output.ts";
 import { isMtuProbe, mtupProbeLost } from "./pmtu.ts";
 import { rackDelivered, rackOnDsack } from "./rack.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, seqGeq, seqLeq } from "./state.ts";
-import type { Tcb } from "./tcb.ts";
+import { SackInput, scoreboardOf, type Tcb } from "./tcb.ts";
 
 /**
  * What {@link sackTag} found, as bits (Linux `FLAG_*`), merged into the
@@ -57,14 +57,15 @@ export function markLost(sk: Tcb, skb: SkBuff): boolean {
   // Already lost and waiting for its retransmission: nothing new.
   if ((f & SACKED.LOST) !== 0 && (f & SACKED.SACKED_RETRANS) === 0) return false;
   const snd = sk.snd;
+  const sb = scoreboardOf(snd);
   const len = skb.endSeq - skb.seq;
-  if ((f & SACKED.SACKED_RETRANS) !== 0) snd.retransBytes -= len;
-  if ((f & SACKED.LOST) === 0) snd.lostBytes += len;
+  if ((f & SACKED.SACKED_RETRANS) !== 0) sb.retransBytes -= len;
+  if ((f & SACKED.LOST) === 0) sb.lostBytes += len;
   skb.sacked = (f | SACKED.LOST) & ~SACKED.SACKED_RETRANS;
   // RFC 4821 §7.6: a lost probe says that MTU does not work.
   if (isMtuProbe(sk, skb.endSeq)) mtupProbeLost(sk);
-  const hint = snd.lostHint;
-  if (hint === null || hint.list !== snd.queue || seqBefore(skb.seq, hint.seq)) snd.lostHint = skb;
+  const hint = sb.lostHint;
+  if (hint === null || hint.list !== snd.queue || seqBefore(skb.seq, hint.seq)) sb.lostHint = skb;
   return true;
 }
 
@@ -78,18 +79,18 @@ export function markLost(sk: Tcb, skb: SkBuff): boolean {
  */
 export function markRetransmitted(sk: Tcb, skb: SkBuff): void {
   const f = skb.sacked;
-  if ((f & SACKED.SACKED_RETRANS) === 0) sk.snd.retransBytes += skb.endSeq - skb.seq;
+  if ((f & SACKED.SACKED_RETRANS) === 0) scoreboardOf(sk.snd).retransBytes += skb.endSeq - skb.seq;
   skb.sacked = f | SACKED.SACKED_RETRANS | SACKED.EVER_RETRANS;
 }
 
 /** `skb` was SACKed for the first time. */
 function markSacked(sk: Tcb, skb: SkBuff): void {
-  const snd = sk.snd;
+  const sb = scoreboardOf(sk.snd);
   const f = skb.sacked;
   const len = skb.endSeq - skb.seq;
-  if ((f & SACKED.LOST) !== 0) snd.lostBytes -= len;
-  if ((f & SACKED.SACKED_RETRANS) !== 0) snd.retransBytes -= len;
-  snd.sackedBytes += len;
+  if ((f & SACKED.LOST) !== 0) sb.lostBytes -= len;
+  if ((f & SACKED.SACKED_RETRANS) !== 0) sb.retransBytes -= len;
+  sb.sackedBytes += len;
   skb.sacked = (f | SACKED.SACKED_ACKED) & ~(SACKED.LOST | SACKED.SACKED_RETRANS);
 }
 
@@ -104,12 +105,12 @@ function markSacked(sk: Tcb, skb: SkBuff): void {
  */
 export function unaccount(sk: Tcb, skb: SkBuff): void {
   const f = skb.sacked;
-  if (f === 0) return;
-  const snd = sk.snd;
+  const sb = sk.snd.sb;
+  if (f === 0 || sb === null) return; // (a marked segment made the scoreboard)
   const len = skb.endSeq - skb.seq;
-  if ((f & SACKED.SACKED_ACKED) !== 0) snd.sackedBytes -= len;
-  if ((f & SACKED.LOST) !== 0) snd.lostBytes -= len;
-  if ((f & SACKED.SACKED_RETRANS) !== 0) snd.retransBytes -= len;
+  if ((f & SACKED.SACKED_ACKED) !== 0) sb.sackedBytes -= len;
+  if ((f & SACKED.LOST) !== 0) sb.lostBytes -= len;
+  if ((f & SACKED.SACKED_RETRANS) !== 0) sb.retransBytes -= len;
 }
 
 /**
@@ -123,11 +124,11 @@ export function unaccount(sk: Tcb, skb: SkBuff): void {
  */
 export function trimAccount(sk: Tcb, skb: SkBuff, n: number): void {
   const f = skb.sacked;
-  if (f === 0) return;
-  const snd = sk.snd;
-  if ((f & SACKED.SACKED_ACKED) !== 0) snd.sackedBytes -= n;
-  if ((f & SACKED.LOST) !== 0) snd.lostBytes -= n;
-  if ((f & SACKED.SACKED_RETRANS) !== 0) snd.retransBytes -= n;
+  const sb = sk.snd.sb;
+  if (f === 0 || sb === null) return;
+  if ((f & SACKED.SACKED_ACKED) !== 0) sb.sackedBytes -= n;
+  if ((f & SACKED.LOST) !== 0) sb.lostBytes -= n;
+  if ((f & SACKED.SACKED_RETRANS) !== 0) sb.retransBytes -= n;
 }
 
 /**
@@ -144,9 +145,11 @@ export function clearSacked(sk: Tcb): void {
   for (let skb = snd.queue.head; skb !== null && skb !== snd.head; skb = skb.next) {
     skb.sacked &= ~SACKED.SACKED_ACKED;
   }
-  snd.sackedBytes = 0;
-  snd.highSack = snd.una;
-  snd.sackCacheLen = 0;
+  if (snd.sb !== null) {
+    snd.sb.sackedBytes = 0;
+    snd.sb.highSack = snd.una;
+  }
+  if (snd.sackIn !== null) snd.sackIn.cacheLen = 0;
 }
 
 /**
@@ -163,15 +166,18 @@ export function clearLost(sk: Tcb): void {
   for (let skb = snd.queue.head; skb !== null && skb !== snd.head; skb = skb.next) {
     skb.sacked &= ~SACKED.LOST;
   }
-  snd.lostBytes = 0;
-  snd.lostHint = null;
+  if (snd.sb !== null) {
+    snd.sb.lostBytes = 0;
+    snd.sb.lostHint = null;
+  }
 }
 
 /** Is [l, r) inside one of the previous ACK's blocks? Returns the new part's start, or -1 when wholly old. */
 function uncachedStart(snd: Tcb["snd"], l: number, r: number): number {
-  const c = snd.sackCache;
-  if (c === null) return l;
-  for (let i = 0; i < snd.sackCacheLen; i++) {
+  const si = snd.sackIn;
+  if (si === null) return l;
+  const c = si.cache;
+  for (let i = 0; i < si.cacheLen; i++) {
     const cl = c[2 * i]!;
     const cr = c[2 * i + 1]!;
     if (seqLeq(cl, l) && seqLeq(l, cr)) {
@@ -198,6 +204,7 @@ export function sackTag(sk: Tcb, blocks: readonly number[], ack: number): number
   const snd = sk.snd;
   const ctx = sk.ctx;
   const n = blocks.length >>> 1;
+  const si = snd.sackIn ??= new SackInput();
   let flag = 0;
   let first = 0;
   if (n > 0) {
@@ -211,13 +218,13 @@ export function sackTag(sk: Tcb, blocks: readonly number[], ack: number): number
       flag |= SackFlag.DSACK;
       first = 1;
       ctx.stats.dsackRecv++;
-      snd.dsackDups++;
+      si.dsackDups++;
       rackOnDsack(sk);
       // A retransmission of this episode proved unnecessary (Linux tcp_check_dsack).
-      const cong = sk.cong;
-      if (cong.undoRetrans > 0 && seqLeq(r0, snd.max)) {
-        cong.undoRetrans -= Math.max(1, Math.ceil(seqDiff(r0, l0) / snd.mss));
-        if (cong.undoRetrans < 0) cong.undoRetrans = 0;
+      const loss = sk.cong.loss;
+      if (loss !== null && loss.undoRetrans > 0 && seqLeq(r0, snd.max)) {
+        loss.undoRetrans -= Math.max(1, Math.ceil(seqDiff(r0, l0) / snd.mss));
+        if (loss.undoRetrans < 0) loss.undoRetrans = 0;
       }
     }
   }
@@ -249,7 +256,7 @@ export function sackTag(sk: Tcb, blocks: readonly number[], ack: number): number
     m++;
   }
   // Remember this ACK's blocks (valid, non-D-SACK) for the next one.
-  const cache = snd.sackCache ??= [0, 0, 0, 0, 0, 0, 0, 0];
+  const cache = si.cache;
   let k = 0;
   for (let i = first; i < n && k < 4; i++) {
     const l = blocks[2 * i]!;
@@ -259,11 +266,11 @@ export function sackTag(sk: Tcb, blocks: readonly number[], ack: number): number
     cache[2 * k + 1] = r;
     k++;
   }
-  snd.sackCacheLen = k;
+  si.cacheLen = k;
   if (m === 0) return flag;
   const mss = snd.mss;
   const q = snd.queue;
-  let cur = snd.sackHint;
+  let cur = si.hint;
   if (cur === null || cur.list !== q || seqAfter(cur.seq, sorted[0]!)) cur = q.head;
   for (let b = 0; b < m; b++) {
     const l = sorted[2 * b]!;
@@ -291,9 +298,10 @@ export function sackTag(sk: Tcb, blocks: readonly number[], ack: number): number
       flag |= SackFlag.DATA_SACKED;
       if ((skb.sacked & SACKED.EVER_RETRANS) === 0) flag |= SackFlag.ORIG_SACK_ACKED;
       rackDelivered(sk, skb);
-      if (seqAfter(skb.endSeq, snd.highSack)) snd.highSack = skb.endSeq;
+      const sb = snd.sb!; // (markSacked made it)
+      if (seqAfter(skb.endSeq, sb.highSack)) sb.highSack = skb.endSeq;
     }
   }
-  snd.sackHint = cur;
+  si.hint = cur;
   return flag;
 }

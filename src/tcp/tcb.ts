@@ -14,7 +14,16 @@
  * | {@link RateLimits} `tcb.limits` | RFC 5961 challenge-ACK and out-of-window ACK budgets |
  * | {@link ListenState} `tcb.listen` | a listener's backlog, SYN queue and accept queue |
  *
- * and the few things every layer reads directly on the TCB: the 4-tuple, the
+ * State only some connections need hangs off these records as `null` until
+ * first use (`x ??= new …`), so an idle connection does not pay for it: the
+ * SACK scoreboard ({@link Scoreboard} `snd.sb`, {@link SackInput}
+ * `snd.sackIn`), the SACK blocks we report ({@link SackReport} `rcv.sack`),
+ * path MTU discovery ({@link PathMtuState} `snd.mtu`), TCP_INFO's rate and
+ * chrono ({@link SendRate} `snd.rate`), loss recovery — PRR, undo, RACK, TLP
+ * (`LossState` `cong.loss`) — and the algorithm's record (`cong.priv`:
+ * CUBIC with HyStart++), besides {@link RateLimits} and {@link ListenState}.
+ *
+ * Then the few things every layer reads directly on the TCB: the 4-tuple, the
  * state, the negotiated options, the socket's error and shutdown bits. The
  * only behaviour here is what touches nothing but this data: the one
  * {@link Tcb.setState} every transition goes through, the deferred wake-up,
@@ -40,7 +49,7 @@ import { type CongestionControl, CongestionState } from "./congestion/cc.ts";
 import { type IsnSource, Poll, Shutdown, type TcpConfig, TimerKind } from "./config.ts";
 import type { SegmentScratch } from "./scratch.ts";
 import type { SynCookies } from "./syncookies.ts";
-import { seqAdd, seqDiff, TcpState } from "./state.ts";
+import { seqAdd, seqBefore, seqDiff, TcpState } from "./state.ts";
 import type { TcpTableEntry, TcpTables } from "./tables.ts";
 
 /**
@@ -217,6 +226,102 @@ export class PathMtuState {
 }
 
 /**
+ * TCP_INFO's delivery-rate sample and "what limits sending" clock (Linux
+ * `tcp_rate.c`, `tcp_chrono_*`), per connection but made only once it sends
+ * or has data acknowledged (`ack.ts` `rateSample`, `output.ts` `chrono`):
+ * an idle connection carries a null slot.
+ *
+ * @example
+ * ```ts
+ * import { SendRate } from "./tcb.ts";
+ * new SendRate().chronoType; // 0: nothing to send
+ * ```
+ */
+export class SendRate {
+  /** Delivery-rate sampling: `delivered` at the start of the interval. */
+  rateDelivered = 0;
+  /** Delivery-rate sampling: when the interval began (ms), 0 = not yet. */
+  rateStamp = 0;
+  /** The last delivery-rate sample (bytes/s, `tcpi_delivery_rate`). */
+  deliveryRate = 0;
+  /** That sample was taken while the sender was not cwnd-limited (`tcpi_delivery_rate_app_limited`). */
+  rateAppLimited = false;
+  /** What limits sending now (Linux chrono): 0 none, 1 busy, 2 receive window, 3 send buffer. */
+  chronoType = 0;
+  /** When {@link SendRate.chronoType} began (ms). */
+  chronoStart = 0;
+  /** ms spent busy / receive-window limited / send-buffer limited (`tcpi_busy_time`, …). */
+  busyTime = 0;
+  /** ms limited by the peer's window (`tcpi_rwnd_limited`). */
+  rwndLimitedTime = 0;
+  /** ms limited by the send buffer (`tcpi_sndbuf_limited`). */
+  sndbufLimitedTime = 0;
+}
+
+/**
+ * The SACK scoreboard's totals (RFC 6675 §2–4, Linux `sacked_out`,
+ * `lost_out`, `retrans_out` in bytes): one record per connection that ever
+ * saw a SACK block, deemed a segment lost or retransmitted.
+ *
+ * @example
+ * ```ts
+ * import { Scoreboard } from "./tcb.ts";
+ * new Scoreboard(0).sackedBytes; // 0
+ * ```
+ */
+export class Scoreboard {
+  /** Bytes of sent segments the peer SACKed (RFC 6675 SACKed). */
+  sackedBytes = 0;
+  /** Bytes of sent, un-SACKed segments deemed lost (RACK, NewReno, RTO). */
+  lostBytes = 0;
+  /** Bytes of retransmissions still in flight. */
+  retransBytes = 0;
+  /** The first segment that may wait for a retransmission (a hint, checked before use). */
+  lostHint: SkBuff | null = null;
+
+  /** A scoreboard with nothing marked; SND.UNA is `una`. */
+  constructor(
+    /** End of the highest SACKed segment, or SND.UNA when it was made (`SendState.highSack` reads it). */
+    public highSack: number,
+  ) {}
+}
+
+/**
+ * `snd`'s scoreboard, made on first use.
+ *
+ * @example
+ * ```ts
+ * import { scoreboardOf, SendState } from "./tcb.ts";
+ * scoreboardOf(new SendState(65536)).lostBytes; // 0
+ * ```
+ */
+export function scoreboardOf(snd: SendState): Scoreboard {
+  return snd.sb ??= new Scoreboard(snd.una);
+}
+
+/**
+ * What the sender keeps between ACKs that carry SACK blocks (`scoreboard.ts`
+ * `sackTag`; Linux `recv_sack_cache`, the skb hint): made when the first
+ * SACK block arrives.
+ *
+ * @example
+ * ```ts
+ * import { SackInput } from "./tcb.ts";
+ * new SackInput().cacheLen; // 0
+ * ```
+ */
+export class SackInput {
+  /** The SACK blocks processed for the previous ACK (`[l, r, …]`, 4 pairs; skip what they cover). */
+  readonly cache: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+  /** Pairs in {@link SackInput.cache}. */
+  cacheLen = 0;
+  /** Where the last SACK walk stopped (a hint, checked before use). */
+  hint: SkBuff | null = null;
+  /** D-SACK blocks received (`tcpi_dsack_dups`). */
+  dsackDups = 0;
+}
+
+/**
  * The send side (RFC 9293 §3.3.1 send sequence variables; Linux `snd_*`,
  * `write_seq`, `sk_write_queue`; gVisor `TCPSenderState`).
  *
@@ -288,26 +393,15 @@ export class SendState {
   flowLabel: number = 0;
   /** When forward progress last confirmed the next hop (`ack.ts`), or -Infinity. */
   confirmedAt: number = -Infinity;
-  // The SACK scoreboard (RFC 6675 §2–4; `scoreboard.ts`): per-segment marks
-  // live in each write-queue buffer's `sacked` bits, totals here.
-  /** Bytes of sent segments the peer SACKed (RFC 6675 SACKed). */
-  sackedBytes = 0;
-  /** Bytes of sent, un-SACKed segments deemed lost (RACK, NewReno, RTO). */
-  lostBytes = 0;
-  /** Bytes of retransmissions still in flight. */
-  retransBytes = 0;
-  /** End of the highest SACKed segment, or SND.UNA (RFC 6675 HighACK's counterpart). */
-  highSack = 0;
-  /** Where the last SACK walk stopped (a hint, checked before use). */
-  sackHint: SkBuff | null = null;
-  /** The first segment that may wait for a retransmission (a hint, checked before use). */
-  lostHint: SkBuff | null = null;
-  /** The SACK blocks processed for the previous ACK (`[l, r, …]`, 4 pairs; skip what they cover). */
-  sackCache: number[] | null = null;
-  /** Pairs in {@link SendState.sackCache}. */
-  sackCacheLen = 0;
-  /** Retransmitted segments over the connection's life (`tcpi_total_retrans`). */
-  totalRetrans = 0;
+  /**
+   * The SACK scoreboard's totals (RFC 6675 §2–4; `scoreboard.ts`; the
+   * per-segment marks live in each write-queue buffer's `sacked` bits), made
+   * by the first SACK, loss mark or retransmission; null (all zero) until
+   * then. Read them through the getters below.
+   */
+  sb: Scoreboard | null = null;
+  /** What processing the peer's SACK blocks remembers (`scoreboard.ts`), made at the first SACK received. */
+  sackIn: SackInput | null = null;
   /** The next new data segment carries CWR (RFC 3168 §6.1.2: cwnd was reduced for an ECE). */
   sendCwr = false;
   /** Path MTU discovery's state (`pmtu.ts`), made when first needed (an ICMP, a black hole). */
@@ -319,34 +413,14 @@ export class SendState {
   dataSegsOut = 0;
   /** Payload bytes sent, retransmissions included (`tcpi_bytes_sent`). */
   bytesSent = 0;
-  /** Payload bytes retransmitted (`tcpi_bytes_retrans`). */
-  bytesRetrans = 0;
   /** Bytes cumulatively acknowledged (`tcpi_bytes_acked`). */
   bytesAcked = 0;
   /** Bytes delivered to the peer, SACKed included (`tcpi_delivered`, in bytes). */
   delivered = 0;
-  /** D-SACK blocks received (`tcpi_dsack_dups`). */
-  dsackDups = 0;
   /** Clock ms of the last acceptable ACK (`tcpi_last_ack_recv`). */
   lastAckRcv = 0;
-  /** Delivery-rate sampling: `delivered` at the start of the interval. */
-  rateDelivered = 0;
-  /** Delivery-rate sampling: when the interval began (ms), 0 = not yet. */
-  rateStamp = 0;
-  /** The last delivery-rate sample (bytes/s, `tcpi_delivery_rate`). */
-  deliveryRate = 0;
-  /** That sample was taken while the sender was not cwnd-limited (`tcpi_delivery_rate_app_limited`). */
-  rateAppLimited = false;
-  /** What limits sending now (Linux chrono): 0 none, 1 busy, 2 receive window, 3 send buffer. */
-  chronoType = 0;
-  /** When {@link SendState.chronoType} began (ms). */
-  chronoStart = 0;
-  /** ms spent busy / receive-window limited / send-buffer limited (`tcpi_busy_time`, …). */
-  busyTime = 0;
-  /** ms limited by the peer's window (`tcpi_rwnd_limited`). */
-  rwndLimitedTime = 0;
-  /** ms limited by the send buffer (`tcpi_sndbuf_limited`). */
-  sndbufLimitedTime = 0;
+  /** Delivery-rate samples and send-limit times (TCP_INFO), made when data is first sent or ACKed. */
+  rate: SendRate | null = null;
 
   /** A send side with an SO_SNDBUF of `buf` bytes. */
   constructor(
@@ -364,6 +438,36 @@ export class SendState {
     return seqDiff(this.nxt, this.una);
   }
 
+  /** Bytes of sent segments the peer SACKed (RFC 6675 SACKed). */
+  get sackedBytes(): number {
+    const b = this.sb;
+    return b === null ? 0 : b.sackedBytes;
+  }
+
+  /** Bytes of sent, un-SACKed segments deemed lost (RACK, NewReno, RTO). */
+  get lostBytes(): number {
+    const b = this.sb;
+    return b === null ? 0 : b.lostBytes;
+  }
+
+  /** Bytes of retransmissions still in flight. */
+  get retransBytes(): number {
+    const b = this.sb;
+    return b === null ? 0 : b.retransBytes;
+  }
+
+  /** End of the highest SACKed segment, or SND.UNA (RFC 6675 HighACK's counterpart). */
+  get highSack(): number {
+    const b = this.sb;
+    return b === null || seqBefore(b.highSack, this.una) ? this.una : b.highSack;
+  }
+
+  /** The first segment that may wait for a retransmission (a hint, checked before use). */
+  get lostHint(): SkBuff | null {
+    const b = this.sb;
+    return b === null ? null : b.lostHint;
+  }
+
   /**
    * RFC 6675 §4 "pipe": bytes believed in the network — sent and not
    * acknowledged, less what was SACKed or deemed lost, plus retransmissions
@@ -371,7 +475,9 @@ export class SendState {
    * when no SACK or loss information exists.
    */
   get pipe(): number {
-    return seqDiff(this.nxt, this.una) - this.sackedBytes - this.lostBytes + this.retransBytes;
+    const f = seqDiff(this.nxt, this.una);
+    const b = this.sb;
+    return b === null ? f : f - b.sackedBytes - b.lostBytes + b.retransBytes;
   }
 }
 
@@ -438,27 +544,54 @@ export class RecvState {
   /** Arena offset of the out-of-order range table, 0 when none. */
   ofoTable = 0;
   /**
-   * SACK blocks we report, flat `[start, end, …]`, most recently touched
-   * first (RFC 2018 §4; `sack.ts`); allocated at the first out-of-order
-   * arrival and reused.
+   * The SACK and D-SACK blocks we report (`sack.ts`), made at the first
+   * out-of-order or duplicate arrival and reused; null until then.
    */
-  sacks: number[] | null = null;
-  /** Blocks in {@link RecvState.sacks} (0…4). */
-  numSacks = 0;
-  /** A D-SACK block is pending for the next ACK (RFC 2883). */
-  dsack = false;
+  sack: SackReport | null = null;
   /** A CE mark arrived: every ACK carries ECE until the sender's CWR (RFC 3168 §6.1.3). */
   ecnCe = false;
-  /** Start of the pending D-SACK block. */
-  dsackStart = 0;
-  /** End of the pending D-SACK block. */
-  dsackEnd = 0;
 
   /** A receive side with an SO_RCVBUF of `buf` bytes. */
   constructor(
     /** SO_RCVBUF (bytes). */
     public buf: number,
   ) {}
+
+  /** SACK blocks to report (0…4). */
+  get numSacks(): number {
+    const r = this.sack;
+    return r === null ? 0 : r.count;
+  }
+
+  /** A D-SACK block is pending for the next ACK (RFC 2883). */
+  get dsack(): boolean {
+    const r = this.sack;
+    return r !== null && r.dsack;
+  }
+}
+
+/**
+ * The SACK blocks a receiver reports (RFC 2018 §4, RFC 2883; Linux
+ * `selective_acks`, `duplicate_sack`): one record per connection that ever
+ * held out-of-order data or saw a duplicate.
+ *
+ * @example
+ * ```ts
+ * import { SackReport } from "./tcb.ts";
+ * new SackReport().count; // 0
+ * ```
+ */
+export class SackReport {
+  /** Blocks, flat `[start, end, …]`, most recently touched first (4 kept). */
+  readonly blocks: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+  /** Blocks in use (0…4). */
+  count = 0;
+  /** A D-SACK block is pending for the next ACK (RFC 2883). */
+  dsack = false;
+  /** Start of the pending D-SACK block. */
+  dsackStart = 0;
+  /** End of the pending D-SACK block. */
+  dsackEnd = 0;
 }
 
 /**

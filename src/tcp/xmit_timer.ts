@@ -43,7 +43,8 @@ export function scheduleLossProbe(sk: Tcb): boolean {
   const snd = sk.snd;
   const s = cong.state;
   if (
-    !sk.sackOk || !sk.ctx.config.tlp || cong.tlpHighSeq !== -1 || snd.una === snd.nxt ||
+    !sk.sackOk || !sk.ctx.config.tlp || (cong.loss !== null && cong.loss.tlpHighSeq !== -1) ||
+    snd.una === snd.nxt ||
     sk.rtt.srtt === 0 || s === CaState.RECOVERY || s === CaState.LOSS
   ) {
     return false;

@@ -65,6 +65,69 @@ export const CaState = {
 export type CaState = typeof CaState[keyof typeof CaState];
 
 /**
+ * What loss recovery keeps per connection (RFC 6937 PRR, undo, RFC 8985
+ * RACK and TLP, TCP_INFO's retransmission counts): made on first use
+ * ({@link lossState}: a delivery, a reduction, a probe, a retransmission),
+ * so idle connections carry a null slot instead of seventeen fields.
+ *
+ * @example
+ * ```ts
+ * import { LossState } from "./cc.ts";
+ * new LossState().tlpHighSeq; // -1: no probe outstanding
+ * ```
+ */
+export class LossState {
+  /** cwnd when the current reduction began (undo; PRR's RecoverFS, Linux `prior_cwnd`). */
+  priorCwnd = 0;
+  /** ssthresh before the current reduction (undo). */
+  priorSsthresh = 0;
+  /** Retransmissions of this episode not yet shown spurious by D-SACK (Linux `undo_retrans`), -1 = no undo possible. */
+  undoRetrans: number = -1;
+  /** PRR (RFC 6937): bytes delivered to the receiver since recovery began. */
+  prrDelivered = 0;
+  /** PRR: bytes sent since recovery began. */
+  prrOut = 0;
+  /** RACK (RFC 8985 §6.1): send time of the most recently sent segment delivered. */
+  rackXmitTs = 0;
+  /** RACK: that segment's end sequence number. */
+  rackEndSeq = 0;
+  /** RACK: the RTT of that delivery (ms). */
+  rackRtt = 0;
+  /** RACK: reordering has been observed (RACK.reordering_seen). */
+  rackReorderingSeen = false;
+  /** Times reordering was observed (`tcpi_reord_seen`). */
+  reordSeen = 0;
+  /** RACK: reordering window multiplier (RACK.reo_wnd_mult). */
+  rackReoWndMult = 1;
+  /** RACK: recoveries left before the multiplier resets (RACK.reo_wnd_persist). */
+  rackReoWndPersist = 0;
+  /** RACK: SND.NXT when a D-SACK last grew the window, -1 = none (RACK.dsack_round). */
+  rackDsackRound: number = -1;
+  /** TLP (RFC 8985 §7): SND.NXT when a probe was sent, -1 = no probe outstanding (TLP.end_seq). */
+  tlpHighSeq: number = -1;
+  /** TLP: the probe retransmitted data (TLP.is_retrans). */
+  tlpRetrans = false;
+  /** Retransmitted segments over the connection's life (`tcpi_total_retrans`). */
+  totalRetrans = 0;
+  /** Payload bytes retransmitted (`tcpi_bytes_retrans`). */
+  bytesRetrans = 0;
+}
+
+/**
+ * `cong`'s loss-recovery record, made on first use.
+ *
+ * @example
+ * ```ts
+ * import { CongestionState, lossState } from "./cc.ts";
+ * import { NEW_RENO } from "./reno.ts";
+ * lossState(new CongestionState(NEW_RENO)).rackReoWndMult; // 1
+ * ```
+ */
+export function lossState(cong: CongestionState): LossState {
+  return cong.loss ??= new LossState();
+}
+
+/**
  * A connection's congestion state (RFC 5681 §3, RFC 6582, RFC 6675, RFC
  * 6937, RFC 8985): data only. The windows, the loss-recovery episode (PRR
  * counters, undo information, F-RTO), RACK-TLP's state and the
@@ -95,16 +158,6 @@ export class CongestionState {
   state: CaState = CaState.OPEN;
   /** End of the current CWR / recovery / loss episode (Linux `high_seq`). */
   highSeq = 0;
-  /** cwnd when the current reduction began (undo; PRR's RecoverFS, Linux `prior_cwnd`). */
-  priorCwnd = 0;
-  /** ssthresh before the current reduction (undo). */
-  priorSsthresh = 0;
-  /** Retransmissions of this episode not yet shown spurious by D-SACK (Linux `undo_retrans`), -1 = no undo possible. */
-  undoRetrans: number = -1;
-  /** PRR (RFC 6937): bytes delivered to the receiver since recovery began. */
-  prrDelivered = 0;
-  /** PRR: bytes sent since recovery began. */
-  prrOut = 0;
   /** F-RTO (RFC 5682) in progress after this timeout. */
   frto = false;
   /** The last window was limited by cwnd (Linux `is_cwnd_limited`): only then may cwnd grow. */
@@ -113,33 +166,19 @@ export class CongestionState {
   maxFlight = 0;
   /** End of the window `maxFlight` / `cwndLimited` describe (Linux `cwnd_usage_seq`). */
   cwndUsageSeq = 0;
-  /** RACK (RFC 8985 §6.1): send time of the most recently sent segment delivered. */
-  rackXmitTs = 0;
-  /** RACK: that segment's end sequence number. */
-  rackEndSeq = 0;
-  /** RACK: the RTT of that delivery (ms). */
-  rackRtt = 0;
   /** RACK: the highest end sequence number delivered (RACK.fack). */
   rackFack = 0;
-  /** RACK: reordering has been observed (RACK.reordering_seen). */
-  rackReorderingSeen = false;
-  /** Times reordering was observed (`tcpi_reord_seen`). */
-  reordSeen = 0;
-  /** RACK: reordering window multiplier (RACK.reo_wnd_mult). */
-  rackReoWndMult = 1;
-  /** RACK: recoveries left before the multiplier resets (RACK.reo_wnd_persist). */
-  rackReoWndPersist = 0;
-  /** RACK: SND.NXT when a D-SACK last grew the window, -1 = none (RACK.dsack_round). */
-  rackDsackRound: number = -1;
   /** Windowed minimum RTT (ms; Infinity until a sample, RACK.min_RTT, `tcpi_min_rtt`). */
   minRtt: number = Infinity;
   /** When {@link CongestionState.minRtt} was taken (ms). */
   minRttStamp = 0;
-  /** TLP (RFC 8985 §7): SND.NXT when a probe was sent, -1 = no probe outstanding (TLP.end_seq). */
-  tlpHighSeq: number = -1;
-  /** TLP: the probe retransmitted data (TLP.is_retrans). */
-  tlpRetrans = false;
-  /** The algorithm's own per-connection record (CUBIC's, …), made by its `init`. */
+  /**
+   * Loss recovery's record (PRR, undo, RACK, TLP), made by the first
+   * delivery, reduction or probe that needs it ({@link lossState}): null on a
+   * connection that never had data acknowledged.
+   */
+  loss: LossState | null = null;
+  /** The algorithm's own per-connection record (CUBIC's, …), made when first needed. */
   priv: unknown = null;
 
   /** A fresh record driven by `algorithm`. */

@@ -55,6 +55,7 @@ export class CubicState extends HyStartState {
   ssMode: "ss" | "css" | "exit" = "ss";
 }
 
+/** CUBIC's record for `c`, made on first use (fresh, it equals a reset one). */
 function state(c: CongestionHost): CubicState {
   const cs = c.cong;
   if (!(cs.priv instanceof CubicState)) cs.priv = new CubicState();
@@ -86,7 +87,13 @@ export const CUBIC: CongestionControl = {
     cs.cwnd = INITIAL_WINDOW_SEGMENTS * c.snd.mss;
     cs.ssthresh = 0x7fffffff;
     cs.bytesAcked = 0;
-    const st = state(c);
+    // The record is made by the first ACK that needs it (`state`): ten
+    // thousand connections that never send carry none. A reused one restarts.
+    const st = cs.priv;
+    if (!(st instanceof CubicState)) {
+      cs.priv = null;
+      return;
+    }
     st.wMax =
       st.k =
       st.origin =
