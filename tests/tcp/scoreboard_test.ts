@@ -14,6 +14,10 @@ import { SeededRandom } from "../../src/core/random.ts";
 import { SACKED } from "../../src/skb/skbuff.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
 import { rawAccept, TcpFlags } from "./_raw.ts";
+import { Errno } from "../../src/core/errno.ts";
+import { TcpState } from "../../src/tcp/state.ts";
+import type { TcpSock } from "../../src/tcp/sock.ts";
+import { exchange, randomBytes, sha256 } from "./_helpers.ts";
 
 function check(tcb: Tcb, sacked: Set<number>, base: number, mss: number, where: string): void {
   const snd = tcb.snd;
@@ -115,4 +119,38 @@ test("RFC 6675 / S3 / S4 / §8 row 7: random SACK blocks keep the scoreboard equ
     sk.abort();
     await p.close();
   }
+});
+
+test("RFC 8985 §6.2 step 3: with an ISS in the upper half of sequence space, in-order deliveries are not taken for reordering (RACK.fack and HighSACK start at SND.UNA)", async () => {
+  const p = pair({ seed: testSeed(), impair: { delay: 5 } });
+  const listener = p.b.tcp.socket();
+  assert.is(listener.bind(0, 8080), 0);
+  assert.is(listener.listen(4), 0);
+  const client = p.a.tcp.socket();
+  // 0x90000000 is "before" 0 in sequence arithmetic: a high-water mark left
+  // at 0 would lie after every sequence number this connection uses.
+  client.tcb.snd.presetIss = 0x90000000;
+  assert.is(client.connect(0xc0000202, 8080), -Errno.EINPROGRESS);
+  const got: { server: TcpSock | null } = { server: null };
+  p.clock.runUntil(() => {
+    got.server ??= listener.accept();
+    return got.server !== null && client.state === TcpState.ESTABLISHED;
+  }, 60_000);
+  const server = got.server;
+  if (server === null) throw new Error("no connection accepted");
+  assert.is(client.tcb.snd.iss, 0x90000000);
+  const data = randomBytes(200_000, 7);
+  const r = exchange(p, client, server, data, new Uint8Array(0));
+  assert.is(r.xError, 0);
+  assert.is(await sha256(r.atY), await sha256(data));
+  const cong = client.tcb.cong;
+  assert.ok(cong.loss !== null, "data was acknowledged: RACK recorded deliveries");
+  assert.is(cong.loss!.reordSeen, 0, "no reordering on an in-order path");
+  assert.is(cong.loss!.rackReorderingSeen, false);
+  assert.is(client.tcb.snd.highSack, client.tcb.snd.una);
+  client.close();
+  server.close();
+  listener.close();
+  p.clock.runUntil(() => p.a.tcp.socks.size === 0 && p.b.tcp.socks.size === 0, 600_000);
+  await p.close();
 });
