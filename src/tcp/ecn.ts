@@ -16,7 +16,7 @@ import { TcpFlags } from "../wire/tcp.ts";
 import { CaState } from "./congestion/cc.ts";
 import { ecnMode, incrQuickAck, queueAck } from "./output.ts";
 import { enterCwr } from "./recovery.ts";
-import type { Tcb } from "./tcb.ts";
+import { type Tcb, TcbEcn } from "./tcb.ts";
 
 /** The ECN codepoints of the IP TOS / traffic class byte (RFC 3168 §5). */
 export const Ecn = {
@@ -71,16 +71,15 @@ export function ecnSynAck(sk: Tcb, flags: number, asked: boolean): void {
  * ```
  */
 export function ecnRcv(sk: Tcb, flags: number, ipEcn: number, len: number): void {
-  const rcv = sk.rcv;
   if (flags & TcpFlags.CWR) {
-    rcv.ecnCe = false;
+    sk.ecn &= ~TcbEcn.CE;
     // The sender just reduced its window: ACK this data at once.
     if (len > 0) queueAck(sk);
   }
   if (ipEcn === Ecn.CE) {
     sk.ctx.stats.ecnCeRecv++;
-    if (!rcv.ecnCe) {
-      rcv.ecnCe = true;
+    if ((sk.ecn & TcbEcn.CE) === 0) {
+      sk.ecn |= TcbEcn.CE;
       incrQuickAck(sk, 2);
     }
   }
@@ -102,5 +101,5 @@ export function ecnEcho(sk: Tcb): void {
   if (cong.state >= CaState.CWR || cong.inRecovery) return;
   sk.ctx.stats.ecnReductions++;
   enterCwr(sk);
-  sk.snd.sendCwr = true;
+  sk.ecn |= TcbEcn.CWR;
 }

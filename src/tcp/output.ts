@@ -31,6 +31,7 @@ import {
   scoreboardOf,
   SendRate,
   type Tcb,
+  TcbEcn,
   type TcpContext,
 } from "./tcb.ts";
 import { armDelack, armRtx, clearDelack, probeDelay } from "./timers.ts";
@@ -136,12 +137,12 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   // for the sender's CWR; the first new segment after a reduction carries CWR.
   let tos = sk.opt.tos;
   if (sk.ecnOk && !syn) {
-    if (ack && rcv.ecnCe) flags |= TcpFlags.ECE;
+    if (ack && (sk.ecn & TcbEcn.CE) !== 0) flags |= TcpFlags.ECE;
     if (payloadLength > 0 && out.txCount === 0) {
       tos |= ECN_ECT0;
-      if (sk.snd.sendCwr) {
+      if ((sk.ecn & TcbEcn.CWR) !== 0) {
         flags |= TcpFlags.CWR;
-        sk.snd.sendCwr = false;
+        sk.ecn &= ~TcbEcn.CWR;
       }
     }
   }

@@ -22,6 +22,7 @@
  * chrono ({@link SendRate} `snd.rate`), loss recovery — PRR, undo, RACK, TLP
  * (`LossState` `cong.loss`) — and the algorithm's record (`cong.priv`:
  * CUBIC with HyStart++), besides {@link RateLimits} and {@link ListenState}.
+ * ECN's state is bits of one integer on the TCB ({@link TcbEcn}).
  *
  * Then the few things every layer reads directly on the TCB: the 4-tuple, the
  * state, the negotiated options, the socket's error and shutdown bits. The
@@ -402,8 +403,6 @@ export class SendState {
   sb: Scoreboard | null = null;
   /** What processing the peer's SACK blocks remembers (`scoreboard.ts`), made at the first SACK received. */
   sackIn: SackInput | null = null;
-  /** The next new data segment carries CWR (RFC 3168 §6.1.2: cwnd was reduced for an ECE). */
-  sendCwr = false;
   /** Path MTU discovery's state (`pmtu.ts`), made when first needed (an ICMP, a black hole). */
   mtu: PathMtuState | null = null;
   // Counters for TCP_INFO (`socket/tcp_info.ts`).
@@ -548,8 +547,6 @@ export class RecvState {
    * out-of-order or duplicate arrival and reused; null until then.
    */
   sack: SackReport | null = null;
-  /** A CE mark arrived: every ACK carries ECE until the sender's CWR (RFC 3168 §6.1.3). */
-  ecnCe = false;
 
   /** A receive side with an SO_RCVBUF of `buf` bytes. */
   constructor(
@@ -776,6 +773,25 @@ export class ListenState {
 }
 
 /**
+ * {@link Tcb.ecn}'s bits: ECN's whole per-connection state is one small
+ * integer on the TCB, whatever the connection does.
+ *
+ * @example
+ * ```ts
+ * import { TcbEcn } from "./tcb.ts";
+ * TcbEcn.OK | TcbEcn.CE; // 3: negotiated, a CE mark awaits the sender's CWR
+ * ```
+ */
+export const TcbEcn = {
+  /** Negotiated (RFC 3168 §6.1.1). */
+  OK: 1,
+  /** A CE mark arrived: every ACK carries ECE until the sender's CWR (§6.1.3). */
+  CE: 2,
+  /** The next new data segment carries CWR (§6.1.2: cwnd was reduced for an ECE). */
+  CWR: 4,
+} as const;
+
+/**
  * A TCP connection's control block. Created by the protocol
  * (`TcpProtocol.socket()`, passive opens); the user holds it through a
  * `TcpSock`.
@@ -818,8 +834,8 @@ export class Tcb implements TcpTableEntry {
   tsOk = false;
   /** SACK-permitted negotiated. */
   sackOk = false;
-  /** ECN negotiated (RFC 3168 §6.1.1): our data carries ECT(0), ECE/CWR are live. */
-  ecnOk = false;
+  /** ECN (RFC 3168; `ecn.ts`): {@link TcbEcn} bits, 0 when not negotiated. */
+  ecn = 0;
   /** Random per-connection timestamp offset (T7). */
   tsOffset = 0;
   /** TS.Recent (RFC 7323) or -1 when none. */
@@ -892,6 +908,15 @@ export class Tcb implements TcpTableEntry {
       this.optOwned = true;
     }
     return this.opt;
+  }
+
+  /** ECN negotiated (RFC 3168 §6.1.1): our data carries ECT(0), ECE/CWR are live. */
+  get ecnOk(): boolean {
+    return (this.ecn & TcbEcn.OK) !== 0;
+  }
+
+  set ecnOk(on: boolean) {
+    this.ecn = on ? this.ecn | TcbEcn.OK : 0;
   }
 
   /** True in TIME-WAIT (the tables treat the entry as a 4-tuple guard). */
