@@ -147,3 +147,177 @@ test("issue 11 (RFC 6675, RFC 8985): at 5 % random loss both complete intact; SA
   assert.ok(sackMean > renoMean, `SACK+RACK ${fmt(sackMean)} ≤ NewReno ${fmt(renoMean)} Mbit/s`);
   assert.ok(sackRtos < renoRtos, `RTOs: SACK+RACK ${sackRtos}, NewReno without SACK ${renoRtos}`);
 });
+
+/** Send `n` bytes from `x` and read them at `y`, on virtual time; returns when all are read. */
+function pump(p: Pair, x: TcpSock, y: TcpSock, n: number, maxMs = 60_000): void {
+  const data = randomBytes(n, n);
+  const buf = new Uint8Array(65536);
+  let sent = 0;
+  let got = 0;
+  const step = () => {
+    while (sent < n) {
+      const k = x.send(data.subarray(sent));
+      if (k < 0) {
+        if (k !== -Errno.EAGAIN) throw new Error(`send: ${k}`);
+        break;
+      }
+      sent += k;
+    }
+    for (;;) {
+      const k = y.recv(buf);
+      if (k > 0) got += k;
+      else if (k === 0 || k === -Errno.EAGAIN) break;
+      else throw new Error(`recv: ${k}`);
+    }
+  };
+  x.onEvent = step;
+  y.onEvent = step;
+  step();
+  p.clock.runUntil(() => (step(), got === n), maxMs);
+  x.onEvent = null;
+  y.onEvent = null;
+}
+
+/** IPv4 + TCP sequence number of an Ethernet frame carrying TCP payload from A, else -1. */
+function dataSeq(u8: Uint8Array, off: number, len: number): number {
+  if (len < 14 + 20 + 20 || u8[off + 12] !== 0x08 || u8[off + 13] !== 0x00) return -1;
+  const ip = off + 14;
+  if (u8[ip + 9] !== 6) return -1;
+  const ihl = (u8[ip]! & 0x0f) * 4;
+  const total = (u8[ip + 2]! << 8) | u8[ip + 3]!;
+  const tcp = ip + ihl;
+  const doff = (u8[tcp + 12]! >> 4) * 4;
+  if (total - ihl - doff <= 0) return -1;
+  return new DataView(u8.buffer, u8.byteOffset).getUint32(tcp + 4);
+}
+
+interface TailRun {
+  /** SRTT when the first retransmission left, ms. */
+  srtt: number;
+  /** From the burst to the last ACK before the first retransmission, ms. */
+  lastAck: number;
+  /** From the burst to the first retransmission, ms. */
+  firstRetransmit: number;
+  /** From the burst until every byte is acknowledged, ms. */
+  repaired: number;
+  timeouts: number;
+  probes: number;
+}
+
+/**
+ * After a warm-up, write a burst of `segs` full segments and drop the first
+ * transmission of its last `tail` segments on the wire (before B sees them).
+ */
+async function tailLoss(
+  seed: number,
+  tcp: Partial<TcpConfig>,
+  segs = 20,
+  tail = 3,
+): Promise<TailRun> {
+  const p = path(seed, 0, tcp);
+  const { listener, client, server } = connectPair(p);
+  pump(p, client, server, 256 << 10); // RTT samples, a grown window
+  p.clock.runUntil(() => client.tcb.snd.una === client.tcb.snd.nxt, 10_000);
+  const mss = client.tcb.snd.mss;
+  const base = client.tcb.snd.nxt;
+  const tailStart = segs - tail;
+  const dropped = new Set<number>();
+  // Drop at B's receive entry: the first arrival of each tail segment.
+  const dev = p.devB;
+  const rx = dev.netifRx.bind(dev);
+  dev.netifRx = (skb: SkBuff): boolean => {
+    const u8 = skb.bytes();
+    const seq = dataSeq(u8, 0, u8.length);
+    if (seq >= 0) {
+      const i = Math.floor(((seq - base) >>> 0) / mss);
+      if (i >= tailStart && i < segs && !dropped.has(i)) {
+        dropped.add(i);
+        skb.free();
+        return true;
+      }
+    }
+    return rx(skb);
+  };
+  const sentSeqs = new Set<number>();
+  let firstRetransmitAt = -1;
+  let srttAtProbe = 0;
+  let lastAck = 0;
+  let lastAckAt = -1;
+  const untap = p.devA.addTap((dir, u8, off, len, t) => {
+    if (firstRetransmitAt >= 0) return;
+    if (dir === "rx") {
+      // An ACK from B that advances: the last one before the probe restarts its timer.
+      if (len < 14 + 20 + 20 || u8[off + 12] !== 0x08 || u8[off + 14 + 9] !== 6) return;
+      const ack = (new DataView(u8.buffer, u8.byteOffset).getUint32(off + 14 + 20 + 8) - base) >>>
+        0;
+      if (ack <= segs * mss && ack > lastAck) {
+        lastAck = ack;
+        lastAckAt = t;
+      }
+      return;
+    }
+    const seq = dataSeq(u8, off, len);
+    if (seq < 0) return;
+    const rel = (seq - base) >>> 0;
+    if (sentSeqs.has(rel)) {
+      firstRetransmitAt = t;
+      srttAtProbe = client.tcb.rtt.srtt;
+    }
+    sentSeqs.add(rel);
+  });
+  const before = { ...p.a.stats.tcp };
+  const t0 = p.clock.now();
+  const data = randomBytes(segs * mss, seed);
+  assert.is(client.send(data), data.length, "the burst fits the send buffer");
+  const buf = new Uint8Array(65536);
+  let got = 0;
+  server.onEvent = () => {
+    for (let k = server.recv(buf); k > 0; k = server.recv(buf)) got += k;
+  };
+  p.clock.runUntil(() => client.tcb.snd.una === ((base + data.length) >>> 0), 10_000);
+  const repaired = p.clock.now() - t0;
+  p.clock.runUntil(() => got === data.length, 10_000);
+  server.onEvent = null;
+  untap();
+  dev.netifRx = rx;
+  assert.is(dropped.size, tail, "the tail was dropped once");
+  const run: TailRun = {
+    srtt: srttAtProbe,
+    lastAck: lastAckAt - t0,
+    firstRetransmit: firstRetransmitAt - t0,
+    repaired,
+    timeouts: p.a.stats.tcp.timeouts - before.timeouts,
+    probes: p.a.stats.tcp.tlpProbes - before.tlpProbes,
+  };
+  for (const s of [client, server, listener]) s.close();
+  p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 600_000);
+  await p.close();
+  return run;
+}
+
+test("issue 11 (RFC 8985 §7): the last 3 of a 20-segment burst are lost — a tail loss probe leaves 2·SRTT after the last ACK and the tail is repaired within 2 RTT of it, with no RTO; with TLP off the RTO does it", async () => {
+  const tlp = await tailLoss(11, SACK_RACK);
+  const rto = await tailLoss(11, { ...SACK_RACK, tlp: false });
+  const show = (r: TailRun) =>
+    `last ACK at ${fmt(r.lastAck)} ms, first retransmission at ${fmt(r.firstRetransmit)} ms ` +
+    `(SRTT then ${fmt(r.srtt)} ms), all acked at ${fmt(r.repaired)} ms = ${
+      fmt(r.repaired / RTT_MS)
+    } path RTTs after the burst, probes ${r.probes}, RTOs ${r.timeouts}`;
+  console.log(`tail loss, TLP on: ${show(tlp)}; TLP off: ${show(rto)}`);
+  assert.is(tlp.timeouts, 0, "no RTO");
+  assert.ok(tlp.probes >= 1, "a loss probe was sent");
+  // PTO = 2·SRTT + 2 ms (RFC 8985 §7.2; Linux adds TCP_TIMEOUT_MIN), armed at the last ACK.
+  const pto = tlp.firstRetransmit - tlp.lastAck;
+  assert.ok(
+    Math.abs(pto - (2 * tlp.srtt + 2)) <= 1,
+    `the probe left ${fmt(pto)} ms after the last ACK; 2·SRTT + 2 = ${fmt(2 * tlp.srtt + 2)}`,
+  );
+  // The probe's ACK carries SACK; RACK marks the rest lost and one more RTT repairs them.
+  const repair = tlp.repaired - tlp.firstRetransmit;
+  assert.ok(repair <= 2 * tlp.srtt, `repaired ${fmt(repair)} ms after the probe`);
+  assert.ok(rto.timeouts >= 1, "without TLP the RTO repairs the tail");
+  assert.ok(
+    tlp.repaired < rto.repaired,
+    `TLP ${fmt(tlp.repaired)} ms vs RTO ${fmt(rto.repaired)} ms`,
+  );
+});
