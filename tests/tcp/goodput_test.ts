@@ -321,3 +321,107 @@ test("issue 11 (RFC 8985 §7): the last 3 of a 20-segment burst are lost — a t
     `TLP ${fmt(tlp.repaired)} ms vs RTO ${fmt(rto.repaired)} ms`,
   );
 });
+
+/**
+ * `n` bulk flows A → B started `stagger` ms apart, each sending without pause
+ * until `endMs` (clock ms after the first start); returns, per flow, the bytes
+ * B read in each second since the first start.
+ */
+async function sharedBottleneck(n: number, stagger: number, endMs: number): Promise<number[][]> {
+  const p = path(1, 0, SACK_RACK);
+  const listener = p.b.tcp.socket();
+  assert.is(listener.bind(0, 8080), 0);
+  assert.is(listener.listen(16), 0);
+  const chunk = randomBytes(256 << 10, 1);
+  const buf = new Uint8Array(65536);
+  const perSecond = Array.from(
+    { length: n },
+    () => new Array<number>(Math.ceil(endMs / 1000)).fill(0),
+  );
+  const flows: { client: TcpSock; server: TcpSock | null }[] = [];
+  let t0 = -1;
+  const start = () => {
+    const client = p.a.tcp.socket();
+    assert.is(client.connect(0xc0000202, 8080), -Errno.EINPROGRESS);
+    const f = { client, server: null as TcpSock | null };
+    const bins = perSecond[flows.length]!;
+    flows.push(f);
+    const fill = () => {
+      while (client.send(chunk) > 0) { /* keep the send buffer full */ }
+    };
+    client.onEvent = fill;
+    const read = () => {
+      const s = f.server!;
+      for (let k = s.recv(buf); k > 0; k = s.recv(buf)) {
+        const sec = Math.floor((p.clock.now() - t0) / 1000);
+        if (sec < bins.length) bins[sec]! += k;
+      }
+    };
+    // The listener hands out children in the order the handshakes complete.
+    p.clock.runUntil(() => (f.server ??= listener.accept()) !== null, 10_000);
+    f.server!.onEvent = read;
+    fill();
+  };
+  start();
+  t0 = p.clock.now();
+  for (let i = 1; i < n; i++) {
+    p.clock.runUntil(() => p.clock.now() - t0 >= i * stagger, stagger + 1);
+    start();
+  }
+  p.clock.runUntil(() => p.clock.now() - t0 >= endMs, endMs + 1);
+  for (const f of flows) {
+    f.client.onEvent = null;
+    f.server!.onEvent = null;
+    f.client.abort();
+    f.server!.abort();
+  }
+  listener.close();
+  p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 600_000);
+  await p.close();
+  return perSecond;
+}
+
+/** Jain's fairness index (Σx)² / (n·Σx²): 1 when equal, 1/n when one flow takes all. */
+function jain(xs: number[]): number {
+  const sum = xs.reduce((a, b) => a + b, 0);
+  const sq = xs.reduce((a, b) => a + b * b, 0);
+  return (sum * sum) / (xs.length * sq);
+}
+
+/** Each flow's goodput in Mbit/s over seconds [from, to). */
+function window(perSecond: number[][], from: number, to: number): number[] {
+  return perSecond.map((bins) =>
+    bins.slice(from, to).reduce((a, b) => a + b, 0) * 8 / (to - from) / 1e6
+  );
+}
+
+test("issue 11 (RFC 9438): two CUBIC flows started together on the 100 Mbit/s bottleneck share it with Jain fairness ≥ 0.9 (seconds 1–6)", async () => {
+  const bins = await sharedBottleneck(2, 0, 6000);
+  const mbps = window(bins, 1, 6);
+  const index = jain(mbps);
+  console.log(
+    `two flows started together, seconds 1–6: ${mbps.map(fmt).join(" + ")} = ${
+      fmt(mbps[0]! + mbps[1]!)
+    } Mbit/s of 100; Jain index ${index.toFixed(3)}`,
+  );
+  assert.ok(index >= 0.9, `Jain index ${index.toFixed(3)}`);
+  assert.ok(mbps[0]! + mbps[1]! >= 80, `together ${fmt(mbps[0]! + mbps[1]!)} Mbit/s`);
+});
+
+test("issue 11 (RFC 9438 §4.7): a CUBIC flow joining 1 s after another converges — Jain fairness ≥ 0.9 over seconds 7–11, the newcomer's share rising from seconds 2–6", async () => {
+  const bins = await sharedBottleneck(2, 1000, 11_000);
+  const early = window(bins, 2, 6);
+  const late = window(bins, 7, 11);
+  const series = bins[0]!.map((_, s) =>
+    `${s}s ${fmt(bins[0]![s]! * 8 / 1e6)}/${fmt(bins[1]![s]! * 8 / 1e6)}`
+  );
+  console.log(
+    `two flows, second 1 s later: seconds 2–6 ${early.map(fmt).join(" + ")} Mbit/s, Jain ${
+      jain(early).toFixed(3)
+    }; seconds 7–11 ${late.map(fmt).join(" + ")} Mbit/s, Jain ${jain(late).toFixed(3)}; ` +
+      `per second (first/second flow, Mbit/s): ${series.join(", ")}`,
+  );
+  assert.ok(late[1]! / late[0]! > early[1]! / early[0]!, "the newcomer's share grows");
+  assert.ok(jain(late) >= 0.9, `Jain index ${jain(late).toFixed(3)} over seconds 7–11`);
+  assert.ok(late[0]! + late[1]! >= 80, `together ${fmt(late[0]! + late[1]!)} Mbit/s`);
+});
