@@ -1,0 +1,298 @@
+/**
+ * Issue 11 against Linux: netwasm's seeded impaired channel sits between the
+ * TAP and the stack (an in-process bridge: TAP ⇄ pipe end ⇄ impaired wire ⇄
+ * pipe end ⇄ Stack), with 10 ms delay and 1 % random loss each way, so
+ * Linux's own CUBIC/RACK faces the loss as netwasm's does. A bulk transfer
+ * each way (Linux → netwasm, netwasm → Linux), once with SACK on at both ends
+ * and once with it off at both ends (`sysctl net.ipv4.tcp_sack` inside the
+ * test's namespace, `TcpConfig.sack` on ours). sha256 must match; tshark
+ * checks every frame and the SACK blocks on the wire are validated (each
+ * block non-empty and beyond the cumulative ACK, or a D-SACK first block).
+ * The goodput figures are printed, not asserted (performance is measured,
+ * never asserted in tests).
+ *
+ * The size is `NETWASM_SACK_MIB` (MiB, default 2).
+ *
+ * @module
+ */
+import * as assert from "uvu/assert";
+import { test } from "../_util/test.ts";
+import { type Netns, requireInterop, run, withNetns } from "../_util/netns.ts";
+import { CAPTURE_TOOLS, figure, KERNEL_IP, OUR_IP, OUR_MAC, withTimeout } from "./_stack.ts";
+import { assertTcpWireClean, startTcpCapture, wireFigure } from "./_tcp_wire.ts";
+import { Stack } from "../../src/api/stack.ts";
+import { RealClock } from "../../src/core/clock.ts";
+import { SeededRandom } from "../../src/core/random.ts";
+import { createPipe, type PipeDevice } from "../../src/link/pipe.ts";
+import type { NetDevice } from "../../src/link/device.ts";
+import type { ImpairmentConfig } from "../../src/link/impair.ts";
+
+const PYTHON = "python3";
+const PORT_IN = 5201; // Linux → netwasm
+const PORT_OUT = 5202; // netwasm → Linux
+const SEED = 11;
+/** Each way: 10 ms (a 20 ms round trip) and 1 % loss. */
+const IMPAIR: ImpairmentConfig = { delay: 10, loss: 0.01 };
+/** The MAC of the bridge's pipe end (never on the wire: the bridge forwards frames unchanged). */
+const BRIDGE_MAC = 0x02_00_5e_10_00_fe;
+
+function sizeBytes(): number {
+  const env = Deno.env.get("NETWASM_SACK_MIB");
+  const mib = env !== undefined && /^\d+$/.test(env) && Number(env) > 0 ? Number(env) : 2;
+  return mib << 20;
+}
+
+/**
+ * Linux side: `send FILE` connects to us, sends the file, half-closes and
+ * waits for our FIN; `recv` listens, reads to EOF and prints the byte count,
+ * sha256 and seconds from accept to EOF.
+ */
+const PY = `
+import hashlib, socket, sys, time
+mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if mode == "send":
+    data = open(sys.argv[4], "rb").read()
+    s = socket.create_connection((host, port), timeout=60)
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(65536):
+        pass
+    s.close()
+    print(f"SENT {len(data)}", flush=True)
+else:
+    l = socket.socket()
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind((host, port))
+    l.listen(1)
+    l.settimeout(60)
+    print("READY", flush=True)
+    c, _ = l.accept()
+    c.settimeout(60)
+    t0 = time.monotonic()
+    h = hashlib.sha256()
+    n = 0
+    while True:
+        b = c.recv(262144)
+        if not b:
+            break
+        h.update(b)
+        n += len(b)
+    dt = time.monotonic() - t0
+    c.close()
+    print(f"GOT {n} {h.hexdigest()} {dt:.3f}", flush=True)
+`;
+
+/** Forward every frame `from` receives to `to`, unchanged (a two-port bridge, one direction). */
+function forward(from: NetDevice, to: NetDevice): void {
+  from.setRxNotify((d) => {
+    while (d.poll(256, (skb) => to.transmit(skb)) === 256) { /* drain */ }
+  });
+}
+
+async function sha256Hex(data: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>));
+  return [...d].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A SACK block check over the capture: returns [frames with SACK from Linux, from us, bad blocks]. */
+async function sackBlocks(pcap: string): Promise<{ linux: number; ours: number; bad: string[] }> {
+  const r = await run([
+    "tshark",
+    "-n",
+    "-r",
+    pcap,
+    "-o",
+    "tcp.relative_sequence_numbers:FALSE",
+    "-o",
+    "tcp.desegment_tcp_streams:FALSE",
+    "-Y",
+    "tcp.options.sack_le",
+    "-T",
+    "fields",
+    "-E",
+    "separator=|",
+    "-e",
+    "frame.number",
+    "-e",
+    "ip.src",
+    "-e",
+    "tcp.ack",
+    "-e",
+    "tcp.options.sack_le",
+    "-e",
+    "tcp.options.sack_re",
+    "-e",
+    "tcp.options.timestamp.tsval",
+  ], { timeout: 120_000, check: true });
+  let linux = 0;
+  let ours = 0;
+  const bad: string[] = [];
+  const after = (a: number, b: number) => ((a - b) | 0) > 0; // a > b modulo 2^32
+  for (const line of r.stdout.split("\n")) {
+    if (line.trim() === "") continue;
+    const [num, src, ackS, leS, reS, tsval] = line.split("|");
+    const ack = Number(ackS);
+    const le = leS!.split(",").map(Number);
+    const re = reS!.split(",").map(Number);
+    if (src === KERNEL_IP) linux++;
+    else ours++;
+    // RFC 2018 §3: 4 blocks fit the option space, 3 beside timestamps.
+    const max = tsval !== "" && tsval !== undefined ? 3 : 4;
+    let ok = le.length === re.length && le.length >= 1 && le.length <= max;
+    for (let i = 0; ok && i < le.length; i++) {
+      if (!after(re[i]!, le[i]!)) ok = false; // empty or inverted block
+      // RFC 2018 §4: blocks report data above the cumulative ACK; RFC 2883: a
+      // first block at or below it is a D-SACK.
+      else if (i > 0 && !after(re[i]!, ack)) ok = false;
+    }
+    if (!ok) bad.push(`frame ${num} from ${src}: ack ${ack} blocks ${leS} / ${reS}`);
+  }
+  return { linux, ours, bad };
+}
+
+interface Result {
+  /** Linux → netwasm: Mbit/s measured by us from accept to EOF. */
+  inMbps: number;
+  /** netwasm → Linux: Mbit/s measured by Linux from accept to EOF. */
+  outMbps: number;
+  sack: { linux: number; ours: number; bad: string[] };
+  wire: string;
+  ourRetrans: number;
+  lost: number;
+}
+
+async function transfer(sack: boolean): Promise<Result> {
+  const bytes = sizeBytes();
+  const data = new Uint8Array(bytes);
+  const rng = new SeededRandom(SEED);
+  for (let i = 0; i < bytes; i += 4) {
+    const x = rng.nextU32();
+    data[i] = x;
+    data[i + 1] = x >>> 8;
+    data[i + 2] = x >>> 16;
+    data[i + 3] = x >>> 24;
+  }
+  const want = await sha256Hex(data);
+  const dir = await Deno.makeTempDir({ prefix: "netwasm-sack-" });
+  await Deno.writeFile(`${dir}/blob`, data);
+  const clock = new RealClock();
+  const stack = new Stack({
+    clock,
+    random: new SeededRandom(SEED),
+    tcp: { sack, rcvbuf: 4 << 20, sndbuf: 4 << 20 },
+  });
+  const [inner, outer]: PipeDevice[] = createPipe({
+    allocator: stack.allocator,
+    clock,
+    seed: SEED,
+    features: 0,
+    names: ["sack0s", "sack0b"],
+    macs: [OUR_MAC, BRIDGE_MAC],
+    impair: IMPAIR,
+  });
+  try {
+    return await withNetns(async (ns: Netns) => {
+      await ns.exec(["sysctl", "-qw", `net.ipv4.tcp_sack=${sack ? 1 : 0}`], { check: true });
+      stack.addInterface(inner!, { address: `${OUR_IP}/24` });
+      outer!.up();
+      ns.tap.up();
+      forward(ns.tap, outer!);
+      forward(outer!, ns.tap);
+      const capture = await startTcpCapture(ns);
+      await stack.ping(KERNEL_IP, { timeout: 5000 });
+
+      // Linux → netwasm.
+      const listener = stack.listen({ port: PORT_IN });
+      const sender = ns.spawn([PYTHON, "-c", PY, "send", OUR_IP, String(PORT_IN), `${dir}/blob`]);
+      const conn = await withTimeout(listener.accept(), 20_000, "Linux's connection");
+      const t0 = performance.now();
+      const got = new Uint8Array(bytes + 1);
+      let at = 0;
+      await withTimeout(
+        (async () => {
+          for (;;) {
+            const n = await conn.read(got.subarray(at, Math.min(got.length, at + 65536)));
+            if (n === null) break;
+            at += n;
+            if (at > bytes) break;
+          }
+        })(),
+        120_000,
+        "Linux's data",
+      );
+      const inSecs = (performance.now() - t0) / 1000;
+      conn.close();
+      listener.close();
+      const sent = await withTimeout(sender.status, 20_000, "the Linux sender to exit");
+      assert.is(sent.code, 0, sender.stdout + sender.stderr);
+      assert.is(at, bytes, "Linux → netwasm: byte count");
+      assert.is(await sha256Hex(got.subarray(0, at)), want, "Linux → netwasm: sha256");
+
+      // netwasm → Linux.
+      const receiver = ns.spawn([PYTHON, "-c", PY, "recv", KERNEL_IP, String(PORT_OUT)]);
+      await receiver.waitForOutput("READY", { stream: "stdout", timeout: 10_000 });
+      const out = await stack.connect({ hostname: KERNEL_IP, port: PORT_OUT });
+      await withTimeout(
+        (async () => {
+          for (let off = 0; off < bytes;) off += await out.write(data.subarray(off));
+          await out.closeWrite();
+        })(),
+        120_000,
+        "our send",
+      );
+      const rs = await withTimeout(receiver.status, 120_000, "the Linux receiver to exit");
+      out.close();
+      assert.is(rs.code, 0, receiver.stdout + receiver.stderr);
+      const m = /GOT (\d+) ([0-9a-f]{64}) ([\d.]+)/.exec(receiver.stdout);
+      assert.ok(m !== null, receiver.stdout);
+      assert.is(Number(m![1]), bytes, "netwasm → Linux: byte count");
+      assert.is(m![2], want, "netwasm → Linux: sha256");
+
+      await capture.stop();
+      const blocks = await sackBlocks(capture.path); // before the clean check deletes the pcap
+      const wire = await assertTcpWireClean(capture, { rawPorts: [PORT_IN, PORT_OUT] });
+      const lost = outer!.wire.stats.lost + inner!.wire.stats.lost;
+      return {
+        inMbps: (bytes * 8) / inSecs / 1e6,
+        outMbps: (bytes * 8) / Number(m![3]) / 1e6,
+        sack: blocks,
+        wire: wireFigure(wire),
+        ourRetrans: stack.stats.tcp.retransSegs,
+        lost,
+      };
+    }, { capture: false, mac: OUR_MAC, allocator: stack.allocator, clock });
+  } finally {
+    await stack.close();
+    outer!.close();
+    clock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+test(
+  "interop TCP (issue 11, RFC 2018/6675/8985): 1 % loss each way on an in-process impairing bridge between the TAP and the stack — Linux → netwasm and netwasm → Linux with SACK on and off at both ends; sha256 match, valid SACK blocks only when on, tshark clean; goodput printed",
+  async () => {
+    const on = await transfer(true);
+    const off = await transfer(false);
+    const show = (r: Result) =>
+      `Linux → netwasm ${r.inMbps.toFixed(2)} Mbit/s, netwasm → Linux ${
+        r.outMbps.toFixed(2)
+      } Mbit/s, frames lost on the bridge ${r.lost}, our retransmissions ${r.ourRetrans}, ` +
+      `SACK frames from Linux ${r.sack.linux} / from us ${r.sack.ours}; ${r.wire}`;
+    figure("TCP SACK on, 1 % loss", show(on));
+    figure("TCP SACK off, 1 % loss", show(off));
+    figure(
+      "TCP SACK on / off",
+      `Linux → netwasm ${(on.inMbps / off.inMbps).toFixed(2)}×, netwasm → Linux ${
+        (on.outMbps / off.outMbps).toFixed(2)
+      }× (issue 11 asks ≥ 2×; measured, not asserted)`,
+    );
+    assert.equal(on.sack.bad, [], "invalid SACK blocks");
+    assert.ok(on.sack.linux > 0, "Linux sent SACK blocks to us");
+    assert.ok(on.sack.ours > 0, "we sent SACK blocks to Linux");
+    assert.is(off.sack.linux + off.sack.ours, 0, "no SACK blocks with SACK off");
+  },
+  requireInterop("TCP SACK under loss against Linux", {
+    tools: ["python3", "sysctl", ...CAPTURE_TOOLS],
+  }),
+);
