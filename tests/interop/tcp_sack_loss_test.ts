@@ -94,8 +94,20 @@ async function sha256Hex(data: Uint8Array): Promise<string> {
   return [...d].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** A SACK block check over the capture: returns [frames with SACK from Linux, from us, bad blocks]. */
-async function sackBlocks(pcap: string): Promise<{ linux: number; ours: number; bad: string[] }> {
+/** What {@link sackBlocks} found in a capture. */
+interface SackReport {
+  /** Frames carrying SACK blocks, from Linux and from us. */
+  linux: number;
+  ours: number;
+  /** First blocks that are D-SACKs (RFC 2883: at or below the ACK, or inside the second block). */
+  dsackLinux: number;
+  dsackOurs: number;
+  /** Frames whose blocks break RFC 2018/2883. */
+  bad: string[];
+}
+
+/** Check every SACK option in the capture (absolute sequence numbers, modulo 2^32). */
+async function sackBlocks(pcap: string): Promise<SackReport> {
   const r = await run([
     "tshark",
     "-n",
@@ -124,9 +136,7 @@ async function sackBlocks(pcap: string): Promise<{ linux: number; ours: number; 
     "-e",
     "tcp.options.timestamp.tsval",
   ], { timeout: 120_000, check: true });
-  let linux = 0;
-  let ours = 0;
-  const bad: string[] = [];
+  const rep: SackReport = { linux: 0, ours: 0, dsackLinux: 0, dsackOurs: 0, bad: [] };
   const after = (a: number, b: number) => ((a - b) | 0) > 0; // a > b modulo 2^32
   for (const line of r.stdout.split("\n")) {
     if (line.trim() === "") continue;
@@ -134,8 +144,9 @@ async function sackBlocks(pcap: string): Promise<{ linux: number; ours: number; 
     const ack = Number(ackS);
     const le = leS!.split(",").map(Number);
     const re = reS!.split(",").map(Number);
-    if (src === KERNEL_IP) linux++;
-    else ours++;
+    const fromLinux = src === KERNEL_IP;
+    if (fromLinux) rep.linux++;
+    else rep.ours++;
     // RFC 2018 §3: 4 blocks fit the option space, 3 beside timestamps.
     const max = tsval !== "" && tsval !== undefined ? 3 : 4;
     let ok = le.length === re.length && le.length >= 1 && le.length <= max;
@@ -145,9 +156,13 @@ async function sackBlocks(pcap: string): Promise<{ linux: number; ours: number; 
       // first block at or below it is a D-SACK.
       else if (i > 0 && !after(re[i]!, ack)) ok = false;
     }
-    if (!ok) bad.push(`frame ${num} from ${src}: ack ${ack} blocks ${leS} / ${reS}`);
+    const dsack = ok && (!after(re[0]!, ack) ||
+      (le.length > 1 && !after(le[1]!, le[0]!) && !after(re[0]!, re[1]!)));
+    if (dsack && fromLinux) rep.dsackLinux++;
+    else if (dsack) rep.dsackOurs++;
+    if (!ok) rep.bad.push(`frame ${num} from ${src}: ack ${ack} blocks ${leS} / ${reS}`);
   }
-  return { linux, ours, bad };
+  return rep;
 }
 
 interface Result {
@@ -155,7 +170,7 @@ interface Result {
   inMbps: number;
   /** netwasm → Linux: Mbit/s measured by Linux from accept to EOF. */
   outMbps: number;
-  sack: { linux: number; ours: number; bad: string[] };
+  sack: SackReport;
   wire: string;
   ourRetrans: number;
   lost: number;
@@ -278,7 +293,7 @@ test(
       `Linux → netwasm ${r.inMbps.toFixed(2)} Mbit/s, netwasm → Linux ${
         r.outMbps.toFixed(2)
       } Mbit/s, frames lost on the bridge ${r.lost}, our retransmissions ${r.ourRetrans}, ` +
-      `SACK frames from Linux ${r.sack.linux} / from us ${r.sack.ours}; ${r.wire}`;
+      `frames with SACK from Linux ${r.sack.linux} (D-SACK ${r.sack.dsackLinux}) / from us ${r.sack.ours} (D-SACK ${r.sack.dsackOurs}); ${r.wire}`;
     figure("TCP SACK on, 1 % loss", show(on));
     figure("TCP SACK off, 1 % loss", show(off));
     figure(
