@@ -13,7 +13,9 @@
  *   an errno `code`.
  * - Links: {@link createPipe} (in-memory, with seeded loss, delay,
  *   reordering, rate limits), {@link LoopbackDevice}, {@link WebSocketLink}
- *   (browsers, through `netwasm relay`); the TAP driver is in `./tap`.
+ *   (browsers, through `netwasm relay`), {@link MessagePortLink} and
+ *   {@link BroadcastChannelLink} (tabs, iframes and Workers of one origin,
+ *   no relay); the TAP driver is in `./tap`.
  * - Clocks: {@link RealClock}, {@link VirtualClock}; the virtual-time test
  *   kit is in `./testing`.
  * - Captures: {@link recordPcap}, {@link PcapWriter}, {@link readPcap}.
@@ -84,6 +86,15 @@ export {
   WebSocketLinkError,
   type WebSocketLinkOptions,
 } from "./src/link/websocket.ts";
+export {
+  type BatchMessage,
+  BroadcastChannelLink,
+  type MessageEndpoint,
+  MessageLink,
+  type MessageLinkOptions,
+  MessageLinkStats,
+  MessagePortLink,
+} from "./src/link/message_link.ts";
 export {
   type PcapDirection,
   type PcapFrame,

@@ -17,3 +17,4 @@ export * from "./pipe.ts";
 export * from "./websocket.ts";
 export * from "./ws_batch.ts";
 export * from "./ws_client.ts";
+export * from "./message_link.ts";
