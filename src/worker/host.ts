@@ -16,7 +16,7 @@ import { Stack } from "../api/stack.ts";
 import type { Conn } from "../api/conn.ts";
 import type { Listener } from "../api/listener.ts";
 import { RealClock } from "../core/clock.ts";
-import { Arena } from "../skb/arena.ts";
+import { Arena, DEFAULT_SIZE_CLASSES } from "../skb/arena.ts";
 import type { NetDevice } from "../link/device.ts";
 import { WebSocketLink } from "../link/websocket.ts";
 import { BroadcastChannelLink, MessagePortLink } from "../link/message_link.ts";
@@ -42,8 +42,8 @@ import {
   TransferProducer,
 } from "./stream.ts";
 
-/** Bytes of a ring slot (the arena's largest class; 64 KiB of data). */
-const RING_SLOT = 65536 + 64;
+/** Bytes of a ring slot: 1 MiB of data plus the header (a size class of its own). */
+const RING_SLOT = (1 << 20) + 64;
 
 interface HostConn {
   readonly conn: Conn;
@@ -236,7 +236,16 @@ export function serveStack(endpoint: WorkerEndpoint): () => Promise<void> {
         clock = new RealClock();
         stack = new Stack({
           clock,
-          ...(shared ? { arena: new Arena({ shared: true }) } : {}),
+          // Shared: the page reads and writes each connection's rings in
+          // this arena directly (a class of 1 MiB ring slots, carved on demand).
+          ...(shared
+            ? {
+              arena: new Arena({
+                shared: true,
+                classes: [...DEFAULT_SIZE_CLASSES, { size: RING_SLOT, max: 512, initial: 0 }],
+              }),
+            }
+            : {}),
           ...(r.config.tcp !== undefined ? { tcp: r.config.tcp } : {}),
           ...(r.config.maxSockets !== undefined ? { maxSockets: r.config.maxSockets } : {}),
           ...(r.config.loopback !== undefined ? { loopback: r.config.loopback } : {}),
