@@ -104,7 +104,7 @@ export interface StackOptions {
    * userspace stack is its own root. False makes such binds fail with EACCES.
    */
   allowPrivilegedPorts?: boolean;
-  /** Most open sockets; more fail with ENFILE (default 1024). */
+  /** Most open sockets; more fail with ENFILE (default 1,048,576, Linux `fs.nr_open`). */
   maxSockets?: number;
   /** UDP tuning (initial SO_RCVBUF/SO_SNDBUF). */
   udp?: Omit<UdpOptions, "localPortRange">;

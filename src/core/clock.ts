@@ -194,6 +194,12 @@ const SLICE_MS = 2;
 const SLICE_TASKS = 4096;
 /** A pause this long between runs means the host had its turn (ms). */
 const IDLE_GAP_MS = 0.5;
+/**
+ * How long after the last holder let go the process stays held (ms): short
+ * enough that a finished program exits promptly, long enough that the next
+ * operation of a busy one finds the hold still in place.
+ */
+const RELEASE_GRACE_MS = 20;
 
 /**
  * Real time: the engine that runs a stack in Deno, pages and Workers.
@@ -255,8 +261,17 @@ export class RealClock implements Clock {
   };
   /** Holders (see {@link RealClock.ref}). */
   #refs = 0;
-  /** The ref'd interval that keeps the process alive while there are holders. */
+  /** The ref'd interval that keeps the process alive while there are holders (and a grace after). */
   #holdTimer: ReturnType<typeof setInterval> | undefined;
+  /** The unref'd timer that lets go of the process {@link RELEASE_GRACE_MS} after the last holder. */
+  #releaseTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #onRelease = (): void => {
+    this.#releaseTimer = undefined;
+    if (this.#refs > 0) return;
+    clearInterval(this.#holdTimer);
+    this.#holdTimer = undefined;
+    if (!this.#scheduled) this.#releasePortNow();
+  };
   /** When true the clock always keeps the process alive while timers are pending. */
   readonly keepAlive: boolean;
 
@@ -274,15 +289,20 @@ export class RealClock implements Clock {
    * interval keeps Deno running; the host timer and the channel stay unref'd.
    */
   ref(): void {
-    if (this.#refs++ === 0) this.#holdTimer = setInterval(noop, 0x3fffffff);
+    if (this.#refs++ === 0 && this.#holdTimer === undefined) {
+      this.#holdTimer = setInterval(noop, 0x3fffffff);
+    }
   }
 
-  /** Drop one {@link RealClock.ref}. */
+  /**
+   * Drop one {@link RealClock.ref}. The last one lets go of the process
+   * {@link RELEASE_GRACE_MS} later, unless someone holds it again by then:
+   * a program that waits on one operation after another (connect, read,
+   * close, connect …) makes no host timer or channel per operation.
+   */
   unref(): void {
     if (this.#refs === 0 || --this.#refs > 0) return;
-    clearInterval(this.#holdTimer);
-    this.#holdTimer = undefined;
-    if (!this.#scheduled) this.#releasePort();
+    this.#releaseSoon();
   }
 
   /** Holders now. */
@@ -296,6 +316,19 @@ export class RealClock implements Clock {
    * idle one is closed and made again when next needed.
    */
   #releasePort(): void {
+    if (this.#refs > 0 || !IS_DENO || this.#channel === undefined) return;
+    this.#releaseSoon();
+  }
+
+  /** Arm the grace timer (once) that ends the hold and closes an idle channel. */
+  #releaseSoon(): void {
+    if (this.#releaseTimer !== undefined) return;
+    if (this.#holdTimer === undefined && (this.#channel === undefined || !IS_DENO)) return;
+    this.#releaseTimer = setTimeout(this.#onRelease, RELEASE_GRACE_MS);
+    unrefTimer(this.#releaseTimer);
+  }
+
+  #releasePortNow(): void {
     const ch = this.#channel;
     if (this.#refs > 0 || !IS_DENO || ch === undefined) return;
     // Forget it first: closing a port can re-enter (its close event runs a callback).
@@ -366,6 +399,8 @@ export class RealClock implements Clock {
     this.#markerPending = false;
     clearInterval(this.#holdTimer);
     this.#holdTimer = undefined;
+    clearTimeout(this.#releaseTimer);
+    this.#releaseTimer = undefined;
     this.#refs = 0;
   }
 

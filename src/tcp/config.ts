@@ -157,6 +157,12 @@ export interface TcpConfig {
    * accept queue is full (default), 2 = for every SYN.
    */
   syncookies: 0 | 1 | 2;
+  /**
+   * Largest listen backlog: `listen()` asks are capped to it (default 4096,
+   * Linux `net.core.somaxconn`). A server that expects bursts of thousands of
+   * simultaneous connection attempts raises it along with its backlog.
+   */
+  somaxconn: number;
 }
 
 /**
@@ -194,6 +200,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   orphanRetries: 8,
   maxTimeWait: 16_384,
   syncookies: 1,
+  somaxconn: 4096,
 });
 
 /**

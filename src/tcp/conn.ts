@@ -21,8 +21,6 @@ import { TCP_DEFAULT_MSS } from "../wire/tcp_options.ts";
 
 /** INADDR_LOOPBACK: connect() to 0.0.0.0 means this host (Linux). */
 const INADDR_LOOPBACK = 0x7f000001;
-/** Largest listen backlog (Linux `somaxconn` default 4096). */
-const SOMAXCONN = 4096;
 
 /**
  * bind(): take `laddr:port` (port 0 = pick one). 0 or -errno.
@@ -52,7 +50,7 @@ export function tcpBind(sk: Tcb, laddr: Ipv4Address, port: number): number {
  * ```
  */
 export function tcpListen(sk: Tcb, backlog: number): number {
-  const b = Math.max(1, Math.min(backlog | 0, SOMAXCONN));
+  const b = Math.max(1, Math.min(backlog | 0, sk.ctx.config.somaxconn));
   if (sk.state === TcpState.LISTEN && sk.listen !== null) {
     sk.listen.backlog = b; // listen() again only updates the backlog
     return 0;

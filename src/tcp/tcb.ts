@@ -99,6 +99,60 @@ export interface TcpContext {
   trace: ((e: TcpTraceEvent) => void) | null;
   /** TCBs now in TIME-WAIT (kept by `setState`). */
   timeWaitCount: number;
+  /** Readiness callbacks waiting to run, one deferred task per batch ({@link Tcb.wake}). */
+  readonly wakes: WakeBatch;
+}
+
+/**
+ * Readiness callbacks of many TCBs run as ONE deferred task (the issue's
+ * "wakeups of blocked readers and writers are batched"): a softnet drain
+ * that touches a thousand connections schedules one task, not a thousand.
+ * Wakes raised while the batch runs go to the next batch, so a callback
+ * that keeps waking its own socket cannot starve the clock.
+ *
+ * @example
+ * ```ts
+ * import { WakeBatch } from "./tcb.ts";
+ * import { VirtualClock } from "../core/clock.ts";
+ * const wakes = new WakeBatch(new VirtualClock());
+ * wakes.pending; // 0
+ * ```
+ */
+export class WakeBatch {
+  #queue: Tcb[] = [];
+  #spare: Tcb[] = [];
+  readonly #clock: Clock;
+  readonly #run = (): void => {
+    const q = this.#queue;
+    this.#queue = this.#spare;
+    let error: unknown = null;
+    for (let i = 0; i < q.length; i++) {
+      try {
+        q[i]!.runWake();
+      } catch (e) {
+        // One throwing callback must not leave the rest of the batch unwoken.
+        error ??= e;
+      }
+    }
+    q.length = 0;
+    this.#spare = q;
+    if (error !== null) throw error;
+  };
+
+  /** A batch that defers on `clock`. */
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** TCBs whose callbacks wait for the next batch. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Queue `sk`'s callback (the caller makes sure it is queued once). */
+  add(sk: Tcb): void {
+    if (this.#queue.push(sk) === 1) this.#clock.defer(this.#run);
+  }
 }
 
 /**
@@ -272,8 +326,11 @@ export class RttState {
 
 /**
  * The three timer slots of a connection, as in Linux: retransmit-or-probe,
- * delayed ACK, and keepalive (shared by FIN-WAIT-2 and TIME-WAIT). The
- * callbacks are bound once, when the TCB is created (`timeouts.ts`).
+ * delayed ACK, and keepalive (shared by FIN-WAIT-2 and TIME-WAIT). They
+ * share ONE clock timer armed for the earliest slot (`timers.ts`): a slot
+ * is a deadline (Infinity when off), and the timer's callback, bound once
+ * when the TCB is created (`timeouts.ts`), runs whichever slots are due.
+ * Ten thousand connections cost ten thousand timer entries, not thirty.
  *
  * @example
  * ```ts
@@ -283,30 +340,26 @@ export class RttState {
  * ```
  */
 export class TimerState {
-  /** The retransmit / persist timer. */
-  readonly rtx: Timer;
-  /** `TimerKind.RETRANS` or `TimerKind.PROBE` while armed. */
+  /** The clock timer, armed for the earliest slot's deadline (or earlier: it re-arms lazily). */
+  readonly timer: Timer;
+  /** `TimerKind.RETRANS` or `TimerKind.PROBE` while the retransmit slot is on. */
   rtxKind: number = TimerKind.NONE;
-  /** Deadline the retransmit/probe slot wants (lazy re-arming). */
-  rtxDeadline = 0;
-  /** The delayed-ACK timer. */
-  readonly delack: Timer;
-  /** Keepalive, FIN-WAIT-2 and TIME-WAIT share this slot (as in Linux). */
-  readonly keep: Timer;
-  /** When the keepalive slot is due. */
-  keepDeadline = 0;
+  /** When the retransmit / persist slot is due (Infinity when off). */
+  rtxDeadline = Infinity;
+  /** When the delayed ACK is due (Infinity when none is owed). */
+  delackDeadline = Infinity;
+  /** When the keepalive / FIN-WAIT-2 / TIME-WAIT slot is due (Infinity when off). */
+  keepDeadline = Infinity;
   /** Unanswered keepalive or zero-window probes. */
   probesOut = 0;
 
   /**
-   * Three unscheduled timers of `clock`, re-armed in place for the
-   * connection's life (no allocation per arm); their callbacks are bound
-   * when the TCB is created (`timeouts.ts`).
+   * One unscheduled timer of `clock`, re-armed in place for the
+   * connection's life (no allocation per arm); its callback is bound when
+   * the TCB is created (`timeouts.ts`).
    */
   constructor(clock: Clock) {
-    this.rtx = clock.createTimer(noop);
-    this.delack = clock.createTimer(noop);
-    this.keep = clock.createTimer(noop);
+    this.timer = clock.createTimer(noop);
   }
 }
 
@@ -550,14 +603,20 @@ export class Tcb implements TcpTableEntry {
   wake(): void {
     if (this.onEvent === null || this.orphan || this.#wakeQueued) return;
     this.#wakeQueued = true;
-    this.ctx.clock.defer(this.#runWake);
+    this.ctx.wakes.add(this);
   }
 
   #wakeQueued = false;
-  readonly #runWake = (): void => {
+
+  /**
+   * Run the readiness callback now ({@link WakeBatch} calls it).
+   *
+   * @internal
+   */
+  runWake(): void {
     this.#wakeQueued = false;
     if (this.onEvent !== null && !this.orphan) this.onEvent(this.poll());
-  };
+  }
 
   /**
    * Readiness (Linux `tcp_poll`): POLLIN data, EOF or a pending connection

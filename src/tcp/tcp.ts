@@ -117,7 +117,7 @@ import { TcpSock } from "./sock.ts";
 import { seqAdd, seqInWindow, TcpState } from "./state.ts";
 import { SynCookies } from "./syncookies.ts";
 import type { TcpTables } from "./tables.ts";
-import type { Tcb, TcpContext, TcpTraceEvent } from "./tcb.ts";
+import { type Tcb, type TcpContext, type TcpTraceEvent, WakeBatch } from "./tcb.ts";
 import { newTcb } from "./timeouts.ts";
 import { clearAllTimers } from "./timers.ts";
 
@@ -183,6 +183,7 @@ export class TcpProtocol implements InetProtocol {
       scratch: new SegmentScratch(),
       trace: null,
       timeWaitCount: 0,
+      wakes: new WakeBatch(o.clock),
     };
   }
 
