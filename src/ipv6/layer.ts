@@ -45,9 +45,12 @@ import { KeyedHash } from "../core/hash.ts";
 import type { RandomSource } from "../core/random.ts";
 import type { StackStats } from "../core/stats.ts";
 import type { Iface } from "../ipv4/iface.ts";
+import { DeviceFeature } from "../link/device.ts";
+import { gsoSegment } from "../link/gso.ts";
 import type { SkbAllocator, SkBuff } from "../skb/skbuff.ts";
 import { checksum, finishChecksum, ipv6PseudoSum } from "../wasm/checksum.ts";
 import { set16 } from "../wire/bytes.ts";
+import { IpProtocol } from "../wire/ipv4.ts";
 import {
   ip6Word,
   isLinkLocal6,
@@ -87,6 +90,7 @@ import { selectSource } from "./select.ts";
 export interface Icmpv6Error {
   /** ICMPv6 type (1 unreachable, 2 packet too big, 3 time exceeded, 4 parameter problem). */
   readonly type: number;
+  /** ICMPv6 code (RFC 4443 §3): the sub-reason, e.g. 4 port unreachable. */
   readonly code: number;
   /** The MTU (Packet Too Big) or pointer (Parameter Problem), else 0. */
   readonly info: number;
@@ -151,6 +155,10 @@ export interface Icmpv6Sender {
  * ```
  */
 export interface Neighbour6Output {
+  /**
+   * Send `skb` (`data` at its IPv6 header) on `iface` to the next hop `nextHop[off, off+16)`: sent,
+   * queued while the address resolves, or dropped (and freed).
+   */
   output(
     iface: Iface,
     nextHop: Uint8Array,
@@ -173,6 +181,7 @@ export interface Ipv6SendOptions {
   nextHeader: number;
   /** Source (16 bytes at `srcOffset`); default: RFC 6724 selection. Must be ours. */
   src?: Uint8Array;
+  /** Offset of the source address in `src`; default 0. */
   srcOffset?: number;
   /** Hop limit (1–255); default: multicast 1, else the interface's or 64. */
   hopLimit?: number;
@@ -185,8 +194,9 @@ export interface Ipv6SendOptions {
   /**
    * Offset, from the upper-layer header, of a 16-bit checksum for the layer
    * to fill in over the IPv6 pseudo-header once the source is chosen (UDP 6,
-   * ICMPv6 2): computed in the arena, so in WebAssembly. A computed 0 is
-   * written as 0xffff (RFC 8200 §8.1). Leave unset when the caller wrote it.
+   * ICMPv6 2, TCP 16): computed in the arena, so in WebAssembly. A computed
+   * 0 is written as 0xffff for UDP only (RFC 8200 §8.1). Leave unset when
+   * the caller wrote it.
    */
   checksumOffset?: number;
   /** Refuse to fragment: EMSGSIZE when larger than the path MTU (IPV6_DONTFRAG). */
@@ -207,13 +217,21 @@ export interface Ipv6SendOptions {
  * ```
  */
 export interface Ipv6LayerOptions {
+  /** Time source (reassembly timers). */
   clock: Clock;
+  /** Randomness: flow-label and fragment-identification secrets (RFC 6437, RFC 7739). */
   rng: RandomSource;
+  /** Allocates packet buffers (errors, fragments, reassembled packets). */
   allocator: SkbAllocator;
+  /** The stack's counters (`ipv6`, drops by reason). */
   stats: StackStats;
+  /** The per-interface IPv6 state (addresses, groups, MTU). */
   devices: Ipv6Devices;
+  /** The routing table. */
   routes: Route6Table;
+  /** Path MTU estimates (RFC 8201). */
   pmtu: PmtuCache;
+  /** Where packets for a next hop go (neighbour discovery). */
   neighbours: Neighbour6Output;
   /** Reassembly tuning. */
   reassembly?: Partial<
@@ -235,14 +253,23 @@ const FRAG_IDENTS = 2048;
  * ```
  */
 export class Ipv6Layer {
+  /** Time source. */
   readonly clock: Clock;
+  /** Randomness. */
   readonly rng: RandomSource;
+  /** Packet buffer allocator. */
   readonly allocator: SkbAllocator;
+  /** The stack's counters. */
   readonly stats: StackStats;
+  /** The per-interface IPv6 state. */
   readonly devices: Ipv6Devices;
+  /** The routing table. */
   readonly routes: Route6Table;
+  /** Path MTU estimates (RFC 8201). */
   readonly pmtu: PmtuCache;
+  /** Fragment reassembly (RFC 8200 §4.5). */
   readonly reassembler: Reassembler6;
+  /** Hop limit for unicast when neither the socket nor an RA sets one. */
   readonly defaultHopLimit: number;
   /** Set by the ICMPv6 module. */
   icmp: Icmpv6Sender | null = null;
@@ -265,6 +292,7 @@ export class Ipv6Layer {
     dstOffset: 0,
   };
 
+  /** The IPv6 layer of one stack. */
   constructor(o: Ipv6LayerOptions) {
     this.clock = o.clock;
     this.rng = o.rng;
@@ -456,7 +484,9 @@ export class Ipv6Layer {
       set16(u8, t + co, 0);
       const pseudo = ipv6PseudoSum(u8, at + 8, u8, at + 24, payloadLength, o.nextHeader);
       const c = finishChecksum(checksum(u8, t, payloadLength, pseudo));
-      set16(u8, t + co, c === 0 ? 0xffff : c);
+      // RFC 8200 §8.1 (and RFC 768): a UDP checksum computed as 0 goes out as
+      // 0xffff, since 0 would mean "none". TCP and ICMPv6 send the 0 itself.
+      set16(u8, t + co, c === 0 && o.nextHeader === IpProtocol.UDP ? 0xffff : c);
     }
     st.outRequests++;
     const mtu = rt.iface.loopback ? rt.iface.mtu : this.pathMtu(dst, dstOff, rt);
@@ -464,8 +494,21 @@ export class Ipv6Layer {
     const nhOff = rt.gateway === null ? dstOff : 0;
     const iface = rt.iface;
     if (skb.len <= mtu) {
+      skb.gsoSize = 0;
       this.#neigh.output(iface, nextHop, nhOff, skb);
       return 0;
+    }
+    if (skb.gsoSize > 0) {
+      // A TCP super-segment: a TSO device takes it whole; for any other it
+      // is cut here (software GSO, Linux validate_xmit_skb → skb_gso_segment).
+      if ((iface.dev.features & DeviceFeature.TSO) !== 0) {
+        this.#neigh.output(iface, nextHop, nhOff, skb);
+        return 0;
+      }
+      const n = gsoSegment(skb, 0, this.allocator, (piece) => {
+        this.#neigh.output(iface, nextHop, nhOff, piece);
+      });
+      return n < 0 ? -Errno.ENOBUFS : 0;
     }
     if (o.dontFragment) {
       st.fragFails++;

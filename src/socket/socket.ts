@@ -250,14 +250,19 @@ const NO_WAITERS: Waiter[] = [];
 
 /** One blocked call on a socket. */
 export interface Waiter {
+  /** POLL* bits that end the wait. */
   events: number;
   /** Also wake when `sk.err` is set (blocking calls; poll uses POLLERR instead). */
   onError: boolean;
   /** This wait keeps the process alive while the socket is ref'd. */
   holds: boolean;
+  /** Settles the caller's promise (0, or a negative errno). */
   resolve: (r: number) => void;
+  /** The deadline timer (SO_RCVTIMEO / SO_SNDTIMEO), or null. */
   timer: Timer | null;
+  /** The caller's abort signal, if any. */
   signal: AbortSignal | undefined;
+  /** The abort listener added to {@link Waiter.signal}, or null. */
   onAbort: (() => void) | null;
 }
 

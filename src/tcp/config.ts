@@ -133,7 +133,11 @@ export interface TcpConfig {
   sack: boolean;
   /** Smallest send MSS accepted from a peer (default 88: 64 bytes of payload survive 24 of options; §8 rows 7/11). */
   minMss: number;
-  /** Largest segment payload we build (default 8960: one 10 KiB arena slot). */
+  /**
+   * Largest segment payload we build (default 65,495: a whole 65,535-byte
+   * IPv4 datagram, so a link with MTU 65,536 such as loopback gets segments
+   * of MTU − 40 as in Linux; they fit the arena's 65 KiB slots).
+   */
   maxSegment: number;
   /** Keepalive idle time (default 7 200 000 = 2 h, MUST-28). */
   keepIdle: number;
@@ -190,7 +194,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   timestamps: true,
   sack: true,
   minMss: 88,
-  maxSegment: 8960,
+  maxSegment: 65_495,
   keepIdle: 7_200_000,
   keepIntvl: 75_000,
   keepCnt: 9,
@@ -209,7 +213,12 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
  * @example
  * ```ts
  * import type { IsnSource } from "./config.ts";
- * const fixed: IsnSource = { isn: () => 1000, tsOffset: () => 0 }; // tests only
+ * const fixed: IsnSource = {
+ *   isn: () => 1000,
+ *   tsOffset: () => 0,
+ *   isn6: () => 1000,
+ *   tsOffset6: () => 0,
+ * }; // tests only
  * ```
  */
 export interface IsnSource {
@@ -217,4 +226,8 @@ export interface IsnSource {
   isn(laddr: Ipv4Address, lport: number, raddr: Ipv4Address, rport: number): number;
   /** Random timestamp offset for an address pair (RFC 7323 §7.1). */
   tsOffset(laddr: Ipv4Address, raddr: Ipv4Address): number;
+  /** The ISN of an IPv6 4-tuple: `a6` holds the local address at 0 and the remote at 16. */
+  isn6(a6: Uint8Array, lport: number, rport: number): number;
+  /** The timestamp offset of an IPv6 address pair (`a6` as for `isn6`). */
+  tsOffset6(a6: Uint8Array): number;
 }

@@ -15,6 +15,7 @@ import { sendActiveReset, sendSyn } from "./output.ts";
 import { purgeReceive } from "./rcv_queue.ts";
 import { sendFin } from "./send.ts";
 import { TcpState } from "./state.ts";
+import { keepRoute } from "./dst.ts";
 import { ListenState, type Tcb } from "./tcb.ts";
 import { armKeep, clearAllTimers } from "./timers.ts";
 import { TCP_DEFAULT_MSS } from "../wire/tcp_options.ts";
@@ -110,6 +111,7 @@ export function tcpConnect(
   else if (ctx.ipv4.addrType(src) !== AddrType.LOCAL) return -Errno.EADDRNOTAVAIL;
   const snd = sk.snd;
   snd.mssClamp = TCP_DEFAULT_MSS;
+  keepRoute(sk, rt);
   // SYN-SENT before the port is chosen (Linux tcp_v4_connect).
   sk.setState(TcpState.SYN_SENT);
   sk.laddr = src;

@@ -14,16 +14,17 @@
  * @module
  */
 import { Errno } from "../core/errno.ts";
-import type { RouteResult } from "../ipv4/route.ts";
 import type { SkBuff } from "../skb/skbuff.ts";
-import type { Ipv4Address } from "../wire/addr.ts";
+import type { EmitOptions } from "../wire/bytes.ts";
 import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { tcpOptionsLength } from "../wire/tcp_options.ts";
 import { INITIAL_WINDOW_SEGMENTS } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
+import { reply6, type SegmentEnds, transmit6 } from "./family.ts";
 import { TCPOLEN_TSTAMP_ALIGNED } from "./options.ts";
 import { seqAdd, seqAfter, seqDiff, TcpState } from "./state.ts";
-import type { Tcb, TcpContext } from "./tcb.ts";
+import { cachedRoute } from "./dst.ts";
+import { RateLimits, type Tcb, type TcpContext } from "./tcb.ts";
 import { armDelack, armRtx, clearDelack, probeDelay } from "./timers.ts";
 import { selectWindow } from "./window.ts";
 
@@ -122,7 +123,9 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   repr.payloadLength = payloadLength;
   pseudo.src = sk.laddr;
   pseudo.dst = sk.raddr;
-  emitTcp(repr, ctx.allocator.arena.u8, at, pseudo);
+  // IPv6 (`family.ts`): the layer fills the checksum over its pseudo-header.
+  const v6 = sk.addr6 !== null;
+  emitTcp(repr, ctx.allocator.arena.u8, at, pseudo, v6 ? CHECKSUM_BY_IP : undefined);
   if (ack) {
     rcv.lastAckSent = rcv.nxt;
     rcv.unacked = 0;
@@ -130,33 +133,15 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   }
   ctx.stats.outSegs++;
   if (flags & TcpFlags.RST) ctx.stats.outRsts++;
+  if (v6) return transmit6(sk, out);
   send.src = sk.laddr;
   // MUST-48/49: the connection's TTL and TOS (RSTs for unknown peers use the defaults).
   send.ttl = sk.opt.ttl > 0 ? sk.opt.ttl : ctx.ipv4.defaultTtl;
   send.tos = sk.opt.tos;
-  send.route = cachedRoute(sk);
+  send.route = cachedRoute(sk) ?? undefined;
   const r = ctx.ipv4.output(out, sk.raddr, send);
   send.route = undefined;
   return r;
-}
-
-/**
- * The connection's route (Linux `__sk_dst_check`): looked up once and kept
- * while the route table is unchanged and its interface is up, so sending a
- * segment allocates no route record. Undefined lets IP output look up (and
- * fail with ENETUNREACH) itself.
- */
-function cachedRoute(sk: Tcb): RouteResult | undefined {
-  const snd = sk.snd;
-  const ipv4 = sk.ctx.ipv4;
-  const gen = ipv4.routes.generation;
-  let rt = snd.route;
-  if (rt === null || snd.routeGen !== gen || !rt.iface.dev.isUp) {
-    rt = ipv4.route(sk.raddr);
-    snd.route = rt;
-    snd.routeGen = gen;
-  }
-  return rt ?? undefined;
 }
 
 /** A control segment (no payload) with `flags` at `seq`, sent at once. */
@@ -215,7 +200,7 @@ export function scheduleAck(sk: Tcb, now: boolean): void {
  */
 export function sendChallengeAck(sk: Tcb): void {
   const st = sk.ctx.stats;
-  const lim = sk.limits;
+  const lim = sk.limits ??= new RateLimits();
   const now = sk.now();
   if (lim.challengeStamp < 0 || now - lim.challengeStamp >= 1000) {
     lim.challengeStamp = now;
@@ -248,7 +233,7 @@ export function sendChallengeAck(sk: Tcb): void {
 export function sendOowAck(sk: Tcb, segLen: number, syn: boolean): void {
   const limit = sk.ctx.config.invalidRateLimit;
   if ((segLen === 0 || syn) && limit > 0) {
-    const lim = sk.limits;
+    const lim = sk.limits ??= new RateLimits();
     const now = sk.now();
     if (lim.lastOowAck >= 0 && now - lim.lastOowAck < limit) {
       sk.ctx.drops.count("tcp.oow_ack_rate_limited");
@@ -283,22 +268,8 @@ export function sendProbe(sk: Tcb): void {
   sendControl(sk, seqAdd(sk.snd.una, -1), TcpFlags.ACK);
 }
 
-/**
- * The local and remote address of a segment being answered: ours is its
- * destination. A {@link Tcb} is one.
- *
- * @example
- * ```ts
- * import type { SegmentEnds } from "./output.ts";
- * const ends: SegmentEnds = { laddr: 0xc0000202, raddr: 0xc0000201 };
- * ```
- */
-export interface SegmentEnds {
-  /** Our address (the segment's destination). */
-  readonly laddr: Ipv4Address;
-  /** The sender's address. */
-  readonly raddr: Ipv4Address;
-}
+/** The IPv6 layer computes the checksum (it knows the pseudo-header once the source is set). */
+const CHECKSUM_BY_IP: EmitOptions = { checksum: false };
 
 /**
  * Answer segment `th` (which arrived at `ends.laddr` from `ends.raddr`) with a
@@ -339,9 +310,14 @@ export function sendResetFor(ctx: TcpContext, th: TcpRepr, ends: SegmentEnds): v
   repr.payloadLength = 0;
   pseudo.src = ends.laddr;
   pseudo.dst = ends.raddr;
-  emitTcp(repr, ctx.allocator.arena.u8, at, pseudo);
+  const v6 = ends.addr6 !== null;
+  emitTcp(repr, ctx.allocator.arena.u8, at, pseudo, v6 ? CHECKSUM_BY_IP : undefined);
   ctx.stats.outSegs++;
   ctx.stats.outRsts++;
+  if (v6) {
+    reply6(ctx, skb, ends);
+    return;
+  }
   send.src = ends.laddr;
   send.ttl = ctx.ipv4.defaultTtl;
   send.tos = 0;

@@ -29,6 +29,8 @@ import type { Clock, Timer } from "../core/clock.ts";
 import type { DropCounters, TcpStats } from "../core/stats.ts";
 import type { Ipv4Layer } from "../ipv4/layer.ts";
 import type { RouteResult } from "../ipv4/route.ts";
+import type { Route6Result } from "../ipv6/route.ts";
+import type { Ipv6Family } from "../ipv6/setup.ts";
 import { SkbQueue } from "../skb/queue.ts";
 import type { SkbAllocator, SkBuff } from "../skb/skbuff.ts";
 import type { HotPaths } from "../wasm/bindings.ts";
@@ -73,6 +75,8 @@ export interface TcpContext {
   readonly clock: Clock;
   /** IPv4 output and routing. */
   readonly ipv4: Ipv4Layer;
+  /** IPv6 output, routing and neighbour discovery (null: a stack without IPv6 TCP). */
+  readonly ipv6: Ipv6Family | null;
   /** Packet buffers. */
   readonly allocator: SkbAllocator;
   /** WebAssembly hot paths (range tables). */
@@ -101,6 +105,8 @@ export interface TcpContext {
   timeWaitCount: number;
   /** Readiness callbacks waiting to run, one deferred task per batch ({@link Tcb.wake}). */
   readonly wakes: WakeBatch;
+  /** The stack's default socket options, shared by every TCB until it sets one ({@link Tcb.ownOpt}). */
+  readonly defaultOpts: SocketSettings;
 }
 
 /**
@@ -170,7 +176,7 @@ export class SendState {
   /** ISS: our initial sequence number. */
   iss = 0;
   /** ISS inherited from a reused TIME-WAIT 4-tuple, or -1. */
-  presetIss = -1;
+  presetIss: number = -1;
   /** SND.UNA: oldest unacknowledged sequence number. */
   una = 0;
   /** SND.NXT: next sequence number to send (retreats on RTO, go-back-N). */
@@ -190,7 +196,7 @@ export class SendState {
   /** End of the last small segment sent (Minshall's Nagle). */
   sml = 0;
   /** SND.UP: the sequence number after the last urgent byte sent, or -1 (RFC 6093). */
-  up = -1;
+  up: number = -1;
   /** Shift applied to windows the peer sends (RFC 7323 Snd.Wind.Shift). */
   wscale = 0;
   /** Effective send MSS: payload bytes per segment, options excluded (MUST-16). */
@@ -219,10 +225,14 @@ export class SendState {
   lastSend = 0;
   /** The route to the peer (Linux `sk_dst_cache`), or null until looked up. */
   route: RouteResult | null = null;
-  /** The route table's generation when {@link SendState.route} was looked up. */
-  routeGen = -1;
+  /** The route to an IPv6 peer (`family.ts`), or null until looked up. */
+  route6: Route6Result | null = null;
+  /** The route table's generation when {@link SendState.route} (or `route6`) was looked up. */
+  routeGen: number = -1;
+  /** IPv6: the flow label of the connection (RFC 6437), 0 until first computed. */
+  flowLabel: number = 0;
   /** When forward progress last confirmed the next hop (`ack.ts`), or -Infinity. */
-  confirmedAt = -Infinity;
+  confirmedAt: number = -Infinity;
 
   /** A send side with an SO_SNDBUF of `buf` bytes. */
   constructor(
@@ -262,7 +272,7 @@ export class RecvState {
   /** RCV.NXT when the window was last advertised (Linux rcv_wup). */
   wup = 0;
   /** RCV.UP: the sequence number after the last urgent byte received, or -1. */
-  up = -1;
+  up: number = -1;
   /** Shift applied to windows we send (RFC 7323 Rcv.Wind.Shift). */
   wscale = 0;
   /** MSS we advertise. */
@@ -313,7 +323,7 @@ export class RttState {
   /** Exponential backoff count. */
   backoff = 0;
   /** Time-based RTT sample in progress (no timestamps): its end sequence number, or -1. */
-  seq = -1;
+  seq: number = -1;
   /** When the timed segment was sent. */
   time = 0;
 
@@ -345,11 +355,11 @@ export class TimerState {
   /** `TimerKind.RETRANS` or `TimerKind.PROBE` while the retransmit slot is on. */
   rtxKind: number = TimerKind.NONE;
   /** When the retransmit / persist slot is due (Infinity when off). */
-  rtxDeadline = Infinity;
+  rtxDeadline: number = Infinity;
   /** When the delayed ACK is due (Infinity when none is owed). */
-  delackDeadline = Infinity;
+  delackDeadline: number = Infinity;
   /** When the keepalive / FIN-WAIT-2 / TIME-WAIT slot is due (Infinity when off). */
-  keepDeadline = Infinity;
+  keepDeadline: number = Infinity;
   /** Unanswered keepalive or zero-window probes. */
   probesOut = 0;
 
@@ -388,7 +398,7 @@ export class SocketSettings {
   /** Keepalive probes before giving up. */
   keepCnt: number;
   /** SO_LINGER seconds, -1 = off. */
-  linger = -1;
+  linger: number = -1;
   /** TCP_USER_TIMEOUT ms, 0 = use R2. */
   userTimeout = 0;
   /** TIME-WAIT length in ms (2 × MSL). */
@@ -396,7 +406,7 @@ export class SocketSettings {
   /** TCP_MAXSEG, 0 = none. */
   userMss = 0;
   /** IP_TTL for this connection's segments, -1 = the IP layer's default (MUST-49). */
-  ttl = -1;
+  ttl: number = -1;
   /** IP_TOS / DSCP for this connection's segments, ECN bits clear (MUST-48). */
   tos = 0;
 
@@ -437,11 +447,11 @@ export class SocketSettings {
  */
 export class RateLimits {
   /** Start of the current challenge-ACK second, or -1. */
-  challengeStamp = -1;
+  challengeStamp: number = -1;
   /** Challenge ACKs sent in that second. */
   challengeCount = 0;
   /** When the last rate-limited out-of-window ACK went out, or -1. */
-  lastOowAck = -1;
+  lastOowAck: number = -1;
 }
 
 /**
@@ -459,7 +469,7 @@ export class ListenState {
   /** Established children waiting for accept(). */
   readonly acceptQueue: Tcb[] = [];
   /** When this listener last sent a SYN cookie, or -1 (Linux `ts_recent_stamp` of the listener). */
-  lastCookieSent = -1;
+  lastCookieSent: number = -1;
 
   /** A listener with a backlog of `backlog` (the accept-queue bound). */
   constructor(
@@ -480,14 +490,24 @@ export class ListenState {
  * ```
  */
 export class Tcb implements TcpTableEntry {
-  /** Local address (0 = any). */
+  /** Local IPv4 address (0 = any; 0 on an IPv6 connection). */
   laddr: Ipv4Address = 0;
   /** Local port (0 = unbound). */
   lport = 0;
-  /** Remote address. */
+  /** Remote IPv4 address (0 on an IPv6 connection). */
   raddr: Ipv4Address = 0;
   /** Remote port. */
   rport = 0;
+  /**
+   * An IPv6 TCB's addresses, 32 bytes: local at 0 (`::` = any), remote at
+   * 16; null for IPv4 (the family tag: `family.ts`). Allocated once per
+   * IPv6 connection; segments compare and hash it in place.
+   */
+  addr6: Uint8Array | null = null;
+  /** IPV6_V6ONLY of an IPv6 socket: a listener on `::` takes no IPv4. */
+  v6only = false;
+  /** Interface index an IPv6 link-local connection is tied to (its zone), 0 = none. */
+  scopeId = 0;
   /** SO_REUSEADDR. */
   reuseAddr = false;
   /** Set by the tables: the port came from bind(). */
@@ -504,7 +524,7 @@ export class Tcb implements TcpTableEntry {
   /** Random per-connection timestamp offset (T7). */
   tsOffset = 0;
   /** TS.Recent (RFC 7323) or -1 when none. */
-  tsRecent = -1;
+  tsRecent: number = -1;
   /** Clock ms of the last TS.Recent update. */
   tsRecentStamp = 0;
 
@@ -518,10 +538,15 @@ export class Tcb implements TcpTableEntry {
   readonly cong: CongestionState;
   /** Timer slots. */
   readonly timers: TimerState;
-  /** Socket options. */
-  readonly opt: SocketSettings;
-  /** Answer budgets. */
-  readonly limits: RateLimits = new RateLimits();
+  /**
+   * Socket options: the stack's defaults (or the listener's, for a child)
+   * shared until this TCB sets one; write only through {@link Tcb.ownOpt}.
+   */
+  opt: SocketSettings;
+  /** {@link Tcb.opt} is this TCB's own record (not shared): writes need no copy. */
+  optOwned = false;
+  /** Answer budgets, made on the first challenge or out-of-window ACK (null until then). */
+  limits: RateLimits | null = null;
   /** A listener's queues (null unless LISTEN). */
   listen: ListenState | null = null;
   /** The listener that created this child (until accept()). */
@@ -552,7 +577,22 @@ export class Tcb implements TcpTableEntry {
     this.rtt = new RttState(c.rtoInitial);
     this.cong = new CongestionState(ctx.cc);
     this.timers = new TimerState(ctx.clock);
-    this.opt = new SocketSettings(c);
+    this.opt = ctx.defaultOpts;
+  }
+
+  /**
+   * This TCB's options record to write to: copied first if it is shared
+   * (copy-on-write: ten thousand connections that never call setsockopt
+   * share one record).
+   */
+  ownOpt(): SocketSettings {
+    if (!this.optOwned) {
+      const o = new SocketSettings(this.ctx.config);
+      o.copyFrom(this.opt);
+      this.opt = o;
+      this.optOwned = true;
+    }
+    return this.opt;
   }
 
   /** True in TIME-WAIT (the tables treat the entry as a 4-tuple guard). */

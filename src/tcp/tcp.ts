@@ -33,11 +33,11 @@
  *
  * ```
  * state, config, congestion/, tables, isn, syncookies, scratch   (leaves)
- *   → tcb (the records)
+ *   → tcb (the records) → family (per-family addressing)
  *   → timers, window, rtt, options
  *   → output → send, rcv_queue → lifecycle → recv, sockopt
- *   → validate, ack, data → input → timeouts (newTcb) → conn, passive
- *   → sock (TcpSock) → tcp (this file)
+ *   → validate, ack, data → input → timeouts (newTcb) → conn6, conn, passive
+ *   → sock (TcpSock) → tcp (this file) → tcp6 (IPv6 receive)
  * ```
  *
  * ## Design decisions (documented deviations and choices, DEVIATIONS.md)
@@ -49,7 +49,7 @@
  * - RTO = SRTT + max(4·RTTVAR, 200 ms) (Linux), initial 1 s, max 120 s.
  * - IW10 (RFC 6928, Linux) rather than RFC 5681's ≤ 4 segments.
  * - MSS: advertise MTU − 40; peer MSS floored at 88 (64 payload bytes survive
- *   24 bytes of options); our segments capped at 8960 bytes (arena slot).
+ *   24 bytes of options); our segments up to a whole datagram (MTU − 40 at 65,536).
  * - MUST-7: a segment with a malformed option is dropped and counted
  *   (`tcp.bad_option`, InErrs) — never reset the connection: a forged bad
  *   segment must not be able to kill it (Linux drops too).
@@ -80,6 +80,11 @@
  * - ICMP errors: the errno and fatal bit come from one table
  *   (`ipv4/icmp_errno.ts`, Linux's); a fatal one aborts a connection attempt,
  *   everything else is recorded as a soft error (MUST-56, DEV-13).
+ * - Both families: IPv4 and IPv6 TCBs share the tables and the whole state
+ *   machine; what differs (route, output, MSS = MTU − 60, the keyed hashes
+ *   over the addresses, neighbour confirmation) is in `family.ts`, IPv6
+ *   segments arrive through `tcp6.ts`, and bind/connect of an IPv6 TCB are
+ *   in `conn6.ts` (DEV-6.8).
  *
  * ## Not yet (later work)
  *
@@ -95,6 +100,7 @@
 import type { Clock } from "../core/clock.ts";
 import type { DropCounters, TcpStats } from "../core/stats.ts";
 import type { IcmpError, InetProtocol, Ipv4Layer } from "../ipv4/layer.ts";
+import type { Ipv6Family } from "../ipv6/setup.ts";
 import { AddrType } from "../ipv4/layer.ts";
 import type { Iface } from "../ipv4/iface.ts";
 import { SeededRandom } from "../core/random.ts";
@@ -117,7 +123,7 @@ import { TcpSock } from "./sock.ts";
 import { seqAdd, seqInWindow, TcpState } from "./state.ts";
 import { SynCookies } from "./syncookies.ts";
 import type { TcpTables } from "./tables.ts";
-import { type Tcb, type TcpContext, type TcpTraceEvent, WakeBatch } from "./tcb.ts";
+import { SocketSettings, type Tcb, type TcpContext, type TcpTraceEvent, WakeBatch } from "./tcb.ts";
 import { newTcb } from "./timeouts.ts";
 import { clearAllTimers } from "./timers.ts";
 
@@ -142,6 +148,8 @@ export type TcpProtocolOptions =
     cc?: CongestionControl;
     /** SYN cookie secrets (default: drawn from a fixed seed; the Stack passes its random source). */
     cookies?: SynCookies;
+    /** The IPv6 family, for TCP over IPv6 (`tcp6.ts` receives; default none). */
+    ipv6?: Ipv6Family;
   };
 
 const NO_VERIFY: ParseOptions = { verifyChecksum: false };
@@ -159,16 +167,18 @@ const NO_VERIFY: ParseOptions = { verifyChecksum: false };
 export class TcpProtocol implements InetProtocol {
   /** What every TCB of this stack shares. */
   readonly ctx: TcpContext;
-  /** The addresses of the segment being answered by a RST (reused). */
-  readonly #ends = { laddr: 0, raddr: 0 };
+  /** The addresses of the segment being answered or passed to a listener (reused). */
+  readonly #ends = { laddr: 0, raddr: 0, addr6: null, scopeId: 0 };
   /** The header of the segment being received (reused: valid during `rcv` only). */
   readonly #rx = new TcpParseScratch();
 
   /** Create the protocol (the Stack does this and registers it as IP protocol 6). */
   constructor(o: TcpProtocolOptions) {
+    const config = { ...DEFAULT_TCP_CONFIG, ...o.config };
     this.ctx = {
       clock: o.clock,
       ipv4: o.ipv4,
+      ipv6: o.ipv6 ?? null,
       allocator: o.allocator,
       hotPaths: o.hotPaths,
       tables: o.tables,
@@ -177,13 +187,14 @@ export class TcpProtocol implements InetProtocol {
         new SynCookies({ now: () => o.clock.now(), rng: new SeededRandom(0x5eed) }),
       stats: o.stats,
       drops: o.drops,
-      config: { ...DEFAULT_TCP_CONFIG, ...o.config },
+      config,
       cc: o.cc ?? NEW_RENO,
       socks: new Set(),
       scratch: new SegmentScratch(),
       trace: null,
       timeWaitCount: 0,
       wakes: new WakeBatch(o.clock),
+      defaultOpts: new SocketSettings(config),
     };
   }
 
@@ -319,17 +330,18 @@ export class TcpProtocol implements InetProtocol {
         return;
       }
     }
+    const ends = this.#ends;
+    ends.laddr = ip.dst;
+    ends.raddr = ip.src;
     const lsk = tables.lookupListener(ip.dst, th.dstPort);
     if (lsk !== null && lsk.state === TcpState.LISTEN) {
-      rcvListen(lsk, skb, th, ip);
+      rcvListen(lsk, skb, th, ends);
       return;
     }
     // RFC 9293 §3.10.7.1: no connection.
     skb.free();
     ctx.drops.count("tcp.no_socket");
-    this.#ends.laddr = ip.dst;
-    this.#ends.raddr = ip.src;
-    sendResetFor(ctx, th, this.#ends);
+    sendResetFor(ctx, th, ends);
   }
 
   /** An ICMP error about a segment we sent (MUST-54/55/56; RFC 5927). */

@@ -1,5 +1,5 @@
 /**
- * Security checklist (CONFORMANCE §8, §4.6 RFC 5961) in simulation: blind
+ * Security checklist (RFC 5961 and the attack classes of TRACEABILITY.md §6) in simulation: blind
  * RST / SYN / data injection, the challenge-ACK side channel, ACK division,
  * SACK abuse at a tiny MSS, out-of-order exhaustion, zero/one-byte window
  * persist, SYN flood and TIME-WAIT assassination. Each test names its §8 row.
