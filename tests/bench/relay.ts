@@ -21,7 +21,7 @@
  *
  * @module
  */
-import type { BenchModule } from "./_harness.ts";
+import type { BenchModule, BenchReport } from "./_harness.ts";
 import { table } from "./_harness.ts";
 import { formatProfile, type ProfileEntry } from "./_profile.ts";
 import { pair } from "../_util/sim.ts";
@@ -426,19 +426,25 @@ const fmt = (r: RunResult & { runs: number[] }) => [
 /** The relay rows. */
 export const relayBench: BenchModule = {
   name: "relay",
-  async run() {
+  async run(report?: BenchReport) {
     const rows: string[][] = [];
+    /** Rows for `--json`: label and the median run. */
+    const json: { measure: string; r: RunResult & { runs: number[] } }[] = [];
     const frame = await medianOf(() => stackToStack("frame", false));
     rows.push([`stack → WebSocket → relay → WebSocket → stack, 1 frame/message`, ...fmt(frame)]);
+    json.push({ measure: rows.at(-1)![0]!, r: frame });
     const batch = await medianOf((i) => stackToStack("batch", i === 0));
     rows.push([`stack → WebSocket → relay → WebSocket → stack, batches`, ...fmt(batch)]);
+    json.push({ measure: rows.at(-1)![0]!, r: batch });
     const tap = interopAvailable({ tools: ["python3"] });
     if (tap.ok) {
       await withNetns(async (ns) => {
         const up = await medianOf(() => stackTap(ns, true));
         rows.push(["stack → WebSocket → relay → TAP → Linux, batches", ...fmt(up)]);
+        json.push({ measure: rows.at(-1)![0]!, r: up });
         const down = await medianOf(() => stackTap(ns, false));
         rows.push(["Linux → TAP → relay → WebSocket → stack, batches", ...fmt(down)]);
+        json.push({ measure: rows.at(-1)![0]!, r: down });
       }, { openTap: false });
     } else {
       rows.push([`(TAP rows skipped: ${tap.reason})`, "", "", "", ""]);
@@ -457,6 +463,17 @@ export const relayBench: BenchModule = {
         "relay, stacks and Linux peer in separate processes, 127.0.0.1\n",
     );
     console.log(table(["path", "Gbit/s", "runs", "relay µs/frame", "frames/msg"], rows));
+    const pipeGbps = gbps(BYTES, pipe);
+    for (const { measure, r } of json) {
+      report?.add("relay", {
+        measure,
+        unit: "Gbit/s",
+        netwasm: r.gbps,
+        note: `median of ${r.runs.map((x) => x.toFixed(3)).join(", ")}; relay ` +
+          `${r.cpuUsPerFrame.toFixed(2)} µs/frame; in-memory pipe reference in the same run ` +
+          `${pipeGbps.toFixed(3)} Gbit/s; issue 10 target ≥ 1 Gbit/s`,
+      });
+    }
     if (batch.profile && batch.profile.length > 0) {
       console.log("\nrelay process, inspector CPU profile during a batch run (self time):");
       console.log(formatProfile(batch.profile));
@@ -487,6 +504,14 @@ export const relayBench: BenchModule = {
         String(s.dropped),
       ]]),
     );
+    report?.add("relay", {
+      measure: `${total} relay clients at once, aggregate`,
+      unit: "Gbit/s",
+      netwasm: s.gbps,
+      note: `median of ${REPS}; slowest ${s.minShare.toFixed(2)}× and fastest ` +
+        `${s.maxShare.toFixed(2)}× the fair share; relay ${s.cpuUsPerFrame.toFixed(2)} µs/frame; ` +
+        `${s.dropped} dropped; issue 10 target ≥ 1 Gbit/s, each client within 2× of fair`,
+    });
     const scaleProfile = scale.find((x) => x.profile)?.profile ?? [];
     if (scaleProfile.length > 0) {
       console.log(
