@@ -45,6 +45,8 @@ export interface PeerConfig {
   readonly buffer?: number;
   /** Sink: connect to this address (and `port`) instead of listening. */
   readonly connectTo?: string;
+  /** The link's `txQueueLimit` (default: the link's). */
+  readonly txQueueLimit?: number;
 }
 
 /** A 1 MiB block of xorshift32 bytes (seeded). */
@@ -84,6 +86,7 @@ if (import.meta.main) {
     clock,
     reconnect: false,
     framing: cfg.framing ?? "frame",
+    ...(cfg.txQueueLimit !== undefined ? { txQueueLimit: cfg.txQueueLimit } : {}),
   });
   stack.addInterface(link, { address: cfg.address });
   const out = (v: unknown) => console.log(JSON.stringify(v));
