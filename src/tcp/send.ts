@@ -9,7 +9,7 @@ import { Errno } from "../core/errno.ts";
 import { copyBytes, type SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags } from "../wire/tcp.ts";
 import { MsgFlags, Shutdown } from "./config.ts";
-import { Nagle, nagleMode, writeXmit } from "./output.ts";
+import { chrono, CHRONO_SNDBUF, Nagle, nagleMode, writeXmit } from "./output.ts";
 import { seqAdd, TcpState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 
@@ -52,6 +52,7 @@ export function sendmsg(sk: Tcb, data: Uint8Array, flags: number): number {
     } else {
       if (snd.queued >= snd.buf) {
         snd.noSpace = true;
+        chrono(sk, CHRONO_SNDBUF);
         break;
       }
       // A short write gets an MSS-sized buffer (a 64 KiB slot for 64 bytes
