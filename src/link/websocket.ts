@@ -148,7 +148,11 @@ export interface WebSocketLinkOptions extends Omit<DeviceOptions, "name"> {
   framing?: "frame" | "batch";
   /** Queue frames while `bufferedAmount` exceeds this many bytes (default 1 MiB). */
   highWaterMark?: number;
-  /** Frames that may wait for `bufferedAmount` to fall (default 256). */
+  /**
+   * Frames that may wait for `bufferedAmount` to fall (default 1000, Linux's
+   * `txqueuelen`): enough for a TCP window's burst beyond `highWaterMark`,
+   * which a 256-frame queue turned into drops and retransmissions.
+   */
   txQueueLimit?: number;
   /** How often the waiting queue is retried, ms (default 2). */
   drainIntervalMs?: number;
@@ -334,7 +338,7 @@ export class WebSocketLink extends BaseDevice {
     this.#createSocket = options.createSocket ?? defaultCreateSocket;
     this.#wantBatch = options.framing === "batch";
     this.highWaterMark = nonNegative("highWaterMark", options.highWaterMark ?? 1 << 20);
-    this.txQueueLimit = nonNegative("txQueueLimit", options.txQueueLimit ?? 256);
+    this.txQueueLimit = nonNegative("txQueueLimit", options.txQueueLimit ?? 1000);
     this.#drainIntervalMs = nonNegative("drainIntervalMs", options.drainIntervalMs ?? 2);
     const r = options.reconnect;
     this.#reconnect = r === false || this.url === "" ? null : {
