@@ -32,7 +32,7 @@ import { connectPair, exchange, randomBytes, sha256 } from "./_helpers.ts";
 const RTT_MS = 20;
 const LINK: ImpairmentConfig = { delay: RTT_MS / 2, rate: 100_000_000, queueLimit: 170 };
 /** Buffers large enough that neither flow is window-limited (BDP 250 kB). */
-const BUFFERS: Partial<TcpConfig> = { rcvbuf: 4 << 20, sndbuf: 4 << 20 };
+const BUFFERS: Partial<TcpConfig> = { rcvbuf: 4 << 20, sndbuf: 4 << 20, maxOfoSegments: 4096 };
 /** The stack's defaults: SACK, RACK-TLP, CUBIC with HyStart++. */
 const SACK_RACK: Partial<TcpConfig> = { ...BUFFERS };
 /** The first generation: NewReno, no SACK (so no RACK and no TLP either). */
@@ -59,6 +59,8 @@ interface Run {
   mss: number;
   timeouts: number;
   retrans: number;
+  /** Out-of-order segments the receiver dropped at its queue cap (KI-4). */
+  ofoPruned: number;
 }
 
 /** One bulk transfer A → B over a lossy path; returns its goodput (payload bits / virtual time to EOF). */
@@ -83,6 +85,7 @@ async function bulk(
     mss,
     timeouts: p.a.stats.tcp.timeouts - before.timeouts,
     retrans: p.a.stats.tcp.retransSegs - before.retransSegs,
+    ofoPruned: p.b.stats.tcp.ofoPruned,
   };
   for (const s of [client, server, listener]) s.close();
   p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 600_000);
@@ -108,9 +111,9 @@ test("issue 11 (RFC 6675, RFC 8985, RFC 9438): at 1 % random loss, 20 ms RTT, 10
   console.log(
     `goodput 1 % loss, ${size} B, seeds ${SEEDS.join(",")}: Mathis bound ${fmt(bound)} Mbit/s ` +
       `(MSS ${sack[0]!.mss}); SACK+RACK+CUBIC ${
-        sack.map((r) => `${fmt(r.mbps)} (RTOs ${r.timeouts})`).join(", ")
+        sack.map((r) => `${fmt(r.mbps)} (RTOs ${r.timeouts}, pruned ${r.ofoPruned})`).join(", ")
       }; NewReno no SACK ${
-        reno.map((r) => `${fmt(r.mbps)} (RTOs ${r.timeouts})`).join(", ")
+        reno.map((r) => `${fmt(r.mbps)} (RTOs ${r.timeouts}, pruned ${r.ofoPruned})`).join(", ")
       }; mean ratio ${fmt(ratio)}×`,
   );
   for (const [i, r] of sack.entries()) {
@@ -140,8 +143,12 @@ test("issue 11 (RFC 6675, RFC 8985): at 5 % random loss both complete intact; SA
   const renoRtos = reno.reduce((a, r) => a + r.timeouts, 0);
   console.log(
     `goodput 5 % loss, ${size} B, seeds ${SEEDS.join(",")}: Mathis bound ${fmt(bound)} Mbit/s; ` +
-      `SACK+RACK+CUBIC ${sack.map((r) => `${fmt(r.mbps)} (RTOs ${r.timeouts})`).join(", ")}; ` +
-      `NewReno no SACK ${reno.map((r) => `${fmt(r.mbps)} (RTOs ${r.timeouts})`).join(", ")}; ` +
+      `SACK+RACK+CUBIC ${
+        sack.map((r) => `${fmt(r.mbps)} (RTOs ${r.timeouts}, pruned ${r.ofoPruned})`).join(", ")
+      }; ` +
+      `NewReno no SACK ${
+        reno.map((r) => `${fmt(r.mbps)} (RTOs ${r.timeouts}, pruned ${r.ofoPruned})`).join(", ")
+      }; ` +
       `means ${fmt(sackMean)} vs ${fmt(renoMean)} = ${fmt(sackMean / renoMean)}×`,
   );
   assert.ok(sackMean > renoMean, `SACK+RACK ${fmt(sackMean)} ≤ NewReno ${fmt(renoMean)} Mbit/s`);
@@ -327,7 +334,11 @@ test("issue 11 (RFC 8985 §7): the last 3 of a 20-segment burst are lost — a t
  * until `endMs` (clock ms after the first start); returns, per flow, the bytes
  * B read in each second since the first start.
  */
-async function sharedBottleneck(n: number, stagger: number, endMs: number): Promise<number[][]> {
+async function sharedBottleneck(
+  n: number,
+  stagger: number,
+  endMs: number,
+): Promise<{ perSecond: number[][]; queueDropped: number; ofoPruned: number }> {
   const p = path(1, 0, SACK_RACK);
   const listener = p.b.tcp.socket();
   assert.is(listener.bind(0, 8080), 0);
@@ -377,8 +388,10 @@ async function sharedBottleneck(n: number, stagger: number, endMs: number): Prom
   }
   listener.close();
   p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 600_000);
+  const queueDropped = p.devA.wire.stats.queueDropped;
+  const ofoPruned = p.b.stats.tcp.ofoPruned;
   await p.close();
-  return perSecond;
+  return { perSecond, queueDropped, ofoPruned };
 }
 
 /** Jain's fairness index (Σx)² / (n·Σx²): 1 when equal, 1/n when one flow takes all. */
@@ -396,20 +409,21 @@ function window(perSecond: number[][], from: number, to: number): number[] {
 }
 
 test("issue 11 (RFC 9438): two CUBIC flows started together on the 100 Mbit/s bottleneck share it with Jain fairness ≥ 0.9 (seconds 1–6)", async () => {
-  const bins = await sharedBottleneck(2, 0, 6000);
+  const { perSecond: bins, queueDropped, ofoPruned } = await sharedBottleneck(2, 0, 6000);
   const mbps = window(bins, 1, 6);
   const index = jain(mbps);
   console.log(
     `two flows started together, seconds 1–6: ${mbps.map(fmt).join(" + ")} = ${
       fmt(mbps[0]! + mbps[1]!)
-    } Mbit/s of 100; Jain index ${index.toFixed(3)}`,
+    } Mbit/s of 100; Jain index ${index.toFixed(3)}; bottleneck drops ${queueDropped}, ` +
+      `receiver out-of-order prunes ${ofoPruned}`,
   );
   assert.ok(index >= 0.9, `Jain index ${index.toFixed(3)}`);
   assert.ok(mbps[0]! + mbps[1]! >= 80, `together ${fmt(mbps[0]! + mbps[1]!)} Mbit/s`);
 });
 
 test("issue 11 (RFC 9438 §4.7): a CUBIC flow joining 1 s after another converges — Jain fairness ≥ 0.9 over seconds 7–11, the newcomer's share rising from seconds 2–6", async () => {
-  const bins = await sharedBottleneck(2, 1000, 11_000);
+  const { perSecond: bins, queueDropped, ofoPruned } = await sharedBottleneck(2, 1000, 11_000);
   const early = window(bins, 2, 6);
   const late = window(bins, 7, 11);
   const series = bins[0]!.map((_, s) =>
@@ -419,7 +433,10 @@ test("issue 11 (RFC 9438 §4.7): a CUBIC flow joining 1 s after another converge
     `two flows, second 1 s later: seconds 2–6 ${early.map(fmt).join(" + ")} Mbit/s, Jain ${
       jain(early).toFixed(3)
     }; seconds 7–11 ${late.map(fmt).join(" + ")} Mbit/s, Jain ${jain(late).toFixed(3)}; ` +
-      `per second (first/second flow, Mbit/s): ${series.join(", ")}`,
+      `per second (first/second flow, Mbit/s): ${
+        series.join(", ")
+      }; bottleneck drops ${queueDropped}, ` +
+      `receiver out-of-order prunes ${ofoPruned}`,
   );
   assert.ok(late[1]! / late[0]! > early[1]! / early[0]!, "the newcomer's share grows");
   assert.ok(jain(late) >= 0.9, `Jain index ${jain(late).toFixed(3)} over seconds 7–11`);
