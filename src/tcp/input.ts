@@ -19,6 +19,7 @@
 import type { SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { AckFlag, checkSackBlocks, tcpAck, tcpAckSyn } from "./ack.ts";
+import { sndbufExpand } from "./buffers.ts";
 import { Shutdown, TimerKind } from "./config.ts";
 import { rcvData, rcvUrg } from "./data.ts";
 import { enterTimeWait, establishChild, tcpDone, tcpReset } from "./lifecycle.ts";
@@ -266,21 +267,32 @@ function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
     return;
   }
   if (flag & (AckFlag.SND_UNA_ADVANCED | AckFlag.WIN_UPDATE | AckFlag.DUP_ACK)) {
-    wake = ackSent(sk) || wake;
+    wake = ackSent(sk, flag) || wake;
   }
   if (wake) sk.wake();
 }
 
 /**
  * After an ACK that moved something: stop persisting once the window
- * opened, send what the windows now allow, and report whether a writer that
- * found the buffer full should be woken (`sk_stream_write_space`).
+ * opened, send what the windows now allow, grow the send buffer with the
+ * window (`tcp_new_space` → `tcp_sndbuf_expand`), and report whether a
+ * writer that found the buffer full should be woken
+ * (`sk_stream_write_space`): once half of SO_SNDBUF is free, or at once when
+ * it waited for the stack's memory and this ACK freed some of its own.
  */
-function ackSent(sk: Tcb): boolean {
+function ackSent(sk: Tcb, flag: number): boolean {
   const snd = sk.snd;
   if (sk.timers.rtxKind === TimerKind.PROBE && snd.wnd > 0) clearRtx(sk);
   writeXmit(sk, nagleMode(sk));
-  if (snd.noSpace && snd.queued <= (snd.buf >>> 1)) {
+  if (flag & AckFlag.SND_UNA_ADVANCED) {
+    sndbufExpand(sk);
+    if (snd.memWait) {
+      sk.ctx.mem.forget(sk);
+      snd.noSpace = false;
+      return true;
+    }
+  }
+  if (snd.noSpace && snd.queue.truesize <= (snd.buf >>> 1)) {
     snd.noSpace = false;
     return true;
   }

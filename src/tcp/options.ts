@@ -7,6 +7,7 @@
  * @module
  */
 import { DeviceFeature } from "../link/device.ts";
+import { MAX_HEADER } from "../skb/arena.ts";
 import { IPV4_HEADER_LENGTH, IPV4_MIN_DATAGRAM } from "../wire/ipv4.ts";
 import { TCP_HEADER_LENGTH } from "../wire/tcp.ts";
 import {
@@ -15,6 +16,7 @@ import {
   TCP_DEFAULT_MSS,
   type TcpOptions,
 } from "../wire/tcp_options.ts";
+import { rcvFullWindow } from "./buffers.ts";
 import type { Tcb } from "./tcb.ts";
 
 /** IPv4 + TCP fixed headers: MSS = MTU − 40 (RFC 9293 MUST-67, RFC 6691 §3). */
@@ -41,19 +43,29 @@ export function pathMtu(sk: Tcb): number {
 /** Largest TSO super-segment payload: a 65,535-byte datagram minus IPv4 and the longest TCP header. */
 const GSO_MAX_PAYLOAD = 65535 - IPV4_HEADER_LENGTH - 60;
 
+/** Segments that must fit one small slot before they share it (below: one segment per buffer). */
+const COALESCE_MIN_SEGMENTS = 4;
+
 /**
  * The size goal for `mss` (Linux `tcp_xmit_size_goal`): as many whole
- * segments as fit in one super-segment when the route's device takes TSO,
- * else one segment.
+ * segments as fit in one super-segment when the route's device takes TSO;
+ * elsewhere one segment — unless the MSS is so small that four or more fit
+ * the smallest arena slot: then the write queue builds buffers of as many
+ * as fit (cut into segments by software GSO on the way out), so a tiny
+ * MSS (TCP_MAXSEG 88) costs slots by the byte, not by the segment.
  *
  * @example
  * ```ts
  * // tcb.snd.sizeGoal = sizeGoal(tcb, 1448); // 65160 on a TSO pipe, 1448 elsewhere
+ * // sizeGoal(tcb, 76); // 1824 on a TAP: 24 segments share a 2 KiB slot
  * ```
  */
 export function sizeGoal(sk: Tcb, mss: number): number {
   const rt = sk.ctx.ipv4.route(sk.raddr);
-  if (rt === null || (rt.iface.dev.features & DeviceFeature.TSO) === 0) return mss;
+  if (rt === null || (rt.iface.dev.features & DeviceFeature.TSO) === 0) {
+    const fit = Math.floor((sk.ctx.allocator.arena.classes[0]!.size - MAX_HEADER) / mss);
+    return fit >= COALESCE_MIN_SEGMENTS ? fit * mss : mss;
+  }
   return Math.max(mss, Math.floor(GSO_MAX_PAYLOAD / mss) * mss);
 }
 
@@ -118,7 +130,9 @@ export function applySynOptions(sk: Tcb, o: TcpOptions): void {
 }
 
 /**
- * Window scale to offer so `rcvbuf` fits (RFC 7323 §2.3).
+ * Window scale to offer so a window of `rcvbuf` bytes fits (RFC 7323 §2.3);
+ * with auto-tuning, the largest buffer it may grow to (Linux sizes it for
+ * `tcp_rmem[2]`).
  *
  * @example
  * ```ts
@@ -147,9 +161,11 @@ export function connectInit(sk: Tcb, mtu: number): void {
   // MUST-67 / Linux: advertise MTU − 40 (≤ MMS_R − 20), capped by TCP_MAXSEG.
   rcv.advmss = Math.max(MIN_SEGMENT_PAYLOAD, Math.min(mtu - TCP_IP_HEADERS, 65495));
   if (sk.opt.userMss > 0) rcv.advmss = Math.min(rcv.advmss, sk.opt.userMss);
-  rcv.wscale = cfg.windowScaling ? chooseRcvWscale(rcv.buf) : 0;
-  // The SYN carries an unscaled window (W3): that is what the peer believes.
-  rcv.wnd = Math.min(rcv.buf, 65535);
+  const maxBuf = cfg.moderateRcvbuf && !rcv.bufLocked ? Math.max(rcv.buf, cfg.rmemMax) : rcv.buf;
+  rcv.wscale = cfg.windowScaling ? chooseRcvWscale(maxBuf) : 0;
+  // The SYN carries an unscaled window (W3): that is what the peer believes;
+  // the buffer is counted in slots, so the window is what it holds (`buffers.ts`).
+  rcv.wnd = Math.min(rcvFullWindow(sk), 65535);
   rcv.mss = Math.min(rcv.advmss, TCP_DEFAULT_MSS);
   sk.rtt.rto = cfg.rtoInitial;
   sk.rtt.srtt = sk.rtt.rttvar = 0;

@@ -107,6 +107,8 @@ import { parseTcpInto, TcpField, TcpFlags, TcpParseScratch } from "../wire/tcp.t
 import type { CongestionControl } from "./congestion/cc.ts";
 import { NEW_RENO } from "./congestion/reno.ts";
 import { DEFAULT_TCP_CONFIG, type IsnSource, type TcpConfig } from "./config.ts";
+import { defaultTcpMemLimits, type TcpMemLimits, TcpMemory } from "./mem.ts";
+import { PressureScan } from "./pressure.ts";
 import { tcpRcv, timeWaitAcceptsSyn } from "./input.ts";
 import { purgeWrite, tcpDone, tcpFail } from "./lifecycle.ts";
 import { sendResetFor } from "./output.ts";
@@ -163,9 +165,12 @@ export class TcpProtocol implements InetProtocol {
   readonly #ends = { laddr: 0, raddr: 0 };
   /** The header of the segment being received (reused: valid during `rcv` only). */
   readonly #rx = new TcpParseScratch();
+  /** Eviction of stuck connections and surplus orphans while memory is under pressure. */
+  readonly #scan: PressureScan;
 
   /** Create the protocol (the Stack does this and registers it as IP protocol 6). */
   constructor(o: TcpProtocolOptions) {
+    const config = { ...DEFAULT_TCP_CONFIG, ...o.config };
     this.ctx = {
       clock: o.clock,
       ipv4: o.ipv4,
@@ -177,13 +182,21 @@ export class TcpProtocol implements InetProtocol {
         new SynCookies({ now: () => o.clock.now(), rng: new SeededRandom(0x5eed) }),
       stats: o.stats,
       drops: o.drops,
-      config: { ...DEFAULT_TCP_CONFIG, ...o.config },
+      config,
       cc: o.cc ?? NEW_RENO,
       socks: new Set(),
       scratch: new SegmentScratch(),
       trace: null,
       timeWaitCount: 0,
+      mem: new TcpMemory(memLimits(config, o.allocator.arena.normalLimitBytes)),
+      orphans: 0,
     };
+    this.#scan = new PressureScan(this.ctx);
+  }
+
+  /** TCP's memory account: bytes charged, the `tcp_mem` marks, pressure, counters. */
+  get mem(): TcpMemory {
+    return this.ctx.mem;
   }
 
   /** Stack-wide settings. */
@@ -263,6 +276,7 @@ export class TcpProtocol implements InetProtocol {
   /** Free every TCB's buffers and timers (stack shutdown). */
   close(): void {
     const ctx = this.ctx;
+    this.#scan.stop();
     for (const sk of ctx.socks) {
       clearAllTimers(sk);
       purgeWrite(sk);
@@ -358,6 +372,15 @@ export class TcpProtocol implements InetProtocol {
     }
     sk.softErr = e.errno;
   }
+}
+
+/** The configured `tcp_mem` marks, or the defaults for an arena whose socket buffers may use `usable` bytes. */
+function memLimits(c: TcpConfig, usable: number): TcpMemLimits {
+  const d = defaultTcpMemLimits(usable);
+  const high = c.memHigh > 0 ? c.memHigh : d.high;
+  const pressure = c.memPressure > 0 ? c.memPressure : Math.min(d.pressure, high);
+  const low = c.memLow > 0 ? c.memLow : Math.min(d.low, pressure);
+  return { low, pressure, high };
 }
 
 /**

@@ -1,0 +1,247 @@
+/**
+ * Socket buffers by true size (Linux `sk_wmem_queued`, `sk_rmem_alloc`,
+ * `tcp_win_from_space`, `tcp_rcv_space_adjust`, `tcp_sndbuf_expand`,
+ * `tcp_wmem_schedule`): a connection is charged the whole arena slot of
+ * every buffer it queues (`SkbQueue.truesize`), against SO_SNDBUF and
+ * SO_RCVBUF, so 76-byte segments in 2 KiB slots cost what they occupy.
+ *
+ * - **Send.** New write-queue memory is granted by {@link sndMemSchedule}:
+ *   within SO_SNDBUF, and from the stack's account (`mem.ts`): always the
+ *   guaranteed minimum `wmemMin` (progress, as `tcp_wmem_schedule`), never
+ *   above the high mark, only the fair share under pressure. A refused
+ *   writer waits (poll shows no write space) until memory comes back. The
+ *   send buffer grows with the congestion window ({@link sndbufExpand}).
+ * - **Receive.** The window we offer is what the free part of SO_RCVBUF can
+ *   hold at the payload-to-slot ratio measured on full-sized segments
+ *   (`tcp_win_from_space` with `scaling_ratio`); auto-tuning (DRS,
+ *   {@link rcvSpaceAdjust}) grows SO_RCVBUF to twice what the reader drains
+ *   per round trip, up to `rmemMax`, unless the user set SO_RCVBUF.
+ *
+ * @module
+ */
+import { MAX_HEADER } from "../skb/arena.ts";
+import type { SkBuff } from "../skb/skbuff.ts";
+import type { Tcb, TcpContext } from "./tcb.ts";
+import { MemWait } from "./mem.ts";
+
+/** `ratio` is a fraction of 256 (Linux `TCP_RMEM_TO_WIN_SCALE` = 8). */
+export const RATIO_SHIFT = 8;
+/** The ratio before any full-sized segment was measured: half (Linux `TCP_DEFAULT_SCALING_RATIO`). */
+export const DEFAULT_RATIO = 1 << (RATIO_SHIFT - 1);
+/** Smallest SO_RCVBUF: two small slots (Linux `SOCK_MIN_RCVBUF`). */
+export const MIN_RCVBUF = 4096;
+/** Smallest SO_SNDBUF (Linux `SOCK_MIN_SNDBUF`). */
+export const MIN_SNDBUF = 4096;
+/** Largest SO_RCVBUF / SO_SNDBUF. */
+export const MAX_BUFFER = 1 << 30;
+/** Segments in the initial receive-space estimate (Linux `TCP_INIT_CWND`). */
+const INIT_SPACE_SEGMENTS = 10;
+/** Write-queue splits may take the queue this far past SO_SNDBUF (Linux `tcp_fragment`'s 128 KiB). */
+export const FRAGMENT_SLACK = 128 << 10;
+
+/**
+ * Bytes of arena slots the receive side holds (Linux `sk_rmem_alloc`): the
+ * in-order and out-of-order queues.
+ *
+ * @example
+ * ```ts
+ * // rmemAlloc(tcb) <= tcb.rcv.buf  (apart from data already promised by the window)
+ * ```
+ */
+export function rmemAlloc(sk: Tcb): number {
+  return sk.rcv.queue.truesize + sk.rcv.ofo.truesize;
+}
+
+/**
+ * Window bytes that `space` bytes of receive buffer can hold (Linux
+ * `tcp_win_from_space`): the space times the measured payload-to-slot ratio.
+ *
+ * @example
+ * ```ts
+ * // winFromSpace(tcb, 262144); // 131072 before any segment was measured
+ * ```
+ */
+export function winFromSpace(sk: Tcb, space: number): number {
+  return space <= 0 ? 0 : Math.floor((space * sk.rcv.ratio) / (1 << RATIO_SHIFT));
+}
+
+/**
+ * Receive-buffer bytes needed for `win` bytes of window (Linux `tcp_space_from_win`).
+ *
+ * @example
+ * ```ts
+ * // spaceFromWin(tcb, 65536); // 131072 at the default ratio
+ * ```
+ */
+export function spaceFromWin(sk: Tcb, win: number): number {
+  return Math.ceil((win * (1 << RATIO_SHIFT)) / sk.rcv.ratio);
+}
+
+/**
+ * The window the free part of the receive buffer can hold (Linux
+ * `tcp_space`): `winFromSpace(SO_RCVBUF − rmem)`.
+ *
+ * @example
+ * ```ts
+ * // const free = rcvFreeWindow(tcb);
+ * ```
+ */
+export function rcvFreeWindow(sk: Tcb): number {
+  return winFromSpace(sk, sk.rcv.buf - rmemAlloc(sk));
+}
+
+/**
+ * The whole receive buffer in window bytes (Linux `tcp_full_space`).
+ *
+ * @example
+ * ```ts
+ * // rcvFullWindow(tcb); // what an empty buffer could offer
+ * ```
+ */
+export function rcvFullWindow(sk: Tcb): number {
+  return winFromSpace(sk, sk.rcv.buf);
+}
+
+/**
+ * Measure the payload-to-slot ratio on an arriving full-sized segment
+ * (Linux `tcp_measure_rcv_mss` → `scaling_ratio`), so the window we offer
+ * matches what the buffer can hold with the slots this link delivers in.
+ *
+ * @example
+ * ```ts
+ * // measureRatio(tcb, skb); // skb.data at the payload
+ * ```
+ */
+export function measureRatio(sk: Tcb, skb: SkBuff): void {
+  const len = skb.len;
+  const rcv = sk.rcv;
+  if (len < rcv.mss) return;
+  const r = Math.min(
+    Math.max(1, Math.floor((len << RATIO_SHIFT) / skb.truesize)),
+    1 << RATIO_SHIFT,
+  );
+  rcv.ratio = r;
+}
+
+/**
+ * Receive-buffer auto-tuning, dynamic right-sizing (Linux
+ * `tcp_rcv_space_adjust`, after Fisher's DRS): once per round trip, if the
+ * reader drained more than last time, grow SO_RCVBUF so the window covers
+ * twice that plus 16 segments, more while the sender is still speeding up,
+ * up to `rmemMax`. Not when the user set SO_RCVBUF, nor under memory
+ * pressure. Call after the user read `copied` bytes.
+ *
+ * @example
+ * ```ts
+ * // rcvSpaceAdjust(tcb, n); // in recvmsg
+ * ```
+ */
+export function rcvSpaceAdjust(sk: Tcb, copied: number): void {
+  const rcv = sk.rcv;
+  const now = sk.now();
+  if (rcv.spaceTime < 0) {
+    // tcp_init_buffer_space: the first estimate is the initial window.
+    rcv.space = Math.min(rcvFullWindow(sk), INIT_SPACE_SEGMENTS * rcv.advmss);
+    rcv.spaceTime = now;
+    rcv.spaceCopied = copied;
+    return;
+  }
+  rcv.spaceCopied += copied;
+  const rtt = sk.rtt.srtt;
+  if (rtt <= 0 || now - rcv.spaceTime < rtt) return;
+  const got = rcv.spaceCopied;
+  if (got > rcv.space) {
+    const ctx = sk.ctx;
+    const cfg = ctx.config;
+    if (cfg.moderateRcvbuf && !rcv.bufLocked && !ctx.mem.underPressure) {
+      // 2 × what the reader took (losses), a cushion of 16 segments, and
+      // room for a sender still doubling its rate (slow start).
+      let win = 2 * got + 16 * rcv.advmss;
+      win += 2 * Math.floor((win * (got - rcv.space)) / Math.max(rcv.space, 1));
+      const buf = Math.min(spaceFromWin(sk, win), Math.max(cfg.rmemMax, rcv.buf));
+      if (buf > rcv.buf) {
+        rcv.buf = buf;
+        ctx.mem.stats.rcvbufGrown++;
+      }
+    }
+    rcv.space = got;
+  }
+  rcv.spaceCopied = 0;
+  rcv.spaceTime = now;
+}
+
+/**
+ * Grow SO_SNDBUF with the congestion window (Linux `tcp_sndbuf_expand` via
+ * `tcp_should_expand_sndbuf`): room for twice the window in the slots its
+ * segments take, up to `wmemMax`; not when the user set SO_SNDBUF, under
+ * pressure, or above the low mark. Call after an ACK freed send memory.
+ *
+ * @example
+ * ```ts
+ * // sndbufExpand(tcb); // after new data was acknowledged
+ * ```
+ */
+export function sndbufExpand(sk: Tcb): void {
+  const snd = sk.snd;
+  const ctx = sk.ctx;
+  if (snd.bufLocked) return;
+  const mem = ctx.mem;
+  if (mem.underPressure || mem.allocated >= mem.low) return;
+  const goal = snd.sizeGoal;
+  // True size per byte of a full write-queue buffer of this connection.
+  const slot = slotFor(ctx, goal);
+  const want = Math.ceil((2 * sk.cong.cwnd * slot) / goal);
+  if (want > snd.buf) {
+    snd.buf = Math.min(want, Math.max(ctx.config.wmemMax, snd.buf));
+    mem.stats.sndbufGrown++;
+  }
+}
+
+/** The slot size a write-queue buffer for `payload` bytes takes. */
+function slotFor(ctx: TcpContext, payload: number): number {
+  return ctx.allocator.arena.classFor(payload + MAX_HEADER)?.size ?? payload + MAX_HEADER;
+}
+
+/**
+ * May `sk` queue `bytes` more of send memory (Linux `sk_wmem_schedule` with
+ * `tcp_wmem_schedule`'s guarantee)? Within SO_SNDBUF is the caller's check;
+ * this is the stack-wide one, against the high mark measured on what the
+ * arena holds (TCP's charge, or more when other users and buffers in
+ * flight add to it):
+ * - a socket with less than `wmemMin` queued may, up to the high mark itself
+ *   (progress for everyone, as `tcp_wmem_schedule`);
+ * - any other stops short of the high mark by those guarantees (at most
+ *   half the distance from the pressure mark), so they fit below it;
+ * - under pressure only within its fair share, `high` / sockets
+ *   (`__sk_mem_raise_allocated`).
+ * A refused writer waits (`mem.ts`: for the total to fall back, for the
+ * pressure to end, or for its own ACKs).
+ *
+ * @example
+ * ```ts
+ * // if (!sndMemSchedule(tcb, skb.truesize)) skb.free(); // and the writer waits
+ * ```
+ */
+export function sndMemSchedule(sk: Tcb, bytes: number): boolean {
+  const ctx = sk.ctx;
+  const mem = ctx.mem;
+  const arenaUsed = ctx.allocator.arena.bytesInUse;
+  const used = mem.allocated > arenaUsed ? mem.allocated : arenaUsed;
+  if (used + bytes <= mem.low) return true;
+  const queued = sk.snd.queue.truesize;
+  const minimum = ctx.config.wmemMin;
+  const forced = queued < minimum;
+  const sockets = Math.max(1, ctx.socks.size - ctx.timeWaitCount);
+  const high = mem.high;
+  const limit = forced ? high : high - Math.min(sockets * minimum, (high - mem.pressure) >>> 1);
+  if (used + bytes > limit) {
+    mem.stats.sendSuppressed++;
+    mem.wait(sk, MemWait.HIGH);
+    return false;
+  }
+  if (forced || !mem.underPressure) return true;
+  if ((queued + rmemAlloc(sk) + bytes) * sockets <= high) return true;
+  mem.stats.sendSuppressed++;
+  mem.wait(sk, MemWait.SHARE);
+  return false;
+}
