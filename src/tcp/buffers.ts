@@ -205,17 +205,19 @@ function slotFor(ctx: TcpContext, payload: number): number {
 /**
  * May `sk` queue `bytes` more of send memory (Linux `sk_wmem_schedule` with
  * `tcp_wmem_schedule`'s guarantee)? Within SO_SNDBUF is the caller's check;
- * this is the stack-wide one, against the high mark measured on what the
- * arena holds (TCP's charge, or more when other users and buffers in
- * flight add to it):
- * - a socket with less than `wmemMin` queued may, up to the high mark itself
- *   (progress for everyone, as `tcp_wmem_schedule`);
- * - any other stops short of the high mark by those guarantees (at most
- *   half the distance from the pressure mark), so they fit below it;
+ * this is the stack-wide one, against TCP's marks — the high mark measured
+ * on what the arena holds (TCP's charge, or more when frames in device
+ * queues or other users add to it):
+ * - a socket with less than `wmemMin` queued may (progress for everyone, as
+ *   `tcp_wmem_schedule`) up to a ceiling a quarter of the way from the high
+ *   mark back to the pressure mark — the rest is left for frames in flight;
+ * - any other stops short of that ceiling by the guarantees of all sockets
+ *   (at most half the distance from the pressure mark), so they fit;
  * - under pressure only within its fair share, `high` / sockets
  *   (`__sk_mem_raise_allocated`).
- * A refused writer waits (`mem.ts`: for the total to fall back, for the
- * pressure to end, or for its own ACKs).
+ * A refused writer waits (`mem.ts`: for the next freed buffer when it has
+ * next to nothing queued, else for its own ACKs, the total to fall back or
+ * the pressure to end).
  *
  * @example
  * ```ts
@@ -225,6 +227,8 @@ function slotFor(ctx: TcpContext, payload: number): number {
 export function sndMemSchedule(sk: Tcb, bytes: number): boolean {
   const ctx = sk.ctx;
   const mem = ctx.mem;
+  // The high mark holds for the arena as a whole (frames in device queues,
+  // other users): TCP adds no send buffer once either is there.
   const arenaUsed = ctx.allocator.arena.bytesInUse;
   const used = mem.allocated > arenaUsed ? mem.allocated : arenaUsed;
   if (used + bytes <= mem.low) return true;
@@ -232,15 +236,19 @@ export function sndMemSchedule(sk: Tcb, bytes: number): boolean {
   const minimum = ctx.config.wmemMin;
   const forced = queued < minimum;
   const sockets = Math.max(1, ctx.socks.size - ctx.timeWaitCount);
-  const high = mem.high;
-  const limit = forced ? high : high - Math.min(sockets * minimum, (high - mem.pressure) >>> 1);
+  // Below the high mark: a quarter of its distance from the pressure mark
+  // for frames in flight (device queues, reassembly), then half of it at
+  // most for everyone's guaranteed minimum.
+  const band = mem.high - mem.pressure;
+  const ceiling = mem.high - (band >>> 2);
+  const limit = forced ? ceiling : ceiling - Math.min(sockets * minimum, band >>> 1);
   if (used + bytes > limit) {
     mem.stats.sendSuppressed++;
-    mem.wait(sk, MemWait.HIGH);
+    mem.wait(sk, forced ? MemWait.SLOT : MemWait.HIGH);
     return false;
   }
   if (forced || !mem.underPressure) return true;
-  if ((queued + rmemAlloc(sk) + bytes) * sockets <= high) return true;
+  if ((queued + rmemAlloc(sk) + bytes) * sockets <= mem.high) return true;
   mem.stats.sendSuppressed++;
   mem.wait(sk, MemWait.SHARE);
   return false;

@@ -277,8 +277,9 @@ function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
  * opened, send what the windows now allow, grow the send buffer with the
  * window (`tcp_new_space` → `tcp_sndbuf_expand`), and report whether a
  * writer that found the buffer full should be woken
- * (`sk_stream_write_space`): once half of SO_SNDBUF is free, or at once when
- * it waited for the stack's memory and this ACK freed some of its own.
+ * (`sk_stream_write_space`): once half of SO_SNDBUF is free. A writer that
+ * waited for the stack's memory stops waiting for it when its own data is
+ * acknowledged: what it frees is its to use again.
  */
 function ackSent(sk: Tcb, flag: number): boolean {
   const snd = sk.snd;
@@ -286,11 +287,9 @@ function ackSent(sk: Tcb, flag: number): boolean {
   writeXmit(sk, nagleMode(sk));
   if (flag & AckFlag.SND_UNA_ADVANCED) {
     sndbufExpand(sk);
-    if (snd.memWait) {
-      sk.ctx.mem.forget(sk);
-      snd.noSpace = false;
-      return true;
-    }
+    // It waited for the stack's memory: its own ACK freed some, so it may
+    // try again once it has write space (woken below, as any writer).
+    if (snd.memWait) sk.ctx.mem.forget(sk);
   }
   if (snd.noSpace && snd.queue.truesize <= (snd.buf >>> 1)) {
     snd.noSpace = false;

@@ -48,15 +48,19 @@ export interface MemoryWaiter {
  */
 export const MemWait = {
   /**
-   * The total was at the high mark: woken once it is back below `pressure`
-   * (not at every freed slot, which would wake them all for one allocation),
-   * or by its own ACKs.
+   * At the high mark with data queued: woken once the total is back below
+   * `pressure` (not at every freed slot, which would wake them all for one
+   * allocation), or by its own ACKs.
    */
   HIGH: 1,
-  /** Over its fair share under pressure: woken when the pressure ends (or by its own ACKs). */
+  /** Over its fair share under pressure: woken when the pressure ends, or by its own ACKs. */
   SHARE: 2,
-  /** The arena refused a NORMAL slot: woken when any TCP buffer is freed. */
-  ARENA: 3,
+  /**
+   * Refused with (almost) nothing queued — its guaranteed minimum, or a slot
+   * the arena kept for the receive path: there are no ACKs of its own to
+   * wait for, so each buffer TCP frees wakes the longest waiting one.
+   */
+  SLOT: 3,
 } as const;
 /** One of the {@link MemWait} values. */
 export type MemWait = typeof MemWait[keyof typeof MemWait];
@@ -158,7 +162,7 @@ export class TcpMemory implements MemoryAccount {
   #high: number;
   readonly #high_ = new Set<MemoryWaiter>();
   readonly #share = new Set<MemoryWaiter>();
-  readonly #arena = new Set<MemoryWaiter>();
+  readonly #slot = new Set<MemoryWaiter>();
   #waiting = 0;
 
   /** An account with the given marks (`low` ≤ `pressure` ≤ `high`). */
@@ -214,7 +218,7 @@ export class TcpMemory implements MemoryAccount {
       if (this.underPressure && a < this.#low) this.underPressure = false;
       return;
     }
-    if (this.#arena.size > 0) this.#relieve(this.#arena);
+    if (this.#slot.size > 0) this.#wakeFirst(this.#slot);
     if (a <= this.#pressure && this.#high_.size > 0) this.#relieve(this.#high_);
     if (this.underPressure && a < this.#low) {
       this.underPressure = false;
@@ -231,14 +235,25 @@ export class TcpMemory implements MemoryAccount {
     w.snd.memWait = true;
     this.stats.waits++;
     this.#waiting++;
-    (why === MemWait.HIGH ? this.#high_ : why === MemWait.SHARE ? this.#share : this.#arena).add(w);
+    (why === MemWait.HIGH ? this.#high_ : why === MemWait.SHARE ? this.#share : this.#slot).add(w);
   }
 
   /** `w` no longer waits (it closed, or its own ACKs gave it room). */
   forget(w: MemoryWaiter): void {
     if (!w.snd.memWait) return;
     w.snd.memWait = false;
-    if (this.#high_.delete(w) || this.#share.delete(w) || this.#arena.delete(w)) this.#waiting--;
+    if (this.#high_.delete(w) || this.#share.delete(w) || this.#slot.delete(w)) this.#waiting--;
+  }
+
+  /** Wake the longest waiting of `set` (a freed buffer makes room for one). */
+  #wakeFirst(set: Set<MemoryWaiter>): void {
+    for (const w of set) {
+      set.delete(w);
+      this.#waiting--;
+      w.snd.memWait = false;
+      w.wake();
+      return;
+    }
   }
 
   #relieve(set: Set<MemoryWaiter>): void {

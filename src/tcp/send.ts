@@ -92,7 +92,7 @@ export function sendmsg(sk: Tcb, data: Uint8Array, flags: number): number {
         // The arena kept its reserve for the receive path: wait for a freed buffer.
         ctx.drops.count("tcp.out_of_memory");
         snd.noSpace = true;
-        ctx.mem.wait(sk, MemWait.ARENA);
+        ctx.mem.wait(sk, MemWait.SLOT);
         break;
       }
       if (!sndMemSchedule(sk, skb.truesize)) {
