@@ -38,6 +38,8 @@ export interface PairOptions {
    */
   features?: number;
   engine?: EngineChoice;
+  /** The shared arena (default: a new one with the default size classes). */
+  arena?: Arena;
   a?: Partial<StackOptions>;
   b?: Partial<StackOptions>;
 }
@@ -55,7 +57,7 @@ export interface PairOptions {
  */
 export function pair(o: PairOptions = {}): Pair {
   const clock = new VirtualClock();
-  const arena = new Arena();
+  const arena = o.arena ?? new Arena();
   const seed = o.seed ?? 1;
   const a = new Stack({
     clock,
