@@ -33,9 +33,9 @@
  *
  * ```
  * state, config, congestion/, tables, isn, syncookies, scratch   (leaves)
- *   → tcb (the records)
+ *   → mem (the memory account), tcb (the records), buffers, collapse
  *   → timers, window, rtt, options
- *   → output → send, rcv_queue → lifecycle → recv, sockopt
+ *   → output → send, rcv_queue → lifecycle → recv, sockopt, pressure
  *   → validate, ack, data → input → timeouts (newTcb) → conn, passive
  *   → sock (TcpSock) → tcp (this file)
  * ```
@@ -49,7 +49,8 @@
  * - RTO = SRTT + max(4·RTTVAR, 200 ms) (Linux), initial 1 s, max 120 s.
  * - IW10 (RFC 6928, Linux) rather than RFC 5681's ≤ 4 segments.
  * - MSS: advertise MTU − 40; peer MSS floored at 88 (64 payload bytes survive
- *   24 bytes of options); our segments capped at 8960 bytes (arena slot).
+ *   24 bytes of options); our segments up to 65 495 bytes (a 65 KiB slot); a
+ *   tiny MSS packs several segments per slot (software GSO cuts them).
  * - MUST-7: a segment with a malformed option is dropped and counted
  *   (`tcp.bad_option`, InErrs) — never reset the connection: a forged bad
  *   segment must not be able to kill it (Linux drops too).
@@ -69,8 +70,12 @@
  *   (`tcp_abort_on_overflow` = 0).
  * - RFC 7323 T2: once timestamps are negotiated, a non-RST segment without
  *   them is dropped (Linux accepts it).
- * - SO_RCVBUF / SO_SNDBUF are taken as given (Linux doubles them); the
- *   window scale is fixed at SYN time from SO_RCVBUF.
+ * - Buffers by true size (`buffers.ts`, `mem.ts`): SO_RCVBUF / SO_SNDBUF
+ *   count whole slots and are doubled when set (Linux); the receive buffer
+ *   auto-tunes (DRS) up to 4 MiB unless set, the window scale is sized for
+ *   that; TCP's memory has tcp_mem marks over the arena: pressure, fair
+ *   shares, writers waiting at the high mark, RFC 6429 eviction and an
+ *   orphan cap (`pressure.ts`); the receive path is never refused.
  * - ACKs answering out-of-window or PAWS-rejected pure ACKs / SYNs are
  *   rate-limited per connection (500 ms, Linux `tcp_oow_rate_limited`);
  *   an out-of-window SYN gets a challenge ACK (RFC 5961 §7 limit).
@@ -87,8 +92,7 @@
  * received are validated and ignored); CUBIC; RACK-TLP; spurious-retransmit
  * undo; out-of-band reads of urgent data (MSG_OOB on recv); ECN;
  * PMTU discovery (DF is never set);
- * adaptive delayed-ACK timeout / quick-ACK mode; buffer auto-tuning; global
- * memory pressure eviction (RFC 6429); Fast Open; MD5.
+ * adaptive delayed-ACK timeout / quick-ACK mode; Fast Open; MD5.
  *
  * @module
  */
