@@ -135,9 +135,14 @@ export interface TcpConfig {
   sndbuf: number;
   /** Receive-buffer auto-tuning, DRS (default true, Linux tcp_moderate_rcvbuf). */
   moderateRcvbuf: boolean;
-  /** Largest receive buffer auto-tuning grows to (default 4 MiB, Linux tcp_rmem[2] is 6 MiB). */
+  /**
+   * Largest receive buffer auto-tuning grows to (default 1 MiB; Linux
+   * tcp_rmem[2] is 6 MiB). Its window at MTU 1500 is about 500 frames: a
+   * burst of it fits a device's 1000-frame receive backlog even on a link
+   * without segmentation offload, where Linux relies on GRO and TSO.
+   */
   rmemMax: number;
-  /** Largest send buffer the congestion window grows it to (default 4 MiB, Linux tcp_wmem[2]). */
+  /** Largest send buffer the congestion window grows it to (default 1 MiB; Linux tcp_wmem[2] is 4 MiB). */
   wmemMax: number;
   /** Send memory a socket always gets, even at the high mark (default 8192, Linux tcp_wmem[0]). */
   wmemMin: number;
@@ -218,8 +223,8 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   rcvbuf: 262_144,
   sndbuf: 262_144,
   moderateRcvbuf: true,
-  rmemMax: 4 << 20,
-  wmemMax: 4 << 20,
+  rmemMax: 1 << 20,
+  wmemMax: 1 << 20,
   wmemMin: 8192,
   rmemMin: 8192,
   memLow: 0,
