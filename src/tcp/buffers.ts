@@ -19,8 +19,8 @@
  *
  * @module
  */
-import { MAX_HEADER } from "../skb/arena.ts";
-import type { SkBuff } from "../skb/skbuff.ts";
+import { AllocPriority, MAX_HEADER } from "../skb/arena.ts";
+import type { AllocOptions, SkBuff } from "../skb/skbuff.ts";
 import type { Tcb, TcpContext } from "./tcb.ts";
 import { MemWait } from "./mem.ts";
 
@@ -38,6 +38,17 @@ export const MAX_BUFFER = 1 << 30;
 const INIT_SPACE_SEGMENTS = 10;
 /** Write-queue splits may take the queue this far past SO_SNDBUF (Linux `tcp_fragment`'s 128 KiB). */
 export const FRAGMENT_SLACK = 128 << 10;
+
+/**
+ * How write-queue buffers are allocated: they are socket memory
+ * (`AllocPriority.NORMAL`) and leave the arena's reserve to the receive path.
+ *
+ * @example
+ * ```ts
+ * // const skb = ctx.allocator.alloc(size, SEND_ALLOC);
+ * ```
+ */
+export const SEND_ALLOC: AllocOptions = Object.freeze({ priority: AllocPriority.NORMAL });
 
 /**
  * Bytes of arena slots the receive side holds (Linux `sk_rmem_alloc`): the

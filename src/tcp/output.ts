@@ -19,6 +19,7 @@ import type { SkBuff } from "../skb/skbuff.ts";
 import type { Ipv4Address } from "../wire/addr.ts";
 import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { tcpOptionsLength } from "../wire/tcp_options.ts";
+import { FRAGMENT_SLACK, SEND_ALLOC } from "./buffers.ts";
 import { INITIAL_WINDOW_SEGMENTS } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { TCPOLEN_TSTAMP_ALIGNED } from "./options.ts";
@@ -351,7 +352,11 @@ export function sendResetFor(ctx: TcpContext, th: TcpRepr, ends: SegmentEnds): v
 /**
  * Split `skb` so its first `len` payload bytes stay and the rest moves to a
  * new segment queued right after it (`tcp_fragment`). FIN and PSH move to the
- * second part. Returns false when the arena is exhausted.
+ * second part. Returns false when the arena is exhausted, or when splits
+ * would take the write queue more than 128 KiB past SO_SNDBUF (Linux
+ * `tcp_fragment`, CVE-2019-11478: a peer answering with tiny windows or SACK
+ * ranges cannot make each byte its own slot) — except at the head of the
+ * queue, which retransmission needs.
  *
  * @example
  * ```ts
@@ -361,7 +366,13 @@ export function sendResetFor(ctx: TcpContext, th: TcpRepr, ends: SegmentEnds): v
 export function fragment(sk: Tcb, skb: SkBuff, len: number): boolean {
   const rest = skb.len - len;
   if (rest <= 0) return true;
-  const n = sk.ctx.allocator.alloc(rest);
+  const q = sk.snd.queue;
+  const head = skb === q.head;
+  if (!head && q.truesize > sk.snd.buf + FRAGMENT_SLACK) {
+    sk.ctx.drops.count("tcp.fragment_over_sndbuf");
+    return false;
+  }
+  const n = head ? sk.ctx.allocator.alloc(rest) : sk.ctx.allocator.alloc(rest, SEND_ALLOC);
   if (n === null) return false;
   const u8 = sk.ctx.allocator.arena.u8;
   const at = n.put(rest);

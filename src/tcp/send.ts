@@ -6,18 +6,15 @@
  * @module
  */
 import { Errno } from "../core/errno.ts";
-import { AllocPriority, MAX_HEADER } from "../skb/arena.ts";
-import { type AllocOptions, copyBytes, type SkBuff } from "../skb/skbuff.ts";
+import { MAX_HEADER } from "../skb/arena.ts";
+import { copyBytes, type SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags } from "../wire/tcp.ts";
-import { sndMemSchedule } from "./buffers.ts";
+import { SEND_ALLOC, sndMemSchedule } from "./buffers.ts";
 import { MsgFlags, Shutdown } from "./config.ts";
 import { MemWait } from "./mem.ts";
 import { Nagle, nagleMode, writeXmit } from "./output.ts";
 import { seqAdd, TcpState } from "./state.ts";
 import type { Tcb, TcpContext } from "./tcb.ts";
-
-/** Write-queue buffers are socket memory: they leave the arena's reserve to the receive path. */
-const SEND_ALLOC: AllocOptions = { priority: AllocPriority.NORMAL };
 
 /**
  * A write-queue buffer for `size` payload bytes, else one for a segment,

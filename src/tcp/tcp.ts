@@ -72,7 +72,7 @@
  *   them is dropped (Linux accepts it).
  * - Buffers by true size (`buffers.ts`, `mem.ts`): SO_RCVBUF / SO_SNDBUF
  *   count whole slots and are doubled when set (Linux); the receive buffer
- *   auto-tunes (DRS) up to 1 MiB unless set, the window scale is sized for
+ *   auto-tunes (DRS) up to 512 KiB unless set, the window scale is sized for
  *   that; TCP's memory has tcp_mem marks over the arena: pressure, fair
  *   shares, writers waiting at the high mark, RFC 6429 eviction and an
  *   orphan cap (`pressure.ts`); the receive path is never refused.

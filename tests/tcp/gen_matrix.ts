@@ -51,7 +51,7 @@ const LISTEN = `0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    listen(3, 1) = 0
 `;
 const SYNRCVD = LISTEN + `+0    < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-+0    > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 5>
++0    > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 3>
 `;
 const ESTAB = SYNRCVD + `+.1   < . 1:1(0) ack 1 win 512
 +0    accept(3, ..., ...) = 4

@@ -203,7 +203,7 @@ test("orphans (Linux tcp_max_orphans): a close that would make more than maxOrph
 test("receive-buffer auto-tuning (DRS, DEV-20): a reader that keeps up grows SO_RCVBUF past its default; the window scale is sized for rmemMax; SO_RCVBUF set by the user is doubled and stays", async () => {
   const p = pair({ seed: 1504, impair: { delay: 20 } });
   const { client, server, listener } = connectPair(p, 8080);
-  assert.is(server.tcb.rcv.wscale, 5, "room for rmemMax, 1 MiB");
+  assert.is(server.tcb.rcv.wscale, 3, "room for rmemMax");
   const before = server.tcb.rcv.buf;
   const data = randomBytes(16 << 20, 4);
   const r = exchange(p, client, server, data, new Uint8Array(0));
