@@ -18,8 +18,8 @@
  *   kit is in `./testing`.
  * - Captures: {@link recordPcap}, {@link PcapWriter}, {@link readPcap}.
  *
- * Internals have their own entry points: `./socket`, `./ipv4`, `./udp`,
- * `./link`, `./wire`, `./skb`, `./core`, `./wasm`.
+ * Internals have their own entry points: `./socket`, `./ipv4`, `./ipv6`,
+ * `./udp`, `./tcp`, `./link`, `./wire`, `./skb`, `./core`, `./wasm`.
  *
  * @example Two stacks on an impaired in-memory cable
  * ```ts
@@ -111,6 +111,9 @@ export {
 } from "./src/dns/resolver.ts";
 export { DnsError, NotFound } from "./src/dns/errors.ts";
 export { DnsStats } from "./src/dns/transport.ts";
+export type { DnsServer } from "./src/dns/transport.ts";
+export type { CacheHit, DnsCache, DnsCacheOptions, DnsCacheStats } from "./src/dns/cache.ts";
+export type { DnsRdata, DnsRecord } from "./src/dns/wire.ts";
 export {
   type FetchInit,
   HttpClient,
@@ -124,4 +127,7 @@ export {
   type DhcpLease,
   type DhcpState,
 } from "./src/dhcp/client.ts";
+export type { DhcpClientStats } from "./src/dhcp/client.ts";
+export type { DhcpRepr } from "./src/dhcp/wire.ts";
 export { DhcpServer, type DhcpServerOptions } from "./src/dhcp/server.ts";
+export type { DhcpServerStats } from "./src/dhcp/server.ts";

@@ -14,7 +14,9 @@ test("doc examples: deno test --doc mod.ts src/ passes", async () => {
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(600_000), // a hang guard only
+    // A hang guard only: ~900 examples type-check in a few minutes alone,
+    // and took over ten with seven agents on two cores.
+    signal: AbortSignal.timeout(1_200_000),
   }).output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   const summary = /(ok|FAILED) \| (\d+) passed[^\n]*\| (\d+) failed/.exec(text);

@@ -136,10 +136,10 @@ export function checkConnectOptions(options: ConnectOptions): number {
  * ```
  */
 export class Conn implements Disposable, AsyncDisposable {
-  /** Our address and port. */
-  readonly localAddr: TcpNetAddr;
-  /** The peer's address and port. */
-  readonly remoteAddr: TcpNetAddr;
+  #localAddr: TcpNetAddr | null = null;
+  #remoteAddr: TcpNetAddr | null = null;
+  /** The peer as accept() reported it, until {@link Conn.remoteAddr} is first read. */
+  #peer: SockAddrIn | undefined;
   readonly #sockets: SocketLayer;
   readonly #fd: number;
   /** The socket behind `#fd` (the stack may close it beneath us; the number may be reused). */
@@ -159,10 +159,37 @@ export class Conn implements Disposable, AsyncDisposable {
     this.#sockets = sockets;
     this.#fd = fd;
     this.#sock = sockets.get(fd);
-    const local = sockets.getsockname(fd);
-    const remote = peer ?? sockets.getpeername(fd);
-    this.localAddr = { transport: "tcp", hostname: local.address, port: local.port };
-    this.remoteAddr = { transport: "tcp", hostname: remote.address, port: remote.port };
+    this.#peer = peer;
+  }
+
+  /**
+   * Our address and port. Formatted when first read (a server holding ten
+   * thousand connections keeps no address strings it never looks at); the
+   * connection's ends never change, so later reads, even after close, agree.
+   */
+  get localAddr(): TcpNetAddr {
+    return this.#localAddr ??= this.#name(false);
+  }
+
+  /** The peer's address and port (formatted when first read, like {@link Conn.localAddr}). */
+  get remoteAddr(): TcpNetAddr {
+    if (this.#remoteAddr === null) {
+      const p = this.#peer;
+      this.#remoteAddr = p !== undefined
+        ? { transport: "tcp", hostname: p.address, port: p.port }
+        : this.#name(true);
+      this.#peer = undefined;
+    }
+    return this.#remoteAddr;
+  }
+
+  /** One end of the connection, read from the socket (its TCB keeps both ends after close). */
+  #name(peer: boolean): TcpNetAddr {
+    const sock = this.#sock;
+    const r = sock.ops.getname(sock, peer, true);
+    return typeof r === "number"
+      ? { transport: "tcp", hostname: "0.0.0.0", port: 0 }
+      : { transport: "tcp", hostname: r.address, port: r.port };
   }
 
   /** The descriptor, for the BSD calls (`stack.sockets.setsockopt(conn.fd, …)`). */

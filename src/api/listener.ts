@@ -41,7 +41,7 @@ export interface ListenOptions {
    * listeners on one port are refused either way.
    */
   reuseAddress?: boolean;
-  /** Accept-queue length (default 128; at most 4096, Linux `somaxconn`), as Deno's. */
+  /** Accept-queue length (default 128; at most `TcpConfig.somaxconn`, 4096 unless raised, as Linux), as Deno's. */
   tcpBacklog?: number;
   /** @deprecated Use `tcpBacklog` (Deno's name). */
   backlog?: number;

@@ -104,7 +104,7 @@ export interface StackOptions {
    * userspace stack is its own root. False makes such binds fail with EACCES.
    */
   allowPrivilegedPorts?: boolean;
-  /** Most open sockets; more fail with ENFILE (default 1024). */
+  /** Most open sockets; more fail with ENFILE (default 1,048,576, Linux `fs.nr_open`). */
   maxSockets?: number;
   /** UDP tuning (initial SO_RCVBUF/SO_SNDBUF). */
   udp?: Omit<UdpOptions, "localPortRange">;
@@ -571,10 +571,17 @@ export class Stack implements AsyncDisposable {
     recordType: "A" | "AAAA" | "CNAME" | "NS" | "PTR",
     options?: ResolveDnsOptions,
   ): Promise<string[]>;
+  /** Resolve the MX records of `query`: `{ preference, exchange }`, exchange fully qualified. */
   resolveDns(query: string, recordType: "MX", options?: ResolveDnsOptions): Promise<MxRecord[]>;
+  /** Resolve the SRV records of `query`: `{ priority, weight, port, target }`. */
   resolveDns(query: string, recordType: "SRV", options?: ResolveDnsOptions): Promise<SrvRecord[]>;
+  /** Resolve the TXT records of `query`: one array of character-strings per record. */
   resolveDns(query: string, recordType: "TXT", options?: ResolveDnsOptions): Promise<string[][]>;
+  /** Resolve the SOA record of `query` (RFC 1035 §3.3.13). */
   resolveDns(query: string, recordType: "SOA", options?: ResolveDnsOptions): Promise<SoaRecord[]>;
+  /**
+   * Resolve `query` for a `recordType` known only at run time; the result's shape follows the type.
+   */
   resolveDns(
     query: string,
     recordType: RecordType,

@@ -194,6 +194,14 @@ const SLICE_MS = 2;
 const SLICE_TASKS = 4096;
 /** A pause this long between runs means the host had its turn (ms). */
 const IDLE_GAP_MS = 0.5;
+/** Deferred callbacks run between two readings of the host clock (a power of two). */
+const READ_EVERY = 4;
+/**
+ * How long after the last holder let go the process stays held (ms): short
+ * enough that a finished program exits promptly, long enough that the next
+ * operation of a busy one finds the hold still in place.
+ */
+const RELEASE_GRACE_MS = 20;
 
 /**
  * Real time: the engine that runs a stack in Deno, pages and Workers.
@@ -255,8 +263,17 @@ export class RealClock implements Clock {
   };
   /** Holders (see {@link RealClock.ref}). */
   #refs = 0;
-  /** The ref'd interval that keeps the process alive while there are holders. */
+  /** The ref'd interval that keeps the process alive while there are holders (and a grace after). */
   #holdTimer: ReturnType<typeof setInterval> | undefined;
+  /** The unref'd timer that lets go of the process {@link RELEASE_GRACE_MS} after the last holder. */
+  #releaseTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #onRelease = (): void => {
+    this.#releaseTimer = undefined;
+    if (this.#refs > 0) return;
+    clearInterval(this.#holdTimer);
+    this.#holdTimer = undefined;
+    if (!this.#scheduled) this.#releasePortNow();
+  };
   /** When true the clock always keeps the process alive while timers are pending. */
   readonly keepAlive: boolean;
 
@@ -274,15 +291,20 @@ export class RealClock implements Clock {
    * interval keeps Deno running; the host timer and the channel stay unref'd.
    */
   ref(): void {
-    if (this.#refs++ === 0) this.#holdTimer = setInterval(noop, 0x3fffffff);
+    if (this.#refs++ === 0 && this.#holdTimer === undefined) {
+      this.#holdTimer = setInterval(noop, 0x3fffffff);
+    }
   }
 
-  /** Drop one {@link RealClock.ref}. */
+  /**
+   * Drop one {@link RealClock.ref}. The last one lets go of the process
+   * {@link RELEASE_GRACE_MS} later, unless someone holds it again by then:
+   * a program that waits on one operation after another (connect, read,
+   * close, connect …) makes no host timer or channel per operation.
+   */
   unref(): void {
     if (this.#refs === 0 || --this.#refs > 0) return;
-    clearInterval(this.#holdTimer);
-    this.#holdTimer = undefined;
-    if (!this.#scheduled) this.#releasePort();
+    this.#releaseSoon();
   }
 
   /** Holders now. */
@@ -296,6 +318,19 @@ export class RealClock implements Clock {
    * idle one is closed and made again when next needed.
    */
   #releasePort(): void {
+    if (this.#refs > 0 || !IS_DENO || this.#channel === undefined) return;
+    this.#releaseSoon();
+  }
+
+  /** Arm the grace timer (once) that ends the hold and closes an idle channel. */
+  #releaseSoon(): void {
+    if (this.#releaseTimer !== undefined) return;
+    if (this.#holdTimer === undefined && (this.#channel === undefined || !IS_DENO)) return;
+    this.#releaseTimer = setTimeout(this.#onRelease, RELEASE_GRACE_MS);
+    unrefTimer(this.#releaseTimer);
+  }
+
+  #releasePortNow(): void {
     const ch = this.#channel;
     if (this.#refs > 0 || !IS_DENO || ch === undefined) return;
     // Forget it first: closing a port can re-enter (its close event runs a callback).
@@ -314,8 +349,25 @@ export class RealClock implements Clock {
    * one reading instead of paying the host call per use.
    */
   now(): number {
-    return this.#inCallback ? this.#callbackNow : performance.now();
+    if (this.#inCallback) return this.#callbackNow;
+    // Outside the clock's callbacks (a program's own code: conn.write()
+    // sending a segment, arming a timer, stamping a timestamp) one reading
+    // serves the rest of the current microtask: the host call is the most
+    // expensive thing on a round trip's path, and it was made a dozen times.
+    if (!this.#taskNowValid) {
+      this.#taskNow = performance.now();
+      this.#taskNowValid = true;
+      queueMicrotask(this.#invalidateTaskNow);
+    }
+    return this.#taskNow;
   }
+
+  /** The reading {@link RealClock.now} gives outside callbacks until the next microtask. */
+  #taskNow = 0;
+  #taskNowValid = false;
+  readonly #invalidateTaskNow = (): void => {
+    this.#taskNowValid = false;
+  };
 
   setTimer(delayMs: number, callback: () => void): Timer {
     const t = new TimerEntry(callback);
@@ -366,6 +418,8 @@ export class RealClock implements Clock {
     this.#markerPending = false;
     clearInterval(this.#holdTimer);
     this.#holdTimer = undefined;
+    clearTimeout(this.#releaseTimer);
+    this.#releaseTimer = undefined;
     this.#refs = 0;
   }
 
@@ -426,9 +480,12 @@ export class RealClock implements Clock {
         this.#tasks[this.#head++] = noop;
         this.#callback(cb, now);
         if (++ran >= SLICE_TASKS) break;
-        // Each callback sees a fresh reading; a long run checks its budget.
-        now = performance.now();
-        if (now - start >= SLICE_MS) break;
+        // A reading every few callbacks (each callback sees the latest; the
+        // host call costs more than most callbacks); a long run checks its budget.
+        if ((ran & (READ_EVERY - 1)) === 0) {
+          now = performance.now();
+          if (now - start >= SLICE_MS) break;
+        }
       }
       if (this.#head >= this.#count) {
         // Drained: start over in place. `length = 0` keeps no backing store,
@@ -440,12 +497,14 @@ export class RealClock implements Clock {
         this.#count -= this.#head;
         this.#head = 0;
       }
-      // Then every timer due by now.
-      now = performance.now();
+      // Then every timer due by now. The reading may be a few callbacks
+      // old: a timer that fell due since fires on the next round or, with
+      // nothing else to do, from the host timer armed below — microseconds
+      // late, never lost.
       const t = this.#heap.popDue(now);
       if (t !== undefined) {
         this.#callback(t.callback, now);
-        ran++;
+        if ((++ran & (READ_EVERY - 1)) === 0) now = performance.now();
       } else if (this.#head >= this.#count) break;
       if (ran >= SLICE_TASKS || now - start >= SLICE_MS) break;
     }

@@ -181,12 +181,19 @@ export class ArpStats {
 
 /** IPv6 neighbour discovery and address configuration counters (RFC 4861, RFC 4862). */
 export class NdiscStats {
+  /** Neighbor Solicitations sent (address resolution, unreachability detection, DAD). */
   nsSent = 0;
+  /** Neighbor Solicitations received. */
   nsReceived = 0;
+  /** Neighbor Advertisements sent. */
   naSent = 0;
+  /** Neighbor Advertisements received. */
   naReceived = 0;
+  /** Router Solicitations sent (RFC 4861 §6.3.7). */
   rsSent = 0;
+  /** Router Advertisements received. */
   raReceived = 0;
+  /** Redirects received (RFC 4861 §8.3). */
   redirectsReceived = 0;
   /** Unsolicited advertisements for addresses not in the cache: ignored (RFC 4861 §7.2.5). */
   unsolicitedIgnored = 0;
@@ -196,13 +203,15 @@ export class NdiscStats {
   pendingDropped = 0;
   /** Entries refused or evicted because the cache was full. */
   tableFull = 0;
-  /** Duplicate address detection runs started, and duplicates found (RFC 4862 §5.4). */
+  /** Duplicate address detection runs started (RFC 4862 §5.4). */
   dadStarted = 0;
+  /** Duplicates found by DAD: the address is not used. */
   dadFailed = 0;
   /** Addresses configured by SLAAC (RFC 4862 §5.5.3). */
   slaacAddresses = 0;
-  /** MLDv2 reports sent and queries received (RFC 3810). */
+  /** MLDv2 reports sent (RFC 3810 §5.2). */
   mldReportsSent = 0;
+  /** MLD queries received (RFC 3810 §5.1). */
   mldQueriesReceived = 0;
 }
 

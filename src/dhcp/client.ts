@@ -71,6 +71,7 @@ export type DhcpState =
 export interface DhcpLease {
   /** Our address. */
   readonly address: string;
+  /** The subnet's prefix length (from the subnet mask, option 1). */
   readonly prefixLength: number;
   /** The server that granted it (option 54). */
   readonly serverId: string;
@@ -86,8 +87,9 @@ export interface DhcpLease {
   readonly mtu: number | null;
   /** Lease time, seconds (0xffffffff: infinite). */
   readonly leaseTime: number;
-  /** T1 and T2, seconds. */
+  /** T1: seconds after `obtainedAt` to start renewing (RFC 2131 §4.4.5). */
   readonly renewalTime: number;
+  /** T2: seconds after `obtainedAt` to start rebinding with any server. */
   readonly rebindingTime: number;
   /** Clock time the lease starts (when the REQUEST it answers was sent). */
   readonly obtainedAt: number;
@@ -151,6 +153,7 @@ export class DhcpEvent extends Event {
   readonly lease: DhcpLease | null;
   /** The client's state after the event. */
   readonly state: DhcpState;
+  /** An event of `type` carrying the lease and the client's state. */
   constructor(type: string, lease: DhcpLease | null, state: DhcpState) {
     super(type);
     this.lease = lease;
@@ -160,11 +163,17 @@ export class DhcpEvent extends Event {
 
 /** Counters of one client. */
 export interface DhcpClientStats {
+  /** DHCPDISCOVERs sent. */
   discovers: number;
+  /** DHCPREQUESTs sent (selecting, renewing, rebinding, rebooting). */
   requests: number;
+  /** DHCPOFFERs received and considered. */
   offers: number;
+  /** DHCPACKs received and taken. */
   acks: number;
+  /** DHCPNAKs received (the client restarts from INIT). */
   naks: number;
+  /** DHCPDECLINEs sent (the offered address answered ARP, RFC 2131 §3.1 step 5). */
   declines: number;
   /** Replies ignored: wrong xid or chaddr, unexpected type or server, unusable lease. */
   ignored: number;
@@ -195,6 +204,7 @@ const INFINITE = 0xffffffff;
  * ```
  */
 export class DhcpClient extends EventTarget {
+  /** Message counters. */
   readonly stats: DhcpClientStats = {
     discovers: 0,
     requests: 0,
@@ -223,6 +233,7 @@ export class DhcpClient extends EventTarget {
   #requested: Ipv4Address | null;
   #waiters: ((l: DhcpLease) => void)[] = [];
 
+  /** A client for the interface behind `host`, idle until `start()` (called for `dhcp: true`). */
   constructor(host: DhcpHost, options: DhcpClientOptions = {}) {
     super();
     this.#host = host;

@@ -56,17 +56,25 @@ export interface DhcpServerDeps {
 export interface DhcpServerOptions {
   /** Our address (the server identifier, option 54). */
   serverAddress: string;
+  /** Prefix length of the subnet served (sent as the subnet mask, option 1). */
   prefixLength: number;
+  /** First address of the pool (inside the subnet). */
   poolStart: string;
+  /** Last address of the pool (inside the subnet, not below `poolStart`). */
   poolEnd: string;
+  /** Router to hand out (option 3); none when omitted. */
   router?: string;
+  /** Name servers to hand out (option 6); none when omitted. */
   dnsServers?: readonly string[];
+  /** Domain name to hand out (option 15). */
   domain?: string;
+  /** Interface MTU to hand out (option 26). */
   mtu?: number;
   /** Seconds (default 3600). */
   leaseTime?: number;
-  /** T1/T2 seconds (default: the client's 0.5/0.875 of the lease; not sent). */
+  /** T1 seconds (option 58; default: not sent, the client uses 0.5 of the lease). */
   renewalTime?: number;
+  /** T2 seconds (option 59; default: not sent, the client uses 0.875 of the lease). */
   rebindingTime?: number;
   /** How long an address a client declined stays out of the pool, seconds (default 600). */
   declineHoldSeconds?: number;
@@ -82,12 +90,22 @@ interface Lease {
 
 /** Server counters. */
 export interface DhcpServerStats {
+  /** DHCPDISCOVERs received. */
   discovers: number;
+  /** DHCPREQUESTs received. */
   requests: number;
+  /** DHCPOFFERs sent. */
   offers: number;
+  /** DHCPACKs sent. */
   acks: number;
+  /**
+   * DHCPNAKs sent: a REQUEST for an address outside the subnet or held by another client (RFC 2131
+   * §4.3.2).
+   */
   naks: number;
+  /** DHCPDECLINEs received (the address is kept out of the pool for a while). */
   declines: number;
+  /** DHCPRELEASEs received. */
   releases: number;
   /** Messages ignored (no address left, not for us, malformed). */
   ignored: number;
@@ -105,6 +123,7 @@ export interface DhcpServerStats {
  * ```
  */
 export class DhcpServer {
+  /** Message counters. */
   readonly stats: DhcpServerStats = {
     discovers: 0,
     requests: 0,
@@ -129,6 +148,10 @@ export class DhcpServer {
   readonly #leases = new Map<MacAddress, Lease>();
   readonly #declined = new Map<Ipv4Address, number>();
 
+  /**
+   * A server answering on `deps.socket`. Throws `RangeError` when the pool is not within the
+   * subnet.
+   */
   constructor(deps: DhcpServerDeps, options: DhcpServerOptions) {
     this.#deps = deps;
     this.#o = options;

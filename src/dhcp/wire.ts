@@ -112,13 +112,19 @@ export type DhcpDropReason = typeof DHCP_DROP_REASONS[number];
 export interface DhcpRepr {
   /** 1 BOOTREQUEST, 2 BOOTREPLY. */
   readonly op: 1 | 2;
+  /** Transaction ID, chosen by the client and echoed by the server. */
   readonly xid: number;
+  /** Seconds since the client began the exchange. */
   readonly secs: number;
   /** The broadcast flag (RFC 2131 §4.1: answer to 255.255.255.255). */
   readonly broadcast: boolean;
+  /** Client address (a bound client renewing), else 0.0.0.0. */
   readonly ciaddr: Ipv4Address;
+  /** "Your" address: the address offered or assigned. */
   readonly yiaddr: Ipv4Address;
+  /** Next server address (BOOTP), usually 0.0.0.0. */
   readonly siaddr: Ipv4Address;
+  /** Relay agent address, 0.0.0.0 without a relay. */
   readonly giaddr: Ipv4Address;
   /** Client hardware (Ethernet) address. */
   readonly chaddr: MacAddress;

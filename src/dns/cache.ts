@@ -20,6 +20,7 @@ export type CacheHit =
 
 /** Options for {@link DnsCache}. */
 export interface DnsCacheOptions {
+  /** Where the current time comes from (the stack's clock); TTLs count down on it. */
   clock: Clock;
   /** Most entries (default 1000). */
   maxEntries?: number;
@@ -40,10 +41,15 @@ interface Entry {
 
 /** Counters of a {@link DnsCache}. */
 export interface DnsCacheStats {
+  /** Lookups answered with records. */
   hits: number;
+  /** Lookups answered with a cached NXDOMAIN or NODATA (RFC 2308). */
   negativeHits: number;
+  /** Lookups not answered. */
   misses: number;
+  /** Entries dropped, least recently used first, to stay within `maxEntries`. */
   evictions: number;
+  /** Entries found past their TTL and dropped. */
   expired: number;
 }
 
@@ -63,6 +69,7 @@ const ANY_TYPE = -1;
  * ```
  */
 export class DnsCache {
+  /** Hit, miss, eviction and expiry counters. */
   readonly stats: DnsCacheStats = { hits: 0, negativeHits: 0, misses: 0, evictions: 0, expired: 0 };
   readonly #clock: Clock;
   readonly #max: number;
@@ -70,6 +77,7 @@ export class DnsCache {
   readonly #maxNegTtl: number;
   readonly #map = new Map<string, Entry>();
 
+  /** An empty cache. Throws `RangeError` when `maxEntries` is not a non-negative integer. */
   constructor(options: DnsCacheOptions) {
     this.#clock = options.clock;
     this.#max = options.maxEntries ?? 1000;

@@ -21,9 +21,11 @@
 export class NotFound extends Error {
   /** The name asked for (last one tried with search domains). */
   readonly query: string;
+  /** The record type asked for (`"A"`, `"MX"`, …). */
   readonly recordType: string;
   /** Which negative answer it was. */
   readonly reason: "nxdomain" | "nodata";
+  /** A negative answer for (`query`, `recordType`): NXDOMAIN or NODATA (RFC 2308). */
   constructor(query: string, recordType: string, reason: "nxdomain" | "nodata") {
     super(
       `no ${recordType} records for ${query}: ${
@@ -36,6 +38,7 @@ export class NotFound extends Error {
     this.recordType = recordType;
     this.reason = reason;
   }
+  /** `"NotFound"`, like `Deno.errors.NotFound`. */
   override get name(): string {
     return "NotFound";
   }
@@ -53,14 +56,17 @@ export class NotFound extends Error {
  * ```
  */
 export class DnsError extends Error {
+  /** The name that could not be resolved. */
   readonly query: string;
   /** The last RCODE received, or -1 when the failure was not an RCODE. */
   readonly rcode: number;
+  /** A failure to resolve `query`, `why` in words, `rcode` the last RCODE received (-1: none). */
   constructor(query: string, why: string, rcode = -1) {
     super(`cannot resolve ${query}: ${why}`);
     this.query = query;
     this.rcode = rcode;
   }
+  /** `"DnsError"`. */
   override get name(): string {
     return "DnsError";
   }

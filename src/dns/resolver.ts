@@ -74,24 +74,37 @@ const TYPE_NUMBERS: Readonly<Record<RecordType, number>> = {
 
 /** An SRV answer, as `Deno.SrvRecord`. */
 export interface SrvRecord {
+  /** Lower is tried first (RFC 2782). */
   priority: number;
+  /** Relative weight among targets of the same priority (RFC 2782). */
   weight: number;
+  /** The service's port on `target`. */
   port: number;
+  /** Host name of the target, fully qualified (`"."`: the service is not available). */
   target: string;
 }
 /** An MX answer, as `Deno.MxRecord`. */
 export interface MxRecord {
+  /** Lower is preferred (RFC 1035 §3.3.9). */
   preference: number;
+  /** Mail exchanger host name, fully qualified. */
   exchange: string;
 }
 /** An SOA answer, as `Deno.SoaRecord`. */
 export interface SoaRecord {
+  /** Primary name server of the zone, fully qualified. */
   mname: string;
+  /** Responsible mailbox as a name (`hostmaster.example.` for hostmaster@example). */
   rname: string;
+  /** Zone serial number (RFC 1982 arithmetic). */
   serial: number;
+  /** Seconds before a secondary refreshes the zone. */
   refresh: number;
+  /** Seconds before a secondary retries a failed refresh. */
   retry: number;
+  /** Seconds after which a secondary stops answering for the zone. */
   expire: number;
+  /** Negative-caching TTL in seconds (RFC 2308 §4). */
   minimum: number;
 }
 
@@ -147,18 +160,27 @@ export interface ResolverOptions {
 
 /** The resolver's configuration as it is in force. */
 export interface ResolverConfig {
+  /** Name servers, tried in order. */
   readonly nameServers: readonly DnsServer[];
+  /** Search domains appended to relative names, in order (see `ndots`). */
   readonly search: readonly string[];
+  /** Dots a name needs to be tried as given before the search list. */
   readonly ndots: number;
+  /** Milliseconds to wait for each try. */
   readonly timeout: number;
+  /** Rounds over the server list. */
   readonly attempts: number;
+  /** EDNS(0) UDP payload size advertised (RFC 6891), or false for none. */
   readonly ednsUdpSize: number | false;
+  /** Most names in a CNAME chain, the first included. */
   readonly maxCnameChain: number;
 }
 
 /** One address found for a host, with its family. */
 export interface HostAddress {
+  /** The address as text (`"192.0.2.1"`, `"2001:db8::1"`). */
   readonly address: string;
+  /** Its family: 4 (an A record) or 6 (AAAA). */
   readonly family: 4 | 6;
 }
 
@@ -185,6 +207,7 @@ export class Resolver {
   #config: ResolverConfig;
   readonly #hosts = new Map<string, HostAddress[]>();
 
+  /** A resolver whose queries go out through `ctx` (the stack's socket layer, clock and counters). */
   constructor(ctx: ExchangeContext, options: ResolverOptions = {}) {
     this.#ctx = ctx;
     this.stats = ctx.stats;
@@ -278,10 +301,17 @@ export class Resolver {
     recordType: "A" | "AAAA" | "CNAME" | "NS" | "PTR",
     options?: ResolveDnsOptions,
   ): Promise<string[]>;
+  /** Resolve the MX records of `query`: `{ preference, exchange }`, exchange fully qualified. */
   resolveDns(query: string, recordType: "MX", options?: ResolveDnsOptions): Promise<MxRecord[]>;
+  /** Resolve the SRV records of `query`: `{ priority, weight, port, target }`. */
   resolveDns(query: string, recordType: "SRV", options?: ResolveDnsOptions): Promise<SrvRecord[]>;
+  /** Resolve the TXT records of `query`: one array of character-strings per record. */
   resolveDns(query: string, recordType: "TXT", options?: ResolveDnsOptions): Promise<string[][]>;
+  /** Resolve the SOA record of `query` (RFC 1035 §3.3.13). */
   resolveDns(query: string, recordType: "SOA", options?: ResolveDnsOptions): Promise<SoaRecord[]>;
+  /**
+   * Resolve `query` for a `recordType` known only at run time; the result's shape follows the type.
+   */
   resolveDns(
     query: string,
     recordType: RecordType,

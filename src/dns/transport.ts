@@ -32,7 +32,9 @@ import { DNS_CLASS_IN, type DnsMessage, emitDnsQuery, parseDnsMessage } from "./
  * ```
  */
 export interface DnsServer {
+  /** The server's address (IPv4 or IPv6 text). */
   readonly address: string;
+  /** Its UDP/TCP port (53 unless configured otherwise). */
   readonly port: number;
 }
 

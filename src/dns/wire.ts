@@ -143,11 +143,15 @@ export type DnsRdata =
 
 /** One resource record. */
 export interface DnsRecord {
+  /** Owner name, without the trailing dot. */
   readonly name: string;
+  /** RR type (1 A, 28 AAAA, 5 CNAME, …; RFC 1035 §3.2.2). */
   readonly type: number;
+  /** RR class (1 IN). */
   readonly class: number;
   /** Seconds (RFC 2181 §8: values with the top bit set are read as 0). */
   readonly ttl: number;
+  /** The RDATA, decoded for the types the resolver reads (raw bytes otherwise). */
   readonly data: DnsRdata;
 }
 

@@ -72,10 +72,13 @@ export interface HttpClientOptions {
 
 /** Counters of an {@link HttpClient}. */
 export interface HttpClientStats {
+  /** Requests sent (each redirect hop counts; a retry on a new connection does not). */
   requests: number;
+  /** New TCP connections opened. */
   connectionsOpened: number;
   /** Requests sent on a kept-alive connection. */
   connectionsReused: number;
+  /** Redirects followed. */
   redirects: number;
   /** Requests repeated on a new connection after a reused one failed. */
   retries: number;
@@ -126,6 +129,7 @@ interface Exchange {
  * ```
  */
 export class HttpClient {
+  /** Request and connection counters. */
   readonly stats: HttpClientStats = {
     requests: 0,
     connectionsOpened: 0,
@@ -140,6 +144,7 @@ export class HttpClient {
   readonly #idle = new Map<string, Pooled[]>();
   #closed = false;
 
+  /** A client connecting through `deps` (the stack); idle connections are pooled per host:port. */
   constructor(deps: HttpClientDeps, options: HttpClientOptions = {}) {
     this.#deps = deps;
     this.#maxIdle = options.maxIdlePerHost ?? 6;

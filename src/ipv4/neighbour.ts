@@ -30,7 +30,7 @@
  *   it, one per `retransMs`, `maxProbes` in all; confirmed → REACHABLE,
  *   otherwise the entry is removed and the next send resolves afresh.
  *
- * Integrity (CONFORMANCE §8 row 17, ARP poisoning). Unauthenticated ARP can
+ * Integrity against ARP cache poisoning. Unauthenticated ARP can
  * claim any address; what we believe:
  *
  * - An ARP packet whose sender MAC equals the cached one confirms the entry

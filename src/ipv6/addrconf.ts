@@ -25,7 +25,7 @@
  * - **SLAAC** (§5.5.3): prefixes with the A flag and length 64 (our
  *   identifiers are 64 bits) make one address each; preferred > valid is
  *   ignored; lifetimes of existing addresses follow the two-hour rule (e).
- * - **Router advertisement floods are bounded** (CONFORMANCE §8): at most
+ * - **Router advertisement floods are bounded**: at most
  *   `maxAddresses` autoconfigured addresses (default 16, Linux
  *   `max_addresses`), `maxRouters` default routers (8) and `maxPrefixes`
  *   on-link prefixes (16) per interface; beyond that, new ones are ignored
@@ -97,8 +97,14 @@ export type AddrGenMode = "stable-privacy" | "eui64";
  * ```
  */
 export interface AddrEvent {
+  /**
+   * What happened: added (tentative), usable (DAD passed), duplicate (DAD failed), deprecated
+   * (preferred lifetime over), removed.
+   */
   readonly type: "added" | "usable" | "duplicate" | "deprecated" | "removed";
+  /** The interface the address is on. */
   readonly iface: Iface;
+  /** The address concerned. */
   readonly addr: Inet6Addr;
 }
 
@@ -112,13 +118,21 @@ export interface AddrEvent {
  * ```
  */
 export interface AddrconfOptions {
+  /** Time source for DAD, router solicitation and lifetime timers. */
   clock: Clock;
+  /** Randomness: RFC 7217 secret, DAD and solicitation delays, ReachableTime jitter. */
   rng: RandomSource;
+  /** Neighbour discovery counters (`dadStarted`, `dadFailed`, `slaacAddresses`, …). */
   stats: NdiscStats;
+  /** Drops by reason (RAs refused, limits hit). */
   drops: DropCounters;
+  /** The per-interface IPv6 state the addresses live in. */
   devices: Ipv6Devices;
+  /** Routes added for prefixes and default routers learnt from RAs. */
   routes: Route6Table;
+  /** Neighbour discovery, which sends the DAD probes and RSs. */
   ndisc: NeighbourDiscovery;
+  /** MLD, told to join each address's solicited-node group. */
   mld: Mld;
   /** DAD probes per address (default 1, RFC 4862 DupAddrDetectTransmits; 0 = no DAD). */
   dadTransmits?: number;
@@ -169,10 +183,15 @@ function positiveInt(v: number, name: string): number {
  * ```
  */
 export class Addrconf implements NdiscHooks {
+  /** DAD probes per address (RFC 4862 DupAddrDetectTransmits; 0 = no DAD). */
   readonly dadTransmits: number;
+  /** How interface identifiers are generated. */
   readonly addrGenMode: AddrGenMode;
+  /** Autoconfigured addresses per interface. */
   readonly maxAddresses: number;
+  /** Default routers per interface. */
   readonly maxRouters: number;
+  /** On-link prefixes from RAs per interface. */
   readonly maxPrefixes: number;
   readonly #clock: Clock;
   readonly #rng: RandomSource;
@@ -190,6 +209,10 @@ export class Addrconf implements NdiscHooks {
   #lifetimeDue = Infinity;
   #closed = false;
 
+  /**
+   * Throws `RangeError` when `dadTransmits` is negative, a limit is not a positive integer, or the
+   * secret is not 16 bytes.
+   */
   constructor(o: AddrconfOptions) {
     this.#clock = o.clock;
     this.#rng = o.rng;

@@ -34,9 +34,11 @@ const ROUTER_ALERT_MLD = new Uint8Array([58, 0, 5, 2, 0, 0, 1, 0]);
 export interface ControlHeader {
   /** Source address (16 bytes at `srcOffset`, default 0). */
   readonly src: Uint8Array;
+  /** Offset of the source address in `src`; default 0. */
   readonly srcOffset?: number;
   /** Destination address. */
   readonly dst: Uint8Array;
+  /** Offset of the destination address in `dst`; default 0. */
   readonly dstOffset?: number;
   /** 255 for neighbour discovery (RFC 4861 §6.1), 1 for MLD (RFC 3810 §5). */
   readonly hopLimit: number;

@@ -59,7 +59,9 @@ const PACKET_MULTICAST = 2;
 export interface Echo6Reply {
   /** Who answered (canonical text). */
   readonly from: string;
+  /** Echo identifier (ours, from the request). */
   readonly id: number;
+  /** Echo sequence number. */
   readonly seq: number;
   /** The reply's hop limit. */
   readonly hopLimit: number;
@@ -79,11 +81,15 @@ export interface Echo6Reply {
  * ```
  */
 export interface Echo6Error {
+  /** Who sent the error (canonical text). */
   readonly from: string;
+  /** Identifier of the echo request the error quotes. */
   readonly id: number;
+  /** Sequence number of the echo request the error quotes. */
   readonly seq: number;
   /** EHOSTUNREACH, ENETUNREACH, ECONNREFUSED, EMSGSIZE… */
   readonly errno: number;
+  /** The error in words (`"packet too big (MTU 1280)"`, `"hop limit exceeded"`, …). */
   readonly reason: string;
 }
 
@@ -175,6 +181,7 @@ export class Icmpv6Protocol implements Inet6Protocol, Icmpv6Sender {
   readonly #dst = new Uint8Array(16);
   readonly #src = new Uint8Array(16);
 
+  /** ICMPv6 over the IPv6 layer `ip`, handing NDP messages to `ndisc` and MLD queries to `mld`. */
   constructor(ip: Ipv6Layer, ndisc: NeighbourDiscovery, mld: Mld, o: Icmpv6Options = {}) {
     this.#ip = ip;
     this.#ndisc = ndisc;

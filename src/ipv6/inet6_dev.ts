@@ -83,13 +83,15 @@ export type AddrOrigin = "static" | "link-local" | "slaac" | "loopback";
  * ```
  */
 export class Inet6Addr {
+  /** One of {@link AddrState}: tentative until DAD passes (RFC 4862 §5.4). */
   state: AddrState = AddrState.TENTATIVE;
   /** Clock time after which the address is deprecated (Infinity: never). */
-  preferredUntil = Infinity;
+  preferredUntil: number = Infinity;
   /** Clock time after which it is removed (Infinity: never). */
-  validUntil = Infinity;
-  /** DAD probes still to send, and the nonce of this run (RFC 7527). */
+  validUntil: number = Infinity;
+  /** DAD probes still to send. */
   dadProbesLeft = 0;
+  /** Nonce of this DAD run, so a looped-back probe is not taken for a duplicate (RFC 7527). */
   readonly dadNonce: Uint8Array = new Uint8Array(6);
   /** RFC 7217 DAD_Counter: how many times this address was regenerated after a conflict. */
   dadCounter = 0;
@@ -97,6 +99,8 @@ export class Inet6Addr {
   prefix: Uint8Array | null = null;
 
   /**
+   * An address, TENTATIVE until DAD or the caller says otherwise.
+   *
    * @param address the address (16 bytes, owned by this object)
    * @param prefixLength its on-link prefix length
    * @param origin how it was configured
@@ -131,8 +135,9 @@ export class Inet6Dev {
   hopLimit = 0;
   /** IPv6 MTU of the link (the device MTU, or less from an RA's MTU option). */
   mtu: number;
-  /** BaseReachableTime and the randomised ReachableTime (RFC 4861 §6.3.2), ms. */
+  /** BaseReachableTime (RFC 4861 §6.3.2), ms. */
   baseReachableMs = 30_000;
+  /** ReachableTime, ms: BaseReachableTime times a random factor in [0.5, 1.5] (RFC 4861 §6.3.2). */
   reachableMs = 30_000;
   /** RetransTimer, ms (RFC 4861 §10). */
   retransMs = 1000;
@@ -140,11 +145,14 @@ export class Inet6Dev {
   acceptRa: boolean;
   /** IPv6 stopped on this interface (e.g. a duplicate EUI-64 link-local, RFC 4862 §5.4.5). */
   disabled = false;
-  /** Router solicitations sent so far, and whether an RA arrived. */
+  /** Router solicitations sent so far (at most 3, RFC 4861 §6.3.7). */
   rsSent = 0;
+  /** A router advertisement arrived: stop soliciting. */
   raReceived = false;
 
   /**
+   * The IPv6 state of `iface`; its MTU starts at the device MTU (at least 1280).
+   *
    * @param iface the interface
    * @param acceptRa whether router advertisements configure it
    */

@@ -87,6 +87,7 @@ import { selectSource } from "./select.ts";
 export interface Icmpv6Error {
   /** ICMPv6 type (1 unreachable, 2 packet too big, 3 time exceeded, 4 parameter problem). */
   readonly type: number;
+  /** ICMPv6 code (RFC 4443 §3): the sub-reason, e.g. 4 port unreachable. */
   readonly code: number;
   /** The MTU (Packet Too Big) or pointer (Parameter Problem), else 0. */
   readonly info: number;
@@ -151,6 +152,10 @@ export interface Icmpv6Sender {
  * ```
  */
 export interface Neighbour6Output {
+  /**
+   * Send `skb` (`data` at its IPv6 header) on `iface` to the next hop `nextHop[off, off+16)`: sent,
+   * queued while the address resolves, or dropped (and freed).
+   */
   output(
     iface: Iface,
     nextHop: Uint8Array,
@@ -173,6 +178,7 @@ export interface Ipv6SendOptions {
   nextHeader: number;
   /** Source (16 bytes at `srcOffset`); default: RFC 6724 selection. Must be ours. */
   src?: Uint8Array;
+  /** Offset of the source address in `src`; default 0. */
   srcOffset?: number;
   /** Hop limit (1–255); default: multicast 1, else the interface's or 64. */
   hopLimit?: number;
@@ -207,13 +213,21 @@ export interface Ipv6SendOptions {
  * ```
  */
 export interface Ipv6LayerOptions {
+  /** Time source (reassembly timers). */
   clock: Clock;
+  /** Randomness: flow-label and fragment-identification secrets (RFC 6437, RFC 7739). */
   rng: RandomSource;
+  /** Allocates packet buffers (errors, fragments, reassembled packets). */
   allocator: SkbAllocator;
+  /** The stack's counters (`ipv6`, drops by reason). */
   stats: StackStats;
+  /** The per-interface IPv6 state (addresses, groups, MTU). */
   devices: Ipv6Devices;
+  /** The routing table. */
   routes: Route6Table;
+  /** Path MTU estimates (RFC 8201). */
   pmtu: PmtuCache;
+  /** Where packets for a next hop go (neighbour discovery). */
   neighbours: Neighbour6Output;
   /** Reassembly tuning. */
   reassembly?: Partial<
@@ -235,14 +249,23 @@ const FRAG_IDENTS = 2048;
  * ```
  */
 export class Ipv6Layer {
+  /** Time source. */
   readonly clock: Clock;
+  /** Randomness. */
   readonly rng: RandomSource;
+  /** Packet buffer allocator. */
   readonly allocator: SkbAllocator;
+  /** The stack's counters. */
   readonly stats: StackStats;
+  /** The per-interface IPv6 state. */
   readonly devices: Ipv6Devices;
+  /** The routing table. */
   readonly routes: Route6Table;
+  /** Path MTU estimates (RFC 8201). */
   readonly pmtu: PmtuCache;
+  /** Fragment reassembly (RFC 8200 §4.5). */
   readonly reassembler: Reassembler6;
+  /** Hop limit for unicast when neither the socket nor an RA sets one. */
   readonly defaultHopLimit: number;
   /** Set by the ICMPv6 module. */
   icmp: Icmpv6Sender | null = null;
@@ -265,6 +288,7 @@ export class Ipv6Layer {
     dstOffset: 0,
   };
 
+  /** The IPv6 layer of one stack. */
   constructor(o: Ipv6LayerOptions) {
     this.clock = o.clock;
     this.rng = o.rng;

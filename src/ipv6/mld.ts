@@ -64,11 +64,17 @@ const RECORDS_PER_REPORT = 50;
  * ```
  */
 export interface MldOptions {
+  /** Time source for report timers. */
   clock: Clock;
+  /** Allocates report packets. */
   allocator: SkbAllocator;
+  /** Randomness: report delays (RFC 3810 §6.2). */
   rng: RandomSource;
+  /** Counters (`mldReportsSent`, `mldQueriesReceived`). */
   stats: NdiscStats;
+  /** Drops by reason (malformed queries). */
   drops: DropCounters;
+  /** The per-interface IPv6 state holding the groups joined. */
   devices: Ipv6Devices;
   /** Transmit a control packet (`data` at its IPv6 header) to a multicast group. */
   output(iface: Iface, dst: Uint8Array, off: number, skb: SkBuff): void;
@@ -103,6 +109,7 @@ export class Mld {
   readonly #state = new Map<Inet6Dev, DevState>();
   #closed = false;
 
+  /** MLDv2 host side (RFC 3810) for the interfaces in `o.devices`. */
   constructor(o: MldOptions) {
     this.#o = o;
   }

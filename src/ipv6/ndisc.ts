@@ -19,7 +19,7 @@
  *   solicitations, `maxUnicastSolicit` (3); no answer → removed. Unused STALE
  *   entries go after `staleMs` (Linux `gc_staletime`).
  *
- * Flood protections, the same as ARP's (CONFORMANCE §8 row 17): the cache is
+ * Flood protections, the same as ARP's (RFC 6583: neighbour cache exhaustion): the cache is
  * bounded (`maxEntries`; a new entry evicts the least recently confirmed one
  * that is not resolving, else is refused), buckets come from a keyed hash
  * (an attacker cannot aim 50,000 targets at one chain), pending packets are
@@ -113,11 +113,17 @@ const DELAY_FIRST_PROBE_MS = 5000;
  * ```
  */
 export interface NdiscOptions {
+  /** Time source for neighbour timers. */
   clock: Clock;
+  /** Allocates solicitations and advertisements. */
   allocator: SkbAllocator;
+  /** Randomness: DAD nonces, hash secret, solicitation delays. */
   rng: RandomSource;
+  /** Neighbour discovery counters. */
   stats: NdiscStats;
+  /** Drops by reason (malformed or refused NDP messages, queue overflows). */
   drops: DropCounters;
+  /** The per-interface IPv6 state (addresses answered for, RetransTimer, ReachableTime). */
   devices: Ipv6Devices;
   /** Bound on cache entries (default 1024, like the ARP table). */
   maxEntries?: number;
@@ -173,12 +179,19 @@ export interface NdiscHooks {
  * ```
  */
 export interface Neighbour6Snapshot {
+  /** The neighbour's IPv6 address (16 bytes). */
   readonly address: Uint8Array;
+  /** Its link-layer address, undefined while unresolved. */
   readonly mac: MacAddress | undefined;
+  /** Neighbour Unreachability Detection state (RFC 4861 §7.3.2). */
   readonly state: typeof NEIGHBOUR6_STATES[number];
+  /** The neighbour said it is a router (R flag). */
   readonly router: boolean;
+  /** Name of the interface it is on. */
   readonly iface: string;
+  /** Solicitations sent in the current resolution or probe. */
   readonly probes: number;
+  /** Packets queued waiting for the address to resolve. */
   readonly pending: number;
 }
 
@@ -219,12 +232,19 @@ function positiveInt(v: number, name: string): number {
  * ```
  */
 export class NeighbourDiscovery {
+  /** Bound on cache entries. */
   readonly maxEntries: number;
+  /** Multicast solicitations before resolution fails (MAX_MULTICAST_SOLICIT). */
   readonly maxMulticastSolicit: number;
+  /** Unicast probes before a PROBE entry fails (MAX_UNICAST_SOLICIT). */
   readonly maxUnicastSolicit: number;
+  /** Packets queued per unresolved entry. */
   readonly pendingPerEntry: number;
+  /** Slot bytes queued per unresolved entry. */
   readonly pendingBytes: number;
+  /** Slot bytes queued across entries beyond each one's first packet. */
   readonly pendingTotalBytes: number;
+  /** How long an unused STALE entry is kept, ms. */
   readonly staleMs: number;
   /** Set by address configuration. */
   hooks: NdiscHooks | null = null;
@@ -245,6 +265,7 @@ export class NeighbourDiscovery {
   #closed = false;
   readonly #eth = new EthernetView(new Uint8Array(0));
 
+  /** Throws `RangeError` for limits that are not positive integers. */
   constructor(o: NdiscOptions) {
     this.#clock = o.clock;
     this.#allocator = o.allocator;

@@ -44,7 +44,9 @@ interface Entry {
  * ```
  */
 export class PmtuCache {
+  /** Most destinations remembered; the oldest goes first. */
   readonly maxEntries: number;
+  /** How long an estimate is kept, ms (RFC 8201 §4: at least 5 minutes; default 10). */
   readonly expiryMs: number;
   readonly #now: () => number;
   readonly #hash: KeyedHash;
@@ -52,6 +54,9 @@ export class PmtuCache {
   readonly #buckets = new Map<number, Entry[]>();
   #size = 0;
 
+  /**
+   * An empty cache; `now` is the clock, `rng` keys the hash (defaults: 1024 entries, 600 000 ms).
+   */
   constructor(
     now: () => number,
     rng: RandomSource,

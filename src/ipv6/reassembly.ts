@@ -119,16 +119,30 @@ export type Reassembly6DropReason = typeof REASSEMBLY6_DROP_REASONS[number];
  * ```
  */
 export interface Reassembly6Options {
+  /** Time source; one timer is armed through it. */
   clock: Clock;
+  /** Allocates the reassembled packet. */
   allocator: SkbAllocator;
+  /** Draws the hash secret. */
   rng: RandomSource;
+  /** `reasmReqds`, `reasmOKs`, `reasmFails`, `reasmTimeout`. */
   stats: IpStats;
+  /** Drops by reason, see {@link REASSEMBLY6_DROP_REASONS}. */
   drops: DropCounters;
+  /**
+   * Reassembly timeout from the first fragment (default {@link DEFAULT_REASSEMBLY6_TIMEOUT_MS}, RFC
+   * 8200 §4.5).
+   */
   timeoutMs?: number;
+  /** Fragments one packet may have queued (default {@link DEFAULT_MAX_FRAGMENTS6}). */
   maxFragmentsPerDatagram?: number;
+  /** Memory cap over all queues, in slot bytes (default 4 MiB). */
   highThresholdBytes?: number;
+  /** Eviction target once the high threshold is hit (default 3 MiB). */
   lowThresholdBytes?: number;
+  /** Concurrent queues (default 1024). */
   maxDatagrams?: number;
+  /** Concurrent queues per source address (default 64). */
   maxPerSource?: number;
   /** Called on timeout with the first fragment (`data` at its IPv6 header) if it arrived; owns it. */
   onTimeout?: (first: SkBuff | null) => void;
@@ -146,13 +160,16 @@ export interface Reassembly6Options {
  */
 export class Fragment6 {
   /** Bytes from the IPv6 header to the fragment header (40 + unfragmentable extension headers). */
-  unfragLength = IPV6_HEADER_LENGTH;
+  unfragLength: number = IPV6_HEADER_LENGTH;
   /** Offset, from the IPv6 header, of the Next Header byte that names the fragment header. */
   nhField = 6;
-  /** The fragment header's fields. */
+  /** Fragment header: the header after it. */
   nextHeader = 0;
+  /** Fragment header: offset of this fragment's data, bytes. */
   fragmentOffset = 0;
+  /** Fragment header M flag: more fragments follow. */
   moreFragments = false;
+  /** Fragment header Identification. */
   identification = 0;
   /** Fragment data bytes (after the fragment header). */
   dataLength = 0;

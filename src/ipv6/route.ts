@@ -43,9 +43,11 @@ export type Route6Origin =
 export interface Route6 {
   /** Destination prefix (host bits cleared). */
   readonly prefix: Uint8Array;
+  /** Prefix length in bits (0 = default route). */
   readonly prefixLength: number;
   /** Next-hop router, or null for on-link destinations. */
   readonly gateway: Uint8Array | null;
+  /** Interface the route sends through. */
   readonly iface: Iface;
   /** Lower wins among equal prefixes (RA router preference maps onto it). */
   metric: number;
@@ -53,6 +55,7 @@ export interface Route6 {
   mtu: number;
   /** Clock time the route expires (Infinity: never). */
   expires: number;
+  /** Who added it: static, connected, an RA prefix or default router, a redirect, local. */
   readonly origin: Route6Origin;
 }
 
@@ -68,9 +71,11 @@ export interface Route6 {
 export interface Route6Result {
   /** The table entry used, or null for destinations that need none (ours, link-scope). */
   readonly route: Route6 | null;
+  /** Interface to send through. */
   readonly iface: Iface;
   /** The router to send to, or null: the destination is on-link. */
   readonly gateway: Uint8Array | null;
+  /** Largest packet for this route (before path MTU discovery lowers it). */
   readonly mtu: number;
 }
 
@@ -84,10 +89,15 @@ export interface Route6Result {
  * ```
  */
 export interface Route6Options {
+  /** Next-hop router, or null/omitted for on-link. */
   gateway?: Uint8Array | null;
+  /** Lower wins among equal prefixes (default 1024, as Linux). */
   metric?: number;
+  /** Largest packet (default: the interface's MTU). */
   mtu?: number;
+  /** Clock time the route expires (default Infinity: never). */
   expires?: number;
+  /** Who adds it (default "static"). */
   origin?: Route6Origin;
 }
 
@@ -107,7 +117,11 @@ export class Route6Table {
   #routes: Route6[] = [];
   readonly #now: () => number;
 
-  /** @param now the clock, for expiry */
+  /**
+   * An empty table.
+   *
+   * @param now the clock, for expiry
+   */
   constructor(now: () => number) {
     this.#now = now;
   }

@@ -36,9 +36,11 @@ export interface Ipv6Options {
   addrGenMode?: AddrconfOptions["addrGenMode"];
   /** RFC 7217 secret (16 bytes) so generated addresses survive restarts. */
   stableSecret?: Uint8Array;
-  /** SLAAC bounds per interface. */
+  /** Autoconfigured addresses per interface (default 16). */
   maxAddresses?: number;
+  /** Default routers per interface (default 8). */
   maxRouters?: number;
+  /** On-link prefixes from RAs per interface (default 16). */
   maxPrefixes?: number;
   /** Neighbour cache tuning. */
   neighbour?: Partial<
@@ -67,13 +69,21 @@ export interface Ipv6Options {
  * ```
  */
 export interface Ipv6Family {
+  /** Per-interface IPv6 state. */
   readonly devices: Ipv6Devices;
+  /** The routing table. */
   readonly routes: Route6Table;
+  /** Path MTU estimates. */
   readonly pmtu: PmtuCache;
+  /** Neighbour discovery and the neighbour cache (RFC 4861). */
   readonly ndisc: NeighbourDiscovery;
+  /** MLDv2 host side (RFC 3810). */
   readonly mld: Mld;
+  /** Address configuration: link-local, SLAAC, DAD (RFC 4862). */
   readonly addrconf: Addrconf;
+  /** The IPv6 layer: input, output, extension headers, fragments (RFC 8200). */
   readonly layer: Ipv6Layer;
+  /** ICMPv6: errors, echo, and the NDP/MLD dispatch (RFC 4443). */
   readonly icmp: Icmpv6Protocol;
 }
 

@@ -30,7 +30,14 @@ export interface PipeOptions {
   readonly macs?: readonly [number, number];
   /** Device MTU of both ends (default 1500); the wire's own MTU is an impairment. */
   readonly mtu?: number;
-  /** Receive queue bound of both ends (default 1000). */
+  /**
+   * Receive queue bound of both ends in frames (default
+   * {@link PIPE_RX_QUEUE_LIMIT}). Larger than a NIC's `netdev_max_backlog`
+   * (1000): Linux processes a loopback or veth frame right after the
+   * syscall that sent it, while here a program's synchronous loop (10,000
+   * `connect()` calls) sends its whole burst before the receiver's softnet
+   * runs. The arena bounds the memory either way.
+   */
   readonly rxQueueLimit?: number;
   /**
    * Feature bits of both ends (default `DeviceFeature.TSO`: TCP segments up
@@ -148,6 +155,9 @@ export class PipeDevice extends BaseDevice {
   }
 }
 
+/** Default receive queue bound of a pipe end, in frames (see {@link PipeOptions.rxQueueLimit}). */
+export const PIPE_RX_QUEUE_LIMIT = 16384;
+
 /**
  * Two Ethernet devices joined by a simulated wire with seeded impairments per
  * direction. Both start down; call `up()` on each.
@@ -176,7 +186,7 @@ export function createPipe(options: PipeOptions): [PipeDevice, PipeDevice] {
     allocator: options.allocator,
     clock: options.clock,
     ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
-    ...(options.rxQueueLimit !== undefined ? { rxQueueLimit: options.rxQueueLimit } : {}),
+    rxQueueLimit: options.rxQueueLimit ?? PIPE_RX_QUEUE_LIMIT,
     features: options.features ?? DeviceFeature.TSO,
   };
   const a = new PipeDevice({ ...common, name: names[0], mac: macs[0] });

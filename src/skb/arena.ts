@@ -9,6 +9,10 @@
  * grow, each class with its own free list.
  *
  * Size classes (defaults, see {@link DEFAULT_SIZE_CLASSES}):
+ * - 256 B: a segment that is only headers ({@link MAX_HEADER} of headroom
+ *   holds Ethernet + IPv4 + TCP with options): SYNs, SYN-ACKs, pure ACKs,
+ *   FINs, RSTs. Ten thousand half-open connections each hold one on their
+ *   retransmission queue, so these must not cost a frame-sized slot;
  * - 2 KiB: an Ethernet frame at MTU 1500 (1514 B) plus {@link MAX_HEADER} of headroom;
  *   two per 4 KiB page, the class nearly every packet uses;
  * - 10 KiB: a 9000-byte jumbo frame (9014 B) plus headroom;
@@ -83,6 +87,7 @@ export type AllocPriority = typeof AllocPriority[keyof typeof AllocPriority];
 
 /** Default size classes; see the module comment for the reasoning. */
 export const DEFAULT_SIZE_CLASSES: readonly SizeClassConfig[] = [
+  { size: 256, max: 65536, initial: 256 },
   { size: 2048, max: 16384, initial: 256 },
   { size: 10240, max: 512, initial: 8 },
   { size: 66560, max: 256, initial: 2 },

@@ -178,8 +178,10 @@ export interface SockAddrIn6 extends SockAddrIn {
  */
 export class ParsedAddr6 {
   /** AF_INET6 or AF_UNSPEC. */
-  family = AF_INET6;
+  family: number = AF_INET6;
+  /** The address, 16 bytes. */
   readonly addr: Uint8Array = new Uint8Array(16);
+  /** Port in host byte order. */
   port = 0;
   /** Interface index of the zone, 0 = none. */
   scopeId = 0;

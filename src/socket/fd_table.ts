@@ -58,7 +58,11 @@ import {
   Socket,
   SocketState,
   type SockExtendedError,
+  WaitPool,
 } from "./socket.ts";
+
+/** Default cap on open sockets per stack: 1,048,576, Linux's `fs.nr_open` (servers hold 10,000s). */
+export const DEFAULT_MAX_SOCKETS = 1 << 20;
 
 /**
  * Options for {@link SocketLayer}.
@@ -74,7 +78,12 @@ import {
 export interface SocketLayerOptions {
   /** The stack's clock (timeouts). */
   clock: Clock;
-  /** Most sockets open at once; more fail with ENFILE (default 1024). */
+  /**
+   * Most sockets open at once; more fail with ENFILE (default
+   * {@link DEFAULT_MAX_SOCKETS}, Linux `fs.nr_open`). The table grows as
+   * sockets open, so a high cap costs nothing until used; lower it to bound
+   * what one program may hold.
+   */
   maxSockets?: number;
 }
 
@@ -206,6 +215,10 @@ export class SocketLayer {
   onSigpipe: ((fd: number) => void) | null = null;
   readonly #clock: Clock;
   readonly #table: Entry[] = [NOT_A_SOCKET, NOT_A_SOCKET, NOT_A_SOCKET];
+  /** No free descriptor below this one (the search for the lowest free one starts here). */
+  #firstFree = 3;
+  /** Waiter records every socket of this layer shares. */
+  readonly #waitPool = new WaitPool();
   readonly #families = new Map<number, Map<number, Registered[]>>();
   readonly #info = new RecvInfo();
   readonly #infoSources: (() => SocketInfo[])[] = [];
@@ -214,7 +227,7 @@ export class SocketLayer {
   /** An empty descriptor table (0–2 are stdio placeholders). */
   constructor(options: SocketLayerOptions) {
     this.#clock = options.clock;
-    this.maxSockets = options.maxSockets ?? 1024;
+    this.maxSockets = options.maxSockets ?? DEFAULT_MAX_SOCKETS;
     if (!(Number.isInteger(this.maxSockets) && this.maxSockets >= 1)) {
       throw new RangeError(`maxSockets must be a positive integer, got ${this.maxSockets}`);
     }
@@ -292,6 +305,7 @@ export class SocketLayer {
       ops,
       sk,
       clock: this.#clock,
+      pool: this.#waitPool,
     });
     if ((flags & SOCK_NONBLOCK) !== 0) sock.fileFlags |= O_NONBLOCK;
     return this.#install(sock);
@@ -605,6 +619,7 @@ export class SocketLayer {
           ops: sock.ops,
           sk: r,
           clock: this.#clock,
+          pool: this.#waitPool,
         });
         child.state = SocketState.CONNECTED;
         if ((flags & SOCK_NONBLOCK) !== 0) child.fileFlags |= O_NONBLOCK;
@@ -641,6 +656,7 @@ export class SocketLayer {
       throw errnoError(Errno.EBADF, `close(${fd})`, `${fd} is not an open descriptor`);
     }
     this.#table[fd] = undefined;
+    if (fd < this.#firstFree) this.#firstFree = fd;
     while (this.#table.length > 0 && this.#table[this.#table.length - 1] === undefined) {
       this.#table.pop();
     }
@@ -814,8 +830,10 @@ export class SocketLayer {
 
   /** `fd_install` on the lowest free descriptor. */
   #install(sock: Socket): number {
-    let fd = 0;
+    // Every descriptor below #firstFree is taken (Linux `files->next_fd`).
+    let fd = this.#firstFree;
     while (fd < this.#table.length && this.#table[fd] !== undefined) fd++;
+    this.#firstFree = fd + 1;
     this.#table[fd] = sock;
     sock.fd = fd;
     this.#open++;

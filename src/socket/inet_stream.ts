@@ -129,8 +129,7 @@ export class StreamSock implements SockCommon {
    * @internal
    */
   tcp: TcpSock;
-  /** Set by the owning `Socket`: wakes its waiters (`sk_data_ready` & co.). */
-  wake: () => void = () => {};
+  #wake: () => void = noop;
   /** bind() fixed the local port (Linux `SOCK_BINDPORT_LOCK`): it survives a disconnect. */
   portLocked = false;
   /** The address bind() asked for (0 = any). */
@@ -150,7 +149,16 @@ export class StreamSock implements SockCommon {
   attach(tcp: TcpSock): void {
     this.tcp = tcp;
     // Deferred by TCP (never re-entrant), at most once per batch of events.
-    tcp.onEvent = () => this.wake();
+    tcp.onEvent = this.#wake;
+  }
+
+  /** Set by the owning `Socket`: wakes its waiters (`sk_data_ready` & co.); the TCB calls it too. */
+  get wake(): () => void {
+    return this.#wake;
+  }
+  set wake(f: () => void) {
+    this.#wake = f;
+    this.tcp.onEvent = f;
   }
 
   /** The pending error (`sk_err`, SO_ERROR). */
@@ -534,3 +542,5 @@ export function registerInetStream(layer: SocketLayer, tcp: TcpProtocol, cfg: In
     return tcpUnattachedInfo(tcp, attached);
   });
 }
+
+function noop(): void {}

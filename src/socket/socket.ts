@@ -217,17 +217,52 @@ export interface SocketInit<S extends SockCommon> {
   sk: S;
   /** The stack clock (timeouts). */
   clock: Clock;
+  /** Waiter records shared by the sockets of one layer (default: the socket's own). */
+  pool?: WaitPool;
 }
 
-interface Waiter {
+/**
+ * Waiter records and the promise-executor capture, shared by every socket of
+ * one `SocketLayer`: a socket with nobody waiting on it owns no waiter
+ * arrays and no closures, and a wait allocates nothing but its promise.
+ *
+ * @example
+ * ```ts
+ * import { WaitPool } from "./socket.ts";
+ * new WaitPool().free.length; // 0
+ * ```
+ */
+export class WaitPool {
+  /** Released waiter records, reused by the next wait (at most {@link WaitPool.MAX}). */
+  readonly free: Waiter[] = [];
+  /** The resolve function the executor captured last. */
+  captured: (r: number) => void = noResolve;
+  /** A promise executor that keeps its resolve function in {@link WaitPool.captured}. */
+  readonly capture = (resolve: (r: number) => void): void => {
+    this.captured = resolve;
+  };
+  /** Most released records kept. */
+  static readonly MAX = 64;
+}
+
+/** A socket's wait list before anyone waits (shared, never written). */
+const NO_WAITERS: Waiter[] = [];
+
+/** One blocked call on a socket. */
+export interface Waiter {
+  /** POLL* bits that end the wait. */
   events: number;
   /** Also wake when `sk.err` is set (blocking calls; poll uses POLLERR instead). */
   onError: boolean;
   /** This wait keeps the process alive while the socket is ref'd. */
   holds: boolean;
+  /** Settles the caller's promise (0, or a negative errno). */
   resolve: (r: number) => void;
+  /** The deadline timer (SO_RCVTIMEO / SO_SNDTIMEO), or null. */
   timer: Timer | null;
+  /** The caller's abort signal, if any. */
   signal: AbortSignal | undefined;
+  /** The abort listener added to {@link Waiter.signal}, or null. */
   onAbort: (() => void) | null;
 }
 
@@ -280,7 +315,8 @@ export class Socket<S extends SockCommon = SockCommon> {
   /** Why the last op failed, when the errno alone does not say (error paths only). */
   why: string | null = null;
   readonly #clock: Clock;
-  #waiters: Waiter[] = [];
+  #waiters: Waiter[] = NO_WAITERS;
+  readonly #pool: WaitPool;
   /** Waiters hold the process alive (Deno's `ref()`, the default); see {@link Socket.setRef}. */
   #refd = true;
 
@@ -292,6 +328,7 @@ export class Socket<S extends SockCommon = SockCommon> {
     this.ops = init.ops;
     this.sk = init.sk;
     this.#clock = init.clock;
+    this.#pool = init.pool ?? new WaitPool();
     // One closure per socket (sk_data_ready and friends), none per packet.
     this.sk.wake = () => this.wake();
   }
@@ -333,13 +370,14 @@ export class Socket<S extends SockCommon = SockCommon> {
     }
     // One promise per wait and nothing else on the common path: the
     // executor is bound once and waiter records are reused.
-    const p = new Promise<number>(this.#capture);
-    const w = this.#freeWaiters.pop() ?? newWaiter();
+    const pool = this.#pool;
+    const p = new Promise<number>(pool.capture);
+    const w = pool.free.pop() ?? newWaiter();
     w.events = events;
     w.onError = onError;
     w.holds = hold;
-    w.resolve = this.#captured;
-    this.#captured = noResolve;
+    w.resolve = pool.captured;
+    pool.captured = noResolve;
     w.signal = signal;
     if (delay !== Infinity) {
       w.timer = this.#clock.setTimer(delay, () => this.#settle(w, -Errno.EAGAIN));
@@ -350,15 +388,10 @@ export class Socket<S extends SockCommon = SockCommon> {
     }
     // A blocked caller keeps the process alive, like a pending Deno op.
     if (this.#refd && hold) this.#clock.ref();
+    if (this.#waiters === NO_WAITERS) this.#waiters = [];
     this.#waiters.push(w);
     return p;
   }
-
-  #captured: (r: number) => void = noResolve;
-  readonly #capture = (resolve: (r: number) => void): void => {
-    this.#captured = resolve;
-  };
-  readonly #freeWaiters: Waiter[] = [];
 
   /**
    * Whether callers blocked on this socket keep the host process alive
@@ -409,7 +442,8 @@ export class Socket<S extends SockCommon = SockCommon> {
     w.timer = null;
     w.signal = undefined;
     w.onAbort = null;
-    if (this.#freeWaiters.length < 8) this.#freeWaiters.push(w);
+    const free = this.#pool.free;
+    if (free.length < WaitPool.MAX) free.push(w);
     resolve(r);
   }
 }

@@ -264,7 +264,7 @@ export function tcpAckSyn(sk: Tcb, th: TcpRepr): void {
 }
 
 /**
- * Validate received SACK blocks (RFC 2018, CONFORMANCE S4, §8 row 7): each
+ * Validate received SACK blocks (RFC 2018; "SACK Panic", CVE-2019-11477): each
  * must have left < right and lie within SND.UNA…SND.NXT (a D-SACK block may
  * sit below SND.UNA). Loss recovery does not use them yet; invalid blocks
  * and blocks from a peer that was not offered SACK are counted.

@@ -176,7 +176,11 @@ export interface TcpConfig {
   sack: boolean;
   /** Smallest send MSS accepted from a peer (default 88: 64 bytes of payload survive 24 of options; §8 rows 7/11). */
   minMss: number;
-  /** Largest segment payload we build (default 65 495: MTU − 40 at MTU 65 535; a 65 KiB arena slot holds it). */
+  /**
+   * Largest segment payload we build (default 65,495: a whole 65,535-byte
+   * IPv4 datagram, so a link with MTU 65,536 such as loopback gets segments
+   * of MTU − 40 as in Linux; they fit the arena's 65 KiB slots).
+   */
   maxSegment: number;
   /** Keepalive idle time (default 7 200 000 = 2 h, MUST-28). */
   keepIdle: number;
@@ -200,6 +204,12 @@ export interface TcpConfig {
    * accept queue is full (default), 2 = for every SYN.
    */
   syncookies: 0 | 1 | 2;
+  /**
+   * Largest listen backlog: `listen()` asks are capped to it (default 4096,
+   * Linux `net.core.somaxconn`). A server that expects bursts of thousands of
+   * simultaneous connection attempts raises it along with its backlog.
+   */
+  somaxconn: number;
 }
 
 /**
@@ -247,6 +257,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   orphanRetries: 8,
   maxTimeWait: 16_384,
   syncookies: 1,
+  somaxconn: 4096,
 });
 
 /**

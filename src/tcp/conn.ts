@@ -16,14 +16,13 @@ import { purgeReceive } from "./rcv_queue.ts";
 import { orphanCheck } from "./pressure.ts";
 import { sendFin } from "./send.ts";
 import { TcpState } from "./state.ts";
+import { keepRoute } from "./dst.ts";
 import { ListenState, type Tcb } from "./tcb.ts";
 import { armKeep, clearAllTimers } from "./timers.ts";
 import { TCP_DEFAULT_MSS } from "../wire/tcp_options.ts";
 
 /** INADDR_LOOPBACK: connect() to 0.0.0.0 means this host (Linux). */
 const INADDR_LOOPBACK = 0x7f000001;
-/** Largest listen backlog (Linux `somaxconn` default 4096). */
-const SOMAXCONN = 4096;
 
 /**
  * bind(): take `laddr:port` (port 0 = pick one). 0 or -errno.
@@ -53,7 +52,7 @@ export function tcpBind(sk: Tcb, laddr: Ipv4Address, port: number): number {
  * ```
  */
 export function tcpListen(sk: Tcb, backlog: number): number {
-  const b = Math.max(1, Math.min(backlog | 0, SOMAXCONN));
+  const b = Math.max(1, Math.min(backlog | 0, sk.ctx.config.somaxconn));
   if (sk.state === TcpState.LISTEN && sk.listen !== null) {
     sk.listen.backlog = b; // listen() again only updates the backlog
     return 0;
@@ -113,6 +112,7 @@ export function tcpConnect(
   else if (ctx.ipv4.addrType(src) !== AddrType.LOCAL) return -Errno.EADDRNOTAVAIL;
   const snd = sk.snd;
   snd.mssClamp = TCP_DEFAULT_MSS;
+  keepRoute(sk, rt);
   // SYN-SENT before the port is chosen (Linux tcp_v4_connect).
   sk.setState(TcpState.SYN_SENT);
   sk.laddr = src;

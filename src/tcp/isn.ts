@@ -1,7 +1,7 @@
 /**
  * Initial sequence numbers and per-connection timestamp offsets.
  *
- * - ISN (RFC 9293 §3.4.1, which absorbed RFC 6528; CONFORMANCE §4.7 N1):
+ * - ISN (RFC 9293 §3.4.1, which absorbed RFC 6528):
  *   `ISN = M + F(localip, localport, remoteip, remoteport, secretkey)`, where
  *   M is a clock ticking every 4 µs (MUST-8) and F is HalfSipHash-2-4 keyed
  *   with a secret drawn from the injected random source (MUST-9). Linux's

@@ -17,6 +17,7 @@ import {
   type TcpOptions,
 } from "../wire/tcp_options.ts";
 import { rcvFullWindow } from "./buffers.ts";
+import { cachedRoute } from "./dst.ts";
 import type { Tcb } from "./tcb.ts";
 
 /** IPv4 + TCP fixed headers: MSS = MTU − 40 (RFC 9293 MUST-67, RFC 6691 §3). */
@@ -36,7 +37,7 @@ const MIN_SEGMENT_PAYLOAD = 64;
  * ```
  */
 export function pathMtu(sk: Tcb): number {
-  const rt = sk.ctx.ipv4.route(sk.raddr);
+  const rt = cachedRoute(sk);
   return rt !== null ? rt.mtu : IPV4_MIN_DATAGRAM;
 }
 
@@ -61,7 +62,7 @@ const COALESCE_MIN_SEGMENTS = 4;
  * ```
  */
 export function sizeGoal(sk: Tcb, mss: number): number {
-  const rt = sk.ctx.ipv4.route(sk.raddr);
+  const rt = cachedRoute(sk);
   if (rt === null || (rt.iface.dev.features & DeviceFeature.TSO) === 0) {
     const fit = Math.floor((sk.ctx.allocator.arena.classes[0]!.size - MAX_HEADER) / mss);
     return fit >= COALESCE_MIN_SEGMENTS ? fit * mss : mss;

@@ -14,7 +14,6 @@
  * @module
  */
 import { Errno } from "../core/errno.ts";
-import type { RouteResult } from "../ipv4/route.ts";
 import type { SkBuff } from "../skb/skbuff.ts";
 import type { Ipv4Address } from "../wire/addr.ts";
 import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
@@ -24,7 +23,8 @@ import { INITIAL_WINDOW_SEGMENTS } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { TCPOLEN_TSTAMP_ALIGNED } from "./options.ts";
 import { seqAdd, seqAfter, seqDiff, TcpState } from "./state.ts";
-import type { Tcb, TcpContext } from "./tcb.ts";
+import { cachedRoute } from "./dst.ts";
+import { RateLimits, type Tcb, type TcpContext } from "./tcb.ts";
 import { armDelack, armRtx, clearDelack, probeDelay } from "./timers.ts";
 import { selectWindow } from "./window.ts";
 
@@ -135,29 +135,10 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   // MUST-48/49: the connection's TTL and TOS (RSTs for unknown peers use the defaults).
   send.ttl = sk.opt.ttl > 0 ? sk.opt.ttl : ctx.ipv4.defaultTtl;
   send.tos = sk.opt.tos;
-  send.route = cachedRoute(sk);
+  send.route = cachedRoute(sk) ?? undefined;
   const r = ctx.ipv4.output(out, sk.raddr, send);
   send.route = undefined;
   return r;
-}
-
-/**
- * The connection's route (Linux `__sk_dst_check`): looked up once and kept
- * while the route table is unchanged and its interface is up, so sending a
- * segment allocates no route record. Undefined lets IP output look up (and
- * fail with ENETUNREACH) itself.
- */
-function cachedRoute(sk: Tcb): RouteResult | undefined {
-  const snd = sk.snd;
-  const ipv4 = sk.ctx.ipv4;
-  const gen = ipv4.routes.generation;
-  let rt = snd.route;
-  if (rt === null || snd.routeGen !== gen || !rt.iface.dev.isUp) {
-    rt = ipv4.route(sk.raddr);
-    snd.route = rt;
-    snd.routeGen = gen;
-  }
-  return rt ?? undefined;
 }
 
 /** A control segment (no payload) with `flags` at `seq`, sent at once. */
@@ -216,7 +197,7 @@ export function scheduleAck(sk: Tcb, now: boolean): void {
  */
 export function sendChallengeAck(sk: Tcb): void {
   const st = sk.ctx.stats;
-  const lim = sk.limits;
+  const lim = sk.limits ??= new RateLimits();
   const now = sk.now();
   if (lim.challengeStamp < 0 || now - lim.challengeStamp >= 1000) {
     lim.challengeStamp = now;
@@ -249,7 +230,7 @@ export function sendChallengeAck(sk: Tcb): void {
 export function sendOowAck(sk: Tcb, segLen: number, syn: boolean): void {
   const limit = sk.ctx.config.invalidRateLimit;
   if ((segLen === 0 || syn) && limit > 0) {
-    const lim = sk.limits;
+    const lim = sk.limits ??= new RateLimits();
     const now = sk.now();
     if (lim.lastOowAck >= 0 && now - lim.lastOowAck < limit) {
       sk.ctx.drops.count("tcp.oow_ack_rate_limited");

@@ -17,7 +17,8 @@ import { type SegmentEnds, sendResetFor, sendSyn, transmitSkb } from "./output.t
 import { copySocketOptions } from "./sockopt.ts";
 import { seqAdd, TcpState } from "./state.ts";
 import { COOKIE_MAX_AGE, COOKIE_SLOT_MS, cookieDecodeTs, cookieEncodeTs } from "./syncookies.ts";
-import type { Tcb, TcpContext } from "./tcb.ts";
+import { cachedRoute } from "./dst.ts";
+import type { Tcb } from "./tcb.ts";
 import { newTcb } from "./timeouts.ts";
 import { resetKeepalive } from "./timers.ts";
 
@@ -111,8 +112,8 @@ function prepareChild(sk: Tcb, lsk: Tcb, th: TcpRepr, ip: Ipv4Repr): void {
   sk.rport = th.srcPort;
 }
 
-function routeMtu(ctx: TcpContext, dst: number): number {
-  const rt = ctx.ipv4.route(dst);
+function routeMtu(sk: Tcb): number {
+  const rt = cachedRoute(sk);
   return rt !== null ? rt.mtu : IPV4_MIN_DATAGRAM;
 }
 
@@ -134,7 +135,7 @@ function newChild(lsk: Tcb, th: TcpRepr, ip: Ipv4Repr): Tcb | null {
     ctx.stats.listenDrops++;
     return null;
   }
-  connectInit(child, routeMtu(ctx, ip.src));
+  connectInit(child, routeMtu(child));
   return child;
 }
 
@@ -149,7 +150,7 @@ function sendCookie(lsk: Tcb, th: TcpRepr, ip: Ipv4Repr): void {
   const ctx = lsk.ctx;
   const tmp = newTcb(ctx);
   prepareChild(tmp, lsk, th, ip);
-  connectInit(tmp, routeMtu(ctx, ip.src));
+  connectInit(tmp, routeMtu(tmp));
   tmp.rcv.nxt = seqAdd(th.seq, 1);
   const o = th.options;
   // RFC 4987 §3.6 (Linux tcp_conn_request → tcp_clear_options): without

@@ -11,7 +11,8 @@ import { IpProtocol } from "../wire/ipv4.ts";
 import type { TcpEmitRepr } from "../wire/tcp.ts";
 import type { TcpOptions } from "../wire/tcp_options.ts";
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/** `T` with every property writable: the shape of the records reused for each segment. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * The reusable records behind `transmitSkb` and the RST replies.

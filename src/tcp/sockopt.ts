@@ -25,7 +25,7 @@ import { clearKeep, resetKeepalive } from "./timers.ts";
 export function tcpSetOption(sk: Tcb, name: TcpOptionName, value: number): number {
   if (!Number.isFinite(value)) return -Errno.EINVAL;
   const on = value !== 0;
-  const opt = sk.opt;
+  const opt = sk.ownOpt();
   switch (name) {
     case "TCP_NODELAY":
       opt.nodelay = on;
@@ -157,7 +157,11 @@ export function tcpGetOption(sk: Tcb, name: TcpOptionName): number {
  * ```
  */
 export function copySocketOptions(from: Tcb, to: Tcb): void {
-  to.opt.copyFrom(from.opt);
+  // Copy-on-write: the child shares the listener's record, and whichever of
+  // them sets an option next copies it first.
+  to.opt = from.opt;
+  to.optOwned = false;
+  from.optOwned = false;
   to.rcv.buf = from.rcv.buf;
   to.snd.buf = from.snd.buf;
   to.rcv.bufLocked = from.rcv.bufLocked;

@@ -2,7 +2,7 @@
  * TCP states (RFC 9293 §3.3.2), spelled as the RFC spells them, and
  * sequence-space comparisons (RFC 9293 §3.4; Linux `before()`/`after()`).
  *
- * Single comparisons stay inline in TypeScript (ARCHITECTURE.md §3): a WASM
+ * Single comparisons stay inline in TypeScript rather than in WASM: a WASM
  * call per comparison would cost more than the comparison.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * SYN cookies (RFC 4987 §3.6; CONFORMANCE §8 row 1; Linux
+ * SYN cookies (RFC 4987 §3.6; Linux
  * `net/ipv4/syncookies.c`): when a listener's queues are full, the SYN-ACK's
  * ISN encodes what the SYN-queue entry would have held, and nothing is
  * stored. The handshake-completing ACK (SEG.ACK − 1 = the cookie) rebuilds

@@ -13,11 +13,13 @@ import type { Ipv4Address } from "../wire/addr.ts";
 
 /** What the tables need to know about a socket (implemented by the TCB). */
 export interface TcpTableEntry {
-  /** Local address (0 = any) and port (0 = not bound). */
+  /** Local address (0 = any). */
   laddr: Ipv4Address;
+  /** Local port (0 = not bound). */
   lport: number;
-  /** Remote address and port (0 until connected). */
+  /** Remote address (0 until connected). */
   raddr: Ipv4Address;
+  /** Remote port (0 until connected). */
   rport: number;
   /** SO_REUSEADDR. */
   reuseAddr: boolean;
@@ -64,6 +66,11 @@ export interface TcpTablesOptions {
  *   On success the socket is in the established table.
  */
 export interface TcpTables<E extends TcpTableEntry = TcpTableEntry> {
+  /**
+   * Enter the bind table on `laddr:port` (`port` 0: a random free one, see above). Returns 0,
+   * -EINVAL (already bound, or not a port) or -EADDRINUSE (taken; also when no ephemeral port is
+   * free, as Linux `inet_bind`).
+   */
   bind(sk: E, laddr: Ipv4Address, port: number): number;
   /** Leave the bind table (and any other table). */
   unhash(sk: E): void;

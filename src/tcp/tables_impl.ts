@@ -1,13 +1,13 @@
 /**
  * The TCP connection tables behind the {@link TcpTables} contract: Linux's
  * `inet_hashinfo` (bhash, listening hash, ehash) and the port selection of
- * `inet_csk_get_port` / `__inet_hash_connect` (SEEDS §2.3.11).
+ * `inet_csk_get_port` / `__inet_hash_connect` (RFC 6056 §3.3.4 for the offset).
  *
  * Data structures:
  * - **established** (ehash): keyed HalfSipHash buckets over the 4-tuple,
  *   chained, with exact field compares; the bucket count doubles at load 1.
  *   The key is secret, so an attacker cannot pick 4-tuples that share a chain
- *   (CONFORMANCE §8 row 18). TIME-WAIT entries live here too.
+ *   (hash flooding, the CVE-2003-0364 class). TIME-WAIT entries live here too.
  * - **bind** (bhash): `Map<port, BindBucket>`. A bucket holds its passive
  *   owners (bound-only and LISTEN sockets, which guard the port) and a summary
  *   of its active owners (connected and TIME-WAIT entries, which only guard
@@ -295,7 +295,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   // bind / listen
 
   bind(sk: E, laddr: Ipv4Address, port: number): number {
-    // inet_bind: a socket that already has a port gets EINVAL (SEEDS §2.2 step 6).
+    // inet_bind: a socket that already has a port gets EINVAL (Linux `__inet_bind`).
     if (this.#recs.has(sk)) return -Errno.EINVAL;
     if (!isPort(port)) return -Errno.EINVAL;
     const addr = laddr >>> 0;
@@ -321,7 +321,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       if (err !== 0) return err;
       rec = this.#recs.get(sk)!;
     }
-    // inet_listen on a listener only updates the backlog (SEEDS §2.2).
+    // inet_listen on a listener only updates the backlog (Linux `inet_listen`).
     if (rec.kind === LISTEN) return 0;
     if (rec.kind === ACTIVE) return -Errno.EINVAL;
     // Re-check as a listener: a socket that shared the port through
@@ -430,8 +430,8 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
 
   /**
    * __inet_hash_connect with a port: only `__inet_check_established`, so
-   * connect can fail with EADDRNOTAVAIL after a successful bind (SEEDS §4
-   * item 15). A TIME-WAIT holder with timestamps is displaced at once (the
+   * connect can fail with EADDRNOTAVAIL after a successful bind, as in
+   * Linux. A TIME-WAIT holder with timestamps is displaced at once (the
    * `twp == NULL` case of tcp_twsk_unique: no tcp_tw_reuse, no 1 s wait).
    */
   #connectFixed(

@@ -104,6 +104,62 @@ export interface TcpContext {
   readonly mem: TcpMemory;
   /** Orphans: closed by the user and still finishing (Linux `tcp_orphan_count`). */
   orphans: number;
+  /** Readiness callbacks waiting to run, one deferred task per batch ({@link Tcb.wake}). */
+  readonly wakes: WakeBatch;
+  /** The stack's default socket options, shared by every TCB until it sets one ({@link Tcb.ownOpt}). */
+  readonly defaultOpts: SocketSettings;
+}
+
+/**
+ * Readiness callbacks of many TCBs run as ONE deferred task (the issue's
+ * "wakeups of blocked readers and writers are batched"): a softnet drain
+ * that touches a thousand connections schedules one task, not a thousand.
+ * Wakes raised while the batch runs go to the next batch, so a callback
+ * that keeps waking its own socket cannot starve the clock.
+ *
+ * @example
+ * ```ts
+ * import { WakeBatch } from "./tcb.ts";
+ * import { VirtualClock } from "../core/clock.ts";
+ * const wakes = new WakeBatch(new VirtualClock());
+ * wakes.pending; // 0
+ * ```
+ */
+export class WakeBatch {
+  #queue: Tcb[] = [];
+  #spare: Tcb[] = [];
+  readonly #clock: Clock;
+  readonly #run = (): void => {
+    const q = this.#queue;
+    this.#queue = this.#spare;
+    let error: unknown = null;
+    for (let i = 0; i < q.length; i++) {
+      try {
+        q[i]!.runWake();
+      } catch (e) {
+        // One throwing callback must not leave the rest of the batch unwoken.
+        error ??= e;
+      }
+    }
+    q.length = 0;
+    this.#spare = q;
+    if (error !== null) throw error;
+  };
+
+  /** A batch that defers on `clock`. */
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** TCBs whose callbacks wait for the next batch. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Queue `sk`'s callback (the caller makes sure it is queued once). */
+  add(sk: Tcb): void {
+    if (this.#queue.push(sk) === 1) this.#clock.defer(this.#run);
+  }
 }
 
 /**
@@ -121,7 +177,7 @@ export class SendState {
   /** ISS: our initial sequence number. */
   iss = 0;
   /** ISS inherited from a reused TIME-WAIT 4-tuple, or -1. */
-  presetIss = -1;
+  presetIss: number = -1;
   /** SND.UNA: oldest unacknowledged sequence number. */
   una = 0;
   /** SND.NXT: next sequence number to send (retreats on RTO, go-back-N). */
@@ -141,7 +197,7 @@ export class SendState {
   /** End of the last small segment sent (Minshall's Nagle). */
   sml = 0;
   /** SND.UP: the sequence number after the last urgent byte sent, or -1 (RFC 6093). */
-  up = -1;
+  up: number = -1;
   /** Shift applied to windows the peer sends (RFC 7323 Snd.Wind.Shift). */
   wscale = 0;
   /** Effective send MSS: payload bytes per segment, options excluded (MUST-16). */
@@ -179,9 +235,9 @@ export class SendState {
   /** The route to the peer (Linux `sk_dst_cache`), or null until looked up. */
   route: RouteResult | null = null;
   /** The route table's generation when {@link SendState.route} was looked up. */
-  routeGen = -1;
+  routeGen: number = -1;
   /** When forward progress last confirmed the next hop (`ack.ts`), or -Infinity. */
-  confirmedAt = -Infinity;
+  confirmedAt: number = -Infinity;
 
   /** A send side with an SO_SNDBUF of `buf` bytes. */
   constructor(
@@ -221,7 +277,7 @@ export class RecvState {
   /** RCV.NXT when the window was last advertised (Linux rcv_wup). */
   wup = 0;
   /** RCV.UP: the sequence number after the last urgent byte received, or -1. */
-  up = -1;
+  up: number = -1;
   /** Shift applied to windows we send (RFC 7323 Rcv.Wind.Shift). */
   wscale = 0;
   /** MSS we advertise. */
@@ -255,7 +311,7 @@ export class RecvState {
   /** Auto-tuning: bytes read since the measurement began. */
   spaceCopied = 0;
   /** Auto-tuning: when the measurement began (clock ms), -1 before the first read. */
-  spaceTime = -1;
+  spaceTime: number = -1;
 
   /** A receive side with an SO_RCVBUF of `buf` bytes. */
   constructor(
@@ -282,7 +338,7 @@ export class RttState {
   /** Exponential backoff count. */
   backoff = 0;
   /** Time-based RTT sample in progress (no timestamps): its end sequence number, or -1. */
-  seq = -1;
+  seq: number = -1;
   /** When the timed segment was sent. */
   time = 0;
 
@@ -295,8 +351,11 @@ export class RttState {
 
 /**
  * The three timer slots of a connection, as in Linux: retransmit-or-probe,
- * delayed ACK, and keepalive (shared by FIN-WAIT-2 and TIME-WAIT). The
- * callbacks are bound once, when the TCB is created (`timeouts.ts`).
+ * delayed ACK, and keepalive (shared by FIN-WAIT-2 and TIME-WAIT). They
+ * share ONE clock timer armed for the earliest slot (`timers.ts`): a slot
+ * is a deadline (Infinity when off), and the timer's callback, bound once
+ * when the TCB is created (`timeouts.ts`), runs whichever slots are due.
+ * Ten thousand connections cost ten thousand timer entries, not thirty.
  *
  * @example
  * ```ts
@@ -306,30 +365,26 @@ export class RttState {
  * ```
  */
 export class TimerState {
-  /** The retransmit / persist timer. */
-  readonly rtx: Timer;
-  /** `TimerKind.RETRANS` or `TimerKind.PROBE` while armed. */
+  /** The clock timer, armed for the earliest slot's deadline (or earlier: it re-arms lazily). */
+  readonly timer: Timer;
+  /** `TimerKind.RETRANS` or `TimerKind.PROBE` while the retransmit slot is on. */
   rtxKind: number = TimerKind.NONE;
-  /** Deadline the retransmit/probe slot wants (lazy re-arming). */
-  rtxDeadline = 0;
-  /** The delayed-ACK timer. */
-  readonly delack: Timer;
-  /** Keepalive, FIN-WAIT-2 and TIME-WAIT share this slot (as in Linux). */
-  readonly keep: Timer;
-  /** When the keepalive slot is due. */
-  keepDeadline = 0;
+  /** When the retransmit / persist slot is due (Infinity when off). */
+  rtxDeadline: number = Infinity;
+  /** When the delayed ACK is due (Infinity when none is owed). */
+  delackDeadline: number = Infinity;
+  /** When the keepalive / FIN-WAIT-2 / TIME-WAIT slot is due (Infinity when off). */
+  keepDeadline: number = Infinity;
   /** Unanswered keepalive or zero-window probes. */
   probesOut = 0;
 
   /**
-   * Three unscheduled timers of `clock`, re-armed in place for the
-   * connection's life (no allocation per arm); their callbacks are bound
-   * when the TCB is created (`timeouts.ts`).
+   * One unscheduled timer of `clock`, re-armed in place for the
+   * connection's life (no allocation per arm); its callback is bound when
+   * the TCB is created (`timeouts.ts`).
    */
   constructor(clock: Clock) {
-    this.rtx = clock.createTimer(noop);
-    this.delack = clock.createTimer(noop);
-    this.keep = clock.createTimer(noop);
+    this.timer = clock.createTimer(noop);
   }
 }
 
@@ -358,7 +413,7 @@ export class SocketSettings {
   /** Keepalive probes before giving up. */
   keepCnt: number;
   /** SO_LINGER seconds, -1 = off. */
-  linger = -1;
+  linger: number = -1;
   /** TCP_USER_TIMEOUT ms, 0 = use R2. */
   userTimeout = 0;
   /** TIME-WAIT length in ms (2 × MSL). */
@@ -366,7 +421,7 @@ export class SocketSettings {
   /** TCP_MAXSEG, 0 = none. */
   userMss = 0;
   /** IP_TTL for this connection's segments, -1 = the IP layer's default (MUST-49). */
-  ttl = -1;
+  ttl: number = -1;
   /** IP_TOS / DSCP for this connection's segments, ECN bits clear (MUST-48). */
   tos = 0;
 
@@ -407,11 +462,11 @@ export class SocketSettings {
  */
 export class RateLimits {
   /** Start of the current challenge-ACK second, or -1. */
-  challengeStamp = -1;
+  challengeStamp: number = -1;
   /** Challenge ACKs sent in that second. */
   challengeCount = 0;
   /** When the last rate-limited out-of-window ACK went out, or -1. */
-  lastOowAck = -1;
+  lastOowAck: number = -1;
 }
 
 /**
@@ -429,7 +484,7 @@ export class ListenState {
   /** Established children waiting for accept(). */
   readonly acceptQueue: Tcb[] = [];
   /** When this listener last sent a SYN cookie, or -1 (Linux `ts_recent_stamp` of the listener). */
-  lastCookieSent = -1;
+  lastCookieSent: number = -1;
 
   /** A listener with a backlog of `backlog` (the accept-queue bound). */
   constructor(
@@ -474,7 +529,7 @@ export class Tcb implements TcpTableEntry {
   /** Random per-connection timestamp offset (T7). */
   tsOffset = 0;
   /** TS.Recent (RFC 7323) or -1 when none. */
-  tsRecent = -1;
+  tsRecent: number = -1;
   /** Clock ms of the last TS.Recent update. */
   tsRecentStamp = 0;
 
@@ -488,10 +543,15 @@ export class Tcb implements TcpTableEntry {
   readonly cong: CongestionState;
   /** Timer slots. */
   readonly timers: TimerState;
-  /** Socket options. */
-  readonly opt: SocketSettings;
-  /** Answer budgets. */
-  readonly limits: RateLimits = new RateLimits();
+  /**
+   * Socket options: the stack's defaults (or the listener's, for a child)
+   * shared until this TCB sets one; write only through {@link Tcb.ownOpt}.
+   */
+  opt: SocketSettings;
+  /** {@link Tcb.opt} is this TCB's own record (not shared): writes need no copy. */
+  optOwned = false;
+  /** Answer budgets, made on the first challenge or out-of-window ACK (null until then). */
+  limits: RateLimits | null = null;
   /** A listener's queues (null unless LISTEN). */
   listen: ListenState | null = null;
   /** The listener that created this child (until accept()). */
@@ -524,11 +584,26 @@ export class Tcb implements TcpTableEntry {
     this.rtt = new RttState(c.rtoInitial);
     this.cong = new CongestionState(ctx.cc);
     this.timers = new TimerState(ctx.clock);
-    this.opt = new SocketSettings(c);
+    this.opt = ctx.defaultOpts;
     // Every buffer this connection queues is charged to the stack (true size).
     this.snd.queue.account = ctx.mem;
     this.rcv.queue.account = ctx.mem;
     this.rcv.ofo.account = ctx.mem;
+  }
+
+  /**
+   * This TCB's options record to write to: copied first if it is shared
+   * (copy-on-write: ten thousand connections that never call setsockopt
+   * share one record).
+   */
+  ownOpt(): SocketSettings {
+    if (!this.optOwned) {
+      const o = new SocketSettings(this.ctx.config);
+      o.copyFrom(this.opt);
+      this.opt = o;
+      this.optOwned = true;
+    }
+    return this.opt;
   }
 
   /** True in TIME-WAIT (the tables treat the entry as a 4-tuple guard). */
@@ -579,14 +654,20 @@ export class Tcb implements TcpTableEntry {
   wake(): void {
     if (this.onEvent === null || this.orphan || this.#wakeQueued) return;
     this.#wakeQueued = true;
-    this.ctx.clock.defer(this.#runWake);
+    this.ctx.wakes.add(this);
   }
 
   #wakeQueued = false;
-  readonly #runWake = (): void => {
+
+  /**
+   * Run the readiness callback now ({@link WakeBatch} calls it).
+   *
+   * @internal
+   */
+  runWake(): void {
     this.#wakeQueued = false;
     if (this.onEvent !== null && !this.orphan) this.onEvent(this.poll());
-  };
+  }
 
   /**
    * Readiness (Linux `tcp_poll`): POLLIN data, EOF or a pending connection

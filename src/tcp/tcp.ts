@@ -49,8 +49,8 @@
  * - RTO = SRTT + max(4·RTTVAR, 200 ms) (Linux), initial 1 s, max 120 s.
  * - IW10 (RFC 6928, Linux) rather than RFC 5681's ≤ 4 segments.
  * - MSS: advertise MTU − 40; peer MSS floored at 88 (64 payload bytes survive
- *   24 bytes of options); our segments up to 65 495 bytes (a 65 KiB slot); a
- *   tiny MSS packs several segments per slot (software GSO cuts them).
+ *   24 bytes of options); our segments up to a whole datagram (MTU − 40 at 65,536);
+ *   a tiny MSS packs several segments per slot (software GSO cuts them).
  * - MUST-7: a segment with a malformed option is dropped and counted
  *   (`tcp.bad_option`, InErrs) — never reset the connection: a forged bad
  *   segment must not be able to kill it (Linux drops too).
@@ -123,7 +123,7 @@ import { TcpSock } from "./sock.ts";
 import { seqAdd, seqInWindow, TcpState } from "./state.ts";
 import { SynCookies } from "./syncookies.ts";
 import type { TcpTables } from "./tables.ts";
-import type { Tcb, TcpContext, TcpTraceEvent } from "./tcb.ts";
+import { SocketSettings, type Tcb, type TcpContext, type TcpTraceEvent, WakeBatch } from "./tcb.ts";
 import { newTcb } from "./timeouts.ts";
 import { clearAllTimers } from "./timers.ts";
 
@@ -194,6 +194,8 @@ export class TcpProtocol implements InetProtocol {
       timeWaitCount: 0,
       mem: new TcpMemory(memLimits(config, o.allocator.arena.normalLimitBytes)),
       orphans: 0,
+      wakes: new WakeBatch(o.clock),
+      defaultOpts: new SocketSettings(config),
     };
     this.#scan = new PressureScan(this.ctx);
   }

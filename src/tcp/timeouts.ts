@@ -18,7 +18,7 @@ import { dropRequest, tcpDone, tcpFail } from "./lifecycle.ts";
 import { Nagle, retransmitHead, sendAck, sendProbe, writeWakeup, writeXmit } from "./output.ts";
 import { TcpState } from "./state.ts";
 import { Tcb, type TcpContext } from "./tcb.ts";
-import { armKeep, armRtx, probeDelay } from "./timers.ts";
+import { armKeep, armRtx, probeDelay, rearmTimers } from "./timers.ts";
 
 /**
  * A new CLOSED TCB with its timer callbacks bound (the only way TCBs are made).
@@ -30,27 +30,34 @@ import { armKeep, armRtx, probeDelay } from "./timers.ts";
  */
 export function newTcb(ctx: TcpContext): Tcb {
   const sk = new Tcb(ctx);
-  const t = sk.timers;
-  t.rtx.callback = () => rtxExpired(sk);
-  t.delack.callback = () => delackExpired(sk);
-  t.keep.callback = () => keepExpired(sk);
+  sk.timers.timer.callback = () => timerExpired(sk);
   return sk;
 }
 
-/** Retransmit / persist slot fired; re-arms if its deadline moved later (lazy). */
-function rtxExpired(sk: Tcb): void {
+/**
+ * The shared timer fired: run every slot that is due (delayed ACK, then
+ * retransmit / persist, then keepalive), then re-arm for the earliest slot
+ * still on. Slots whose deadlines moved later are simply not due yet.
+ */
+function timerExpired(sk: Tcb): void {
   const t = sk.timers;
-  const kind = t.rtxKind;
-  if (kind === TimerKind.NONE) return;
-  const clock = sk.ctx.clock;
-  const now = clock.now();
-  if (now < t.rtxDeadline) {
-    clock.resetTimer(t.rtx, t.rtxDeadline - now);
-    return;
+  const now = sk.ctx.clock.now();
+  if (t.delackDeadline <= now) {
+    t.delackDeadline = Infinity;
+    delackExpired(sk);
   }
-  t.rtxKind = TimerKind.NONE;
-  if (kind === TimerKind.PROBE) probeTimer(sk);
-  else retransmitTimer(sk);
+  if (t.rtxDeadline <= now) {
+    const kind = t.rtxKind;
+    t.rtxKind = TimerKind.NONE;
+    t.rtxDeadline = Infinity;
+    if (kind === TimerKind.PROBE) probeTimer(sk);
+    else if (kind === TimerKind.RETRANS) retransmitTimer(sk);
+  }
+  if (t.keepDeadline <= now) {
+    t.keepDeadline = Infinity;
+    keepExpired(sk);
+  }
+  rearmTimers(sk);
 }
 
 /** Delayed-ACK slot fired (`tcp_delack_timer`). */

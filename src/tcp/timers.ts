@@ -4,15 +4,28 @@
  * `inet_csk_reset_keepalive_timer`). What happens when a slot fires lives in
  * `timeouts.ts`; the callbacks were bound to the TCB when it was created.
  *
- * The retransmit slot is re-armed lazily: pushing its deadline later only
- * records the deadline, and an early firing re-arms for the rest, so an ACK
- * stream costs no timer-heap work per segment.
+ * The three slots share one clock timer armed for the earliest deadline,
+ * re-armed lazily: pushing a deadline later (or clearing a slot) only
+ * records it, and an early firing re-arms for the rest, so an ACK stream
+ * costs no timer-heap work per segment.
  *
  * @module
  */
 import { TimerKind } from "./config.ts";
 import { TcpState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
+
+/**
+ * Make sure the connection's clock timer fires no later than `deadline`.
+ * Deadlines that move later need no timer work: the timer fires early and
+ * `timeouts.ts` re-arms it for what is left.
+ */
+function armAt(sk: Tcb, deadline: number): void {
+  const timer = sk.timers.timer;
+  if (timer.pending && timer.when <= deadline) return;
+  const clock = sk.ctx.clock;
+  clock.resetTimer(timer, deadline - clock.now());
+}
 
 /**
  * Arm the retransmit/probe slot to fire `delay` ms from now.
@@ -23,18 +36,15 @@ import type { Tcb } from "./tcb.ts";
  * ```
  */
 export function armRtx(sk: Tcb, kind: number, delay: number): void {
-  const clock = sk.ctx.clock;
   const t = sk.timers;
-  const deadline = clock.now() + delay;
+  const deadline = sk.ctx.clock.now() + delay;
   t.rtxKind = kind;
   t.rtxDeadline = deadline;
-  const timer = t.rtx;
-  if (timer.pending && timer.when <= deadline) return; // lazy: fires early, re-arms
-  clock.resetTimer(timer, delay);
+  armAt(sk, deadline);
 }
 
 /**
- * Stop the retransmit/probe slot.
+ * Stop the retransmit/probe slot (lazily: the shared timer may still fire and find nothing due).
  *
  * @example
  * ```ts
@@ -44,7 +54,7 @@ export function armRtx(sk: Tcb, kind: number, delay: number): void {
 export function clearRtx(sk: Tcb): void {
   const t = sk.timers;
   t.rtxKind = TimerKind.NONE;
-  sk.ctx.clock.clearTimer(t.rtx);
+  t.rtxDeadline = Infinity;
 }
 
 /**
@@ -58,8 +68,10 @@ export function clearRtx(sk: Tcb): void {
 export function armDelack(sk: Tcb): void {
   sk.rcv.ackPending = true;
   const t = sk.timers;
-  if (t.delack.pending) return;
-  sk.ctx.clock.resetTimer(t.delack, sk.ctx.config.delack);
+  if (t.delackDeadline !== Infinity) return;
+  const deadline = sk.ctx.clock.now() + sk.ctx.config.delack;
+  t.delackDeadline = deadline;
+  armAt(sk, deadline);
 }
 
 /**
@@ -72,7 +84,7 @@ export function armDelack(sk: Tcb): void {
  */
 export function clearDelack(sk: Tcb): void {
   sk.rcv.ackPending = false;
-  sk.ctx.clock.clearTimer(sk.timers.delack);
+  sk.timers.delackDeadline = Infinity;
 }
 
 /**
@@ -84,10 +96,9 @@ export function clearDelack(sk: Tcb): void {
  * ```
  */
 export function armKeep(sk: Tcb, delay: number): void {
-  const clock = sk.ctx.clock;
-  const t = sk.timers;
-  t.keepDeadline = clock.now() + delay;
-  clock.resetTimer(t.keep, delay);
+  const deadline = sk.ctx.clock.now() + delay;
+  sk.timers.keepDeadline = deadline;
+  armAt(sk, deadline);
 }
 
 /**
@@ -99,11 +110,11 @@ export function armKeep(sk: Tcb, delay: number): void {
  * ```
  */
 export function clearKeep(sk: Tcb): void {
-  sk.ctx.clock.clearTimer(sk.timers.keep);
+  sk.timers.keepDeadline = Infinity;
 }
 
 /**
- * Cancel every timer of a connection.
+ * Cancel every timer of a connection (and its clock timer: the TCB is done).
  *
  * @example
  * ```ts
@@ -114,6 +125,21 @@ export function clearAllTimers(sk: Tcb): void {
   clearRtx(sk);
   clearDelack(sk);
   clearKeep(sk);
+  sk.ctx.clock.clearTimer(sk.timers.timer);
+}
+
+/**
+ * Re-arm the shared timer for the earliest slot still on (after it fired).
+ *
+ * @example
+ * ```ts
+ * // rearmTimers(tcb); // in the timer callback, after the due slots ran
+ * ```
+ */
+export function rearmTimers(sk: Tcb): void {
+  const t = sk.timers;
+  const next = Math.min(t.rtxDeadline, t.delackDeadline, t.keepDeadline);
+  if (next !== Infinity) armAt(sk, next);
 }
 
 /**

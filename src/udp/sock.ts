@@ -99,8 +99,9 @@ export interface UdpErrRecord {
   readonly dstPort: number;
   /** The quoted UDP payload (as much as the ICMP message carried). */
   readonly payload: Uint8Array;
-  /** For ICMPv6 errors: the sender and the failed datagram's destination (16 bytes each). */
+  /** For ICMPv6 errors: the sender of the error (16 bytes). */
   readonly offender6?: Uint8Array;
+  /** For ICMPv6 errors: the failed datagram's destination (16 bytes). */
   readonly dstAddr6?: Uint8Array;
 }
 
@@ -131,7 +132,7 @@ export class Udp6State {
   /** IPV6_V6ONLY. */
   v6only = false;
   /** IPV6_UNICAST_HOPS (-1 = the route's/default). */
-  hopLimit = -1;
+  hopLimit: number = -1;
   /** IPV6_MULTICAST_HOPS (default 1). */
   mcHops = 1;
   /** IPV6_TCLASS. */

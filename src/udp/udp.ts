@@ -115,8 +115,9 @@ export class UdpRecvMeta {
   error: UdpErrRecord | null = null;
   /** 4 or 6: the family of the datagram received (its addresses are in the *6 fields for 6). */
   family = 4;
-  /** IPv6 sender and destination (16 bytes, reused). */
+  /** IPv6 sender (16 bytes, reused). */
   readonly srcAddr6: Uint8Array = new Uint8Array(16);
+  /** IPv6 destination (16 bytes, reused). */
   readonly dstAddr6: Uint8Array = new Uint8Array(16);
   /** Interface the datagram arrived on (the scope of a link-local sender). */
   ifindex = 0;

@@ -144,7 +144,9 @@ export type Icmpv6DropReason = typeof ICMPV6_DROP_REASONS[number];
  * ```
  */
 export interface Icmpv6Repr {
+  /** Message type (RFC 4443 §2.1): errors 1–127, informational 128–255 (see `Icmpv6Type`). */
   readonly type: number;
+  /** Code: the type's sub-reason (e.g. Destination Unreachable code 4 = port unreachable). */
   readonly code: number;
   /** The 32-bit word at offset 4: MTU (Packet Too Big), pointer (Parameter Problem), … */
   readonly word: number;
@@ -236,8 +238,11 @@ export function fillIcmpv6Checksum(
 export interface Icmpv6EchoEmitRepr {
   /** 128 request or 129 reply. */
   readonly type: number;
+  /** Echo identifier (RFC 4443 §4.1), written at offset 4. */
   readonly id: number;
+  /** Echo sequence number, written at offset 6. */
   readonly seq: number;
+  /** Bytes of echo data already placed after the 8-byte header (covered by the checksum). */
   readonly payloadLength: number;
 }
 
@@ -308,13 +313,15 @@ export function emitIcmpv6Error(
  * ```
  */
 export interface Icmpv6QuoteRepr {
-  /** Where the quoted source (normally one of ours) and destination are. */
+  /** Where the quoted packet's source address (normally one of ours) is. */
   readonly srcOffset: number;
+  /** Where the quoted packet's destination address is. */
   readonly dstOffset: number;
   /** The upper-layer protocol (or the header where the walk had to stop). */
   readonly nextHeader: number;
-  /** Its offset and the bytes of it the quote holds. */
+  /** Offset of the upper-layer header inside the quote. */
   readonly transportOffset: number;
+  /** Bytes of the upper-layer header and data that the quote holds (may be truncated). */
   readonly transportLength: number;
   /** Non-zero when the quote is a non-first fragment: its bytes are not a header. */
   readonly fragmentOffset: number;

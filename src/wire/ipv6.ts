@@ -156,16 +156,25 @@ export interface Ipv6Repr {
  * ```
  */
 export interface Ipv6EmitRepr {
+  /** Traffic class: DSCP (high 6 bits) and ECN (low 2 bits). */
   readonly trafficClass: number;
+  /** Flow label, 20 bits (RFC 6437); 0 when unused. */
   readonly flowLabel: number;
+  /**
+   * Payload length in bytes: extension headers and upper-layer data after the fixed 40-byte header.
+   */
   readonly payloadLength: number;
+  /** The first header after the fixed header (an extension header or the upper-layer protocol). */
   readonly nextHeader: number;
+  /** Hop limit (RFC 8200 §3). */
   readonly hopLimit: number;
   /** Source address (16 bytes at `srcOffset`, default 0, of this array). */
   readonly src: Uint8Array;
+  /** Offset of the source address in `src`; default 0. */
   readonly srcOffset?: number;
   /** Destination address (16 bytes at `dstOffset`, default 0). */
   readonly dst: Uint8Array;
+  /** Offset of the destination address in `dst`; default 0. */
   readonly dstOffset?: number;
 }
 

@@ -11,7 +11,7 @@
  *   Problem code 2, 11 the same unless the destination was multicast. The
  *   Jumbo Payload option (RFC 2675) is therefore refused like any unknown
  *   option with action 11.
- * - **Option floods are bounded** (CONFORMANCE §8; Linux
+ * - **Option floods are bounded** (RFC 8504; Linux
  *   `max_hbh_opts_number`/`max_dst_opts_number` = 8): more than
  *   {@link IPV6_MAX_OPTIONS} non-padding options in one header, a run of
  *   padding longer than 7 bytes, or PadN carrying non-zero bytes (RFC 4942
@@ -183,18 +183,21 @@ export class Ipv6Walk {
   nhFieldOffset = 0;
   /** Why the packet must be dropped (status DROP or PARAM_PROBLEM). */
   reason: Ipv6ExtDropReason | "" = "";
-  /** Parameter Problem code and absolute pointer (status PARAM_PROBLEM). */
+  /** Parameter Problem code (RFC 4443 §3.4; status PARAM_PROBLEM). */
   icmpCode = 0;
+  /** Parameter Problem pointer: absolute offset of the offending byte (status PARAM_PROBLEM). */
   icmpPointer = 0;
   /** Action 10 (true): send even when the destination was multicast; 11 (false): not then. */
   icmpEvenIfMulticast = false;
   /** Router Alert value seen in a hop-by-hop header, or -1. */
-  routerAlert = -1;
+  routerAlert: number = -1;
   /** Extension headers walked so far. */
   headers = 0;
-  /** Fragment header fields (status FRAGMENT). */
+  /** Fragment header: offset in bytes of this fragment's data (status FRAGMENT). */
   fragmentOffset = 0;
+  /** Fragment header M flag: more fragments follow (status FRAGMENT). */
   moreFragments = false;
+  /** Fragment header Identification (status FRAGMENT). */
   identification = 0;
 }
 
@@ -460,10 +463,13 @@ export function parseIpv6ExtHeader(
  * ```
  */
 export interface Ipv6FragmentRepr {
+  /** The header that follows the fragment header (in the reassembled packet: the upper layer). */
   readonly nextHeader: number;
   /** Offset in bytes (the 13-bit field × 8). */
   readonly fragmentOffset: number;
+  /** M flag: more fragments follow this one. */
   readonly moreFragments: boolean;
+  /** Identification, 32 bits, shared by the fragments of one packet (RFC 8200 §4.5). */
   readonly identification: number;
 }
 
@@ -525,7 +531,9 @@ export function emitIpv6Fragment(repr: Ipv6FragmentRepr, u8: Uint8Array, offset:
  * ```
  */
 export interface Ipv6Option {
+  /** Option type (RFC 8200 §4.2): its two high bits say what a node that does not know it does. */
   readonly type: number;
+  /** Option data (at most 255 bytes; the length byte is written from it). */
   readonly data: Uint8Array;
 }
 

@@ -73,8 +73,9 @@ export interface MldQueryRepr {
   readonly groupOffset: number;
   /** MLDv2: Querier's Robustness Variable (0 when v1). */
   readonly robustness: number;
-  /** MLDv2: number of sources listed, and where they start. */
+  /** MLDv2: number of sources listed (0 when v1). */
   readonly sourceCount: number;
+  /** MLDv2: where the first 16-byte source address starts. */
   readonly sourcesOffset: number;
 }
 
@@ -149,9 +150,15 @@ export function parseMldQuery(
  * ```
  */
 export interface MldRecordRepr {
+  /**
+   * Record type (RFC 3810 §5.2.12): 1 MODE_IS_INCLUDE … 4 CHANGE_TO_EXCLUDE_MODE, 5 ALLOW, 6 BLOCK.
+   */
   readonly type: number;
+  /** Number of source addresses in the record. */
   readonly sourceCount: number;
+  /** Where the record's 16-byte multicast address is. */
   readonly groupOffset: number;
+  /** Where the first 16-byte source address starts. */
   readonly sourcesOffset: number;
 }
 
@@ -203,8 +210,14 @@ export function parseMldv2Report(
  * ```
  */
 export interface MldRecordEmit {
+  /**
+   * Record type (RFC 3810 §5.2.12), e.g. 3 CHANGE_TO_INCLUDE_MODE (leave), 4 CHANGE_TO_EXCLUDE_MODE
+   * (join).
+   */
   readonly type: number;
+  /** The multicast address (the first 16 bytes are used). */
   readonly group: Uint8Array;
+  /** Source addresses (16 bytes each); none when omitted. */
   readonly sources?: readonly Uint8Array[];
 }
 

@@ -86,6 +86,7 @@ export type NdpDropReason = typeof NDP_DROP_REASONS[number];
  * ```
  */
 export interface NdpPrefixInfo {
+  /** Prefix length in bits (0–128). */
   readonly prefixLength: number;
   /** L flag: the prefix is on-link. */
   readonly onLink: boolean;
@@ -93,6 +94,7 @@ export interface NdpPrefixInfo {
   readonly autonomous: boolean;
   /** Seconds; 0xffffffff is infinity. */
   readonly validLifetime: number;
+  /** Seconds the addresses made from the prefix stay preferred; 0xffffffff is infinity. */
   readonly preferredLifetime: number;
   /** Where the 16-byte prefix is. */
   readonly prefixOffset: number;
@@ -116,11 +118,13 @@ export interface NdpOptions {
   readonly mtu: number;
   /** Prefix Information options (shared empty array when none). */
   readonly prefixes: readonly NdpPrefixInfo[];
-  /** Nonce option contents (offset, length), or -1 / 0. */
+  /** Nonce option (RFC 3971 §5.3.2, used by DAD, RFC 7527): offset of its contents, or -1. */
   readonly nonceOffset: number;
+  /** Nonce option: length of its contents, or 0. */
   readonly nonceLength: number;
-  /** Redirected Header option: the quoted packet (offset, length), or -1 / 0. */
+  /** Redirected Header option (RFC 4861 §4.6.3): offset of the quoted packet, or -1. */
   readonly redirectedOffset: number;
+  /** Redirected Header option: length of the quoted packet, or 0. */
   readonly redirectedLength: number;
   /** Options of other types (skipped). */
   readonly unknown: number;
@@ -149,7 +153,9 @@ export type RouterSolicitRepr = NdpOptions;
 export interface RouterAdvertRepr extends NdpOptions {
   /** Hop limit hosts should use, 0 = unspecified. */
   readonly curHopLimit: number;
+  /** M flag: addresses are available from DHCPv6 (RFC 4861 §4.2). */
   readonly managed: boolean;
+  /** O flag: other configuration is available from DHCPv6. */
   readonly other: boolean;
   /** Default router preference (RFC 4191): 1 high, 0 medium, -1 low; 2 (reserved) reads as 0. */
   readonly preference: number;
@@ -185,9 +191,13 @@ export interface NeighborSolicitRepr extends NdpOptions {
  * ```
  */
 export interface NeighborAdvertRepr extends NdpOptions {
+  /** R flag: the sender is a router (RFC 4861 §4.4). */
   readonly router: boolean;
+  /** S flag: sent in response to a Neighbor Solicitation (confirms reachability). */
   readonly solicited: boolean;
+  /** O flag: the advertisement should override a cached link-layer address. */
   readonly override: boolean;
+  /** Where the 16-byte target address is. */
   readonly targetOffset: number;
 }
 
@@ -522,8 +532,11 @@ export function emitNeighborSolicit(
  * ```
  */
 export interface NeighborAdvertFlags {
+  /** R flag: the sender is a router (RFC 4861 §4.4). */
   readonly router: boolean;
+  /** S flag: a response to a Neighbor Solicitation. */
   readonly solicited: boolean;
+  /** O flag: override a cached link-layer address. */
   readonly override: boolean;
 }
 
@@ -570,11 +583,17 @@ export function emitNeighborAdvert(
  * ```
  */
 export interface RouterAdvertPrefix {
+  /** The prefix (the first 16 bytes are used; bits past `prefixLength` should be 0). */
   readonly prefix: Uint8Array;
+  /** Prefix length in bits (64 for SLAAC). */
   readonly prefixLength: number;
+  /** L flag: the prefix is on-link. */
   readonly onLink: boolean;
+  /** A flag: usable for stateless address autoconfiguration (RFC 4862 §5.5.3). */
   readonly autonomous: boolean;
+  /** Valid lifetime in seconds; 0xffffffff is infinity. */
   readonly validLifetime: number;
+  /** Preferred lifetime in seconds; 0xffffffff is infinity. */
   readonly preferredLifetime: number;
 }
 
@@ -589,15 +608,25 @@ export interface RouterAdvertPrefix {
  * ```
  */
 export interface RouterAdvertEmitRepr {
+  /** Cur Hop Limit for hosts; default 0 (unspecified). */
   readonly curHopLimit?: number;
+  /** M flag (addresses from DHCPv6); default false. */
   readonly managed?: boolean;
+  /** O flag (other configuration from DHCPv6); default false. */
   readonly other?: boolean;
+  /** Default router preference (RFC 4191 §2.2): 1 high, 0 medium, -1 low; default 0. */
   readonly preference?: number;
+  /** Router lifetime in seconds, 0 (the default) = not a default router. */
   readonly routerLifetime?: number;
+  /** Reachable Time in milliseconds; default 0 (unspecified). */
   readonly reachableTime?: number;
+  /** Retrans Timer in milliseconds; default 0 (unspecified). */
   readonly retransTimer?: number;
+  /** Source link-layer address option; omitted when absent. */
   readonly sourceLinkAddress?: MacAddress;
+  /** MTU option value; omitted when absent. */
   readonly mtu?: number;
+  /** Prefix Information options; none when omitted. */
   readonly prefixes?: readonly RouterAdvertPrefix[];
 }
 

@@ -242,9 +242,13 @@ export function emitUdp(
  * ```
  */
 export interface Ipv6PseudoHeader {
+  /** Array holding the source address. */
   readonly src: Uint8Array;
+  /** Offset of the 16-byte source address in `src`. */
   readonly srcOffset: number;
+  /** Array holding the destination address (may be the same array as `src`). */
   readonly dst: Uint8Array;
+  /** Offset of the 16-byte destination address in `dst`. */
   readonly dstOffset: number;
 }
 

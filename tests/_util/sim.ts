@@ -8,7 +8,7 @@ import { VirtualClock } from "../../src/core/clock.ts";
 import { SeededRandom } from "../../src/core/random.ts";
 import { createPipe, type PipeDevice } from "../../src/link/pipe.ts";
 import type { ImpairmentConfig } from "../../src/link/impair.ts";
-import { Arena } from "../../src/skb/arena.ts";
+import { Arena, type SizeClassConfig } from "../../src/skb/arena.ts";
 import { Stack, type StackOptions } from "../../src/api/stack.ts";
 import type { EngineChoice } from "../../src/wasm/bindings.ts";
 
@@ -38,8 +38,8 @@ export interface PairOptions {
    */
   features?: number;
   engine?: EngineChoice;
-  /** The shared arena (default: a new one with the default size classes). */
-  arena?: Arena;
+  /** Arena size classes (default: the arena's defaults). */
+  arenaClasses?: readonly SizeClassConfig[];
   a?: Partial<StackOptions>;
   b?: Partial<StackOptions>;
 }
@@ -57,7 +57,7 @@ export interface PairOptions {
  */
 export function pair(o: PairOptions = {}): Pair {
   const clock = new VirtualClock();
-  const arena = o.arena ?? new Arena();
+  const arena = new Arena(o.arenaClasses !== undefined ? { classes: o.arenaClasses } : {});
   const seed = o.seed ?? 1;
   const a = new Stack({
     clock,

@@ -108,6 +108,21 @@ test("Conn: echo round trip; localAddr/remoteAddr are Deno-shaped; read → null
   await p.close();
 });
 
+test("Conn: localAddr/remoteAddr first read after the connection (and its stack) closed still name its ends", async () => {
+  const p = pair({ seed: 503 });
+  const { listener, client, server } = await connectedConns(p);
+  client.close();
+  await p.b.close();
+  // Neither was read before: they are formatted now, from the closed sockets.
+  assert.equal(client.remoteAddr, { transport: "tcp", hostname: "192.0.2.2", port: 7 });
+  assert.is(client.localAddr.hostname, "192.0.2.1");
+  assert.equal(server.remoteAddr, client.localAddr);
+  assert.equal(server.localAddr, client.remoteAddr);
+  assert.is(client.localAddr, client.localAddr, "formatted once, then the same object");
+  listener.close();
+  await p.close();
+});
+
 test("stack.connect: hostname defaults to 127.0.0.1 (loopback on the same stack)", async () => {
   const p = pair({ seed: 502 });
   const listener = p.a.listen({ port: 9000, hostname: "localhost" });

@@ -1,5 +1,5 @@
 /**
- * Live-stack fuzzing (ARCHITECTURE §5 "fuzz", CONFORMANCE §8 rows 15 and 19):
+ * Live-stack fuzzing (§8 rows 15 and 19 in tests/tcp/TRACEABILITY.md §6):
  * more than 100,000 seeded random and mutated frames — ARP, IPv4 carrying
  * ICMP/UDP/TCP/unknown payloads, fragments, options, garbage — go into a
  * live stack's device. Nothing is wrapped in try/catch: an exception escaping

@@ -5,12 +5,38 @@
  * @module
  */
 
+/** One measured row: what, in which unit, netwasm's figure and (when there is one) native's. */
+export interface BenchRow {
+  /** What was measured (the row's label). */
+  readonly measure: string;
+  /** Unit of `netwasm` and `native` ("µs", "Gbit/s", "conn/s", "KiB", …). */
+  readonly unit: string;
+  /** netwasm's median. */
+  readonly netwasm: number;
+  /** Deno's native TCP in the same run, when the row has a reference. */
+  readonly native?: number;
+  /** netwasm vs native: > 1 means netwasm is better (rates: netwasm ÷ native; times: native ÷ netwasm). */
+  readonly ratio?: number;
+  /** Anything else worth knowing (target, sample count). */
+  readonly note?: string;
+}
+
+/** Where modules put machine-readable rows (`deno task bench --json`). */
+export class BenchReport {
+  /** Rows by module name, in the order they were added. */
+  readonly rows: { module: string; row: BenchRow }[] = [];
+  /** Add `row` for `module`. */
+  add(module: string, row: BenchRow): void {
+    this.rows.push({ module, row });
+  }
+}
+
 /** One benchmark module: a name and a function that prints its results. */
 export interface BenchModule {
   /** Short name, also what `deno task bench <name>` filters on. */
   readonly name: string;
-  /** Run and print (plain text tables). */
-  run(): void | Promise<void>;
+  /** Run and print (plain text tables); rows for `--json` go to `report` when given. */
+  run(report?: BenchReport): void | Promise<void>;
 }
 
 /** Options for {@link measure}. */

@@ -7,20 +7,23 @@
  * ```sh
  * deno task bench            # everything
  * deno task bench checksum   # one module
+ * deno task bench --json api # rows as JSON on stdout (text goes to stderr)
  * ```
  *
  * @module
  */
-import type { BenchModule } from "./_harness.ts";
+import { type BenchModule, BenchReport } from "./_harness.ts";
+import { apiBench } from "./api.ts";
 import { checksumBench } from "./checksum.ts";
 import { relayBench } from "./relay.ts";
 import { tcpBench } from "./tcp.ts";
 
 /** Every benchmark module, in the order they run. */
-export const MODULES: readonly BenchModule[] = [checksumBench, tcpBench, relayBench];
+export const MODULES: readonly BenchModule[] = [checksumBench, apiBench, tcpBench, relayBench];
 
 if (import.meta.main) {
-  const only = Deno.args;
+  const json = Deno.args.includes("--json");
+  const only = Deno.args.filter((a) => a !== "--json");
   const chosen = MODULES.filter((m) => only.length === 0 || only.includes(m.name));
   if (chosen.length === 0) {
     console.error(
@@ -28,8 +31,19 @@ if (import.meta.main) {
     );
     Deno.exit(2);
   }
+  const report = new BenchReport();
+  // With --json the text tables go to stderr and stdout carries only the JSON.
+  const log = console.log;
+  if (json) console.log = (...a: unknown[]) => console.error(...a);
   for (const m of chosen) {
     console.log(`\n=== ${m.name} ===\n`);
-    await m.run();
+    await m.run(report);
+  }
+  if (json) {
+    console.log = log;
+    const rows = report.rows.map(({ module, row }) => ({ module, ...row }));
+    console.log(
+      JSON.stringify({ date: new Date().toISOString(), deno: Deno.version, rows }, null, 2),
+    );
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The core suites in headless Chromium, compared with Deno (CONFORMANCE §6
- * row 10, goal G9). Runs the browser test set (`files.ts`) in Chromium via
+ * The core suites in headless Chromium, compared with Deno (the same
+ * results in both runtimes). Runs the browser test set (`files.ts`) in Chromium via
  * playwright-core and the same files under `deno test`, concurrently and with
  * the same environment (`equivalenceEnv`: same `NETWASM_SEED`), and asserts
  * that per file the same tests passed, by name — except tests the page

@@ -1,5 +1,5 @@
 /**
- * The budgeted receive drain (Linux `net_rx_action`, SEEDS §2.8): a flood is
+ * The budgeted receive drain (Linux `net_rx_action`, NAPI): a flood is
  * processed at most `budget` frames per task, each unfinished drain counts a
  * squeeze and re-schedules, timers stay on time while the flood is drained,
  * and busy devices share the drain fairly (per-device weight).

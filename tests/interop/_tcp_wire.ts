@@ -1,5 +1,5 @@
 /**
- * Capture and tshark check (CONFORMANCE §6 row 8) for the TCP interop
+ * Capture and tshark check (an independent dissector) for the TCP interop
  * tests, with three adjustments the harness's `capture: "check"` lacks, all
  * needed for fast TCP transfers:
  *

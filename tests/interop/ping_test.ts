@@ -1,6 +1,6 @@
 /**
- * ICMP echo against the Linux kernel as an independent peer (CONFORMANCE §6
- * rows 7 and 8): the kernel sits in a network namespace behind a TAP whose
+ * ICMP echo against the Linux kernel as an independent peer, with the
+ * capture checked by tshark: the kernel sits in a network namespace behind a TAP whose
  * other end is a {@link Stack} in this process (192.0.2.2/24, real clock).
  * Every frame on the TAP is captured and must pass tshark with zero findings.
  *

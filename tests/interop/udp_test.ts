@@ -1,6 +1,6 @@
 /**
- * UDP against the Linux kernel as an independent peer (CONFORMANCE §6 rows 7
- * and 8): 1,000 datagrams of random sizes (1–1472, and one in ten 1473–8000
+ * UDP against the Linux kernel as an independent peer, with the capture
+ * checked by tshark: 1,000 datagrams of random sizes (1–1472, and one in ten 1473–8000
  * so they fragment) each way, every byte checked, through a TAP into a
  * network namespace. The Linux side is a small `/usr/bin/python3` program
  * (client or echo server) run inside the namespace; our side is

@@ -7,7 +7,7 @@
  * - a burst of spoofed ARP replies claiming the gateway's address while
  *   `curl` downloads from `netwasm http` through that gateway: netwasm's
  *   frames to the gateway may be disrupted ≤ 8 s and the download completes
- *   with sha256 equal (CONFORMANCE §8 row 17);
+ *   with sha256 equal (ARP poisoning, §8 row 17 in tests/tcp/TRACEABILITY.md);
  * - 300 slowloris connections that reopen as soon as they are dropped
  *   against `netwasm http`: a normal client's requests succeed ≥ 95 %;
  * - broadcast and multicast UDP to `netwasm echo --udp` get no answer,

@@ -1,6 +1,6 @@
 /**
- * ICMP in a live stack (RFC 1122 §3.2.2, C1–C8; CONFORMANCE §8 rows 14 and
- * 16): the echo server, what is ignored, the "never an error about" rules,
+ * ICMP in a live stack (RFC 1122 §3.2.2, C1–C8; §8 rows 14 and
+ * 16 of tests/tcp/TRACEABILITY.md §6): the echo server, what is ignored, the "never an error about" rules,
  * quoting, rate limiting, and delivery of received errors to the protocol
  * whose datagram they quote.
  */

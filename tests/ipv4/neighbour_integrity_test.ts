@@ -1,5 +1,5 @@
 /**
- * Neighbour-cache integrity (issue 15; CONFORMANCE §8 row 17): locktime, MAC
+ * Neighbour-cache integrity (issue 15; ARP poisoning): locktime, MAC
  * claims verified by unicast probes of the cached MAC, and reachability
  * confirmation by upper layers (Linux `dst_confirm`) with DELAY → PROBE when
  * it is missing.

@@ -5,7 +5,7 @@ import { VirtualClock } from "../../src/core/clock.ts";
 import { randomInt, SeededRandom } from "../../src/core/random.ts";
 import { KeyedHash } from "../../src/core/hash.ts";
 import { DropCounters, IpStats } from "../../src/core/stats.ts";
-import { Arena, MAX_HEADER } from "../../src/skb/arena.ts";
+import { Arena, DEFAULT_SIZE_CLASSES, MAX_HEADER } from "../../src/skb/arena.ts";
 import { Csum, SkbAllocator, type SkBuff } from "../../src/skb/skbuff.ts";
 import { emitIpv4, IpProtocol, type Ipv4Repr, parseIpv4 } from "../../src/wire/ipv4.ts";
 import { fragmentIpv4 } from "../../src/ipv4/fragment.ts";
@@ -455,9 +455,17 @@ test("different protocol, source or id are different datagrams", () => {
 // ---------------------------------------------------------------------------
 // Resource caps
 
+/** Arena classes from 2 KiB up: fragments from a device arrive in frame-sized slots. */
+function frameSlots(): Arena {
+  return new Arena({ classes: DEFAULT_SIZE_CLASSES.filter((c) => c.size >= 2048) });
+}
+
 test("§8-9 memory cap: thousands of tiny fragments from many ids stay under the cap, oldest evicted first", () => {
   const high = 64 * 2048;
-  const e = env({ highThresholdBytes: high, lowThresholdBytes: 48 * 2048, maxDatagrams: 4096 });
+  const e = env(
+    { highThresholdBytes: high, lowThresholdBytes: 48 * 2048, maxDatagrams: 4096 },
+    frameSlots(),
+  );
   const N = 4000;
   for (let i = 0; i < N; i++) {
     // 8-byte last fragments in 2 KiB slots: counted by slot, not by payload.
@@ -481,7 +489,7 @@ test("§8-9 memory cap: thousands of tiny fragments from many ids stay under the
 });
 
 test("§8-9 memory cap: a single datagram bigger than the cap is dropped, others untouched", () => {
-  const e = env({ highThresholdBytes: 8 * 2048, lowThresholdBytes: 4 * 2048 });
+  const e = env({ highThresholdBytes: 8 * 2048, lowThresholdBytes: 4 * 2048 }, frameSlots());
   add(e, { offset: 8, len: 8, mf: false, id: 100 });
   for (let i = 0; i < 8; i++) add(e, { offset: i * 8, len: 8, mf: true, id: 7 });
   // id 100 was evicted to make room for id 7's 8th fragment: exactly at the cap.

@@ -2,7 +2,7 @@
  * Routing and source address selection in live stacks: longest-prefix
  * match, default gateway (next hop and ARP target), the outgoing
  * interface's source address, ENETUNREACH, down interfaces, metrics, and
- * route MTUs (RFC 1122 §3.3.1, §3.3.4.3; SEEDS §2.5).
+ * route MTUs (RFC 1122 §3.3.1, §3.3.4.3; Linux `fib_lookup`).
  */
 import * as assert from "uvu/assert";
 import { test, testSeed } from "../_util/test.ts";

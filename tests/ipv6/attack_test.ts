@@ -1,6 +1,6 @@
 /**
- * Attacks on the IPv6 layer, counted and bounded (CONFORMANCE §8 rows 9, 17
- * and 18, issue 12): overlapping and tiny fragments, fragment-train floods,
+ * Attacks on the IPv6 layer, counted and bounded (§8 rows 9, 17 and 18 in
+ * tests/tcp/TRACEABILITY.md §6; issue 12): overlapping and tiny fragments, fragment-train floods,
  * neighbour cache exhaustion with 50,000 random targets, a router
  * advertisement flood, and hop-by-hop option floods. After each the stack
  * still answers a ping and, once the timers have run, the arena is back at

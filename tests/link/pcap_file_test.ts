@@ -1,6 +1,6 @@
 /**
  * Deno-only pcap tests: the file sink, and validation of a pipe capture by an
- * independent dissector (`tshark`, CONFORMANCE.md §6 row 8).
+ * independent dissector (`tshark`, the filter `TSHARK_BAD_FRAME_FILTER`).
  *
  * @module
  */

@@ -14,14 +14,16 @@ test("Arena: offset 0 and the reserved page are never handed out", () => {
 test("Arena: picks the smallest class that fits and refuses what fits none", () => {
   const arena = new Arena();
   const sizes = DEFAULT_SIZE_CLASSES.map((c) => c.size);
+  const control = arena.tryAllocSlotId(14 + 60 + 60); // headers only: a SYN, an ACK
   const small = arena.tryAllocSlotId(1514 + 192);
   const jumbo = arena.tryAllocSlotId(9014 + 192);
   const big = arena.tryAllocSlotId(65535 + 14 + 192);
-  assert.is(arena.slotSize(small), sizes[0]);
-  assert.is(arena.slotSize(jumbo), sizes[1]);
-  assert.is(arena.slotSize(big), sizes[2]);
-  assert.is(arena.tryAllocSlotId(sizes[2]! + 1), -1);
-  for (const id of [small, jumbo, big]) arena.releaseSlot(id);
+  assert.is(arena.slotSize(control), sizes[0]);
+  assert.is(arena.slotSize(small), sizes[1]);
+  assert.is(arena.slotSize(jumbo), sizes[2]);
+  assert.is(arena.slotSize(big), sizes[3]);
+  assert.is(arena.tryAllocSlotId(sizes[3]! + 1), -1);
+  for (const id of [control, small, jumbo, big]) arena.releaseSlot(id);
   assert.is(arena.inUse, 0);
 });
 

@@ -1,8 +1,8 @@
 /**
  * `inetStreamOps` through the BSD layer, data and teardown: send/recv
  * flags, partial writes and backpressure (with the zero window on the
- * wire), shutdown variants (seeds §2.2 `inet_shutdown`), EPIPE + the
- * SIGPIPE callback (seeds §4 item 13), timeouts, socket options, readiness.
+ * wire), shutdown variants (Linux `inet_shutdown`), EPIPE + the
+ * SIGPIPE callback (instead of the signal), timeouts, socket options, readiness.
  */
 import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
@@ -179,7 +179,7 @@ test("MSG_WAITALL waits until the buffer is full; at EOF it returns the bytes it
   await p.close();
 });
 
-test("partial write (seed §4 item 15): a non-blocking send queues what fits and returns the count, then EAGAIN", async () => {
+test("partial write (as Linux tcp_sendmsg): a non-blocking send queues what fits and returns the count, then EAGAIN", async () => {
   const p = pair({ seed: 404 });
   const { c, s } = await connected(p, {
     setup: (l) => p.b.sockets.setsockopt(l, SOL_SOCKET, SO_RCVBUF, 4096),

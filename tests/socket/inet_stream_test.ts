@@ -1,7 +1,7 @@
 /**
  * `inetStreamOps` through the BSD layer, connection management: socket,
  * bind, listen, connect (blocking and not), accept/accept4, AF_UNSPEC
- * disconnect — the errno paths of seeds §2.1/§2.2 (`inet_stream_connect`,
+ * disconnect — the errno paths of Linux's socket layer (`inet_stream_connect`,
  * `inet_listen`, `inet_accept`, `sys_accept4`). Data, shutdown and options
  * are in `inet_stream_io_test.ts`.
  */
@@ -127,7 +127,7 @@ test("inet_listen: an unbound socket autobinds an ephemeral port; SO_ACCEPTCONN;
   await p.close();
 });
 
-test("seed §4 item 15: listen() on a listener only updates the backlog; EINVAL when connected or not CLOSE/LISTEN", async () => {
+test("listen() on a listener only updates the backlog (Linux inet_listen); EINVAL when connected or not CLOSE/LISTEN", async () => {
   const p = pair({ seed: 304 });
   const s = p.b.sockets;
   const l = listening(p.b, 8080, 1);
@@ -325,7 +325,7 @@ test("connect(AF_UNSPEC) disconnects: RST to the peer, ENOTCONN peer name, a bou
   await p.close();
 });
 
-test("accept4: SOCK_NONBLOCK sets O_NONBLOCK on the new fd; O_NONBLOCK of the listener is NOT inherited (seed §2.1)", async () => {
+test("accept4: SOCK_NONBLOCK sets O_NONBLOCK on the new fd; O_NONBLOCK of the listener is NOT inherited (Linux __sys_accept4)", async () => {
   const p = pair({ seed: 315 });
   const s = p.b.sockets;
   const l = tcp(p.b, SOCK_STREAM | SOCK_NONBLOCK);
@@ -389,7 +389,7 @@ test("data that arrives right after the handshake, before accept(), is kept for 
   await p.close();
 });
 
-test("seed §4 item 15: an accepted socket may already be CLOSE-WAIT (data + FIN) or CLOSED (reset) — accept still returns it", async () => {
+test("Linux inet_accept: an accepted socket may already be CLOSE-WAIT (data + FIN) or CLOSED (reset) — accept still returns it", async () => {
   const p = pair({ seed: 319 });
   const l = listening(p.b, 8080);
   const s = p.b.sockets;
@@ -442,7 +442,7 @@ test("close(): a listener resets connections never accepted; the client sees ECO
   await p.close();
 });
 
-test("seed §4 item 15: connect-to-self works through simultaneous open; the socket talks to itself", async () => {
+test("MUST-10: connect-to-self works through simultaneous open; the socket talks to itself", async () => {
   const p = pair({ seed: 322 });
   const s = p.a.sockets;
   const fd = tcp(p.a);

@@ -1,5 +1,5 @@
 /**
- * Stateful fuzz at issue scale (CONFORMANCE §6 row 6 (b), §8 rows 15/19):
+ * Stateful fuzz at issue scale (§8 rows 15/19 in TRACEABILITY.md §6):
  * ≥ 100,000 seeded mutations of real segments injected into established
  * connections while a real two-way transfer runs over an impaired pipe.
  *
@@ -542,7 +542,7 @@ function report(name: string, t: Tally): string {
     `(+${t.challengeLimited} limited), PAWS ${t.paws}; top drops: ${top}`;
 }
 
-// 6 tests × 40,000 mutations = 240,000 (≥ 100,000, CONFORMANCE §6 row 6).
+// 6 tests × 40,000 mutations = 240,000 (≥ 100,000 per run).
 const PER_TEST = Number(env("NETWASM_FUZZ_MUTATIONS") ?? 40_000);
 const PER_ROUND = 1_000;
 const TRACE = env("NETWASM_FUZZ_TRACE") !== undefined;

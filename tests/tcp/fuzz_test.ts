@@ -1,5 +1,5 @@
 /**
- * Stateful fuzzing (CONFORMANCE §5 fuzz tier, §8 rows 15/19): random
+ * Stateful fuzzing (§8 rows 15/19 in TRACEABILITY.md §6): random
  * segments — flags, sequence and acknowledgment numbers near and far from
  * the window, options (SACK blocks, timestamps, window scale, MSS), payloads
  * — thrown at a listener and at live connections in every state. No

@@ -1,6 +1,6 @@
 /**
  * Generates the §3.10 conformance matrix scripts in `tests/tcp/scripts/`
- * (CONFORMANCE.md §3.3: one script per state × segment class, RFC 5961
+ * (TRACEABILITY.md §4: one script per state × segment class, RFC 5961
  * variants included). The `.pkt` files are committed; this file is how they
  * were written and how to regenerate them after changing an expectation:
  *

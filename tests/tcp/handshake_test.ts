@@ -50,7 +50,7 @@ test("MUST-10: simultaneous open — crossed SYNs go SYN-SENT → SYN-RECEIVED �
   await p.close();
 });
 
-test("connect-to-self on loopback works through simultaneous open (seed §4 item 15)", async () => {
+test("connect-to-self on loopback works through simultaneous open (MUST-10, as Linux)", async () => {
   const p = pair({ seed: 3 });
   const s = p.a.tcp.socket();
   assert.is(s.bind(0x7f000001, 7000), 0);

@@ -1,5 +1,5 @@
 /**
- * The RFC 9293 §3.10 conformance matrix (CONFORMANCE.md §3.3, goal G2): one
+ * The RFC 9293 §3.10 conformance matrix (TRACEABILITY.md §4): one
  * packet script per (state × segment class) in `tests/tcp/scripts/`, plus
  * the hand-written MUST scripts there (`must-*.pkt`). Each test is named
  * after the file and the requirement IDs on the script's first comment line,

@@ -9,7 +9,6 @@ import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
 import { type Pair, pair, settle } from "../_util/sim.ts";
 import { Errno } from "../../src/core/errno.ts";
-import { Arena } from "../../src/skb/arena.ts";
 import { MemWait, TcpMemory } from "../../src/tcp/mem.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import type { TcpSock } from "../../src/tcp/sock.ts";
@@ -306,22 +305,24 @@ test("out-of-order data by true size: 1-byte segments stop at SO_RCVBUF's worth 
 });
 
 test("the receive path cannot be starved (issue 15 item 3): send buffers stop at the arena's reserve, ping and new connections still get slots", async () => {
-  const arena = new Arena({
-    classes: [{ size: 2048, max: 640, reserve: 128 }, { size: 66560, max: 8, reserve: 2 }],
-  });
+  const arenaClasses = [{ size: 2048, max: 640, reserve: 128 }, {
+    size: 66560,
+    max: 8,
+    reserve: 2,
+  }];
   const MiB = 1 << 20;
   // TCP's own marks above what the arena holds: here the arena's reserve is what stops the writers.
   const p = pair({
     seed: 1508,
     impair: { delay: 1 },
-    arena,
+    arenaClasses,
     b: { tcp: { memLow: 8 * MiB, memPressure: 12 * MiB, memHigh: 16 * MiB } },
   });
   const clients: TcpSock[] = [];
   const srv = serve(p, clients, { rcvbuf: 2048 });
   for (let i = 0; i < 8; i++) srv.open();
   p.clock.advance(2000);
-  const c0 = arena.stats().classes[0]!;
+  const c0 = p.arena.stats().classes[0]!;
   assert.ok(c0.reserveRefusals > 0, "writers were kept off the reserve");
   assert.ok(p.b.stats.drops.snapshot()["tcp.out_of_memory"]! > 0);
   assert.ok(c0.max - c0.inUse >= c0.reserve - 8, `${c0.inUse} of ${c0.max} in use`);

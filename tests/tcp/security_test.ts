@@ -1,5 +1,5 @@
 /**
- * Security checklist (CONFORMANCE §8, §4.6 RFC 5961) in simulation: blind
+ * Security checklist (RFC 5961 and the attack classes of TRACEABILITY.md §6) in simulation: blind
  * RST / SYN / data injection, the challenge-ACK side channel, ACK division,
  * SACK abuse at a tiny MSS, out-of-order exhaustion, zero/one-byte window
  * persist, SYN flood and TIME-WAIT assassination. Each test names its §8 row.
@@ -585,9 +585,10 @@ test("§8 row 1 (SYN flood, simulation): thousands of SYNs from spoofed sources 
   // TCP itself holds nothing per cookie. Each cookie SYN-ACK to a spoofed
   // on-link source waits for ARP until resolution fails (~3 s here): at most
   // one packet per unresolved address (240 spoofed sources) plus the
-  // neighbour table's table-wide pending budget (2 KiB slots), and a margin
-  // for the handful of frames in flight.
-  const bound = 240 + p.b.neighbours.pendingTotalBytes / 2048 + 16;
+  // neighbour table's table-wide pending budget (counted in slot bytes; a
+  // SYN-ACK is header-only, the arena's smallest class), and a margin for
+  // the handful of frames in flight.
+  const bound = 240 + p.b.neighbours.pendingTotalBytes / p.arena.classes[0]!.size + 16;
   assert.ok(maxArena <= bound, `arena slots ${maxArena} > ${bound}`);
   // Under pressure the SYNs are answered with cookies (RFC 4987 §3.6), not
   // stored and not dropped.

@@ -383,7 +383,7 @@ test("connect: reserved ports are skipped", () => {
   assert.equal(got.sort(), [40015, 40016, 40017, 40018, 40019]);
 });
 
-test("connect: a bound port checks only the 4-tuple, so it can fail after bind (SEEDS §4 item 15)", () => {
+test("connect: a bound port checks only the 4-tuple, so it can fail after bind (as Linux __inet_hash_connect)", () => {
   const { tables } = setup();
   const s1 = sock({ reuseAddr: true }), s2 = sock({ reuseAddr: true });
   assert.is(tables.bind(s1, 0, 7000), 0);

@@ -91,3 +91,29 @@ for (const { name, impair, features } of ALL) {
     else assert.is(superFrames, 0, "a frame over the MTU crossed a per-frame wire");
   });
 }
+
+test("MUST-16 / DEV-6: over a link with MTU 65,536 (no TSO) segments are MTU − 40 less options, up to a whole datagram; 4 MiB each way intact", async () => {
+  const p = pair({ seed: 65, mtu: 65536, features: 0, impair: { delay: 1 } });
+  let largest = 0;
+  p.devB.addTap((dir, _u8, _o, len) => {
+    if (dir === "rx" && len > largest) largest = len;
+  });
+  const { listener, client, server } = connectPair(p, 8080);
+  // MTU − 40 (MUST-67) capped at a whole 65,535-byte datagram: 65,495 each
+  // way (the peer's MSS option), less the 12 bytes of the timestamp option.
+  assert.is(client.tcb.snd.mssClamp, 65495);
+  assert.is(client.tcb.snd.mss, 65495 - 12);
+  assert.is(client.tcb.rcv.advmss, 65495 - 12);
+  const dx = randomBytes(4 << 20, 1);
+  const dy = randomBytes(4 << 20, 2);
+  const r = exchange(p, client, server, dx, dy);
+  assert.is(await sha256(r.atY), await sha256(dx));
+  assert.is(await sha256(r.atX), await sha256(dy));
+  // Ethernet + IPv4 + TCP with timestamps around a full-size segment.
+  assert.is(largest, 14 + 20 + 32 + client.tcb.snd.mss, "full-size segments crossed the wire");
+  client.close();
+  server.close();
+  listener.close();
+  p.clock.runUntil(() => p.a.tcp.socks.size === 0 && p.b.tcp.socks.size === 0, 300_000);
+  await p.close();
+});
