@@ -13,16 +13,19 @@
  *   (`ConnectionReset`, MUST-12), and so is a timeout (`TimedOut`). Once a
  *   connection has failed, every later `read()`/`write()` reports that
  *   same error, whichever call saw it first.
- * - This function takes IPv4 literals or `"localhost"`; `stack.connect()`
- *   also takes names, resolved through the stack's resolver.
+ * - This function takes IPv4 and IPv6 literals (`"::1"`, `"[2001:db8::2]"`,
+ *   `"fe80::1%eth0"`) or `"localhost"`; `stack.connect()` also takes names,
+ *   resolved through the stack's resolver (Happy Eyeballs over both families).
  *
  * @module
  */
 import { Errno } from "../core/errno.ts";
 import { formatIpv4, tryParseIpv4 } from "../wire/addr.ts";
+import { formatIpv6, splitZone, tryParseIpv6Address } from "../wire/addr6.ts";
 import type { SockAddrIn } from "../socket/address.ts";
 import {
   AF_INET,
+  AF_INET6,
   IPPROTO_TCP,
   SHUT_RD,
   SHUT_WR,
@@ -48,7 +51,7 @@ import type { Socket } from "../socket/socket.ts";
 export interface TcpNetAddr {
   /** Always "tcp". */
   readonly transport: "tcp";
-  /** IPv4 address, dotted quad. */
+  /** IPv4 address (dotted quad) or IPv6 address (RFC 5952 text; an IPv4 peer of a `::` listener is `::ffff:a.b.c.d`). */
   readonly hostname: string;
   /** TCP port. */
   readonly port: number;
@@ -66,7 +69,7 @@ export interface TcpNetAddr {
 export interface ConnectOptions {
   /** Remote port, 1…65535. */
   port: number;
-  /** Remote IPv4 address or "localhost" (default "127.0.0.1", like Deno). */
+  /** Remote IPv4 or IPv6 address or "localhost" (default "127.0.0.1", like Deno). */
   hostname?: string;
   /** Only "tcp". */
   transport?: "tcp";
@@ -93,9 +96,10 @@ export async function connect(sockets: SocketLayer, options: ConnectOptions): Pr
   const address = resolveHost(options.hostname ?? "127.0.0.1", "connect");
   const signal = options.signal;
   signal?.throwIfAborted();
-  const fd = sockets.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  const family = hostFamily(address);
+  const fd = sockets.socket(family, SOCK_STREAM, IPPROTO_TCP);
   try {
-    await sockets.connect(fd, { address, port }, signal ? { signal } : {});
+    await sockets.connect(fd, { family, address, port }, signal ? { signal } : {});
   } catch (e) {
     closeQuietly(sockets, fd);
     // Deno.connect rejects with the signal's reason (a TimeoutError for AbortSignal.timeout).
@@ -461,24 +465,46 @@ export function checkPort(port: unknown, min: number, op: string): number {
 }
 
 /**
- * An IPv4 literal, or "localhost" → 127.0.0.1 (names are resolved by the
- * stack before they get here); anything else is a `TypeError` naming `op`.
+ * An IPv4 literal, an IPv6 literal (in brackets or not, with a `%zone`:
+ * `"fe80::1%eth0"`), or "localhost" → 127.0.0.1 (names are resolved by the
+ * stack before they get here), in canonical text; anything else is a
+ * `TypeError` naming `op`.
  *
  * @example
  * ```ts
  * import { resolveHost } from "./conn.ts";
  * resolveHost("localhost", "connect"); // "127.0.0.1"
+ * resolveHost("[2001:DB8::2]", "connect"); // "2001:db8::2"
  * ```
  */
 export function resolveHost(hostname: string, op: string): string {
   if (hostname === "localhost") return "127.0.0.1";
   const a = typeof hostname === "string" ? tryParseIpv4(hostname) : null;
-  if (a === null) {
-    throw new TypeError(
-      `${op}: hostname "${hostname}" is not an IPv4 address (resolve names with stack.connect() or stack.resolveDns())`,
-    );
-  }
-  return formatIpv4(a);
+  if (a !== null) return formatIpv4(a);
+  const bare = typeof hostname === "string" && hostname.startsWith("[") && hostname.endsWith("]")
+    ? hostname.slice(1, -1)
+    : String(hostname);
+  const [text, zone] = splitZone(bare);
+  const a6 = tryParseIpv6Address(text);
+  if (a6 !== null && zone !== "") return formatIpv6(a6) + (zone !== null ? `%${zone}` : "");
+  throw new TypeError(
+    `${op}: hostname "${hostname}" is not an IPv4 or IPv6 address (resolve names with stack.connect() or stack.resolveDns())`,
+  );
+}
+
+/**
+ * The address family of an address {@link resolveHost} returned: AF_INET6
+ * for IPv6 text, else AF_INET.
+ *
+ * @example
+ * ```ts
+ * import { hostFamily } from "./conn.ts";
+ * hostFamily("::1"); // 10 (AF_INET6)
+ * hostFamily("192.0.2.2"); // 2 (AF_INET)
+ * ```
+ */
+export function hostFamily(address: string): number {
+  return address.includes(":") ? AF_INET6 : AF_INET;
 }
 
 /** Close `fd` if it is still open (the stack may have closed it already). */

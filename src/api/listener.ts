@@ -6,18 +6,12 @@
  *
  * @module
  */
-import {
-  AF_INET,
-  IPPROTO_TCP,
-  SO_REUSEADDR,
-  SOCK_STREAM,
-  SOL_SOCKET,
-} from "../socket/constants.ts";
+import { IPPROTO_TCP, SO_REUSEADDR, SOCK_STREAM, SOL_SOCKET } from "../socket/constants.ts";
 import { Errno } from "../core/errno.ts";
 import { BadResource, Interrupted, NotSupported } from "../socket/errors.ts";
 import type { SocketLayer } from "../socket/fd_table.ts";
 import type { Socket } from "../socket/socket.ts";
-import { checkPort, closedError, Conn, resolveHost, type TcpNetAddr } from "./conn.ts";
+import { checkPort, closedError, Conn, hostFamily, resolveHost, type TcpNetAddr } from "./conn.ts";
 
 /**
  * Options for `stack.listen()` (as `Deno.TcpListenOptions`, same names).
@@ -31,7 +25,10 @@ import { checkPort, closedError, Conn, resolveHost, type TcpNetAddr } from "./co
 export interface ListenOptions {
   /** Local port (default 0: an ephemeral port, see `Listener.addr`). */
   port?: number;
-  /** Local address (default "0.0.0.0": every interface). */
+  /**
+   * Local address (default "0.0.0.0": every IPv4 interface; `"::"` takes
+   * IPv6 and, v4-mapped, IPv4 clients too).
+   */
   hostname?: string;
   /** Only "tcp". */
   transport?: "tcp";
@@ -80,10 +77,11 @@ export function listen(sockets: SocketLayer, options: ListenOptions = {}): Liste
     throw new TypeError(`listen: backlog ${backlog} is not a non-negative integer`);
   }
   const address = resolveHost(options.hostname ?? "0.0.0.0", "listen");
-  const fd = sockets.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  const family = hostFamily(address);
+  const fd = sockets.socket(family, SOCK_STREAM, IPPROTO_TCP);
   try {
     if (options.reuseAddress ?? true) sockets.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-    sockets.bind(fd, { address, port });
+    sockets.bind(fd, { family, address, port });
     sockets.listen(fd, backlog);
   } catch (e) {
     sockets.close(fd);

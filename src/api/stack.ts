@@ -44,20 +44,23 @@ import type { TcpConfig } from "../tcp/config.ts";
 import type { Tcb } from "../tcp/tcb.ts";
 import { createTcpTables } from "../tcp/tables_impl.ts";
 import { TcpProtocol } from "../tcp/tcp.ts";
+import { Tcp6 } from "../tcp/tcp6.ts";
 import { SocketLayer } from "../socket/fd_table.ts";
 import type { InetConfig } from "../socket/inet.ts";
 import { registerInetDgram } from "../socket/inet_dgram.ts";
 import { registerInetStream } from "../socket/inet_stream.ts";
 import { registerInet6Dgram } from "../socket/inet6_dgram.ts";
+import { registerInet6Stream } from "../socket/inet6_stream.ts";
 import { Udp6 } from "../udp/udp6.ts";
 import { type UdpOptions, UdpProtocol } from "../udp/udp.ts";
 import { closeIpv6, createIpv6, type Ipv6Family, type Ipv6Options } from "../ipv6/setup.ts";
 import { Icmpv6Type } from "../wire/icmpv6.ts";
+import { isLinkLocal6 } from "../wire/addr6.ts";
 import { pingIpv6, planInterface } from "./stack6.ts";
 import { parseIpv6 as parseIpv6Header } from "../wire/ipv6.ts";
 import { type DatagramConn, listenDatagram, type ListenDatagramOptions } from "./datagram.ts";
 import { checkConnectOptions, type Conn, connect, type ConnectOptions } from "./conn.ts";
-import { happyEyeballs } from "./happy_eyeballs.ts";
+import { happyEyeballs, interleaveFamilies } from "./happy_eyeballs.ts";
 import {
   type MxRecord,
   type RecordType,
@@ -310,9 +313,11 @@ export class Stack implements AsyncDisposable {
       cookies: new SynCookies({ now: () => this.clock.now(), rng: random }),
       stats: this.stats.tcp,
       drops: this.stats.drops,
+      ipv6: this.ipv6,
       ...(options.tcp ? { config: options.tcp } : {}),
     });
     this.ipv4.register(IpProtocol.TCP, this.tcp);
+    new Tcp6(this.tcp.ctx); // registers itself for IPv6 next header 6
     this.udp = new UdpProtocol(this.ipv4, {
       ...options.udp,
       ...(options.localPortRange ? { localPortRange: options.localPortRange } : {}),
@@ -337,6 +342,7 @@ export class Stack implements AsyncDisposable {
       this.inet,
     );
     registerInetStream(this.sockets, this.tcp, this.inet);
+    registerInet6Stream(this.sockets, this.tcp, this.ipv6.layer, this.inet);
     this.dns = new Resolver({
       sockets: this.sockets,
       clock: this.clock,
@@ -620,15 +626,17 @@ export class Stack implements AsyncDisposable {
 
   /**
    * `connect()` to a name: its addresses from the resolver, tried with Happy
-   * Eyeballs (RFC 8305). IPv4 only until the stack has IPv6: then AAAA is
-   * asked too and `interleaveFamilies` orders the answers.
+   * Eyeballs (RFC 8305). AAAA is asked too when the stack has a global (or
+   * unique-local) IPv6 address (getaddrinfo's AI_ADDRCONFIG); the answers
+   * are ordered IPv6 first with the families interleaved (§4).
    */
   async #connectByName(host: string, options: ConnectOptions): Promise<Conn> {
     checkConnectOptions(options);
     const signal = options.signal;
-    const addrs = await this.dns.lookupHost(host, signal ? { signal } : {});
+    const ipv6 = hasRoutableIpv6(this.ipv6);
+    const addrs = await this.dns.lookupHost(host, { ipv6, ...(signal ? { signal } : {}) });
     return await happyEyeballs(
-      addrs.filter((a) => a.family === 4),
+      interleaveFamilies(addrs.filter((a) => a.family === 4 || ipv6)),
       (a, s) => connect(this.sockets, { ...options, hostname: a.address, signal: s }),
       { clock: this.clock, discard: (c) => c.close(), ...(signal ? { signal } : {}) },
     );
@@ -796,6 +804,15 @@ export class Stack implements AsyncDisposable {
       skb.free();
     }
   }
+}
+
+/** Does any interface have a usable IPv6 address beyond link scope (AI_ADDRCONFIG)? */
+function hasRoutableIpv6(v6: Ipv6Family): boolean {
+  for (const d of v6.devices.all()) {
+    if (d.iface.loopback || d.disabled) continue;
+    for (const a of d.addrs) if (a.usable && !isLinkLocal6(a.address)) return true;
+  }
+  return false;
 }
 
 /** An IPv4 dotted quad (not the shorthand forms `new URL` or inet_aton accept). */

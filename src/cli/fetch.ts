@@ -5,7 +5,9 @@
  * chunk by chunk (awaited, so a slow sink slows the TCP window down, never
  * memory up).
  *
- * The URL's host is an IPv4 literal or a name, resolved by the stack's resolver.
+ * The URL's host is an IPv4 literal, an IPv6 literal in brackets
+ * (`http://[2001:db8::2]:8080/`, RFC 3986 §3.2.2) or a name, resolved by the
+ * stack's resolver.
  *
  * @module
  */
@@ -19,7 +21,7 @@ export const DEFAULT_FETCH_IDLE_MS = 30_000;
 
 /** What a URL asks for, checked. */
 export interface FetchTarget {
-  /** The server: an IPv4 address or a name. */
+  /** The server: an IPv4 address, an IPv6 address in brackets, or a name. */
   readonly hostname: string;
   readonly port: number;
   /** Path and query, as sent in the request line. */
@@ -37,7 +39,7 @@ export class FetchUrlError extends Error {
 
 /**
  * Check an `http://HOST[:port]/path` URL. Throws {@link FetchUrlError} for
- * another scheme, user info, an IPv6 literal or a bad port.
+ * another scheme, user info or a bad port.
  *
  * @example
  * ```ts
@@ -60,14 +62,6 @@ export function parseFetchUrl(url: string): FetchTarget {
   }
   if (u.username !== "" || u.password !== "") {
     throw new FetchUrlError("user:password@ in the URL is not supported");
-  }
-  if (u.hostname.startsWith("[")) {
-    // An IPv6 literal (RFC 3986 §3.2.2): the address is understood, but TCP
-    // runs over IPv4 only so far.
-    throw new FetchUrlError(
-      `${u.hostname} is an IPv6 address: netwasm's TCP does not run over IPv6 yet ` +
-        `(ping and UDP do); use an IPv4 address`,
-    );
   }
   const port = u.port === "" ? 80 : Number(u.port);
   if (!(port >= 1 && port <= 65535)) throw new FetchUrlError(`port ${u.port} is not in 1…65535`);

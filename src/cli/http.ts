@@ -257,7 +257,8 @@ class HttpConnection implements Admitted {
     this.#stats = stats;
     this.#admission = admission;
     this.client = conn.remoteAddr.hostname;
-    this.#peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    const h = conn.remoteAddr.hostname;
+    this.#peer = `${h.includes(":") ? `[${h}]` : h}:${conn.remoteAddr.port}`;
     // The first head's clock runs from the accept: a connection that sends
     // nothing holds its slot no longer than one that trickles.
     this.#headDeadline = clock.now() + this.#headerMs;

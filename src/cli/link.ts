@@ -49,6 +49,12 @@ export interface HostConfig {
   readonly pcap?: string;
   /** TCP settings (the `--tcp-mem` marks). */
   readonly tcp?: Partial<TcpConfig>;
+  /**
+   * Open the TAP with `IFF_VNET_HDR` offloads (checksum, TSO/GSO; see
+   * `TapDevice`): 64 KiB segments cross in one read/write. Default false
+   * (`--offload` turns it on; `netwasm perf` defaults to on).
+   */
+  readonly offload?: boolean;
 }
 
 /** A running host; always {@link CliHost.close} it. */
@@ -119,6 +125,7 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
         name: config.tap!,
         allocator: stack.allocator,
         clock,
+        offload: config.offload ?? false,
         ...(config.create ? { create: true } : {}),
         ...(config.netns !== undefined ? { netns: config.netns } : {}),
         ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),

@@ -25,7 +25,9 @@
 import { parseArgs } from "node:util";
 import { TapError } from "../link/tap.ts";
 import { formatIpv4, tryParseCidr, tryParseIpv4, tryParseMac } from "../wire/addr.ts";
-import { tryParseIpv6Address, tryParseIpv6Cidr } from "../wire/addr6.ts";
+import { formatIpv6, isLinkLocal6, tryParseIpv6Address, tryParseIpv6Cidr } from "../wire/addr6.ts";
+import type { Stack } from "../api/stack.ts";
+import type { Iface } from "../ipv4/iface.ts";
 import { runEchoServer } from "./echo.ts";
 import { startStatsReporter } from "./stats.ts";
 import { runTcpEchoServer } from "./tcp_echo.ts";
@@ -104,6 +106,7 @@ const OPTIONS = {
   mtu: { type: "string" },
   mac: { type: "string" },
   pcap: { type: "string" },
+  offload: { type: "boolean" },
   count: { type: "string", short: "c" },
   size: { type: "string", short: "s" },
   interval: { type: "string", short: "i" },
@@ -141,6 +144,7 @@ const LINK_FLAGS: readonly Flag[] = [
   "mtu",
   "mac",
   "pcap",
+  "offload",
 ];
 const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
   help: [],
@@ -184,6 +188,8 @@ Commands:
                    static-file HTTP/1.1 server (GET, HEAD, keep-alive) on a TAP
   fetch URL        HTTP/1.1 GET through netwasm's TCP, like curl; body to stdout or -o FILE
   demo             in-memory network demo on simulated time (no TAP, no root)
+  perf -s | -c HOST  throughput test speaking iperf3's protocol (iperf3 is the peer);
+                   flags: deno task netwasm perf --help
   relay --listen HOST:PORT
                    switch browser pages' frames (WebSocket) to each other and a TAP;
                    flags: deno task netwasm relay --help
@@ -208,6 +214,8 @@ or a relay
   --mtu N          interface MTU (default 1500)
   --mac MAC        our MAC address, e.g. 02:00:00:00:00:02 (default: chosen by the driver)
   --pcap FILE      write every frame of the interface to FILE (libpcap format)
+  --offload        open the TAP with IFF_VNET_HDR offloads: the kernel checksums and cuts
+                   TCP segments, 64 KiB super-segments cross each way (perf: on by default)
   --stats N        (echo, http, fetch) print the socket table (state, queues, cwnd, srtt,
                    rto, retransmits), TCP counters and memory to stderr every N seconds;
                    kill -USR1 PID prints it at any time
@@ -250,8 +258,9 @@ http flags:
   -q, --quiet      no line per request
 
 fetch flags:
-  URL              http://HOST[:PORT]/PATH — HOST an IPv4 address or a name (resolved
-                   with the name servers from --dhcp). Redirects are printed, not followed.
+  URL              http://HOST[:PORT]/PATH — HOST an IPv4 address, an IPv6 address in
+                   brackets (http://[2001:db8::2]:8080/) or a name (resolved with the
+                   name servers from --dhcp). Redirects are printed, not followed.
   -o, --output FILE  write the body to FILE instead of stdout
   -W, --timeout SECS  give up after SECS without a byte from the server (default 30)
   -q, --quiet      no summary line on stderr (errors are still printed)
@@ -290,6 +299,10 @@ class UsageError extends Error {}
 export async function main(args: readonly string[], io: CliIo = CONSOLE_IO): Promise<number> {
   // The relay has flags of its own (repeatable --origin, --listen, …): parsed in relay.ts.
   if (args[0] === "relay") return (await import("./relay.ts")).relayMain(args.slice(1), io);
+  // perf takes iperf3's flags (-c HOST, -s, -t, -P …) plus the link flags.
+  if (args[0] === "perf") {
+    return (await import("./perf.ts")).perfMain(args.slice(1), io, (v) => hostConfig(v as Values));
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
@@ -496,6 +509,7 @@ function hostConfig(values: Values): HostConfig {
     ...(mtu !== undefined ? { mtu } : {}),
     ...(pcap !== undefined ? { pcap } : {}),
     ...(tcp !== undefined ? { tcp } : {}),
+    ...(values.offload === true ? { offload: true } : {}),
   };
 }
 
@@ -600,8 +614,7 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
         throw e;
       });
     // With IPv6 on the link, one dual-stack socket on :: serves both families.
-    const ipv6 = config.ip6 !== undefined || config.slaac === true ||
-      config.address?.includes(":") === true;
+    const ipv6 = usesIpv6(config);
     if (udp !== undefined) {
       servers.push(
         guard(runEchoServer(host.stack, {
@@ -623,6 +636,7 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
       servers.push(
         guard(runTcpEchoServer(host.stack, {
           port: tcp,
+          ...(ipv6 ? { hostname: "::" } : {}),
           quiet,
           signal: both,
           write: io.out,
@@ -636,6 +650,27 @@ async function echo(rest: readonly string[], values: Values, io: CliIo): Promise
     for (const line of await Promise.all(servers)) io.out(`netwasm echo: ${line}`);
     return 0;
   });
+}
+
+/**
+ * The host part of a server's URL: for a wildcard listener the interface's
+ * IPv4 address, else its first global IPv6 address in brackets.
+ */
+function servingHost(stack: Stack, iface: Iface, hostname: string): string {
+  if (hostname === "0.0.0.0" || hostname === "::") {
+    if (iface.address !== 0) return formatIpv4(iface.address);
+    const g = stack.ipv6.devices.get(iface)?.addrs.find((a) =>
+      a.usable && !isLinkLocal6(a.address)
+    );
+    if (g !== undefined) return `[${formatIpv6(g.address)}]`;
+  }
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/** Does the link run IPv6 (then servers listen on `::`, dual stack)? */
+function usesIpv6(config: HostConfig): boolean {
+  return config.ip6 !== undefined || config.slaac === true ||
+    config.address?.includes(":") === true;
 }
 
 /**
@@ -708,6 +743,8 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
   return await withHost(config, io, values, async (host, signal) => {
     const stats = await serveHttp(host.stack, {
       port,
+      // With IPv6 on the link, one dual-stack listener on :: serves both families.
+      ...(usesIpv6(config) ? { hostname: "::" } : {}),
       files: directorySource(root),
       quiet: values.quiet === true,
       ...(maxConnections !== undefined ? { maxConnections } : {}),
@@ -720,9 +757,7 @@ async function http(rest: readonly string[], values: Values, io: CliIo): Promise
       onListen: (a) =>
         io.out(
           `netwasm http: serving ${root} on http://${
-            a.hostname === "0.0.0.0" && host.iface.address !== 0
-              ? formatIpv4(host.iface.address)
-              : a.hostname
+            servingHost(host.stack, host.iface, a.hostname)
           }:${a.port}/ (Ctrl-C stops)`,
         ),
     });

@@ -109,7 +109,7 @@ export async function prepareRequest(
   };
 }
 
-/** Only http: (TLS is not part of netwasm), and no IPv6 literals yet. */
+/** Only http: (TLS is not part of netwasm), no credentials; IPv6 literals (`http://[::1]/`) are fine. */
 export function checkUrl(url: URL): void {
   if (url.protocol !== "http:") {
     throw new TypeError(
@@ -120,9 +120,6 @@ export function checkUrl(url: URL): void {
   }
   if (url.username !== "" || url.password !== "") {
     throw new TypeError(`fetch: credentials in the URL are not supported: ${url.origin}`);
-  }
-  if (url.hostname.startsWith("[")) {
-    throw new TypeError(`fetch: IPv6 literals are not supported yet: ${url.host}`);
   }
 }
 

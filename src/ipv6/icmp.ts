@@ -42,6 +42,9 @@ import type { Icmpv6Error, Icmpv6Sender, Inet6Protocol, Ipv6Layer } from "./laye
 import type { Mld } from "./mld.ts";
 import type { NeighbourDiscovery } from "./ndisc.ts";
 import { selectSource } from "./select.ts";
+import { icmpv6Errno } from "./icmp_errno.ts";
+
+export { icmpv6Errno };
 
 /** Link-layer packet types (Linux `PACKET_*`), as the stack sets `skb.pktType`. */
 const PACKET_BROADCAST = 1;
@@ -115,41 +118,6 @@ export interface Icmpv6Options {
 
 const NO_VERIFY: ParseOptions = { verifyChecksum: false };
 const PER_DEST_CAP = 1024;
-
-const UNREACH: readonly [number, string][] = [
-  [Errno.ENETUNREACH, "no route to destination"],
-  [Errno.EACCES, "communication administratively prohibited"],
-  [Errno.EHOSTUNREACH, "beyond scope of source address"],
-  [Errno.EHOSTUNREACH, "address unreachable"],
-  [Errno.ECONNREFUSED, "port unreachable"],
-  [Errno.EACCES, "source address failed ingress/egress policy"],
-  [Errno.EACCES, "reject route to destination"],
-];
-
-/**
- * errno and text for an ICMPv6 error (Linux `icmpv6_err_convert`).
- *
- * @example
- * ```ts
- * import { icmpv6Errno } from "./icmp.ts";
- * icmpv6Errno(1, 4)[0]; // 111 (ECONNREFUSED)
- * ```
- */
-export function icmpv6Errno(type: number, code: number, info = 0): [number, string] {
-  switch (type) {
-    case Icmpv6Type.DEST_UNREACHABLE:
-      return UNREACH[code] ?? [Errno.EHOSTUNREACH, `destination unreachable, code ${code}`];
-    case Icmpv6Type.PACKET_TOO_BIG:
-      return [Errno.EMSGSIZE, `packet too big (MTU ${info})`];
-    case Icmpv6Type.TIME_EXCEEDED:
-      return [
-        Errno.EHOSTUNREACH,
-        code === 0 ? "hop limit exceeded" : "fragment reassembly time exceeded",
-      ];
-    default:
-      return [Errno.EPROTO, `parameter problem, code ${code}, pointer ${info}`];
-  }
-}
 
 interface Bucket {
   tokens: number;

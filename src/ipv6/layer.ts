@@ -45,6 +45,8 @@ import { KeyedHash } from "../core/hash.ts";
 import type { RandomSource } from "../core/random.ts";
 import type { StackStats } from "../core/stats.ts";
 import type { Iface } from "../ipv4/iface.ts";
+import { DeviceFeature } from "../link/device.ts";
+import { gsoSegment } from "../link/gso.ts";
 import type { SkbAllocator, SkBuff } from "../skb/skbuff.ts";
 import { checksum, finishChecksum, ipv6PseudoSum } from "../wasm/checksum.ts";
 import { set16 } from "../wire/bytes.ts";
@@ -487,9 +489,23 @@ export class Ipv6Layer {
     const nextHop = rt.gateway ?? dst;
     const nhOff = rt.gateway === null ? dstOff : 0;
     const iface = rt.iface;
-    if (skb.len <= mtu) {
+    if (skb.gsoSize === 0 && skb.len <= mtu) {
       this.#neigh.output(iface, nextHop, nhOff, skb);
       return 0;
+    }
+    if (skb.gsoSize > 0) {
+      // A TCP super-segment (more payload than one segment — even within
+      // the MTU, when a tiny MSS packs several in one buffer): a TSO device
+      // takes it whole; for any other it is cut here (software GSO, Linux
+      // validate_xmit_skb → skb_gso_segment).
+      if ((iface.dev.features & DeviceFeature.TSO) !== 0) {
+        this.#neigh.output(iface, nextHop, nhOff, skb);
+        return 0;
+      }
+      const n = gsoSegment(skb, 0, this.allocator, (piece) => {
+        this.#neigh.output(iface, nextHop, nhOff, piece);
+      });
+      return n < 0 ? -Errno.ENOBUFS : 0;
     }
     if (o.dontFragment) {
       st.fragFails++;

@@ -116,6 +116,11 @@ export interface Route6Options {
 export class Route6Table {
   #routes: Route6[] = [];
   readonly #now: () => number;
+  /**
+   * Bumped by every change; a route a connection cached (TCP's `route6`) is
+   * valid while the generation it was taken at is current.
+   */
+  generation = 0;
 
   /**
    * An empty table.
@@ -149,6 +154,7 @@ export class Route6Table {
       existing.metric = o.metric ?? existing.metric;
       existing.mtu = mtu;
       this.#sort();
+      this.generation++;
       return existing;
     }
     const r: Route6 = {
@@ -163,6 +169,7 @@ export class Route6Table {
     };
     this.#routes.push(r);
     this.#sort();
+    this.generation++;
     return r;
   }
 
@@ -188,6 +195,7 @@ export class Route6Table {
   remove(pred: (r: Route6) => boolean): number {
     const before = this.#routes.length;
     this.#routes = this.#routes.filter((r) => !pred(r));
+    this.generation++;
     return before - this.#routes.length;
   }
 
@@ -195,7 +203,10 @@ export class Route6Table {
   expire(): Route6[] {
     const now = this.#now();
     const gone = this.#routes.filter((r) => r.expires <= now);
-    if (gone.length > 0) this.#routes = this.#routes.filter((r) => r.expires > now);
+    if (gone.length > 0) {
+      this.#routes = this.#routes.filter((r) => r.expires > now);
+      this.generation++;
+    }
     return gone;
   }
 

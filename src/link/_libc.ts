@@ -52,6 +52,12 @@ export const IFF_TAP = 0x0002;
 export const IFF_NO_PI = 0x1000;
 /** `ifr_flags`: fail with `EBUSY` instead of attaching if the name exists. */
 export const IFF_TUN_EXCL = 0x8000;
+/** `ifr_flags`: every frame is preceded by a `virtio_net_hdr` (offloads). */
+export const IFF_VNET_HDR = 0x4000;
+/** `TUNGETFEATURES` = `_IOR('T', 207, unsigned int)`: the `IFF_*` flags this kernel's tun supports. */
+export const TUNGETFEATURES = 0x800454cf;
+/** `TUNSETOFFLOAD` = `_IOW('T', 208, unsigned int)`, argument by value: `TUN_F_*` we accept. */
+export const TUNSETOFFLOAD = 0x400454d0;
 /** Interface names hold at most 15 bytes plus a NUL (`IFNAMSIZ`). */
 export const IFNAMSIZ = 16;
 /** `sizeof(struct ifreq)` on 64-bit Linux. */
@@ -102,6 +108,10 @@ const SYMBOLS = {
   // 32-bit result is a plain number where a 64-bit one would be a BigInt.
   read: { parameters: ["i32", "usize", "usize"], result: "i32" },
   write: { parameters: ["i32", "usize", "usize"], result: "i32" },
+  // Two-piece frames (virtio header + frame from the arena) in one call.
+  writev: { parameters: ["i32", "usize", "i32"], result: "i32" },
+  // ioctl with an integer argument passed by value (TUNSETOFFLOAD).
+  ioctlValue: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   // Runs on a thread of Deno's blocking pool and returns a Promise: the
   // event loop never waits on the kernel.
   pollAsync: {
@@ -131,6 +141,10 @@ export interface LibcSymbols {
   ioctl(fd: number, request: number, arg: Uint8Array): number;
   read(fd: number, address: number, length: number): number;
   write(fd: number, address: number, length: number): number;
+  /** `writev(2)` with `count` iovecs at `iov` (an address). */
+  writev(fd: number, iov: number, count: number): number;
+  /** `ioctl(2)` with an integer argument. */
+  ioctlValue(fd: number, request: number, value: number): number;
   /** `poll(2)` on a blocking-pool thread; resolves with its result. */
   pollAsync(fds: Uint8Array, nfds: number, timeoutMs: number): Promise<number>;
   eventfd(initval: number, flags: number): number;

@@ -1,14 +1,16 @@
 /**
  * Generic segmentation offload in software (Linux `skb_gso_segment`,
- * `tcp4_gso_segment`): a TCP/IPv4 super-segment built for a device that
+ * `tcp4_gso_segment`, `tcp6_gso_segment`): a TCP super-segment over IPv4
+ * or IPv6 (no extension headers) built for a device that
  * takes large segments (`DeviceFeature.TSO`, `skb.gsoSize` > 0) is cut into
  * wire-sized segments of `gsoSize` payload bytes each — for a device that
  * cannot take it, or a simulated wire that must lose, delay or corrupt each
  * frame on its own.
  *
  * Every piece gets a copy of the headers in front of the TCP payload (link
- * header, if any, IPv4 and TCP with options), then: IPv4 total length, the
- * identification counted up from the original's and the header checksum;
+ * header, if any, IP and TCP with options), then: IPv4 total length, the
+ * identification counted up from the original's and the header checksum
+ * (IPv6: the payload length);
  * TCP sequence number advanced by the payload offset, FIN and PSH only on
  * the last piece, CWR only on the first (RFC 3168 §6.1.2), and the checksum
  * over the piece (computed in WebAssembly). The pieces leave in order.
@@ -16,7 +18,7 @@
  * @module
  */
 import type { SkbAllocator, SkBuff } from "../skb/skbuff.ts";
-import { checksum, finishChecksum, ipv4PseudoSum } from "../wasm/checksum.ts";
+import { checksum, finishChecksum, ipv4PseudoSum, ipv6PseudoSum } from "../wasm/checksum.ts";
 import { get16, get32, set16, set32 } from "../wire/bytes.ts";
 import { IpProtocol } from "../wire/ipv4.ts";
 import { TcpField, TcpFlags } from "../wire/tcp.ts";
@@ -27,13 +29,20 @@ const IP_ID = 4;
 const IP_CHECKSUM = 10;
 const IP_SRC = 12;
 const IP_DST = 16;
+/** The IPv6 header (RFC 8200 §3): fixed length, and its fields this module reads or rewrites. */
+const IPV6_HEADER = 40;
+const IP6_PAYLOAD_LENGTH = 4;
+const IP6_NEXT_HEADER = 6;
+const IP6_SRC = 8;
+const IP6_DST = 24;
 
 /**
- * Cut `skb` (a TCP/IPv4 segment whose IPv4 header starts `l3` bytes into
- * its data) into pieces of at most `skb.gsoSize` payload bytes, handing each
- * to `emit` in order; consumes `skb`. Returns how many pieces were emitted,
- * or -1 when the arena had no room for one (the rest is dropped, as a
- * device that cannot send drops) or the segment is not TCP/IPv4.
+ * Cut `skb` (a TCP segment whose IPv4 or IPv6 header starts `l3` bytes
+ * into its data) into pieces of at most `skb.gsoSize` payload bytes, handing
+ * each to `emit` in order; consumes `skb`. Returns how many pieces were
+ * emitted, or -1 when the arena had no room for one (the rest is dropped, as
+ * a device that cannot send drops) or the segment is not TCP directly over
+ * IPv4 or IPv6.
  *
  * @example
  * ```ts
@@ -48,8 +57,13 @@ export function gsoSegment(
 ): number {
   let u8 = allocator.arena.u8;
   const ip = skb.data + l3;
-  const ihl = (u8[ip]! & 15) * 4;
-  if (u8[ip]! >> 4 !== 4 || u8[ip + 9] !== IpProtocol.TCP) {
+  const v6 = u8[ip]! >> 4 === 6;
+  const ihl = v6 ? IPV6_HEADER : (u8[ip]! & 15) * 4;
+  if (
+    v6
+      ? u8[ip + IP6_NEXT_HEADER] !== IpProtocol.TCP
+      : u8[ip]! >> 4 !== 4 || u8[ip + 9] !== IpProtocol.TCP
+  ) {
     skb.free();
     return -1;
   }
@@ -83,10 +97,14 @@ export function gsoSegment(
     u8.copyWithin(at + hdrs, skb.data + hdrs + off, skb.data + hdrs + off + chunk);
     const pip = at + l3;
     const ptcp = pip + ihl;
-    set16(u8, pip + IP_TOTAL_LENGTH, ihl + thl + chunk);
-    set16(u8, pip + IP_ID, (id0 + n) & 0xffff);
-    set16(u8, pip + IP_CHECKSUM, 0);
-    set16(u8, pip + IP_CHECKSUM, finishChecksum(checksum(u8, pip, ihl)));
+    if (v6) {
+      set16(u8, pip + IP6_PAYLOAD_LENGTH, thl + chunk);
+    } else {
+      set16(u8, pip + IP_TOTAL_LENGTH, ihl + thl + chunk);
+      set16(u8, pip + IP_ID, (id0 + n) & 0xffff);
+      set16(u8, pip + IP_CHECKSUM, 0);
+      set16(u8, pip + IP_CHECKSUM, finishChecksum(checksum(u8, pip, ihl)));
+    }
     set32(u8, ptcp + TcpField.SEQ, (seq0 + off) >>> 0);
     const last = off + chunk >= payload;
     let flags = flags0;
@@ -95,7 +113,10 @@ export function gsoSegment(
     u8[ptcp + TcpField.FLAGS] = flags;
     const segLen = thl + chunk;
     set16(u8, ptcp + TcpField.CHECKSUM, 0);
-    const sum = checksum(u8, ptcp, segLen, ipv4PseudoSum(src, dst, IpProtocol.TCP, segLen));
+    const pseudo = v6
+      ? ipv6PseudoSum(u8, pip + IP6_SRC, u8, pip + IP6_DST, segLen, IpProtocol.TCP)
+      : ipv4PseudoSum(src, dst, IpProtocol.TCP, segLen);
+    const sum = checksum(u8, ptcp, segLen, pseudo);
     set16(u8, ptcp + TcpField.CHECKSUM, finishChecksum(sum));
     piece.copyMeta(skb);
     piece.gsoSize = 0;

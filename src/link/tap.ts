@@ -57,12 +57,55 @@
  * Frames longer than `mtu + 14` read from the kernel (its MTU may be larger
  * than ours) are dropped and counted, never truncated into the stack.
  *
+ * **Offloads (`offload: true`).** The TAP is opened with `IFF_VNET_HDR` and
+ * `TUNSETOFFLOAD` (checksum offload and TCP segmentation offload for IPv4 and
+ * IPv6), so every frame in either direction carries a `virtio_net_hdr`
+ * (`virtio_net.ts`) and TCP super-segments of up to 64 KiB cross in one
+ * `read`/`write`: the device advertises `DeviceFeature.TSO`, TCP builds
+ * super-segments for it, and the driver hands them to the kernel with
+ * `gso_type` TCPV4/TCPV6 and a partial checksum (`NEEDS_CSUM`), which the
+ * kernel finishes when it cuts them (or skips on local delivery, as for any
+ * GSO packet); the kernel hands us its TSO/GRO super-frames the same way,
+ * and they enter the stack whole (Linux takes GRO'd packets the same way),
+ * marked `Csum.Unnecessary` when the kernel says the checksum is partial
+ * or already verified. The capability is negotiated: a kernel (or tun
+ * implementation) without `IFF_VNET_HDR` gives a plain TAP, and
+ * `TUNSETOFFLOAD` falls back through smaller flag sets to none
+ * ({@link TapDevice.offloads} says what was agreed). A received header that
+ * does not describe its frame (unknown flags or GSO type, a zero segment
+ * size, a checksum position outside the frame, a GSO type that does not
+ * match the frame's protocol) or a frame longer than it may be is dropped
+ * and counted by reason in {@link TapDevice.offloadStats}. Small frames read
+ * into the 64 KiB landing buffer are copied into a small arena slot, so
+ * ACKs do not pin 64 KiB each. A TAP char device takes one frame per
+ * `read`/`write` call (no `recvmmsg` for it); batching here means super-frames
+ * (up to 44 MSS-sized segments per call) and up to `rxBatch` reads per
+ * wake-up. Multiqueue (`IFF_MULTI_QUEUE`) is not used: the stack runs on one
+ * JavaScript thread, so more queues would add poll threads and wake-ups
+ * without adding a core to process them.
+ *
  * @module
  */
-import { BaseDevice, type DeviceOptions, Xmit } from "./device.ts";
+import { BaseDevice, DeviceFeature, type DeviceOptions, Xmit } from "./device.ts";
 import { ETHERNET_HEADER_LENGTH } from "../wire/ethernet.ts";
 import { SkbQueue } from "../skb/queue.ts";
 import type { AllocOptions, SkBuff } from "../skb/skbuff.ts";
+import {
+  checkVnetRx,
+  negotiateOffload,
+  readVnetHdr,
+  TunOffload,
+  VNET_HDR_LEN,
+  VNET_MAX_FRAME,
+  type VnetDropReason,
+  VnetFlag,
+  VnetGso,
+  vnetGsoHdr,
+  VnetHdr,
+  writeVnetHdr,
+} from "./virtio_net.ts";
+import { Csum } from "../skb/skbuff.ts";
+export type { VnetDropReason } from "./virtio_net.ts";
 import {
   addressOf,
   CLONE_NEWNET,
@@ -74,6 +117,7 @@ import {
   IFF_NO_PI,
   IFF_TAP,
   IFF_TUN_EXCL,
+  IFF_VNET_HDR,
   IFNAMSIZ,
   IFREQ_SIZE,
   Libc,
@@ -86,7 +130,9 @@ import {
   POLLIN,
   POLLNVAL,
   POLLOUT,
+  TUNGETFEATURES,
   TUNSETIFF,
+  TUNSETOFFLOAD,
 } from "./_libc.ts";
 
 /** Options for {@link TapDevice.open}. */
@@ -102,6 +148,13 @@ export interface TapOptions extends DeviceOptions {
    * (`/proc/<pid>/ns/net`). Default: the current namespace.
    */
   netns?: string;
+  /**
+   * Negotiate `IFF_VNET_HDR` offloads (checksum, TSO/GSO both ways; see the
+   * module comment). Default false: the TAP carries plain MTU-sized frames
+   * with complete checksums, which is what a frame-forwarding user (a relay
+   * switch) needs; a stack on the TAP wants true.
+   */
+  offload?: boolean;
   /** Frames that may wait for the fd to become writable (default 64). */
   txQueueLimit?: number;
   /** Frames read per wake-up before yielding to the event loop (default 64). */
@@ -147,7 +200,34 @@ export class TapError extends Error {
 
 const RX_ALLOC: AllocOptions = { headroom: 0 };
 const EVENTFD_ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
-const SCRATCH_BYTES = 65536 + ETHERNET_HEADER_LENGTH;
+/** Room for the longest read: a virtio header, a 64 KiB super-frame and the overlong-detection byte. */
+const SCRATCH_BYTES = VNET_HDR_LEN + VNET_MAX_FRAME + 1;
+/** Drains in a row without a poll while frames keep arriving (see `#run`). */
+const RX_BUSY_POLLS = 32;
+/** Received frames up to this long leave the 64 KiB landing buffer for a small slot (a copy). */
+const RX_COPYBREAK = 2048;
+
+/** Offload counters of a {@link TapDevice} opened with `offload: true`. */
+export class TapOffloadStats {
+  /** Super-frames (GSO) received from the kernel. */
+  rxSuperFrames = 0;
+  /** Received frames whose checksum the kernel left partial or had verified. */
+  rxCsumTrusted = 0;
+  /** Super-segments handed to the kernel to cut. */
+  txSuperFrames = 0;
+  /** Super-segments that could not be offloaded (not TCP, or IPv6 without TSO6): dropped. */
+  txGsoDropped = 0;
+  /** Received frames dropped by reason (also counted in `stats.rxDropped`). */
+  readonly rxDrops: Record<VnetDropReason, number> = {
+    vnet_short: 0,
+    vnet_bad_flags: 0,
+    vnet_bad_gso_type: 0,
+    vnet_bad_gso_size: 0,
+    vnet_bad_csum_offset: 0,
+    vnet_gso_mismatch: 0,
+    vnet_oversized: 0,
+  };
+}
 
 /**
  * A TAP interface driven through `/dev/net/tun`. Open with
@@ -182,6 +262,12 @@ export class TapDevice extends BaseDevice {
   readonly netns: string | undefined;
   /** True if this device created the TAP (it disappears on close). */
   readonly created: boolean;
+  /** True when frames carry a `virtio_net_hdr` (`IFF_VNET_HDR` was accepted). */
+  readonly vnetHdr: boolean;
+  /** The `TUN_F_*` offloads the kernel accepted (0 without `offload`). */
+  readonly offloads: number;
+  /** Offload counters (all zero without offloads). */
+  readonly offloadStats: TapOffloadStats = new TapOffloadStats();
 
   #libc: Libc;
   #fd = -1;
@@ -196,17 +282,36 @@ export class TapDevice extends BaseDevice {
   #wakeAddr: number;
   #eventBuf = new Uint8Array(8);
   #eventAddr: number;
+  /** Reused parse record for received virtio headers. */
+  #rxHdr = new VnetHdr();
+  /** Two `struct iovec`s (header, frame) then the 10-byte header they point at. */
+  #iov = new Uint8Array(32 + VNET_HDR_LEN);
+  #iovView = new DataView(this.#iov.buffer);
+  #iovAddr: number;
+  #vnetTxHdr = this.#iov.subarray(32);
+  /** The 64 KiB buffer the next read lands in (offload mode). */
+  #landing: SkBuff | null = null;
   /** Arena buffer whose base address is cached in #base (re-derived after memory growth). */
   #baseBuf: ArrayBufferLike | null = null;
   #base = 0;
   #closing = false;
+  /** Frames read so far (including dropped ones): tells the busy poll whether a drain found any. */
+  #rxFrames = 0;
   #loop: Promise<void> = Promise.resolve();
   #closed: Promise<void> | null = null;
   #lastError: Error | null = null;
 
-  private constructor(options: TapOptions, libc: Libc) {
-    super(options);
+  private constructor(options: TapOptions, libc: Libc, tun: Attached) {
+    super({
+      ...options,
+      features: (options.features ?? 0) |
+        (tun.offloads & TunOffload.CSUM ? DeviceFeature.HW_CSUM : 0) |
+        (tun.offloads & TunOffload.TSO4 ? DeviceFeature.TSO : 0),
+    });
     this.#libc = libc;
+    this.#fd = tun.fd;
+    this.vnetHdr = tun.vnetHdr;
+    this.offloads = tun.offloads;
     this.netns = options.netns;
     this.created = options.create ?? false;
     this.txQueueLimit = positiveInt("txQueueLimit", options.txQueueLimit ?? 64);
@@ -215,6 +320,17 @@ export class TapDevice extends BaseDevice {
     this.#scratchAddr = addressOf(this.#scratch);
     this.#wakeAddr = addressOf(EVENTFD_ONE);
     this.#eventAddr = addressOf(this.#eventBuf);
+    this.#iovAddr = addressOf(this.#iov);
+    // iov[0] always points at the header bytes that follow the two iovecs.
+    this.#setIov(0, this.#iovAddr + 32, VNET_HDR_LEN);
+  }
+
+  #setIov(i: number, address: number, length: number): void {
+    const v = this.#iovView;
+    v.setUint32(i * 16, address >>> 0, true);
+    v.setUint32(i * 16 + 4, Math.floor(address / 0x1_0000_0000), true);
+    v.setUint32(i * 16 + 8, length, true);
+    v.setUint32(i * 16 + 12, 0, true);
   }
 
   /**
@@ -237,8 +353,13 @@ export class TapDevice extends BaseDevice {
     const libc = Libc.open();
     let dev: TapDevice;
     try {
-      dev = new TapDevice(options, libc);
-      dev.#fd = attach(libc, options);
+      const tun = attach(libc, options);
+      try {
+        dev = new TapDevice(options, libc, tun);
+      } catch (e) {
+        libc.symbols.close(tun.fd);
+        throw e;
+      }
     } catch (e) {
       libc.close();
       throw e;
@@ -294,6 +415,8 @@ export class TapDevice extends BaseDevice {
   override down(): void {
     super.down();
     this.txQueue.purge();
+    this.#landing?.free();
+    this.#landing = null;
   }
 
   /**
@@ -357,9 +480,36 @@ export class TapDevice extends BaseDevice {
   #write(skb: SkBuff): number {
     const base = this.#arenaBase();
     const len = skb.len;
+    if (this.vnetHdr) return this.#writeVnet(skb, base, len);
     const n = this.#libc.symbols.write(this.#fd, base + skb.data, len);
     if (n === len) return 0;
     // A TAP write is all-or-nothing; a short count would be a kernel oddity.
+    return n < 0 ? this.#libc.errno() : Errno.EIO;
+  }
+
+  /**
+   * Write a frame behind its virtio header (one `writev`): a super-segment
+   * with the GSO request and a partial checksum, anything else with an
+   * all-zero header (complete checksums, no segmentation).
+   */
+  #writeVnet(skb: SkBuff, base: number, len: number): number {
+    const hdr = this.#vnetTxHdr;
+    if (skb.gsoSize > 0 && len > this.mtu + ETHERNET_HEADER_LENGTH) {
+      const u8 = this.allocator.arena.u8;
+      if (
+        (this.offloads & TunOffload.TSO4) === 0 ||
+        !vnetGsoHdr(hdr, u8, skb.data, len, skb.gsoSize, (this.offloads & TunOffload.TSO6) !== 0)
+      ) {
+        this.offloadStats.txGsoDropped++;
+        return Errno.EINVAL;
+      }
+      this.offloadStats.txSuperFrames++;
+    } else {
+      writeVnetHdr(hdr, 0, 0, VnetGso.NONE, 0, 0, 0, 0);
+    }
+    this.#setIov(1, base + skb.data, len);
+    const n = this.#libc.symbols.writev(this.#fd, this.#iovAddr, 2);
+    if (n === len + VNET_HDR_LEN) return 0;
     return n < 0 ? this.#libc.errno() : Errno.EIO;
   }
 
@@ -382,7 +532,28 @@ export class TapDevice extends BaseDevice {
     const s = this.#libc.symbols;
     const view = this.#pollView;
     let failures = 0;
+    let spins = 0;
+    let polled = 0; // #rxFrames at the last poll
     while (!this.#closing) {
+      if (spins > 0 && this.txQueue.length === 0) {
+        // Busy polling (NAPI-style): the frames just handed up are processed
+        // by microtasks queued before this await, and their ACKs written
+        // (the kernel sends the next data inside that very write), so read
+        // again at once instead of a poll round trip through the blocking
+        // pool, while frames keep coming — at most rxBatch frames per poll,
+        // as before, so timers and other I/O still get in between.
+        spins--;
+        await null;
+        if (this.#closing) break;
+        const before = this.#rxFrames;
+        try {
+          if (!this.#drainRx()) break;
+        } catch (e) {
+          reportError(e);
+        }
+        if (this.#rxFrames === before || this.#rxFrames - polled >= this.#rxBatch) spins = 0;
+        continue;
+      }
       view.setInt16(4, this.txQueue.length > 0 ? POLLIN | POLLOUT : POLLIN, true);
       view.setInt16(6, 0, true);
       view.setInt16(14, 0, true);
@@ -402,6 +573,8 @@ export class TapDevice extends BaseDevice {
       if (r === 0) continue;
       const tapEvents = view.getInt16(6, true);
       if (view.getInt16(14, true) & POLLIN) s.read(this.#eventFd, this.#eventAddr, 8);
+      const before = this.#rxFrames;
+      polled = before;
       try {
         if (tapEvents & POLLIN && !this.#drainRx()) break;
         if (tapEvents & POLLOUT) this.#flushTx();
@@ -410,6 +583,7 @@ export class TapDevice extends BaseDevice {
         // an event handler, and keep the device running.
         reportError(e);
       }
+      if (this.#rxFrames > before && this.#rxFrames - polled < this.#rxBatch) spins = RX_BUSY_POLLS;
       if (tapEvents & (POLLERR | POLLHUP | POLLNVAL)) {
         this.#fail(
           new Error(`TAP "${this.name}": the kernel side went away (deleted or detached)`),
@@ -421,6 +595,7 @@ export class TapDevice extends BaseDevice {
 
   /** Read up to rxBatch frames; false if a fatal error stopped the device. */
   #drainRx(): boolean {
+    if (this.vnetHdr) return this.#drainRxVnet();
     const s = this.#libc.symbols;
     const maxFrame = this.mtu + ETHERNET_HEADER_LENGTH;
     // Buffers hold at least one byte more than the largest frame we accept, so
@@ -438,6 +613,7 @@ export class TapDevice extends BaseDevice {
         errno = this.#libc.errno();
       } else {
         const n = s.read(this.#fd, this.#arenaBase() + skb.data, skb.tailroom);
+        if (n >= 0) this.#rxFrames++;
         if (n >= 0 && n <= maxFrame) {
           skb.put(n);
           this.netifRx(skb);
@@ -457,6 +633,88 @@ export class TapDevice extends BaseDevice {
         return false;
       }
       // Unexpected: count a lost frame and end this batch (poll again first).
+      this.stats.rxDropped++;
+      return true;
+    }
+    return true;
+  }
+
+  /**
+   * Offload mode: read up to rxBatch header+frame pairs into a 64 KiB
+   * landing buffer, check each header against its frame (bad ones are
+   * dropped and counted by reason), copy short frames into a small slot and
+   * hand the rest up in the landing buffer itself.
+   */
+  #drainRxVnet(): boolean {
+    const s = this.#libc.symbols;
+    const h = this.#rxHdr;
+    const st = this.offloadStats;
+    const maxFrame = this.mtu + ETHERNET_HEADER_LENGTH;
+    for (let i = 0; i < this.#rxBatch; i++) {
+      let landing = this.#landing;
+      if (landing === null) landing = this.#landing = this.allocator.alloc(SCRATCH_BYTES, RX_ALLOC);
+      let errno: number;
+      if (landing === null) {
+        if (s.read(this.#fd, this.#scratchAddr, SCRATCH_BYTES) >= 0) {
+          this.stats.rxDropped++;
+          continue;
+        }
+        errno = this.#libc.errno();
+      } else {
+        const at = landing.data;
+        const n = s.read(this.#fd, this.#arenaBase() + at, SCRATCH_BYTES);
+        if (n >= 0) {
+          this.#rxFrames++;
+          const u8 = this.allocator.arena.u8;
+          const frameLen = n - VNET_HDR_LEN;
+          const why = n < VNET_HDR_LEN
+            ? "vnet_short"
+            : checkVnetRx(readVnetHdr(u8, at, h), u8, at + VNET_HDR_LEN, frameLen, maxFrame);
+          if (why !== null) {
+            st.rxDrops[why]++;
+            this.stats.rxDropped++;
+            continue; // the landing buffer is reused
+          }
+          let skb: SkBuff | null = null;
+          if (frameLen <= RX_COPYBREAK) {
+            skb = this.allocator.alloc(frameLen, RX_ALLOC);
+            if (skb !== null) {
+              const to = skb.put(frameLen);
+              this.allocator.arena.u8.copyWithin(
+                to,
+                at + VNET_HDR_LEN,
+                at + VNET_HDR_LEN + frameLen,
+              );
+            }
+          }
+          if (skb === null) {
+            skb = landing;
+            this.#landing = null;
+            skb.put(n);
+            skb.pull(VNET_HDR_LEN);
+          }
+          if (h.flags & (VnetFlag.NEEDS_CSUM | VnetFlag.DATA_VALID)) {
+            // The kernel is local: a partial checksum is one it never
+            // computed for us to check (Linux treats CHECKSUM_PARTIAL on
+            // receive as verified); DATA_VALID, one it checked.
+            skb.ipSummed = Csum.Unnecessary;
+            st.rxCsumTrusted++;
+          }
+          if (h.gsoType !== VnetGso.NONE) {
+            skb.gsoSize = h.gsoSize;
+            st.rxSuperFrames++;
+          }
+          this.netifRx(skb);
+          continue;
+        }
+        errno = this.#libc.errno();
+      }
+      if (errno === Errno.EINTR) continue;
+      if (errno === Errno.EAGAIN) return true; // drained
+      if (errno === Errno.EBADFD || errno === Errno.EBADF || errno === Errno.EIO) {
+        this.#fail(new Error(`TAP "${this.name}": read failed: ${this.#libc.strerror(errno)}`));
+        return false;
+      }
       this.stats.rxDropped++;
       return true;
     }
@@ -508,8 +766,15 @@ function checkName(name: string): void {
   }
 }
 
-/** Open /dev/net/tun and TUNSETIFF, inside `options.netns` if given; returns the fd. */
-function attach(libc: Libc, options: TapOptions): number {
+/** An attached TAP fd and what was negotiated on it. */
+interface Attached {
+  fd: number;
+  vnetHdr: boolean;
+  offloads: number;
+}
+
+/** Open /dev/net/tun and TUNSETIFF, inside `options.netns` if given. */
+function attach(libc: Libc, options: TapOptions): Attached {
   const s = libc.symbols;
   const name = options.name;
   const where = options.netns === undefined ? "" : ` in network namespace "${options.netns}"`;
@@ -564,7 +829,7 @@ function attach(libc: Libc, options: TapOptions): number {
   }
 }
 
-function openTun(libc: Libc, options: TapOptions, where: string): number {
+function openTun(libc: Libc, options: TapOptions, where: string): Attached {
   const s = libc.symbols;
   const name = options.name;
   const create = options.create ?? false;
@@ -595,11 +860,18 @@ function openTun(libc: Libc, options: TapOptions, where: string): number {
     if (create && exists) {
       throw new TapError(name, "EEXIST", `an interface with this name already exists${where}`);
     }
+    // Offloads only where this tun driver knows IFF_VNET_HDR (TUNGETFEATURES).
+    let vnetHdr = false;
+    if (options.offload === true) {
+      const features = new Uint8Array(4);
+      vnetHdr = s.ioctl(fd, TUNGETFEATURES, features) === 0 &&
+        (new DataView(features.buffer).getUint32(0, true) & IFF_VNET_HDR) !== 0;
+    }
     const ifr = new Uint8Array(IFREQ_SIZE);
     ifr.set(new TextEncoder().encode(name));
     new DataView(ifr.buffer).setUint16(
       IFNAMSIZ,
-      IFF_TAP | IFF_NO_PI | (create ? IFF_TUN_EXCL : 0),
+      IFF_TAP | IFF_NO_PI | (create ? IFF_TUN_EXCL : 0) | (vnetHdr ? IFF_VNET_HDR : 0),
       true,
     );
     if (s.ioctl(fd, TUNSETIFF, ifr) < 0) {
@@ -618,7 +890,10 @@ function openTun(libc: Libc, options: TapOptions, where: string): number {
       }
       throw new TapError(name, errnoName(errno), why);
     }
-    return fd;
+    const offloads = vnetHdr
+      ? negotiateOffload((flags) => s.ioctlValue(fd, TUNSETOFFLOAD, flags) === 0)
+      : 0;
+    return { fd, vnetHdr, offloads };
   } catch (e) {
     s.close(fd);
     throw e;

@@ -134,11 +134,30 @@ export class StreamSock implements SockCommon {
   portLocked = false;
   /** The address bind() asked for (0 = any). */
   boundAddr = 0;
+  /**
+   * An AF_INET6 socket's IPv6 state (`inet6_stream.ts`), null for AF_INET.
+   *
+   * @internal
+   */
+  v6: StreamV6 | null = null;
 
   /** A handle on TCB `tcp`. */
   constructor(tcp: TcpSock) {
     this.tcp = tcp;
     this.attach(tcp);
+  }
+
+  /**
+   * Bind a fresh TCB `tcp` to the address bind() fixed and `port` again
+   * (after a disconnect): 0 or -errno.
+   *
+   * @internal
+   */
+  rebind(tcp: TcpSock, port: number): number {
+    const v6 = this.v6;
+    if (v6 === null || v6.mapped) return tcp.bind(this.boundAddr, port);
+    tcp.v6only = v6.v6only;
+    return tcp.bind6(v6.boundAddr, port, v6.scopeId);
   }
 
   /**
@@ -176,6 +195,26 @@ export class StreamSock implements SockCommon {
   set shutdown(v: number) {
     this.tcp.shutdownMask = v;
   }
+}
+
+/**
+ * What an AF_INET6 stream socket keeps beside its TCB (Linux `ipv6_pinfo`).
+ *
+ * @example
+ * ```ts
+ * import { StreamV6 } from "./inet_stream.ts";
+ * new StreamV6().v6only; // false: dual stack (bindv6only = 0)
+ * ```
+ */
+export class StreamV6 {
+  /** IPV6_V6ONLY (settable before bind only). */
+  v6only = false;
+  /** The address bind() asked for (`::` = any). */
+  readonly boundAddr: Uint8Array = new Uint8Array(16);
+  /** bind() took a v4-mapped address: the socket is IPv4 underneath. */
+  mapped = false;
+  /** The zone bind() fixed (a link-local address's interface), 0 = none. */
+  scopeId = 0;
 }
 
 function connecting(s: TcpState): boolean {
@@ -225,7 +264,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
     if (r < 0) return r;
     if (p.family === AF_UNSPEC && p.addr !== 0) return -Errno.EAFNOSUPPORT;
     // A failed attempt released its port (Linux inet_put_port): bind may follow.
-    if (sock.state !== SocketState.CONNECTED) this.#renew(sock);
+    if (sock.state !== SocketState.CONNECTED) this.renew(sock);
     const sk = sock.sk;
     // TCP can only use unicast addresses of its own (MUST-46 rules out the rest).
     if (p.addr !== 0 && this.#cfg.addrType(p.addr) !== AddrType.LOCAL) {
@@ -261,7 +300,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
     const r = parseSockAddr(addr, p);
     if (r < 0) return r;
     if (p.family === AF_UNSPEC) {
-      this.#disconnect(sock);
+      this.disconnect(sock);
       return 0;
     }
     switch (sock.state) {
@@ -279,7 +318,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
       default:
         return -Errno.EINVAL;
     }
-    this.#renew(sock);
+    this.renew(sock);
     const tcp = sock.sk.tcp;
     if (tcp.state !== TcpState.CLOSED) {
       sock.why = tcp.state === TcpState.LISTEN
@@ -311,7 +350,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
     if (tcp.state === TcpState.CLOSED) {
       const e = tcp.error;
       if (e === 0) sock.why = "the connection attempt was aborted";
-      this.#disconnect(sock);
+      this.disconnect(sock);
       return -(e || Errno.ECONNABORTED);
     }
     sock.state = SocketState.CONNECTED;
@@ -328,7 +367,7 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
       sock.why = "the socket is connected";
       return -Errno.EINVAL;
     }
-    this.#renew(sock);
+    this.renew(sock);
     const tcp = sock.sk.tcp;
     if (tcp.state !== TcpState.CLOSED && tcp.state !== TcpState.LISTEN) {
       sock.why = "the socket is not closed";
@@ -495,8 +534,10 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
    * `tcp_disconnect` for `connect(AF_UNSPEC)` and failed connects: the TCB
    * is aborted (RST when synchronized) and replaced by a fresh CLOSED one
    * with the same options; an explicitly bound port is bound again.
+   *
+   * @internal
    */
-  #disconnect(sock: Socket<StreamSock>): void {
+  disconnect(sock: Socket<StreamSock>): void {
     const sk = sock.sk;
     const old = sk.tcp;
     sock.state = SocketState.UNCONNECTED;
@@ -507,14 +548,18 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
     old.onEvent = null;
     old.abort();
     sk.attach(fresh);
-    if (port !== 0 && fresh.bind(sk.boundAddr, port) < 0) sk.portLocked = false;
+    if (port !== 0 && sk.rebind(fresh, port) < 0) sk.portLocked = false;
     sock.wake();
   }
 
-  /** A finished TCB (CLOSED after a connection) is replaced before reuse. */
-  #renew(sock: Socket<StreamSock>): void {
+  /**
+   * A finished TCB (CLOSED after a connection) is replaced before reuse.
+   *
+   * @internal
+   */
+  renew(sock: Socket<StreamSock>): void {
     const tcp = sock.sk.tcp;
-    if (tcp.state === TcpState.CLOSED && tcp.done) this.#disconnect(sock);
+    if (tcp.state === TcpState.CLOSED && tcp.done) this.disconnect(sock);
   }
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 /**
- * An IPv4 address and port.
+ * An IPv4 or IPv6 address and port.
  *
  * @example
  * ```ts
@@ -138,5 +138,7 @@ export function formatSocketTable(rows: readonly SocketInfo[]): string {
 }
 
 function addr(a: Endpoint): string {
-  return `${a.address}:${a.port === 0 ? "*" : a.port}`;
+  // IPv6 in brackets, as ss(8) prints it: [2001:db8::1]:80.
+  const host = a.address.includes(":") ? `[${a.address}]` : a.address;
+  return `${host}:${a.port === 0 ? "*" : a.port}`;
 }

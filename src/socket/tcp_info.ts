@@ -6,6 +6,7 @@
  * @module
  */
 import { formatIpv4 } from "../wire/addr.ts";
+import { formatIpv6 } from "../wire/addr6.ts";
 import { TCP_STATE_NAMES, TcpState } from "../tcp/state.ts";
 import type { Tcb } from "../tcp/tcb.ts";
 import type { TcpProtocol } from "../tcp/tcp.ts";
@@ -27,13 +28,16 @@ import type { SocketInfo } from "./socket_info.ts";
 export function tcpSocketInfo(tcb: Tcb, fd: number): SocketInfo {
   const listening = tcb.state === TcpState.LISTEN;
   const closed = tcb.state === TcpState.CLOSED;
-  const connected = !listening && !closed && tcb.raddr !== 0;
+  const a6 = tcb.addr6;
+  const connected = !listening && !closed && (a6 !== null || tcb.raddr !== 0);
   return {
     fd,
     protocol: "tcp",
     state: TCP_STATE_NAMES[tcb.state] ?? `STATE-${tcb.state}`,
-    local: { address: formatIpv4(tcb.laddr), port: tcb.lport },
-    remote: connected ? { address: formatIpv4(tcb.raddr), port: tcb.rport } : null,
+    local: { address: a6 !== null ? formatIpv6(a6, 0) : formatIpv4(tcb.laddr), port: tcb.lport },
+    remote: connected
+      ? { address: a6 !== null ? formatIpv6(a6, 16) : formatIpv4(tcb.raddr), port: tcb.rport }
+      : null,
     recvQueue: listening ? (tcb.listen?.acceptQueue.length ?? 0) : tcb.rcv.queued,
     sendQueue: listening ? (tcb.listen?.backlog ?? 0) : Math.max(0, tcb.snd.queued),
     ...(connected

@@ -10,6 +10,7 @@
  */
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { TimerKind } from "./config.ts";
+import { confirm6 } from "./family.ts";
 import { retransmitHead } from "./output.ts";
 import { restoreRto, rttSample, tsEcrRtt } from "./rtt.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, seqGeq, seqLeq } from "./state.ts";
@@ -175,10 +176,16 @@ const CONFIRM_INTERVAL_MS = 1000;
  * probing, and reject an unverified MAC change claimed for it.
  */
 function confirmNeighbour(sk: Tcb): void {
-  const rt = sk.snd.route;
-  if (rt === null) return;
   const now = sk.now();
   if (now - sk.snd.confirmedAt < CONFIRM_INTERVAL_MS) return;
+  if (sk.addr6 !== null) {
+    // IPv6: neighbour discovery's upper-layer confirmation (RFC 4861 §7.3.1).
+    sk.snd.confirmedAt = now;
+    confirm6(sk);
+    return;
+  }
+  const rt = sk.snd.route;
+  if (rt === null) return;
   sk.snd.confirmedAt = now;
   sk.ctx.ipv4.neighbours.confirm(rt.iface, rt.nextHop);
 }

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { AllocPriority, MAX_HEADER } from "../skb/arena.ts";
+import { AllocPriority, type Arena, MAX_HEADER } from "../skb/arena.ts";
 import type { AllocOptions, SkBuff } from "../skb/skbuff.ts";
 import type { Tcb, TcpContext } from "./tcb.ts";
 import { MemWait } from "./mem.ts";
@@ -38,6 +38,29 @@ export const MAX_BUFFER = 1 << 30;
 const INIT_SPACE_SEGMENTS = 10;
 /** Write-queue splits may take the queue this far past SO_SNDBUF (Linux `tcp_fragment`'s 128 KiB). */
 export const FRAGMENT_SLACK = 128 << 10;
+
+/** Payload a data slot must hold at least: one default-MSS segment (RFC 9293 MUST-15's 536). */
+const SMALL_DATA_PAYLOAD = 536;
+
+/**
+ * The arena's small data slot (bytes): the smallest size class that holds a
+ * 536-byte segment after `MAX_HEADER` of headroom — 2 KiB with the default
+ * classes, whose 256-byte class is for bare headers (SYNs, ACKs). Tiny-MSS
+ * segments share it, short writes and repacked receive data fill it.
+ *
+ * @example
+ * ```ts
+ * import { Arena } from "../skb/arena.ts";
+ * smallDataSlot(new Arena()); // 2048
+ * ```
+ */
+export function smallDataSlot(arena: Arena): number {
+  const classes = arena.classes;
+  for (let i = 0; i < classes.length; i++) {
+    if (classes[i]!.size - MAX_HEADER >= SMALL_DATA_PAYLOAD) return classes[i]!.size;
+  }
+  return classes[classes.length - 1]!.size;
+}
 
 /**
  * How write-queue buffers are allocated: they are socket memory

@@ -16,6 +16,7 @@
 import type { SkbQueue } from "../skb/queue.ts";
 import type { SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags } from "../wire/tcp.ts";
+import { smallDataSlot } from "./buffers.ts";
 import { seqAdd } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 
@@ -30,7 +31,7 @@ import type { Tcb } from "./tcb.ts";
  * ```
  */
 export function collapseQueue(sk: Tcb, q: SkbQueue, inOrder: boolean): number {
-  const slot = sk.ctx.allocator.arena.classes[0]!.size;
+  const slot = smallDataSlot(sk.ctx.allocator.arena);
   const before = q.truesize;
   let skb = q.head;
   while (skb !== null) {

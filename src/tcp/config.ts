@@ -266,7 +266,12 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
  * @example
  * ```ts
  * import type { IsnSource } from "./config.ts";
- * const fixed: IsnSource = { isn: () => 1000, tsOffset: () => 0 }; // tests only
+ * const fixed: IsnSource = {
+ *   isn: () => 1000,
+ *   tsOffset: () => 0,
+ *   isn6: () => 1000,
+ *   tsOffset6: () => 0,
+ * }; // tests only
  * ```
  */
 export interface IsnSource {
@@ -274,4 +279,8 @@ export interface IsnSource {
   isn(laddr: Ipv4Address, lport: number, raddr: Ipv4Address, rport: number): number;
   /** Random timestamp offset for an address pair (RFC 7323 §7.1). */
   tsOffset(laddr: Ipv4Address, raddr: Ipv4Address): number;
+  /** The ISN of an IPv6 4-tuple: `a6` holds the local address at 0 and the remote at 16. */
+  isn6(a6: Uint8Array, lport: number, rport: number): number;
+  /** The timestamp offset of an IPv6 address pair (`a6` as for `isn6`). */
+  tsOffset6(a6: Uint8Array): number;
 }

@@ -103,4 +103,42 @@ export class IsnGenerator {
   tsOffset(laddr: Ipv4Address, raddr: Ipv4Address): number {
     return this.#tsKey.hash2(laddr, raddr);
   }
+
+  /**
+   * {@link IsnGenerator.isn} for an IPv6 connection: `a6` holds the local
+   * address at 0 and the remote one at 16 (a TCB's `addr6`); F hashes both
+   * whole addresses and the ports (RFC 6528 / RFC 9293 §3.4.1 over IPv6).
+   *
+   * @example
+   * ```ts
+   * import { IsnGenerator } from "./isn.ts";
+   * import { SeededRandom } from "../core/random.ts";
+   * const gen = new IsnGenerator({ now: () => 0, rng: new SeededRandom(1) });
+   * const a6 = new Uint8Array(32);
+   * a6[15] = 1; a6[31] = 2; // ::1 → ::2
+   * gen.isn6(a6, 40000, 80) >>> 0; // an unsigned 32-bit ISN
+   * ```
+   */
+  isn6(a6: Uint8Array, lport: number, rport: number): number {
+    const m = Math.floor(this.#now() * ISN_TICKS_PER_MS);
+    const f = this.#isnKey.hashIp6Pair(a6, 0, a6, 16, ((lport & 0xffff) << 16) | (rport & 0xffff));
+    return (m + f) >>> 0;
+  }
+
+  /**
+   * {@link IsnGenerator.tsOffset} for an IPv6 address pair (`a6` as in
+   * {@link IsnGenerator.isn6}).
+   *
+   * @example
+   * ```ts
+   * import { IsnGenerator } from "./isn.ts";
+   * import { SeededRandom } from "../core/random.ts";
+   * const gen = new IsnGenerator({ now: () => 0, rng: new SeededRandom(1) });
+   * const a6 = new Uint8Array(32);
+   * gen.tsOffset6(a6) === gen.tsOffset6(a6); // true
+   * ```
+   */
+  tsOffset6(a6: Uint8Array): number {
+    return this.#tsKey.hashIp6Pair(a6, 0, a6, 16, 0);
+  }
 }

@@ -8,28 +8,25 @@
  */
 import { DeviceFeature } from "../link/device.ts";
 import { MAX_HEADER } from "../skb/arena.ts";
-import { IPV4_HEADER_LENGTH, IPV4_MIN_DATAGRAM } from "../wire/ipv4.ts";
-import { TCP_HEADER_LENGTH } from "../wire/tcp.ts";
+import { gsoMaxPayload, routeDevice, routeMtu, tcpIpHeaders } from "./family.ts";
 import {
   clampWindowScale,
   effectiveMss,
   TCP_DEFAULT_MSS,
   type TcpOptions,
 } from "../wire/tcp_options.ts";
-import { rcvFullWindow } from "./buffers.ts";
-import { cachedRoute } from "./dst.ts";
+import { rcvFullWindow, smallDataSlot } from "./buffers.ts";
 import type { Tcb } from "./tcb.ts";
 
-/** IPv4 + TCP fixed headers: MSS = MTU − 40 (RFC 9293 MUST-67, RFC 6691 §3). */
-const TCP_IP_HEADERS = IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH;
 /** Bytes the timestamp option takes in every segment once negotiated (10, padded to 12). */
 export const TCPOLEN_TSTAMP_ALIGNED = 12;
 /** Fewest payload bytes we ever put in a segment (§8 rows 7/11). */
 const MIN_SEGMENT_PAYLOAD = 64;
 
 /**
- * The path MTU towards `raddr`: the route's MTU, or 576 when there is no
- * route (RFC 1122 EMTU_R; no PMTU discovery yet, DF is never set).
+ * The path MTU towards the peer: over IPv4 the route's MTU, or 576 when
+ * there is no route (RFC 1122 EMTU_R; no PMTU discovery yet, DF is never
+ * set); over IPv6 the RFC 8201 estimate, at least 1280 (`family.ts`).
  *
  * @example
  * ```ts
@@ -37,14 +34,10 @@ const MIN_SEGMENT_PAYLOAD = 64;
  * ```
  */
 export function pathMtu(sk: Tcb): number {
-  const rt = cachedRoute(sk);
-  return rt !== null ? rt.mtu : IPV4_MIN_DATAGRAM;
+  return routeMtu(sk);
 }
 
-/** Largest TSO super-segment payload: a 65,535-byte datagram minus IPv4 and the longest TCP header. */
-const GSO_MAX_PAYLOAD = 65535 - IPV4_HEADER_LENGTH - 60;
-
-/** Segments that must fit one small slot before they share it (below: one segment per buffer). */
+/** Segments that must fit one small data slot before they share it (below: one segment per buffer). */
 const COALESCE_MIN_SEGMENTS = 4;
 
 /**
@@ -62,12 +55,12 @@ const COALESCE_MIN_SEGMENTS = 4;
  * ```
  */
 export function sizeGoal(sk: Tcb, mss: number): number {
-  const rt = cachedRoute(sk);
-  if (rt === null || (rt.iface.dev.features & DeviceFeature.TSO) === 0) {
-    const fit = Math.floor((sk.ctx.allocator.arena.classes[0]!.size - MAX_HEADER) / mss);
+  const dev = routeDevice(sk);
+  if (dev === null || (dev.features & DeviceFeature.TSO) === 0) {
+    const fit = Math.floor((smallDataSlot(sk.ctx.allocator.arena) - MAX_HEADER) / mss);
     return fit >= COALESCE_MIN_SEGMENTS ? fit * mss : mss;
   }
-  return Math.max(mss, Math.floor(GSO_MAX_PAYLOAD / mss) * mss);
+  return Math.max(mss, Math.floor(gsoMaxPayload(sk) / mss) * mss);
 }
 
 /**
@@ -81,7 +74,7 @@ export function sizeGoal(sk: Tcb, mss: number): number {
  */
 export function syncMss(sk: Tcb): void {
   const snd = sk.snd;
-  let mss = Math.min(snd.mssClamp, pathMtu(sk) - TCP_IP_HEADERS, sk.ctx.config.maxSegment);
+  let mss = Math.min(snd.mssClamp, pathMtu(sk) - tcpIpHeaders(sk), sk.ctx.config.maxSegment);
   if (sk.opt.userMss > 0) mss = Math.min(mss, sk.opt.userMss);
   if (sk.tsOk) mss -= TCPOLEN_TSTAMP_ALIGNED;
   // §8 rows 7/11: never fewer than 64 payload bytes per segment (the peer's
@@ -159,8 +152,9 @@ export function chooseRcvWscale(rcvbuf: number): number {
 export function connectInit(sk: Tcb, mtu: number): void {
   const cfg = sk.ctx.config;
   const rcv = sk.rcv;
-  // MUST-67 / Linux: advertise MTU − 40 (≤ MMS_R − 20), capped by TCP_MAXSEG.
-  rcv.advmss = Math.max(MIN_SEGMENT_PAYLOAD, Math.min(mtu - TCP_IP_HEADERS, 65495));
+  // MUST-67 / Linux: advertise MTU − 40 (≤ MMS_R − 20), capped by TCP_MAXSEG;
+  // over IPv6 MTU − 60 (RFC 8200 §8.3).
+  rcv.advmss = Math.max(MIN_SEGMENT_PAYLOAD, Math.min(mtu - tcpIpHeaders(sk), 65495));
   if (sk.opt.userMss > 0) rcv.advmss = Math.min(rcv.advmss, sk.opt.userMss);
   const maxBuf = cfg.moderateRcvbuf && !rcv.bufLocked ? Math.max(rcv.buf, cfg.rmemMax) : rcv.buf;
   rcv.wscale = cfg.windowScaling ? chooseRcvWscale(maxBuf) : 0;

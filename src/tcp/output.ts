@@ -15,12 +15,13 @@
  */
 import { Errno } from "../core/errno.ts";
 import type { SkBuff } from "../skb/skbuff.ts";
-import type { Ipv4Address } from "../wire/addr.ts";
+import type { EmitOptions } from "../wire/bytes.ts";
 import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { tcpOptionsLength } from "../wire/tcp_options.ts";
 import { FRAGMENT_SLACK, SEND_ALLOC } from "./buffers.ts";
 import { INITIAL_WINDOW_SEGMENTS } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
+import { reply6, type SegmentEnds, transmit6 } from "./family.ts";
 import { TCPOLEN_TSTAMP_ALIGNED } from "./options.ts";
 import { seqAdd, seqAfter, seqDiff, TcpState } from "./state.ts";
 import { cachedRoute } from "./dst.ts";
@@ -123,7 +124,9 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   repr.payloadLength = payloadLength;
   pseudo.src = sk.laddr;
   pseudo.dst = sk.raddr;
-  emitTcp(repr, ctx.allocator.arena.u8, at, pseudo);
+  // IPv6 (`family.ts`): the layer fills the checksum over its pseudo-header.
+  const v6 = sk.addr6 !== null;
+  emitTcp(repr, ctx.allocator.arena.u8, at, pseudo, v6 ? CHECKSUM_BY_IP : undefined);
   if (ack) {
     rcv.lastAckSent = rcv.nxt;
     rcv.unacked = 0;
@@ -131,6 +134,7 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   }
   ctx.stats.outSegs++;
   if (flags & TcpFlags.RST) ctx.stats.outRsts++;
+  if (v6) return transmit6(sk, out);
   send.src = sk.laddr;
   // MUST-48/49: the connection's TTL and TOS (RSTs for unknown peers use the defaults).
   send.ttl = sk.opt.ttl > 0 ? sk.opt.ttl : ctx.ipv4.defaultTtl;
@@ -265,22 +269,8 @@ export function sendProbe(sk: Tcb): void {
   sendControl(sk, seqAdd(sk.snd.una, -1), TcpFlags.ACK);
 }
 
-/**
- * The local and remote address of a segment being answered: ours is its
- * destination. A {@link Tcb} is one.
- *
- * @example
- * ```ts
- * import type { SegmentEnds } from "./output.ts";
- * const ends: SegmentEnds = { laddr: 0xc0000202, raddr: 0xc0000201 };
- * ```
- */
-export interface SegmentEnds {
-  /** Our address (the segment's destination). */
-  readonly laddr: Ipv4Address;
-  /** The sender's address. */
-  readonly raddr: Ipv4Address;
-}
+/** The IPv6 layer computes the checksum (it knows the pseudo-header once the source is set). */
+const CHECKSUM_BY_IP: EmitOptions = { checksum: false };
 
 /**
  * Answer segment `th` (which arrived at `ends.laddr` from `ends.raddr`) with a
@@ -321,9 +311,14 @@ export function sendResetFor(ctx: TcpContext, th: TcpRepr, ends: SegmentEnds): v
   repr.payloadLength = 0;
   pseudo.src = ends.laddr;
   pseudo.dst = ends.raddr;
-  emitTcp(repr, ctx.allocator.arena.u8, at, pseudo);
+  const v6 = ends.addr6 !== null;
+  emitTcp(repr, ctx.allocator.arena.u8, at, pseudo, v6 ? CHECKSUM_BY_IP : undefined);
   ctx.stats.outSegs++;
   ctx.stats.outRsts++;
+  if (v6) {
+    reply6(ctx, skb, ends);
+    return;
+  }
   send.src = ends.laddr;
   send.ttl = ctx.ipv4.defaultTtl;
   send.tos = 0;

@@ -3,35 +3,44 @@
  * `tcp_conn_request`, `cookie_v4_check`): a SYN queue and an accept queue
  * bounded by the backlog (§8 row 1), and SYN cookies (RFC 4987 §3.6, DEV-23)
  * when the SYN queue is full (`config.syncookies` 1, default) or always (2).
+ * Both families: the segment's addresses come as {@link SegmentEnds}, so a
+ * dual-stack listener's IPv4 children are IPv4 connections.
  *
  * @module
  */
 import type { SkBuff } from "../skb/skbuff.ts";
-import type { Ipv4Repr } from "../wire/ipv4.ts";
-import { IPV4_MIN_DATAGRAM } from "../wire/ipv4.ts";
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
+import {
+  cookieCheck,
+  cookieFor,
+  isnOf,
+  routeMtu,
+  type SegmentEnds,
+  takeEnds,
+  tsOffsetOf,
+} from "./family.ts";
 import { tcpRcv } from "./input.ts";
 import { dropRequest, establishChild } from "./lifecycle.ts";
 import { applySynOptions, connectInit } from "./options.ts";
-import { type SegmentEnds, sendResetFor, sendSyn, transmitSkb } from "./output.ts";
+import { sendResetFor, sendSyn, transmitSkb } from "./output.ts";
 import { copySocketOptions } from "./sockopt.ts";
 import { seqAdd, TcpState } from "./state.ts";
 import { COOKIE_MAX_AGE, COOKIE_SLOT_MS, cookieDecodeTs, cookieEncodeTs } from "./syncookies.ts";
-import { cachedRoute } from "./dst.ts";
 import type { Tcb } from "./tcb.ts";
 import { newTcb } from "./timeouts.ts";
 import { resetKeepalive } from "./timers.ts";
 
 /**
- * A segment for a listener (RFC 9293 §3.10.7.2). `skb.data` is at the
- * payload. Consumes `skb`.
+ * A segment for a listener (RFC 9293 §3.10.7.2) that arrived at
+ * `ends.laddr` (or `ends.addr6`) from the peer. `skb.data` is at the
+ * payload. Consumes `skb`; `ends` is read during the call only.
  *
  * @example
  * ```ts
- * // rcvListen(listener, skb, th, ip);
+ * // rcvListen(listener, skb, th, { laddr: ip.dst, raddr: ip.src, addr6: null, scopeId: 0 });
  * ```
  */
-export function rcvListen(lsk: Tcb, skb: SkBuff, th: TcpRepr, ip: Ipv4Repr): void {
+export function rcvListen(lsk: Tcb, skb: SkBuff, th: TcpRepr, ip: SegmentEnds): void {
   const ctx = lsk.ctx;
   const flags = th.flags;
   const st = ctx.stats;
@@ -47,7 +56,7 @@ export function rcvListen(lsk: Tcb, skb: SkBuff, th: TcpRepr, ip: Ipv4Repr): voi
     if (!(flags & TcpFlags.SYN) && cookieAck(lsk, skb, th, ip)) return;
     // Second: any other ACK → <SEQ=SEG.ACK><CTL=RST>.
     skb.free();
-    sendResetFor(ctx, th, endsOf(ip));
+    sendResetFor(ctx, th, ip);
     return;
   }
   if (!(flags & TcpFlags.SYN)) {
@@ -83,8 +92,8 @@ export function rcvListen(lsk: Tcb, skb: SkBuff, th: TcpRepr, ip: Ipv4Repr): voi
   rcv.irs = th.seq;
   rcv.nxt = rcv.wup = seqAdd(th.seq, 1);
   applySynOptions(child, th.options);
-  snd.iss = ctx.isn.isn(child.laddr, child.lport, child.raddr, child.rport) >>> 0;
-  child.tsOffset = ctx.isn.tsOffset(child.laddr, child.raddr) >>> 0;
+  snd.iss = isnOf(child);
+  child.tsOffset = tsOffsetOf(ctx, child);
   child.cong.recover = snd.iss;
   // W3: the SYN's window is not scaled.
   snd.wnd = snd.maxWnd = th.window;
@@ -95,26 +104,16 @@ export function rcvListen(lsk: Tcb, skb: SkBuff, th: TcpRepr, ip: Ipv4Repr): voi
   if (sendSyn(child, true) < 0) dropRequest(child);
 }
 
-/** The addresses to answer a segment from: ours is its destination. */
-function endsOf(ip: Ipv4Repr): SegmentEnds {
-  return { laddr: ip.dst, raddr: ip.src };
-}
-
 /**
  * A TCB for the route towards the segment's source: MTU-derived MSS and
  * window, the listener's socket options.
  */
-function prepareChild(sk: Tcb, lsk: Tcb, th: TcpRepr, ip: Ipv4Repr): void {
+function prepareChild(sk: Tcb, lsk: Tcb, th: TcpRepr, ip: SegmentEnds): void {
   copySocketOptions(lsk, sk);
-  sk.laddr = ip.dst;
+  takeEnds(sk, ip);
+  sk.v6only = lsk.v6only;
   sk.lport = lsk.lport;
-  sk.raddr = ip.src;
   sk.rport = th.srcPort;
-}
-
-function routeMtu(sk: Tcb): number {
-  const rt = cachedRoute(sk);
-  return rt !== null ? rt.mtu : IPV4_MIN_DATAGRAM;
 }
 
 /**
@@ -122,7 +121,7 @@ function routeMtu(sk: Tcb): number {
  * established table and initialised for the route's MTU; null (counted as
  * a listen drop) when the 4-tuple cannot be hashed.
  */
-function newChild(lsk: Tcb, th: TcpRepr, ip: Ipv4Repr): Tcb | null {
+function newChild(lsk: Tcb, th: TcpRepr, ip: SegmentEnds): Tcb | null {
   const ctx = lsk.ctx;
   const child = newTcb(ctx);
   ctx.socks.add(child);
@@ -146,7 +145,7 @@ function newChild(lsk: Tcb, th: TcpRepr, ip: Ipv4Repr): Tcb | null {
  * scratch TCB (never hashed, never in `socks`, no timers armed) only carries
  * the fields the segment builder reads.
  */
-function sendCookie(lsk: Tcb, th: TcpRepr, ip: Ipv4Repr): void {
+function sendCookie(lsk: Tcb, th: TcpRepr, ip: SegmentEnds): void {
   const ctx = lsk.ctx;
   const tmp = newTcb(ctx);
   prepareChild(tmp, lsk, th, ip);
@@ -158,19 +157,12 @@ function sendCookie(lsk: Tcb, th: TcpRepr, ip: Ipv4Repr): void {
   // so the cookie SYN-ACK does not offer them.
   const ts = o.tsVal !== null && ctx.config.timestamps;
   applySynOptions(tmp, ts ? o : { ...o, windowScale: null, sackPermitted: false });
-  const cookie = ctx.cookies.make(
-    ip.dst,
-    th.dstPort,
-    ip.src,
-    th.srcPort,
-    th.seq,
-    tmp.snd.mssClamp,
-  );
+  const cookie = cookieFor(ctx, ip, th, th.seq, tmp.snd.mssClamp);
   if (tmp.tsOk) {
     // Linux cookie_init_timestamp: options in the TSval's low bits; the
     // offset makes tsNow() return exactly that value.
     const now = Math.floor(ctx.clock.now());
-    const real = seqAdd(now, ctx.isn.tsOffset(ip.dst, ip.src));
+    const real = seqAdd(now, tsOffsetOf(ctx, ip));
     const enc = cookieEncodeTs(real, tmp.wscaleOk ? tmp.snd.wscale : null, tmp.sackOk);
     tmp.tsOffset = seqAdd(enc, -now);
   }
@@ -192,7 +184,7 @@ function sendCookie(lsk: Tcb, th: TcpRepr, ip: Ipv4Repr): void {
  * directly in ESTABLISHED and process the segment on it. Returns false
  * when the caller should answer as RFC 9293 §3.10.7.2 says (RST).
  */
-function cookieAck(lsk: Tcb, skb: SkBuff, th: TcpRepr, ip: Ipv4Repr): boolean {
+function cookieAck(lsk: Tcb, skb: SkBuff, th: TcpRepr, ip: SegmentEnds): boolean {
   const ctx = lsk.ctx;
   const cfg = ctx.config;
   const st = ctx.stats;
@@ -204,7 +196,7 @@ function cookieAck(lsk: Tcb, skb: SkBuff, th: TcpRepr, ip: Ipv4Repr): boolean {
   }
   const synSeq = seqAdd(th.seq, -1);
   const cookie = seqAdd(th.ack, -1);
-  const dec = ctx.cookies.check(ip.dst, th.dstPort, ip.src, th.srcPort, synSeq, cookie);
+  const dec = cookieCheck(ctx, ip, th, synSeq, cookie);
   if (dec === null) {
     // Forged, expired or for another 4-tuple (RFC 4987 §3.6).
     st.syncookiesFailed++;
@@ -243,7 +235,7 @@ function cookieAck(lsk: Tcb, skb: SkBuff, th: TcpRepr, ip: Ipv4Repr): boolean {
     sackBlocks: null,
   });
   snd.iss = cookie;
-  child.tsOffset = ctx.isn.tsOffset(child.laddr, child.raddr) >>> 0;
+  child.tsOffset = tsOffsetOf(ctx, child);
   child.cong.recover = cookie;
   snd.una =
     snd.nxt =

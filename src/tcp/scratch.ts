@@ -6,13 +6,26 @@
  * @module
  */
 import type { Ipv4SendOptions } from "../ipv4/layer.ts";
+import type { Ipv6SendOptions } from "../ipv6/layer.ts";
 import type { Ipv4Address } from "../wire/addr.ts";
 import { IpProtocol } from "../wire/ipv4.ts";
-import type { TcpEmitRepr } from "../wire/tcp.ts";
+import { NextHeader } from "../wire/ipv6.ts";
+import { type TcpEmitRepr, TcpField } from "../wire/tcp.ts";
 import type { TcpOptions } from "../wire/tcp_options.ts";
 
 /** `T` with every property writable: the shape of the records reused for each segment. */
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/**
+ * `T` writable, with every property allowed to be `undefined`: a send-options
+ * record reused for each segment whose optional fields are reset between uses.
+ *
+ * @example
+ * ```ts
+ * import type { Resettable } from "./scratch.ts";
+ * const o: Resettable<{ hopLimit?: number }> = { hopLimit: undefined };
+ * ```
+ */
+export type Resettable<T> = { -readonly [K in keyof T]: T[K] | undefined };
 
 /**
  * The reusable records behind `transmitSkb` and the RST replies.
@@ -50,6 +63,15 @@ export class SegmentScratch {
   readonly pseudo: { src: Ipv4Address; dst: Ipv4Address } = { src: 0, dst: 0 };
   /** What IPv4 output is told. */
   readonly send: Mutable<Ipv4SendOptions> = { protocol: IpProtocol.TCP, src: 0 };
+  /**
+   * What IPv6 output is told: TCP, the checksum left for the layer to fill
+   * over the pseudo-header, never fragmented (the path MTU sizes segments).
+   */
+  readonly send6: Resettable<Ipv6SendOptions> = {
+    nextHeader: NextHeader.TCP,
+    checksumOffset: TcpField.CHECKSUM,
+    dontFragment: true,
+  };
 
   /** Clear the options (a RST carries none). */
   clearOptions(): void {

@@ -9,7 +9,7 @@ import { Errno } from "../core/errno.ts";
 import { MAX_HEADER } from "../skb/arena.ts";
 import { copyBytes, type SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags } from "../wire/tcp.ts";
-import { SEND_ALLOC, sndMemSchedule } from "./buffers.ts";
+import { SEND_ALLOC, smallDataSlot, sndMemSchedule } from "./buffers.ts";
 import { MsgFlags, Shutdown } from "./config.ts";
 import { MemWait } from "./mem.ts";
 import { Nagle, nagleMode, writeXmit } from "./output.ts";
@@ -18,7 +18,7 @@ import type { Tcb, TcpContext } from "./tcb.ts";
 
 /**
  * A write-queue buffer for `size` payload bytes, else one for a segment,
- * else the smallest slot (a sub-MSS segment beats none when the large
+ * else a small data slot (a sub-MSS segment beats none when the large
  * classes are spent), or null.
  */
 function allocSend(ctx: TcpContext, size: number, mss: number): SkBuff | null {
@@ -26,7 +26,7 @@ function allocSend(ctx: TcpContext, size: number, mss: number): SkBuff | null {
   let skb = a.alloc(size, SEND_ALLOC);
   if (skb === null && size > mss) skb = a.alloc(mss, SEND_ALLOC);
   if (skb === null) {
-    const small = a.arena.classes[0]!.size - MAX_HEADER;
+    const small = smallDataSlot(a.arena) - MAX_HEADER;
     if (Math.min(size, mss) > small) skb = a.alloc(small, SEND_ALLOC);
   }
   return skb;
@@ -76,14 +76,14 @@ export function sendmsg(sk: Tcb, data: Uint8Array, flags: number): number {
         break;
       }
       // A short write gets a small buffer: one segment, or as much of the
-      // goal as the smallest slot holds anyway (a 64 KiB slot for 64 bytes
+      // goal as a small data slot holds anyway (a 64 KiB slot for 64 bytes
       // would waste it; with a tiny MSS, segments share that slot); a long
       // one, remainder included, buffers up to the goal (arena slots cannot
       // grow, and streaming writers write again).
       const left = data.length - copied;
       const size = data.length > mss
         ? goal
-        : Math.max(mss, Math.min(goal, ctx.allocator.arena.classes[0]!.size - MAX_HEADER));
+        : Math.max(mss, Math.min(goal, smallDataSlot(ctx.allocator.arena) - MAX_HEADER));
       skb = allocSend(ctx, size, mss);
       if (skb === null) {
         // The arena kept its reserve for the receive path: wait for a freed buffer.

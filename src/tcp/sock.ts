@@ -16,6 +16,7 @@ import {
   tcpListen,
   tcpShutdown,
 } from "./conn.ts";
+import { tcpBind6, tcpConnect6 } from "./conn6.ts";
 import { recvmsg } from "./recv.ts";
 import { sendmsg } from "./send.ts";
 import { tcpGetOption, tcpSetOption } from "./sockopt.ts";
@@ -60,6 +61,24 @@ export class TcpSock {
   get rport(): number {
     return this.tcb.rport;
   }
+  /**
+   * IPv6 addresses: local at 0 (`::` until bound), remote at 16; null for
+   * an IPv4 connection. Do not modify.
+   */
+  get addr6(): Uint8Array | null {
+    return this.tcb.addr6;
+  }
+  /** The interface index of a link-local IPv6 connection, else 0. */
+  get scopeId(): number {
+    return this.tcb.scopeId;
+  }
+  /** IPV6_V6ONLY (set before bind; a listener on `::` then takes no IPv4). */
+  get v6only(): boolean {
+    return this.tcb.v6only;
+  }
+  set v6only(v: boolean) {
+    this.tcb.v6only = v;
+  }
   /** The connection completed and later ended (Linux SOCK_DONE). */
   get done(): boolean {
     return this.tcb.done;
@@ -103,6 +122,19 @@ export class TcpSock {
   /** bind(): `port` 0 picks an ephemeral port. 0 or -errno. */
   bind(laddr: Ipv4Address, port: number): number {
     return tcpBind(this.tcb, laddr, port);
+  }
+
+  /**
+   * bind() to an IPv6 address (16 bytes; `::` = any, dual stack unless
+   * {@link TcpSock.v6only}); `scopeId` is a link-local address's interface.
+   */
+  bind6(addr: Uint8Array, port: number, scopeId = 0): number {
+    return tcpBind6(this.tcb, addr, port, scopeId);
+  }
+
+  /** connect() to an IPv6 address: -EINPROGRESS once the SYN is out, else -errno. */
+  connect6(raddr: Uint8Array, rport: number, scopeId = 0): number {
+    return tcpConnect6(this.tcb, raddr, rport, scopeId);
   }
 
   /** listen(): 0 or -errno; on a listener only updates the backlog. */

@@ -167,4 +167,5 @@ export function copySocketOptions(from: Tcb, to: Tcb): void {
   to.rcv.bufLocked = from.rcv.bufLocked;
   to.snd.bufLocked = from.snd.bufLocked;
   to.reuseAddr = from.reuseAddr;
+  to.v6only = from.v6only;
 }

@@ -185,4 +185,36 @@ export class SynCookies {
     if (idx >= COOKIE_MSS_TABLE.length) return null;
     return { mss: COOKIE_MSS_TABLE[idx]! };
   }
+
+  /**
+   * {@link SynCookies.make} for IPv6 (Linux `cookie_v6_init_sequence`): `a6`
+   * holds our address at 0 and the peer's at 16; the hashes cover both
+   * whole addresses.
+   */
+  make6(a6: Uint8Array, lport: number, rport: number, synSeq: number, mss: number): number {
+    const [h1, h2] = this.#keys();
+    const ports = ((lport & 0xffff) << 16) | (rport & 0xffff);
+    const t = this.#slot();
+    const low = (h2.hash2(h2.hashIp6Pair(a6, 0, a6, 16, ports), t) + cookieMssIndex(mss)) &
+      0xffffff;
+    return (h1.hashIp6Pair(a6, 0, a6, 16, ports) + synSeq + (t << 24) + low) >>> 0;
+  }
+
+  /** {@link SynCookies.check} for IPv6 (`a6` as for {@link SynCookies.make6}). */
+  check6(
+    a6: Uint8Array,
+    lport: number,
+    rport: number,
+    synSeq: number,
+    cookie: number,
+  ): CookieOptions | null {
+    const [h1, h2] = this.#keys();
+    const ports = ((lport & 0xffff) << 16) | (rport & 0xffff);
+    const c = (cookie - h1.hashIp6Pair(a6, 0, a6, 16, ports) - synSeq) >>> 0;
+    const t = c >>> 24;
+    if (((this.#slot() - t) & 0xff) >= COOKIE_MAX_AGE) return null;
+    const idx = (c - h2.hash2(h2.hashIp6Pair(a6, 0, a6, 16, ports), t)) & 0xffffff;
+    if (idx >= COOKIE_MSS_TABLE.length) return null;
+    return { mss: COOKIE_MSS_TABLE[idx]! };
+  }
 }

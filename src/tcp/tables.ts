@@ -23,6 +23,14 @@ export interface TcpTableEntry {
   rport: number;
   /** SO_REUSEADDR. */
   reuseAddr: boolean;
+  /**
+   * IPv6 entries: local address at 0 (`::` = any) and remote at 16, 32
+   * bytes; null or absent for IPv4 (`laddr`/`raddr` then hold them).
+   * Written by `bind6`/`connect6`.
+   */
+  addr6?: Uint8Array | null;
+  /** IPV6_V6ONLY: an IPv6 entry on `::` does not claim IPv4 addresses. */
+  v6only?: boolean;
   /** True when TIME-WAIT (the entry only guards its 4-tuple). */
   readonly isTimeWait: boolean;
   /** For TIME-WAIT reuse (RFC 6191 / Linux tcp_twsk_unique): last TS.Recent seen, or -1. */
@@ -93,4 +101,29 @@ export interface TcpTables<E extends TcpTableEntry = TcpTableEntry> {
   ): E | null;
   /** Entries in the established table (TIME-WAIT included). */
   readonly establishedCount: number;
+
+  // IPv6 (RFC 8200; Linux `inet6_hashtables.c`). One set of tables for both
+  // families, as in Linux, so ports and bind conflicts are shared: an entry
+  // on `::` without IPV6_V6ONLY also claims every IPv4 address of its port
+  // (Linux `ipv6_rcv_saddr_equal`), and IPv4 SYNs reach it when no IPv4
+  // listener is a better match. v4-mapped addresses never come here: the
+  // socket layer turns them into IPv4 entries.
+
+  /** bind() an IPv6 entry to `addr[off]` (`::` = any) and `port`, as {@link bind}. */
+  bind6(sk: E, addr: Uint8Array, off: number, port: number): number;
+  /**
+   * connect() an IPv6 entry: `laddr` and `raddr` (16 bytes at offset 0,
+   * neither `::`) and `rport`, as {@link connect}; they are copied into `sk.addr6`.
+   */
+  connect6(sk: E, laddr: Uint8Array, raddr: Uint8Array, rport: number): number;
+  /** The listener for an IPv6 SYN to `u8[off]`:`lport` (specific address before `::`). */
+  lookupListener6(u8: Uint8Array, off: number, lport: number): E | null;
+  /** The IPv6 entry owning a 4-tuple whose addresses are at `u8[lOff]` and `u8[rOff]`, or null. */
+  lookupEstablished6(
+    u8: Uint8Array,
+    lOff: number,
+    lport: number,
+    rOff: number,
+    rport: number,
+  ): E | null;
 }

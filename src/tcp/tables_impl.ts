@@ -72,6 +72,7 @@ import { Errno } from "../core/errno.ts";
 import { KeyedHash } from "../core/hash.ts";
 import type { RandomSource } from "../core/random.ts";
 import type { Ipv4Address } from "../wire/addr.ts";
+import { ip6Equal, isUnspecified6 } from "../wire/addr6.ts";
 import type { TcpTableEntry, TcpTables, TcpTablesOptions } from "./tables.ts";
 
 /**
@@ -164,6 +165,85 @@ export function establishedHash(
   return h.hash3(laddr, raddr, ((lport & 0xffff) << 16) | (rport & 0xffff));
 }
 
+/**
+ * The established-table hash of an IPv6 4-tuple (addresses at `l[lOff]`
+ * and `r[rOff]`, read in place) under key `h`: one HalfSipHash over both
+ * addresses and the ports, so chains stay short whatever an attacker picks.
+ *
+ * @example
+ * ```ts
+ * import { establishedHash6 } from "./tables_impl.ts";
+ * import { KeyedHash } from "../core/hash.ts";
+ * import { SeededRandom } from "../core/random.ts";
+ * import { parseIpv6Address } from "../wire/addr6.ts";
+ * const h = new KeyedHash(new SeededRandom(1));
+ * const a = parseIpv6Address("2001:db8::1"), b = parseIpv6Address("2001:db8::2");
+ * establishedHash6(h, a, 0, 40000, b, 0, 80) >>> 0; // a 32-bit bucket hash
+ * ```
+ */
+export function establishedHash6(
+  h: KeyedHash,
+  l: Uint8Array,
+  lOff: number,
+  lport: number,
+  r: Uint8Array,
+  rOff: number,
+  rport: number,
+): number {
+  return h.hashIp6Pair(l, lOff, r, rOff, ((lport & 0xffff) << 16) | (rport & 0xffff));
+}
+
+/** A map key for an IPv6 address (bind and connect time only, never per segment). */
+function key6(a: Uint8Array, off: number): string {
+  let k = "";
+  for (let i = 0; i < 16; i++) k += String.fromCharCode(a[off + i]!);
+  return k;
+}
+
+/**
+ * Who is binding, in both families: an IPv4 address (`a6` null), or an IPv6
+ * one with its IPV6_V6ONLY. `any` is the wildcard of its family.
+ */
+interface Claim {
+  readonly addr: number;
+  readonly a6: Uint8Array | null;
+  readonly any: boolean;
+  readonly v6only: boolean;
+}
+
+/** The claim of an active record before {@link Tables} activates it. */
+const NO_CLAIM: Claim = { addr: 0, a6: null, any: false, v6only: false };
+
+function claimOf(addr: number, a6: Uint8Array | null, v6only: boolean): Claim {
+  return { addr, a6, any: a6 === null ? addr === 0 : isUnspecified6(a6, 0), v6only };
+}
+
+/**
+ * Do two claims on one port overlap (Linux `inet_rcv_saddr_equal` /
+ * `ipv6_rcv_saddr_equal` with wildcards matching)? Same family: equal, or
+ * either is the wildcard. Across families only an IPv6 `::` without
+ * IPV6_V6ONLY overlaps, because it also claims every IPv4 address.
+ */
+function overlaps(a: Claim, b: Claim): boolean {
+  if (a.a6 === null && b.a6 === null) return a.any || b.any || a.addr === b.addr;
+  if (a.a6 !== null && b.a6 !== null) return a.any || b.any || ip6Equal(a.a6, 0, b.a6, 0);
+  const v6 = a.a6 !== null ? a : b;
+  return v6.any && !v6.v6only;
+}
+
+/**
+ * The same exact address, for the "two listeners never share an address"
+ * rule: equal within a family, and across families the two wildcards that
+ * both cover IPv4 (0.0.0.0 and a dual-stack `::`), as a Linux `bind` of
+ * both would fail.
+ */
+function sameAddress(a: Claim, b: Claim): boolean {
+  if (a.a6 === null && b.a6 === null) return a.addr === b.addr;
+  if (a.a6 !== null && b.a6 !== null) return ip6Equal(a.a6, 0, b.a6, 0);
+  const v6 = a.a6 !== null ? a : b;
+  return a.any && b.any && !v6.v6only;
+}
+
 const BOUND = 0;
 const LISTEN = 1;
 const ACTIVE = 2;
@@ -172,10 +252,13 @@ type Kind = typeof BOUND | typeof LISTEN | typeof ACTIVE;
 /** An established-table node; it keeps its own copy of the key, so a caller mutating the entry cannot corrupt the chain. */
 interface EhNode<E> {
   readonly hash: number;
+  /** IPv4 addresses (0 in an IPv6 node: never a valid IPv4 key). */
   readonly laddr: number;
   readonly lport: number;
   readonly raddr: number;
   readonly rport: number;
+  /** IPv6: a copy of the addresses, local at 0 and remote at 16; null for IPv4. */
+  readonly a6: Uint8Array | null;
   sk: E;
   prev: EhNode<E> | null;
   next: EhNode<E> | null;
@@ -188,6 +271,10 @@ interface Rec<E> {
   readonly bucket: BindBucket<E>;
   /** Bound address (passive) or connected local address (active), as hashed. */
   laddr: number;
+  /** The IPv6 local address and its IPV6_V6ONLY (IPv4: null). */
+  claim: Claim;
+  /** An active IPv6 record's key in `activeAddrs6`. */
+  key6: string;
   /** Counted in `bucket.userBound`. */
   readonly userBound: boolean;
   node: EhNode<E> | null;
@@ -198,9 +285,12 @@ interface BindBucket<E> {
   readonly port: number;
   /** Bound-only and LISTEN owners. */
   readonly passive: Rec<E>[];
-  /** Connected and TIME-WAIT owners, and how many per local address. */
+  /** Connected and TIME-WAIT owners (both families), and how many per IPv4 local address. */
   active: number;
   readonly activeAddrs: Map<number, number>;
+  /** Of those, IPv6 owners, and how many per IPv6 local address. */
+  active6: number;
+  readonly activeAddrs6: Map<string, number>;
   /** Owners whose port came from bind() (Linux `fastreuse >= 0`): never picked by connect. */
   userBound: number;
 }
@@ -295,21 +385,28 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   // bind / listen
 
   bind(sk: E, laddr: Ipv4Address, port: number): number {
+    return this.#bind(sk, claimOf(laddr >>> 0, null, false), port);
+  }
+
+  bind6(sk: E, addr: Uint8Array, off: number, port: number): number {
+    return this.#bind(sk, claimOf(0, addr.slice(off, off + 16), sk.v6only ?? false), port);
+  }
+
+  #bind(sk: E, c: Claim, port: number): number {
     // inet_bind: a socket that already has a port gets EINVAL (Linux `__inet_bind`).
     if (this.#recs.has(sk)) return -Errno.EINVAL;
     if (!isPort(port)) return -Errno.EINVAL;
-    const addr = laddr >>> 0;
     if (port === 0) {
-      port = this.#findOpenPort(sk, addr);
+      port = this.#findOpenPort(sk, c);
       // Linux inet_bind turns any get_port failure into EADDRINUSE.
       if (port < 0) return -Errno.EADDRINUSE;
     } else {
       const b = this.#bhash.get(port);
-      if (b !== undefined && this.#conflicts(b, sk, addr, sk.reuseAddr, false)) {
+      if (b !== undefined && this.#conflicts(b, sk, c, sk.reuseAddr, false)) {
         return -Errno.EADDRINUSE;
       }
     }
-    this.#addPassive(sk, addr, port);
+    this.#addPassive(sk, c, port);
     return 0;
   }
 
@@ -317,7 +414,8 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     let rec = this.#recs.get(sk);
     if (rec === undefined) {
       // inet_csk_listen_start → get_port(sk, 0): an unbound listener gets an ephemeral port.
-      const err = this.bind(sk, sk.laddr, 0);
+      const a6 = sk.addr6 ?? null;
+      const err = a6 !== null ? this.bind6(sk, a6, 0, 0) : this.bind(sk, sk.laddr, 0);
       if (err !== 0) return err;
       rec = this.#recs.get(sk)!;
     }
@@ -326,7 +424,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     if (rec.kind === ACTIVE) return -Errno.EINVAL;
     // Re-check as a listener: a socket that shared the port through
     // SO_REUSEADDR now meets the "holder is LISTEN" rule from the other side.
-    if (this.#conflicts(rec.bucket, sk, rec.laddr, sk.reuseAddr, false)) return -Errno.EADDRINUSE;
+    if (this.#conflicts(rec.bucket, sk, rec.claim, sk.reuseAddr, false)) return -Errno.EADDRINUSE;
     rec.kind = LISTEN;
     const port = rec.bucket.port;
     const list = this.#listening.get(port);
@@ -341,38 +439,68 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     if (list === undefined) return null;
     const addr = laddr >>> 0;
     let wildcard: E | null = null;
+    let dual: E | null = null;
     for (const r of list) {
+      const c = r.claim;
+      if (c.a6 !== null) {
+        // A dual-stack listener on `::` takes IPv4 too, after any IPv4
+        // listener (Linux compute_score: AF_INET scores one more).
+        if (c.any && !c.v6only) dual ??= r.sk;
+        continue;
+      }
       // Specific address first, like the score in Linux __inet_lookup_listener.
       if (r.laddr === addr) return r.sk;
       if (r.laddr === 0) wildcard ??= r.sk;
     }
+    return wildcard ?? dual;
+  }
+
+  lookupListener6(u8: Uint8Array, off: number, lport: number): E | null {
+    const list = this.#listening.get(lport);
+    if (list === undefined) return null;
+    let wildcard: E | null = null;
+    for (const r of list) {
+      const a6 = r.claim.a6;
+      if (a6 === null) continue;
+      if (r.claim.any) wildcard ??= r.sk;
+      else if (ip6Equal(a6, 0, u8, off)) return r.sk;
+    }
     return wildcard;
   }
 
-  /** Whether `sk` binding `addr` conflicts with an owner of bucket `b` (see the module table). */
+  /** Whether `sk` binding claim `c` conflicts with an owner of bucket `b` (see the module table). */
   #conflicts(
     b: BindBucket<E>,
     sk: E,
-    addr: number,
+    c: Claim,
     reuse: boolean,
     strict: boolean,
   ): boolean {
     // Active owners always have a specific address, so a wildcard binder
-    // overlaps all of them and a specific one only those on its address.
-    if (b.active > 0 && (strict || !reuse) && (addr === 0 || b.activeAddrs.has(addr))) return true;
+    // overlaps all of them (of the families it claims) and a specific one
+    // only those on its address.
+    if (b.active > 0 && (strict || !reuse) && this.#overlapsActive(b, c)) return true;
     for (const h of b.passive) {
       if (h.sk === sk) continue;
-      if (!(addr === 0 || h.laddr === 0 || h.laddr === addr)) continue;
+      if (!overlaps(c, h.claim)) continue;
       if (strict) return true;
       const both = reuse && h.sk.reuseAddr;
       if (!both) return true;
-      if (h.kind === LISTEN && h.laddr === addr) return true;
+      if (h.kind === LISTEN && sameAddress(c, h.claim)) return true;
     }
     return false;
   }
 
+  /** Does claim `c` cover the local address of an active owner of `b`? */
+  #overlapsActive(b: BindBucket<E>, c: Claim): boolean {
+    const v4 = b.active - b.active6;
+    if (c.a6 === null) return v4 > 0 && (c.any || b.activeAddrs.has(c.addr));
+    if (c.any) return b.active6 > 0 || (!c.v6only && v4 > 0);
+    return b.active6 > 0 && b.activeAddrs6.has(key6(c.a6, 0));
+  }
+
   /** inet_csk_find_open_port: random start, one pass over the range, first port nobody overlaps. */
-  #findOpenPort(sk: E, addr: number): number {
+  #findOpenPort(sk: E, addr: Claim): number {
     const range = this.#range;
     const start = Math.floor(((this.#nextU32() >>> 0) / 4294967296) * range);
     for (let i = 0; i < range; i++) {
@@ -384,13 +512,28 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     return -1;
   }
 
-  #addPassive(sk: E, addr: number, port: number): void {
+  #addPassive(sk: E, c: Claim, port: number): void {
     const b = this.#bucket(port);
-    const rec: Rec<E> = { sk, kind: BOUND, bucket: b, laddr: addr, userBound: true, node: null };
+    const rec: Rec<E> = {
+      sk,
+      kind: BOUND,
+      bucket: b,
+      laddr: c.addr,
+      claim: c,
+      key6: "",
+      userBound: true,
+      node: null,
+    };
     b.passive.push(rec);
     b.userBound++;
     this.#recs.set(sk, rec);
-    sk.laddr = addr;
+    if (c.a6 !== null) {
+      const a6 = sk.addr6 ??= new Uint8Array(32);
+      a6.set(c.a6, 0);
+      sk.laddr = 0;
+    } else {
+      sk.laddr = c.addr;
+    }
     sk.lport = port;
     sk.userBoundPort = true;
   }
@@ -398,7 +541,15 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   #bucket(port: number): BindBucket<E> {
     let b = this.#bhash.get(port);
     if (b === undefined) {
-      b = { port, passive: [], active: 0, activeAddrs: new Map(), userBound: 0 };
+      b = {
+        port,
+        passive: [],
+        active: 0,
+        activeAddrs: new Map(),
+        active6: 0,
+        activeAddrs6: new Map(),
+        userBound: 0,
+      };
       this.#bhash.set(port, b);
     }
     return b;
@@ -416,16 +567,42 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     if (rec !== undefined) {
       if (rec.kind !== BOUND) return -Errno.EISCONN;
       // A socket bound to a specific address sends from it; a different
-      // source here is a caller bug.
-      if (rec.laddr !== 0 && rec.laddr !== l) return -Errno.EINVAL;
-      return this.#connectFixed(sk, rec, l, rec.bucket.port, r, rport);
+      // source here is a caller bug. A dual-stack `::` may go out over IPv4
+      // (an AF_INET6 socket connecting to a v4-mapped address).
+      const c = rec.claim;
+      const ok = c.a6 === null ? c.any || c.addr === l : c.any && !c.v6only;
+      if (!ok) return -Errno.EINVAL;
+      return this.#connectFixed(sk, rec, l, rec.bucket.port, r, rport, null);
     }
     if (sk.lport !== 0) {
       // A port set without bind(): taken as is, only the 4-tuple is checked.
       if (!isPort(sk.lport)) return -Errno.EINVAL;
-      return this.#connectFixed(sk, null, l, sk.lport, r, rport);
+      return this.#connectFixed(sk, null, l, sk.lport, r, rport, null);
     }
-    return this.#connectEphemeral(sk, l, r, rport);
+    return this.#connectEphemeral(sk, l, r, rport, null);
+  }
+
+  connect6(sk: E, laddr: Uint8Array, raddr: Uint8Array, rport: number): number {
+    if (isUnspecified6(laddr, 0) || isUnspecified6(raddr, 0) || !isPort(rport)) {
+      return -Errno.EINVAL;
+    }
+    const a6 = new Uint8Array(32);
+    for (let i = 0; i < 16; i++) {
+      a6[i] = laddr[i]!;
+      a6[16 + i] = raddr[i]!;
+    }
+    const rec = this.#recs.get(sk);
+    if (rec !== undefined) {
+      if (rec.kind !== BOUND) return -Errno.EISCONN;
+      const c = rec.claim;
+      if (c.a6 === null || (!c.any && !ip6Equal(c.a6, 0, a6, 0))) return -Errno.EINVAL;
+      return this.#connectFixed(sk, rec, 0, rec.bucket.port, 0, rport, a6);
+    }
+    if (sk.lport !== 0) {
+      if (!isPort(sk.lport)) return -Errno.EINVAL;
+      return this.#connectFixed(sk, null, 0, sk.lport, 0, rport, a6);
+    }
+    return this.#connectEphemeral(sk, 0, 0, rport, a6);
   }
 
   /**
@@ -433,6 +610,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
    * connect can fail with EADDRNOTAVAIL after a successful bind, as in
    * Linux. A TIME-WAIT holder with timestamps is displaced at once (the
    * `twp == NULL` case of tcp_twsk_unique: no tcp_tw_reuse, no 1 s wait).
+   * `a6` (local at 0, remote at 16) makes it IPv6; else `l`/`r` are IPv4.
    */
   #connectFixed(
     sk: E,
@@ -441,16 +619,17 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     lport: number,
     r: number,
     rport: number,
+    a6: Uint8Array | null,
   ): number {
-    const st = this.#tupleState(l, lport, r, rport, false);
+    const st = this.#tupleState(l, lport, r, rport, a6, false);
     if (st === TAKEN) return -Errno.EADDRNOTAVAIL;
     // Like hashEstablished, an unbound socket joins the port's bucket on the
     // bucket's terms (read before the TIME-WAIT entry may empty it).
     const b = this.#bhash.get(lport);
     const userBound = b !== undefined ? b.userBound > 0 : true;
     if (st !== null) this.#detach(this.#recs.get(st)!);
-    if (rec !== null) this.#activate(rec, l, r, rport);
-    else this.#insertActive(sk, l, lport, r, rport, userBound);
+    if (rec !== null) this.#activate(rec, l, r, rport, a6);
+    else this.#insertActive(sk, l, lport, r, rport, userBound, a6);
     if (st !== null) this.#onTimeWaitReuse?.(st, sk);
     return 0;
   }
@@ -461,12 +640,19 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
    * low + (offset + i) % range. F keeps each destination's sequence secret
    * and unrelated to others'; the per-destination table entry moves on after
    * each use, so one destination cycles through the whole range before a port
-   * comes back (fewer TIME-WAIT collisions).
+   * comes back (fewer TIME-WAIT collisions). Over IPv6 F and G hash both
+   * whole addresses.
    */
-  #connectEphemeral(sk: E, l: number, r: number, rport: number): number {
+  #connectEphemeral(sk: E, l: number, r: number, rport: number, a6: Uint8Array | null): number {
     const range = this.#range;
-    const index = this.#portG.hash3(l, r, rport) & (PERTURB_SIZE - 1);
-    const offset = this.#portF.hash3(l, r, rport) + this.#perturb[index]!;
+    const g = a6 === null
+      ? this.#portG.hash3(l, r, rport)
+      : this.#portG.hashIp6Pair(a6, 0, a6, 16, rport);
+    const index = g & (PERTURB_SIZE - 1);
+    const f = a6 === null
+      ? this.#portF.hash3(l, r, rport)
+      : this.#portF.hashIp6Pair(a6, 0, a6, 16, rport);
+    const offset = f + this.#perturb[index]!;
     for (let i = 0; i < range; i++) {
       const port = this.#low + ((offset + i) % range);
       // ip_local_reserved_ports
@@ -476,7 +662,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       if (b !== undefined) {
         // fastreuse >= 0: a port someone bound explicitly is never auto-selected.
         if (b.userBound > 0) continue;
-        const st = this.#tupleState(l, port, r, rport, true);
+        const st = this.#tupleState(l, port, r, rport, a6, true);
         if (st === TAKEN) continue;
         tw = st;
       }
@@ -485,7 +671,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       // exactly predictable (Kol, Klein, Gilad 2022).
       this.#perturb[index] = this.#perturb[index]! + Math.max(i, this.#nextU32() & 7) + 1;
       if (tw !== null) this.#detach(this.#recs.get(tw)!);
-      this.#insertActive(sk, l, port, r, rport, false);
+      this.#insertActive(sk, l, port, r, rport, false, a6);
       if (tw !== null) this.#onTimeWaitReuse?.(tw, sk);
       return 0;
     }
@@ -501,9 +687,12 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     lport: number,
     r: number,
     rport: number,
+    a6: Uint8Array | null,
     ephemeral: boolean,
   ): E | null | typeof TAKEN {
-    const n = this.#ehFind(l, lport, r, rport);
+    const n = a6 === null
+      ? this.#ehFind(l, lport, r, rport)
+      : this.#ehFind6(a6, 0, lport, a6, 16, rport);
     if (n === null) return null;
     const tw = n.sk;
     // Timestamps are what make reuse safe: the new connection's TSvals exceed
@@ -516,18 +705,23 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
 
   hashEstablished(sk: E): number {
     if (this.#recs.has(sk)) return -Errno.EINVAL;
+    const a6 = sk.addr6 ?? null;
     const l = sk.laddr >>> 0, r = sk.raddr >>> 0;
-    if (l === 0 || r === 0 || !isPort(sk.lport) || sk.lport === 0 || !isPort(sk.rport)) {
+    if (!isPort(sk.lport) || sk.lport === 0 || !isPort(sk.rport)) return -Errno.EINVAL;
+    if (a6 === null ? l === 0 || r === 0 : isUnspecified6(a6, 0) || isUnspecified6(a6, 16)) {
       return -Errno.EINVAL;
     }
     // inet_ehash_insert refuses a duplicate 4-tuple.
-    if (this.#ehFind(l, sk.lport, r, sk.rport) !== null) return -Errno.EADDRINUSE;
+    const found = a6 === null
+      ? this.#ehFind(l, sk.lport, r, sk.rport)
+      : this.#ehFind6(a6, 0, sk.lport, a6, 16, sk.rport);
+    if (found !== null) return -Errno.EADDRINUSE;
     const b = this.#bhash.get(sk.lport);
     // __inet_inherit_port: a child joins the listener's bucket, so the port
     // stays bind()-owned (never ephemeral) while children live. With no
     // bucket left the entry's own flag (copied by the caller) decides.
     const userBound = b !== undefined ? b.userBound > 0 : sk.userBoundPort;
-    this.#insertActive(sk, l, sk.lport, r, sk.rport, userBound);
+    this.#insertActive(sk, l, sk.lport, r, sk.rport, userBound, a6 === null ? null : a6.slice());
     return 0;
   }
 
@@ -539,10 +733,11 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     if (old === next) return;
     if (this.#recs.has(next)) throw new Error("TcpTables.replace: the new entry is already hashed");
     const n = rec.node;
-    if (
-      next.laddr >>> 0 !== n.laddr || next.lport !== n.lport || next.raddr >>> 0 !== n.raddr ||
-      next.rport !== n.rport
-    ) {
+    const na6 = next.addr6 ?? null;
+    const sameAddrs = n.a6 === null
+      ? na6 === null && next.laddr >>> 0 === n.laddr && next.raddr >>> 0 === n.raddr
+      : na6 !== null && ip6Equal(na6, 0, n.a6, 0) && ip6Equal(na6, 16, n.a6, 16);
+    if (!sameAddrs || next.lport !== n.lport || next.rport !== n.rport) {
       // A mismatch would make lookups return an entry whose fields disagree with its key.
       throw new Error("TcpTables.replace: the new entry has a different 4-tuple");
     }
@@ -566,6 +761,16 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     rport: number,
   ): E | null {
     return this.#ehFind(laddr >>> 0, lport, raddr >>> 0, rport)?.sk ?? null;
+  }
+
+  lookupEstablished6(
+    u8: Uint8Array,
+    lOff: number,
+    lport: number,
+    rOff: number,
+    rport: number,
+  ): E | null {
+    return this.#ehFind6(u8, lOff, lport, u8, rOff, rport)?.sk ?? null;
   }
 
   stats(): TcpTablesStats {
@@ -594,30 +799,57 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     r: number,
     rport: number,
     userBound: boolean,
+    a6: Uint8Array | null,
   ): void {
     const b = this.#bucket(lport);
-    const rec: Rec<E> = { sk, kind: BOUND, bucket: b, laddr: l, userBound, node: null };
+    const rec: Rec<E> = {
+      sk,
+      kind: BOUND,
+      bucket: b,
+      laddr: l,
+      claim: NO_CLAIM,
+      key6: "",
+      userBound,
+      node: null,
+    };
     if (userBound) b.userBound++;
     this.#recs.set(sk, rec);
-    this.#activate(rec, l, r, rport);
+    this.#activate(rec, l, r, rport, a6);
   }
 
-  /** A bound (or new) record becomes connected: out of `passive`, into the active summary and ehash. */
-  #activate(rec: Rec<E>, l: number, r: number, rport: number): void {
+  /**
+   * A bound (or new) record becomes connected: out of `passive`, into the
+   * active summary and ehash. `a6` (32 bytes, kept by the node) makes it an
+   * IPv6 connection; without it the connection is IPv4, also for an IPv6
+   * socket on `::` reaching a v4-mapped peer.
+   */
+  #activate(rec: Rec<E>, l: number, r: number, rport: number, a6: Uint8Array | null): void {
     const b = rec.bucket;
     const i = b.passive.indexOf(rec);
     if (i >= 0) b.passive.splice(i, 1);
     rec.kind = ACTIVE;
     rec.laddr = l;
-    b.active++;
-    b.activeAddrs.set(l, (b.activeAddrs.get(l) ?? 0) + 1);
     const sk = rec.sk;
-    sk.laddr = l;
+    b.active++;
+    if (a6 === null) {
+      rec.claim = claimOf(l, null, false);
+      b.activeAddrs.set(l, (b.activeAddrs.get(l) ?? 0) + 1);
+      sk.laddr = l;
+      sk.raddr = r;
+      if (sk.addr6 !== undefined && sk.addr6 !== null) sk.addr6 = null;
+    } else {
+      rec.claim = claimOf(0, a6.slice(0, 16), sk.v6only ?? false);
+      rec.key6 = key6(a6, 0);
+      b.active6++;
+      b.activeAddrs6.set(rec.key6, (b.activeAddrs6.get(rec.key6) ?? 0) + 1);
+      sk.laddr = sk.raddr = 0;
+      const own = sk.addr6 ??= new Uint8Array(32);
+      if (own !== a6) own.set(a6);
+    }
     sk.lport = b.port;
-    sk.raddr = r;
     sk.rport = rport;
     sk.userBoundPort = rec.userBound;
-    rec.node = this.#ehInsert(sk, l, b.port, r, rport);
+    rec.node = this.#ehInsert(sk, l, b.port, r, rport, a6);
   }
 
   #detach(rec: Rec<E>): void {
@@ -626,9 +858,16 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       this.#ehRemove(rec.node!);
       rec.node = null;
       b.active--;
-      const c = b.activeAddrs.get(rec.laddr)! - 1;
-      if (c === 0) b.activeAddrs.delete(rec.laddr);
-      else b.activeAddrs.set(rec.laddr, c);
+      if (rec.claim.a6 === null) {
+        const c = b.activeAddrs.get(rec.laddr)! - 1;
+        if (c === 0) b.activeAddrs.delete(rec.laddr);
+        else b.activeAddrs.set(rec.laddr, c);
+      } else {
+        b.active6--;
+        const c = b.activeAddrs6.get(rec.key6)! - 1;
+        if (c === 0) b.activeAddrs6.delete(rec.key6);
+        else b.activeAddrs6.set(rec.key6, c);
+      }
     } else {
       b.passive.splice(b.passive.indexOf(rec), 1);
       if (rec.kind === LISTEN) {
@@ -646,15 +885,58 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   #ehFind(l: number, lport: number, r: number, rport: number): EhNode<E> | null {
     let n = this.#eh[establishedHash(this.#ehKey, l, lport, r, rport) & this.#ehMask] ?? null;
     for (; n !== null; n = n.next) {
+      // IPv6 nodes hold 0 here, which no IPv4 4-tuple has.
       if (n.lport === lport && n.rport === rport && n.laddr === l && n.raddr === r) return n;
     }
     return null;
   }
 
-  #ehInsert(sk: E, l: number, lport: number, r: number, rport: number): EhNode<E> {
+  /** The IPv6 node for addresses at `lu8[lOff]` and `ru8[rOff]` (compared in place). */
+  #ehFind6(
+    lu8: Uint8Array,
+    lOff: number,
+    lport: number,
+    ru8: Uint8Array,
+    rOff: number,
+    rport: number,
+  ): EhNode<E> | null {
+    const h = establishedHash6(this.#ehKey, lu8, lOff, lport, ru8, rOff, rport);
+    let n = this.#eh[h & this.#ehMask] ?? null;
+    for (; n !== null; n = n.next) {
+      const a6 = n.a6;
+      if (
+        a6 !== null && n.lport === lport && n.rport === rport && ip6Equal(a6, 16, ru8, rOff) &&
+        ip6Equal(a6, 0, lu8, lOff)
+      ) {
+        return n;
+      }
+    }
+    return null;
+  }
+
+  #ehInsert(
+    sk: E,
+    l: number,
+    lport: number,
+    r: number,
+    rport: number,
+    a6: Uint8Array | null,
+  ): EhNode<E> {
     if (this.#ehCount >= this.#eh.length) this.#ehGrow();
-    const hash = establishedHash(this.#ehKey, l, lport, r, rport);
-    const node: EhNode<E> = { hash, laddr: l, lport, raddr: r, rport, sk, prev: null, next: null };
+    const hash = a6 === null
+      ? establishedHash(this.#ehKey, l, lport, r, rport)
+      : establishedHash6(this.#ehKey, a6, 0, lport, a6, 16, rport);
+    const node: EhNode<E> = {
+      hash,
+      laddr: a6 === null ? l : 0,
+      lport,
+      raddr: a6 === null ? r : 0,
+      rport,
+      a6,
+      sk,
+      prev: null,
+      next: null,
+    };
     this.#link(node);
     this.#ehCount++;
     return node;

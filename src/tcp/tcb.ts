@@ -29,6 +29,8 @@ import type { Clock, Timer } from "../core/clock.ts";
 import type { DropCounters, TcpStats } from "../core/stats.ts";
 import type { Ipv4Layer } from "../ipv4/layer.ts";
 import type { RouteResult } from "../ipv4/route.ts";
+import type { Route6Result } from "../ipv6/route.ts";
+import type { Ipv6Family } from "../ipv6/setup.ts";
 import { SkbQueue } from "../skb/queue.ts";
 import type { SkbAllocator, SkBuff } from "../skb/skbuff.ts";
 import type { HotPaths } from "../wasm/bindings.ts";
@@ -74,6 +76,8 @@ export interface TcpContext {
   readonly clock: Clock;
   /** IPv4 output and routing. */
   readonly ipv4: Ipv4Layer;
+  /** IPv6 output, routing and neighbour discovery (null: a stack without IPv6 TCP). */
+  readonly ipv6: Ipv6Family | null;
   /** Packet buffers. */
   readonly allocator: SkbAllocator;
   /** WebAssembly hot paths (range tables). */
@@ -234,8 +238,12 @@ export class SendState {
   lastSend = 0;
   /** The route to the peer (Linux `sk_dst_cache`), or null until looked up. */
   route: RouteResult | null = null;
-  /** The route table's generation when {@link SendState.route} was looked up. */
+  /** The route to an IPv6 peer (`family.ts`), or null until looked up. */
+  route6: Route6Result | null = null;
+  /** The route table's generation when {@link SendState.route} (or `route6`) was looked up. */
   routeGen: number = -1;
+  /** IPv6: the flow label of the connection (RFC 6437), 0 until first computed. */
+  flowLabel: number = 0;
   /** When forward progress last confirmed the next hop (`ack.ts`), or -Infinity. */
   confirmedAt: number = -Infinity;
 
@@ -505,14 +513,24 @@ export class ListenState {
  * ```
  */
 export class Tcb implements TcpTableEntry {
-  /** Local address (0 = any). */
+  /** Local IPv4 address (0 = any; 0 on an IPv6 connection). */
   laddr: Ipv4Address = 0;
   /** Local port (0 = unbound). */
   lport = 0;
-  /** Remote address. */
+  /** Remote IPv4 address (0 on an IPv6 connection). */
   raddr: Ipv4Address = 0;
   /** Remote port. */
   rport = 0;
+  /**
+   * An IPv6 TCB's addresses, 32 bytes: local at 0 (`::` = any), remote at
+   * 16; null for IPv4 (the family tag: `family.ts`). Allocated once per
+   * IPv6 connection; segments compare and hash it in place.
+   */
+  addr6: Uint8Array | null = null;
+  /** IPV6_V6ONLY of an IPv6 socket: a listener on `::` takes no IPv4. */
+  v6only = false;
+  /** Interface index an IPv6 link-local connection is tied to (its zone), 0 = none. */
+  scopeId = 0;
   /** SO_REUSEADDR. */
   reuseAddr = false;
   /** Set by the tables: the port came from bind(). */

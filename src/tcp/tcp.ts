@@ -33,11 +33,11 @@
  *
  * ```
  * state, config, congestion/, tables, isn, syncookies, scratch   (leaves)
- *   → mem (the memory account), tcb (the records), buffers, collapse
- *   → timers, window, rtt, options
+ *   → mem (the memory account), tcb (the records) → family (per-family addressing)
+ *   → buffers, collapse → timers, window, rtt, options
  *   → output → send, rcv_queue → lifecycle → recv, sockopt, pressure
- *   → validate, ack, data → input → timeouts (newTcb) → conn, passive
- *   → sock (TcpSock) → tcp (this file)
+ *   → validate, ack, data → input → timeouts (newTcb) → conn6, conn, passive
+ *   → sock (TcpSock) → tcp (this file) → tcp6 (IPv6 receive)
  * ```
  *
  * ## Design decisions (documented deviations and choices, DEVIATIONS.md)
@@ -85,6 +85,11 @@
  * - ICMP errors: the errno and fatal bit come from one table
  *   (`ipv4/icmp_errno.ts`, Linux's); a fatal one aborts a connection attempt,
  *   everything else is recorded as a soft error (MUST-56, DEV-13).
+ * - Both families: IPv4 and IPv6 TCBs share the tables and the whole state
+ *   machine; what differs (route, output, MSS = MTU − 60, the keyed hashes
+ *   over the addresses, neighbour confirmation) is in `family.ts`, IPv6
+ *   segments arrive through `tcp6.ts`, and bind/connect of an IPv6 TCB are
+ *   in `conn6.ts` (DEV-6.8).
  *
  * ## Not yet (later work)
  *
@@ -99,6 +104,7 @@
 import type { Clock } from "../core/clock.ts";
 import type { DropCounters, TcpStats } from "../core/stats.ts";
 import type { IcmpError, InetProtocol, Ipv4Layer } from "../ipv4/layer.ts";
+import type { Ipv6Family } from "../ipv6/setup.ts";
 import { AddrType } from "../ipv4/layer.ts";
 import type { Iface } from "../ipv4/iface.ts";
 import { SeededRandom } from "../core/random.ts";
@@ -148,6 +154,8 @@ export type TcpProtocolOptions =
     cc?: CongestionControl;
     /** SYN cookie secrets (default: drawn from a fixed seed; the Stack passes its random source). */
     cookies?: SynCookies;
+    /** The IPv6 family, for TCP over IPv6 (`tcp6.ts` receives; default none). */
+    ipv6?: Ipv6Family;
   };
 
 const NO_VERIFY: ParseOptions = { verifyChecksum: false };
@@ -165,8 +173,8 @@ const NO_VERIFY: ParseOptions = { verifyChecksum: false };
 export class TcpProtocol implements InetProtocol {
   /** What every TCB of this stack shares. */
   readonly ctx: TcpContext;
-  /** The addresses of the segment being answered by a RST (reused). */
-  readonly #ends = { laddr: 0, raddr: 0 };
+  /** The addresses of the segment being answered or passed to a listener (reused). */
+  readonly #ends = { laddr: 0, raddr: 0, addr6: null, scopeId: 0 };
   /** The header of the segment being received (reused: valid during `rcv` only). */
   readonly #rx = new TcpParseScratch();
   /** Eviction of stuck connections and surplus orphans while memory is under pressure. */
@@ -178,6 +186,7 @@ export class TcpProtocol implements InetProtocol {
     this.ctx = {
       clock: o.clock,
       ipv4: o.ipv4,
+      ipv6: o.ipv6 ?? null,
       allocator: o.allocator,
       hotPaths: o.hotPaths,
       tables: o.tables,
@@ -338,17 +347,18 @@ export class TcpProtocol implements InetProtocol {
         return;
       }
     }
+    const ends = this.#ends;
+    ends.laddr = ip.dst;
+    ends.raddr = ip.src;
     const lsk = tables.lookupListener(ip.dst, th.dstPort);
     if (lsk !== null && lsk.state === TcpState.LISTEN) {
-      rcvListen(lsk, skb, th, ip);
+      rcvListen(lsk, skb, th, ends);
       return;
     }
     // RFC 9293 §3.10.7.1: no connection.
     skb.free();
     ctx.drops.count("tcp.no_socket");
-    this.#ends.laddr = ip.dst;
-    this.#ends.raddr = ip.src;
-    sendResetFor(ctx, th, this.#ends);
+    sendResetFor(ctx, th, ends);
   }
 
   /** An ICMP error about a segment we sent (MUST-54/55/56; RFC 5927). */

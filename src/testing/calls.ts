@@ -33,6 +33,10 @@ export interface CallEnv {
   readonly localPort: number;
   /** Port `connect(fd, ..., ...)` uses. */
   readonly connectPort: number;
+  /** The domain `socket(..., ...)` takes (default AF_INET; AF_INET6 in IPv6 runs). */
+  readonly domain?: number;
+  /** What `INADDR_ANY` stands for (default "0.0.0.0"; "::" for AF_INET6 sockets). */
+  readonly anyAddress?: string;
   /** Throw a script failure for the current line. */
   fail(message: string): never;
 }
@@ -106,7 +110,9 @@ export function prepareCall(call: SyscallSpec, env: CallEnv): PreparedCall {
   switch (call.name) {
     case "socket": {
       arity(3);
-      const domain = a[0]!.kind === "ellipsis" ? S.AF_INET! : intOf(a[0]!, env, "domain");
+      const domain = a[0]!.kind === "ellipsis"
+        ? env.domain ?? S.AF_INET!
+        : intOf(a[0]!, env, "domain");
       const type = intOf(a[1]!, env, "type");
       const protocol = a[2]!.kind === "ellipsis" ? 0 : intOf(a[2]!, env, "protocol");
       return {
@@ -321,7 +327,11 @@ function showOpt(v: SockOptValue | undefined): string {
   return `{onoff=${v.onoff}, linger=${v.linger}}`;
 }
 
-/** A socket address: `...` means the default; else `{sa_family=…, sin_port=htons(N), sin_addr=inet_addr("…")}`. */
+/**
+ * A socket address: `...` means the default; else `{sa_family=…,
+ * sin_port=htons(N), sin_addr=inet_addr("…")}` (the `sin6_` spellings too;
+ * `INADDR_ANY` / `in6addr_any` is the run's wildcard).
+ */
 function addrOf(e: Expr, env: CallEnv, dflt: ScriptSockAddr): ScriptSockAddr {
   if (e.kind === "ellipsis") return dflt;
   if (e.kind !== "struct") env.fail(`expected ... or a sockaddr {…}, got ${formatExpr(e)}`);
@@ -330,16 +340,20 @@ function addrOf(e: Expr, env: CallEnv, dflt: ScriptSockAddr): ScriptSockAddr {
   for (const f of e.items) {
     if (f.kind !== "assign") env.fail(`expected field=value in ${formatExpr(e)}`);
     const v = f.value;
-    if (f.name === "sin_port") {
+    if (f.name === "sin_port" || f.name === "sin6_port") {
       port = v.kind === "call" && v.name === "htons" && v.args.length === 1
         ? intOf(v.args[0]!, env, "port")
         : intOf(v, env, "port");
-    } else if (f.name === "sin_addr") {
-      if (v.kind === "call" && v.name === "inet_addr" && v.args[0]?.kind === "string") {
-        address = v.args[0].value;
-      } else if (v.kind === "word" && v.name === "INADDR_ANY") address = "0.0.0.0";
-      else env.fail(`expected sin_addr=inet_addr("a.b.c.d"), got ${formatExpr(v)}`);
-    } else if (f.name !== "sa_family" && f.name !== "sin_family") {
+    } else if (f.name === "sin_addr" || f.name === "sin6_addr") {
+      if (
+        v.kind === "call" && (v.name === "inet_addr" || v.name === "inet_pton") &&
+        v.args.at(-1)?.kind === "string"
+      ) {
+        address = (v.args.at(-1) as { value: string }).value;
+      } else if (v.kind === "word" && (v.name === "INADDR_ANY" || v.name === "in6addr_any")) {
+        address = env.anyAddress ?? "0.0.0.0";
+      } else env.fail(`expected sin_addr=inet_addr("a.b.c.d"), got ${formatExpr(v)}`);
+    } else if (f.name !== "sa_family" && f.name !== "sin_family" && f.name !== "sin6_family") {
       env.fail(`unknown sockaddr field ${f.name}`);
     }
   }

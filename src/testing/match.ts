@@ -175,6 +175,9 @@ export interface MatchContext {
   readonly xlate: SeqTranslator;
   readonly localIp: number;
   readonly remoteIp: number;
+  /** Over IPv6: the stack's and the peer's addresses in canonical text. */
+  readonly local6?: string;
+  readonly remote6?: string;
 }
 
 /**
@@ -232,9 +235,15 @@ export function flowOf(flows: Flows, p: PacketSpec): Flow {
 export function matchPacket(exp: PacketSpec, seen: SeenFrame, ctx: MatchContext): MatchResult {
   const diffs: string[] = [];
   const notes: string[] = [];
-  if (seen.ip && (seen.ip.src !== ctx.localIp || seen.ip.dst !== ctx.remoteIp)) {
+  const ip = seen.ip;
+  if (ip?.version === 6) {
+    if (ip.src6 !== ctx.local6 || ip.dst6 !== ctx.remote6) {
+      diffs.push("addresses");
+      notes.push(`ipv6 ${ip.src6} > ${ip.dst6}`);
+    }
+  } else if (ip && (ip.src !== ctx.localIp || ip.dst !== ctx.remoteIp)) {
     diffs.push("addresses");
-    notes.push(`ipv4 ${formatIpv4(seen.ip.src)} > ${formatIpv4(seen.ip.dst)}`);
+    notes.push(`ipv4 ${formatIpv4(ip.src)} > ${formatIpv4(ip.dst)}`);
   }
   let got: PacketSpec | undefined;
   if (exp.proto === "tcp" && seen.tcp) got = matchTcp(exp, seen.tcp, ctx, diffs);
@@ -479,6 +488,19 @@ export function describeFrame(seen: SeenFrame): string {
     return a.op === 1
       ? `> arp who-has ${formatIpv4(a.targetIp)} tell ${formatIpv4(a.senderIp)}`
       : `> arp reply ${formatIpv4(a.senderIp)} is-at ${a.senderMac.toString(16).padStart(12, "0")}`;
+  }
+  if (seen.nd) {
+    const n = seen.nd;
+    const what = n.type === 135
+      ? `neighbour solicitation for ${n.target}`
+      : n.type === 136
+      ? `neighbour advertisement of ${n.target}`
+      : n.type === 133
+      ? "router solicitation"
+      : n.type === 143
+      ? "mldv2 report"
+      : `icmpv6 type ${n.type}`;
+    return `> nd ${what} (to ${seen.ip?.dst6})`;
   }
   if (seen.tcp) return `> tcp ${seen.tcp.srcPort}>${seen.tcp.dstPort} (${seen.tcp.payload.length})`;
   if (seen.udp) return `> udp ${seen.udp.srcPort}>${seen.udp.dstPort} (${seen.udp.payload.length})`;

@@ -41,6 +41,7 @@ import { Arena } from "../skb/arena.ts";
 import { Stack, type StackOptions } from "../api/stack.ts";
 import { formatSocketTable } from "../socket/socket_info.ts";
 import { formatIpv4 } from "../wire/addr.ts";
+import { formatIpv6, parseIpv6Address } from "../wire/addr6.ts";
 
 /**
  * Options for {@link simulate}.
@@ -75,7 +76,8 @@ export interface LinkOptions extends Omit<ImpairmentConfig, "mtu"> {
   /**
    * `ADDRESS/PREFIX` of the two ends (default: the next free test network,
    * 192.0.2.1/24 and 192.0.2.2/24 first, then 198.51.100.0/24, 203.0.113.0/24,
-   * 10.0.N.0/24).
+   * 10.0.N.0/24). IPv6 ones (`2001:db8::1/64`) give an IPv6-only link;
+   * their duplicate address detection takes about a second of virtual time.
    */
   addresses?: readonly [string, string];
   /** Impairments of a → b only, over the common ones. */
@@ -308,7 +310,7 @@ export class Network implements AsyncDisposable {
       stacks: [a, b],
       devices: [devA, devB],
       interfaces: [ifA, ifB],
-      addresses: [formatIpv4(ifA.address), formatIpv4(ifB.address)],
+      addresses: [addressText(cidrA, ifA), addressText(cidrB, ifB)],
     };
     this.#links.push(link);
     return link;
@@ -513,6 +515,12 @@ function warnDormant(t: number, holds: number): void {
       "unless something outside the simulation will wake them, they never complete " +
       "(await them through net.run() to get this as an error with the socket tables)",
   );
+}
+
+/** A link end's address as text: IPv4 from the interface, IPv6 as given (canonical). */
+function addressText(cidr: string, iface: Iface): string {
+  const text = cidr.split("/")[0]!;
+  return text.includes(":") ? formatIpv6(parseIpv6Address(text)) : formatIpv4(iface.address);
 }
 
 function indent(s: string): string {

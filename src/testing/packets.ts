@@ -1,19 +1,28 @@
 /**
- * Frames on the scripted wire: building the Ethernet/IPv4/TCP|UDP|ICMP
+ * Frames on the scripted wire: building the Ethernet/IPv4|IPv6/TCP|UDP|ICMP
  * frames the script injects (with correct checksums unless told otherwise,
  * TCP options byte for byte as written) and decoding the frames the stack
  * sends into plain objects the matcher compares. Decoding never throws: a
  * malformed frame is reported as a `problem`, since a broken packet from the
  * stack is a test failure to describe, not a crash.
  *
+ * Over IPv6 (`--ip_version=ipv6`) the same script notation is used: a frame
+ * is IPv6 when its addressing has `src6`/`dst6`; ICMP lines are translated
+ * to their ICMPv6 equivalents ({@link icmpToV6}) and ICMPv6 the stack sends
+ * back ({@link icmpFromV6}), and neighbour discovery and MLD frames are
+ * decoded as `nd` (the runner plays the peer's side of them, like ARP).
+ *
  * @module
  */
-import { checksum, finishChecksum, ipv4PseudoSum } from "../wasm/checksum.ts";
+import { checksum, finishChecksum, ipv4PseudoSum, ipv6PseudoSum } from "../wasm/checksum.ts";
 import { type MacAddress, readMac } from "../wire/addr.ts";
+import { formatIpv6 } from "../wire/addr6.ts";
 import { type ArpRepr, parseArp } from "../wire/arp.ts";
 import { get16, get32, set16, set32 } from "../wire/bytes.ts";
 import { emitEthernet, ETHERNET_HEADER_LENGTH, EtherType } from "../wire/ethernet.ts";
 import { emitIpv4, IpProtocol } from "../wire/ipv4.ts";
+import { emitIpv6 } from "../wire/ipv6.ts";
+import { emitNeighborAdvert, emitNeighborSolicit } from "../wire/ndp.ts";
 import { TCP_HEADER_LENGTH, TcpField, type TcpRepr, TcpView } from "../wire/tcp.ts";
 import { TCP_MAX_OPTIONS_LENGTH } from "../wire/tcp_options.ts";
 import type { IpInfo, TcpOptionSpec } from "./ast.ts";
@@ -31,6 +40,9 @@ export interface FrameAddressing {
   /** IPv4 identification. */
   readonly ipId: number;
   readonly ip?: IpInfo | undefined;
+  /** IPv6 source and destination (16 bytes each): with them the frame is IPv6. */
+  readonly src6?: Uint8Array | undefined;
+  readonly dst6?: Uint8Array | undefined;
 }
 
 /** The TCP header fields scripts read and write, as on the wire (the wire layer's own). */
@@ -63,7 +75,11 @@ export function tosOf(ip: IpInfo | undefined): number {
   return ecn === undefined || ecn === "ect01" ? tos : (tos & ~3) | ECN_BITS[ecn]!;
 }
 
+/** ICMPv6's next header number (RFC 4443). */
+const NH_ICMPV6 = 58;
+
 function ipFrame(a: FrameAddressing, protocol: number, transport: Uint8Array): Uint8Array {
+  if (a.src6 !== undefined && a.dst6 !== undefined) return ip6Frame(a, protocol, transport);
   const frame = new Uint8Array(ETHERNET_HEADER_LENGTH + 20 + transport.length);
   emitEthernet({ dst: a.dstMac, src: a.srcMac, ethertype: EtherType.IPV4 }, frame, 0);
   emitIpv4(
@@ -84,6 +100,34 @@ function ipFrame(a: FrameAddressing, protocol: number, transport: Uint8Array): U
   );
   frame.set(transport, ETHERNET_HEADER_LENGTH + 20);
   return frame;
+}
+
+function ip6Frame(a: FrameAddressing, protocol: number, transport: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(ETHERNET_HEADER_LENGTH + 40 + transport.length);
+  emitEthernet({ dst: a.dstMac, src: a.srcMac, ethertype: EtherType.IPV6 }, frame, 0);
+  emitIpv6(
+    {
+      trafficClass: tosOf(a.ip),
+      flowLabel: 0,
+      payloadLength: transport.length,
+      nextHeader: protocol === IpProtocol.ICMP ? NH_ICMPV6 : protocol,
+      hopLimit: a.ip?.ttl ?? 64,
+      src: a.src6!,
+      dst: a.dst6!,
+    },
+    frame,
+    ETHERNET_HEADER_LENGTH,
+  );
+  frame.set(transport, ETHERNET_HEADER_LENGTH + 40);
+  return frame;
+}
+
+/** The pseudo-header sum of a transport message of `len` bytes of `protocol` (IPv4 or IPv6). */
+function pseudoOf(a: FrameAddressing, protocol: number, len: number): number {
+  if (a.src6 !== undefined && a.dst6 !== undefined) {
+    return ipv6PseudoSum(a.src6, 0, a.dst6, 0, len, protocol);
+  }
+  return ipv4PseudoSum(a.srcIp, a.dstIp, protocol, len);
 }
 
 /** A checksum value that is certainly wrong: XOR with 0x00ff never maps to the ±0 alias. */
@@ -186,7 +230,7 @@ export function tcpFrame(a: FrameAddressing, t: TcpWireFields): Uint8Array {
   seg.set(t.options, 20);
   seg.set(t.payload, hl);
   const sum = finishChecksum(
-    checksum(seg, 0, seg.length, ipv4PseudoSum(a.srcIp, a.dstIp, IpProtocol.TCP, seg.length)),
+    checksum(seg, 0, seg.length, pseudoOf(a, IpProtocol.TCP, seg.length)),
   );
   set16(seg, 16, t.badChecksum ? spoil(sum) : sum);
   return ipFrame(a, IpProtocol.TCP, seg);
@@ -215,15 +259,16 @@ export function udpFrame(
   set16(d, 2, dstPort);
   set16(d, 4, d.length);
   d.set(payload, 8);
-  let sum = finishChecksum(
-    checksum(d, 0, d.length, ipv4PseudoSum(a.srcIp, a.dstIp, IpProtocol.UDP, d.length)),
-  );
+  let sum = finishChecksum(checksum(d, 0, d.length, pseudoOf(a, IpProtocol.UDP, d.length)));
   if (sum === 0) sum = 0xffff; // RFC 768: a computed 0 goes out as all ones
   set16(d, 6, badChecksum ? spoil(sum) : sum);
   return ipFrame(a, IpProtocol.UDP, d);
 }
 
-/** What an injected ICMP error quotes (the first 8 transport bytes are built from it). */
+/**
+ * What an injected ICMP error quotes (the first 8 transport bytes are built
+ * from it); with `src6`/`dst6` the quoted header is IPv6.
+ */
 export type QuotedDatagram =
   | {
     readonly proto: "tcp";
@@ -233,6 +278,8 @@ export type QuotedDatagram =
     readonly dstPort: number;
     readonly seq: number;
     readonly len: number;
+    readonly src6?: Uint8Array;
+    readonly dst6?: Uint8Array;
   }
   | {
     readonly proto: "udp";
@@ -241,7 +288,94 @@ export type QuotedDatagram =
     readonly srcPort: number;
     readonly dstPort: number;
     readonly len: number;
+    readonly src6?: Uint8Array;
+    readonly dst6?: Uint8Array;
   };
+
+/**
+ * The ICMPv6 type and code (RFC 4443) of an ICMP type and code as scripts
+ * write them, or null when ICMPv6 has no equivalent (source quench, source
+ * route failed…): echo request/reply, destination unreachable (network →
+ * no route, host → address unreachable, port → port unreachable,
+ * administratively prohibited), fragmentation needed → Packet Too Big, time
+ * exceeded, parameter problem.
+ *
+ * @example
+ * ```ts
+ * import { icmpToV6 } from "./packets.ts";
+ * icmpToV6(3, 3); // [1, 4]: port unreachable
+ * icmpToV6(3, 4); // [2, 0]: Packet Too Big
+ * icmpToV6(4, 0); // null: no source quench in ICMPv6
+ * ```
+ */
+export function icmpToV6(type: number, code: number): [number, number] | null {
+  switch (type) {
+    case 8:
+      return [128, code];
+    case 0:
+      return [129, code];
+    case 3:
+      switch (code) {
+        case 0:
+        case 6:
+          return [1, 0];
+        case 1:
+        case 7:
+          return [1, 3];
+        case 3:
+          return [1, 4];
+        case 4:
+          return [2, 0];
+        case 9:
+        case 10:
+        case 13:
+          return [1, 1];
+      }
+      return null;
+    case 11:
+      return [3, code];
+    case 12:
+      return code === 0 ? [4, 0] : null;
+  }
+  return null;
+}
+
+/**
+ * The ICMP type and code scripts write for an ICMPv6 message (the inverse
+ * of {@link icmpToV6}), or null for messages with no ICMP equivalent.
+ *
+ * @example
+ * ```ts
+ * import { icmpFromV6 } from "./packets.ts";
+ * icmpFromV6(1, 4); // [3, 3]: port unreachable
+ * icmpFromV6(129, 0); // [0, 0]: echo reply
+ * ```
+ */
+export function icmpFromV6(type: number, code: number): [number, number] | null {
+  switch (type) {
+    case 128:
+      return [8, code];
+    case 129:
+      return [0, code];
+    case 1:
+      return code === 0
+        ? [3, 0]
+        : code === 1
+        ? [3, 13]
+        : code === 3
+        ? [3, 1]
+        : code === 4
+        ? [3, 3]
+        : null;
+    case 2:
+      return [3, 4];
+    case 3:
+      return [11, code];
+    case 4:
+      return [12, 0];
+  }
+  return null;
+}
 
 /**
  * An Ethernet frame with an ICMP message; errors quote a 20-byte IP header
@@ -261,6 +395,7 @@ export function icmpFrame(
   m: { type: number; code: number; rest: number; badChecksum: boolean },
   quote: QuotedDatagram | undefined,
 ): Uint8Array {
+  if (a.src6 !== undefined && a.dst6 !== undefined) return icmp6Frame(a, m, quote);
   const body = new Uint8Array(8 + (quote ? 28 : 0));
   body[0] = m.type;
   body[1] = m.code;
@@ -292,6 +427,80 @@ export function icmpFrame(
   const sum = finishChecksum(checksum(body, 0, body.length));
   set16(body, 2, m.badChecksum ? spoil(sum) : sum);
   return ipFrame(a, IpProtocol.ICMP, body);
+}
+
+/**
+ * {@link icmpFrame} over IPv6: `m.type`/`m.code` are ICMPv6 numbers; an error
+ * quotes a 40-byte IPv6 header plus the first 8 transport bytes; the
+ * checksum covers the IPv6 pseudo-header (RFC 4443 §2.3).
+ */
+function icmp6Frame(
+  a: FrameAddressing,
+  m: { type: number; code: number; rest: number; badChecksum: boolean },
+  quote: QuotedDatagram | undefined,
+): Uint8Array {
+  const body = new Uint8Array(8 + (quote ? 48 : 0));
+  body[0] = m.type;
+  body[1] = m.code;
+  set32(body, 4, m.rest >>> 0);
+  if (quote) {
+    const q = body.subarray(8);
+    const l4 = quote.proto === "tcp" ? 20 + quote.len : 8 + quote.len;
+    emitIpv6(
+      {
+        trafficClass: 0,
+        flowLabel: 0,
+        payloadLength: l4,
+        nextHeader: quote.proto === "tcp" ? IpProtocol.TCP : IpProtocol.UDP,
+        hopLimit: 64,
+        src: quote.src6 ?? new Uint8Array(16),
+        dst: quote.dst6 ?? new Uint8Array(16),
+      },
+      q,
+      0,
+    );
+    set16(q, 40, quote.srcPort);
+    set16(q, 42, quote.dstPort);
+    if (quote.proto === "tcp") set32(q, 44, quote.seq >>> 0);
+    else set16(q, 44, l4);
+  }
+  const sum = finishChecksum(checksum(body, 0, body.length, pseudoOf(a, NH_ICMPV6, body.length)));
+  set16(body, 2, m.badChecksum ? spoil(sum) : sum);
+  return ipFrame(a, IpProtocol.ICMP, body);
+}
+
+/**
+ * A neighbour solicitation (`solicit`) or solicited advertisement for
+ * `target` from `src6` to `dst6` with our link-layer address `srcMac` in
+ * its option, hop limit 255 (RFC 4861 §7.1) — how the runner plays the
+ * peer's side of neighbour discovery over IPv6, as it plays ARP over IPv4.
+ *
+ * @example
+ * ```ts
+ * import { ndFrame } from "./packets.ts";
+ * import { parseIpv6Address } from "../wire/addr6.ts";
+ * const a = parseIpv6Address("2001:db8::1"), b = parseIpv6Address("2001:db8::2");
+ * ndFrame("solicit", { srcMac: 1, dstMac: 2, src6: a, dst6: b }, b).length; // 86
+ * ```
+ */
+export function ndFrame(
+  kind: "solicit" | "advert",
+  a: { srcMac: MacAddress; dstMac: MacAddress; src6: Uint8Array; dst6: Uint8Array },
+  target: Uint8Array,
+): Uint8Array {
+  const body = new Uint8Array(32);
+  if (kind === "solicit") emitNeighborSolicit(target, 0, a.srcMac, null, body, 0);
+  else {
+    const flags = { router: false, solicited: true, override: true };
+    emitNeighborAdvert(flags, target, 0, a.srcMac, body, 0);
+  }
+  const addressing: FrameAddressing = { ...a, srcIp: 0, dstIp: 0, ipId: 0, ip: { ttl: 255 } };
+  set16(
+    body,
+    2,
+    finishChecksum(checksum(body, 0, body.length, pseudoOf(addressing, NH_ICMPV6, body.length))),
+  );
+  return ipFrame(addressing, IpProtocol.ICMP, body);
 }
 
 /**
@@ -365,7 +574,11 @@ export interface SeenIcmp {
   readonly checksumOk: boolean;
 }
 
-/** The IPv4 header of a sent datagram. */
+/**
+ * The IP header of a sent datagram. Over IPv6 (`version` 6) `src`/`dst` are
+ * 0 and the addresses are text in `src6`/`dst6`; `tos` is the traffic
+ * class, `ttl` the hop limit, and ICMPv6 shows as `protocol` 1 (ICMP).
+ */
 export interface SeenIp {
   readonly src: number;
   readonly dst: number;
@@ -373,6 +586,22 @@ export interface SeenIp {
   readonly ttl: number;
   readonly protocol: number;
   readonly fragment: boolean;
+  /** 6 for IPv6; absent for IPv4. */
+  readonly version?: 6;
+  readonly src6?: string;
+  readonly dst6?: string;
+}
+
+/**
+ * A neighbour discovery or MLD message the stack sent (ICMPv6 types
+ * 130–143): background traffic the runner answers or records, never a
+ * script line.
+ */
+export interface SeenNd {
+  /** ICMPv6 type (135 neighbour solicitation, 136 advertisement, 143 MLDv2 report…). */
+  readonly type: number;
+  /** The target address of a solicitation or advertisement, else null. */
+  readonly target: string | null;
 }
 
 /**
@@ -390,6 +619,8 @@ export interface SeenFrame {
   readonly bytes: Uint8Array;
   readonly dstMac?: MacAddress;
   readonly arp?: ArpRepr;
+  /** Neighbour discovery or MLD (IPv6 only). */
+  readonly nd?: SeenNd;
   readonly ip?: SeenIp;
   readonly tcp?: SeenTcp;
   readonly udp?: SeenUdp;
@@ -421,6 +652,7 @@ export function decodeFrame(bytes: Uint8Array, t: number): SeenFrame {
     const arp = parseArp(bytes, l3, bytes.length - l3);
     return typeof arp === "string" ? { t, bytes, dstMac, problem: arp } : { t, bytes, dstMac, arp };
   }
+  if (ethertype === EtherType.IPV6) return decodeIpv6Frame(bytes, t, dstMac);
   if (ethertype !== EtherType.IPV4) {
     return { t, bytes, dstMac, problem: `EtherType 0x${ethertype.toString(16)}` };
   }
@@ -498,7 +730,117 @@ export function decodeFrame(bytes: Uint8Array, t: number): SeenFrame {
   return { t, bytes, dstMac, ip, problem: `IP protocol ${ip.protocol}` };
 }
 
+/** The IPv6 part of {@link decodeFrame}: TCP, UDP, ICMPv6 (as ICMP), ND/MLD; no extension headers. */
+function decodeIpv6Frame(bytes: Uint8Array, t: number, dstMac: MacAddress): SeenFrame {
+  const l3 = ETHERNET_HEADER_LENGTH;
+  const avail = bytes.length - l3;
+  if (avail < 40 || bytes[l3]! >> 4 !== 6) return { t, bytes, dstMac, problem: "bad IPv6 header" };
+  const plen = get16(bytes, l3 + 4);
+  if (plen > avail - 40) return { t, bytes, dstMac, problem: "bad IPv6 payload length" };
+  let nh = bytes[l3 + 6]!;
+  let off = l3 + 40;
+  let len = plen;
+  // A hop-by-hop options header (MLD reports carry Router Alert, RFC 3810 §5) is skipped.
+  if (nh === 0 && len >= 8) {
+    const hl = (bytes[off + 1]! + 1) * 8;
+    if (hl > len) return { t, bytes, dstMac, problem: "truncated hop-by-hop header" };
+    nh = bytes[off]!;
+    off += hl;
+    len -= hl;
+  }
+  const ip: SeenIp = {
+    src: 0,
+    dst: 0,
+    tos: ((bytes[l3]! & 15) << 4) | (bytes[l3 + 1]! >> 4),
+    ttl: bytes[l3 + 7]!,
+    protocol: nh === NH_ICMPV6 ? IpProtocol.ICMP : nh,
+    fragment: nh === 44,
+    version: 6,
+    src6: formatIpv6(bytes, l3 + 8),
+    dst6: formatIpv6(bytes, l3 + 24),
+  };
+  if (ip.fragment) return { t, bytes, dstMac, ip, problem: "IPv6 fragment" };
+  const pseudo = (proto: number) => ipv6PseudoSum(bytes, l3 + 8, bytes, l3 + 24, len, proto);
+  switch (nh) {
+    case IpProtocol.TCP: {
+      if (len < 20) return { t, bytes, dstMac, ip, problem: "truncated TCP header" };
+      const th = new TcpView(bytes, off);
+      const hl = th.headerLength;
+      if (hl < 20 || hl > len) return { t, bytes, dstMac, ip, problem: "bad TCP data offset" };
+      const tcp: SeenTcp = {
+        srcPort: th.srcPort,
+        dstPort: th.dstPort,
+        seq: th.seq,
+        ack: th.ack,
+        flags: th.flags,
+        window: th.window,
+        urgentPointer: th.urgentPointer,
+        options: decodeTcpOptions(bytes, off + TCP_HEADER_LENGTH, hl - TCP_HEADER_LENGTH),
+        payload: bytes.slice(off + hl, off + len),
+        checksumOk: checksum(bytes, off, len, pseudo(IpProtocol.TCP)) === 0xffff,
+      };
+      return { t, bytes, dstMac, ip, tcp };
+    }
+    case IpProtocol.UDP: {
+      if (len < 8) return { t, bytes, dstMac, ip, problem: "truncated UDP header" };
+      const ulen = get16(bytes, off + 4);
+      if (ulen < 8 || ulen > len) return { t, bytes, dstMac, ip, problem: "bad UDP length" };
+      const udp: SeenUdp = {
+        srcPort: get16(bytes, off),
+        dstPort: get16(bytes, off + 2),
+        payload: bytes.slice(off + 8, off + ulen),
+        // RFC 8200 §8.1: a zero checksum is not allowed over IPv6.
+        checksumOk: get16(bytes, off + 6) !== 0 &&
+          checksum(bytes, off, ulen, pseudo(IpProtocol.UDP)) === 0xffff,
+      };
+      return { t, bytes, dstMac, ip, udp };
+    }
+    case NH_ICMPV6: {
+      if (len < 8) return { t, bytes, dstMac, ip, problem: "truncated ICMPv6 header" };
+      const type6 = bytes[off]!;
+      if (type6 >= 130 && type6 <= 143) {
+        const target = (type6 === 135 || type6 === 136) && len >= 24
+          ? formatIpv6(bytes, off + 8)
+          : null;
+        return { t, bytes, dstMac, ip, nd: { type: type6, target } };
+      }
+      const v4 = icmpFromV6(type6, bytes[off + 1]!);
+      if (v4 === null) {
+        return { t, bytes, dstMac, ip, problem: `ICMPv6 type ${type6} code ${bytes[off + 1]}` };
+      }
+      const quote = type6 < 128 ? decodeQuote(bytes, off + 8, len - 8) : undefined;
+      const word = get32(bytes, off + 4);
+      const icmp: SeenIcmp = {
+        type: v4[0],
+        code: v4[1],
+        // Packet Too Big carries a 32-bit MTU; scripts read it from the low 16 bits.
+        rest: type6 === 2 ? Math.min(word, 0xffff) : word,
+        ...(quote ? { quote } : {}),
+        checksumOk: checksum(bytes, off, len, pseudo(NH_ICMPV6)) === 0xffff,
+      };
+      return { t, bytes, dstMac, ip, icmp };
+    }
+  }
+  return { t, bytes, dstMac, ip, problem: `IPv6 next header ${nh}` };
+}
+
 function decodeQuote(u8: Uint8Array, off: number, len: number): SeenQuote | undefined {
+  if (len >= 48 && u8[off]! >> 4 === 6) {
+    const protocol = u8[off + 6]!;
+    const plen = get16(u8, off + 4);
+    const t = off + 40;
+    const srcPort = get16(u8, t);
+    const dstPort = get16(u8, t + 2);
+    if (protocol === IpProtocol.UDP) {
+      return { protocol, srcPort, dstPort, len: get16(u8, t + 4) - 8 };
+    }
+    if (protocol === IpProtocol.TCP) {
+      const th = new TcpView(u8, t);
+      const thl = 40 + TcpField.DATA_OFFSET < len ? th.headerLength : TCP_HEADER_LENGTH;
+      return { protocol, srcPort, dstPort, seq: th.seq, len: plen - thl };
+    }
+    return { protocol, srcPort, dstPort, len: plen };
+  }
   if (len < 28 || u8[off]! >> 4 !== 4) return undefined;
   const ihl = (u8[off]! & 15) * 4;
   if (ihl < 20 || ihl + 8 > len) return undefined;

@@ -11,6 +11,8 @@ import type { RandomSource } from "../core/random.ts";
 import type { PipeDevice } from "../link/pipe.ts";
 import type { Arena } from "../skb/arena.ts";
 import type { Script } from "./ast.ts";
+import { tryParseIpv4 } from "../wire/addr.ts";
+import { tryParseIpv6Address } from "../wire/addr6.ts";
 import { bsdSockets } from "./bsd_adapter.ts";
 import { formatInstant } from "./format.ts";
 import type { Awaitable, ScriptSockets } from "./sockets.ts";
@@ -25,13 +27,31 @@ export interface ScriptEnv {
   readonly device: PipeDevice;
   /** Seeded randomness for the stack (ISNs, ports, IDs). */
   readonly random: RandomSource;
-  /** The stack's address, `192.0.2.2`. */
+  /** The stack's address, `192.0.2.2` (`2001:db8::2` over IPv6). */
   readonly localIp: string;
   /** Prefix length of the script network. */
   readonly prefixLength: number;
-  /** The scripted peer's address, `192.0.2.1`. */
+  /** The scripted peer's address, `192.0.2.1` (`2001:db8::1` over IPv6). */
   readonly remoteIp: string;
+  /**
+   * The wire's family and the sockets': IPv4; IPv6 (the interface gets
+   * `localIp` as a static IPv6 address, no DAD); or IPv4 on the wire under
+   * AF_INET6 sockets with v4-mapped addresses.
+   */
+  readonly ipVersion: IpVersion;
 }
+
+/**
+ * How a script runs (packetdrill's `--ip_version`): `"ipv4"`, `"ipv6"`, or
+ * `"ipv4-mapped-ipv6"` (IPv4 on the wire, AF_INET6 sockets, `::ffff:a.b.c.d`).
+ *
+ * @example
+ * ```ts
+ * import type { IpVersion } from "./run_config.ts";
+ * const both: IpVersion[] = ["ipv4", "ipv6"];
+ * ```
+ */
+export type IpVersion = "ipv4" | "ipv6" | "ipv4-mapped-ipv6";
 
 /** The code under test, as the runner sees it. */
 export interface ScriptTarget {
@@ -46,11 +66,18 @@ export type ScriptTargetFactory = (env: ScriptEnv) => Awaitable<ScriptTarget>;
 
 /** Options for {@link runScript}; a script's `--name=value` header lines override them. */
 export interface ScriptOptions {
-  /** The stack's address (default "192.0.2.2"; `--local_ip`). */
+  /**
+   * The family (`--ip_version=ipv4|ipv6|ipv4-mapped-ipv6`, default "ipv4").
+   * The same script runs in each: `socket(..., ...)` takes AF_INET6 and
+   * `...` addresses are the family's, ICMP lines become ICMPv6 over IPv6,
+   * and the runner plays neighbour discovery as it plays ARP.
+   */
+  readonly ipVersion?: IpVersion;
+  /** The stack's address (default "192.0.2.2", "2001:db8::2" over IPv6; `--local_ip`). */
   readonly localIp?: string;
-  /** The scripted peer's address (default "192.0.2.1"; `--remote_ip`). */
+  /** The scripted peer's address (default "192.0.2.1", "2001:db8::1" over IPv6; `--remote_ip`). */
   readonly remoteIp?: string;
-  /** Prefix length of the link (default 24; `--prefix_length`). */
+  /** Prefix length of the link (default 24, 64 over IPv6; `--prefix_length`). */
   readonly prefixLength?: number;
   /** The port `bind(fd, ..., ...)` uses and inbound segments go to (default 8080; `--bind_port`). */
   readonly localPort?: number;
@@ -68,7 +95,11 @@ export interface ScriptOptions {
   readonly absoluteSeq?: boolean;
   /** Seed of the stack's randomness (default 1; `--seed`). */
   readonly seed?: number;
-  /** Link MTU (default 1500; `--mtu`). */
+  /**
+   * Link MTU as IPv4 sees it (default 1500; `--mtu`). Over IPv6 the link gets
+   * 20 bytes more (packetdrill does the same), so the MSS in a script —
+   * MTU − 40 over IPv4, MTU − 60 over IPv6 — is the same in both families.
+   */
   readonly mtu?: number;
   /** Teach the stack the peer's MAC with an ARP request at t=0 (default true). */
   readonly preseedArp?: boolean;
@@ -92,8 +123,8 @@ export interface ScriptOptions {
 export interface TranscriptEntry {
   /** Virtual time in seconds. */
   readonly t: number;
-  /** in: injected; out: sent by the stack; call/return: socket calls; arp; note. */
-  readonly kind: "in" | "out" | "call" | "return" | "arp" | "note";
+  /** in: injected; out: sent by the stack; call/return: socket calls; arp; nd (neighbour discovery, MLD); note. */
+  readonly kind: "in" | "out" | "call" | "return" | "arp" | "nd" | "note";
   /** Script line, when the entry comes from one. */
   readonly line?: number;
   /** What happened. */
@@ -163,23 +194,39 @@ export function stackTarget(options: StackTargetOptions = {}): ScriptTargetFacto
   return async (env) => {
     const stack = new Stack({
       ...options.stack,
+      // Scripts start at t=0: no duplicate address detection delaying the address.
+      ...(env.ipVersion === "ipv6" ? { ipv6: { dadTransmits: 0, ...options.stack?.ipv6 } } : {}),
       clock: env.clock,
       arena: env.arena,
       random: env.random,
     });
-    stack.addInterface(env.device, {
-      address: `${env.localIp}/${env.prefixLength}`,
-      announce: false,
-    });
+    if (env.ipVersion === "ipv6") {
+      // A static IPv6 address on the link (no SLAAC), no IPv4.
+      stack.addInterface(env.device, {
+        ip6: `${env.localIp}/${env.prefixLength}`,
+        ipv6: true,
+        slaac: false,
+        announce: false,
+      });
+    } else {
+      stack.addInterface(env.device, {
+        address: `${env.localIp.replace(/^::ffff:/i, "")}/${env.prefixLength}`,
+        announce: false,
+      });
+    }
     await options.setup?.(stack, env);
     return { sockets: (options.sockets ?? bsdSockets)(stack), close: () => stack.close() };
   };
 }
 
+/** Addresses and prefix per family, where the options and the script leave them unset. */
+const FAMILY_DEFAULTS: Readonly<Record<IpVersion, readonly [string, string, number]>> = {
+  ipv4: ["192.0.2.2", "192.0.2.1", 24],
+  ipv6: ["2001:db8::2", "2001:db8::1", 64],
+  "ipv4-mapped-ipv6": ["192.0.2.2", "192.0.2.1", 24],
+};
+
 const DEFAULTS = {
-  localIp: "192.0.2.2",
-  remoteIp: "192.0.2.1",
-  prefixLength: 24,
   localPort: 8080,
   remotePort: 48000,
   connectPort: 8080,
@@ -206,7 +253,24 @@ const DEFAULTS = {
  * ```
  */
 export function resolveOptions(o: ScriptOptions, header: Script["options"]) {
-  const m = { ...DEFAULTS, ...o, target: o.target ?? stackTarget() };
+  const m:
+    & typeof DEFAULTS
+    & Omit<ScriptOptions, "ipVersion" | "localIp" | "remoteIp" | "prefixLength" | "target">
+    & {
+      ipVersion: IpVersion;
+      localIp: string | undefined;
+      remoteIp: string | undefined;
+      prefixLength: number | undefined;
+      target: ScriptTargetFactory;
+    } = {
+      ...DEFAULTS,
+      ...o,
+      ipVersion: o.ipVersion ?? "ipv4",
+      localIp: o.localIp,
+      remoteIp: o.remoteIp,
+      prefixLength: o.prefixLength,
+      target: o.target ?? stackTarget(),
+    };
   const num = (k: string, v: string | true) => {
     const n = v === true ? NaN : Number(v);
     if (!Number.isFinite(n) || n < 0) {
@@ -253,13 +317,42 @@ export function resolveOptions(o: ScriptOptions, header: Script["options"]) {
       case "mtu":
         m.mtu = num(k, v);
         break;
+      case "ip_version": {
+        const ver = str(k, v);
+        if (ver !== "ipv4" && ver !== "ipv6" && ver !== "ipv4-mapped-ipv6") {
+          throw new Error(
+            `script option --ip_version is ipv4, ipv6 or ipv4-mapped-ipv6, got ${ver}`,
+          );
+        }
+        m.ipVersion = ver;
+        break;
+      }
       case "pending":
         break; // for test helpers: the runner runs the script anyway
       default:
         throw new Error(`unknown script option --${k}`);
     }
   }
-  return m;
+  const [local, remote, prefix] = FAMILY_DEFAULTS[m.ipVersion];
+  const out = {
+    ...m,
+    localIp: m.localIp ?? local,
+    remoteIp: m.remoteIp ?? remote,
+    prefixLength: m.prefixLength ?? prefix,
+  };
+  for (const [k, a] of [["local_ip", out.localIp], ["remote_ip", out.remoteIp]] as const) {
+    const ok = out.ipVersion === "ipv6"
+      ? tryParseIpv6Address(a) !== null
+      : tryParseIpv4(a.replace(/^::ffff:/i, "")) !== null;
+    if (!ok) {
+      throw new Error(
+        `script option --${k}=${a} is not an ${
+          out.ipVersion === "ipv6" ? "IPv6" : "IPv4"
+        } address (--ip_version=${out.ipVersion})`,
+      );
+    }
+  }
+  return out;
 }
 
 /** {@link ScriptOptions} with every default applied. */
@@ -284,7 +377,7 @@ export function formatTranscript(entries: readonly TranscriptEntry[]): string {
       ? "  -> "
       : e.kind === "note"
       ? "!! "
-      : e.kind === "arp"
+      : e.kind === "arp" || e.kind === "nd"
       ? "   "
       : "";
     const where = e.line !== undefined ? `  // line ${e.line}` : "";

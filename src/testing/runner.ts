@@ -18,6 +18,13 @@
  * the last line the runner keeps the clock running for a quiet period and
  * fails on anything sent then.
  *
+ * Families (`ipVersion`, `--ip_version`): the same script runs over IPv4,
+ * over IPv6 (AF_INET6 sockets, the family's addresses, ICMP lines as
+ * ICMPv6, a link 20 bytes larger so MSS values stay those of IPv4), or over
+ * IPv4 under AF_INET6 sockets (`ipv4-mapped-ipv6`). The runner plays the
+ * peer's address resolution — ARP, or neighbour discovery over IPv6 — and
+ * keeps the stack's own DAD, MLD and ND traffic out of the script.
+ *
  * @module
  */
 import { VirtualClock } from "../core/clock.ts";
@@ -26,6 +33,8 @@ import { createPipe, type PipeDevice } from "../link/pipe.ts";
 import { Arena } from "../skb/arena.ts";
 import { SkbAllocator } from "../skb/skbuff.ts";
 import { MAC_BROADCAST, parseIpv4 as parseAddr } from "../wire/addr.ts";
+import { formatIpv6, ipv6MulticastMac, parseIpv6Address, solicitedNode } from "../wire/addr6.ts";
+import { AF_INET6 } from "../socket/constants.ts";
 import type { PacketSpec, Script, ScriptEvent, SyscallSpec } from "./ast.ts";
 import { type FdState, prepareCall } from "./calls.ts";
 import { formatInstant, formatPacket, formatSyscall } from "./format.ts";
@@ -43,6 +52,8 @@ import {
   decodeFrame,
   encodeTcpOptions,
   icmpFrame,
+  icmpToV6,
+  ndFrame,
   type QuotedDatagram,
   type SeenFrame,
   tcpFrame,
@@ -109,6 +120,8 @@ class Failure extends Error {
 /** The stack's MAC and the scripted peer's (they mirror the IPs: .2 and .1). */
 const LOCAL_MAC = 0x02_00_00_00_00_02;
 const REMOTE_MAC = 0x02_00_00_00_00_01;
+/** Over IPv6 the link is this much larger than `--mtu`, so scripts' MSS values hold (−60, not −40). */
+const IPV6_EXTRA_MTU = 20;
 /** How far past an expectation's window the runner looks to tell "late" from "missing". */
 const LATE_LOOKAHEAD_US = 1_000_000;
 
@@ -133,6 +146,12 @@ class Runner {
   readonly #alloc = new SkbAllocator(this.#arena);
   readonly #localIp: number;
   readonly #remoteIp: number;
+  /** IPv6 runs: the addresses as bytes (null over IPv4). */
+  readonly #local6: Uint8Array | null;
+  readonly #remote6: Uint8Array | null;
+  /** The addresses socket calls use (v4-mapped in `ipv4-mapped-ipv6` runs). */
+  readonly #sockLocal: string;
+  readonly #sockRemote: string;
   readonly #tolUs: number;
   readonly #flows: Flows;
   readonly #ctx: MatchContext;
@@ -149,8 +168,15 @@ class Runner {
 
   constructor(o: ResolvedOptions) {
     this.#o = o;
-    this.#localIp = parseAddr(o.localIp);
-    this.#remoteIp = parseAddr(o.remoteIp);
+    const v6 = o.ipVersion === "ipv6";
+    this.#local6 = v6 ? parseIpv6Address(o.localIp) : null;
+    this.#remote6 = v6 ? parseIpv6Address(o.remoteIp) : null;
+    this.#localIp = v6 ? 0 : parseAddr(o.localIp.replace(/^::ffff:/i, ""));
+    this.#remoteIp = v6 ? 0 : parseAddr(o.remoteIp.replace(/^::ffff:/i, ""));
+    const mapped = (a: string) =>
+      (o.ipVersion === "ipv4-mapped-ipv6" && !a.includes(":")) ? `::ffff:${a}` : a;
+    this.#sockLocal = mapped(o.localIp);
+    this.#sockRemote = mapped(o.remoteIp);
     this.#tolUs = Math.round(o.toleranceMs * 1000);
     this.#flows = new Flows(o.localPort, o.remotePort);
     this.#ctx = {
@@ -158,6 +184,7 @@ class Runner {
       xlate: new SeqTranslator(o.absoluteSeq),
       localIp: this.#localIp,
       remoteIp: this.#remoteIp,
+      ...(v6 ? { local6: formatIpv6(this.#local6!), remote6: formatIpv6(this.#remote6!) } : {}),
     };
   }
 
@@ -171,7 +198,7 @@ class Runner {
         clock: this.#clock,
         names: ["script0", "peer0"],
         macs: [LOCAL_MAC, REMOTE_MAC],
-        mtu: this.#o.mtu,
+        mtu: this.#o.mtu + (this.#local6 !== null ? IPV6_EXTRA_MTU : 0),
         // Scripts describe the wire: every segment as sent, no TSO super-segments.
         features: 0,
       });
@@ -185,6 +212,7 @@ class Runner {
         localIp: this.#o.localIp,
         prefixLength: this.#o.prefixLength,
         remoteIp: this.#o.remoteIp,
+        ipVersion: this.#o.ipVersion,
       });
       if (target.sockets) this.#sockets = target.sockets;
       if (this.#o.preseedArp) this.#preseedArp();
@@ -310,6 +338,7 @@ class Runner {
       dstIp: this.#localIp,
       ipId: this.#ipId++,
       ip: p.ip,
+      ...(this.#local6 !== null ? { src6: this.#remote6!, dst6: this.#local6 } : {}),
     };
     const local = () => this.#localPortOf(flow);
     if (p.proto !== "icmp") this.#flows.lastInbound = flow;
@@ -351,18 +380,24 @@ class Runner {
         dstIp: this.#remoteIp,
         srcPort: local(),
         dstPort: flow.remotePort,
+        ...(this.#local6 !== null ? { src6: this.#local6, dst6: this.#remote6! } : {}),
       };
       quote = q.proto === "tcp"
         ? { proto: "tcp", ...base, seq: x.inLocal(flow, q.seq), len: q.len }
         : { proto: "udp", ...base, len: q.len };
     }
     const rest = p.mtu !== undefined ? p.mtu : p.id !== undefined ? p.id << 16 : 0;
-    return icmpFrame(addr, {
-      type: p.type,
-      code: p.code,
-      rest,
-      badChecksum: p.badChecksum ?? false,
-    }, quote);
+    let type = p.type, code = p.code;
+    if (this.#local6 !== null) {
+      const v6 = icmpToV6(p.type, p.code);
+      if (v6 === null) {
+        throw this.#fail(
+          `ICMP type ${p.type} code ${p.code} has no ICMPv6 equivalent (the script needs --ip_version=ipv4)`,
+        );
+      }
+      [type, code] = v6;
+    }
+    return icmpFrame(addr, { type, code, rest, badChecksum: p.badChecksum ?? false }, quote);
   }
 
   #localPortOf(flow: Flow): number {
@@ -374,7 +409,12 @@ class Runner {
     return flow.localPort;
   }
 
-  #inject(frame: Uint8Array, kind: "in" | "arp", text: string, line: number | undefined): void {
+  #inject(
+    frame: Uint8Array,
+    kind: "in" | "arp" | "nd",
+    text: string,
+    line: number | undefined,
+  ): void {
     const skb = this.#alloc.fromBytes(frame);
     if (skb === null) throw this.#fail("no packet buffer left to inject this packet");
     const r = this.#peer.transmit(skb);
@@ -433,6 +473,10 @@ class Runner {
       const t = Math.round(skb.tstamp * 1000);
       skb.free();
       const seen = decodeFrame(bytes, t);
+      if (seen.nd !== undefined) {
+        injected += this.#answerNd(seen, t);
+        return;
+      }
       const arp = seen.arp;
       if (arp === undefined) {
         this.#queue.push(seen);
@@ -459,7 +503,52 @@ class Runner {
     return injected;
   }
 
+  /**
+   * Neighbour discovery and MLD from the stack (IPv6): never part of the
+   * script. A solicitation for the peer's address is answered (the peer's
+   * side of RFC 4861 §7.2.4), like an ARP request. Returns frames injected.
+   */
+  #answerNd(seen: SeenFrame, t: number): number {
+    const who = describeSeen(seen, this.#ctx);
+    const remote6 = this.#remote6;
+    if (remote6 !== null && seen.nd!.type === 135 && seen.nd!.target === formatIpv6(remote6)) {
+      const reply = ndFrame("advert", {
+        srcMac: REMOTE_MAC,
+        dstMac: LOCAL_MAC,
+        src6: remote6,
+        dst6: this.#local6!,
+      }, remote6);
+      this.#transcript.push({ t, kind: "nd", text: `${who} (answered)` });
+      const skb = this.#alloc.fromBytes(reply);
+      if (skb !== null) {
+        this.#peer.transmit(skb);
+        return 1;
+      }
+      return 0;
+    }
+    this.#transcript.push({ t, kind: "nd", text: who });
+    return 0;
+  }
+
   #preseedArp(): void {
+    if (this.#local6 !== null) {
+      // RFC 4861 §7.2.3: a solicitation carrying the peer's link-layer address
+      // creates its neighbour entry, as an ARP request does over IPv4.
+      const group = solicitedNode(this.#local6);
+      const ns = ndFrame("solicit", {
+        srcMac: REMOTE_MAC,
+        dstMac: ipv6MulticastMac(group),
+        src6: this.#remote6!,
+        dst6: group,
+      }, this.#local6);
+      this.#inject(
+        ns,
+        "nd",
+        `< nd neighbour solicitation for ${this.#o.localIp} from ${this.#o.remoteIp}`,
+        undefined,
+      );
+      return;
+    }
     const req = arpFrame(MAC_BROADCAST, REMOTE_MAC, {
       op: 1,
       senderMac: REMOTE_MAC,
@@ -490,10 +579,11 @@ class Runner {
       sockets: this.#sockets,
       fds: this.#fds,
       flows: this.#flows,
-      localIp: this.#o.localIp,
-      remoteIp: this.#o.remoteIp,
+      localIp: this.#sockLocal,
+      remoteIp: this.#sockRemote,
       localPort: this.#o.localPort,
       connectPort: this.#o.connectPort,
+      ...(this.#o.ipVersion !== "ipv4" ? { domain: AF_INET6, anyAddress: "::" } : {}),
       fail: (m) => {
         throw this.#fail(m);
       },
@@ -681,6 +771,7 @@ class Ticker {
 
 export { formatTranscript, stackTarget } from "./run_config.ts";
 export type {
+  IpVersion,
   ScriptEnv,
   ScriptFailure,
   ScriptOptions,

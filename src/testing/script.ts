@@ -77,6 +77,7 @@ export { type LoadOptions, loadScriptDir, type ScriptFile } from "./load.ts";
 export { parseEventLine, type ParseOptions, parseScript, ScriptSyntaxError } from "./parser.ts";
 export {
   formatTranscript,
+  type IpVersion,
   runScript,
   type ScriptEnv,
   type ScriptFailure,

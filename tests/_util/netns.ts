@@ -417,13 +417,18 @@ export interface NetnsOptions {
   /** Clock for the TAP; default a RealClock closed at the end. */
   clock?: Clock;
   /** Options passed to the TAP driver. */
-  tap?: { rxBatch?: number; pollTimeoutMs?: number; txQueueLimit?: number };
+  tap?: { rxBatch?: number; pollTimeoutMs?: number; txQueueLimit?: number; offload?: boolean };
   /**
    * Capture every frame on the kernel side with tcpdump into a pcap. With
    * `"check"`, the pcap is run through {@link tsharkCheck} after the test
    * body succeeds and any finding fails the test.
    */
   capture?: boolean | "check";
+  /**
+   * tcpdump's snapshot length (default: 4× the MTU): with TAP offloads,
+   * 65,600 or more, so 64 KiB super-frames are captured whole.
+   */
+  captureSnaplen?: number;
   /** Keep the pcap (its path is printed) instead of deleting it. */
   keepPcap?: boolean;
   /**
@@ -498,6 +503,12 @@ export async function withNetns<T>(
 
   const exec = (cmd: readonly string[], o: ExecOptions = {}) =>
     run(["ip", "netns", "exec", name, ...cmd], o);
+  // Whether the TAP was opened with IFF_VNET_HDR (by us or a CLI subprocess):
+  // then captured TCP/UDP checksums may be offload seeds (see tsharkCheck).
+  const tunOffloaded = async (): Promise<boolean> => {
+    const r = await exec(["cat", `/sys/class/net/${dev}/tun_flags`]);
+    return r.success && (parseInt(r.stdout.trim(), 16) & 0x4000) !== 0;
+  };
   const stopCapture = async (): Promise<string | undefined> => {
     if (capture !== undefined) {
       const c = capture;
@@ -509,7 +520,10 @@ export async function withNetns<T>(
   const checkCapture = async (): Promise<CaptureReport> => {
     await stopCapture();
     if (pcapPath === undefined) throw new Error("checkCapture: no capture (pass capture: true)");
-    checked ??= { ...await tsharkCheck(pcapPath), linkFrames };
+    checked ??= {
+      ...await tsharkCheck(pcapPath, { partialChecksums: await tunOffloaded() }),
+      linkFrames,
+    };
     return checked;
   };
 
@@ -574,7 +588,7 @@ export async function withNetns<T>(
     if (options.capture) {
       pcapDir = await Deno.makeTempDir({ prefix: "netwasm-pcap-" });
       pcapPath = `${pcapDir}/${name}.pcap`;
-      capture = await Capture.start(name, dev, pcapPath, mtu);
+      capture = await Capture.start(name, dev, pcapPath, mtu, options.captureSnaplen);
     }
     const ns: Netns = {
       name,
@@ -697,7 +711,13 @@ class Capture {
    * Start tcpdump in `netns` on `dev` (link MTU `mtu`), writing `path`;
    * resolves once it is capturing.
    */
-  static async start(netns: string, dev: string, path: string, mtu = 1500): Promise<Capture> {
+  static async start(
+    netns: string,
+    dev: string,
+    path: string,
+    mtu = 1500,
+    snaplen = Math.max(mtu, 1500) * 4 + 18,
+  ): Promise<Capture> {
     const file = await Deno.open(path, { write: true, create: true, truncate: true });
     const start = await linkPackets(netns, dev);
     const child = new Deno.Command("ip", {
@@ -713,10 +733,12 @@ class Capture {
         // of fragments overflows it ("N packets dropped by kernel"). Whole
         // frames (a kernel MTU up to 4× ours, plus Ethernet and VLAN
         // headers) in a 16 MiB ring: thousands of slots.
+        // (With TAP offloads, frames are up to 64 KiB: the caller passes a
+        // larger snapshot length and the ring grows to keep ~1000 slots.)
         "-s",
-        String(Math.max(mtu, 1500) * 4 + 18),
+        String(snaplen),
         "-B",
-        "16384",
+        String(Math.max(16384, Math.ceil(snaplen * 1000 / 1024))),
         // Don't drop to the tcpdump user (it only writes to our pipe anyway).
         "-Z",
         "root",
@@ -852,6 +874,12 @@ export interface TsharkReport {
   readonly frames: number;
   /** One line per bad frame: number, protocol, info, expert messages. */
   readonly findings: readonly string[];
+  /**
+   * With `partialChecksums`: frames whose TCP/UDP checksum field held
+   * exactly the pseudo-header seed of an offloaded (`CHECKSUM_PARTIAL`)
+   * packet, accepted rather than reported; 0 otherwise.
+   */
+  readonly partialChecksums?: number;
 }
 
 /**
@@ -886,7 +914,7 @@ export const TSHARK_CHECKSUM_PREFS = [
  */
 export async function tsharkCheck(
   pcapPath: string,
-  options: { timeout?: number } = {},
+  options: { timeout?: number; partialChecksums?: boolean } = {},
 ): Promise<TsharkReport> {
   let frames = await countPcapFrames(pcapPath);
   // A hang guard, not a timing assertion: tshark dissects some 10^4 frames a
@@ -900,6 +928,7 @@ export async function tsharkCheck(
     );
     frames = count.stdout.split("\n").filter((l) => l.trim() !== "").length;
   }
+  if (options.partialChecksums) return await tsharkCheckPartial(pcapPath, frames, timeout);
   const bad = await run([
     "tshark",
     "-n",
@@ -923,6 +952,123 @@ export async function tsharkCheck(
   ], { timeout, check: true });
   const findings = bad.stdout.split("\n").filter((l) => l.trim() !== "");
   return { frames, findings };
+}
+
+/**
+ * {@link tsharkCheck} for a capture taken on a TAP with checksum offload
+ * (`IFF_VNET_HDR`): tcpdump sees offloaded TCP/UDP packets before anyone
+ * filled in their checksum, whose field then holds the pseudo-header seed
+ * (Linux `CHECKSUM_PARTIAL`: the folded, uncomplemented sum of addresses,
+ * protocol and length). Two passes: every §6 row-8 check except the TCP and
+ * UDP checksums (IPv4 header checksums stay checked); then the frames with
+ * a bad TCP/UDP checksum, each accepted only if its field equals the seed
+ * computed from its own headers (a wrong checksum matches it with
+ * probability 2^-16), otherwise reported.
+ */
+async function tsharkCheckPartial(
+  pcapPath: string,
+  frames: number,
+  timeout: number,
+): Promise<TsharkReport> {
+  const fields = (extra: string[]) => ["-T", "fields", "-E", "separator=|", ...extra];
+  const other = await run([
+    "tshark",
+    "-n",
+    "-r",
+    pcapPath,
+    "-o",
+    "ip.check_checksum:TRUE",
+    "-Y",
+    '_ws.malformed || ip.checksum.status=="Bad" || icmp.checksum.status=="Bad" || ' +
+    '_ws.expert.severity >= "Error"',
+    ...fields([
+      "-e",
+      "frame.number",
+      "-e",
+      "_ws.col.Protocol",
+      "-e",
+      "_ws.col.Info",
+      "-e",
+      "_ws.expert.message",
+    ]),
+  ], { timeout, check: true });
+  const findings = other.stdout.split("\n").filter((l) => l.trim() !== "");
+  const l4 = await run([
+    "tshark",
+    "-n",
+    "-r",
+    pcapPath,
+    ...TSHARK_CHECKSUM_PREFS,
+    "-Y",
+    'tcp.checksum.status=="Bad" || udp.checksum.status=="Bad"',
+    ...fields([
+      "-e",
+      "frame.number",
+      "-e",
+      "ip.src",
+      "-e",
+      "ip.dst",
+      "-e",
+      "ip.len",
+      "-e",
+      "ip.hdr_len",
+      "-e",
+      "ip.proto",
+      "-e",
+      "ipv6.src",
+      "-e",
+      "ipv6.dst",
+      "-e",
+      "ipv6.plen",
+      "-e",
+      "ipv6.nxt",
+      "-e",
+      "tcp.checksum",
+      "-e",
+      "udp.checksum",
+      "-e",
+      "_ws.col.Info",
+    ]),
+  ], { timeout, check: true });
+  let partial = 0;
+  for (const line of l4.stdout.split("\n")) {
+    if (line.trim() === "") continue;
+    const [no, src, dst, len, hlen, proto, src6, dst6, plen, nxt, tcpSum, udpSum, info] = line
+      .split("|");
+    const field = parseInt((tcpSum || udpSum || "").split(",")[0]!, 16);
+    let sum = 0;
+    const add16 = (v: number) => (sum += v);
+    if (src && dst) {
+      for (const a of [src, dst]) {
+        const o = a.split(".").map(Number);
+        add16((o[0]! << 8) | o[1]!);
+        add16((o[2]! << 8) | o[3]!);
+      }
+      add16(Number(proto?.split(",")[0]) || 0);
+      add16(Number(len) - Number(hlen));
+    } else if (src6 && dst6) {
+      for (const a of [src6, dst6]) for (const w of expandIpv6(a)) add16(w);
+      add16(Number(plen) || 0);
+      add16(Number(nxt?.split(",")[0]) || 0);
+    }
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    if (Number.isFinite(field) && field === sum) partial++;
+    else {findings.push(
+        `${no}|checksum ${tcpSum || udpSum} is neither valid nor the seed ${
+          sum.toString(16)
+        }|${info}`,
+      );}
+  }
+  return { frames, findings, partialChecksums: partial };
+}
+
+/** The eight 16-bit words of an IPv6 address in text form. */
+function expandIpv6(text: string): number[] {
+  const [head, tail] = text.includes("::") ? text.split("::") : [text, undefined];
+  const h = head ? head.split(":").filter((x) => x !== "") : [];
+  const t = tail !== undefined && tail !== "" ? tail.split(":") : [];
+  const words = [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
+  return words.map((w) => parseInt(w, 16) || 0);
 }
 
 /**

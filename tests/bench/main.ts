@@ -17,9 +17,16 @@ import { apiBench } from "./api.ts";
 import { checksumBench } from "./checksum.ts";
 import { relayBench } from "./relay.ts";
 import { tcpBench } from "./tcp.ts";
+import { tapBench } from "./tap.ts";
 
 /** Every benchmark module, in the order they run. */
-export const MODULES: readonly BenchModule[] = [checksumBench, apiBench, tcpBench, relayBench];
+export const MODULES: readonly BenchModule[] = [
+  checksumBench,
+  apiBench,
+  tcpBench,
+  relayBench,
+  tapBench,
+];
 
 if (import.meta.main) {
   const json = Deno.args.includes("--json");

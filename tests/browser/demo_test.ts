@@ -167,9 +167,13 @@ test(
         await page.textContent("#packets") ?? "",
         /TCP 192\.0\.2\.1[01]:\d+ > 192\.0\.2\.1[01]:\d+/,
       );
-      // The pcap button downloads the capture.
+      // The pcap button downloads the capture. The click is dispatched on the
+      // element rather than at its coordinates: the tables above it keep
+      // changing height while sampling runs, and a layout shift between
+      // playwright's stability check and its mouse click sends the click
+      // elsewhere (seen once in CI as a 30 s wait for a download never started).
       const download = page.waitForEvent("download");
-      await page.click("#pcap");
+      await page.locator("#pcap").dispatchEvent("click");
       const file = await (await download).path();
       const cap = readPcap(await Deno.readFile(file));
       assert.ok(cap.ok && cap.frames.length > 100, `pcap with ${cap.frames.length} frames`);

@@ -58,7 +58,7 @@ function canned(reply: string | Uint8Array, o: { hang?: boolean } = {}) {
   return { p, server, fetch, close };
 }
 
-test("fetch: parseFetchUrl takes http://HOST[:port]/path, HOST an IPv4 address or a name", () => {
+test("fetch: parseFetchUrl takes http://HOST[:port]/path, HOST an IPv4 address, an IPv6 one in brackets or a name", () => {
   assert.equal(parseFetchUrl("http://192.0.2.2:8080/a?b=1"), {
     hostname: "192.0.2.2",
     port: 8080,
@@ -72,7 +72,12 @@ test("fetch: parseFetchUrl takes http://HOST[:port]/path, HOST an IPv4 address o
     path: "/blob",
     host: "files.test:8000",
   });
-  assert.throws(() => parseFetchUrl("http://[2001:db8::1]/"), /IPv6/);
+  assert.equal(parseFetchUrl("http://[2001:db8::1]:8080/x"), {
+    hostname: "[2001:db8::1]",
+    port: 8080,
+    path: "/x",
+    host: "[2001:db8::1]:8080",
+  });
   assert.throws(() => parseFetchUrl("https://192.0.2.2/"), /only http/);
   assert.throws(() => parseFetchUrl("not a url"), (e: Error) => e instanceof FetchUrlError);
   assert.is(formatRate(1_000_000, 1000), "8.00 Mbit/s");

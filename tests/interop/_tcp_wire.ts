@@ -15,7 +15,8 @@
  *    1624 §3) — and Wireshark flags it as an Error ("TCP Checksum 0xffff
  *    instead of 0x0000"). About one frame in 65 536 from the kernel; a
  *    256 MiB transfer has a few. Those frames, and only frames from the
- *    kernel's address, are counted separately instead of failing the test.
+ *    kernel's address (IPv4 or IPv6), are counted separately instead of
+ *    failing the test.
  * 2. **Bulk ports decoded as plain data, no reassembly.** Reassembling a
  *    256 MiB HTTP body takes tshark minutes, and random payload trips
  *    heuristic dissectors (false "malformed"). For `rawPorts` every segment
@@ -33,6 +34,9 @@ import {
   TSHARK_CHECKSUM_PREFS,
 } from "../_util/netns.ts";
 import { KERNEL_IP } from "./_stack.ts";
+
+/** The kernel's IPv6 address on the TAP (the harness default with `ipv6: true`). */
+const KERNEL_IP6 = "2001:db8::1";
 
 /** What {@link tcpWireCheck} found. */
 export interface TcpWireReport {
@@ -146,6 +150,8 @@ export async function tcpWireCheck(
     "-e",
     "ip.src",
     "-e",
+    "ipv6.src",
+    "-e",
     "tcp.checksum",
     "-e",
     "_ws.malformed",
@@ -162,8 +168,10 @@ export async function tcpWireCheck(
   const findings: string[] = [];
   for (const line of flagged.stdout.split("\n")) {
     if (line.trim() === "") continue;
-    const [num, src, csum, malformed, ipStatus, proto, info, expert] = line.split("|");
-    const onlyFfff = src === KERNEL_IP && csum === "0xffff" && malformed === "" &&
+    const [num, src4, src6, csum, malformed, ipStatus, proto, info, expert] = line.split("|");
+    const src = src4 || src6;
+    const onlyFfff = (src === KERNEL_IP || src === KERNEL_IP6) && csum === "0xffff" &&
+      malformed === "" &&
       ipStatus !== "0" && /0xffff instead of 0x0000/.test(expert ?? "");
     if (onlyFfff) mangledZero++;
     else findings.push([num, proto, info, expert].join("|").slice(0, 400));

@@ -10,6 +10,10 @@ import { NO_TCP_OPTIONS } from "../../src/wire/tcp_options.ts";
 import { pair } from "../_util/sim.ts";
 import { DeviceFeature } from "../../src/link/device.ts";
 import { connectPair, exchange, randomBytes, sha256 } from "../tcp/_helpers.ts";
+import { checksum, finishChecksum, ipv6PseudoSum } from "../../src/wasm/checksum.ts";
+import { parseIpv6Address } from "../../src/wire/addr6.ts";
+import { set16 } from "../../src/wire/bytes.ts";
+import { emitIpv6, parseIpv6 } from "../../src/wire/ipv6.ts";
 
 const SRC = 0xc0000201;
 const DST = 0xc0000202;
@@ -147,4 +151,103 @@ test("TSO end to end: a clean TSO pipe carries super-segments whole; the same tr
     p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 300_000);
     await p.close();
   }
+});
+
+/** A TCP/IPv6 super-segment (2001:db8::1 → ::2), TCP checksum over the IPv6 pseudo-header. */
+function superSegment6(
+  alloc: SkbAllocator,
+  payload: Uint8Array,
+  seq: number,
+  flags: number,
+  mss: number,
+): SkBuff {
+  const skb = alloc.alloc(payload.length)!;
+  skb.append(payload);
+  const opts = { ...NO_TCP_OPTIONS, tsVal: 12345, tsEcr: 678 };
+  const tcpAt = skb.push(32);
+  const u8 = alloc.arena.u8;
+  emitTcp(
+    {
+      srcPort: 40000,
+      dstPort: 80,
+      seq,
+      ack: 7,
+      flags,
+      window: 500,
+      urgentPointer: 0,
+      options: opts,
+      payloadLength: payload.length,
+    },
+    u8,
+    tcpAt,
+    { src: 0, dst: 0 },
+    { checksum: false },
+  );
+  const ipAt = skb.push(40);
+  emitIpv6(
+    {
+      trafficClass: 0,
+      flowLabel: 0x12345,
+      payloadLength: 32 + payload.length,
+      nextHeader: 6,
+      hopLimit: 64,
+      src: SRC6,
+      dst: DST6,
+    },
+    u8,
+    ipAt,
+  );
+  const len = 32 + payload.length;
+  set16(
+    u8,
+    tcpAt + 16,
+    finishChecksum(checksum(u8, tcpAt, len, ipv6PseudoSum(u8, ipAt + 8, u8, ipAt + 24, len, 6))),
+  );
+  skb.gsoSize = mss;
+  return skb;
+}
+
+const SRC6 = parseIpv6Address("2001:db8::1");
+const DST6 = parseIpv6Address("2001:db8::2");
+
+test("GSO over IPv6 (Linux tcp6_gso_segment): 200 random super-segments are cut into MSS pieces with the payload length and the checksum over the IPv6 pseudo-header right", () => {
+  const arena = new Arena();
+  const alloc = new SkbAllocator(arena);
+  const r = new SeededRandom(12);
+  for (let round = 0; round < 200; round++) {
+    const mss = 64 + randomInt(r, 1400);
+    const len = mss + 1 + randomInt(r, 65000 - mss);
+    const payload = randomBytes(len, round);
+    const seq = r.nextU32();
+    const flags = TcpFlags.ACK | TcpFlags.PSH | (round % 3 === 0 ? TcpFlags.FIN : 0);
+    const skb = superSegment6(alloc, payload, seq, flags, mss);
+    const got = new Uint8Array(len);
+    let off = 0;
+    let i = 0;
+    const n = gsoSegment(skb, 0, alloc, (piece) => {
+      const b = piece.bytes().slice();
+      piece.free();
+      const ip = parseIpv6(b, 0, b.length);
+      if (typeof ip === "string") throw new Error(`piece ${i}: ${ip}`);
+      assert.is(ip.payloadLength, b.length - 40, "payload length rewritten");
+      assert.is(ip.flowLabel, 0x12345);
+      const t = ip.payloadOffset;
+      assert.is(
+        checksum(b, t, ip.payloadLength, ipv6PseudoSum(b, 8, b, 24, ip.payloadLength, 6)),
+        0xffff,
+        `piece ${i}: TCP checksum over the IPv6 pseudo-header`,
+      );
+      const th = parseTcp(b, t, ip.payloadLength, { src: 0, dst: 0 }, { verifyChecksum: false });
+      if (typeof th === "string") throw new Error(`piece ${i}: ${th}`);
+      assert.is(th.seq, (seq + off) >>> 0);
+      assert.ok(th.payloadLength > 0 && th.payloadLength <= mss);
+      got.set(b.subarray(th.payloadOffset, th.payloadOffset + th.payloadLength), off);
+      off += th.payloadLength;
+      i++;
+    });
+    assert.is(n, Math.ceil(len / mss));
+    assert.is(off, len);
+    assert.equal(got, payload);
+  }
+  assert.is(arena.inUse, 0);
 });

@@ -87,15 +87,15 @@ test("SkbQueue: truesize sums whole slots and is charged to the account on the w
   };
   const q = new SkbQueue();
   q.account = charged;
-  const a = skbs.alloc(10)!; // a 2 KiB slot for 10 bytes
+  const a = skbs.alloc(10)!; // a 256-byte slot for 10 bytes (and its headroom)
   const b = skbs.alloc(5000)!; // a 10 KiB slot
   q.push(a);
   q.insertBefore(a, b);
-  assert.is(q.truesize, 2048 + 10240);
+  assert.is(q.truesize, 256 + 10240);
   assert.is(charged.bytes, q.truesize);
-  assert.is(a.truesize, 2048);
+  assert.is(a.truesize, 256);
   q.unlink(b);
-  assert.is(q.truesize, 2048);
+  assert.is(q.truesize, 256);
   q.purge();
   b.free();
   assert.is(q.truesize, 0);

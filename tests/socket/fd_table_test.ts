@@ -44,9 +44,11 @@ test("socket(): descriptors start at 3 (0–2 are stdio), lowest free first, reu
 test("socket(): EAFNOSUPPORT, EINVAL, ESOCKTNOSUPPORT, EPROTONOSUPPORT for unsupported combinations", async () => {
   const p = pair({ seed: 32 });
   const s = p.a.sockets;
-  // AF_INET6 has datagram sockets; TCP over IPv6 is not there yet.
+  // AF_INET6 has datagram and stream sockets, but no raw ones.
   s.close(s.socket(AF_INET6, SOCK_DGRAM, 0));
-  throws(() => s.socket(AF_INET6, SOCK_STREAM, 0), "ESOCKTNOSUPPORT");
+  s.close(s.socket(AF_INET6, SOCK_STREAM, 0));
+  throws(() => s.socket(AF_INET6, SOCK_RAW, 0), "ESOCKTNOSUPPORT");
+  throws(() => s.socket(AF_INET6, SOCK_STREAM, IPPROTO_ICMP), "EPROTONOSUPPORT");
   throws(() => s.socket(AF_UNIX, SOCK_DGRAM, 0), "EAFNOSUPPORT");
   throws(() => s.socket(99, SOCK_DGRAM, 0), "EAFNOSUPPORT");
   throws(() => s.socket(AF_INET, 0, 0), "EINVAL"); // no such type

@@ -4,6 +4,7 @@ import { SeededRandom } from "../../src/core/random.ts";
 import { ipv4 } from "../../src/wire/addr.ts";
 import { ISN_TICKS_PER_MS, IsnGenerator } from "../../src/tcp/isn.ts";
 import { seqAfter } from "../../src/tcp/state.ts";
+import { SynCookies } from "../../src/tcp/syncookies.ts";
 
 const L = ipv4(192, 0, 2, 1);
 const R = ipv4(198, 51, 100, 7);
@@ -201,4 +202,54 @@ test("tsOffset (N4): per address pair, independent of ports and clock; unrelated
   for (let i = 0; i < 50_000; i++) xs.push(g.tsOffset(L, (R + i) >>> 0));
   for (const shift of [0, 24]) assert.ok(byteChi(xs, shift) < CHI_255, `bits ${shift}`);
   assert.ok(Math.abs(serialCorrelation(xs)) < 0.02);
+});
+
+test("N1 over IPv6: isn6 hashes both whole addresses and the ports, and advances 250 per ms; tsOffset6 is per address pair", () => {
+  const { g, clock } = gen();
+  const a6 = new Uint8Array(32);
+  a6.set([0x20, 0x01, 0x0d, 0xb8], 0);
+  a6[15] = 1;
+  a6.set([0x20, 0x01, 0x0d, 0xb8], 16);
+  a6[31] = 2;
+  const base = g.isn6(a6, 40000, 80);
+  const seen = new Set<number>([base]);
+  for (let i = 0; i < 32; i++) {
+    const b = a6.slice();
+    b[i]! ^= 1;
+    seen.add(g.isn6(b, 40000, 80));
+  }
+  seen.add(g.isn6(a6, 40001, 80));
+  seen.add(g.isn6(a6, 40000, 81));
+  assert.is(seen.size, 35, "every address byte and both ports change the ISN");
+  clock.t += 1;
+  assert.is((g.isn6(a6, 40000, 80) - base) >>> 0, ISN_TICKS_PER_MS);
+  assert.is(g.tsOffset6(a6), g.tsOffset6(a6.slice()));
+  const other = a6.slice();
+  other[31] = 3;
+  assert.is.not(g.tsOffset6(other), g.tsOffset6(a6));
+  assert.is.not(
+    new IsnGenerator({ now: () => clock.t, rng: new SeededRandom(99) }).isn6(a6, 1, 2),
+    g.isn6(a6, 1, 2),
+  );
+});
+
+test("RFC 4987 §3.6 over IPv6: make6/check6 round-trip the MSS; another address byte, port or sequence number, or two minutes, fail", () => {
+  const clock = { t: 5_000 };
+  const c = new SynCookies({ now: () => clock.t, rng: new SeededRandom(testSeed()) });
+  const a6 = new Uint8Array(32);
+  a6[0] = 0x20;
+  a6[15] = 2;
+  a6[16] = 0x20;
+  a6[31] = 1;
+  const isn = c.make6(a6, 80, 40000, 1000, 1440);
+  assert.equal(c.check6(a6, 80, 40000, 1000, isn), { mss: 1440 });
+  for (let i = 0; i < 32; i += 5) {
+    const b = a6.slice();
+    b[i]! ^= 4;
+    assert.is(c.check6(b, 80, 40000, 1000, isn), null, `byte ${i}`);
+  }
+  assert.is(c.check6(a6, 80, 40001, 1000, isn), null);
+  assert.is(c.check6(a6, 80, 40000, 2000, isn), null);
+  clock.t += 120_000;
+  assert.is(c.check6(a6, 80, 40000, 1000, isn), null, "expired");
 });

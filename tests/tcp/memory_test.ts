@@ -14,6 +14,10 @@ import { TcpState } from "../../src/tcp/state.ts";
 import type { TcpSock } from "../../src/tcp/sock.ts";
 import { ADDR_B, connectPair, exchange, randomBytes } from "./_helpers.ts";
 import { rawAccept, TcpFlags } from "./_raw.ts";
+import { B6, pair6 } from "../ipv6/_helpers.ts";
+import { parseIpv6Address } from "../../src/wire/addr6.ts";
+
+const ADDR_B6 = parseIpv6Address(B6);
 
 /** A waiter record like a TCB's, counting its wake-ups. */
 function waiter() {
@@ -58,9 +62,15 @@ test("TcpMemory: pressure above the pressure mark until back below the low mark 
 });
 
 /** Accept on B, connect from A; B feeds `client` from a 1 MiB pattern whenever it has room. */
-function serve(p: Pair, clients: TcpSock[], o: { mss?: number; rcvbuf?: number } = {}) {
+function serve(
+  p: Pair,
+  clients: TcpSock[],
+  o: { mss?: number; rcvbuf?: number; ipv6?: boolean; port?: number } = {},
+) {
   const listener = p.b.tcp.socket();
-  listener.bind(0, 80);
+  const port = o.port ?? 80;
+  if (o.ipv6 === true) listener.bind6(new Uint8Array(16), port);
+  else listener.bind(0, port);
   listener.listen(512);
   const servers: TcpSock[] = [];
   const blob = randomBytes(1 << 20, 3);
@@ -83,7 +93,8 @@ function serve(p: Pair, clients: TcpSock[], o: { mss?: number; rcvbuf?: number }
     const c = p.a.tcp.socket();
     if (o.mss !== undefined) c.setOption("TCP_MAXSEG", o.mss);
     if (o.rcvbuf !== undefined) c.setOption("SO_RCVBUF", o.rcvbuf);
-    c.connect(ADDR_B, 80);
+    if (o.ipv6 === true) c.connect6(ADDR_B6, port);
+    else c.connect(ADDR_B, port);
     clients.push(c);
     return c;
   };
@@ -268,6 +279,8 @@ test("receive queue by true size: segments that waste their slots are repacked i
 test("out-of-order data by true size: 1-byte segments stop at SO_RCVBUF's worth of slots, the farthest pruned first; what is kept is delivered", async () => {
   const p = pair({ seed: 1507 });
   const { peer, sk, peerSeq, ourSeq, listener } = rawAccept(p);
+  // 32 KiB of slots: an injected 1-byte segment takes a 256-byte slot.
+  sk.setOption("SO_RCVBUF", 16384);
   for (let i = 1; i <= 200; i++) {
     peer.inject({
       seq: peerSeq + 2 * i,
@@ -340,5 +353,53 @@ test("the receive path cannot be starved (issue 15 item 3): send buffers stop at
   for (const s of srv.servers) s.close();
   srv.listener.close();
   p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 60_000);
+  await p.close();
+});
+
+test("over IPv6 (issue 15 with issue 12): TCP_MAXSEG 88 packs segments into shared slots and software GSO cuts them to the MSS; non-readers are held to the marks and evicted; the charge returns to zero", async () => {
+  const MiB = 1 << 20;
+  const p = pair6({
+    seed: 1510,
+    impair: { delay: 1 },
+    b: { tcp: { memLow: 2 * MiB, memPressure: 3 * MiB, memHigh: 4 * MiB, stuckTimeout: 5000 } },
+  });
+  let longest = 0;
+  p.devB.addTap((dir, _u8, _o, len) => {
+    if (dir === "tx") longest = Math.max(longest, len);
+  });
+  const clients: TcpSock[] = [];
+  const tiny = serve(p, clients, { mss: 88, rcvbuf: 2048, ipv6: true });
+  tiny.open();
+  p.clock.advance(3000);
+  const snd = tiny.servers[0]!.tcb.snd;
+  assert.ok(tiny.servers[0]!.addr6 !== null, "an IPv6 connection");
+
+  assert.is(snd.mss, 76, "88 less the timestamp option");
+  assert.is(snd.sizeGoal, 24 * 76, "as many segments as fit the 1856 bytes of a small slot");
+  assert.ok(snd.queue.truesize <= snd.buf, `${snd.queue.truesize} > ${snd.buf}`);
+  assert.ok(
+    snd.queued > 100 * snd.queue.length,
+    `${snd.queued} bytes in ${snd.queue.length} slots`,
+  );
+  assert.ok(longest <= 14 + 40 + 32 + 76, `a ${longest}-byte frame: every segment within the MSS`);
+  const mem = p.b.tcp.mem;
+  assert.ok(mem.allocated >= snd.queue.truesize, "IPv6 queues are charged to TCP's account");
+  // Thirty more that never read: pressure, the marks hold, the stuck ones go.
+  tiny.listener.close();
+  const srv = serve(p, clients, { rcvbuf: 2048, ipv6: true, port: 81 });
+  for (let i = 0; i < 30; i++) srv.open();
+  p.clock.advance(1000);
+  assert.ok(mem.underPressure, "30 × 256 KiB of IPv6 send buffers is over the pressure mark");
+  assert.ok(mem.highWater <= mem.high, `${mem.highWater} > ${mem.high}`);
+  assert.ok(mem.stats.sendSuppressed > 0, "writers held back");
+  p.clock.advance(8000);
+  assert.ok(mem.stats.stuckEvicted > 0, "stuck IPv6 connections were reset");
+  assert.ok(clients.some((c) => c.error === Errno.ECONNRESET), "a client got the RST");
+  for (const c of clients) c.abort();
+  for (const s of [...tiny.servers, ...srv.servers]) s.close();
+  srv.listener.close();
+  p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 60_000);
+  assert.is(mem.allocated, 0, "everything charged was given back");
+  assert.is(mem.waiting, 0);
   await p.close();
 });

@@ -8,8 +8,10 @@ import type { TcpTableEntry } from "../../src/tcp/tables.ts";
 import {
   createTcpTables,
   establishedHash,
+  establishedHash6,
   type TcpTablesImplOptions,
 } from "../../src/tcp/tables_impl.ts";
+import { parseIpv6Address } from "../../src/wire/addr6.ts";
 
 const A = ipv4(192, 0, 2, 1);
 const A2 = ipv4(192, 0, 2, 9);
@@ -574,4 +576,129 @@ test("established table: churn keeps counts, lookups and short chains", () => {
   const st = tables.stats();
   assert.ok(st.ehashMaxChain <= 10, `longest chain ${st.ehashMaxChain}`);
   assert.is(st.boundPorts, new Set(live.map((s) => s.lport)).size);
+});
+
+// ---------------------------------------------------------------------------
+// IPv6 (one set of tables for both families, Linux ipv6_rcv_saddr_equal)
+
+const L6 = parseIpv6Address("2001:db8::1");
+const L6B = parseIpv6Address("2001:db8::9");
+const R6 = parseIpv6Address("2001:db8:1::7");
+const ANY6 = new Uint8Array(16);
+
+/** Where a packet from R6:rport to L6:lport keeps its addresses: dst at 24, src at 8 (an IPv6 header). */
+function packet(l: Uint8Array, r: Uint8Array): Uint8Array {
+  const u8 = new Uint8Array(40);
+  u8.set(r, 8);
+  u8.set(l, 24);
+  return u8;
+}
+
+test("IPv6 bind: equal or :: addresses on a port collide; across families only a dual-stack :: claims IPv4", () => {
+  const { tables } = setup();
+  assert.is(tables.bind6(sock(), L6, 0, 80), 0);
+  assert.is(tables.bind6(sock(), L6, 0, 80), -EADDRINUSE, "same IPv6 address");
+  assert.is(tables.bind6(sock(), ANY6, 0, 80), -EADDRINUSE, ":: over a specific IPv6 holder");
+  assert.is(tables.bind6(sock(), L6B, 0, 80), 0, "another IPv6 address");
+  assert.is(tables.bind(sock(), 0, 80), 0, "0.0.0.0 does not overlap specific IPv6 addresses");
+  const dual = setup().tables;
+  const d = sock();
+  assert.is(dual.bind6(d, ANY6, 0, 443), 0);
+  assert.ok(d.addr6 !== null && d.addr6 !== undefined && d.addr6.length === 32, "addr6 written");
+  assert.is(dual.bind(sock(), A, 443), -EADDRINUSE, "a dual :: claims every IPv4 address");
+  assert.is(dual.bind(sock(), 0, 443), -EADDRINUSE);
+  const only = setup().tables;
+  assert.is(only.bind6(sock({ v6only: true }), ANY6, 0, 443), 0);
+  assert.is(only.bind(sock(), 0, 443), 0, "IPV6_V6ONLY: IPv4 is free");
+  assert.is(only.bind6(sock(), ANY6, 0, 443), -EADDRINUSE, ":: and :: collide whatever V6ONLY");
+});
+
+test("IPv6 listeners: a specific address before ::; IPv4 SYNs reach a dual :: after any IPv4 listener, never a V6ONLY one", () => {
+  const { tables } = setup();
+  const any = sock({ reuseAddr: true });
+  const spec = sock({ reuseAddr: true });
+  assert.is(tables.bind6(any, ANY6, 0, 80), 0);
+  assert.is(tables.listen(any), 0);
+  assert.is(tables.bind6(spec, L6, 0, 80), 0);
+  assert.is(tables.listen(spec), 0);
+  const u8 = packet(L6, R6);
+  assert.is(tables.lookupListener6(u8, 24, 80), spec);
+  assert.is(tables.lookupListener6(packet(L6B, R6), 24, 80), any);
+  assert.is(tables.lookupListener(A, 80), any, "dual stack: IPv4 reaches ::");
+  assert.is(tables.lookupListener6(u8, 24, 81), null);
+  const v4 = setup().tables;
+  const dual = sock({ reuseAddr: true });
+  const four = sock({ reuseAddr: true });
+  v4.bind6(dual, ANY6, 0, 80);
+  v4.listen(dual);
+  v4.bind(four, A, 80);
+  v4.listen(four);
+  assert.is(v4.lookupListener(A, 80), four, "a specific IPv4 listener wins");
+  assert.is(v4.lookupListener(A2, 80), dual);
+  const only = setup().tables;
+  const six = sock({ v6only: true });
+  only.bind6(six, ANY6, 0, 80);
+  only.listen(six);
+  assert.is(only.lookupListener(A, 80), null, "IPV6_V6ONLY");
+  assert.is(only.lookupListener6(u8, 24, 80), six);
+});
+
+test("IPv6 connect: ephemeral ports give unique 4-tuples found in place in a packet; unhash forgets them", () => {
+  const { tables } = setup();
+  const socks: Sk[] = [];
+  for (let i = 0; i < 300; i++) {
+    const sk = sock();
+    assert.is(tables.connect6(sk, L6, R6, 80), 0);
+    socks.push(sk);
+  }
+  assert.is(new Set(socks.map((s) => s.lport)).size, 300);
+  const u8 = packet(L6, R6);
+  for (const sk of socks) {
+    assert.is(tables.lookupEstablished6(u8, 24, sk.lport, 8, 80), sk);
+    assert.equal(sk.addr6!.subarray(16), R6);
+    assert.is(sk.laddr, 0);
+  }
+  assert.is(tables.lookupEstablished6(u8, 24, socks[0]!.lport, 8, 81), null, "another port");
+  assert.is(tables.lookupEstablished6(packet(L6B, R6), 24, socks[0]!.lport, 8, 80), null);
+  assert.is(tables.lookupEstablished(A, socks[0]!.lport, R, 80), null, "IPv4 never matches");
+  tables.unhash(socks[0]!);
+  assert.is(tables.lookupEstablished6(u8, 24, socks[0]!.lport, 8, 80), null);
+  assert.is(tables.establishedCount, 299);
+  assert.is(tables.connect6(sock(), ANY6, R6, 80), -EINVAL, "the source must be resolved");
+  const bound = sock();
+  tables.bind6(bound, L6B, 0, 5000);
+  assert.is(tables.connect6(bound, L6, R6, 80), -EINVAL, "bound elsewhere");
+  // A dual-stack :: socket may go out over IPv4 (an AF_INET6 socket to a v4-mapped peer).
+  const dual = sock();
+  tables.bind6(dual, ANY6, 0, 5001);
+  assert.is(tables.connect(dual, A, R, 80), 0);
+  assert.is(dual.addr6, null, "the entry became IPv4");
+  assert.is(tables.lookupEstablished(A, 5001, R, 80), dual);
+});
+
+test("IPv6: active owners guard their address: a specific bind there needs SO_REUSEADDR, a bind elsewhere does not", () => {
+  const { tables } = setup();
+  const c = sock();
+  tables.bind6(c, L6, 0, 7000);
+  tables.connect6(c, L6, R6, 80);
+  assert.is(tables.bind6(sock(), L6, 0, 7000), -EADDRINUSE);
+  assert.is(tables.bind6(sock(), ANY6, 0, 7000), -EADDRINUSE);
+  assert.is(tables.bind6(sock({ reuseAddr: true }), L6, 0, 7000), 0);
+  assert.is(tables.bind6(sock(), L6B, 0, 7000), 0);
+  assert.is(tables.bind(sock(), A, 7000), 0, "IPv4 addresses are not guarded by an IPv6 owner");
+});
+
+test("establishedHash6 is keyed and covers every address byte", () => {
+  const h1 = new KeyedHash(new SeededRandom(1));
+  const h2 = new KeyedHash(new SeededRandom(2));
+  const base = establishedHash6(h1, L6, 0, 1, R6, 0, 2);
+  assert.is.not(establishedHash6(h2, L6, 0, 1, R6, 0, 2), base);
+  for (let i = 0; i < 16; i++) {
+    const l = L6.slice();
+    l[i]! ^= 1;
+    assert.is.not(establishedHash6(h1, l, 0, 1, R6, 0, 2), base, `local byte ${i}`);
+    const r = R6.slice();
+    r[i]! ^= 0x80;
+    assert.is.not(establishedHash6(h1, L6, 0, 1, r, 0, 2), base, `remote byte ${i}`);
+  }
 });

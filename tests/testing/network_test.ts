@@ -122,3 +122,32 @@ test("close() reports packet buffers that were never freed", async () => {
   }
   skb?.free();
 });
+
+test("simulate: an IPv6 link (2001:db8::/64): TCP across it once DAD is done, with loss", async () => {
+  await using net = simulate({ seed: 4 });
+  const a = net.stack();
+  const b = net.stack();
+  const link = net.link(a, b, {
+    addresses: ["2001:db8::1/64", "2001:db8::2/64"],
+    delay: 10,
+    loss: 0.05,
+  });
+  assert.equal(link.addresses, ["2001:db8::1", "2001:db8::2"]);
+  await net.sleep(2000); // duplicate address detection
+  const listener = b.listen({ hostname: "::", port: 9 });
+  const served = net.run(async () => {
+    const conn = await listener.accept();
+    const got = await new Response(conn.readable).arrayBuffer();
+    assert.is(conn.remoteAddr.hostname, "2001:db8::1");
+    conn.close();
+    return got.byteLength;
+  });
+  const conn = await net.run(a.connect({ hostname: "2001:db8::2", port: 9 }));
+  await net.run(conn.write(new Uint8Array(100_000)));
+  await conn.closeWrite();
+  assert.is(await served, 100_000);
+  assert.ok(a.stats.ip6.outRequests > 10, "over IPv6");
+  assert.is(a.stats.ip.outRequests, 0, "nothing over IPv4");
+  conn.close();
+  listener.close();
+});

@@ -11,11 +11,14 @@ const DIR = new URL("./scripts/", import.meta.url);
 
 // Browsers have no directory listing: there the corpus is skipped.
 const count = isDeno ? await scriptTestDir(DIR, { prefix: "pkt: " }) : 0;
+// The same scripts over IPv6 (ICMP lines become ICMPv6, the runner plays neighbour discovery).
+const count6 = isDeno ? await scriptTestDir(DIR, { prefix: "pkt ipv6: ", ipVersion: "ipv6" }) : 0;
 
 test("script files: every .pkt file is registered, in name order", async () => {
   if (!isDeno) return;
   const files = await loadScriptDir(DIR);
   assert.is(files.length, count);
+  assert.is(count6, count);
   assert.ok(count >= 4);
   const names = files.map((f) => f.name);
   assert.equal(names, [...names].sort());

@@ -153,6 +153,48 @@ globalThis.e2e = {
     };
   },
 
+  /**
+   * Join the relay with IPv6 only, configured by SLAAC (RFC 4862) from the
+   * router advertisements on the relay's link; resolves once a global
+   * address is usable, with that address as text.
+   */
+  async upSlaac(timeoutMs) {
+    const relay = `ws://${location.host}/`;
+    stack = new Stack();
+    link = await WebSocketLink.connect(relay, {
+      allocator: stack.allocator,
+      clock: stack.clock,
+      reconnect: false,
+    });
+    const iface = stack.addInterface(link, { slaac: true });
+    const dev = stack.ipv6.devices.get(iface);
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const a = dev.addrs.find((x) => x.usable && !(x.address[0] === 0xfe && x.address[1] >= 0x80));
+      if (a !== undefined) {
+        const words = [];
+        for (let i = 0; i < 16; i += 2) {
+          words.push(((a.address[i] << 8) | a.address[i + 1]).toString(16));
+        }
+        const address = words.join(":");
+        document.getElementById("status").textContent = `up at ${address} (SLAAC)`;
+        const routes = stack.ipv6.routes.describe();
+        return { address, prefixLength: a.prefixLength, routes, engine: stack.hotPaths.kind };
+      }
+      if (performance.now() > deadline) throw new Error(`no SLAAC address within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  },
+
+  /** `stack.fetch(url)`: the body's length and sha256, the status, the time. */
+  async fetch(url) {
+    const t0 = performance.now();
+    const res = await stack.fetch(url);
+    const body = new Uint8Array(await res.arrayBuffer());
+    const ms = performance.now() - t0;
+    return { status: res.status, bytes: body.length, sha256: await sha256(body), ms };
+  },
+
   stats() {
     return link === null ? null : { ...JSON.parse(JSON.stringify(link.stats)), ...link.wsStats };
   },
