@@ -50,6 +50,7 @@ import { gsoSegment } from "../link/gso.ts";
 import type { SkbAllocator, SkBuff } from "../skb/skbuff.ts";
 import { checksum, finishChecksum, ipv6PseudoSum } from "../wasm/checksum.ts";
 import { set16 } from "../wire/bytes.ts";
+import { IpProtocol } from "../wire/ipv4.ts";
 import {
   ip6Word,
   isLinkLocal6,
@@ -193,8 +194,9 @@ export interface Ipv6SendOptions {
   /**
    * Offset, from the upper-layer header, of a 16-bit checksum for the layer
    * to fill in over the IPv6 pseudo-header once the source is chosen (UDP 6,
-   * ICMPv6 2): computed in the arena, so in WebAssembly. A computed 0 is
-   * written as 0xffff (RFC 8200 §8.1). Leave unset when the caller wrote it.
+   * ICMPv6 2, TCP 16): computed in the arena, so in WebAssembly. A computed
+   * 0 is written as 0xffff for UDP only (RFC 8200 §8.1). Leave unset when
+   * the caller wrote it.
    */
   checksumOffset?: number;
   /** Refuse to fragment: EMSGSIZE when larger than the path MTU (IPV6_DONTFRAG). */
@@ -482,7 +484,9 @@ export class Ipv6Layer {
       set16(u8, t + co, 0);
       const pseudo = ipv6PseudoSum(u8, at + 8, u8, at + 24, payloadLength, o.nextHeader);
       const c = finishChecksum(checksum(u8, t, payloadLength, pseudo));
-      set16(u8, t + co, c === 0 ? 0xffff : c);
+      // RFC 8200 §8.1 (and RFC 768): a UDP checksum computed as 0 goes out as
+      // 0xffff, since 0 would mean "none". TCP and ICMPv6 send the 0 itself.
+      set16(u8, t + co, c === 0 && o.nextHeader === IpProtocol.UDP ? 0xffff : c);
     }
     st.outRequests++;
     const mtu = rt.iface.loopback ? rt.iface.mtu : this.pathMtu(dst, dstOff, rt);

@@ -691,7 +691,7 @@ class Capture {
   #pending = new Uint8Array(0);
   #headerSeen = false;
   #pump: Promise<void>;
-  #startCount: number;
+  #startCount = 0;
 
   private constructor(
     readonly netns: string,
@@ -699,11 +699,9 @@ class Capture {
     proc: NsProcess,
     child: Deno.ChildProcess,
     file: Deno.FsFile,
-    startCount: number,
   ) {
     this.#proc = proc;
     this.#file = file;
-    this.#startCount = startCount;
     this.#pump = this.#copy(child.stdout);
   }
 
@@ -719,7 +717,6 @@ class Capture {
     snaplen = Math.max(mtu, 1500) * 4 + 18,
   ): Promise<Capture> {
     const file = await Deno.open(path, { write: true, create: true, truncate: true });
-    const start = await linkPackets(netns, dev);
     const child = new Deno.Command("ip", {
       args: [
         "netns",
@@ -755,13 +752,18 @@ class Capture {
     }).spawn();
     // NsProcess collects stderr only: stdout goes to the file via #copy.
     const proc = new NsProcess(["tcpdump"], child, { stdout: false });
-    const capture = new Capture(netns, dev, proc, child, file, start ?? 0);
+    const capture = new Capture(netns, dev, proc, child, file);
     try {
       await proc.waitForOutput("listening on", { stream: "stderr" });
     } catch (e) {
       await capture.stop();
       throw e;
     }
+    // Count from here: a frame that crossed the link before tcpdump was
+    // listening (the kernel's own IPv6 announcements, say) was counted but
+    // never captured, and made the capture look short. Frames captured
+    // before this reading are extra, and are checked like the rest.
+    capture.#startCount = (await linkPackets(netns, dev)) ?? 0;
     return capture;
   }
 
@@ -775,7 +777,7 @@ class Capture {
    * counters report since the start, then stop it and close the file.
    * Returns that count (null if the counters were unreadable).
    */
-  async stop(timeout = 2000): Promise<number | null> {
+  async stop(timeout = 10_000): Promise<number | null> {
     const now = await linkPackets(this.netns, this.dev);
     let expected: number | null = null;
     if (now !== null) {

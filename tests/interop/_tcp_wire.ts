@@ -82,7 +82,6 @@ export interface TcpCapture {
 export async function startTcpCapture(ns: Netns): Promise<TcpCapture> {
   const dir = await Deno.makeTempDir({ prefix: "netwasm-tcp-pcap-" });
   const path = `${dir}/tcp.pcap`;
-  const linkStart = await linkCounters(ns);
   const proc = ns.spawn([
     "tcpdump",
     "-n",
@@ -99,6 +98,8 @@ export async function startTcpCapture(ns: Netns): Promise<TcpCapture> {
     path,
   ]);
   await proc.waitForOutput("listening on", { stream: "stderr", timeout: 10_000 });
+  // Count from the moment tcpdump listens: earlier frames are not in the file.
+  const linkStart = await linkCounters(ns);
   let result: Awaited<ReturnType<TcpCapture["stop"]>> | undefined;
   return {
     path,

@@ -12,6 +12,7 @@ import { Errno } from "../../src/core/errno.ts";
 import { createPipe } from "../../src/link/pipe.ts";
 import { formatIpv6, parseIpv6Address } from "../../src/wire/addr6.ts";
 import { Icmpv6Type } from "../../src/wire/icmpv6.ts";
+import { checksum, finishChecksum, ipv6PseudoSum } from "../../src/wasm/checksum.ts";
 import { A6, B6, capture6, icmp6, inject6, ip6Frame, pair6, sendRaw6, sink6 } from "./_helpers.ts";
 
 const RAW = 253;
@@ -322,5 +323,39 @@ test("RFC 4861 §7.2.2: an unresolvable on-link destination fails the ping with 
   );
   assert.ok(err !== null && /address unreachable/.test(err.message), String(err));
   assert.is(p.a.stats.ndisc.resolveFailed, 1);
+  await p.close();
+});
+
+test("RFC 8200 §8.1, RFC 9293 §3.1: a checksum the layer fills that computes to 0 goes out as 0xffff for UDP only; TCP and ICMPv6 send 0", async () => {
+  const p = pair6({ dad: false });
+  for (const [nh, at, want] of [[17, 6, 0xffff], [6, 16, 0], [58, 2, 0]] as const) {
+    // A transport payload whose last word is chosen so the ones'-complement
+    // sum over pseudo-header and payload is 0xffff: the checksum is then 0.
+    const body = new Uint8Array(24);
+    body[0] = 0x12;
+    body[1] = 0x34;
+    body[5] = 24; // a UDP length field, harmless for the others
+    const src = parseIpv6Address(A6);
+    const dst = parseIpv6Address(B6);
+    const seed = finishChecksum(checksum(body, 0, 24, ipv6PseudoSum(src, 0, dst, 0, 24, nh)));
+    body[22] = seed >> 8;
+    body[23] = seed & 0xff;
+    assert.is(finishChecksum(checksum(body, 0, 24, ipv6PseudoSum(src, 0, dst, 0, 24, nh))), 0);
+    let field = -1;
+    let verifies = false;
+    const stop = p.a.interfaces[1]!.dev.addTap((d, u8, off, len) => {
+      if (d !== "tx" || len !== 14 + 40 + 24 || u8[off + 14 + 6] !== nh) return;
+      field = (u8[off + 54 + at]! << 8) | u8[off + 54 + at + 1]!;
+      const sum = checksum(u8, off + 54, 24, ipv6PseudoSum(u8, off + 22, u8, off + 38, 24, nh));
+      verifies = sum === 0xffff;
+    });
+    const skb = p.a.allocator.alloc(body.length)!;
+    skb.append(body);
+    assert.is(p.a.ipv6.layer.output(skb, dst, 0, { nextHeader: nh, checksumOffset: at }), 0);
+    p.clock.advance(10);
+    stop();
+    assert.is(field, want, `next header ${nh}`);
+    assert.ok(verifies, `next header ${nh}: the receiver's sum is 0xffff either way`);
+  }
   await p.close();
 });
