@@ -190,7 +190,7 @@ test(
           `ping ${got}/${sent} = ${(100 * got / sent).toFixed(1)} % (≥ 95 %); ` +
             `4 MiB downloads ${ok}/${downloads.length} sha256 equal (median ${
               median(downloads.map(([, t]) => t)).toFixed(1)
-            } s, longest ${Math.max(...downloads.map(([, t]) => t)).toFixed(1)}} s; clients tiny ${
+            } s, longest ${Math.max(...downloads.map(([, t]) => t)).toFixed(1)} s; clients tiny ${
               kinds.tiny!.opened
             } plain ${kinds.plain!.opened} slow ` +
             `${kinds.slow!.opened} (${kinds.slow!.bytes} B read; reset by the server: tiny ` +
