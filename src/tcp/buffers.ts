@@ -36,7 +36,7 @@ export const MIN_SNDBUF = 4096;
 export const MAX_BUFFER = 1 << 30;
 /** Segments in the initial receive-space estimate (Linux `TCP_INIT_CWND`). */
 const INIT_SPACE_SEGMENTS = 10;
-/** Write-queue splits may take the queue this far past SO_SNDBUF (Linux `tcp_fragment`'s 128 KiB). */
+/** Splits of sent data stop once half the write queue is this far past SO_SNDBUF (Linux `tcp_fragment`'s 128 KiB). */
 export const FRAGMENT_SLACK = 128 << 10;
 
 /** Payload a data slot must hold at least: one default-MSS segment (RFC 9293 MUST-15's 536). */

@@ -328,11 +328,13 @@ export function sendResetFor(ctx: TcpContext, th: TcpRepr, ends: SegmentEnds): v
 /**
  * Split `skb` so its first `len` payload bytes stay and the rest moves to a
  * new segment queued right after it (`tcp_fragment`). FIN and PSH move to the
- * second part. Returns false when the arena is exhausted, or when splits
- * would take the write queue more than 128 KiB past SO_SNDBUF (Linux
- * `tcp_fragment`, CVE-2019-11478: a peer answering with tiny windows or SACK
- * ranges cannot make each byte its own slot) — except at the head of the
- * queue, which retransmission needs.
+ * second part. Returns false when the arena is exhausted, or when splitting
+ * data already sent while the queue holds more than twice SO_SNDBUF plus
+ * 128 KiB (Linux `tcp_fragment`, CVE-2019-11478: a peer answering with tiny
+ * windows or SACK ranges cannot make each byte its own slot) — except the
+ * first and the last segment in flight, which retransmission and new data
+ * need. Unsent data is split freely (Linux `TCP_FRAG_IN_WRITE_QUEUE`): the
+ * send buffer already bounds it.
  *
  * @example
  * ```ts
@@ -342,9 +344,13 @@ export function sendResetFor(ctx: TcpContext, th: TcpRepr, ends: SegmentEnds): v
 export function fragment(sk: Tcb, skb: SkBuff, len: number): boolean {
   const rest = skb.len - len;
   if (rest <= 0) return true;
-  const q = sk.snd.queue;
+  const snd = sk.snd;
+  const q = snd.queue;
   const head = skb === q.head;
-  if (!head && q.truesize > sk.snd.buf + FRAGMENT_SLACK) {
+  if (
+    skb.txCount > 0 && !head && skb.next !== snd.head &&
+    q.truesize / 2 > snd.buf + FRAGMENT_SLACK
+  ) {
     sk.ctx.drops.count("tcp.fragment_over_sndbuf");
     return false;
   }
@@ -361,7 +367,7 @@ export function fragment(sk: Tcb, skb: SkBuff, len: number): boolean {
   n.txCount = skb.txCount;
   skb.tcpFlags &= ~(TcpFlags.FIN | TcpFlags.PSH);
   skb.endSeq = n.seq;
-  sk.snd.queue.insertAfter(skb, n);
+  q.insertAfter(skb, n);
   return true;
 }
 

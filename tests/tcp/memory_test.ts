@@ -11,6 +11,7 @@ import { type Pair, pair, settle } from "../_util/sim.ts";
 import { Errno } from "../../src/core/errno.ts";
 import { MemWait, TcpMemory } from "../../src/tcp/mem.ts";
 import { TcpState } from "../../src/tcp/state.ts";
+import { fragment } from "../../src/tcp/output.ts";
 import type { TcpSock } from "../../src/tcp/sock.ts";
 import { ADDR_B, connectPair, exchange, randomBytes } from "./_helpers.ts";
 import { rawAccept, TcpFlags } from "./_raw.ts";
@@ -401,5 +402,45 @@ test("over IPv6 (issue 15 with issue 12): TCP_MAXSEG 88 packs segments into shar
   p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 60_000);
   assert.is(mem.allocated, 0, "everything charged was given back");
   assert.is(mem.waiting, 0);
+  await p.close();
+});
+
+test("tcp_fragment bound (CVE-2019-11478, Linux tcp_fragment): sent data in the middle of the queue is not split once the queue holds over twice SO_SNDBUF + 128 KiB; the first and last segment in flight and unsent data still are", async () => {
+  const p = pair({ seed: 1511 });
+  const { client, server, listener } = connectPair(p, 8080);
+  const sk = client.tcb;
+  const snd = sk.snd;
+  const a = sk.ctx.allocator;
+  const base = snd.nxt;
+  // Five sent 60,000-byte buffers (65 KiB slots each) and one unsent, built
+  // by hand with the clock stopped: the queue holds 6 × 66,560 bytes.
+  const segs = Array.from({ length: 6 }, (_, i) => {
+    const s = a.alloc(60_000)!;
+    s.put(60_000);
+    s.seq = (base + 60_000 * i) >>> 0;
+    s.endSeq = (base + 60_000 * (i + 1)) >>> 0;
+    s.txCount = i < 5 ? 1 : 0;
+    snd.queue.push(s);
+    return s;
+  });
+  snd.head = segs[5]!;
+  const drops = () => p.a.stats.drops.snapshot()["tcp.fragment_over_sndbuf"] ?? 0;
+  snd.buf = 4096; // 6 × 66,560 / 2 > 4,096 + 128 KiB
+  assert.is(fragment(sk, segs[2]!, 1000), false, "a sent buffer in the middle");
+  assert.is(drops(), 1);
+  assert.is(fragment(sk, segs[0]!, 1000), true, "the first in flight (retransmission needs it)");
+  assert.is(fragment(sk, segs[4]!, 1000), true, "the last in flight");
+  assert.is(fragment(sk, segs[5]!, 1000), true, "unsent data (the send buffer bounds it)");
+  assert.is(drops(), 1);
+  snd.buf = 1 << 20; // under the bound: anything may be split
+  assert.is(fragment(sk, segs[2]!, 1000), true);
+  assert.is(segs[2]!.len, 1000);
+  assert.is(segs[2]!.next!.seq, (segs[2]!.seq + 1000) >>> 0);
+  snd.queue.purge();
+  snd.head = null;
+  client.abort();
+  server.abort();
+  listener.close();
+  p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 60_000);
   await p.close();
 });
