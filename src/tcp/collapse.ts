@@ -35,9 +35,9 @@ export function collapseQueue(sk: Tcb, q: SkbQueue, inOrder: boolean): number {
   const before = q.truesize;
   let skb = q.head;
   while (skb !== null) {
-    // A run: buffers that waste at least a quarter of a slot each and
+    // A run: buffers that waste at least a quarter of a small slot each and
     // continue each other (always, in the receive queue); a FIN ends it.
-    if (!wasteful(skb, slot)) {
+    if (!wasteful(sk, skb, slot)) {
       skb = skb.next;
       continue;
     }
@@ -45,7 +45,7 @@ export function collapseQueue(sk: Tcb, q: SkbQueue, inOrder: boolean): number {
     let bytes = skb.len;
     let size = skb.truesize;
     for (let n = end.next; n !== null; n = end.next) {
-      if ((end.tcpFlags & TcpFlags.FIN) !== 0 || !wasteful(n, slot)) break;
+      if ((end.tcpFlags & TcpFlags.FIN) !== 0 || !wasteful(sk, n, slot)) break;
       if (!inOrder && n.seq !== end.endSeq) break;
       end = n;
       bytes += n.len;
@@ -66,9 +66,19 @@ export function collapseQueue(sk: Tcb, q: SkbQueue, inOrder: boolean): number {
   return freed;
 }
 
-/** A buffer whose slot is at least a quarter empty. */
-function wasteful(skb: SkBuff, slot: number): boolean {
-  return skb.truesize - skb.len >= slot >>> 2;
+/**
+ * A buffer that wastes a quarter of a small slot and an eighth of its own —
+ * but not a full-sized segment in a small slot: that, and a nearly full
+ * super-segment, is what the window's measured ratio counts on (Linux
+ * `tcp_collapse` leaves buffers alone whose length reaches
+ * `tcp_win_from_space(truesize)`); copying every one of them would cost a
+ * bulk receiver a second copy of all its data.
+ */
+function wasteful(sk: Tcb, skb: SkBuff, slot: number): boolean {
+  const t = skb.truesize;
+  if (t <= slot && skb.len >= sk.rcv.mss) return false;
+  const waste = t - skb.len;
+  return waste >= slot >>> 2 && waste >= t >>> 3;
 }
 
 /**

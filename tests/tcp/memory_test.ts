@@ -277,6 +277,27 @@ test("receive queue by true size: segments that waste their slots are repacked i
   await p.close();
 });
 
+test("receive queue by true size: full-sized segments are what the window counts on — over SO_RCVBUF they are queued, not copied again (no repacking)", async () => {
+  const p = pair({ seed: 1512 });
+  const { peer, sk, peerSeq, ourSeq, listener } = rawAccept(p);
+  sk.setOption("SO_RCVBUF", 16384); // 32 KiB of slots
+  let seq = peerSeq;
+  for (let i = 0; i < 24; i++) {
+    peer.inject({ seq, ack: ourSeq, flags: TcpFlags.ACK, payload: randomBytes(1460, seq) });
+    seq += 1460;
+  }
+  const rcv = sk.tcb.rcv;
+  assert.is(rcv.nxt, seq >>> 0, "all inside the window offered: queued");
+  assert.ok(rcv.queue.truesize > rcv.buf, `${rcv.queue.truesize} ≤ ${rcv.buf}: not over`);
+  assert.is(p.b.tcp.mem.stats.collapsed, 0, "full 2 KiB slots are not repacked");
+  const buf = new Uint8Array(64 << 10);
+  assert.is(sk.recv(buf), 24 * 1460);
+  sk.abort();
+  listener.close();
+  p.clock.runUntil(() => p.b.tcp.socks.size === 0, 60_000);
+  await p.close();
+});
+
 test("out-of-order data by true size: 1-byte segments stop at SO_RCVBUF's worth of slots, the farthest pruned first; what is kept is delivered", async () => {
   const p = pair({ seed: 1507 });
   const { peer, sk, peerSeq, ourSeq, listener } = rawAccept(p);
