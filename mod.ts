@@ -68,6 +68,7 @@ export {
   type SocketInfo,
   type TcpConnectionInfo,
 } from "./src/socket/socket_info.ts";
+export type { TcpInfo } from "./src/socket/tcp_info.ts";
 export { type Clock, holdProcess, RealClock, type Timer, VirtualClock } from "./src/core/clock.ts";
 export { CryptoRandom, type RandomSource, SeededRandom } from "./src/core/random.ts";
 export { Arena, type ArenaOptions } from "./src/skb/arena.ts";

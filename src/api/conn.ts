@@ -33,8 +33,10 @@ import {
   SOCK_STREAM,
   SOL_SOCKET,
   SOL_TCP,
+  TCP_INFO,
   TCP_NODELAY,
 } from "../socket/constants.ts";
+import type { TcpInfo } from "../socket/tcp_info.ts";
 import { BadResource, NetError } from "../socket/errors.ts";
 import type { SocketLayer } from "../socket/fd_table.ts";
 import type { Socket } from "../socket/socket.ts";
@@ -315,6 +317,23 @@ export class Conn implements Disposable, AsyncDisposable {
   setNoDelay(noDelay = true): void {
     this.#check("setNoDelay");
     this.#sockets.setsockopt(this.#fd, SOL_TCP, TCP_NODELAY, noDelay);
+  }
+
+  /**
+   * The connection's state as Linux's `struct tcp_info` reports it
+   * (`getsockopt(TCP_INFO)`): RTT and its variation, cwnd and ssthresh in
+   * segments, retransmissions, bytes and segments both ways, delivery rate,
+   * options negotiated — Linux's units (RTTs in µs, rates in bytes/s).
+   * Throws `BadResource` once the Conn is closed.
+   *
+   * @example
+   * ```ts
+   * // const i = conn.info(); console.log(i.rtt / 1000, "ms", i.sndCwnd, "segments");
+   * ```
+   */
+  info(): TcpInfo {
+    this.#check("info");
+    return this.#sockets.getsockopt(this.#fd, SOL_TCP, TCP_INFO);
   }
 
   /** SO_KEEPALIVE: probe an idle connection (true, the default) or not. */

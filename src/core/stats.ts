@@ -145,6 +145,38 @@ export class TcpStats {
   keepaliveProbes = 0;
   /** Zero-window probes sent (persist timer). */
   zeroWindowProbes = 0;
+  /** Fast recoveries entered with SACK (RFC 6675; TcpExt TCPSackRecovery). */
+  sackRecoveries = 0;
+  /** Fast recoveries entered without SACK (RFC 6582; TcpExt TCPRenoRecovery). */
+  renoRecoveries = 0;
+  /** Segments RACK marked lost by time (RFC 8985; counted per segment). */
+  rackLost = 0;
+  /** RACK reordering-window timer expiries (TcpExt TCPRACKReoTimeout-like). */
+  rackReoTimeouts = 0;
+  /** Tail loss probes sent (RFC 8985 §7; TcpExt TCPLossProbes). */
+  tlpProbes = 0;
+  /** Losses a tail loss probe repaired (TcpExt TCPLossProbeRecovery). */
+  tlpRecoveries = 0;
+  /** Timeouts F-RTO found spurious (RFC 5682; TcpExt TCPSpuriousRTOs). */
+  spuriousRtos = 0;
+  /** Reductions undone because they proved spurious (D-SACK, F-RTO; TcpExt TCPFullUndo + TCPLossUndo). */
+  undos = 0;
+  /** D-SACK blocks received (RFC 2883; TcpExt TCPDSACKRecv). */
+  dsackRecv = 0;
+  /** ACKs that stopped at data the peer had SACKed (it reneged; TcpExt TCPSACKReneging). */
+  sackReneging = 0;
+  /** Segments received with the CE mark on an ECN connection (RFC 3168). */
+  ecnCeRecv = 0;
+  /** cwnd reductions for an ECN echo (RFC 3168 §6.1.2). */
+  ecnReductions = 0;
+  /** Path MTU reductions from ICMP "fragmentation needed" (RFC 1191). */
+  pmtuUpdates = 0;
+  /** Black holes suspected: PLPMTUD switched on or its floor halved (RFC 4821; TcpExt TCPMTUPFail-like). */
+  mtuBlackHoles = 0;
+  /** PLPMTUD probes sent (RFC 4821). */
+  mtuProbes = 0;
+  /** PLPMTUD probes acknowledged (TcpExt TCPMTUPSuccess). */
+  mtuProbesAcked = 0;
   /** Transitions by `from * 11 + to` (TcpState numbering). */
   readonly transitions: Uint32Array = new Uint32Array(121);
 }

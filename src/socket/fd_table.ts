@@ -48,9 +48,13 @@ import {
   SOCK_NONBLOCK,
   SOCK_STREAM,
   SOL_SOCKET,
+  type SOL_TCP,
+  type TCP_CONGESTION,
+  type TCP_INFO,
 } from "./constants.ts";
 import { errnoError, type NetError } from "./errors.ts";
 import type { SocketInfo } from "./socket_info.ts";
+import type { TcpInfo } from "./tcp_info.ts";
 import {
   type ProtoOps,
   RecvInfo,
@@ -735,10 +739,16 @@ export class SocketLayer {
     fd: number,
     level: number,
     name: number,
-    value: number | boolean | Linger,
+    value: number | boolean | Linger | string,
   ): void {
     const what = `setsockopt(${fd}, ${level}, ${name})`;
     const sock = this.get(fd, what);
+    if (typeof value === "string") {
+      // Options whose value is a string (TCP_CONGESTION).
+      const r = sock.ops.setsockoptString?.(sock, level, name, value) ?? -Errno.EINVAL;
+      if (r < 0) throw this.#error(sock, r, what);
+      return;
+    }
     let v: unknown = value;
     if (typeof value === "boolean") v = value ? 1 : 0;
     else if (typeof value === "object" && value !== null) {
@@ -758,10 +768,24 @@ export class SocketLayer {
     if (r < 0) throw this.#error(sock, r, what);
   }
 
-  /** getsockopt(2): the option's value. Unknown options: ENOPROTOOPT. */
-  getsockopt(fd: number, level: number, name: number): number {
+  /**
+   * getsockopt(2): the option's value — a number, except TCP_INFO (a
+   * `TcpInfo`) and TCP_CONGESTION (the algorithm's name). Unknown options:
+   * ENOPROTOOPT.
+   */
+  getsockopt(fd: number, level: typeof SOL_TCP, name: typeof TCP_INFO): TcpInfo;
+  /** getsockopt(TCP_CONGESTION): the congestion-control algorithm's name. */
+  getsockopt(fd: number, level: typeof SOL_TCP, name: typeof TCP_CONGESTION): string;
+  /** getsockopt(2) of a number-valued option. */
+  getsockopt(fd: number, level: number, name: number): number;
+  getsockopt(fd: number, level: number, name: number): number | string | TcpInfo {
     const what = `getsockopt(${fd}, ${level}, ${name})`;
     const sock = this.get(fd, what);
+    const v = sock.ops.getsockoptValue?.(sock, level, name);
+    if (v !== undefined) {
+      if (typeof v === "number" && v < 0) throw this.#error(sock, v, what);
+      return v as number | string | TcpInfo;
+    }
     const r = sock.ops.getsockopt(sock, level, name);
     if (r < 0) throw this.#error(sock, r, what);
     return r;

@@ -42,6 +42,8 @@ import {
 import {
   AF_INET,
   AF_UNSPEC,
+  IP_MTU,
+  IP_MTU_DISCOVER,
   IP_TOS,
   IP_TTL,
   IPPROTO_TCP,
@@ -64,7 +66,9 @@ import {
   SOL_IP,
   SOL_SOCKET,
   SOL_TCP,
+  TCP_CONGESTION,
   TCP_CORK,
+  TCP_INFO,
   TCP_KEEPCNT,
   TCP_KEEPIDLE,
   TCP_KEEPINTVL,
@@ -75,7 +79,7 @@ import {
 import type { SocketLayer } from "./fd_table.ts";
 import { socketGetsockopt, socketSetsockopt } from "./sockopt.ts";
 import type { SocketInfo } from "./socket_info.ts";
-import { tcpSocketInfo, tcpUnattachedInfo } from "./tcp_info.ts";
+import { tcpInfo, tcpSocketInfo, tcpUnattachedInfo } from "./tcp_info.ts";
 import { type InetConfig, PROT_SOCK } from "./inet.ts";
 import {
   type ProtoOps,
@@ -98,6 +102,8 @@ const SOCKET_OPTIONS: ReadonlyMap<number, TcpOptionName> = new Map([
 const IP_OPTIONS: ReadonlyMap<number, TcpOptionName> = new Map([
   [IP_TTL, "IP_TTL"],
   [IP_TOS, "IP_TOS"],
+  [IP_MTU_DISCOVER, "IP_MTU_DISCOVER"],
+  [IP_MTU, "IP_MTU"],
 ]);
 
 /** SOL_TCP options, by BSD number. */
@@ -495,6 +501,24 @@ export class InetStreamOps implements ProtoOps<StreamSock> {
     }
     const opt = (level === SOL_TCP ? TCP_OPTIONS : level === SOL_IP ? IP_OPTIONS : null)?.get(name);
     return opt === undefined ? -Errno.ENOPROTOOPT : tcp.setOption(opt, value);
+  }
+
+  /** TCP_CONGESTION by name (Linux `tcp_set_congestion_control`): ENOENT for an unknown one. */
+  setsockoptString(sock: Socket<StreamSock>, level: number, name: number, value: string): number {
+    if (level !== SOL_TCP || name !== TCP_CONGESTION) return -Errno.EINVAL;
+    return sock.sk.tcp.setCongestion(value);
+  }
+
+  /** TCP_INFO (a `TcpInfo`, Linux `tcp_get_info`) and TCP_CONGESTION (its name). */
+  getsockoptValue(
+    sock: Socket<StreamSock>,
+    level: number,
+    name: number,
+  ): object | string | undefined {
+    if (level !== SOL_TCP) return undefined;
+    if (name === TCP_INFO) return tcpInfo(sock.sk.tcp.tcb);
+    if (name === TCP_CONGESTION) return sock.sk.tcp.congestion;
+    return undefined;
   }
 
   getsockopt(sock: Socket<StreamSock>, level: number, name: number): number {

@@ -194,6 +194,18 @@ export const IP_RECVERR = 11;
 export const IP_MTU_DISCOVER = 10;
 
 /**
+ * Read-only: the path MTU of a connected socket (TCP: what PMTU discovery
+ * learnt; ENOTCONN when not connected).
+ *
+ * @example
+ * ```ts
+ * import { IP_MTU } from "./constants.ts";
+ * IP_MTU; // 14
+ * ```
+ */
+export const IP_MTU = 14;
+
+/**
  * Allow binding an address that is not (yet) ours.
  *
  * @example
@@ -357,6 +369,30 @@ export const TCP_KEEPINTVL = 5;
  * ```
  */
 export const TCP_KEEPCNT = 6;
+
+/**
+ * TCP, read-only: the connection's `struct tcp_info` (a `TcpInfo` object;
+ * `conn.info()` is the typed shortcut).
+ *
+ * @example
+ * ```ts
+ * import { TCP_INFO } from "./constants.ts";
+ * TCP_INFO; // 11
+ * ```
+ */
+export const TCP_INFO = 11;
+
+/**
+ * TCP: the congestion-control algorithm by name ("cubic", "reno"); a string
+ * value, like Linux's `char[16]`.
+ *
+ * @example
+ * ```ts
+ * import { TCP_CONGESTION } from "./constants.ts";
+ * TCP_CONGESTION; // 13
+ * ```
+ */
+export const TCP_CONGESTION = 13;
 
 /**
  * TCP: ms unacknowledged data may wait before the connection fails with ETIMEDOUT (RFC 5482).

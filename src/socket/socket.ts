@@ -176,6 +176,21 @@ export interface ProtoOps<S extends SockCommon = SockCommon> {
   setsockopt(sock: Socket<S>, level: number, name: number, value: number): number;
   /** getsockopt(2): the value (≥ 0) or -errno (ENOPROTOOPT). */
   getsockopt(sock: Socket<S>, level: number, name: number): number;
+  /**
+   * setsockopt(2) for an option whose value is a string (TCP_CONGESTION):
+   * 0 or -errno. Absent: every such option is EINVAL.
+   */
+  setsockoptString?(sock: Socket<S>, level: number, name: number, value: string): number;
+  /**
+   * getsockopt(2) for an option whose value is not a number (TCP_INFO's
+   * struct, TCP_CONGESTION's name): the value, or -errno (a number), or
+   * undefined when `name` is a plain number option.
+   */
+  getsockoptValue?(
+    sock: Socket<S>,
+    level: number,
+    name: number,
+  ): object | string | number | undefined;
   /** Current readiness as a POLL* mask (`sock->ops->poll`). */
   poll(sock: Socket<S>): number;
   /**

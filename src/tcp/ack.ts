@@ -1,21 +1,31 @@
 /**
  * Processing the ACK field (RFC 9293 §3.10.7.4 fifth; Linux `tcp_ack`):
- * RFC 5961 §5.2 acceptability, the send-window update (SND.WL1/WL2),
- * cleaning acknowledged segments off the write queue, RTT samples (RFC 7323
- * RTTM, else Karn-filtered timing, RFC 6298), the retransmission timer
- * (R6), and congestion control with RFC 5681 / RFC 6582 fast retransmit and
- * NewReno recovery. Also our SYN being acknowledged and SACK-block checks.
+ * RFC 5961 §5.2 acceptability, the send-window update (SND.WL1/WL2), the
+ * SACK scoreboard (`scoreboard.ts`), cleaning acknowledged segments off the
+ * write queue, RTT samples (RFC 7323 RTTM, else Karn-filtered timing, RFC
+ * 6298), then loss recovery — RACK-TLP, RFC 6675 + PRR and F-RTO in
+ * `recovery.ts` for SACK connections, RFC 5681 / RFC 6582 fast retransmit
+ * and NewReno here for the others — congestion control, and the
+ * retransmission / probe timer (R6). Also our SYN being acknowledged.
  *
  * @module
  */
+import { SACKED } from "../skb/skbuff.ts";
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
+import { CaState, lossState } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
+import { isCwndLimited, retransmitHead } from "./output.ts";
+import { ecnEcho } from "./ecn.ts";
 import { confirm6 } from "./family.ts";
-import { retransmitHead } from "./output.ts";
+import { mtupProbeAcked } from "./pmtu.ts";
+import { rackDelivered } from "./rack.ts";
+import { sackRecoveryAck } from "./recovery.ts";
 import { restoreRto, rttSample, tsEcrRtt } from "./rtt.ts";
+import { clearSacked, markLost, SackFlag, sackTag, trimAccount, unaccount } from "./scoreboard.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, seqGeq, seqLeq } from "./state.ts";
-import type { Tcb } from "./tcb.ts";
-import { armRtx, clearRtx } from "./timers.ts";
+import { SendRate, type Tcb } from "./tcb.ts";
+import { clearRtx } from "./timers.ts";
+import { setXmitTimer } from "./xmit_timer.ts";
 
 /**
  * What {@link tcpAck} found (Linux `FLAG_*`), as bits.
@@ -44,8 +54,16 @@ export const AckFlag = {
   DUP_ACK: 0x40,
   /** SEG.ACK < SND.UNA but within MAX.SND.WND: ignored. */
   OLD_ACK: 0x80,
+  /** New data was SACKed (`SackFlag.DATA_SACKED`). */
+  DATA_SACKED: SackFlag.DATA_SACKED,
+  /** The ACK carried a D-SACK block (`SackFlag.DSACK`). */
+  DSACK: SackFlag.DSACK,
   /** SND.UNA advanced. */
   SND_UNA_ADVANCED: 0x400,
+  /** Data never retransmitted was (S)ACKed (`SackFlag.ORIG_SACK_ACKED`). */
+  ORIG_SACK_ACKED: SackFlag.ORIG_SACK_ACKED,
+  /** F-RTO step 2b: send new data now, not retransmissions. */
+  FRTO_NEW_DATA: 0x4000,
   /** Unacceptable ACK (RFC 5961 §5.2): drop and challenge. */
   INVALID: 0x8000,
 } as const;
@@ -53,6 +71,12 @@ export const AckFlag = {
 /**
  * RFC 9293 §3.10.7.4 fifth (ACK field) for synchronized states. Returns
  * {@link AckFlag} bits; `INVALID` means drop the segment and challenge.
+ *
+ * Order (Linux `tcp_ack`): acceptability, the window, the SACK scoreboard,
+ * the cumulative ACK (freeing the write queue, RTT, RACK), then loss
+ * recovery and congestion control — RACK-TLP, RFC 6675 with PRR and F-RTO
+ * for SACK connections and in the loss state (`recovery.ts`), RFC 6582
+ * NewReno otherwise — and finally the retransmission / probe timer.
  *
  * @example
  * ```ts
@@ -62,22 +86,37 @@ export const AckFlag = {
  */
 export function tcpAck(sk: Tcb, th: TcpRepr, payload: number): number {
   const snd = sk.snd;
+  const cong = sk.cong;
   const ack = th.ack;
+  const o = th.options;
   let flag = payload > 0 ? AckFlag.DATA : 0;
   // RFC 5961 §5.2 (B3): acceptable iff SND.UNA − MAX.SND.WND ≤ SEG.ACK ≤ SND.NXT
-  // (SND.NXT here is the highest ever sent: it retreats after an RTO).
+  // (SND.NXT here is the highest ever sent).
   if (seqAfter(ack, snd.max)) return AckFlag.INVALID;
   if (seqBefore(ack, seqAdd(snd.una, -snd.maxWnd))) return AckFlag.INVALID;
-  if (seqBefore(ack, snd.una)) return flag | AckFlag.OLD_ACK;
+  const blocks = o.sackBlocks;
+  if (blocks !== null && !sk.sackOk) sk.ctx.drops.count("tcp.sack_not_permitted");
+  const sack = blocks !== null && sk.sackOk;
+  if (seqBefore(ack, snd.una)) {
+    // An old (reordered) ACK: only its SACK information is news.
+    if (sack) sackTag(sk, blocks, ack);
+    return flag | AckFlag.OLD_ACK;
+  }
 
   flag |= updateWindow(sk, th);
+  const priorSacked = snd.sackedBytes;
+  if (sack) flag |= sackTag(sk, blocks, ack);
+  let acked = 0;
+  sk.rtt.lastSample = -1;
   if (seqAfter(ack, snd.una)) {
-    const acked = seqDiff(ack, snd.una);
+    acked = seqDiff(ack, snd.una);
     flag |= cleanRtxQueue(sk, th);
-    if (sk.cong.inRecovery) recoveryAck(sk, ack, acked);
-    else {
-      sk.cong.dupAcks = 0;
-      if (!(flag & AckFlag.SYN_ACKED)) sk.cong.algorithm.congAvoid(sk, acked, snd.superAcked);
+    // The new head SACKed yet not acknowledged: the peer reneged (RFC 2018
+    // §8; Linux tcp_check_sack_reneging). Forget its SACKs.
+    const head = snd.queue.head;
+    if (head !== null && head !== snd.head && (head.sacked & SACKED.SACKED_ACKED) !== 0) {
+      sk.ctx.stats.sackReneging++;
+      clearSacked(sk);
     }
   } else if (
     // RFC 5681 C8 duplicate ACK: no data, no SYN/FIN, same ACK and window,
@@ -87,9 +126,73 @@ export function tcpAck(sk: Tcb, th: TcpRepr, payload: number): number {
     snd.max !== snd.una
   ) {
     flag |= AckFlag.DUP_ACK;
-    duplicateAck(sk, ack);
   }
+  // RFC 3168 §6.1.2: the receiver saw congestion: reduce once per window.
+  if (sk.ecnOk && (th.flags & (TcpFlags.ECE | TcpFlags.SYN)) === TcpFlags.ECE) ecnEcho(sk);
+  // RFC 6937 DeliveredData: what SND.UNA advanced plus what SACKed grew by.
+  const delivered = acked + (snd.sackedBytes - priorSacked);
+  snd.lastAckRcv = sk.now();
+  snd.bytesAcked += acked;
+  if (delivered > 0) rateSample(sk, delivered);
+  const alg = cong.algorithm;
+  if (sk.sackOk || cong.state === CaState.LOSS) {
+    if (sackRecoveryAck(sk, flag, delivered)) flag |= AckFlag.FRTO_NEW_DATA;
+    // Linux tcp_may_raise_cwnd: grow only outside a reduction, on an ACK
+    // that advanced SND.UNA, for a window that used cwnd.
+    if (
+      (flag & AckFlag.DATA_ACKED) !== 0 && !(flag & AckFlag.SYN_ACKED) &&
+      cong.state !== CaState.RECOVERY && cong.state !== CaState.CWR
+    ) {
+      alg.pktsAcked?.(sk, delivered, sk.rtt.lastSample);
+      if (isCwndLimited(sk)) alg.congAvoid(sk, delivered, snd.superAcked);
+    }
+  } else {
+    if (acked > 0) {
+      if (cong.inRecovery) recoveryAck(sk, ack, acked);
+      else {
+        cong.dupAcks = 0;
+        if (!(flag & AckFlag.SYN_ACKED) && cong.state !== CaState.CWR) {
+          alg.pktsAcked?.(sk, acked, sk.rtt.lastSample);
+          if (isCwndLimited(sk)) alg.congAvoid(sk, acked, snd.superAcked);
+        }
+      }
+    } else if (flag & AckFlag.DUP_ACK) duplicateAck(sk, ack);
+    // An ECN reduction (CWR) without SACK: end it, or pace it with PRR.
+    if (cong.state === CaState.CWR) sackRecoveryAck(sk, flag, acked);
+  }
+  if (flag & (AckFlag.SND_UNA_ADVANCED | AckFlag.DATA_SACKED)) setXmitTimer(sk);
   return flag;
+}
+
+/**
+ * Delivery-rate sampling for TCP_INFO: bytes delivered over intervals of one
+ * to four SRTTs, idle stretches skipped (a coarse stand-in for Linux's
+ * per-segment rate samples, `tcp_rate.c`).
+ */
+function rateSample(sk: Tcb, delivered: number): void {
+  const snd = sk.snd;
+  snd.delivered += delivered;
+  const r = snd.rate ??= new SendRate();
+  const now = sk.now();
+  if (r.rateStamp === 0) {
+    r.rateStamp = now;
+    r.rateDelivered = snd.delivered - delivered;
+    return;
+  }
+  const interval = now - r.rateStamp;
+  const srtt = Math.max(1, sk.rtt.srtt);
+  if (interval < srtt) return;
+  if (interval > 4 * srtt) {
+    // An idle (or stalled) stretch: start a new interval instead of
+    // averaging the silence in.
+    r.rateStamp = now;
+    r.rateDelivered = snd.delivered - delivered;
+    return;
+  }
+  r.deliveryRate = Math.round((snd.delivered - r.rateDelivered) * 1000 / interval);
+  r.rateAppLimited = !sk.cong.cwndLimited;
+  r.rateStamp = now;
+  r.rateDelivered = snd.delivered;
 }
 
 /**
@@ -116,8 +219,9 @@ function updateWindow(sk: Tcb, th: TcpRepr): number {
 
 /**
  * New data acknowledged (`tcp_clean_rtx_queue`): free what SEG.ACK covers,
- * trim a partly acknowledged head, advance SND.UNA, take an RTT sample,
- * end the backoff and restart or stop the retransmission timer (R6).
+ * trim a partly acknowledged head, advance SND.UNA, feed RACK with what was
+ * delivered, take an RTT sample and end the backoff. The timer is re-armed
+ * by the caller (R6 or a loss probe).
  */
 function cleanRtxQueue(sk: Tcb, th: TcpRepr): number {
   const snd = sk.snd;
@@ -137,20 +241,33 @@ function cleanRtxQueue(sk: Tcb, th: TcpRepr): number {
       else newestWhen = skb.when;
       if (skb.tcpFlags & TcpFlags.SYN) flag |= AckFlag.SYN_ACKED;
       if (skb.tcpFlags & TcpFlags.FIN) flag |= AckFlag.FIN_ACKED;
+      if ((skb.sacked & SACKED.SACKED_ACKED) === 0 && skb.txCount > 0) {
+        // Delivered now (not SACKed before): RACK learns from it (RFC 8985 §6.2).
+        rackDelivered(sk, skb);
+        if ((skb.sacked & SACKED.EVER_RETRANS) === 0) flag |= AckFlag.ORIG_SACK_ACKED;
+      }
+      unaccount(sk, skb);
       q.unlink(skb);
       skb.free();
       continue;
     }
     if (seqAfter(ack, skb.seq)) {
       // Partly acknowledged head (`tcp_trim_head`): drop the acked bytes.
-      const n = seqDiff(ack, skb.seq);
-      skb.data += Math.min(n, skb.len);
+      const n = Math.min(seqDiff(ack, skb.seq), skb.len);
+      trimAccount(sk, skb, n);
+      skb.data += n;
       skb.seq = ack;
     }
     break;
   }
   snd.una = ack;
   if (seqAfter(ack, snd.nxt)) snd.nxt = ack;
+  // RFC 4821 §7.5: the probe arrived: that MTU works.
+  const m = snd.mtu;
+  if (m !== null && m.mtupProbe !== 0 && seqGeq(ack, m.mtupProbeEnd)) mtupProbeAcked(sk);
+  const sb = snd.sb;
+  if (sb !== null && seqBefore(sb.highSack, ack)) sb.highSack = ack;
+  if (seqBefore(sk.cong.rackFack, ack)) sk.cong.rackFack = ack;
   if (snd.up >= 0 && seqGeq(ack, snd.up)) snd.up = -1; // urgent data delivered
   ackRtt(sk, th, flag, oldestWhen, newestWhen);
   snd.retransmits = 0;
@@ -160,10 +277,8 @@ function cleanRtxQueue(sk: Tcb, th: TcpRepr): number {
     restoreRto(sk);
   }
   sk.timers.probesOut = 0;
-  // R6: stop the timer when all is acknowledged, else restart it.
-  if (snd.una === snd.max) {
-    if (sk.timers.rtxKind === TimerKind.RETRANS) clearRtx(sk);
-  } else armRtx(sk, TimerKind.RETRANS, sk.rtt.rto);
+  // R6: nothing outstanding → the timer stops (else the caller re-arms it).
+  if (snd.una === snd.max && sk.timers.rtxKind !== TimerKind.PROBE) clearRtx(sk);
   return flag;
 }
 
@@ -205,7 +320,10 @@ function ackRtt(sk: Tcb, th: TcpRepr, flag: number, oldestWhen: number, newestWh
   }
 }
 
-/** An ACK that advances SND.UNA during fast recovery (RFC 6582 §3.2 steps 3 and 5). */
+/**
+ * An ACK that advances SND.UNA during NewReno fast recovery (RFC 6582 §3.2
+ * steps 3 and 5; connections without SACK).
+ */
 function recoveryAck(sk: Tcb, ack: number, acked: number): void {
   const cong = sk.cong;
   const mss = sk.snd.mss;
@@ -213,16 +331,34 @@ function recoveryAck(sk: Tcb, ack: number, acked: number): void {
     // Step 3, full ACK: deflate and leave recovery.
     cong.cwnd = Math.min(cong.ssthresh, Math.max(sk.snd.flight, mss) + mss);
     cong.inRecovery = false;
+    cong.state = CaState.OPEN;
     cong.dupAcks = 0;
   } else {
     // Partial ACK: retransmit the next hole, deflate by what was acked,
     // add back one SMSS if at least that much was acked.
-    retransmitHead(sk);
+    retransmitNewRenoHead(sk);
     cong.cwnd = Math.max(cong.cwnd - acked + (acked >= mss ? mss : 0), mss);
   }
 }
 
-/** A duplicate ACK (RFC 5681 C8): fast retransmit on the third (RFC 6582 §3.2 step 2), inflate after. */
+/**
+ * NewReno's retransmission of the first unacknowledged segment: it is
+ * deemed lost first, so the pipe counts it once (Linux
+ * `tcp_newreno_mark_lost`).
+ */
+function retransmitNewRenoHead(sk: Tcb): void {
+  const head = sk.snd.queue.head;
+  if (head !== null && head !== sk.snd.head && (head.tcpFlags & TcpFlags.SYN) === 0) {
+    markLost(sk, head);
+  }
+  retransmitHead(sk);
+  if (sk.snd.sb !== null) sk.snd.sb.lostHint = null;
+}
+
+/**
+ * A duplicate ACK without SACK (RFC 5681 C8): fast retransmit on the third
+ * (RFC 6582 §3.2 step 2), inflate after.
+ */
 function duplicateAck(sk: Tcb, ack: number): void {
   const cong = sk.cong;
   const mss = sk.snd.mss;
@@ -230,11 +366,16 @@ function duplicateAck(sk: Tcb, ack: number): void {
   if (cong.dupAcks === 3 && !cong.inRecovery) {
     // RFC 6582 §3.2 step 2: only when the ACK covers more than "recover".
     if (seqAfter(ack, cong.recover) || cong.recover === sk.snd.iss) {
+      const loss = lossState(cong);
+      loss.priorCwnd = cong.cwnd;
+      loss.priorSsthresh = cong.ssthresh;
       cong.ssthresh = cong.algorithm.ssthresh(sk);
       cong.recover = sk.snd.max;
       cong.inRecovery = true;
+      cong.state = CaState.RECOVERY;
       sk.ctx.stats.fastRetrans++;
-      retransmitHead(sk);
+      sk.ctx.stats.renoRecoveries++;
+      retransmitNewRenoHead(sk);
       cong.cwnd = cong.ssthresh + 3 * mss;
     }
   } else if (cong.inRecovery && cong.dupAcks > 3) {
@@ -263,36 +404,11 @@ export function tcpAckSyn(sk: Tcb, th: TcpRepr): void {
     syn.free();
   }
   snd.una = th.ack;
+  // Nothing is SACKed at the handshake (a SYN-cookie child never sent a SYN here).
+  sk.cong.rackFack = snd.una;
   if (seqAfter(snd.una, snd.nxt)) snd.nxt = snd.una;
   snd.retransmits = 0;
   sk.rtt.backoff = 0;
   restoreRto(sk);
   clearRtx(sk);
-}
-
-/**
- * Validate received SACK blocks (RFC 2018; "SACK Panic", CVE-2019-11477): each
- * must have left < right and lie within SND.UNA…SND.NXT (a D-SACK block may
- * sit below SND.UNA). Loss recovery does not use them yet; invalid blocks
- * and blocks from a peer that was not offered SACK are counted.
- *
- * @example
- * ```ts
- * // if (th.options.sackBlocks !== null) checkSackBlocks(tcb, th.options.sackBlocks);
- * ```
- */
-export function checkSackBlocks(sk: Tcb, blocks: readonly number[]): void {
-  const drops = sk.ctx.drops;
-  if (!sk.sackOk) {
-    drops.count("tcp.sack_not_permitted");
-    return;
-  }
-  const snd = sk.snd;
-  for (let i = 0; i + 1 < blocks.length; i += 2) {
-    const l = blocks[i]!;
-    const r = blocks[i + 1]!;
-    const ok = seqBefore(l, r) && seqLeq(r, snd.max) &&
-      seqGeq(l, seqAdd(snd.una, -snd.maxWnd));
-    if (!ok) drops.count("tcp.sack_invalid_block");
-  }
 }

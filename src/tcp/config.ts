@@ -65,7 +65,17 @@ export const MsgFlags = {
  * TimerKind.PROBE; // 2: the persist timer is armed
  * ```
  */
-export const TimerKind = { NONE: 0, RETRANS: 1, PROBE: 2 } as const;
+export const TimerKind = {
+  NONE: 0,
+  /** The retransmission timeout (RFC 6298). */
+  RETRANS: 1,
+  /** The persist timer (zero-window probes). */
+  PROBE: 2,
+  /** The tail loss probe (RFC 8985 §7, Linux ICSK_TIME_LOSS_PROBE). */
+  LOSS_PROBE: 3,
+  /** RACK's reordering-window timer (RFC 8985 §6.3, Linux ICSK_TIME_REO_TIMEOUT). */
+  REO: 4,
+} as const;
 
 /**
  * Socket options understood by `TcpSock.setOption` (Linux units).
@@ -91,7 +101,10 @@ export type TcpOptionName =
   | "TCP_USER_TIMEOUT" // ms, 0 = default R2
   | "TCP_TIMEWAIT_MS" // TIME-WAIT length in ms (default 2 × MSL)
   | "IP_TTL" // 1…255, -1 = the stack default (MUST-49)
-  | "IP_TOS"; // 0…255; the two ECN bits are TCP's and kept 0 (MUST-48)
+  | "IP_TOS" // 0…255; the two ECN bits are TCP's and kept 0 (MUST-48)
+  | "TCP_ECN" // netwasm: -1 = the stack's `ecn`, else 0/1/2 as `TcpConfig.ecn`
+  | "IP_MTU_DISCOVER" // 0 DONT, 1 WANT (default), 2 DO, 3 PROBE (Linux IP_PMTUDISC_*)
+  | "IP_MTU"; // read-only: the path MTU of a connected socket
 
 /**
  * Stack-wide TCP settings (Linux sysctls). Times in ms.
@@ -172,8 +185,44 @@ export interface TcpConfig {
   windowScaling: boolean;
   /** Offer timestamps (default true). */
   timestamps: boolean;
-  /** Offer SACK-permitted (default true; received blocks are validated and ignored for now). */
+  /** Offer SACK-permitted (default true, RFC 2018; Linux tcp_sack). */
   sack: boolean;
+  /** Report duplicates as D-SACK blocks when SACK is on (default true, RFC 2883; Linux tcp_dsack). */
+  dsack: boolean;
+  /**
+   * Congestion control for new connections, by name (default "cubic": RFC
+   * 9438 with HyStart++, as Linux; "reno" for NewReno). Per socket:
+   * `TCP_CONGESTION`.
+   */
+  congestion: string;
+  /** Tail loss probes for SACK connections (default true, RFC 8985 §7; Linux tcp_early_retrans 3). */
+  tlp: boolean;
+  /** F-RTO: tell spurious retransmission timeouts apart and undo them (default true, RFC 5682; Linux tcp_frto). */
+  frto: boolean;
+  /**
+   * ECN (RFC 3168; Linux tcp_ecn): 0 = off, 1 = ask for it on connections
+   * we open and accept it on those we accept, 2 = only accept it when asked
+   * (default, as Linux). Per socket: `TCP_ECN`.
+   */
+  ecn: 0 | 1 | 2;
+  /**
+   * Smallest path MTU an ICMP "fragmentation needed" may set (default 552,
+   * Linux min_pmtu; RFC 1191 §6.1 needs ≥ 68): a forged tiny MTU cannot
+   * shrink segments below it — the path MTU stops there and DF is cleared.
+   */
+  pmtuMin: number;
+  /** A path MTU learnt from ICMP is forgotten after this long (default 600 000 ms, RFC 1191 §6.3, Linux mtu_expires). */
+  pmtuExpires: number;
+  /**
+   * Packetization-layer PMTU discovery (RFC 4821; Linux tcp_mtu_probing):
+   * 0 off, 1 on once a black hole is suspected (repeated timeouts; default),
+   * 2 always.
+   */
+  mtuProbing: 0 | 1 | 2;
+  /** Payload size PLPMTUD starts its search from (default 1024, Linux tcp_base_mss). */
+  baseMss: number;
+  /** Time between PLPMTUD searches (default 600 000 ms, Linux tcp_probe_interval). */
+  mtuProbeInterval: number;
   /** Smallest send MSS accepted from a peer (default 88: 64 bytes of payload survive 24 of options; §8 rows 7/11). */
   minMss: number;
   /**
@@ -246,6 +295,16 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   windowScaling: true,
   timestamps: true,
   sack: true,
+  dsack: true,
+  congestion: "cubic",
+  tlp: true,
+  frto: true,
+  ecn: 2,
+  pmtuMin: 552,
+  pmtuExpires: 600_000,
+  mtuProbing: 1,
+  baseMss: 1024,
+  mtuProbeInterval: 600_000,
   minMss: 88,
   maxSegment: 65_495,
   keepIdle: 7_200_000,

@@ -10,7 +10,7 @@ import type { SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { Shutdown } from "./config.ts";
 import { enterTimeWait, tcpDone } from "./lifecycle.ts";
-import { scheduleAck, sendAck, sendActiveReset } from "./output.ts";
+import { dataReceived, scheduleAck, sendAck, sendActiveReset } from "./output.ts";
 import { DataResult, queueData } from "./rcv_queue.ts";
 import { seqAdd, seqAfter, TcpState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -81,13 +81,18 @@ export function rcvData(sk: Tcb, skb: SkBuff, noText: boolean): boolean {
   if (len > sk.rcv.mss) sk.rcv.mss = Math.min(len, sk.rcv.advmss);
   const r = queueData(sk, skb);
   sk.rcv.unacked += len;
+  if (len > 0 && (r & DataResult.QUEUED) !== 0) dataReceived(sk);
   let wake = (r & DataResult.QUEUED) !== 0;
   if (r & DataResult.FIN) {
     rcvFin(sk);
     wake = true;
   }
   if (sk.state !== TcpState.CLOSED) {
-    scheduleAck(sk, (r & (DataResult.ACK_NOW | DataResult.FIN)) !== 0);
+    // A sender without SACK counts duplicate ACKs (RFC 5681 C6, fast
+    // retransmit on the third): each out-of-order segment gets its own,
+    // never merged with others of the same drain.
+    if ((r & DataResult.OFO) !== 0 && !sk.sackOk) sendAck(sk);
+    else scheduleAck(sk, (r & (DataResult.ACK_NOW | DataResult.FIN)) !== 0);
   }
   return wake;
 }

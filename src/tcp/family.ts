@@ -264,14 +264,16 @@ export function route6(sk: Tcb): Route6Result | null {
  * Send a built IPv6 segment of `sk` (`skb.data` at the TCP header, its
  * checksum field still 0): the IPv6 layer fills the checksum over the
  * pseudo-header in WebAssembly once the header is written. Never fragmented
- * (Linux `ip6_xmit`: TCP follows the path MTU, RFC 8201). Consumes `skb`.
+ * (Linux `ip6_xmit`: TCP follows the path MTU, RFC 8201). `trafficClass`
+ * is the socket's, with the ECN bits of this segment (RFC 3168 §5).
+ * Consumes `skb`.
  *
  * @example
  * ```ts
  * // transmit6(tcb, skb) === 0
  * ```
  */
-export function transmit6(sk: Tcb, skb: SkBuff): number {
+export function transmit6(sk: Tcb, skb: SkBuff, trafficClass: number = sk.opt.tos): number {
   const ctx = sk.ctx;
   const ip6 = ctx.ipv6;
   const a6 = sk.addr6!;
@@ -283,7 +285,7 @@ export function transmit6(sk: Tcb, skb: SkBuff): number {
   o.src = a6;
   o.srcOffset = 0;
   o.hopLimit = sk.opt.ttl > 0 ? sk.opt.ttl : undefined;
-  o.trafficClass = sk.opt.tos;
+  o.trafficClass = trafficClass;
   const snd = sk.snd;
   if (snd.flowLabel === 0) {
     // RFC 6437 §3: one label per flow, a keyed hash of it; computed once.

@@ -18,10 +18,11 @@
  */
 import type { SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
-import { AckFlag, checkSackBlocks, tcpAck, tcpAckSyn } from "./ack.ts";
+import { AckFlag, tcpAck, tcpAckSyn } from "./ack.ts";
 import { sndbufExpand } from "./buffers.ts";
 import { Shutdown, TimerKind } from "./config.ts";
 import { rcvData, rcvUrg } from "./data.ts";
+import { ecnRcv, ecnSynAck } from "./ecn.ts";
 import { enterTimeWait, establishChild, tcpDone, tcpReset } from "./lifecycle.ts";
 import { applySynOptions } from "./options.ts";
 import {
@@ -49,8 +50,11 @@ import { Incoming, pawsReject, validateIncoming } from "./validate.ts";
  * // tcpRcv(tcb, skb, th); // skb.data at the payload; consumes skb
  * ```
  */
-export function tcpRcv(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
+export function tcpRcv(sk: Tcb, skb: SkBuff, th: TcpRepr, ipEcn = 0): void {
   const flags = th.flags;
+  const rcv = sk.rcv;
+  rcv.segsIn++;
+  if (skb.len > 0) rcv.dataSegsIn++;
   skb.seq = th.seq;
   skb.tcpFlags = flags;
   skb.endSeq = seqAdd(
@@ -72,7 +76,7 @@ export function tcpRcv(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
       return;
   }
   sk.rcv.lastRcv = sk.now();
-  rcvSynchronized(sk, skb, th);
+  rcvSynchronized(sk, skb, th, ipEcn);
 }
 
 /** RFC 9293 §3.10.7.3 (Linux `tcp_rcv_synsent_state_process`). */
@@ -118,6 +122,8 @@ function rcvSynSent(sk: Tcb, th: TcpRepr): void {
     // SYN-ACK: our SYN is acknowledged → ESTABLISHED. W3: the SYN-ACK's window is not scaled.
     snd.wl1 = th.seq;
     snd.wl2 = th.ack;
+    const asked = ((snd.queue.head?.tcpFlags ?? 0) & TcpFlags.ECE) !== 0;
+    ecnSynAck(sk, flags, asked);
     tcpAckSyn(sk, th);
     snd.wnd = snd.maxWnd = th.window;
     sk.cong.algorithm.init(sk);
@@ -218,7 +224,7 @@ function finAckedStep(sk: Tcb): boolean {
 }
 
 /** The synchronized states and SYN-RECEIVED (RFC 9293 §3.10.7.4; Linux `tcp_rcv_state_process`). */
-function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
+function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr, ipEcn: number): void {
   const flags = th.flags;
   if (
     sk.state === TcpState.SYN_RECEIVED &&
@@ -246,8 +252,6 @@ function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
     skb.free();
     return;
   }
-  const o = th.options;
-  if (o.sackBlocks !== null) checkSackBlocks(sk, o.sackBlocks);
   const flag = tcpAck(sk, th, skb.len);
   if (flag & AckFlag.INVALID) {
     // RFC 5961 §5.2: drop, and ACK (rate-limited as a challenge ACK).
@@ -261,12 +265,16 @@ function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
     return;
   }
   rcvUrg(sk, th);
+  // RFC 3168 §6.1.3: CWR ends our ECE echo, a CE mark starts it.
+  if (sk.ecnOk) ecnRcv(sk, flags, ipEcn, skb.len);
   let wake = rcvData(sk, skb, verdict === Incoming.ACCEPT_NO_TEXT);
   if (sk.state === TcpState.CLOSED || sk.state === TcpState.TIME_WAIT) {
     if (wake) sk.wake();
     return;
   }
-  if (flag & (AckFlag.SND_UNA_ADVANCED | AckFlag.WIN_UPDATE | AckFlag.DUP_ACK)) {
+  if (
+    flag & (AckFlag.SND_UNA_ADVANCED | AckFlag.WIN_UPDATE | AckFlag.DUP_ACK | AckFlag.DATA_SACKED)
+  ) {
     wake = ackSent(sk, flag) || wake;
   }
   if (wake) sk.wake();
@@ -284,7 +292,16 @@ function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr): void {
 function ackSent(sk: Tcb, flag: number): boolean {
   const snd = sk.snd;
   if (sk.timers.rtxKind === TimerKind.PROBE && snd.wnd > 0) clearRtx(sk);
-  writeXmit(sk, nagleMode(sk));
+  if (flag & AckFlag.FRTO_NEW_DATA) {
+    // F-RTO step 2b (RFC 5682 §3.1): new data instead of retransmissions; if
+    // none can go, the timeout is treated as genuine.
+    const cong = sk.cong;
+    writeXmit(sk, nagleMode(sk), true);
+    if (!seqAfter(snd.nxt, cong.highSeq)) {
+      cong.frto = false;
+      writeXmit(sk, nagleMode(sk));
+    }
+  } else writeXmit(sk, nagleMode(sk));
   if (flag & AckFlag.SND_UNA_ADVANCED) {
     sndbufExpand(sk);
     // It waited for the stack's memory: its own ACK freed some, so it may

@@ -16,7 +16,7 @@ import {
   type TcpOptions,
 } from "../wire/tcp_options.ts";
 import { rcvFullWindow, smallDataSlot } from "./buffers.ts";
-import type { Tcb } from "./tcb.ts";
+import { PathMtuState, type Tcb } from "./tcb.ts";
 
 /** Bytes the timestamp option takes in every segment once negotiated (10, padded to 12). */
 export const TCPOLEN_TSTAMP_ALIGNED = 12;
@@ -24,9 +24,11 @@ export const TCPOLEN_TSTAMP_ALIGNED = 12;
 const MIN_SEGMENT_PAYLOAD = 64;
 
 /**
- * The path MTU towards the peer: over IPv4 the route's MTU, or 576 when
- * there is no route (RFC 1122 EMTU_R; no PMTU discovery yet, DF is never
- * set); over IPv6 the RFC 8201 estimate, at least 1280 (`family.ts`).
+ * The path MTU towards the peer: the route's MTU (576 without a route,
+ * RFC 1122 EMTU_R; over IPv6 the IP layer's RFC 8201 estimate from Packet
+ * Too Big, at least 1280, `family.ts`), lowered by what ICMP taught this
+ * connection over IPv4 (RFC 1191) and, while RFC 4821 probing is on, to
+ * the largest MTU known to work.
  *
  * @example
  * ```ts
@@ -34,7 +36,62 @@ const MIN_SEGMENT_PAYLOAD = 64;
  * ```
  */
 export function pathMtu(sk: Tcb): number {
-  return routeMtu(sk);
+  let mtu = routeMtu(sk);
+  const m = sk.snd.mtu;
+  if (m === null) return mtu;
+  // RFC 1191: what ICMP taught us (IP_PMTUDISC_PROBE ignores it).
+  if (m.pmtu !== 0 && m.pmtu < mtu && sk.opt.pmtudisc !== 3) mtu = m.pmtu;
+  // RFC 4821: while probing, segments are sized to what is known to work.
+  if (m.mtupEnabled && m.mtupLow < mtu) mtu = m.mtupLow;
+  return mtu;
+}
+
+/**
+ * Payload bytes of a segment filling `mtu` (network and TCP headers and
+ * the timestamp option off: 40 or 60 bytes, `family.ts`).
+ *
+ * @example
+ * ```ts
+ * // mtuToMss(tcb, 1500); // 1448 with timestamps over IPv4
+ * ```
+ */
+export function mtuToMss(sk: Tcb, mtu: number): number {
+  return mtu - tcpIpHeaders(sk) - (sk.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0);
+}
+
+/**
+ * Path MTU discovery's record for `sk`, made on first use with RFC 4821's
+ * search bounds (Linux `tcp_mtup_init`): from `baseMss` up to the route MTU.
+ *
+ * @example
+ * ```ts
+ * // pathMtuState(tcb).pmtu = 1280;
+ * ```
+ */
+export function pathMtuState(sk: Tcb): PathMtuState {
+  let m = sk.snd.mtu;
+  if (m !== null) return m;
+  m = sk.snd.mtu = new PathMtuState();
+  m.mtupHigh = routeMtu(sk);
+  m.mtupLow = Math.min(
+    m.mtupHigh,
+    sk.ctx.config.baseMss + tcpIpHeaders(sk) + (sk.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0),
+  );
+  m.mtupStamp = sk.now();
+  return m;
+}
+
+/**
+ * At connection setup: with `mtuProbing` 2, packetization-layer probing
+ * (RFC 4821) is on from the start.
+ *
+ * @example
+ * ```ts
+ * // mtupInit(tcb); // when the connection is established
+ * ```
+ */
+export function mtupInit(sk: Tcb): void {
+  if (sk.ctx.config.mtuProbing === 2) pathMtuState(sk).mtupEnabled = true;
 }
 
 /** Segments that must fit one small data slot before they share it (below: one segment per buffer). */
@@ -120,6 +177,7 @@ export function applySynOptions(sk: Tcb, o: TcpOptions): void {
   }
   sk.sackOk = o.sackPermitted && cfg.sack;
   rcv.mss = Math.min(rcv.advmss, snd.mssClamp);
+  mtupInit(sk);
   syncMss(sk);
 }
 

@@ -14,19 +14,30 @@
  * @module
  */
 import { Errno } from "../core/errno.ts";
-import type { SkBuff } from "../skb/skbuff.ts";
+import { SACKED, type SkBuff } from "../skb/skbuff.ts";
 import type { EmitOptions } from "../wire/bytes.ts";
 import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { tcpOptionsLength } from "../wire/tcp_options.ts";
 import { FRAGMENT_SLACK, SEND_ALLOC } from "./buffers.ts";
-import { INITIAL_WINDOW_SEGMENTS } from "./congestion/cc.ts";
+import { CaState, INITIAL_WINDOW_SEGMENTS, lossState } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { reply6, type SegmentEnds, transmit6 } from "./family.ts";
 import { TCPOLEN_TSTAMP_ALIGNED } from "./options.ts";
-import { seqAdd, seqAfter, seqDiff, TcpState } from "./state.ts";
+import { sackOption } from "./sack.ts";
+import { seqAdd, seqAfter, seqBefore, seqDiff, TcpState } from "./state.ts";
 import { cachedRoute } from "./dst.ts";
-import { RateLimits, type Tcb, type TcpContext } from "./tcb.ts";
+import {
+  type AckBatch,
+  RateLimits,
+  scoreboardOf,
+  SendRate,
+  type Tcb,
+  TcbEcn,
+  type TcpContext,
+} from "./tcb.ts";
 import { armDelack, armRtx, clearDelack, probeDelay } from "./timers.ts";
+import { scheduleLossProbe } from "./xmit_timer.ts";
+import { isMtuProbe, mtupPrepareProbe, pmtuDontFragment, pmtuExpire } from "./pmtu.ts";
 import { selectWindow } from "./window.ts";
 
 /**
@@ -78,7 +89,7 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   }
   const { opts, repr, pseudo, send } = ctx.scratch;
   const rcv = sk.rcv;
-  const flags = out.tcpFlags;
+  let flags = out.tcpFlags;
   const syn = (flags & TcpFlags.SYN) !== 0;
   const ack = (flags & TcpFlags.ACK) !== 0;
   const cfg = ctx.config;
@@ -95,14 +106,47 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   opts.tsVal = ts ? sk.tsNow() : null;
   // T3: TSecr only with ACK.
   opts.tsEcr = ts && ack && sk.tsRecent >= 0 ? sk.tsRecent : 0;
-  opts.sackBlocks = null;
   const payloadLength = out.len;
+  // RFC 2018 §4: SACK blocks (D-SACK first, RFC 2883) on every ACK once
+  // SACK is negotiated; 4 fit alone, 3 beside timestamps (S2). A data
+  // segment carries only the blocks that fit beside its payload within the
+  // MSS; what does not fit goes in a pure ACK at the end of the drain.
+  let sackShort = false;
+  opts.sackBlocks = null;
+  if (!syn && ack && sk.sackOk) {
+    const want = (rcv.dsack ? 1 : 0) + rcv.numSacks;
+    if (want > 0) {
+      let room = ts ? 3 : 4;
+      if (payloadLength > 0) {
+        const piece = payloadLength > sk.snd.mss ? sk.snd.mss : payloadLength;
+        const slack = sk.snd.mss - piece - 4; // NOP NOP kind length
+        room = slack < 8 ? 0 : Math.min(room, slack >>> 3);
+      }
+      sackShort = room < want && room < (ts ? 3 : 4);
+      if (room > 0) opts.sackBlocks = sackOption(rcv, ctx.scratch.sackArrays, room);
+    }
+  }
   // Longer than one segment: a TSO super-segment, cut into `mss` pieces by
   // the device or by software GSO on the way out.
-  out.gsoSize = payloadLength > sk.snd.mss ? sk.snd.mss : 0;
+  // (A PLPMTUD probe goes whole: it tests the path with one datagram.)
+  out.gsoSize = payloadLength > sk.snd.mss && !isMtuProbe(sk, out.endSeq) ? sk.snd.mss : 0;
   const hlen = TCP_HEADER_LENGTH + tcpOptionsLength(opts);
   const at = out.push(hlen);
   out.transportHeader = at;
+  // RFC 3168 §6.1: new data goes out ECT(0) (never retransmissions, pure
+  // ACKs, probes, SYNs: §6.1.4/§6.1.5); ACKs carry ECE while a CE mark waits
+  // for the sender's CWR; the first new segment after a reduction carries CWR.
+  let tos = sk.opt.tos;
+  if (sk.ecnOk && !syn) {
+    if (ack && (sk.ecn & TcbEcn.CE) !== 0) flags |= TcpFlags.ECE;
+    if (payloadLength > 0 && out.txCount === 0) {
+      tos |= ECN_ECT0;
+      if ((sk.ecn & TcbEcn.CWR) !== 0) {
+        flags |= TcpFlags.CWR;
+        sk.ecn &= ~TcbEcn.CWR;
+      }
+    }
+  }
   repr.srcPort = sk.lport;
   repr.dstPort = sk.rport;
   repr.seq = out.seq;
@@ -127,22 +171,54 @@ export function transmitSkb(sk: Tcb, skb: SkBuff, cloneIt: boolean): number {
   // IPv6 (`family.ts`): the layer fills the checksum over its pseudo-header.
   const v6 = sk.addr6 !== null;
   emitTcp(repr, ctx.allocator.arena.u8, at, pseudo, v6 ? CHECKSUM_BY_IP : undefined);
+  if (opts.sackBlocks !== null) rcv.sack!.dsack = false; // a D-SACK block is reported once
   if (ack) {
     rcv.lastAckSent = rcv.nxt;
     rcv.unacked = 0;
-    if (rcv.ackPending) clearDelack(sk);
+    if (rcv.ackPending) {
+      // Linux tcp_event_ack_sent → tcp_dec_quickack_mode: an owed ACK went out.
+      if (rcv.quick > 0) rcv.quick--;
+      clearDelack(sk);
+    }
+    if (sackShort) queueAck(sk);
   }
   ctx.stats.outSegs++;
   if (flags & TcpFlags.RST) ctx.stats.outRsts++;
-  if (v6) return transmit6(sk, out);
+  const snd = sk.snd;
+  snd.segsOut++;
+  if (payloadLength > 0) {
+    snd.dataSegsOut++;
+    snd.bytesSent += payloadLength;
+  }
+  // RFC 3168 §5 over IPv6: the ECN field is the traffic class's low 2 bits.
+  if (v6) return transmit6(sk, out, tos);
   send.src = sk.laddr;
   // MUST-48/49: the connection's TTL and TOS (RSTs for unknown peers use the defaults).
   send.ttl = sk.opt.ttl > 0 ? sk.opt.ttl : ctx.ipv4.defaultTtl;
-  send.tos = sk.opt.tos;
+  send.tos = tos;
+  // RFC 1191: DF unless IP_PMTUDISC_DONT (or a floored MTU under WANT).
+  send.dontFragment = pmtuDontFragment(sk);
   send.route = cachedRoute(sk) ?? undefined;
   const r = ctx.ipv4.output(out, sk.raddr, send);
   send.route = undefined;
+  send.dontFragment = false;
   return r;
+}
+
+/** ECT(0) in the IP header's ECN field (RFC 3168 §5). */
+const ECN_ECT0 = 2;
+
+/**
+ * The connection's ECN mode (RFC 3168; `TcpConfig.ecn`): the socket's
+ * TCP_ECN when set, else the stack's — 0 off, 1 ask and accept, 2 accept.
+ *
+ * @example
+ * ```ts
+ * // if (ecnMode(tcb) === 1) synFlags |= TcpFlags.ECE | TcpFlags.CWR;
+ * ```
+ */
+export function ecnMode(sk: Tcb): number {
+  return sk.opt.ecn >= 0 ? sk.opt.ecn : sk.ctx.config.ecn;
 }
 
 /** A control segment (no payload) with `flags` at `seq`, sent at once. */
@@ -172,10 +248,54 @@ export function sendAck(sk: Tcb): void {
   sendControl(sk, sk.snd.max, TcpFlags.ACK);
 }
 
+/** Most quick ACKs granted at once (Linux `TCP_MAX_QUICKACKS`). */
+const MAX_QUICKACKS = 16;
+
 /**
- * Schedule an ACK (`tcp_ack_snd_check`): immediately when `now`, when two
- * full-sized segments are unacknowledged (SHLD-19, RFC 5681 C6), else within
- * the delayed-ACK timeout (< 500 ms, MUST-40).
+ * Grant quick ACKs (Linux `tcp_incr_quickack`): enough to ACK every segment
+ * of half the receive window at once, at least 2, at most `max`.
+ *
+ * @example
+ * ```ts
+ * // incrQuickAck(tcb, 16); // at the start of a connection, after idle, on CE
+ * ```
+ */
+export function incrQuickAck(sk: Tcb, max: number = MAX_QUICKACKS): void {
+  const rcv = sk.rcv;
+  let n = Math.floor(rcv.wnd / (2 * rcv.mss));
+  if (n === 0) n = 2;
+  if (n > max) n = max;
+  if (n > rcv.quick) rcv.quick = n;
+}
+
+/**
+ * In-order data arrived (Linux `tcp_event_data_recv`): the first data of a
+ * connection, or data after an idle gap longer than the RTO, starts quick-ACK
+ * mode (the sender is in slow start and waits for every ACK); otherwise
+ * ACKs may be delayed.
+ *
+ * @example
+ * ```ts
+ * // dataReceived(tcb); scheduleAck(tcb, false);
+ * ```
+ */
+export function dataReceived(sk: Tcb): void {
+  const rcv = sk.rcv;
+  const now = sk.now();
+  if (rcv.ato === 0) {
+    incrQuickAck(sk);
+    rcv.ato = sk.ctx.config.delack;
+  } else if (now - rcv.lastDataRcv > sk.rtt.rto) {
+    incrQuickAck(sk);
+  }
+  rcv.lastDataRcv = now;
+}
+
+/**
+ * Schedule an ACK (`tcp_ack_snd_check`): at the end of this drain when
+ * `now` (out of order, a gap filled, a FIN), in quick-ACK mode, or when two
+ * full-sized segments are unacknowledged (SHLD-19, RFC 5681 C6); else
+ * within the delayed-ACK timeout (< 500 ms, MUST-40).
  *
  * @example
  * ```ts
@@ -183,11 +303,55 @@ export function sendAck(sk: Tcb): void {
  * ```
  */
 export function scheduleAck(sk: Tcb, now: boolean): void {
-  if (now || sk.rcv.unacked >= 2 * sk.rcv.mss) {
-    sendAck(sk);
+  const rcv = sk.rcv;
+  if (now || rcv.unacked >= 2 * rcv.mss || (rcv.quick > 0 && !rcv.pingpong)) {
+    queueAck(sk);
     return;
   }
   armDelack(sk);
+}
+
+/**
+ * Owe an ACK now, sent when the current drain's work is done (the
+ * connection's {@link AckBatch}): several segments delivered in one drain
+ * cost one ACK, and data sent meanwhile carries it instead (MUST-58/59).
+ *
+ * @example
+ * ```ts
+ * // queueAck(tcb); // one ACK after this batch, unless data carries it first
+ * ```
+ */
+export function queueAck(sk: Tcb): void {
+  const rcv = sk.rcv;
+  rcv.ackPending = true;
+  if (rcv.ackNow) return;
+  rcv.ackNow = true;
+  const b = sk.ctx.acks;
+  b.queue.push(sk);
+  if (!b.armed) {
+    b.armed = true;
+    sk.ctx.clock.defer(b.run);
+  }
+}
+
+/**
+ * Send the ACKs a batch still owes (those no data segment carried).
+ *
+ * @example
+ * ```ts
+ * // ctx.acks.run = () => flushAcks(ctx.acks);
+ * ```
+ */
+export function flushAcks(b: AckBatch): void {
+  b.armed = false;
+  const q = b.queue;
+  for (let i = 0; i < q.length; i++) {
+    const sk = q[i]!;
+    if (!sk.rcv.ackNow) continue;
+    sk.rcv.ackNow = false;
+    if (sk.state !== TcpState.CLOSED && sk.state !== TcpState.LISTEN) sendAck(sk);
+  }
+  q.length = 0;
 }
 
 /**
@@ -365,6 +529,7 @@ export function fragment(sk: Tcb, skb: SkBuff, len: number): boolean {
   n.tcpFlags = skb.tcpFlags;
   n.when = skb.when;
   n.txCount = skb.txCount;
+  n.sacked = skb.sacked; // both halves keep the scoreboard marks (totals are unchanged)
   skb.tcpFlags &= ~(TcpFlags.FIN | TcpFlags.PSH);
   skb.endSeq = n.seq;
   q.insertAfter(skb, n);
@@ -389,7 +554,7 @@ function canSendData(state: number): boolean {
  * // writeXmit(tcb, Nagle.PUSH); // true if something was sent
  * ```
  */
-export function writeXmit(sk: Tcb, mode: number): boolean {
+export function writeXmit(sk: Tcb, mode: number, newDataOnly = false): boolean {
   if (!canSendData(sk.state)) return false;
   const snd = sk.snd;
   const cong = sk.cong;
@@ -403,15 +568,35 @@ export function writeXmit(sk: Tcb, mode: number): boolean {
     // from at most the initial window (Linux tcp_cwnd_restart).
     cong.cwnd = Math.min(cong.cwnd, INITIAL_WINDOW_SEGMENTS * mss);
   }
-  // RFC 3042 limited transmit (C9): the first two duplicate ACKs each allow
-  // one new segment beyond cwnd.
+  if (snd.mtu !== null) {
+    pmtuExpire(sk);
+    // RFC 4821: a probe for a larger path MTU, built from the next new data.
+    if (snd.head !== null && !newDataOnly) mtupPrepareProbe(sk);
+  }
+  // RFC 6675 NextSeg() rule 1: segments deemed lost go first (F-RTO's step
+  // 2b sends new data instead, `newDataOnly`).
+  if (snd.lostHint !== null && !newDataOnly && retransmitLost(sk)) {
+    const k = sk.timers.rtxKind;
+    if (k === TimerKind.NONE || k === TimerKind.PROBE) armRtx(sk, TimerKind.RETRANS, sk.rtt.rto);
+  }
+  // RFC 3042 limited transmit (C9): without SACK, the first two duplicate
+  // ACKs each allow one new segment beyond cwnd (with SACK the pipe already
+  // leaves SACKed segments out).
   const cwnd = cong.cwnd +
-    (!cong.inRecovery && cong.dupAcks > 0 ? Math.min(cong.dupAcks, 2) * mss : 0);
+    (!sk.sackOk && !cong.inRecovery && cong.dupAcks > 0 ? Math.min(cong.dupAcks, 2) * mss : 0);
+  let cwndLimited = false;
   for (let skb = snd.head; skb !== null; skb = snd.head) {
     const flight = snd.flight;
-    // Congestion window (RFC 5681): a segment may start while flight < cwnd.
-    if (flight > 0 && flight + Math.min(skb.len, mss) > cwnd) break;
-    if (skb.len > mss && !splitSuperSegment(sk, skb, cwnd - flight, mode)) break;
+    // Congestion window (RFC 5681; RFC 6675 §5 with SACK: the pipe, not the
+    // flight): a segment may start while what is in the network < cwnd.
+    const pipe = snd.pipe;
+    if (pipe > 0 && pipe + Math.min(skb.len, mss) > cwnd) {
+      cwndLimited = true;
+      break;
+    }
+    if (skb.len > mss && !isMtuProbe(sk, skb.endSeq)) {
+      if (!splitSuperSegment(sk, skb, cwnd - pipe, mode)) break;
+    }
     const wndEnd = seqAdd(snd.una, snd.wnd);
     if (seqAfter(skb.endSeq, wndEnd)) {
       // MUST-38 sender SWS avoidance (RFC 9293 §3.8.6.2.1): send a piece of
@@ -433,6 +618,21 @@ export function writeXmit(sk: Tcb, mode: number): boolean {
     if (!sendNewSegment(sk, skb)) break;
     sent = true;
   }
+  if (sent || cwndLimited) cwndValidate(sk, cwndLimited);
+  // What limits sending now (Linux tcp_chrono, for TCP_INFO).
+  chrono(
+    sk,
+    snd.head === null
+      ? (snd.una === snd.nxt ? CHRONO_NONE : CHRONO_BUSY)
+      : seqAfter(snd.head.endSeq, seqAdd(snd.una, snd.wnd)) && !cwndLimited
+      ? CHRONO_RWND
+      : CHRONO_BUSY,
+  );
+  const kind = sk.timers.rtxKind;
+  if (sent && kind !== TimerKind.REO) {
+    // RFC 8985 §7.2: a tail loss probe after new data, when allowed.
+    scheduleLossProbe(sk);
+  }
   if (
     !sent && snd.head !== null && snd.nxt === snd.una && sk.timers.rtxKind === TimerKind.NONE
   ) {
@@ -441,6 +641,168 @@ export function writeXmit(sk: Tcb, mode: number): boolean {
     armRtx(sk, TimerKind.PROBE, probeDelay(sk));
   }
   return sent;
+}
+
+/** Chrono types (Linux `tcp_chrono`): nothing to send, busy, receive-window limited, send-buffer limited. */
+const CHRONO_NONE = 0;
+const CHRONO_BUSY = 1;
+const CHRONO_RWND = 2;
+/**
+ * The send buffer limits the application (Linux TCP_CHRONO_SNDBUF_LIMITED).
+ *
+ * @example
+ * ```ts
+ * // chrono(tcb, CHRONO_SNDBUF); // sendmsg found the buffer full
+ * ```
+ */
+export const CHRONO_SNDBUF = 3;
+
+/**
+ * Switch what limits sending (Linux `tcp_chrono_start`): the time since the
+ * last switch is added to the old state's total.
+ *
+ * @example
+ * ```ts
+ * // chrono(tcb, CHRONO_SNDBUF);
+ * ```
+ */
+export function chrono(sk: Tcb, type: number): void {
+  const snd = sk.snd;
+  let r = snd.rate;
+  if (r === null) {
+    if (type === CHRONO_NONE) return; // a fresh record's state: nothing to make
+    r = snd.rate = new SendRate();
+  }
+  if (r.chronoType === type) return;
+  const now = sk.now();
+  const d = now - r.chronoStart;
+  if (r.chronoType === CHRONO_BUSY) r.busyTime += d;
+  else if (r.chronoType === CHRONO_RWND) r.rwndLimitedTime += d;
+  else if (r.chronoType === CHRONO_SNDBUF) r.sndbufLimitedTime += d;
+  r.chronoType = type;
+  r.chronoStart = now;
+}
+
+/**
+ * Remember how fully the window is used (Linux `tcp_cwnd_validate`): the
+ * window was cwnd-limited, or the most in flight during it. Congestion
+ * control grows cwnd only for a window that used it (RFC 7661's concern,
+ * RFC 9438 §5.8 for CUBIC).
+ */
+function cwndValidate(sk: Tcb, limited: boolean): void {
+  const cong = sk.cong;
+  const snd = sk.snd;
+  const inFlight = snd.pipe;
+  if (
+    !seqBefore(snd.una, cong.cwndUsageSeq) || limited ||
+    (!cong.cwndLimited && inFlight > cong.maxFlight)
+  ) {
+    cong.cwndLimited = limited;
+    cong.maxFlight = inFlight;
+    cong.cwndUsageSeq = snd.nxt;
+  }
+}
+
+/**
+ * May an ACK grow cwnd (Linux `tcp_is_cwnd_limited`)? When the last window
+ * was cwnd-limited, or in slow start while cwnd is under twice the most
+ * that was in flight.
+ *
+ * @example
+ * ```ts
+ * // if (isCwndLimited(tcb)) tcb.cong.algorithm.congAvoid(tcb, acked);
+ * ```
+ */
+export function isCwndLimited(sk: Tcb): boolean {
+  const cong = sk.cong;
+  if (cong.cwndLimited) return true;
+  return cong.cwnd < cong.ssthresh && cong.cwnd < 2 * cong.maxFlight;
+}
+
+/**
+ * Retransmit the segments deemed lost, oldest first, while the pipe leaves
+ * room under cwnd (RFC 6675 §5 steps (C); NextSeg rule 1; Linux
+ * `tcp_xmit_retransmit_queue`). Returns whether anything was sent.
+ *
+ * @example
+ * ```ts
+ * // retransmitLost(tcb); // also done by writeXmit before new data
+ * ```
+ */
+export function retransmitLost(sk: Tcb): boolean {
+  const snd = sk.snd;
+  const cong = sk.cong;
+  const q = snd.queue;
+  const sb = snd.sb;
+  if (sb === null) return false;
+  let skb = sb.lostHint;
+  if (skb === null) return false;
+  if (skb.list !== q || seqBefore(skb.seq, snd.una)) skb = q.head;
+  let sent = false;
+  for (; skb !== null && skb !== snd.head; skb = skb.next) {
+    const f = skb.sacked;
+    if ((f & SACKED.LOST) === 0 || (f & (SACKED.SACKED_ACKED | SACKED.SACKED_RETRANS)) !== 0) {
+      continue;
+    }
+    const pipe = snd.pipe;
+    const room = cong.cwnd - pipe;
+    if (pipe > 0 && room < Math.min(skb.len, snd.mss)) {
+      sb.lostHint = skb;
+      return sent;
+    }
+    // MUST-34: beyond a window that shrank, only the head is resent (it
+    // probes the window; Linux tcp_retransmit_skb).
+    if (skb.seq !== snd.una && !seqBefore(skb.seq, seqAdd(snd.una, snd.wnd))) {
+      sb.lostHint = skb;
+      return sent;
+    }
+    // A super-segment (or one from before the MSS shrank) goes out in
+    // pieces that fit: whole MSS as far as cwnd allows where the route takes
+    // TSO super-segments, one MSS where it does not (the IP layer only cuts
+    // datagrams larger than the route MTU, not the path MTU).
+    if (skb.len > snd.mss) {
+      const fit = snd.sizeGoal > snd.mss ? Math.max(snd.mss, room - room % snd.mss) : snd.mss;
+      if (fit < skb.len && !fragment(sk, skb, fit)) {
+        sb.lostHint = skb;
+        return sent;
+      }
+    }
+    if (!retransmitSkb(sk, skb)) {
+      sb.lostHint = skb;
+      return sent;
+    }
+    sent = true;
+  }
+  sb.lostHint = null;
+  return sent;
+}
+
+/**
+ * Send `skb` (already sent before) again: a retransmission counted in the
+ * pipe, PRR's prr_out and the statistics (`tcp_retransmit_skb`). False
+ * when out of memory.
+ *
+ * @example
+ * ```ts
+ * // retransmitSkb(tcb, tcb.snd.queue.head!);
+ * ```
+ */
+export function retransmitSkb(sk: Tcb, skb: SkBuff): boolean {
+  if (transmitSkb(sk, skb, true) === -Errno.ENOBUFS) return false;
+  const snd = sk.snd;
+  const cong = sk.cong;
+  const len = skb.endSeq - skb.seq;
+  skb.txCount++;
+  skb.when = sk.now();
+  if ((skb.sacked & SACKED.SACKED_RETRANS) === 0) scoreboardOf(snd).retransBytes += len;
+  skb.sacked |= SACKED.SACKED_RETRANS | SACKED.EVER_RETRANS;
+  const loss = lossState(cong);
+  loss.totalRetrans++;
+  loss.bytesRetrans += skb.len;
+  sk.ctx.stats.retransSegs++;
+  if (loss.undoRetrans >= 0) loss.undoRetrans++;
+  if (cong.state === CaState.RECOVERY || cong.state === CaState.CWR) loss.prrOut += len;
+  return true;
 }
 
 /**
@@ -453,6 +815,8 @@ export function writeXmit(sk: Tcb, mode: number): boolean {
 function splitSuperSegment(sk: Tcb, skb: SkBuff, cwndRoom: number, mode: number): boolean {
   const snd = sk.snd;
   const mss = snd.mss;
+  // Without TSO (a buffer from before the MSS shrank): one MSS at a time.
+  if (snd.sizeGoal <= mss) return fragment(sk, skb, mss);
   let limit = Math.min(skb.len, Math.max(mss, cwndRoom - cwndRoom % mss));
   const wndRoom = seqDiff(seqAdd(snd.una, snd.wnd), skb.seq);
   if (wndRoom >= mss) limit = Math.min(limit, wndRoom - wndRoom % mss);
@@ -491,8 +855,20 @@ function sendNewSegment(sk: Tcb, skb: SkBuff): boolean {
   }
   snd.lastSend = now;
   snd.head = skb.next;
-  // R6: start the timer when sending data and it is not running.
-  if (sk.timers.rtxKind !== TimerKind.RETRANS) armRtx(sk, TimerKind.RETRANS, rtt.rto);
+  const cong = sk.cong;
+  if (cong.state === CaState.RECOVERY || cong.state === CaState.CWR) {
+    // (A reduction made the loss record: initCwndReduction.)
+    lossState(cong).prrOut += skb.endSeq - skb.seq;
+  }
+  // Linux tcp_event_data_sent: data sent within the delayed-ACK timeout of
+  // data received makes the connection interactive (pingpong): ACKs wait to
+  // ride on the reply instead of going out at once.
+  const rcv = sk.rcv;
+  if (rcv.ato > 0 && now - rcv.lastDataRcv < rcv.ato) rcv.pingpong = true;
+  // R6: start the timer when sending data and it is not running (a loss
+  // probe or RACK timer stands for it; writeXmit may then arm a probe).
+  const kind = sk.timers.rtxKind;
+  if (kind === TimerKind.NONE || kind === TimerKind.PROBE) armRtx(sk, TimerKind.RETRANS, rtt.rto);
   return true;
 }
 
@@ -532,9 +908,16 @@ export function sendSyn(sk: Tcb, ack: boolean): number {
   const snd = sk.snd;
   skb.seq = snd.iss;
   skb.endSeq = seqAdd(snd.iss, 1);
-  skb.tcpFlags = TcpFlags.SYN | (ack ? TcpFlags.ACK : 0);
+  // RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup
+  // SYN-ACK ECE alone (the listener decided `ecnOk` from the SYN).
+  skb.tcpFlags = TcpFlags.SYN | (ack ? TcpFlags.ACK | (sk.ecnOk ? TcpFlags.ECE : 0) : 0) |
+    (!ack && ecnMode(sk) === 1 ? TcpFlags.ECE | TcpFlags.CWR : 0);
   snd.queue.push(skb);
   snd.una = snd.iss;
+  // RACK's high-water mark starts at SND.UNA (a stale 0 would lie "after"
+  // every sequence number for half of all ISSs); so does the scoreboard's.
+  sk.cong.rackFack = snd.iss;
+  snd.sb = null;
   snd.nxt = snd.max = snd.writeSeq = skb.endSeq;
   const now = sk.now();
   skb.when = now;
@@ -559,8 +942,12 @@ export function retransmitHead(sk: Tcb): void {
   if (skb === null || skb === snd.head) return;
   // The head may extend past what the window now allows; send at most one MSS.
   if (skb.len > snd.mss && !fragment(sk, skb, snd.mss)) return;
-  if (transmitSkb(sk, skb, true) === -Errno.ENOBUFS) return;
-  skb.txCount++;
-  skb.when = sk.now();
-  sk.ctx.stats.retransSegs++;
+  if ((skb.tcpFlags & TcpFlags.SYN) !== 0) {
+    if (transmitSkb(sk, skb, true) === -Errno.ENOBUFS) return;
+    skb.txCount++;
+    skb.when = sk.now();
+    sk.ctx.stats.retransSegs++;
+    return;
+  }
+  retransmitSkb(sk, skb);
 }

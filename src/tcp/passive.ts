@@ -21,6 +21,7 @@ import {
 } from "./family.ts";
 import { tcpRcv } from "./input.ts";
 import { dropRequest, establishChild } from "./lifecycle.ts";
+import { ecnAcceptSyn } from "./ecn.ts";
 import { applySynOptions, connectInit } from "./options.ts";
 import { sendResetFor, sendSyn, transmitSkb } from "./output.ts";
 import { copySocketOptions } from "./sockopt.ts";
@@ -92,6 +93,8 @@ export function rcvListen(lsk: Tcb, skb: SkBuff, th: TcpRepr, ip: SegmentEnds): 
   rcv.irs = th.seq;
   rcv.nxt = rcv.wup = seqAdd(th.seq, 1);
   applySynOptions(child, th.options);
+  // RFC 3168 §6.1.1: an ECN-setup SYN; the SYN-ACK answers with ECE.
+  ecnAcceptSyn(child, flags);
   snd.iss = isnOf(child);
   child.tsOffset = tsOffsetOf(ctx, child);
   child.cong.recover = snd.iss;

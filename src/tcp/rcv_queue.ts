@@ -22,6 +22,7 @@ import { RANGE_FULL, RANGE_INVALID, rangeTableBytes } from "../wasm/bindings.ts"
 import { TcpFlags } from "../wire/tcp.ts";
 import { measureRatio, rmemAlloc } from "./buffers.ts";
 import { collapseQueue } from "./collapse.ts";
+import { dsackSet, sackNewOfo, sackRemove, sackReset } from "./sack.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, seqGeq, seqLeq } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 import { receiveWindow } from "./window.ts";
@@ -36,6 +37,7 @@ function queueInOrder(sk: Tcb, skb: SkBuff): void {
   const len = skb.len;
   rcv.nxt = seqAdd(rcv.nxt, len);
   rcv.queued += len;
+  rcv.bytesReceived += len;
   if (len === 0) {
     skb.free();
     return;
@@ -71,6 +73,8 @@ export const DataResult = {
   ACK_NOW: 2,
   /** The FIN was consumed (RCV.NXT advanced past it). */
   FIN: 4,
+  /** Queued (or dropped) out of order: a duplicate ACK is owed for this segment. */
+  OFO: 8,
 } as const;
 
 /**
@@ -92,6 +96,10 @@ export function queueData(sk: Tcb, skb: SkBuff): number {
   // "segments with higher beginning sequence numbers may be held"; those
   // overlapping RCV.NXT are cut to start there).
   if (seqBefore(skb.seq, rcv.nxt)) {
+    // RFC 2883 §4: report what was received twice as a D-SACK block.
+    if (sk.sackOk && sk.ctx.config.dsack) {
+      dsackSet(rcv, skb.seq, seqBefore(skb.endSeq, rcv.nxt) ? skb.endSeq : rcv.nxt);
+    }
     const dup = seqDiff(rcv.nxt, skb.seq);
     if (dup >= skb.len) {
       // Only a FIN (or nothing) is new.
@@ -129,6 +137,7 @@ export function queueData(sk: Tcb, skb: SkBuff): number {
     result |= DataResult.ACK_NOW;
     if (!fin) result |= ofoPull(sk);
   }
+  if (rcv.numSacks !== 0) sackRemove(rcv);
   return result;
 }
 
@@ -176,14 +185,15 @@ function queueOfo(sk: Tcb, skb: SkBuff): number {
     if (off < 0) {
       ctx.drops.count("tcp.ofo_no_memory");
       skb.free();
-      return DataResult.ACK_NOW;
+      return DataResult.ACK_NOW | DataResult.OFO;
     }
     rcv.ofoTable = off;
     hp.rangeInit(off, cap);
   } else if (hp.rangeCovered(rcv.ofoTable, skb.seq, skb.endSeq) === seqDiff(skb.endSeq, skb.seq)) {
-    // Everything here is already held (a duplicate).
+    // Everything here is already held (a duplicate): RFC 2883 D-SACK.
+    if (sk.sackOk && ctx.config.dsack) dsackSet(rcv, skb.seq, skb.endSeq);
     skb.free();
-    return DataResult.ACK_NOW;
+    return DataResult.ACK_NOW | DataResult.OFO;
   }
   const q = rcv.ofo;
   if (q.length >= ctx.config.maxOfoSegments && q.tail !== null) {
@@ -196,7 +206,7 @@ function queueOfo(sk: Tcb, skb: SkBuff): number {
       ctx.stats.ofoPruned++;
       ctx.drops.count("tcp.ofo_full");
       skb.free();
-      return DataResult.ACK_NOW;
+      return DataResult.ACK_NOW | DataResult.OFO;
     }
     dropOfoTail(sk);
   }
@@ -208,10 +218,12 @@ function queueOfo(sk: Tcb, skb: SkBuff): number {
   else q.insertAfter(at, skb);
   rcv.ofoBytes += skb.len;
   ctx.stats.ofoQueued++;
+  // RFC 2018 §4: the first SACK block holds the most recent arrival.
+  if (sk.sackOk) sackNewOfo(rcv, skb.seq, skb.endSeq);
   const r = hp.rangeInsert(rcv.ofoTable, skb.seq, skb.endSeq);
   if (r === RANGE_FULL || r === RANGE_INVALID) rebuildRanges(sk);
   pruneOfo(sk);
-  return DataResult.ACK_NOW;
+  return DataResult.ACK_NOW | DataResult.OFO;
 }
 
 /**
@@ -275,6 +287,8 @@ function dropOfoTail(sk: Tcb): void {
   q.unlink(skb);
   rcv.ofoBytes -= skb.len;
   sk.ctx.stats.ofoPruned++;
+  // Reneging: no block may claim data we dropped (Linux tcp_prune_ofo_queue).
+  sackReset(rcv);
   const prev = q.tail;
   if (prev === null) releaseOfoTable(sk);
   else {
@@ -332,6 +346,7 @@ function releaseOfoTable(sk: Tcb): void {
 export function purgeOfo(sk: Tcb): void {
   sk.rcv.ofo.purge();
   sk.rcv.ofoBytes = 0;
+  sackReset(sk.rcv);
   releaseOfoTable(sk);
 }
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { minRttSample } from "./rack.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 
@@ -19,6 +20,8 @@ export function rttSample(sk: Tcb, r: number): void {
   if (!(r >= 0)) return;
   if (r < 1) r = 1; // clock granularity G = 1 ms
   const rtt = sk.rtt;
+  rtt.lastSample = r;
+  minRttSample(sk, r);
   if (rtt.srtt === 0) {
     // R2: first sample.
     rtt.srtt = r;

@@ -59,6 +59,15 @@ export class SegmentScratch {
     options: this.opts,
     payloadLength: 0,
   };
+  /** SACK blocks of the segment being built: `sackArrays[n − 1]` holds n blocks. */
+  readonly sackArrays: number[][] = [
+    [0, 0],
+    [0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0],
+  ];
+  /** Received SACK blocks sorted for the scoreboard walk (4 pairs). */
+  readonly sackSort: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
   /** The pseudo-header's addresses for the checksum. */
   readonly pseudo: { src: Ipv4Address; dst: Ipv4Address } = { src: 0, dst: 0 };
   /** What IPv4 output is told. */

@@ -12,7 +12,7 @@ import { TcpFlags } from "../wire/tcp.ts";
 import { SEND_ALLOC, smallDataSlot, sndMemSchedule } from "./buffers.ts";
 import { MsgFlags, Shutdown } from "./config.ts";
 import { MemWait } from "./mem.ts";
-import { Nagle, nagleMode, writeXmit } from "./output.ts";
+import { chrono, CHRONO_SNDBUF, Nagle, nagleMode, writeXmit } from "./output.ts";
 import { seqAdd, TcpState } from "./state.ts";
 import type { Tcb, TcpContext } from "./tcb.ts";
 
@@ -73,6 +73,7 @@ export function sendmsg(sk: Tcb, data: Uint8Array, flags: number): number {
     } else {
       if (snd.queue.truesize >= snd.buf) {
         snd.noSpace = true;
+        chrono(sk, CHRONO_SNDBUF);
         break;
       }
       // A short write gets a small buffer: one segment, or as much of the

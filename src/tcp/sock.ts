@@ -19,7 +19,7 @@ import {
 import { tcpBind6, tcpConnect6 } from "./conn6.ts";
 import { recvmsg } from "./recv.ts";
 import { sendmsg } from "./send.ts";
-import { tcpGetOption, tcpSetOption } from "./sockopt.ts";
+import { tcpGetOption, tcpSetCongestion, tcpSetOption } from "./sockopt.ts";
 import type { TcpState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 
@@ -186,5 +186,15 @@ export class TcpSock {
   /** getsockopt(): the value or -ENOPROTOOPT. */
   getOption(name: TcpOptionName): number {
     return tcpGetOption(this.tcb, name);
+  }
+
+  /** setsockopt(TCP_CONGESTION): 0, or -ENOENT for an unknown algorithm. */
+  setCongestion(name: string): number {
+    return tcpSetCongestion(this.tcb, name);
+  }
+
+  /** getsockopt(TCP_CONGESTION): the algorithm's name ("cubic", "reno"). */
+  get congestion(): string {
+    return this.tcb.cong.algorithm.name;
   }
 }

@@ -9,7 +9,9 @@ import { Errno } from "../core/errno.ts";
 import { TCP_DEFAULT_MSS } from "../wire/tcp_options.ts";
 import { MAX_BUFFER, MIN_RCVBUF, MIN_SNDBUF } from "./buffers.ts";
 import type { TcpOptionName } from "./config.ts";
-import { nagleMode, writeXmit } from "./output.ts";
+import { congestionByName } from "./congestion/registry.ts";
+import { pathMtu } from "./options.ts";
+import { Nagle, nagleMode, writeXmit } from "./output.ts";
 import { TcpState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 import { clearKeep, resetKeepalive } from "./timers.ts";
@@ -29,7 +31,9 @@ export function tcpSetOption(sk: Tcb, name: TcpOptionName, value: number): numbe
   switch (name) {
     case "TCP_NODELAY":
       opt.nodelay = on;
-      if (on) writeXmit(sk, nagleMode(sk));
+      // tcp(7): setting TCP_NODELAY flushes pending output, even corked
+      // (Linux tcp_push_pending_frames with TCP_NAGLE_PUSH).
+      if (on) writeXmit(sk, Nagle.PUSH);
       return 0;
     case "TCP_CORK":
       opt.cork = on;
@@ -95,6 +99,15 @@ export function tcpSetOption(sk: Tcb, name: TcpOptionName, value: number): numbe
       // Linux keeps the ECN bits of a stream socket under TCP's control.
       opt.tos = value & 0xfc;
       return 0;
+    case "TCP_ECN":
+      if (value !== -1 && value !== 0 && value !== 1 && value !== 2) return -Errno.EINVAL;
+      opt.ecn = value;
+      return 0;
+    case "IP_MTU_DISCOVER":
+      // Linux IP_PMTUDISC_DONT/WANT/DO/PROBE (4/5, INTERFACE/OMIT, are for datagrams).
+      if (!(Number.isInteger(value) && value >= 0 && value <= 3)) return -Errno.EINVAL;
+      opt.pmtudisc = value;
+      return 0;
   }
   return -Errno.ENOPROTOOPT;
 }
@@ -142,14 +155,46 @@ export function tcpGetOption(sk: Tcb, name: TcpOptionName): number {
       return opt.ttl > 0 ? opt.ttl : sk.ctx.ipv4.defaultTtl;
     case "IP_TOS":
       return opt.tos;
+    case "TCP_ECN":
+      return opt.ecn;
+    case "IP_MTU_DISCOVER":
+      return opt.pmtudisc;
+    case "IP_MTU":
+      // Linux: the path MTU of a connected socket, else ENOTCONN.
+      return sk.state === TcpState.ESTABLISHED || sk.state === TcpState.CLOSE_WAIT ||
+          sk.state === TcpState.FIN_WAIT_1 || sk.state === TcpState.FIN_WAIT_2
+        ? pathMtu(sk)
+        : -Errno.ENOTCONN;
   }
   return -Errno.ENOPROTOOPT;
 }
 
 /**
+ * setsockopt(TCP_CONGESTION): switch the connection to the algorithm called
+ * `name` (Linux `tcp_set_congestion_control`): 0, or -ENOENT when there is
+ * no such algorithm. An established connection keeps its windows; the new
+ * algorithm starts its own state afresh.
+ *
+ * @example
+ * ```ts
+ * // tcpSetCongestion(tcb, "reno") === 0
+ * ```
+ */
+export function tcpSetCongestion(sk: Tcb, name: string): number {
+  const alg = congestionByName(name);
+  if (alg === null) return -Errno.ENOENT;
+  const cong = sk.cong;
+  if (cong.algorithm === alg) return 0;
+  cong.algorithm = alg;
+  cong.priv = null;
+  return 0;
+}
+
+/**
  * Copy the options a fresh TCB keeps from `from` (what `tcp_disconnect`
  * leaves alone; also what a child inherits from its listener, Linux
- * `sk_clone_lock`): socket settings, buffer sizes, SO_REUSEADDR.
+ * `sk_clone_lock`): socket settings, buffer sizes, SO_REUSEADDR, the
+ * congestion-control algorithm.
  *
  * @example
  * ```ts
@@ -162,6 +207,8 @@ export function copySocketOptions(from: Tcb, to: Tcb): void {
   to.opt = from.opt;
   to.optOwned = false;
   from.optOwned = false;
+  // A child uses its listener's algorithm (Linux tcp_assign_congestion_control).
+  to.cong.algorithm = from.cong.algorithm;
   to.rcv.buf = from.rcv.buf;
   to.snd.buf = from.snd.buf;
   to.rcv.bufLocked = from.rcv.bufLocked;

@@ -14,7 +14,17 @@
  * | {@link RateLimits} `tcb.limits` | RFC 5961 challenge-ACK and out-of-window ACK budgets |
  * | {@link ListenState} `tcb.listen` | a listener's backlog, SYN queue and accept queue |
  *
- * and the few things every layer reads directly on the TCB: the 4-tuple, the
+ * State only some connections need hangs off these records as `null` until
+ * first use (`x ??= new …`), so an idle connection does not pay for it: the
+ * SACK scoreboard ({@link Scoreboard} `snd.sb`, {@link SackInput}
+ * `snd.sackIn`), the SACK blocks we report ({@link SackReport} `rcv.sack`),
+ * path MTU discovery ({@link PathMtuState} `snd.mtu`), TCP_INFO's rate and
+ * chrono ({@link SendRate} `snd.rate`), loss recovery — PRR, undo, RACK, TLP
+ * (`LossState` `cong.loss`) — and the algorithm's record (`cong.priv`:
+ * CUBIC with HyStart++), besides {@link RateLimits} and {@link ListenState}.
+ * ECN's state is bits of one integer on the TCB ({@link TcbEcn}).
+ *
+ * Then the few things every layer reads directly on the TCB: the 4-tuple, the
  * state, the negotiated options, the socket's error and shutdown bits. The
  * only behaviour here is what touches nothing but this data: the one
  * {@link Tcb.setState} every transition goes through, the deferred wake-up,
@@ -41,7 +51,7 @@ import { type IsnSource, Poll, Shutdown, type TcpConfig, TimerKind } from "./con
 import type { TcpMemory } from "./mem.ts";
 import type { SegmentScratch } from "./scratch.ts";
 import type { SynCookies } from "./syncookies.ts";
-import { seqAdd, seqDiff, TcpState } from "./state.ts";
+import { seqAdd, seqBefore, seqDiff, TcpState } from "./state.ts";
 import type { TcpTableEntry, TcpTables } from "./tables.ts";
 
 /**
@@ -96,6 +106,8 @@ export interface TcpContext {
   readonly config: TcpConfig;
   /** Congestion control for new connections. */
   readonly cc: CongestionControl;
+  /** ACKs owed at the end of the current receive drain (one per connection per drain). */
+  readonly acks: AckBatch;
   /** Every live TCB (listeners, connections, TIME-WAIT, requests). */
   readonly socks: Set<Tcb>;
   /** Records the output path reuses for every segment. */
@@ -164,6 +176,155 @@ export class WakeBatch {
   add(sk: Tcb): void {
     if (this.#queue.push(sk) === 1) this.#clock.defer(this.#run);
   }
+}
+
+/**
+ * Connections owed an immediate ACK, sent together once the current batch
+ * of work (a receive drain) is done (`output.ts` `queueAck`): the segments a
+ * drain delivers to one connection cost one ACK (RFC 9293 MUST-58/59,
+ * "aggregate ACKs"; Linux gets the same from GRO). Data sent meanwhile
+ * carries the ACK and the pure one is skipped.
+ *
+ * @example
+ * ```ts
+ * import { AckBatch } from "./tcb.ts";
+ * new AckBatch().queue.length; // 0
+ * ```
+ */
+export class AckBatch {
+  /** Connections with `rcv.ackNow` set, in the order they asked (reused, never shrunk). */
+  readonly queue: Tcb[] = [];
+  /** A flush task is deferred. */
+  armed = false;
+  /** The flush task (bound once by the protocol). */
+  run: () => void = noop;
+}
+
+/**
+ * Path MTU discovery's per-connection state (RFC 1191, RFC 4821; `pmtu.ts`),
+ * allocated only for connections that learn something about their path.
+ *
+ * @example
+ * ```ts
+ * import { PathMtuState } from "./tcb.ts";
+ * new PathMtuState().pmtu; // 0: the route's MTU applies
+ * ```
+ */
+export class PathMtuState {
+  /** The path MTU learnt from ICMP (RFC 1191), or 0 to use the route's. */
+  pmtu = 0;
+  /** When {@link PathMtuState.pmtu} was lowered (it expires, RFC 1191 §6.3). */
+  pmtuStamp = 0;
+  /** A forged or absurd MTU hit the floor: DF is off (IP_PMTUDISC_WANT), Linux's locked MTU. */
+  pmtuLocked = false;
+  /** Packetization-layer probing (RFC 4821) is on for this connection. */
+  mtupEnabled = false;
+  /** RFC 4821 search_low: the largest MTU known to work. */
+  mtupLow = 0;
+  /** RFC 4821 search_high: the smallest MTU known (or assumed) not to. */
+  mtupHigh = 0;
+  /** The MTU of the probe in flight, or 0. */
+  mtupProbe = 0;
+  /** The probe's end sequence number. */
+  mtupProbeEnd = 0;
+  /** When the last search finished (ms): a new one after `mtuProbeInterval`. */
+  mtupStamp = 0;
+}
+
+/**
+ * TCP_INFO's delivery-rate sample and "what limits sending" clock (Linux
+ * `tcp_rate.c`, `tcp_chrono_*`), per connection but made only once it sends
+ * or has data acknowledged (`ack.ts` `rateSample`, `output.ts` `chrono`):
+ * an idle connection carries a null slot.
+ *
+ * @example
+ * ```ts
+ * import { SendRate } from "./tcb.ts";
+ * new SendRate().chronoType; // 0: nothing to send
+ * ```
+ */
+export class SendRate {
+  /** Delivery-rate sampling: `delivered` at the start of the interval. */
+  rateDelivered = 0;
+  /** Delivery-rate sampling: when the interval began (ms), 0 = not yet. */
+  rateStamp = 0;
+  /** The last delivery-rate sample (bytes/s, `tcpi_delivery_rate`). */
+  deliveryRate = 0;
+  /** That sample was taken while the sender was not cwnd-limited (`tcpi_delivery_rate_app_limited`). */
+  rateAppLimited = false;
+  /** What limits sending now (Linux chrono): 0 none, 1 busy, 2 receive window, 3 send buffer. */
+  chronoType = 0;
+  /** When {@link SendRate.chronoType} began (ms). */
+  chronoStart = 0;
+  /** ms spent busy / receive-window limited / send-buffer limited (`tcpi_busy_time`, …). */
+  busyTime = 0;
+  /** ms limited by the peer's window (`tcpi_rwnd_limited`). */
+  rwndLimitedTime = 0;
+  /** ms limited by the send buffer (`tcpi_sndbuf_limited`). */
+  sndbufLimitedTime = 0;
+}
+
+/**
+ * The SACK scoreboard's totals (RFC 6675 §2–4, Linux `sacked_out`,
+ * `lost_out`, `retrans_out` in bytes): one record per connection that ever
+ * saw a SACK block, deemed a segment lost or retransmitted.
+ *
+ * @example
+ * ```ts
+ * import { Scoreboard } from "./tcb.ts";
+ * new Scoreboard(0).sackedBytes; // 0
+ * ```
+ */
+export class Scoreboard {
+  /** Bytes of sent segments the peer SACKed (RFC 6675 SACKed). */
+  sackedBytes = 0;
+  /** Bytes of sent, un-SACKed segments deemed lost (RACK, NewReno, RTO). */
+  lostBytes = 0;
+  /** Bytes of retransmissions still in flight. */
+  retransBytes = 0;
+  /** The first segment that may wait for a retransmission (a hint, checked before use). */
+  lostHint: SkBuff | null = null;
+
+  /** A scoreboard with nothing marked; SND.UNA is `una`. */
+  constructor(
+    /** End of the highest SACKed segment, or SND.UNA when it was made (`SendState.highSack` reads it). */
+    public highSack: number,
+  ) {}
+}
+
+/**
+ * `snd`'s scoreboard, made on first use.
+ *
+ * @example
+ * ```ts
+ * import { scoreboardOf, SendState } from "./tcb.ts";
+ * scoreboardOf(new SendState(65536)).lostBytes; // 0
+ * ```
+ */
+export function scoreboardOf(snd: SendState): Scoreboard {
+  return snd.sb ??= new Scoreboard(snd.una);
+}
+
+/**
+ * What the sender keeps between ACKs that carry SACK blocks (`scoreboard.ts`
+ * `sackTag`; Linux `recv_sack_cache`, the skb hint): made when the first
+ * SACK block arrives.
+ *
+ * @example
+ * ```ts
+ * import { SackInput } from "./tcb.ts";
+ * new SackInput().cacheLen; // 0
+ * ```
+ */
+export class SackInput {
+  /** The SACK blocks processed for the previous ACK (`[l, r, …]`, 4 pairs; skip what they cover). */
+  readonly cache: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+  /** Pairs in {@link SackInput.cache}. */
+  cacheLen = 0;
+  /** Where the last SACK walk stopped (a hint, checked before use). */
+  hint: SkBuff | null = null;
+  /** D-SACK blocks received (`tcpi_dsack_dups`). */
+  dsackDups = 0;
 }
 
 /**
@@ -246,6 +407,32 @@ export class SendState {
   flowLabel: number = 0;
   /** When forward progress last confirmed the next hop (`ack.ts`), or -Infinity. */
   confirmedAt: number = -Infinity;
+  /**
+   * The SACK scoreboard's totals (RFC 6675 §2–4; `scoreboard.ts`; the
+   * per-segment marks live in each write-queue buffer's `sacked` bits), made
+   * by the first SACK, loss mark or retransmission; null (all zero) until
+   * then. Read them through the getters below.
+   */
+  sb: Scoreboard | null = null;
+  /** What processing the peer's SACK blocks remembers (`scoreboard.ts`), made at the first SACK received. */
+  sackIn: SackInput | null = null;
+  /** Path MTU discovery's state (`pmtu.ts`), made when first needed (an ICMP, a black hole). */
+  mtu: PathMtuState | null = null;
+  // Counters for TCP_INFO (`socket/tcp_info.ts`).
+  /** Segments sent, retransmissions and pure ACKs included (`tcpi_segs_out`). */
+  segsOut = 0;
+  /** Segments sent with data (`tcpi_data_segs_out`). */
+  dataSegsOut = 0;
+  /** Payload bytes sent, retransmissions included (`tcpi_bytes_sent`). */
+  bytesSent = 0;
+  /** Bytes cumulatively acknowledged (`tcpi_bytes_acked`). */
+  bytesAcked = 0;
+  /** Bytes delivered to the peer, SACKed included (`tcpi_delivered`, in bytes). */
+  delivered = 0;
+  /** Clock ms of the last acceptable ACK (`tcpi_last_ack_recv`). */
+  lastAckRcv = 0;
+  /** Delivery-rate samples and send-limit times (TCP_INFO), made when data is first sent or ACKed. */
+  rate: SendRate | null = null;
 
   /** A send side with an SO_SNDBUF of `buf` bytes. */
   constructor(
@@ -261,6 +448,48 @@ export class SendState {
   /** FlightSize: SND.NXT − SND.UNA. */
   get flight(): number {
     return seqDiff(this.nxt, this.una);
+  }
+
+  /** Bytes of sent segments the peer SACKed (RFC 6675 SACKed). */
+  get sackedBytes(): number {
+    const b = this.sb;
+    return b === null ? 0 : b.sackedBytes;
+  }
+
+  /** Bytes of sent, un-SACKed segments deemed lost (RACK, NewReno, RTO). */
+  get lostBytes(): number {
+    const b = this.sb;
+    return b === null ? 0 : b.lostBytes;
+  }
+
+  /** Bytes of retransmissions still in flight. */
+  get retransBytes(): number {
+    const b = this.sb;
+    return b === null ? 0 : b.retransBytes;
+  }
+
+  /** End of the highest SACKed segment, or SND.UNA (RFC 6675 HighACK's counterpart). */
+  get highSack(): number {
+    const b = this.sb;
+    return b === null || seqBefore(b.highSack, this.una) ? this.una : b.highSack;
+  }
+
+  /** The first segment that may wait for a retransmission (a hint, checked before use). */
+  get lostHint(): SkBuff | null {
+    const b = this.sb;
+    return b === null ? null : b.lostHint;
+  }
+
+  /**
+   * RFC 6675 §4 "pipe": bytes believed in the network — sent and not
+   * acknowledged, less what was SACKed or deemed lost, plus retransmissions
+   * in flight (Linux `tcp_packets_in_flight`, in bytes). Equals the flight
+   * when no SACK or loss information exists.
+   */
+  get pipe(): number {
+    const f = seqDiff(this.nxt, this.una);
+    const b = this.sb;
+    return b === null ? f : f - b.sackedBytes - b.lostBytes + b.retransBytes;
   }
 }
 
@@ -298,8 +527,24 @@ export class RecvState {
   ofoBytes = 0;
   /** Bytes received since the last ACK we sent. */
   unacked = 0;
-  /** An ACK is owed (delayed-ACK timer armed). */
+  /** An ACK is owed (delayed-ACK timer armed, or queued for the end of the drain). */
   ackPending = false;
+  /** Queued on the stack's {@link TcpContext.acks} batch: ACK at the end of this drain. */
+  ackNow = false;
+  /** Quick ACKs left (Linux `icsk_ack.quick`): ACK every data segment at once while > 0. */
+  quick = 0;
+  /** Interactive (Linux pingpong): we answered data with data; ACKs wait for a reply to ride on. */
+  pingpong = false;
+  /** Delayed-ACK timeout in ms, 0 until the first data arrives (Linux `icsk_ack.ato`). */
+  ato = 0;
+  /** Clock ms of the last data segment received (Linux `icsk_ack.lrcvtime`). */
+  lastDataRcv = 0;
+  /** Segments received (`tcpi_segs_in`). */
+  segsIn = 0;
+  /** Segments received with data (`tcpi_data_segs_in`). */
+  dataSegsIn = 0;
+  /** Bytes received in order (`tcpi_bytes_received`). */
+  bytesReceived = 0;
   /** Last ACK number we sent (RFC 7323 Last.ACK.sent). */
   lastAckSent = 0;
   /** Clock ms of the last segment received (keepalive idle, user timeout). */
@@ -320,12 +565,53 @@ export class RecvState {
   spaceCopied = 0;
   /** Auto-tuning: when the measurement began (clock ms), -1 before the first read. */
   spaceTime: number = -1;
+  /**
+   * The SACK and D-SACK blocks we report (`sack.ts`), made at the first
+   * out-of-order or duplicate arrival and reused; null until then.
+   */
+  sack: SackReport | null = null;
 
   /** A receive side with an SO_RCVBUF of `buf` bytes. */
   constructor(
     /** SO_RCVBUF (bytes). */
     public buf: number,
   ) {}
+
+  /** SACK blocks to report (0…4). */
+  get numSacks(): number {
+    const r = this.sack;
+    return r === null ? 0 : r.count;
+  }
+
+  /** A D-SACK block is pending for the next ACK (RFC 2883). */
+  get dsack(): boolean {
+    const r = this.sack;
+    return r !== null && r.dsack;
+  }
+}
+
+/**
+ * The SACK blocks a receiver reports (RFC 2018 §4, RFC 2883; Linux
+ * `selective_acks`, `duplicate_sack`): one record per connection that ever
+ * held out-of-order data or saw a duplicate.
+ *
+ * @example
+ * ```ts
+ * import { SackReport } from "./tcb.ts";
+ * new SackReport().count; // 0
+ * ```
+ */
+export class SackReport {
+  /** Blocks, flat `[start, end, …]`, most recently touched first (4 kept). */
+  readonly blocks: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+  /** Blocks in use (0…4). */
+  count = 0;
+  /** A D-SACK block is pending for the next ACK (RFC 2883). */
+  dsack = false;
+  /** Start of the pending D-SACK block. */
+  dsackStart = 0;
+  /** End of the pending D-SACK block. */
+  dsackEnd = 0;
 }
 
 /**
@@ -349,6 +635,8 @@ export class RttState {
   seq: number = -1;
   /** When the timed segment was sent. */
   time = 0;
+  /** The RTT sample the last ACK gave (ms), or -1 (for congestion control, HyStart++). */
+  lastSample: number = -1;
 
   /** An estimator whose RTO starts at `rto` ms. */
   constructor(
@@ -432,6 +720,10 @@ export class SocketSettings {
   ttl: number = -1;
   /** IP_TOS / DSCP for this connection's segments, ECN bits clear (MUST-48). */
   tos = 0;
+  /** TCP_ECN: -1 = the stack's `ecn`, else 0 / 1 / 2 (`TcpConfig.ecn`). */
+  ecn: number = -1;
+  /** IP_MTU_DISCOVER: 0 DONT, 1 WANT (default, as Linux for TCP), 2 DO, 3 PROBE. */
+  pmtudisc = 1;
 
   /** The stack's defaults. */
   constructor(c: Readonly<TcpConfig>) {
@@ -455,6 +747,8 @@ export class SocketSettings {
     this.userMss = o.userMss;
     this.ttl = o.ttl;
     this.tos = o.tos;
+    this.ecn = o.ecn;
+    this.pmtudisc = o.pmtudisc;
   }
 }
 
@@ -502,6 +796,25 @@ export class ListenState {
 }
 
 /**
+ * {@link Tcb.ecn}'s bits: ECN's whole per-connection state is one small
+ * integer on the TCB, whatever the connection does.
+ *
+ * @example
+ * ```ts
+ * import { TcbEcn } from "./tcb.ts";
+ * TcbEcn.OK | TcbEcn.CE; // 3: negotiated, a CE mark awaits the sender's CWR
+ * ```
+ */
+export const TcbEcn = {
+  /** Negotiated (RFC 3168 §6.1.1). */
+  OK: 1,
+  /** A CE mark arrived: every ACK carries ECE until the sender's CWR (§6.1.3). */
+  CE: 2,
+  /** The next new data segment carries CWR (§6.1.2: cwnd was reduced for an ECE). */
+  CWR: 4,
+} as const;
+
+/**
  * A TCP connection's control block. Created by the protocol
  * (`TcpProtocol.socket()`, passive opens); the user holds it through a
  * `TcpSock`.
@@ -544,6 +857,8 @@ export class Tcb implements TcpTableEntry {
   tsOk = false;
   /** SACK-permitted negotiated. */
   sackOk = false;
+  /** ECN (RFC 3168; `ecn.ts`): {@link TcbEcn} bits, 0 when not negotiated. */
+  ecn = 0;
   /** Random per-connection timestamp offset (T7). */
   tsOffset = 0;
   /** TS.Recent (RFC 7323) or -1 when none. */
@@ -622,6 +937,15 @@ export class Tcb implements TcpTableEntry {
       this.optOwned = true;
     }
     return this.opt;
+  }
+
+  /** ECN negotiated (RFC 3168 §6.1.1): our data carries ECT(0), ECE/CWR are live. */
+  get ecnOk(): boolean {
+    return (this.ecn & TcbEcn.OK) !== 0;
+  }
+
+  set ecnOk(on: boolean) {
+    this.ecn = on ? this.ecn | TcbEcn.OK : 0;
   }
 
   /** True in TIME-WAIT (the tables treat the entry as a 4-tuple guard). */

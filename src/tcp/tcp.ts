@@ -115,21 +115,29 @@ import { IcmpType, IcmpUnreachableCode } from "../wire/icmp.ts";
 import type { Ipv4Repr } from "../wire/ipv4.ts";
 import { parseTcpInto, TcpField, TcpFlags, TcpParseScratch } from "../wire/tcp.ts";
 import type { CongestionControl } from "./congestion/cc.ts";
-import { NEW_RENO } from "./congestion/reno.ts";
+import { CONGESTION_ALGORITHMS, congestionByName } from "./congestion/registry.ts";
 import { DEFAULT_TCP_CONFIG, type IsnSource, type TcpConfig } from "./config.ts";
 import { defaultTcpMemLimits, type TcpMemLimits, TcpMemory } from "./mem.ts";
 import { PressureScan } from "./pressure.ts";
 import { tcpRcv, timeWaitAcceptsSyn } from "./input.ts";
 import { purgeWrite, tcpDone, tcpFail } from "./lifecycle.ts";
-import { sendResetFor } from "./output.ts";
+import { flushAcks, sendResetFor } from "./output.ts";
 import { rcvListen } from "./passive.ts";
 import { purgeReceive } from "./rcv_queue.ts";
+import { pmtuFragNeeded } from "./recovery.ts";
 import { SegmentScratch } from "./scratch.ts";
 import { TcpSock } from "./sock.ts";
 import { seqAdd, seqInWindow, TcpState } from "./state.ts";
 import { SynCookies } from "./syncookies.ts";
 import type { TcpTables } from "./tables.ts";
-import { SocketSettings, type Tcb, type TcpContext, type TcpTraceEvent, WakeBatch } from "./tcb.ts";
+import {
+  AckBatch,
+  SocketSettings,
+  type Tcb,
+  type TcpContext,
+  type TcpTraceEvent,
+  WakeBatch,
+} from "./tcb.ts";
 import { newTcb } from "./timeouts.ts";
 import { clearAllTimers } from "./timers.ts";
 
@@ -150,7 +158,7 @@ export type TcpProtocolOptions =
   & {
     /** Overrides of {@link DEFAULT_TCP_CONFIG}. */
     config?: Partial<TcpConfig>;
-    /** Congestion control for new connections (default NewReno). */
+    /** Congestion control for new connections (default: `config.congestion`, CUBIC). */
     cc?: CongestionControl;
     /** SYN cookie secrets (default: drawn from a fixed seed; the Stack passes its random source). */
     cookies?: SynCookies;
@@ -183,6 +191,14 @@ export class TcpProtocol implements InetProtocol {
   /** Create the protocol (the Stack does this and registers it as IP protocol 6). */
   constructor(o: TcpProtocolOptions) {
     const config = { ...DEFAULT_TCP_CONFIG, ...o.config };
+    const cc = o.cc ?? congestionByName(config.congestion);
+    if (cc === null) {
+      throw new RangeError(
+        `TCP congestion control "${config.congestion}" is unknown (have: ${
+          [...CONGESTION_ALGORITHMS.keys()].join(", ")
+        })`,
+      );
+    }
     this.ctx = {
       clock: o.clock,
       ipv4: o.ipv4,
@@ -196,7 +212,8 @@ export class TcpProtocol implements InetProtocol {
       stats: o.stats,
       drops: o.drops,
       config,
-      cc: o.cc ?? NEW_RENO,
+      cc,
+      acks: new AckBatch(),
       socks: new Set(),
       scratch: new SegmentScratch(),
       trace: null,
@@ -207,6 +224,8 @@ export class TcpProtocol implements InetProtocol {
       defaultOpts: new SocketSettings(config),
     };
     this.#scan = new PressureScan(this.ctx);
+    const acks = this.ctx.acks;
+    acks.run = () => flushAcks(acks);
   }
 
   /** TCP's memory account: bytes charged, the `tcp_mem` marks, pressure, counters. */
@@ -343,7 +362,7 @@ export class TcpProtocol implements InetProtocol {
         // is separate from the user's socket. The SYN goes on to the listener.
         tcpDone(sk);
       } else {
-        tcpRcv(sk, skb, th);
+        tcpRcv(sk, skb, th, ip.tos & 3);
         return;
       }
     }
@@ -372,17 +391,34 @@ export class TcpProtocol implements InetProtocol {
     const seq = get32(u8, off + TcpField.SEQ);
     const sk = this.ctx.tables.lookupEstablished(q.src, sport, q.dst, dport);
     if (sk === null || sk.state === TcpState.TIME_WAIT) return;
-    // RFC 5927 §4.1: act only if the quoted sequence number is in flight.
-    if (!seqInWindow(seq, sk.snd.una, seqAdd(sk.snd.max, 1))) {
+    // RFC 5927 §4.1: act only if SND.UNA ≤ SEG.SEQ < SND.NXT (the quoted
+    // segment is in flight; SND.MAX is the highest sent, SND.NXT may have
+    // retreated).
+    if (!seqInWindow(seq, sk.snd.una, sk.snd.max)) {
       this.ctx.drops.count("tcp.icmp_out_of_window");
       return;
     }
     // MUST-55: source quench and the rest are ignored (errno 0).
     if (e.errno === 0) return;
-    // Fragmentation needed: we never set DF (no PMTU discovery yet).
-    if (e.type === IcmpType.DEST_UNREACHABLE && e.code === IcmpUnreachableCode.FRAG_NEEDED) return;
+    // Fragmentation needed (RFC 1191): a smaller path MTU.
+    if (e.type === IcmpType.DEST_UNREACHABLE && e.code === IcmpUnreachableCode.FRAG_NEEDED) {
+      if (sk.state !== TcpState.SYN_SENT && sk.state !== TcpState.LISTEN) {
+        pmtuFragNeeded(sk, e.nextHopMtu, q.totalLength);
+      }
+      return;
+    }
     // MUST-56: soft errors never abort; a fatal one aborts a connection attempt.
     if (e.fatal && (sk.state === TcpState.SYN_SENT || sk.state === TcpState.SYN_RECEIVED)) {
+      tcpFail(sk, e.errno);
+      return;
+    }
+    // Our own host reporting that the next hop never answered ARP (the
+    // neighbour layer's failure, sent to ourselves as host unreachable) is
+    // not a router's transient advice: a connection attempt gives up at once
+    // with EHOSTUNREACH, as Linux does (`ipv4_link_failure` → `tcp_v4_err` in
+    // SYN-SENT), instead of retrying its SYN for minutes. Errors from the
+    // network stay soft (MUST-56).
+    if (sk.state === TcpState.SYN_SENT && this.ctx.ipv4.isLocal(e.from)) {
       tcpFail(sk, e.errno);
       return;
     }

@@ -27,8 +27,9 @@ import { zoneOf } from "./family.ts";
 import { tcpRcv, timeWaitAcceptsSyn } from "./input.ts";
 import { tcpDone, tcpFail } from "./lifecycle.ts";
 import { syncMss } from "./options.ts";
-import { Nagle, sendResetFor, writeXmit } from "./output.ts";
+import { sendResetFor } from "./output.ts";
 import { rcvListen } from "./passive.ts";
+import { shrinkMss } from "./recovery.ts";
 import { seqAdd, seqInWindow, TcpState } from "./state.ts";
 import type { Tcb, TcpContext } from "./tcb.ts";
 import { isBareSyn } from "./tcp.ts";
@@ -105,7 +106,8 @@ export class Tcp6 implements Inet6Protocol {
         // RFC 6191 / MAY-2, as over IPv4 (`tcp.ts`).
         tcpDone(sk);
       } else {
-        tcpRcv(sk, skb, th);
+        // RFC 3168 §5: the ECN field is the traffic class's low 2 bits.
+        tcpRcv(sk, skb, th, ip.trafficClass & 3);
         return;
       }
     }
@@ -169,6 +171,9 @@ export class Tcp6 implements Inet6Protocol {
  * from it and, if segments in flight are now too large, send them again in
  * the new size at once without a congestion response — they were lost to
  * the MTU, not to congestion (Linux `tcp_simple_retransmit`; RFC 8201 §5.2).
+ * The same path as IPv4's RFC 1191 (`recovery.ts` `shrinkMss`): the
+ * oversized segments are marked lost on the SACK scoreboard and resent
+ * first, cut to the new MSS.
  *
  * @example
  * ```ts
@@ -178,14 +183,9 @@ export class Tcp6 implements Inet6Protocol {
 export function mtuReduced(sk: Tcb): void {
   const s = sk.state;
   if (s === TcpState.LISTEN || s === TcpState.CLOSED || s === TcpState.SYN_SENT) return;
-  const snd = sk.snd;
-  const before = snd.mss;
-  syncMss(sk);
-  if (snd.mss >= before || s === TcpState.SYN_RECEIVED) return;
-  if (snd.nxt !== snd.una) {
-    sk.rtt.seq = -1; // Karn: no RTT sample from segments sent twice
-    snd.nxt = snd.una;
-    snd.head = snd.queue.head;
-    writeXmit(sk, Nagle.PUSH);
+  if (s === TcpState.SYN_RECEIVED) {
+    syncMss(sk);
+    return;
   }
+  shrinkMss(sk);
 }

@@ -16,9 +16,11 @@ import { TcpFlags } from "../wire/tcp.ts";
 import { TimerKind } from "./config.ts";
 import { dropRequest, tcpDone, tcpFail } from "./lifecycle.ts";
 import { Nagle, retransmitHead, sendAck, sendProbe, writeWakeup, writeXmit } from "./output.ts";
+import { BLACK_HOLE_RETRIES, mtupBlackHole } from "./pmtu.ts";
+import { enterLoss, reoTimeout, tlpFire } from "./recovery.ts";
 import { TcpState } from "./state.ts";
 import { Tcb, type TcpContext } from "./tcb.ts";
-import { armKeep, armRtx, probeDelay, rearmTimers } from "./timers.ts";
+import { armKeep, armRtx, probeDelay, rearmTimers, rtoClampedToUserTimeout } from "./timers.ts";
 
 /**
  * A new CLOSED TCB with its timer callbacks bound (the only way TCBs are made).
@@ -52,6 +54,8 @@ function timerExpired(sk: Tcb): void {
     t.rtxDeadline = Infinity;
     if (kind === TimerKind.PROBE) probeTimer(sk);
     else if (kind === TimerKind.RETRANS) retransmitTimer(sk);
+    else if (kind === TimerKind.LOSS_PROBE) tlpFire(sk);
+    else if (kind === TimerKind.REO) reoTimeout(sk);
   }
   if (t.keepDeadline <= now) {
     t.keepDeadline = Infinity;
@@ -62,7 +66,11 @@ function timerExpired(sk: Tcb): void {
 
 /** Delayed-ACK slot fired (`tcp_delack_timer`). */
 function delackExpired(sk: Tcb): void {
-  if (!sk.rcv.ackPending) return;
+  const rcv = sk.rcv;
+  if (!rcv.ackPending) return;
+  // The ACK waited for a reply that did not come: stop treating the
+  // connection as interactive (Linux tcp_delack_timer_handler).
+  rcv.pingpong = false;
   sk.ctx.stats.delayedAcks++;
   sendAck(sk);
 }
@@ -95,7 +103,6 @@ function retransmitTimer(sk: Tcb): void {
   const st = ctx.stats;
   const cfg = ctx.config;
   const rtt = sk.rtt;
-  const cong = sk.cong;
   const now = ctx.clock.now();
   const syn = sk.state === TcpState.SYN_SENT || sk.state === TcpState.SYN_RECEIVED;
   st.timeouts++;
@@ -108,30 +115,38 @@ function retransmitTimer(sk: Tcb): void {
     st.abortOnTimeout++;
     return tcpFail(sk, sk.softErr !== 0 ? sk.softErr : Errno.ETIMEDOUT);
   }
-  if (syn) {
+  if (syn || (head.tcpFlags & TcpFlags.SYN) !== 0) {
     st.synRetrans++;
+    // RFC 3168 §6.1.1.1: a SYN that went unanswered may have been dropped
+    // for its ECN-setup flags; retransmit it without them (Linux
+    // tcp_ecn_clear_syn).
+    if ((head.tcpFlags & TcpFlags.ACK) === 0) head.tcpFlags &= ~(TcpFlags.ECE | TcpFlags.CWR);
     retransmitHead(sk);
+  } else if (snd.wnd === 0) {
+    // MUST-34/35: the peer shrank its window to zero under data in flight.
+    // That data is deemed lost; the window is probed as usual (persist,
+    // MUST-37: never given up while probes are answered) and the data is
+    // resent once it opens.
+    enterLoss(sk);
+    rtt.seq = -1;
+    armRtx(sk, TimerKind.PROBE, probeDelay(sk));
+    return;
   } else {
+    // RFC 4821 §6.1: timeouts in a row may be a PMTU black hole.
+    if (snd.retransmits >= BLACK_HOLE_RETRIES) mtupBlackHole(sk);
     // RFC 5681 §3.1 / C4, RFC 6582 §3.2 step 4: a timeout ends recovery,
-    // halves ssthresh (once per loss episode) and restarts from 1 SMSS.
-    if (rtt.backoff === 0) cong.ssthresh = cong.algorithm.ssthresh(sk);
-    cong.algorithm.onRto(sk);
-    cong.inRecovery = false;
-    cong.dupAcks = 0;
-    cong.recover = snd.max;
+    // takes ssthresh (once per loss episode) and restarts from 1 SMSS;
+    // everything unSACKed in flight is deemed lost and resent as slow start
+    // grows cwnd (`recovery.ts` enterLoss; F-RTO may find it spurious).
+    enterLoss(sk);
     rtt.seq = -1; // Karn
-    // Go back N: everything after SND.UNA is resent as cwnd allows (the
-    // receiver keeps what it already has out of order).
-    snd.nxt = snd.una;
-    snd.head = head;
-    if ((head.tcpFlags & TcpFlags.SYN) !== 0) retransmitHead(sk);
-    else writeXmit(sk, Nagle.PUSH);
+    writeXmit(sk, Nagle.PUSH);
   }
   snd.retransmits++;
   rtt.backoff++;
   // R6 / MUST-19: back off exponentially up to the ceiling.
   rtt.rto = Math.min(rtt.rto * 2, cfg.rtoMax);
-  if (snd.nxt !== snd.una) armRtx(sk, TimerKind.RETRANS, rtt.rto);
+  if (snd.nxt !== snd.una) armRtx(sk, TimerKind.RETRANS, rtoClampedToUserTimeout(sk));
   // MUST-34: a window that shrank to zero leaves nothing in flight — probe it.
   else if (sk.timers.rtxKind === TimerKind.NONE) armRtx(sk, TimerKind.PROBE, probeDelay(sk));
 }
@@ -139,7 +154,9 @@ function retransmitTimer(sk: Tcb): void {
 /** Persist timer (`tcp_probe_timer`): probe a zero window, backing off (SHLD-30). */
 function probeTimer(sk: Tcb): void {
   const snd = sk.snd;
-  if (snd.head === null || snd.nxt !== snd.una) return;
+  // Probe while data waits for a window: unsent data with nothing in flight,
+  // or data in flight behind a window that shrank to zero (MUST-34).
+  if (snd.nxt !== snd.una ? snd.wnd !== 0 : snd.head === null) return;
   const ctx = sk.ctx;
   const t = sk.timers;
   // MUST-37: keep probing as long as the peer answers; only a user timeout ends it.
@@ -178,7 +195,10 @@ function keepaliveTimer(sk: Tcb): void {
   if (snd.nxt !== snd.una || snd.head !== null) return armKeep(sk, opt.keepIdle);
   const idle = now - sk.rcv.lastRcv;
   if (idle < opt.keepIdle && t.probesOut === 0) return armKeep(sk, opt.keepIdle - idle);
-  if (t.probesOut >= opt.keepCnt) {
+  // With TCP_USER_TIMEOUT the probes end when it runs out, not after
+  // TCP_KEEPCNT probes (Linux tcp_keepalive_timer).
+  const ut = opt.userTimeout;
+  if (ut > 0 ? t.probesOut > 0 && idle >= ut : t.probesOut >= opt.keepCnt) {
     sk.ctx.stats.abortOnTimeout++;
     return tcpFail(sk, Errno.ETIMEDOUT);
   }

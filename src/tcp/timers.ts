@@ -84,6 +84,7 @@ export function armDelack(sk: Tcb): void {
  */
 export function clearDelack(sk: Tcb): void {
   sk.rcv.ackPending = false;
+  sk.rcv.ackNow = false;
   sk.timers.delackDeadline = Infinity;
 }
 
@@ -155,6 +156,26 @@ export function resetKeepalive(sk: Tcb): void {
   if (!sk.opt.keepalive || (s !== TcpState.ESTABLISHED && s !== TcpState.CLOSE_WAIT)) return;
   sk.timers.probesOut = 0;
   armKeep(sk, sk.opt.keepIdle);
+}
+
+/**
+ * The delay to re-arm the retransmission timer with after a timeout: the
+ * backed-off RTO, but never past the moment TCP_USER_TIMEOUT runs out,
+ * counted from the first transmission of the oldest unacknowledged segment
+ * (Linux `tcp_clamp_rto_to_user_timeout`), so the connection is given up
+ * when the user timeout says, not at the next backed-off RTO (≥ 1 ms).
+ *
+ * @example
+ * ```ts
+ * // armRtx(tcb, TimerKind.RETRANS, rtoClampedToUserTimeout(tcb));
+ * ```
+ */
+export function rtoClampedToUserTimeout(sk: Tcb): number {
+  const rto = sk.rtt.rto;
+  const ut = sk.opt.userTimeout;
+  if (ut <= 0) return rto;
+  const remaining = sk.snd.retransStamp + ut - sk.ctx.clock.now();
+  return remaining <= 0 ? 1 : Math.min(rto, remaining);
 }
 
 /**

@@ -13,7 +13,8 @@ import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import type { TcpOptions } from "../wire/tcp_options.ts";
 import { tcpReset, tcpResetChild } from "./lifecycle.ts";
 import { sendChallengeAck, sendOowAck } from "./output.ts";
-import { seqAdd, seqInWindow, TcpState } from "./state.ts";
+import { dsackSet } from "./sack.ts";
+import { seqAdd, seqAfter, seqBefore, seqInWindow, TcpState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 import { receiveWindow } from "./window.ts";
 
@@ -78,6 +79,17 @@ export function pawsReject(sk: Tcb, o: TcpOptions): boolean {
 }
 
 /**
+ * A segment [seq, end) that starts below RCV.NXT and is answered with a
+ * duplicate ACK: report the part we already had as a D-SACK block (RFC 2883
+ * §4; Linux `tcp_send_dupack`).
+ */
+function dsackOld(sk: Tcb, seq: number, end: number): void {
+  const rcv = sk.rcv;
+  if (!sk.sackOk || !sk.ctx.config.dsack || end === seq || !seqBefore(seq, rcv.nxt)) return;
+  dsackSet(rcv, seq, seqAfter(end, rcv.nxt) ? rcv.nxt : end);
+}
+
+/**
  * RFC 9293 §3.10.7.4 first (sequence number, with RFC 7323 T2/T5 ahead of
  * it), second (RST) and fourth (SYN) for a segment whose `skb.endSeq` is
  * set. Sends whatever ACK, challenge ACK or RST processing these steps call
@@ -104,6 +116,7 @@ export function validateIncoming(sk: Tcb, skb: SkBuff, th: TcpRepr): Incoming {
     // T5 PAWS: ACK and drop an old duplicate (a RST is exempt).
     if (pawsReject(sk, o)) {
       ctx.stats.pawsRejected++;
+      dsackOld(sk, seq, skb.endSeq);
       // KI-2: the dupACK is rate-limited (Linux tcp_oow_rate_limited).
       sendOowAck(sk, segLen, (flags & TcpFlags.SYN) !== 0);
       return Incoming.DROP;
@@ -126,7 +139,10 @@ export function validateIncoming(sk: Tcb, skb: SkBuff, th: TcpRepr): Incoming {
         // tcp_validate_incoming → syn_challenge), not a plain ACK.
         sendChallengeAck(sk);
       } else if (!(flags & TcpFlags.RST)) {
-        // KI-2: rate-limited dupACK (Linux tcp_oow_rate_limited).
+        // KI-2: rate-limited dupACK (Linux tcp_oow_rate_limited); a
+        // retransmission of data we have is reported as a D-SACK block
+        // (RFC 2883 §4, Linux tcp_send_dupack).
+        dsackOld(sk, seq, skb.endSeq);
         sendOowAck(sk, segLen, false);
       }
       ctx.drops.count("tcp.out_of_window");

@@ -110,6 +110,8 @@ export class RawPeer {
     skb.networkHeader = at;
     const ip = { src, dst, protocol: 6 } as unknown as Ipv4Repr;
     this.p.b.tcp.rcv(skb, ip, undefined as unknown as Iface);
+    // The end of a receive drain: ACKs owed for this segment go out now.
+    this.p.clock.flush();
   }
 
   /** Segments sent since the last call. */

@@ -304,6 +304,8 @@ class Mutator {
     // that is an in-window TSval injection which wedges any RFC 7323 stack.
     if (o.tsVal !== null && ts0 !== null && diff(o.tsVal, ts0) > 200) o.tsVal = ts0;
     if (!far && o.tsVal !== null && ts0 === null) o.tsVal = null;
+    // A template's own SACK blocks plus added options may not fit: drop them.
+    if (tcpHeaderLength(o) > 60) o.sackBlocks = null;
     const urgent = ri(r, 4) === 0 ? r.nextU32() & 0xffff : 0;
     if (urgent !== 0) flags |= ri(r, 2) ? 0x20 : 0;
 

@@ -217,6 +217,8 @@ function dead(s: State, t = "+0"): string {
 }
 
 const ACK = (s: State) => `> . ${s.snd}:${s.snd}(0) ack ${s.rcv}`;
+/** The D-SACK option reporting a duplicate [l, r) (the matrix peer offered SACK). */
+const dsack = (l: number, r: number) => ` <nop,nop,sack ${l}:${r}>`;
 const CHALLENGE = (s: State) => `+0    ${ACK(s)}  // challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT>\n`;
 
 type Gen = (s: State) => Cell | null;
@@ -385,11 +387,16 @@ const CLASSES: Record<string, Gen> = {
   "seq-below-window"(s) {
     if (s.kind === "listen" || s.kind === "synsent" || s.kind === "closed") return null;
     const seq = w(s.rcv - 1000);
+    const tw = s.kind === "timewait";
     return {
       ids: "§3.10.7.4",
-      why:
-        `${s.name} + old duplicate (SEG.SEQ+LEN < RCV.NXT) → ACK <SEQ=SND.NXT><ACK=RCV.NXT>, dropped`,
-      lines: `+0    < P. ${seq}:${w(seq + 10)}(10) ack ${s.una} win 512\n+0    ${ACK(s)}\n` +
+      why: `${s.name} + old duplicate (SEG.SEQ+LEN < RCV.NXT) → ACK <SEQ=SND.NXT><ACK=RCV.NXT>${
+        // TIME-WAIT answers without SACK blocks (Linux tcp_v4_timewait_ack).
+        tw ? "" : " with a D-SACK block for it (RFC 2883 §4)"}, dropped`,
+      lines:
+        `+0    < P. ${seq}:${w(seq + 10)}(10) ack ${s.una} win 512\n+0    ${ACK(s)}${
+          tw ? "" : dsack(seq, w(seq + 10))
+        }\n` +
         alive(s),
     };
   },
@@ -632,8 +639,10 @@ const CLASSES: Record<string, Gen> = {
         if (!s.takesData) {
           return {
             ids: "§3.10.7.4",
-            why: `${s.name} + retransmitted FIN → ACKed (old sequence), state unchanged`,
-            lines: `+0    < F. 1:1(0) ack ${s.una} win 512\n+0    ${ACK(s)}\n` + alive(s),
+            why:
+              `${s.name} + retransmitted FIN → ACKed (old sequence) with a D-SACK block for it (RFC 2883 §4), state unchanged`,
+            lines: `+0    < F. 1:1(0) ack ${s.una} win 512\n+0    ${ACK(s)}${dsack(1, 2)}\n` +
+              alive(s),
           };
         }
         const next = s.id === "established"
@@ -723,7 +732,7 @@ function dataCell(s: State, flags: string, what: string, urg: string): Cell | nu
       const fd = s.kind === "synrcvd-p" ? 4 : 3;
       const ackLine = fin
         ? `+0    > . 1:1(0) ack 12\n`
-        : `+.04  > . 1:1(0) ack 11  // delayed ACK (MUST-40: < 500 ms)\n`;
+        : `+0    > . 1:1(0) ack 11  // first data: quick ACK (Linux tcp_incr_quickack)\n`;
       return {
         ids: ids + " §3.10.7.4",
         why: `${s.name} + ${what} acking our SYN → ESTABLISHED${
@@ -752,7 +761,7 @@ function dataCell(s: State, flags: string, what: string, urg: string): Cell | nu
       const after = { ...s, rcv: s.rcv + 10 + (fin ? 1 : 0) };
       const ackLine = fin
         ? `+0    ${ACK(after)}\n`
-        : `+.04  ${ACK(after)}  // delayed ACK (MUST-40: < 500 ms)\n`;
+        : `+0    ${ACK(after)}  // first data: quick ACK (Linux tcp_incr_quickack)\n`;
       const next = fin
         ? ` → ${
           s.id === "established" ? "CLOSE-WAIT" : s.id === "fin-wait-1" ? "CLOSING" : "TIME-WAIT"

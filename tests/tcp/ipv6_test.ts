@@ -159,6 +159,12 @@ test("RFC 8201 §5.2: Packet Too Big quoting a segment in flight lowers the MSS 
   assert.is(await sha256(all), await sha256(data));
   const big = cap.frames.filter((f) => f.upper === 6 && f.bytes.length - 14 > 1280);
   assert.is(big.length, 0, "no segment larger than the new path MTU");
+  // The oversized segments went through the SACK scoreboard (marked lost,
+  // resent): its accounting is back to zero once everything is acknowledged.
+  p.clock.runUntil(() => client.tcb.snd.una === client.tcb.snd.nxt, 60_000);
+  assert.is(client.tcb.snd.lostBytes, 0);
+  assert.is(client.tcb.snd.retransBytes, 0);
+  assert.is(client.tcb.snd.sackedBytes, 0);
   client.close();
   server.close();
   listener.close();

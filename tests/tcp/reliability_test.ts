@@ -175,30 +175,44 @@ test("MUST-20/21: TCP_USER_TIMEOUT ends a connection whose data is never acknowl
   await p.close();
 });
 
-test("MUST-40 / SHLD-19: one segment is ACKed after the delayed-ACK timeout (< 500 ms); every second full-size segment at once; out-of-order at once (C6)", async () => {
+test("MUST-40 / SHLD-19: the first data is ACKed at once (quick ACK); later one segment after the delayed-ACK timeout (< 500 ms); every second full-size segment at once; out-of-order at once (C6)", async () => {
   const p = pair({ seed: 27 });
   const { peer, sk, peerSeq, ourSeq } = rawAccept(p);
   peer.take();
   const seg = new Uint8Array(1460);
-  peer.inject({ seq: peerSeq, ack: ourSeq, flags: TcpFlags.ACK, payload: seg });
+  // Linux tcp_incr_quickack: the first data of a connection is ACKed at once.
+  peer.inject({ seq: peerSeq, ack: ourSeq, flags: TcpFlags.ACK, payload: seg.subarray(0, 10) });
+  let [a] = peer.take();
+  assert.is(a!.ack, peerSeq + 10, "quick ACK");
+  // Answering makes the connection interactive: ACKs now wait (pingpong).
+  sk.send(new Uint8Array(1));
+  peer.take();
+  peer.inject({ seq: peerSeq + 10, ack: ourSeq + 1, flags: TcpFlags.ACK, payload: seg });
   assert.is(peer.out.length, 0);
   p.clock.advance(40);
-  let [a] = peer.take();
-  assert.is(a!.ack, peerSeq + 1460);
-  peer.inject({ seq: peerSeq + 1460, ack: ourSeq, flags: TcpFlags.ACK, payload: seg });
+  [a] = peer.take();
+  assert.is(a!.ack, peerSeq + 10 + 1460, "delayed ACK after 40 ms");
+  // The delayed ACK ended the interactive mode; answer again to re-enter it.
+  const base = peerSeq + 10 - 1460;
+  peer.inject({ seq: base + 2 * 1460, ack: ourSeq + 1, flags: TcpFlags.ACK, payload: seg });
+  [a] = peer.take();
+  assert.is(a!.ack, base + 3 * 1460, "quick ACKs are left: at once");
+  sk.send(new Uint8Array(1));
+  peer.take();
+  peer.inject({ seq: base + 3 * 1460, ack: ourSeq + 2, flags: TcpFlags.ACK, payload: seg });
   assert.is(peer.out.length, 0);
-  peer.inject({ seq: peerSeq + 2920, ack: ourSeq, flags: TcpFlags.ACK, payload: seg });
+  peer.inject({ seq: base + 4 * 1460, ack: ourSeq + 2, flags: TcpFlags.ACK, payload: seg });
   [a] = peer.take();
-  assert.is(a!.ack, peerSeq + 3 * 1460, "second full-size segment: ACK now");
+  assert.is(a!.ack, base + 5 * 1460, "second full-size segment: ACK now");
   // A hole: immediate duplicate ACK.
-  peer.inject({ seq: peerSeq + 4 * 1460, ack: ourSeq, flags: TcpFlags.ACK, payload: seg });
+  peer.inject({ seq: base + 6 * 1460, ack: ourSeq + 2, flags: TcpFlags.ACK, payload: seg });
   [a] = peer.take();
-  assert.is(a!.ack, peerSeq + 3 * 1460);
+  assert.is(a!.ack, base + 5 * 1460);
   // Filling it: immediate ACK covering both.
-  peer.inject({ seq: peerSeq + 3 * 1460, ack: ourSeq, flags: TcpFlags.ACK, payload: seg });
+  peer.inject({ seq: base + 5 * 1460, ack: ourSeq + 2, flags: TcpFlags.ACK, payload: seg });
   [a] = peer.take();
-  assert.is(a!.ack, peerSeq + 5 * 1460);
-  assert.is(sk.tcb.rcv.queued, 5 * 1460);
+  assert.is(a!.ack, base + 7 * 1460);
+  assert.is(sk.tcb.rcv.queued, 10 + 6 * 1460);
   assert.is(sk.tcb.rcv.ofoTable, 0, "range table released when the queue empties");
   sk.abort();
   await p.close();
@@ -379,5 +393,31 @@ test("issue 15 §6 (Linux sk_dst_confirm): ACKs that advance SND.UNA keep the ne
   assert.ok(p.b.stats.arp.requestsSent > 0);
   for (const s of [client, server, listener]) s.close();
   p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 600_000);
+  await p.close();
+});
+
+test("MUST-58/59 (issue 9): the segments one receive drain delivers are answered by one ACK, sent after all of them were processed", async () => {
+  const p = pair({ seed: 28, impair: { delay: 5 } });
+  const { client, server } = connectPair(p);
+  p.clock.runUntilIdle(1000);
+  let acks = 0;
+  let lastAck = 0;
+  p.devB.addTap((dir, u8, off, len) => {
+    // Ethernet 14 + IPv4 20: a TCP segment from B with no payload is a pure ACK.
+    if (dir !== "tx" || len !== 14 + 20 + 32) return;
+    acks++;
+    lastAck = new DataView(u8.buffer, u8.byteOffset).getUint32(off + 14 + 20 + 8);
+  });
+  client.setOption("TCP_NODELAY", 1);
+  const data = new Uint8Array(10 * 1000);
+  assert.is(client.send(data), data.length);
+  const end = (client.tcb.snd.nxt) >>> 0;
+  // All ten segments (IW10) were sent back to back: they reach B together.
+  p.clock.runUntil(() => server.tcb.rcv.queued === data.length, 1000);
+  p.clock.flush();
+  assert.is(acks, 1, `${acks} ACKs for one drain`);
+  assert.is(lastAck, end, "the ACK covers every segment of the drain");
+  client.abort();
+  server.abort();
   await p.close();
 });

@@ -40,7 +40,98 @@ export const INITIAL_WINDOW_SEGMENTS = 10;
 export const ABC_LIMIT = 2;
 
 /**
- * A connection's congestion state (RFC 5681 §3, RFC 6582): data only.
+ * Congestion states, as Linux's `tcp_ca_state`: what the sender is doing
+ * about congestion and loss.
+ *
+ * @example
+ * ```ts
+ * import { CaState } from "./cc.ts";
+ * CaState.RECOVERY; // 3: fast recovery (RFC 6675 / PRR)
+ * ```
+ */
+export const CaState = {
+  /** Nothing wrong. */
+  OPEN: 0,
+  /** Duplicate ACKs or SACKs seen, no loss decided yet. */
+  DISORDER: 1,
+  /** cwnd reduced for an ECN echo (RFC 3168 §6.1.2) or a TLP-repaired loss, without retransmitting. */
+  CWR: 2,
+  /** Fast recovery (RFC 6675 with PRR, RFC 6937; NewReno RFC 6582 without SACK). */
+  RECOVERY: 3,
+  /** After a retransmission timeout (RFC 5681 §3.1, F-RTO RFC 5682). */
+  LOSS: 4,
+} as const;
+/** One of {@link CaState}. */
+export type CaState = typeof CaState[keyof typeof CaState];
+
+/**
+ * What loss recovery keeps per connection (RFC 6937 PRR, undo, RFC 8985
+ * RACK and TLP, TCP_INFO's retransmission counts): made on first use
+ * ({@link lossState}: a delivery, a reduction, a probe, a retransmission),
+ * so idle connections carry a null slot instead of seventeen fields.
+ *
+ * @example
+ * ```ts
+ * import { LossState } from "./cc.ts";
+ * new LossState().tlpHighSeq; // -1: no probe outstanding
+ * ```
+ */
+export class LossState {
+  /** cwnd when the current reduction began (undo; PRR's RecoverFS, Linux `prior_cwnd`). */
+  priorCwnd = 0;
+  /** ssthresh before the current reduction (undo). */
+  priorSsthresh = 0;
+  /** Retransmissions of this episode not yet shown spurious by D-SACK (Linux `undo_retrans`), -1 = no undo possible. */
+  undoRetrans: number = -1;
+  /** PRR (RFC 6937): bytes delivered to the receiver since recovery began. */
+  prrDelivered = 0;
+  /** PRR: bytes sent since recovery began. */
+  prrOut = 0;
+  /** RACK (RFC 8985 §6.1): send time of the most recently sent segment delivered. */
+  rackXmitTs = 0;
+  /** RACK: that segment's end sequence number. */
+  rackEndSeq = 0;
+  /** RACK: the RTT of that delivery (ms). */
+  rackRtt = 0;
+  /** RACK: reordering has been observed (RACK.reordering_seen). */
+  rackReorderingSeen = false;
+  /** Times reordering was observed (`tcpi_reord_seen`). */
+  reordSeen = 0;
+  /** RACK: reordering window multiplier (RACK.reo_wnd_mult). */
+  rackReoWndMult = 1;
+  /** RACK: recoveries left before the multiplier resets (RACK.reo_wnd_persist). */
+  rackReoWndPersist = 0;
+  /** RACK: SND.NXT when a D-SACK last grew the window, -1 = none (RACK.dsack_round). */
+  rackDsackRound: number = -1;
+  /** TLP (RFC 8985 §7): SND.NXT when a probe was sent, -1 = no probe outstanding (TLP.end_seq). */
+  tlpHighSeq: number = -1;
+  /** TLP: the probe retransmitted data (TLP.is_retrans). */
+  tlpRetrans = false;
+  /** Retransmitted segments over the connection's life (`tcpi_total_retrans`). */
+  totalRetrans = 0;
+  /** Payload bytes retransmitted (`tcpi_bytes_retrans`). */
+  bytesRetrans = 0;
+}
+
+/**
+ * `cong`'s loss-recovery record, made on first use.
+ *
+ * @example
+ * ```ts
+ * import { CongestionState, lossState } from "./cc.ts";
+ * import { NEW_RENO } from "./reno.ts";
+ * lossState(new CongestionState(NEW_RENO)).rackReoWndMult; // 1
+ * ```
+ */
+export function lossState(cong: CongestionState): LossState {
+  return cong.loss ??= new LossState();
+}
+
+/**
+ * A connection's congestion state (RFC 5681 §3, RFC 6582, RFC 6675, RFC
+ * 6937, RFC 8985): data only. The windows, the loss-recovery episode (PRR
+ * counters, undo information, F-RTO), RACK-TLP's state and the
+ * algorithm's own record ({@link CongestionState.priv}).
  *
  * @example
  * ```ts
@@ -59,10 +150,36 @@ export class CongestionState {
   bytesAcked = 0;
   /** Consecutive duplicate ACKs (RFC 5681 C8). */
   dupAcks = 0;
-  /** In fast recovery (RFC 6582). */
+  /** In fast recovery (RFC 6582 / RFC 6675): `state` is RECOVERY. */
   inRecovery = false;
-  /** RFC 6582 "recover": the highest sequence number sent when recovery began. */
+  /** RFC 6582 "recover" / RFC 6675 RecoveryPoint: the highest sequence number sent when recovery began. */
   recover = 0;
+  /** What the sender is doing about loss ({@link CaState}). */
+  state: CaState = CaState.OPEN;
+  /** End of the current CWR / recovery / loss episode (Linux `high_seq`). */
+  highSeq = 0;
+  /** F-RTO (RFC 5682) in progress after this timeout. */
+  frto = false;
+  /** The last window was limited by cwnd (Linux `is_cwnd_limited`): only then may cwnd grow. */
+  cwndLimited = false;
+  /** Most bytes in flight in the current window (Linux `max_packets_out`). */
+  maxFlight = 0;
+  /** End of the window `maxFlight` / `cwndLimited` describe (Linux `cwnd_usage_seq`). */
+  cwndUsageSeq = 0;
+  /** RACK: the highest end sequence number delivered (RACK.fack). */
+  rackFack = 0;
+  /** Windowed minimum RTT (ms; Infinity until a sample, RACK.min_RTT, `tcpi_min_rtt`). */
+  minRtt: number = Infinity;
+  /** When {@link CongestionState.minRtt} was taken (ms). */
+  minRttStamp = 0;
+  /**
+   * Loss recovery's record (PRR, undo, RACK, TLP), made by the first
+   * delivery, reduction or probe that needs it ({@link lossState}): null on a
+   * connection that never had data acknowledged.
+   */
+  loss: LossState | null = null;
+  /** The algorithm's own per-connection record (CUBIC's, …), made when first needed. */
+  priv: unknown = null;
 
   /** A fresh record driven by `algorithm`. */
   constructor(
@@ -82,6 +199,8 @@ export class CongestionState {
  * const host: CongestionHost = {
  *   cong: new CongestionState(NEW_RENO),
  *   snd: { mss: 1448, una: 0, nxt: 0 },
+ *   rtt: { srtt: 20 },
+ *   now: () => 0,
  * };
  * ```
  */
@@ -90,6 +209,10 @@ export interface CongestionHost {
   readonly cong: CongestionState;
   /** Send sequence space: SMSS and the flight (SND.NXT − SND.UNA). */
   readonly snd: { readonly mss: number; readonly una: number; readonly nxt: number };
+  /** The smoothed RTT in ms (0 before the first sample). */
+  readonly rtt: { readonly srtt: number };
+  /** Current time in ms. */
+  now(): number;
 }
 
 /**
@@ -100,7 +223,12 @@ export interface CongestionHost {
  * ```ts
  * import { CongestionState } from "./cc.ts";
  * import { NEW_RENO } from "./reno.ts";
- * const host = { cong: new CongestionState(NEW_RENO), snd: { mss: 1460, una: 0, nxt: 0 } };
+ * const host = {
+ *   cong: new CongestionState(NEW_RENO),
+ *   snd: { mss: 1460, una: 0, nxt: 0 },
+ *   rtt: { srtt: 20 },
+ *   now: () => 0,
+ * };
  * NEW_RENO.init(host);
  * NEW_RENO.congAvoid(host, 1460); // slow start: cwnd 16060
  * ```
@@ -122,6 +250,17 @@ export interface CongestionControl {
   congAvoid(c: CongestionHost, acked: number, superAcked?: number): void;
   /** Called on RTO expiry after `ssthresh` was taken: collapse cwnd (C4). */
   onRto(c: CongestionHost): void;
+  /**
+   * Every ACK that acknowledged or SACKed `acked` new bytes, with the RTT
+   * sample it gave (ms, or -1): before `congAvoid` (Linux `pkts_acked`;
+   * HyStart++ watches the delay here).
+   */
+  pktsAcked?(c: CongestionHost, acked: number, rtt: number): void;
+  /**
+   * The cwnd to restore when a reduction proves spurious (F-RTO, D-SACK;
+   * Linux `undo_cwnd`); default: the cwnd before it.
+   */
+  undoCwnd?(c: CongestionHost): number;
 }
 
 /**

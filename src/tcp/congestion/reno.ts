@@ -14,7 +14,12 @@ import { ABC_LIMIT, type CongestionControl, flightSize, INITIAL_WINDOW_SEGMENTS 
  * ```ts
  * import { NEW_RENO } from "./reno.ts";
  * import { CongestionState } from "./cc.ts";
- * const host = { cong: new CongestionState(NEW_RENO), snd: { mss: 1000, una: 0, nxt: 8000 } };
+ * const host = {
+ *   cong: new CongestionState(NEW_RENO),
+ *   snd: { mss: 1000, una: 0, nxt: 8000 },
+ *   rtt: { srtt: 20 },
+ *   now: () => 0,
+ * };
  * NEW_RENO.init(host); // cwnd 10000, ssthresh "arbitrarily high"
  * NEW_RENO.ssthresh(host); // 4000 = max(FlightSize / 2, 2 * SMSS)
  * ```

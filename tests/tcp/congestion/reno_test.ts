@@ -11,7 +11,12 @@ import { rttSample } from "../../../src/tcp/rtt.ts";
 
 /** A connection as congestion control sees it: SMSS `mss`, `flight` bytes in flight. */
 function cs(mss = 1000, flight = 0): CongestionHost & { snd: { nxt: number } } {
-  return { cong: new CongestionState(NEW_RENO), snd: { mss, una: 0, nxt: flight } };
+  return {
+    cong: new CongestionState(NEW_RENO),
+    snd: { mss, una: 0, nxt: flight },
+    rtt: { srtt: 20 },
+    now: () => 0,
+  };
 }
 
 test("RFC 5681 C1/C4: IW10 (documented choice), initial ssthresh arbitrarily high, ssthresh = max(FlightSize/2, 2·SMSS)", () => {
