@@ -13,7 +13,11 @@
  *   an errno `code`.
  * - Links: {@link createPipe} (in-memory, with seeded loss, delay,
  *   reordering, rate limits), {@link LoopbackDevice}, {@link WebSocketLink}
- *   (browsers, through `netwasm relay`); the TAP driver is in `./tap`.
+ *   (browsers, through `netwasm relay`), {@link MessagePortLink} and
+ *   {@link BroadcastChannelLink} (tabs, iframes and Workers of one origin,
+ *   no relay); the TAP driver is in `./tap`.
+ * - The stack in a Worker: {@link WorkerStack} runs it in a dedicated Worker
+ *   and gives the page the same `connect`/`listen`/`Conn` API.
  * - Clocks: {@link RealClock}, {@link VirtualClock}; the virtual-time test
  *   kit is in `./testing`.
  * - Captures: {@link recordPcap}, {@link PcapWriter}, {@link readPcap}.
@@ -85,6 +89,30 @@ export {
   WebSocketLinkError,
   type WebSocketLinkOptions,
 } from "./src/link/websocket.ts";
+export {
+  type BatchMessage,
+  BroadcastChannelLink,
+  type MessageEndpoint,
+  MessageLink,
+  type MessageLinkOptions,
+  MessageLinkStats,
+  MessagePortLink,
+} from "./src/link/message_link.ts";
+export {
+  type InterfaceInfo,
+  type LinkSpec,
+  type WorkerEndpoint,
+  type WorkerStackConfig,
+  type WorkerStackStats,
+} from "./src/worker/protocol.ts";
+export { serveStack } from "./src/worker/host.ts";
+export {
+  WORKER_NAME,
+  type WorkerConn,
+  type WorkerListener,
+  WorkerStack,
+  type WorkerStackOptions,
+} from "./src/worker/proxy.ts";
 export {
   type PcapDirection,
   type PcapFrame,

@@ -118,6 +118,9 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
         allocator: stack.allocator,
         clock,
         reconnect: false,
+        // Batches where the relay speaks them (netwasm's); one frame per
+        // message otherwise (a v86 relay): Deno's client falls back itself.
+        framing: "batch",
         ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
         ...(config.mac !== undefined ? { mac: config.mac } : {}),
       })

@@ -15,3 +15,6 @@ export * from "./loopback.ts";
 export * from "./pcap.ts";
 export * from "./pipe.ts";
 export * from "./websocket.ts";
+export * from "./ws_batch.ts";
+export * from "./ws_client.ts";
+export * from "./message_link.ts";

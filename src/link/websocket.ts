@@ -7,19 +7,39 @@
  * (`websockproxy`, `wsnic`), so a page running netwasm can join those
  * networks, and netwasm's own relay (`src/relay/`) speaks the same.
  *
- * **Receive.** Each message is copied once into an arena buffer and handed
- * to {@link BaseDevice.netifRx} (bounded by `rxQueueLimit`). Text messages,
- * runts and frames longer than `mtu + 14` are dropped and counted
- * (`stats.rxDropped`, and by reason in {@link WebSocketLinkStats}).
+ * **Batch framing** (`framing: "batch"`): many frames per message, with the
+ * subprotocol `netwasm.batch.v1` (see `ws_batch.ts`), which netwasm's relay
+ * speaks. A message costs far more than its bytes, so batches are what let
+ * the tunnel pass 1 Gbit/s. The link offers the subprotocol and uses batches
+ * only if the server selected it; otherwise (Deno) it falls back to one
+ * frame per message. (Chromium refuses the connection outright when a
+ * server ignores an offered subprotocol: use the default framing for v86
+ * relays.)
  *
- * **Transmit.** A frame is copied out of the arena (`WebSocket.send` refuses
- * views of a `SharedArrayBuffer`, and the arena may be one) and sent. When
- * the socket's `bufferedAmount` is above `highWaterMark` (the peer or the
- * network is slower than we are), frames wait in a bounded queue
- * (`txQueueLimit`) that a timer on the injected clock drains as
- * `bufferedAmount` falls; beyond the bound they are dropped and counted like
- * a full NIC ring (`NET_XMIT_DROP`), which TCP treats as loss. No closure is
- * made per frame.
+ * **Receive.** Each frame is copied once into an arena buffer and handed to
+ * {@link BaseDevice.netifRx} (bounded by `rxQueueLimit`); a batch is first
+ * copied whole into the arena, then each frame within it (so no view is made
+ * per frame). Text messages, runts and frames longer than `mtu + 14` are
+ * dropped and counted (`stats.rxDropped`, and by reason in
+ * {@link WebSocketLinkStats}); so are malformed batch records.
+ *
+ * **Transmit.** A frame goes out of the arena without a copy of ours where
+ * the socket allows: as a view of the arena, or straight from it with the
+ * Deno client's `sendBytes`. A `SharedArrayBuffer` arena and the browser's
+ * `WebSocket` (which refuses such views) cost one copy into a private
+ * buffer. Batches are built in an arena slot (`copyWithin`) and sent once
+ * per burst: the flush is one deferred task on the clock, after whatever
+ * produced the frames (a TCP write, a receive drain). When the socket's
+ * `bufferedAmount` is above `highWaterMark` (the peer or the network is
+ * slower than we are), frames wait in a bounded queue (`txQueueLimit`) that
+ * a timer on the injected clock drains as `bufferedAmount` falls (the web
+ * API has no event for it); beyond the bound they are dropped and counted
+ * like a full NIC ring (`NET_XMIT_DROP`), which TCP treats as loss. No
+ * closure and no `ArrayBuffer` is made per frame.
+ *
+ * **The socket.** In Deno the link uses {@link TcpWebSocket} (TCP_NODELAY;
+ * Deno's own client leaves Nagle on and stalls ~40 ms per large message),
+ * in browsers the platform `WebSocket`.
  *
  * **Carrier and reconnect.** The link has carrier while the socket is open;
  * {@link WebSocketLink.onLinkChange} reports changes with the close code and
@@ -28,8 +48,8 @@
  * jittered exponential backoff; after `maxAttempts` failures in a row the
  * link gives up and reports it.
  *
- * Only web-platform APIs are used (`WebSocket`, `URL`), so this module loads
- * in any browser and in Deno.
+ * Only web-platform APIs are used (`WebSocket`, `URL`) unless running in
+ * Deno, so this module loads in any browser and in Deno.
  *
  * @module
  */
@@ -39,6 +59,8 @@ import { SkbQueue } from "../skb/queue.ts";
 import type { SkBuff } from "../skb/skbuff.ts";
 import { BaseDevice, type DeviceOptions, Xmit } from "./device.ts";
 import { ETHERNET_HEADER_LENGTH } from "../wire/ethernet.ts";
+import { ArenaBatch, BATCH_MAX_BYTES, BATCH_PROTOCOL } from "./ws_batch.ts";
+import { TcpWebSocket } from "./ws_client.ts";
 
 /** `WebSocket.readyState` values. */
 const CONNECTING = 0;
@@ -52,8 +74,20 @@ export interface WebSocketLike {
   readonly readyState: number;
   /** Bytes queued and not yet sent. */
   readonly bufferedAmount: number;
+  /** The subprotocol the server selected ("" or absent: none). */
+  readonly protocol?: string;
   /** Send one binary message. */
   send(data: Uint8Array | ArrayBuffer): void;
+  /**
+   * Optional: send `bytes[at … at + len)` as one binary message without a
+   * view (the Deno client has it; the link uses it when present).
+   */
+  sendBytes?(bytes: Uint8Array, at: number, len: number): void;
+  /**
+   * Optional: when the socket supports it, binary messages arrive here as
+   * `bytes[at … at + len)` (valid during the call) instead of `onmessage`.
+   */
+  onbinary?: ((bytes: Uint8Array, at: number, len: number) => void) | null;
   /** Close the connection. */
   close(code?: number, reason?: string): void;
   /** Connected. */
@@ -100,11 +134,25 @@ export interface WebSocketLinkOptions extends Omit<DeviceOptions, "name"> {
   name?: string;
   /** Relay URL (`ws:` / `wss:`); needed for reconnects of a link built from a socket. */
   url?: string;
-  /** Makes sockets (default `new WebSocket(url)`); tests pass fakes. */
-  createSocket?: (url: string) => WebSocketLike;
+  /**
+   * Makes sockets (default: {@link TcpWebSocket} in Deno, `new WebSocket(url,
+   * protocols)` elsewhere); tests pass fakes. `protocols` holds the batch
+   * subprotocol when `framing` is "batch".
+   */
+  createSocket?: (url: string, protocols?: string[]) => WebSocketLike;
+  /**
+   * "frame" (default): one Ethernet frame per message, v86-compatible.
+   * "batch": offer `netwasm.batch.v1` and send many frames per message when
+   * the server selects it (netwasm's relay does).
+   */
+  framing?: "frame" | "batch";
   /** Queue frames while `bufferedAmount` exceeds this many bytes (default 1 MiB). */
   highWaterMark?: number;
-  /** Frames that may wait for `bufferedAmount` to fall (default 256). */
+  /**
+   * Frames that may wait for `bufferedAmount` to fall (default 1000, Linux's
+   * `txqueuelen`): enough for a TCP window's burst beyond `highWaterMark`,
+   * which a 256-frame queue turned into drops and retransmissions.
+   */
   txQueueLimit?: number;
   /** How often the waiting queue is retried, ms (default 2). */
   drainIntervalMs?: number;
@@ -160,8 +208,14 @@ export class WebSocketLinkStats {
   txNoCarrier = 0;
   /** Text messages received (dropped). */
   rxTextDropped = 0;
-  /** Binary messages shorter than 14 or longer than mtu + 14 (dropped). */
+  /** Binary messages (or batch records) shorter than 14 or longer than mtu + 14 (dropped). */
   rxBadLength = 0;
+  /** Batch messages with a malformed record (the rest of the message is dropped). */
+  rxBadBatch = 0;
+  /** Messages sent (a batch counts once). */
+  messagesOut = 0;
+  /** Messages received. */
+  messagesIn = 0;
   /** Connections opened (the first one included). */
   connects = 0;
   /** Reconnect attempts made. */
@@ -202,8 +256,13 @@ function randomMac(rng: RandomSource): number {
   return hi * 2 ** 32 + rng.nextU32();
 }
 
-const defaultCreateSocket = (url: string): WebSocketLike =>
-  new WebSocket(url) as unknown as WebSocketLike;
+const IS_DENO = typeof (globalThis as { Deno?: { connect?: unknown } }).Deno?.connect ===
+  "function";
+
+const defaultCreateSocket = (url: string, protocols?: string[]): WebSocketLike =>
+  IS_DENO
+    ? new TcpWebSocket(url, protocols !== undefined ? { protocols } : {})
+    : new WebSocket(url, protocols) as unknown as WebSocketLike;
 
 /**
  * An Ethernet device whose wire is a WebSocket to a relay.
@@ -236,7 +295,19 @@ export class WebSocketLink extends BaseDevice {
   readonly url: string;
 
   #socket: WebSocketLike | null;
-  #createSocket: (url: string) => WebSocketLike;
+  #createSocket: (url: string, protocols?: string[]) => WebSocketLike;
+  /** Batch framing was asked for. */
+  readonly #wantBatch: boolean;
+  /** The open socket speaks batch framing: the batch being built (else null). */
+  #batch: ArenaBatch | null = null;
+  /** A batch flush is queued on the clock. */
+  #flushQueued = false;
+  /** The arena slot a received batch is copied into (held while batching). */
+  #bounce = -1;
+  /** A private copy buffer, for a SharedArrayBuffer arena and a socket without `sendBytes`. */
+  #copy: Uint8Array<ArrayBuffer> | null = null;
+  readonly #flushTask = () => this.#flush();
+  readonly #onBinary = (bytes: Uint8Array, at: number, len: number) => this.#binary(bytes, at, len);
   #reconnect: Required<ReconnectOptions> | null;
   #rng: RandomSource;
   #drainIntervalMs: number;
@@ -265,8 +336,9 @@ export class WebSocketLink extends BaseDevice {
     this.#rng = rng;
     this.url = options.url ?? "";
     this.#createSocket = options.createSocket ?? defaultCreateSocket;
+    this.#wantBatch = options.framing === "batch";
     this.highWaterMark = nonNegative("highWaterMark", options.highWaterMark ?? 1 << 20);
-    this.txQueueLimit = nonNegative("txQueueLimit", options.txQueueLimit ?? 256);
+    this.txQueueLimit = nonNegative("txQueueLimit", options.txQueueLimit ?? 1000);
     this.#drainIntervalMs = nonNegative("drainIntervalMs", options.drainIntervalMs ?? 2);
     const r = options.reconnect;
     this.#reconnect = r === false || this.url === "" ? null : {
@@ -291,7 +363,10 @@ export class WebSocketLink extends BaseDevice {
     let socket: WebSocketLike;
     try {
       checkWebSocketUrl(url);
-      socket = (options.createSocket ?? defaultCreateSocket)(url);
+      socket = (options.createSocket ?? defaultCreateSocket)(
+        url,
+        ...(options.framing === "batch" ? [[BATCH_PROTOCOL]] : []),
+      );
     } catch (e) {
       if (e instanceof WebSocketLinkError) return Promise.reject(e);
       return Promise.reject(
@@ -353,6 +428,11 @@ export class WebSocketLink extends BaseDevice {
     return this.#socket;
   }
 
+  /** True while the open socket uses batch framing. */
+  get batching(): boolean {
+    return this.#batch !== null;
+  }
+
   /** Code and reason of the last close, if any. */
   get lastClose(): { code: number; reason: string } | null {
     return this.#lastClose;
@@ -371,6 +451,7 @@ export class WebSocketLink extends BaseDevice {
   override down(): void {
     super.down();
     this.txQueue.purge();
+    this.#batch?.clear();
   }
 
   /** Close the socket (code 1000), stop reconnecting and free queued frames. Idempotent. */
@@ -387,6 +468,7 @@ export class WebSocketLink extends BaseDevice {
       if (s.readyState === OPEN || s.readyState === CONNECTING) s.close(1000, "closed");
     }
     this.#socket = null;
+    this.#stopBatching();
     const wasUp = this.#carrier;
     this.#carrier = false;
     if (wasUp) this.#emit({ up: false, code: 1000, reason: "closed", final: true });
@@ -422,15 +504,54 @@ export class WebSocketLink extends BaseDevice {
     return Xmit.OK;
   }
 
+  /** Send (or batch) one frame; frees the skb. */
   #send(s: WebSocketLike, skb: SkBuff): void {
-    // A copy: send() refuses SharedArrayBuffer views, and the skb is freed now.
-    const frame = this.allocator.arena.u8.slice(skb.data, skb.data + skb.len);
+    const b = this.#batch;
+    if (b !== null) {
+      if (!b.fits(skb.len)) this.#flush();
+      if (b.append(skb.data, skb.len)) {
+        skb.free();
+        if (!this.#flushQueued) {
+          this.#flushQueued = true;
+          this.clock.defer(this.#flushTask);
+        }
+        return;
+      }
+      // No arena slot for a batch (or an oversized frame): send it on its own.
+    }
+    this.#sendBytes(s, skb.data, skb.len);
     skb.free();
+  }
+
+  /** One message from arena bytes `[at, at + len)`, copied only if the socket forces it. */
+  #sendBytes(s: WebSocketLike, at: number, len: number): void {
+    const arena = this.allocator.arena;
     try {
-      s.send(frame);
+      if (s.sendBytes !== undefined) {
+        s.sendBytes(arena.u8, at, len);
+      } else if (!arena.shared) {
+        s.send(arena.u8.subarray(at, at + len));
+      } else {
+        // WebSocket.send refuses views of a SharedArrayBuffer: one copy.
+        let c = this.#copy;
+        if (c === null || c.length < len) c = this.#copy = new Uint8Array(Math.max(len, 2048));
+        c.set(arena.u8.subarray(at, at + len));
+        s.send(c.subarray(0, len));
+      }
+      this.wsStats.messagesOut++;
     } catch {
       this.stats.txErrors++;
     }
+  }
+
+  /** Send the batch being built (the deferred task, or when the next frame does not fit). */
+  #flush(): void {
+    this.#flushQueued = false;
+    const b = this.#batch;
+    const s = this.#socket;
+    if (b === null || b.length === 0) return;
+    if (s !== null && this.#carrier) this.#sendBytes(s, b.offset, b.length);
+    b.clear();
   }
 
   #onDrainTimer(): void {
@@ -452,10 +573,26 @@ export class WebSocketLink extends BaseDevice {
     }
   }
 
+  #startBatching(): void {
+    const arena = this.allocator.arena;
+    if (this.#bounce < 0) this.#bounce = arena.tryAllocSlot(BATCH_MAX_BYTES);
+    if (this.#bounce < 0) return; // no room: stay with one frame per message
+    this.#batch ??= new ArenaBatch(arena);
+  }
+
+  #stopBatching(): void {
+    this.#batch?.release();
+    this.#batch = null;
+    this.#flushQueued = false;
+    if (this.#bounce >= 0) this.allocator.arena.releaseSlotAt(this.#bounce);
+    this.#bounce = -1;
+  }
+
   #attach(s: WebSocketLike): void {
     s.binaryType = "arraybuffer";
     s.onopen = this.#onOpen;
     s.onmessage = this.#onMessage;
+    if ("onbinary" in s) s.onbinary = this.#onBinary;
     s.onclose = this.#onClose;
     s.onerror = this.#onError;
   }
@@ -466,6 +603,7 @@ export class WebSocketLink extends BaseDevice {
       s.onclose =
       s.onerror =
         null;
+    if ("onbinary" in s) s.onbinary = null;
   }
 
   #opened(): void {
@@ -473,23 +611,81 @@ export class WebSocketLink extends BaseDevice {
     this.#carrier = true;
     this.#attempt = 0;
     this.wsStats.connects++;
+    if (this.#wantBatch && this.#socket?.protocol === BATCH_PROTOCOL) this.#startBatching();
+    else this.#stopBatching();
     this.#emit({ up: true });
   }
 
   #message(data: unknown): void {
     if (!(data instanceof ArrayBuffer)) {
       // Text (or a Blob, if someone changed binaryType): not a frame.
+      this.wsStats.messagesIn++;
       this.wsStats.rxTextDropped++;
       this.stats.rxDropped++;
       return;
     }
-    const len = data.byteLength;
-    if (len < ETHERNET_HEADER_LENGTH || len > this.mtu + ETHERNET_HEADER_LENGTH) {
-      this.wsStats.rxBadLength++;
+    this.#binary(new Uint8Array(data), 0, data.byteLength);
+  }
+
+  /** A binary message `bytes[at … at + len)`: one frame, or a batch of them. */
+  #binary(bytes: Uint8Array, at: number, len: number): void {
+    this.wsStats.messagesIn++;
+    if (this.#batch === null) {
+      if (len < ETHERNET_HEADER_LENGTH || len > this.mtu + ETHERNET_HEADER_LENGTH) {
+        this.wsStats.rxBadLength++;
+        this.stats.rxDropped++;
+        return;
+      }
+      const skb = this.allocator.alloc(len, { headroom: 0 });
+      if (skb === null) {
+        this.stats.rxDropped++;
+        return;
+      }
+      const to = skb.put(len);
+      this.allocator.arena.u8.set(
+        at === 0 && len === bytes.length ? bytes : bytes.subarray(at, at + len),
+        to,
+      );
+      this.netifRx(skb);
+      return;
+    }
+    if (len > BATCH_MAX_BYTES) {
+      this.wsStats.rxBadBatch++;
       this.stats.rxDropped++;
       return;
     }
-    this.receiveBytes(new Uint8Array(data));
+    // The whole batch into the arena in one copy, then each frame out of it.
+    const bounce = this.#bounce;
+    this.allocator.arena.u8.set(
+      at === 0 && len === bytes.length ? bytes : bytes.subarray(at, at + len),
+      bounce,
+    );
+    const maxFrame = this.mtu + ETHERNET_HEADER_LENGTH;
+    for (let p = 0; p < len;) {
+      let u8 = this.allocator.arena.u8;
+      const n = p + 2 <= len ? (u8[bounce + p]! << 8) | u8[bounce + p + 1]! : 0;
+      p += 2;
+      if (n < ETHERNET_HEADER_LENGTH || n > len - p) {
+        this.wsStats.rxBadBatch++;
+        this.stats.rxDropped++;
+        return;
+      }
+      if (n > maxFrame) {
+        this.wsStats.rxBadLength++;
+        this.stats.rxDropped++;
+      } else {
+        const skb = this.allocator.alloc(n, { headroom: 0 });
+        if (skb === null) {
+          this.stats.rxDropped++;
+        } else {
+          const to = skb.put(n);
+          u8 = this.allocator.arena.u8; // the allocation may have grown the memory
+          u8.copyWithin(to, bounce + p, bounce + p + n);
+          this.netifRx(skb);
+        }
+      }
+      p += n;
+    }
   }
 
   #closedBy(code: number, reason: string): void {
@@ -500,6 +696,7 @@ export class WebSocketLink extends BaseDevice {
     const wasUp = this.#carrier;
     this.#carrier = false;
     this.txQueue.purge();
+    this.#stopBatching();
     if (this.#closed) return;
     const r = this.#reconnect;
     if (r === null || this.#attempt >= r.maxAttempts) {
@@ -519,7 +716,9 @@ export class WebSocketLink extends BaseDevice {
     this.wsStats.reconnectAttempts++;
     let s: WebSocketLike;
     try {
-      s = this.#createSocket(this.url);
+      s = this.#wantBatch
+        ? this.#createSocket(this.url, [BATCH_PROTOCOL])
+        : this.#createSocket(this.url);
     } catch {
       this.#closedBy(1006, "cannot create WebSocket");
       return;

@@ -5,8 +5,19 @@
  * pages that use it (with cross-origin-isolation headers).
  *
  * Wire format: one Ethernet frame per binary WebSocket message (the framing
- * of v86's relays and of {@link WebSocketLink}). Any path accepts the
- * WebSocket upgrade; other requests are static files.
+ * of v86's relays and of {@link WebSocketLink}), or, for a client that
+ * offers the subprotocol `netwasm.batch.v1`, many frames per message
+ * (`src/link/ws_batch.ts`); both kinds of client share the switch. Any path
+ * accepts the WebSocket upgrade; other requests are static files.
+ *
+ * Data path: every frame is copied once into the relay's arena — a client
+ * message in one copy, a TAP frame by `read(2)` straight into it — and the
+ * switch works on it in place. Out of the arena it goes to a batch client
+ * by `copyWithin` into that client's batch (one message per client per
+ * event: a received message, a TAP drain), to a one-frame client as one
+ * message (a view of the arena, no copy of ours), to the TAP by `write(2)`.
+ * Nothing is allocated per frame but the message view a one-frame client's
+ * `send` needs.
  *
  * Admission: an `Origin` allowlist (a browser request whose `Origin` is not
  * listed gets 403; requests without `Origin` — not from a browser page — are
@@ -26,8 +37,10 @@
  *
  * Message size: Deno's `upgradeWebSocket` has no payload limit, so a message
  * is buffered in full before the relay sees it. The first message longer
- * than a frame (1518 bytes) closes its client with 1009 (message too big),
- * which bounds what one client can make the relay buffer to one message.
+ * than a frame (1518 bytes; a batch client: 65536) closes its client with
+ * 1009 (message too big), which bounds what one client can make the relay
+ * buffer to one message. A malformed batch record is counted (malformed)
+ * and drops the rest of its message.
  *
  * @module
  */
@@ -38,6 +51,7 @@ import { PcapFileSink } from "../link/pcap_file.ts";
 import { TapDevice } from "../link/tap.ts";
 import { Arena } from "../skb/arena.ts";
 import { SkbAllocator, type SkBuff } from "../skb/skbuff.ts";
+import { ArenaBatch, BATCH_MAX_BYTES, BATCH_PROTOCOL } from "../link/ws_batch.ts";
 import { formatIpv4, formatMac } from "../wire/addr.ts";
 import { packageFiles, serveStatic, textResponse } from "./static.ts";
 import { NatGateway, type NatGatewayOptions } from "./nat/gateway.ts";
@@ -158,8 +172,14 @@ export interface RelayStats {
   pcapErrors: number;
   /** Whether frames are still being captured (false without `pcap`, after an error or the size cap). */
   pcapActive: boolean;
-  /** Clients closed (1009) for sending a message longer than a frame. */
+  /** Clients closed (1009) for sending a message longer than a frame (a batch client: a batch). */
   oversize: number;
+  /** Clients connected now that use batch framing (`netwasm.batch.v1`). */
+  batchClients: number;
+  /** Messages sent to clients (a batch counts once). */
+  messagesOut: number;
+  /** Messages received from clients. */
+  messagesIn: number;
   /** The NAT gateway's counters (with `nat`). */
   nat?: ReturnType<NatGateway["snapshot"]>;
 }
@@ -192,6 +212,8 @@ const PACKAGE_ROOT = new URL("../../", import.meta.url);
 interface Client {
   socket: WebSocket;
   port: SwitchPort | null;
+  /** Uses batch framing (many frames per message). */
+  batch: ArenaBatch | null;
   remote: string;
   /** Remote address without port: what the per-address limit counts. */
   address: string;
@@ -249,6 +271,37 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     ...(options.maxMacs !== undefined ? { maxMacs: options.maxMacs } : {}),
     maxMacsPerPort: options.maxMacsPerClient ?? 4,
   });
+  // Every frame passes through this arena: client messages are copied into
+  // `bounce`, TAP frames are read into buffers of it, batches are built in it.
+  const arena = new Arena({
+    classes: [
+      { size: 2048, max: 16384, initial: 64 },
+      // The bounce buffer and one batch per destination of an event at most.
+      { size: 66560, max: Math.min(maxClients, 16384) + 4, initial: 2 },
+    ],
+  });
+  const allocator = new SkbAllocator(arena);
+  const bounce = arena.tryAllocSlot(BATCH_MAX_BYTES);
+  /** A view of arena bytes to send (the relay's arena is not shared). */
+  const bytesAt = (off: number, len: number) =>
+    arena.u8.subarray(off, off + len) as Uint8Array<ArrayBuffer>;
+  /** Batch clients with frames waiting: flushed at the end of each event. */
+  const dirty: Client[] = [];
+  let messagesOut = 0;
+  let messagesIn = 0;
+  const flush = (): void => {
+    for (let i = 0; i < dirty.length; i++) {
+      const c = dirty[i]!;
+      const b = c.batch;
+      if (b === null) continue;
+      if (b.length > 0 && c.socket.readyState === WebSocket.OPEN) {
+        c.socket.send(bytesAt(b.offset, b.length));
+        messagesOut++;
+      }
+      b.release();
+    }
+    dirty.length = 0;
+  };
   const clients = new Set<Client>();
   /** Clients that have not sent a valid frame yet, longest-connected first. */
   const silent = new Set<Client>();
@@ -259,6 +312,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const forget = (c: Client): void => {
     clients.delete(c);
     silent.delete(c);
+    c.batch?.release();
     if (c.timer !== null) clock.clearTimer(c.timer);
     c.timer = null;
     const set = byAddress.get(c.address);
@@ -308,15 +362,16 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     } catch { /* closing a broken file: nothing more to do */ }
     log(`relay: pcap ${options.pcap}: ${why}; capture stopped after ${pcapFrames} frames`);
   };
-  const capture = (frame: Uint8Array): void => {
+  /** Capture the frame at arena offset `off`. */
+  const capture = (off: number, len: number): void => {
     if (pcap === null) return;
     // 16-byte record header plus the captured (snaplen-bounded) bytes.
-    if (pcap.bytes + 16 + Math.min(frame.length, pcap.snaplen) > pcapMax) {
+    if (pcap.bytes + 16 + Math.min(len, pcap.snaplen) > pcapMax) {
       stopPcap(`size cap of ${pcapMax} bytes reached`);
       return;
     }
     try {
-      pcap.writeFrame(frame, 0, frame.length, clock.now());
+      pcap.writeFrame(arena.u8, off, len, clock.now());
     } catch (e) {
       pcapErrors++;
       // The record that failed is not in the file (or only in part).
@@ -324,36 +379,52 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       stopPcap(`write failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   };
-  const ingress = (port: SwitchPort, frame: Uint8Array): Forward => {
-    const r = sw.receive(port, frame);
-    if (r !== Forward.DROPPED) capture(frame);
+  /** The frame at arena offset `off` entered on `port`. Sinks read it from the arena during the call. */
+  const ingress = (port: SwitchPort, off: number, len: number): Forward => {
+    const r = sw.receive(port, arena.u8, off, len);
+    if (r !== Forward.DROPPED) capture(off, len);
     return r;
   };
 
-  /** A device as a switch port: its received frames go to the switch, the switch's to it. */
-  function attach(dev: NetDevice, allocator: SkbAllocator, name: string, maxMacs: number): void {
+  /**
+   * A device as a switch port: its received frames go to the switch, the
+   * switch's to it. A device on another arena (the NAT gateway's stack)
+   * pays a copy each way.
+   */
+  function attach(dev: NetDevice, devAllocator: SkbAllocator, name: string, maxMacs: number): void {
+    const own = devAllocator.arena === arena;
     const port = sw.addPort({
-      deliver(frame) {
-        const skb = allocator.fromBytes(frame);
-        return skb !== null && dev.transmit(skb) === Xmit.OK;
+      deliver(_bytes, off, len) {
+        const skb = devAllocator.alloc(len, { headroom: 0 });
+        if (skb === null) return false;
+        const at = skb.put(len);
+        if (own) arena.u8.copyWithin(at, off, off + len);
+        else devAllocator.arena.u8.set(arena.u8.subarray(off, off + len), at);
+        return dev.transmit(skb) === Xmit.OK;
       },
     }, { name, ratePps: 0, maxMacs });
     const deliver = (skb: SkBuff) => {
-      const frame = allocator.arena.u8.slice(skb.data, skb.data + skb.len);
+      if (own) {
+        ingress(port, skb.data, skb.len);
+      } else if (skb.len <= BATCH_MAX_BYTES) {
+        arena.u8.set(devAllocator.arena.u8.subarray(skb.data, skb.data + skb.len), bounce);
+        ingress(port, bounce, skb.len);
+      } else {
+        port.stats.dropMalformed++;
+      }
       skb.free();
-      ingress(port, frame);
     };
     dev.setRxNotify((d) => {
       // Bounded: the queue holds at most rxQueueLimit frames.
       while (d.poll(64, deliver) > 0) { /* drain */ }
+      flush();
     });
   }
 
-  // The uplink: the TAP as a frame pipe, in its own small arena.
+  // The uplink: the TAP as a frame pipe, reading into and writing from the relay's arena.
   let tap: TapDevice | null = null;
   if (options.tap !== undefined) {
     const t = options.tap;
-    const allocator = new SkbAllocator(new Arena());
     tap = await TapDevice.open({
       name: t.name,
       allocator,
@@ -438,8 +509,22 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       evicted.full++;
       evict(victim.value, 1013, `evicted: ${maxClients} clients and a newcomer`);
     }
-    const { socket, response } = Deno.upgradeWebSocket(req);
-    const client: Client = { socket, port: null, remote, address, evicted: false, timer: null };
+    // Batch framing for clients that offer it (src/link/ws_batch.ts).
+    const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",")
+      .some((p) => p.trim() === BATCH_PROTOCOL);
+    const { socket, response } = Deno.upgradeWebSocket(
+      req,
+      offered ? { protocol: BATCH_PROTOCOL } : {},
+    );
+    const client: Client = {
+      socket,
+      port: null,
+      batch: offered ? new ArenaBatch(arena) : null,
+      remote,
+      address,
+      evicted: false,
+      timer: null,
+    };
     clients.add(client);
     silent.add(client);
     let set = byAddress.get(address);
@@ -464,12 +549,25 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         });
       }
       connects++;
+      const batch = client.batch;
       client.port = sw.addPort({
-        deliver(frame) {
-          if (socket.readyState !== WebSocket.OPEN || socket.bufferedAmount > maxBuffered) {
-            return false;
+        deliver(_bytes, off, len) {
+          if (socket.readyState !== WebSocket.OPEN) return false;
+          if (batch === null) {
+            if (socket.bufferedAmount > maxBuffered) return false;
+            socket.send(bytesAt(off, len));
+            messagesOut++;
+            return true;
           }
-          socket.send(frame as Uint8Array<ArrayBuffer>);
+          if (socket.bufferedAmount + batch.length > maxBuffered) return false;
+          if (!batch.fits(len)) {
+            socket.send(bytesAt(batch.offset, batch.length));
+            messagesOut++;
+            batch.clear();
+          }
+          const first = batch.offset < 0; // not yet on the dirty list this event
+          if (!batch.append(off, len)) return false;
+          if (first) dirty.push(client);
           return true;
         },
       }, { name: `client ${connects} ${client.remote}` });
@@ -478,24 +576,46 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     socket.onmessage = (ev) => {
       const port = client.port;
       if (port === null) return;
+      messagesIn++;
       if (!(ev.data instanceof ArrayBuffer)) {
         port.stats.dropMalformed++;
         return;
       }
-      if (ev.data.byteLength > MAX_FRAME) {
-        // No frame is this long: a client sending one is broken or hostile.
-        // Close at once (1009, message too big) rather than keep taking such
-        // messages — Deno's upgradeWebSocket has no payload limit, so each
-        // one has been buffered in full by the time we see it.
+      const n = ev.data.byteLength;
+      if (n > (client.batch === null ? MAX_FRAME : BATCH_MAX_BYTES)) {
+        // No frame (or batch) is this long: a client sending one is broken
+        // or hostile. Close at once (1009, message too big) rather than keep
+        // taking such messages — Deno's upgradeWebSocket has no payload
+        // limit, so each one has been buffered in full by the time we see it.
         port.stats.dropMalformed++;
         oversize++;
-        if (!quiet) log(`relay: ${port.name}: ${ev.data.byteLength}-byte message, closing (1009)`);
+        if (!quiet) log(`relay: ${port.name}: ${n}-byte message, closing (1009)`);
         try {
           socket.close(1009, "message too big");
         } catch { /* already closing */ }
         return;
       }
-      if (ingress(port, new Uint8Array(ev.data)) !== Forward.DROPPED && silent.has(client)) {
+      // The one copy of the frame(s): the message into the arena.
+      const u8 = arena.u8;
+      u8.set(new Uint8Array(ev.data), bounce);
+      let accepted = false;
+      if (client.batch === null) {
+        accepted = ingress(port, bounce, n) !== Forward.DROPPED;
+      } else {
+        // Records: length (u16, big-endian) + frame, back to back.
+        for (let at = 0; at < n;) {
+          const len = at + 2 <= n ? (u8[bounce + at]! << 8) | u8[bounce + at + 1]! : 0;
+          at += 2;
+          if (len < 14 || len > n - at) {
+            port.stats.dropMalformed++; // and the rest of the message with it
+            break;
+          }
+          if (ingress(port, bounce + at, len) !== Forward.DROPPED) accepted = true;
+          at += len;
+        }
+      }
+      flush();
+      if (accepted && silent.has(client)) {
         // Its first valid frame: an active client, never evicted for a newcomer.
         silent.delete(client);
         if (client.timer !== null) clock.clearTimer(client.timer);
@@ -577,6 +697,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       pcapErrors,
       pcapActive: pcap !== null,
       oversize,
+      batchClients: [...clients].filter((c) => c.port !== null && c.batch !== null).length,
+      messagesOut,
+      messagesIn,
       ...(nat !== null ? { nat: nat.snapshot() } : {}),
     };
   };

@@ -31,11 +31,12 @@ export const MAX_FRAME = 1518;
 /** Where a port's outgoing frames go. */
 export interface PortSink {
   /**
-   * Send `frame` out of this port. Return false when it had to be dropped
-   * (queue full, port closing); the switch counts it. The frame is never
-   * modified afterwards, so the sink may keep or send the same bytes.
+   * Send the frame `bytes[offset … offset + length)` out of this port.
+   * Return false when it had to be dropped (queue full, port closing); the
+   * switch counts it. The bytes are valid during the call only (they may be
+   * a receive buffer that is reused): a sink that keeps the frame copies it.
    */
-  deliver(frame: Uint8Array): boolean;
+  deliver(bytes: Uint8Array, offset: number, length: number): boolean;
 }
 
 /** The counters of {@link PortStats} as a plain object. */
@@ -210,7 +211,7 @@ export function readMac(f: Uint8Array, at: number): number {
  * const sw = new EthernetSwitch({ clock: new VirtualClock(), ratePps: 1000 });
  * const got: Uint8Array[] = [];
  * const a = sw.addPort({ deliver: () => true }, { name: "a" });
- * sw.addPort({ deliver: (f) => got.push(f) > 0 }, { name: "b" });
+ * sw.addPort({ deliver: (f, at, n) => got.push(f.slice(at, at + n)) > 0 }, { name: "b" });
  * const frame = new Uint8Array(60).fill(0xff, 0, 6); // broadcast
  * frame.set([2, 0, 0, 0, 0, 1], 6);
  * sw.receive(a, frame); // Forward.FLOOD: b got it
@@ -305,20 +306,27 @@ export class EthernetSwitch {
   }
 
   /**
-   * A frame arrived on `port`. Validates, polices, learns and forwards it;
-   * never throws for bad input. The caller must not modify `frame` afterwards.
+   * A frame arrived on `port`: `frame[offset … offset + length)` (default:
+   * all of `frame`). Validates, polices, learns and forwards it; never
+   * throws for bad input. The bytes are handed to the sinks during the call
+   * and not kept.
    */
-  receive(port: SwitchPort, frame: Uint8Array): Forward {
+  receive(
+    port: SwitchPort,
+    frame: Uint8Array,
+    offset = 0,
+    length: number = frame.length - offset,
+  ): Forward {
     const st = port.stats;
-    const len = frame.length;
+    const len = length;
     if (port.removed) return Forward.DROPPED;
-    if (len < MIN_FRAME || len > MAX_FRAME) {
+    if (len < MIN_FRAME || len > MAX_FRAME || offset < 0 || offset + len > frame.length) {
       st.dropMalformed++;
       return Forward.DROPPED;
     }
     // Source: unicast (I/G bit clear, which also rules out broadcast) and not zero.
-    const src = readMac(frame, 6);
-    if ((frame[6]! & 1) !== 0 || src === 0) {
+    const src = readMac(frame, offset + 6);
+    if ((frame[offset + 6]! & 1) !== 0 || src === 0) {
       st.dropMalformed++;
       return Forward.DROPPED;
     }
@@ -352,15 +360,15 @@ export class EthernetSwitch {
     st.rxFrames++;
     st.rxBytes += len;
     // Destination: group addresses (I/G bit set, broadcast included) flood.
-    if ((frame[0]! & 1) === 0) {
-      const d = this.#table.get(readMac(frame, 0));
+    if ((frame[offset]! & 1) === 0) {
+      const d = this.#table.get(readMac(frame, offset));
       if (d !== undefined && now - d.seen <= this.agingMs) {
         if (d.port === port) {
           this.stats.filtered++;
           return Forward.FILTERED;
         }
         this.stats.unicast++;
-        this.#out(d.port, frame);
+        this.#out(d.port, frame, offset, len);
         return Forward.UNICAST;
       }
     }
@@ -368,21 +376,21 @@ export class EthernetSwitch {
     const ports = this.#ports;
     for (let i = 0; i < ports.length; i++) {
       const p = ports[i]!;
-      if (p !== port) this.#out(p, frame);
+      if (p !== port) this.#out(p, frame, offset, len);
     }
     return Forward.FLOOD;
   }
 
-  #out(p: SwitchPort, frame: Uint8Array): void {
+  #out(p: SwitchPort, frame: Uint8Array, offset: number, len: number): void {
     let ok = false;
     try {
-      ok = p.sink.deliver(frame);
+      ok = p.sink.deliver(frame, offset, len);
     } catch {
       ok = false;
     }
     if (ok) {
       p.stats.txFrames++;
-      p.stats.txBytes += frame.length;
+      p.stats.txBytes += len;
     } else {
       p.stats.dropQueue++;
     }

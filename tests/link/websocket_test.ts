@@ -17,11 +17,16 @@ import {
   WebSocketLinkError,
 } from "../../src/link/websocket.ts";
 import { SeededRandom } from "../../src/core/random.ts";
+import { BATCH_PROTOCOL } from "../../src/link/ws_batch.ts";
 
 /** A WebSocket stand-in: records sends, lets the test drive events. */
 class FakeSocket implements WebSocketLike {
   binaryType = "blob";
   readyState = 0;
+  /** The subprotocol "the server selected". */
+  protocol = "";
+  /** Protocols offered when this socket was made. */
+  offered: string[] | undefined;
   bufferedAmount = 0;
   sent: Uint8Array[] = [];
   closedWith: [number | undefined, string | undefined] | null = null;
@@ -31,7 +36,8 @@ class FakeSocket implements WebSocketLike {
   onerror: ((ev: Event) => unknown) | null = null;
 
   send(data: Uint8Array | ArrayBuffer): void {
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    // Like WebSocket.send: the bytes are copied at the call (the link may reuse them).
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data.slice(0)) : data.slice();
     this.sent.push(bytes);
     this.bufferedAmount += bytes.length;
   }
@@ -62,8 +68,9 @@ function setup(options: Partial<ConstructorParameters<typeof WebSocketLink>[1]> 
     clock: env.clock,
     random: new SeededRandom(1),
     url: "ws://relay.invalid/",
-    createSocket: () => {
+    createSocket: (_url, protocols) => {
       const s = new FakeSocket();
+      s.offered = protocols;
       sockets.push(s);
       return s;
     },
@@ -239,4 +246,106 @@ test("WebSocketLink.connect: a bad option rejects (never throws synchronously) a
   const err = await p!.then(() => null, (e) => e);
   assert.instance(err, Error);
   assert.ok(socket.closedWith !== null, "the socket was closed");
+});
+
+/** Split a batch message into its frames (length-prefixed records). */
+function records(msg: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < msg.length;) {
+    const n = (msg[at]! << 8) | msg[at + 1]!;
+    out.push(msg.subarray(at + 2, at + 2 + n));
+    at += 2 + n;
+  }
+  return out;
+}
+
+/** A batch message from frames. */
+function batchOf(frames: Uint8Array[]): ArrayBuffer {
+  const len = frames.reduce((n, f) => n + 2 + f.length, 0);
+  const out = new Uint8Array(len);
+  let at = 0;
+  for (const f of frames) {
+    out[at] = f.length >> 8;
+    out[at + 1] = f.length & 0xff;
+    out.set(f, at + 2);
+    at += 2 + f.length;
+  }
+  return out.buffer;
+}
+
+test("WebSocketLink batch framing: frames sent in one task leave as one message of length-prefixed records (flushed by one deferred task), in order; a full batch is sent at once", () => {
+  const { env, link, first } = setup({ framing: "batch" });
+  first.protocol = BATCH_PROTOCOL;
+  first.open();
+  assert.ok(link.batching);
+  for (let id = 1; id <= 5; id++) link.transmit(testFrame(env.allocator, id, 1000));
+  assert.is(first.sent.length, 0, "nothing before the flush task");
+  env.clock.flush();
+  assert.is(first.sent.length, 1);
+  const ids = records(first.sent[0]!).map((f) => {
+    assert.is(f.length, 1000);
+    const s = env.allocator.fromBytes(f)!;
+    const id = readId(s);
+    s.free();
+    return id;
+  });
+  assert.equal(ids, [1, 2, 3, 4, 5]);
+  // 100 frames of 1000 bytes: batches of at most 64 KiB (65 records), all in order.
+  for (let id = 1; id <= 100; id++) link.transmit(testFrame(env.allocator, id, 1000));
+  env.clock.flush();
+  const msgs = first.sent.slice(1);
+  assert.is(msgs.length, 2);
+  assert.ok(msgs.every((m) => m.length <= 65536));
+  assert.is(msgs.map((m) => records(m).length).reduce((a, b) => a + b), 100);
+  assert.is(link.wsStats.messagesOut, 3);
+  assert.is(link.stats.txPackets, 105);
+  link.close();
+  env.assertNoLeak();
+});
+
+test("WebSocketLink batch framing: a received batch becomes its frames; runts, oversize frames and a malformed record are dropped and counted", () => {
+  const { env, link, first } = setup({ framing: "batch" });
+  first.protocol = BATCH_PROTOCOL;
+  first.open();
+  const f = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+  first.message(batchOf([f(60, 1), f(1514, 2), f(1515, 4), f(100, 5)]));
+  assert.is(link.rxQueue.length, 3);
+  assert.is(link.wsStats.rxBadLength, 1, "a frame over mtu + 14 (the rest is kept)");
+  // A record that claims more bytes than the message has: it and the rest go.
+  const bad = new Uint8Array(batchOf([f(60, 6), f(60, 7)]));
+  bad[62] = 0x7f; // second record's length: 0x7f3c
+  first.message(bad.buffer);
+  assert.is(link.rxQueue.length, 4);
+  assert.is(link.wsStats.rxBadBatch, 1);
+  // A runt record (under 14 bytes) is malformed too, so is a record cut short.
+  first.message(batchOf([f(60, 8), f(13, 9), f(60, 10)]));
+  first.message(new Uint8Array([0]).buffer);
+  assert.is(link.rxQueue.length, 5);
+  assert.is(link.wsStats.rxBadBatch, 3);
+  first.message(new ArrayBuffer(65537));
+  assert.is(link.wsStats.rxBadBatch, 4, "a message over 64 KiB");
+  const fills: number[] = [];
+  link.poll(16, (skb) => {
+    fills.push(env.arena.u8[skb.data]!);
+    skb.free();
+  });
+  assert.equal(fills, [1, 2, 5, 6, 8]);
+  assert.is(link.stats.rxDropped, 5);
+  link.close();
+  env.assertNoLeak();
+});
+
+test("WebSocketLink batch framing: offered to the server; not selected → one frame per message, as with a v86 relay", () => {
+  const { env, link, sockets, first } = setup({ framing: "batch" });
+  first.open(); // the server selected nothing
+  assert.not.ok(link.batching);
+  link.transmit(testFrame(env.allocator, 1, 100));
+  assert.is(first.sent.length, 1);
+  assert.is(first.sent[0]!.length, 100);
+  // Reconnects offer it again.
+  first.serverClose(1006, "");
+  env.clock.runUntil(() => sockets.length > 1, 60_000);
+  assert.equal(sockets[1]!.offered, [BATCH_PROTOCOL]);
+  link.close();
+  env.assertNoLeak();
 });

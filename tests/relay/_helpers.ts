@@ -202,9 +202,9 @@ export async function rawRequest(
   }
 }
 
-/** A raw WebSocket to the relay, open. */
-export async function rawSocket(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url);
+/** A raw WebSocket to the relay, open (offering `protocols`, if given). */
+export async function rawSocket(url: string, protocols?: string[]): Promise<WebSocket> {
+  const ws = new WebSocket(url, protocols);
   ws.binaryType = "arraybuffer";
   await within(
     new Promise<void>((resolve, reject) => {

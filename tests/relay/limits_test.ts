@@ -12,6 +12,7 @@ import { test } from "../_util/test.ts";
 import { startRelay } from "../../src/relay/server.ts";
 import { readPcap } from "../../src/link/pcap.ts";
 import { closeSocket, rawSocket, until, within } from "./_helpers.ts";
+import { BATCH_PROTOCOL } from "../../src/link/ws_batch.ts";
 
 const quiet = { port: 0, bundleDir: null, summaryIntervalMs: 0 } as const;
 
@@ -124,4 +125,48 @@ test("relay limits: a pcap header that cannot be written (/dev/full) fails start
   }
   assert.ok(err instanceof Error, "startRelay rejected");
   // Deno's resource sanitizer fails this test if the pcap file stayed open.
+});
+
+/** A batch message (length-prefixed records) of `frames`. */
+function batch(frames: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(frames.reduce((n, f) => n + 2 + f.length, 0));
+  let at = 0;
+  for (const f of frames) {
+    out[at] = f.length >> 8;
+    out[at + 1] = f.length & 0xff;
+    out.set(f, at + 2);
+    at += 2 + f.length;
+  }
+  return out;
+}
+
+test("relay limits: a batch client — malformed records and 1519-byte frames are counted and dropped, the rest of a good batch passes; a message over 64 KiB closes it with 1009", async () => {
+  const lines: string[] = [];
+  const relay = await startRelay({ ...quiet, log: (l) => lines.push(l) });
+  const ws = await rawSocket(relay.url, [BATCH_PROTOCOL]);
+  try {
+    assert.is(ws.protocol, BATCH_PROTOCOL, "the relay selected batch framing");
+    await until(() => relay.stats().batchClients === 1, "batch client registered");
+    const closed = new Promise<CloseEvent>((r) => ws.addEventListener("close", (e) => r(e)));
+    // Two good frames, a 1519-byte one (dropped by the switch), one more good.
+    ws.send(batch([frame(1), frame(1, 1518), frame(1, 1519), frame(1)]));
+    await until(() => relay.stats().totals.rxFrames === 3, "3 frames accepted");
+    assert.is(relay.stats().totals.dropMalformed, 1);
+    // A record running past the end: counted once, the rest of the message dropped.
+    const bad = batch([frame(1), frame(1)]);
+    bad[62] = 0xff;
+    ws.send(bad);
+    ws.send(batch([frame(1)]).subarray(0, 1)); // half a length field
+    await until(() => relay.stats().totals.dropMalformed === 3, "malformed batches counted");
+    assert.is(relay.stats().totals.rxFrames, 4, "the first frame of the bad batch passed");
+    assert.is(ws.readyState, WebSocket.OPEN);
+    ws.send(new Uint8Array(65537));
+    const ev = await within(closed, 5000, "close after an oversize batch");
+    assert.is(ev.code, 1009);
+    assert.is(relay.stats().oversize, 1);
+    assert.ok(lines.some((l) => l.includes("65537-byte message")), lines.join("\n"));
+  } finally {
+    await closeSocket(ws);
+    await relay.close();
+  }
 });

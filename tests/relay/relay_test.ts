@@ -64,6 +64,53 @@ test("relay: two stacks over WebSockets ping and move 8 MiB of TCP (sha256 equal
   }
 });
 
+test("relay: batch clients (netwasm.batch.v1) and a one-frame client share the switch: 4 MiB each way over TCP, sha256 equal; batches carry many frames per message", async () => {
+  const relay = await startRelay({ ...quiet, ratePps: 0 });
+  const a = await wsHost(relay.url, "192.0.2.10", { framing: "batch" });
+  const b = await wsHost(relay.url, "192.0.2.11"); // default: one frame per message
+  const c = await wsHost(relay.url, "192.0.2.12", { framing: "batch" });
+  try {
+    assert.ok(a.link.batching, "a negotiated batch framing");
+    assert.ok(c.link.batching);
+    assert.not.ok(b.link.batching);
+    assert.is(relay.stats().batchClients, 2);
+    await a.stack.ping("192.0.2.11", { timeout: 5000 });
+    await a.stack.ping("192.0.2.12", { timeout: 5000 });
+    const ab = await transfer(a.stack, b, patternBytes(4 * MIB, 4), { timeoutMs: 60_000 });
+    const ba = await transfer(b.stack, a, patternBytes(4 * MIB, 5), {
+      port: 9001,
+      timeoutMs: 60_000,
+    });
+    const ac = await transfer(a.stack, c, patternBytes(4 * MIB, 6), {
+      port: 9002,
+      timeoutMs: 60_000,
+    });
+    for (const r of [ab, ba, ac]) {
+      assert.is(r.bytes, 4 * MIB);
+      assert.is(r.gotSha, r.sentSha);
+    }
+    const s = relay.stats();
+    assert.is(s.totals.dropped, 0);
+    // a's frames leave batched, and reach c (a batch client) batched.
+    assert.ok(
+      a.link.wsStats.messagesOut < a.link.stats.txPackets / 2,
+      `a sent ${a.link.stats.txPackets} frames in ${a.link.wsStats.messagesOut} messages`,
+    );
+    assert.ok(
+      c.link.wsStats.messagesIn < c.link.stats.rxPackets / 2,
+      `c received ${c.link.stats.rxPackets} frames in ${c.link.wsStats.messagesIn} messages`,
+    );
+    // b (one frame per message, as a v86 client) sees one frame per message both ways.
+    assert.is(b.link.wsStats.messagesIn, b.link.stats.rxPackets);
+    assert.is(b.link.wsStats.messagesOut, b.link.stats.txPackets);
+  } finally {
+    await a.close();
+    await b.close();
+    await c.close();
+    await relay.close();
+  }
+});
+
 test("relay: abuse — malformed, text, spoofed and flooding frames are dropped and counted while a concurrent ping and transfer succeed", async () => {
   const relay = await startRelay({ ...quiet, ratePps: 4000, burst: 200 });
   const a = await wsHost(relay.url, "192.0.2.10");

@@ -29,7 +29,9 @@ function world(o: Partial<SwitchOptions> = {}, ports = 3, full = () => false) {
   const got: number[][] = [];
   const p = Array.from({ length: ports }, (_, i) => {
     got.push([]);
-    return sw.addPort({ deliver: (f) => !full() && got[i]!.push(f.length) > 0 }, { name: `p${i}` });
+    return sw.addPort({ deliver: (_f, _at, n) => !full() && got[i]!.push(n) > 0 }, {
+      name: `p${i}`,
+    });
   });
   return { clock, sw, got, p };
 }
