@@ -15,6 +15,7 @@ import type { NetDevice } from "../link/device.ts";
 import { WebSocketLink } from "../link/websocket.ts";
 import type { Iface } from "../ipv4/iface.ts";
 import type { DhcpLease } from "../dhcp/client.ts";
+import type { TcpConfig } from "../tcp/config.ts";
 
 /** What the common flags ask for (already validated). */
 export interface HostConfig {
@@ -46,6 +47,8 @@ export interface HostConfig {
   readonly mac?: number;
   /** Write every frame of the interface to this pcap file. */
   readonly pcap?: string;
+  /** TCP settings (the `--tcp-mem` marks). */
+  readonly tcp?: Partial<TcpConfig>;
   /**
    * Open the TAP with `IFF_VNET_HDR` offloads (checksum, TSO/GSO; see
    * `TapDevice`): 64 KiB segments cross in one read/write. Default false
@@ -91,7 +94,7 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
   // keepAlive: the CLI waits on stack timers (ping intervals), so they must
   // hold the process open; close() stops the clock again.
   const clock = new RealClock({ keepAlive: true });
-  const stack = new Stack({ clock });
+  const stack = new Stack({ clock, ...(config.tcp !== undefined ? { tcp: config.tcp } : {}) });
   let tap: NetDevice | undefined;
   let sink: PcapFileSink | undefined;
   let recording: PcapRecording | undefined;

@@ -126,6 +126,7 @@ const OPTIONS = {
   "request-timeout": { type: "string" },
   broadcast: { type: "boolean" },
   stats: { type: "string" },
+  "tcp-mem": { type: "string" },
 } as const;
 type Flag = keyof typeof OPTIONS;
 
@@ -148,7 +149,7 @@ const LINK_FLAGS: readonly Flag[] = [
 const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
   help: [],
   ping: [...LINK_FLAGS, "count", "size", "interval", "timeout", "ttl", "quiet"],
-  echo: [...LINK_FLAGS, "udp", "tcp", "broadcast", "quiet", "stats"],
+  echo: [...LINK_FLAGS, "udp", "tcp", "broadcast", "quiet", "stats", "tcp-mem"],
   http: [
     ...LINK_FLAGS,
     "port",
@@ -159,8 +160,9 @@ const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
     "request-timeout",
     "quiet",
     "stats",
+    "tcp-mem",
   ],
-  fetch: [...LINK_FLAGS, "output", "timeout", "quiet", "stats"],
+  fetch: [...LINK_FLAGS, "output", "timeout", "quiet", "stats", "tcp-mem"],
   demo: ["seed", "pcap", "no-pcap"],
 };
 
@@ -215,8 +217,13 @@ or a relay
   --offload        open the TAP with IFF_VNET_HDR offloads: the kernel checksums and cuts
                    TCP segments, 64 KiB super-segments cross each way (perf: on by default)
   --stats N        (echo, http, fetch) print the socket table (state, queues, cwnd, srtt,
-                   rto, retransmits) and TCP counters to stderr every N seconds;
+                   rto, retransmits), TCP counters and memory to stderr every N seconds;
                    kill -USR1 PID prints it at any time
+  --tcp-mem LOW,PRESSURE,HIGH  (echo, http, fetch) TCP's memory marks in bytes of packet
+                   buffers (K and M suffixes, e.g. 8M,12M,16M; Linux tcp_mem): above
+                   PRESSURE buffers shrink and stuck connections are reset until back
+                   below LOW; above HIGH writers wait (default: a quarter, three eighths
+                   and half of the packet arena)
 
 ping flags:
   -c COUNT         probes to send (default 4, at most ${PING_MAX_COUNT})
@@ -382,6 +389,29 @@ function num(
   return n;
 }
 
+/** `--tcp-mem LOW,PRESSURE,HIGH` (bytes, K or M suffixes) → TCP config, or undefined. */
+function tcpMem(values: Values): HostConfig["tcp"] {
+  const text = str(values, "tcp-mem");
+  if (text === undefined) return undefined;
+  const sizes = text.split(",").map((t) => {
+    const m = /^(\d+)([KM]?)$/i.exec(t.trim());
+    if (m === null) return NaN;
+    return Number(m[1]) * (m[2]!.toUpperCase() === "M" ? 1 << 20 : m[2] ? 1024 : 1);
+  });
+  const [low, pressure, high] = sizes;
+  if (
+    sizes.length !== 3 || !sizes.every((n) => Number.isSafeInteger(n) && n > 0) ||
+    !(low! <= pressure! && pressure! <= high!)
+  ) {
+    throw new UsageError(
+      `--tcp-mem ${
+        JSON.stringify(text)
+      }: give LOW,PRESSURE,HIGH in bytes (K/M suffixes), LOW ≤ PRESSURE ≤ HIGH, e.g. 8M,12M,16M`,
+    );
+  }
+  return { memLow: low!, memPressure: pressure!, memHigh: high! };
+}
+
 /** The link flags → a host configuration; without `--tap`, an error that says why it is needed. */
 function hostConfig(values: Values): HostConfig {
   const tap = str(values, "tap");
@@ -463,6 +493,7 @@ function hostConfig(values: Values): HostConfig {
   const mtu = num(values, "mtu", { min: 68, max: 65536, what: "the MTU" });
   const netns = str(values, "netns");
   const pcap = str(values, "pcap");
+  const tcp = tcpMem(values);
   return {
     ...(tap !== undefined ? { tap } : {}),
     ...(relay !== undefined ? { relay } : {}),
@@ -477,6 +508,7 @@ function hostConfig(values: Values): HostConfig {
     ...(mac !== undefined ? { mac } : {}),
     ...(mtu !== undefined ? { mtu } : {}),
     ...(pcap !== undefined ? { pcap } : {}),
+    ...(tcp !== undefined ? { tcp } : {}),
     ...(values.offload === true ? { offload: true } : {}),
   };
 }

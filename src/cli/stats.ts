@@ -11,7 +11,7 @@ import { formatSocketTable } from "../socket/socket_info.ts";
 
 /**
  * The report: a header line, the socket table, then one line of TCP
- * counters and one of drops.
+ * counters, one of memory ({@link memoryLine}) and one of drops.
  *
  * @example
  * ```ts
@@ -34,8 +34,48 @@ export function statsReport(stack: Stack, title = "netwasm ss"): string[] {
     `tcp: ${t.currEstab} established, ${t.activeOpens} active / ${t.passiveOpens} passive opens, ` +
     `${t.inSegs} segments in, ${t.outSegs} out, ${t.retransSegs} retransmitted ` +
     `(${t.fastRetrans} fast, ${t.timeouts} timeouts), ${t.outRsts} RSTs sent`,
+    memoryLine(stack),
     `drops: ${drops.length > 0 ? drops.join(" ") : "none"}`,
   ];
+}
+
+/**
+ * One line on packet memory: the arena (bytes of slots in use, their high
+ * water, the capacity, allocations that failed and NORMAL ones kept off the
+ * receive reserve) and TCP's account (bytes charged by every queue, its high
+ * water, the low/pressure/high marks, pressure, writers waiting, connections
+ * evicted, orphans reset, queues repacked). Sizes in KiB.
+ *
+ * @example
+ * ```ts
+ * import { Stack } from "../api/stack.ts";
+ * import { VirtualClock } from "../core/clock.ts";
+ * import { memoryLine } from "./stats.ts";
+ * const stack = new Stack({ clock: new VirtualClock() });
+ * memoryLine(stack); // "memory: arena 0 KiB in use (high water 0 KiB) of … KiB, …"
+ * await stack.close();
+ * ```
+ */
+export function memoryLine(stack: Stack): string {
+  const a = stack.arena.stats();
+  const m = stack.tcp.mem;
+  const k = (n: number) => Math.round(n / 1024);
+  let failed = 0;
+  let kept = 0;
+  for (const c of a.classes) {
+    failed += c.failures;
+    kept += c.reserveRefusals;
+  }
+  const s = m.stats;
+  return `memory: arena ${k(a.bytesInUse)} KiB in use (high water ${k(a.bytesHighWater)} KiB) ` +
+    `of ${k(a.capacityBytes)} KiB, ${failed} allocations failed, ${kept} kept off the reserve; ` +
+    `tcp ${k(m.allocated)} KiB (high water ${k(m.highWater)} KiB), marks ${k(m.low)}/${
+      k(m.pressure)
+    }/${k(m.high)} KiB, pressure ${m.underPressure ? "on" : "off"} (${s.pressureEntered}×), ` +
+    `${m.waiting} writers waiting, ${s.sendSuppressed} sends held back, ` +
+    `${s.stuckEvicted} stuck evicted, ${s.orphansAborted} orphans reset, ` +
+    `${s.ofoPrunedForMemory} out-of-order pruned, ${s.collapsed} queues repacked, ` +
+    `${stack.tcp.ctx.orphans} orphans`;
 }
 
 /** Options for {@link startStatsReporter}. */

@@ -438,14 +438,15 @@ export class Ipv4Layer {
   }
 
   #finishOutput(skb: SkBuff, rt: RouteResult): number {
-    if (skb.len <= rt.mtu) {
-      skb.gsoSize = 0;
+    if (skb.gsoSize === 0 && skb.len <= rt.mtu) {
       this.neighbours.output(rt.iface, rt.nextHop, skb);
       return 0;
     }
     if (skb.gsoSize > 0) {
-      // A TCP super-segment: a TSO device takes it whole; for any other we
-      // cut it here (software GSO, Linux validate_xmit_skb → skb_gso_segment).
+      // A TCP super-segment (more payload than one segment — even within
+      // the MTU, when a tiny MSS packs several in one buffer): a TSO device
+      // takes it whole; for any other we cut it here (software GSO, Linux
+      // validate_xmit_skb → skb_gso_segment).
       if ((rt.iface.dev.features & DeviceFeature.TSO) !== 0) {
         this.neighbours.output(rt.iface, rt.nextHop, skb);
         return 0;

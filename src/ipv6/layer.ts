@@ -493,14 +493,15 @@ export class Ipv6Layer {
     const nextHop = rt.gateway ?? dst;
     const nhOff = rt.gateway === null ? dstOff : 0;
     const iface = rt.iface;
-    if (skb.len <= mtu) {
-      skb.gsoSize = 0;
+    if (skb.gsoSize === 0 && skb.len <= mtu) {
       this.#neigh.output(iface, nextHop, nhOff, skb);
       return 0;
     }
     if (skb.gsoSize > 0) {
-      // A TCP super-segment: a TSO device takes it whole; for any other it
-      // is cut here (software GSO, Linux validate_xmit_skb → skb_gso_segment).
+      // A TCP super-segment (more payload than one segment — even within
+      // the MTU, when a tiny MSS packs several in one buffer): a TSO device
+      // takes it whole; for any other it is cut here (software GSO, Linux
+      // validate_xmit_skb → skb_gso_segment).
       if ((iface.dev.features & DeviceFeature.TSO) !== 0) {
         this.#neigh.output(iface, nextHop, nhOff, skb);
         return 0;

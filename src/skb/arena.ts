@@ -22,6 +22,18 @@
  * Exhaustion is never a crash: {@link Arena.tryAllocSlot} returns -1 and counts the
  * failure, and `allocSkb` returns `null`.
  *
+ * Who may take the last slots (Linux's page-allocator watermarks, where
+ * `GFP_ATOMIC` may dip below the minimum and ordinary allocations may not):
+ * every allocation has an {@link AllocPriority}. `ATOMIC` — frames from
+ * devices, ARP, ICMP, pure ACKs and resets, the work that frees memory — may
+ * use every slot. `NORMAL` — socket buffers, data queued for sending — leaves
+ * each class's `reserve` slots (default one eighth of the class) and the last
+ * `reserveFraction` of the arena's byte capacity alone, so full send queues
+ * can never starve the receive path. The memory itself grows
+ * (`WebAssembly.Memory.grow`) as classes are carved, up to `maxBytes`; how
+ * much of it each socket may use is the protocols' accounting
+ * (`src/tcp/mem.ts`, Linux `tcp_mem`).
+ *
  * @module
  */
 
@@ -46,7 +58,32 @@ export interface SizeClassConfig {
   readonly max: number;
   /** Slots carved at start-up (default: one growth chunk). */
   readonly initial?: number;
+  /** Slots only {@link AllocPriority.ATOMIC} allocations may take (default `floor(max / 8)`). */
+  readonly reserve?: number;
 }
+
+/**
+ * Who is allocating (Linux `GFP_ATOMIC` / `GFP_KERNEL` against the
+ * watermarks): see the module comment.
+ *
+ * @example
+ * ```ts
+ * import { AllocPriority, Arena } from "./arena.ts";
+ * const arena = new Arena({ classes: [{ size: 2048, max: 8, reserve: 2 }] });
+ * const ids = [];
+ * for (let i = 0; i < 6; i++) ids.push(arena.tryAllocSlotId(100, AllocPriority.NORMAL));
+ * arena.tryAllocSlotId(100, AllocPriority.NORMAL); // -1: the rest is the reserve
+ * arena.tryAllocSlotId(100); // a slot: ATOMIC (the default) may use it
+ * ```
+ */
+export const AllocPriority = {
+  /** The receive path and control frames (device receive, ARP, ICMP, ACK, RST): every slot. */
+  ATOMIC: 0,
+  /** Socket buffers (data queued for sending): never the reserve. */
+  NORMAL: 1,
+} as const;
+/** One of the {@link AllocPriority} values. */
+export type AllocPriority = typeof AllocPriority[keyof typeof AllocPriority];
 
 /** Default size classes; see the module comment for the reasoning. */
 export const DEFAULT_SIZE_CLASSES: readonly SizeClassConfig[] = [
@@ -62,6 +99,16 @@ export interface ArenaOptions {
   readonly classes?: readonly SizeClassConfig[];
   /** Back the memory with a SharedArrayBuffer (needs cross-origin isolation in browsers). */
   readonly shared?: boolean;
+  /**
+   * Cap on the bytes of packet slots (the memory grows on demand up to it;
+   * default: every class at its `max`).
+   */
+  readonly maxBytes?: number;
+  /**
+   * Share of the byte capacity {@link AllocPriority.NORMAL} allocations leave
+   * to ATOMIC ones (default 1/8).
+   */
+  readonly reserveFraction?: number;
 }
 
 /** Per-class bookkeeping (exported for tests and stats). */
@@ -82,9 +129,16 @@ export class SizeClass {
   highWater = 0;
   /** Allocations refused because the class was at its cap. */
   failures = 0;
+  /** NORMAL allocations refused because only the reserve was left. */
+  reserveRefusals = 0;
 
-  /** Size class `index` of `size`-byte slots, at most `max` of them. */
-  constructor(readonly index: number, readonly size: number, readonly max: number) {
+  /** Size class `index` of `size`-byte slots, at most `max` of them, `reserve` of them ATOMIC-only. */
+  constructor(
+    readonly index: number,
+    readonly size: number,
+    readonly max: number,
+    readonly reserve: number = 0,
+  ) {
     this.offsets = new Int32Array(max);
     this.refs = new Uint16Array(max);
     this.free = new Int32Array(max);
@@ -95,14 +149,22 @@ export class SizeClass {
 export interface ArenaStats {
   /** Slots in use across all classes. */
   readonly inUse: number;
-  /** Per class: `{ size, carved, inUse, highWater, failures, max }`. */
+  /** Bytes of the slots in use (each slot counts its whole size). */
+  readonly bytesInUse: number;
+  /** Highest {@link ArenaStats.bytesInUse} seen. */
+  readonly bytesHighWater: number;
+  /** Bytes of slots the arena may hold at most ({@link Arena.capacityBytes}). */
+  readonly capacityBytes: number;
+  /** Per class: `{ size, carved, inUse, highWater, failures, reserveRefusals, max, reserve }`. */
   readonly classes: readonly {
     size: number;
     carved: number;
     inUse: number;
     highWater: number;
     failures: number;
+    reserveRefusals: number;
     max: number;
+    reserve: number;
   }[];
   /** Memory size in bytes. */
   readonly memoryBytes: number;
@@ -128,6 +190,14 @@ export class Arena {
   readonly classes: readonly SizeClass[];
   /** Backed by a SharedArrayBuffer. */
   readonly shared: boolean;
+  /** Bytes of packet slots the arena may hold at most (`maxBytes`, or every class full). */
+  readonly capacityBytes: number;
+  /** Bytes of slots NORMAL allocations may occupy: the capacity less the reserve fraction. */
+  readonly normalLimitBytes: number;
+  /** Bytes of the slots in use (whole slot sizes). */
+  bytesInUse = 0;
+  /** Highest {@link Arena.bytesInUse} seen. */
+  bytesHighWater = 0;
   #top = RESERVED_BYTES;
   #buffer: ArrayBufferLike;
   #u8: Uint8Array;
@@ -141,6 +211,7 @@ export class Arena {
     if (configs.length === 0) throw new RangeError("Arena needs at least one size class");
     let maxBytes = RESERVED_BYTES;
     let initialBytes = RESERVED_BYTES;
+    let slotBytes = 0;
     let prev = 0;
     this.classes = configs.map((c, i) => {
       if (!(c.size > prev) || c.size % SLOT_ALIGN !== 0) {
@@ -151,11 +222,30 @@ export class Arena {
       if (!(c.max >= 1) || !Number.isInteger(c.max)) {
         throw new RangeError(`Arena size class ${i}: max must be a positive integer, got ${c.max}`);
       }
+      const reserve = c.reserve ?? Math.floor(c.max / 8);
+      if (!(reserve >= 0 && reserve < c.max) || !Number.isInteger(reserve)) {
+        throw new RangeError(
+          `Arena size class ${i}: reserve must be an integer in 0…${c.max - 1}, got ${reserve}`,
+        );
+      }
       prev = c.size;
       maxBytes += c.size * c.max;
+      slotBytes += c.size * c.max;
       initialBytes += c.size * Math.min(c.max, c.initial ?? growthChunk(c.size));
-      return new SizeClass(i, c.size, c.max);
+      return new SizeClass(i, c.size, c.max, reserve);
     });
+    const cap = options.maxBytes;
+    if (cap !== undefined && !(cap >= configs[0]!.size)) {
+      throw new RangeError(`Arena maxBytes must hold at least one slot, got ${cap}`);
+    }
+    const fraction = options.reserveFraction ?? 1 / 8;
+    if (!(fraction >= 0 && fraction < 1)) {
+      throw new RangeError(`Arena reserveFraction must be in [0, 1), got ${fraction}`);
+    }
+    this.capacityBytes = Math.min(slotBytes, cap ?? Infinity);
+    this.normalLimitBytes = Math.floor(this.capacityBytes * (1 - fraction));
+    maxBytes = Math.min(maxBytes, RESERVED_BYTES + this.capacityBytes);
+    initialBytes = Math.min(initialBytes, maxBytes);
     const maxPages = Math.ceil(maxBytes / PAGE) + 1;
     if (maxPages > 65536) throw new RangeError(`Arena would need ${maxBytes} bytes, over 4 GiB`);
     this.shared = options.shared ?? false;
@@ -210,13 +300,18 @@ export class Arena {
   stats(): ArenaStats {
     return {
       inUse: this.inUse,
+      bytesInUse: this.bytesInUse,
+      bytesHighWater: this.bytesHighWater,
+      capacityBytes: this.capacityBytes,
       classes: this.classes.map((c) => ({
         size: c.size,
         carved: c.carved,
         inUse: c.inUse,
         highWater: c.highWater,
         failures: c.failures,
+        reserveRefusals: c.reserveRefusals,
         max: c.max,
+        reserve: c.reserve,
       })),
       memoryBytes: this.memory.buffer.byteLength,
     };
@@ -232,12 +327,20 @@ export class Arena {
    * Allocate a slot of at least `bytes`; returns its class and index packed as
    * `classIndex << 24 | slotIndex`, or -1 when every fitting class is exhausted
    * (ENOBUFS) or `bytes` exceeds the largest class. The slot's refcount starts at 1.
+   * A {@link AllocPriority.NORMAL} allocation also fails where only the reserve is left.
    */
-  tryAllocSlotId(bytes: number): number {
+  tryAllocSlotId(bytes: number, priority: AllocPriority = AllocPriority.ATOMIC): number {
     const classes = this.classes;
     for (let i = 0; i < classes.length; i++) {
       const c = classes[i]!;
       if (c.size < bytes) continue;
+      if (
+        priority !== AllocPriority.ATOMIC &&
+        (c.max - c.inUse <= c.reserve || this.bytesInUse + c.size > this.normalLimitBytes)
+      ) {
+        c.reserveRefusals++;
+        continue; // a larger class may have room beyond its reserve
+      }
       if (c.freeCount === 0 && c.carved < c.max) {
         this.#carve(c, Math.min(growthChunk(c.size), c.max - c.carved));
       }
@@ -248,15 +351,23 @@ export class Arena {
       const slot = c.free[--c.freeCount]!;
       c.refs[slot] = 1;
       if (++c.inUse > c.highWater) c.highWater = c.inUse;
+      const used = this.bytesInUse += c.size;
+      if (used > this.bytesHighWater) this.bytesHighWater = used;
       return (c.index << 24) | slot;
     }
     return -1;
   }
 
   /** Like {@link tryAllocSlotId} but returns the slot's byte offset (or -1). */
-  tryAllocSlot(bytes: number): number {
-    const id = this.tryAllocSlotId(bytes);
+  tryAllocSlot(bytes: number, priority: AllocPriority = AllocPriority.ATOMIC): number {
+    const id = this.tryAllocSlotId(bytes, priority);
     return id < 0 ? -1 : this.slotOffset(id);
+  }
+
+  /** Forget the high-water marks (the current use becomes the new mark). */
+  resetHighWater(): void {
+    this.bytesHighWater = this.bytesInUse;
+    for (const c of this.classes) c.highWater = c.inUse;
   }
 
   /** Byte offset of a slot id. */
@@ -289,6 +400,7 @@ export class Arena {
     if (r === 1) {
       c.free[c.freeCount++] = slot;
       c.inUse--;
+      this.bytesInUse -= c.size;
     }
   }
 
@@ -305,6 +417,9 @@ export class Arena {
   }
 
   #carve(c: SizeClass, n: number): void {
+    // maxBytes: carve no further than the capacity allows (the rest fails as ENOBUFS).
+    n = Math.min(n, Math.floor((RESERVED_BYTES + this.capacityBytes - this.#top) / c.size));
+    if (n <= 0) return;
     const need = this.#top + c.size * n;
     const have = this.memory.buffer.byteLength;
     if (need > have) {

@@ -8,6 +8,24 @@
 import type { SkBuff } from "./skbuff.ts";
 
 /**
+ * Where a queue also charges the true size of what it holds: a protocol's
+ * memory account (Linux `sk_prot->memory_allocated`, see `src/tcp/mem.ts`).
+ *
+ * @example
+ * ```ts
+ * import type { MemoryAccount } from "./queue.ts";
+ * const total = { bytes: 0, charge(n: number) { this.bytes += n; }, uncharge(n: number) { this.bytes -= n; } };
+ * const account: MemoryAccount = total;
+ * ```
+ */
+export interface MemoryAccount {
+  /** `bytes` of buffers were queued. */
+  charge(bytes: number): void;
+  /** `bytes` of buffers left a queue. */
+  uncharge(bytes: number): void;
+}
+
+/**
  * A FIFO of packet buffers that also tracks total bytes.
  *
  * @example
@@ -31,6 +49,10 @@ export class SkbQueue {
   length = 0;
   /** Sum of `len` of the buffers, as it was when each was queued. */
   bytes = 0;
+  /** Sum of the buffers' true sizes (their whole arena slots, Linux `truesize`). */
+  truesize = 0;
+  /** Also charge true sizes here (a protocol's memory account), or null. */
+  account: MemoryAccount | null = null;
 
   /** True when empty. */
   get empty(): boolean {
@@ -48,6 +70,7 @@ export class SkbQueue {
     this.tail = skb;
     this.length++;
     this.bytes += skb.len;
+    this.#charge(skb);
   }
 
   /** Insert at the head (`__skb_queue_head`). */
@@ -61,6 +84,7 @@ export class SkbQueue {
     this.head = skb;
     this.length++;
     this.bytes += skb.len;
+    this.#charge(skb);
   }
 
   /** Insert `skb` after `at` (which must be on this queue). */
@@ -75,6 +99,7 @@ export class SkbQueue {
     at.next = skb;
     this.length++;
     this.bytes += skb.len;
+    this.#charge(skb);
   }
 
   /** Insert `skb` before `at` (which must be on this queue). */
@@ -113,6 +138,9 @@ export class SkbQueue {
     skb.list = null;
     this.length--;
     this.bytes -= skb.len;
+    const t = skb.end - skb.head;
+    this.truesize -= t;
+    if (this.account !== null) this.account.uncharge(t);
   }
 
   /** Unlink and free every buffer (`__skb_queue_purge`); returns how many. */
@@ -132,6 +160,12 @@ export class SkbQueue {
       yield skb;
       skb = next;
     }
+  }
+
+  #charge(skb: SkBuff): void {
+    const t = skb.end - skb.head;
+    this.truesize += t;
+    if (this.account !== null) this.account.charge(t);
   }
 
   #check(skb: SkBuff): void {

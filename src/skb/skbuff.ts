@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type Arena, MAX_HEADER } from "./arena.ts";
+import { AllocPriority, type Arena, MAX_HEADER } from "./arena.ts";
 
 /** `ip_summed` states (Linux `CHECKSUM_*`). */
 export const Csum = {
@@ -124,6 +124,13 @@ export class SkBuff {
   }
   /** Total buffer capacity. */
   get capacity(): number {
+    return this.end - this.head;
+  }
+  /**
+   * What the buffer really occupies (Linux `skb->truesize`): its whole arena
+   * slot, whatever the payload — the size sockets are charged for it.
+   */
+  get truesize(): number {
     return this.end - this.head;
   }
   /** The arena this buffer lives in. */
@@ -257,6 +264,11 @@ export class SkBuff {
 export interface AllocOptions {
   /** Headroom to reserve (default {@link MAX_HEADER}). */
   headroom?: number;
+  /**
+   * Who allocates (default `AllocPriority.ATOMIC`): socket buffers pass
+   * `AllocPriority.NORMAL` and leave the arena's reserve to the receive path.
+   */
+  priority?: AllocPriority;
 }
 
 /**
@@ -293,7 +305,10 @@ export class SkbAllocator {
     if (size < 0 || headroom < 0) {
       throw new RangeError(`skb alloc: negative size ${size}/${headroom}`);
     }
-    const id = this.arena.tryAllocSlotId(size + headroom);
+    const id = this.arena.tryAllocSlotId(
+      size + headroom,
+      options?.priority ?? AllocPriority.ATOMIC,
+    );
     if (id < 0) {
       this.failures++;
       return null;

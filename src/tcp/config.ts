@@ -134,10 +134,53 @@ export interface TcpConfig {
   synAckRetries: number;
   /** Orphaned FIN-WAIT-2 timeout (default 60 000, Linux tcp_fin_timeout). */
   finTimeout: number;
-  /** Default receive buffer (bytes, default 262 144). */
+  /**
+   * Default receive buffer (bytes of arena slots the receive queues may
+   * hold, true size; default 262 144, Linux tcp_rmem[1]). Auto-tuning grows
+   * it up to `rmemMax` unless SO_RCVBUF was set.
+   */
   rcvbuf: number;
-  /** Default send buffer (bytes, default 262 144). */
+  /**
+   * Default send buffer (bytes of arena slots the write queue may hold, true
+   * size; default 262 144). It grows with the congestion window up to
+   * `wmemMax` unless SO_SNDBUF was set.
+   */
   sndbuf: number;
+  /** Receive-buffer auto-tuning, DRS (default true, Linux tcp_moderate_rcvbuf). */
+  moderateRcvbuf: boolean;
+  /**
+   * Largest receive buffer auto-tuning grows to (default 524 280 = 65 535 ×
+   * 8, the most a window scale of 3 covers; Linux tcp_rmem[2] is 6 MiB).
+   * Larger caps measurably lost throughput in the seeded transfer matrix:
+   * bursts beyond a device's 1000-frame receive backlog on links without
+   * segmentation offload, and more go-back-N timeouts under random loss.
+   */
+  rmemMax: number;
+  /** Largest send buffer the congestion window grows it to (default 524 280, as `rmemMax`; Linux tcp_wmem[2] is 4 MiB). */
+  wmemMax: number;
+  /** Send memory a socket always gets, even at the high mark (default 8192, Linux tcp_wmem[0]). */
+  wmemMin: number;
+  /** Receive memory a socket keeps under pressure (default 8192, Linux tcp_rmem[0]). */
+  rmemMin: number;
+  /**
+   * TCP's memory marks in bytes of arena slots (Linux tcp_mem): pressure
+   * above `memPressure` until back below `memLow`; send allocations fail
+   * above `memHigh`. 0 = derived from the arena (a quarter, three eighths
+   * and a half of what NORMAL allocations may use).
+   */
+  memLow: number;
+  /** See {@link TcpConfig.memLow}. */
+  memPressure: number;
+  /** See {@link TcpConfig.memLow}. */
+  memHigh: number;
+  /** Orphans (closed by the user, still finishing) beyond this are reset (default 4096, Linux tcp_max_orphans). */
+  maxOrphans: number;
+  /**
+   * Under memory pressure, a connection whose data has made no progress for
+   * this long while the peer's window is zero or below one segment is reset
+   * (RFC 6429; default 5000 ms). 0 = never.
+   */
+  stuckTimeout: number;
   /** Offer window scaling (default true). */
   windowScaling: boolean;
   /** Offer timestamps (default true). */
@@ -239,6 +282,16 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   finTimeout: 60_000,
   rcvbuf: 262_144,
   sndbuf: 262_144,
+  moderateRcvbuf: true,
+  rmemMax: 524_280,
+  wmemMax: 524_280,
+  wmemMin: 8192,
+  rmemMin: 8192,
+  memLow: 0,
+  memPressure: 0,
+  memHigh: 0,
+  maxOrphans: 4096,
+  stuckTimeout: 5000,
   windowScaling: true,
   timestamps: true,
   sack: true,

@@ -13,6 +13,7 @@ import { purgeWrite, release, stopListener, tcpDone, tcpFail } from "./lifecycle
 import { connectInit } from "./options.ts";
 import { sendActiveReset, sendSyn } from "./output.ts";
 import { purgeReceive } from "./rcv_queue.ts";
+import { orphanCheck } from "./pressure.ts";
 import { sendFin } from "./send.ts";
 import { TcpState } from "./state.ts";
 import { keepRoute } from "./dst.ts";
@@ -280,6 +281,8 @@ export function tcpClose(sk: Tcb): void {
       armKeep(sk, ctx.config.finTimeout);
       break;
   }
+  // It lingers as an orphan: count it, and reset it past tcp_max_orphans.
+  orphanCheck(sk);
 }
 
 /**

@@ -19,6 +19,7 @@
 import type { SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { AckFlag, tcpAck, tcpAckSyn } from "./ack.ts";
+import { sndbufExpand } from "./buffers.ts";
 import { Shutdown, TimerKind } from "./config.ts";
 import { rcvData, rcvUrg } from "./data.ts";
 import { ecnRcv, ecnSynAck } from "./ecn.ts";
@@ -281,8 +282,12 @@ function rcvSynchronized(sk: Tcb, skb: SkBuff, th: TcpRepr, ipEcn: number): void
 
 /**
  * After an ACK that moved something: stop persisting once the window
- * opened, send what the windows now allow, and report whether a writer that
- * found the buffer full should be woken (`sk_stream_write_space`).
+ * opened, send what the windows now allow, grow the send buffer with the
+ * window (`tcp_new_space` → `tcp_sndbuf_expand`), and report whether a
+ * writer that found the buffer full should be woken
+ * (`sk_stream_write_space`): once half of SO_SNDBUF is free. A writer that
+ * waited for the stack's memory stops waiting for it when its own data is
+ * acknowledged: what it frees is its to use again.
  */
 function ackSent(sk: Tcb, flag: number): boolean {
   const snd = sk.snd;
@@ -297,7 +302,13 @@ function ackSent(sk: Tcb, flag: number): boolean {
       writeXmit(sk, nagleMode(sk));
     }
   } else writeXmit(sk, nagleMode(sk));
-  if (snd.noSpace && snd.queued <= (snd.buf >>> 1)) {
+  if (flag & AckFlag.SND_UNA_ADVANCED) {
+    sndbufExpand(sk);
+    // It waited for the stack's memory: its own ACK freed some, so it may
+    // try again once it has write space (woken below, as any writer).
+    if (snd.memWait) sk.ctx.mem.forget(sk);
+  }
+  if (snd.noSpace && snd.queue.truesize <= (snd.buf >>> 1)) {
     snd.noSpace = false;
     return true;
   }

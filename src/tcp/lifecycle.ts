@@ -25,6 +25,14 @@ import { armKeep, clearAllTimers, clearDelack, clearRtx } from "./timers.ts";
 export function purgeWrite(sk: Tcb): void {
   sk.snd.queue.purge();
   sk.snd.head = null;
+  sk.ctx.mem.forget(sk);
+}
+
+/** An orphan stops counting against `maxOrphans` (released, or in TIME-WAIT). */
+function orphanGone(sk: Tcb): void {
+  if (!sk.orphanCounted) return;
+  sk.orphanCounted = false;
+  sk.ctx.orphans--;
 }
 
 /**
@@ -37,6 +45,7 @@ export function purgeWrite(sk: Tcb): void {
  * ```
  */
 export function release(sk: Tcb): void {
+  orphanGone(sk);
   sk.ctx.socks.delete(sk);
 }
 
@@ -169,6 +178,7 @@ export function enterTimeWait(sk: Tcb): void {
     return;
   }
   sk.setState(TcpState.TIME_WAIT);
+  orphanGone(sk);
   clearRtx(sk);
   clearDelack(sk);
   purgeWrite(sk);

@@ -13,6 +13,8 @@
  * @module
  */
 export * from "./ack.ts";
+export * from "./buffers.ts";
+export * from "./collapse.ts";
 export * from "./config.ts";
 export * from "./conn.ts";
 export * from "./conn6.ts";
@@ -23,9 +25,11 @@ export * from "./family.ts";
 export * from "./input.ts";
 export * from "./isn.ts";
 export * from "./lifecycle.ts";
+export * from "./mem.ts";
 export * from "./options.ts";
 export * from "./output.ts";
 export * from "./passive.ts";
+export * from "./pressure.ts";
 export * from "./pmtu.ts";
 export * from "./rack.ts";
 export * from "./rcv_queue.ts";

@@ -7,6 +7,7 @@
  * @module
  */
 import { DeviceFeature } from "../link/device.ts";
+import { MAX_HEADER } from "../skb/arena.ts";
 import { gsoMaxPayload, routeDevice, routeMtu, tcpIpHeaders } from "./family.ts";
 import {
   clampWindowScale,
@@ -14,6 +15,7 @@ import {
   TCP_DEFAULT_MSS,
   type TcpOptions,
 } from "../wire/tcp_options.ts";
+import { rcvFullWindow, smallDataSlot } from "./buffers.ts";
 import { PathMtuState, type Tcb } from "./tcb.ts";
 
 /** Bytes the timestamp option takes in every segment once negotiated (10, padded to 12). */
@@ -92,19 +94,29 @@ export function mtupInit(sk: Tcb): void {
   if (sk.ctx.config.mtuProbing === 2) pathMtuState(sk).mtupEnabled = true;
 }
 
+/** Segments that must fit one small data slot before they share it (below: one segment per buffer). */
+const COALESCE_MIN_SEGMENTS = 4;
+
 /**
  * The size goal for `mss` (Linux `tcp_xmit_size_goal`): as many whole
- * segments as fit in one super-segment when the route's device takes TSO,
- * else one segment.
+ * segments as fit in one super-segment when the route's device takes TSO;
+ * elsewhere one segment — unless the MSS is so small that four or more fit
+ * the smallest arena slot: then the write queue builds buffers of as many
+ * as fit (cut into segments by software GSO on the way out), so a tiny
+ * MSS (TCP_MAXSEG 88) costs slots by the byte, not by the segment.
  *
  * @example
  * ```ts
  * // tcb.snd.sizeGoal = sizeGoal(tcb, 1448); // 65160 on a TSO pipe, 1448 elsewhere
+ * // sizeGoal(tcb, 76); // 1824 on a TAP: 24 segments share a 2 KiB slot
  * ```
  */
 export function sizeGoal(sk: Tcb, mss: number): number {
   const dev = routeDevice(sk);
-  if (dev === null || (dev.features & DeviceFeature.TSO) === 0) return mss;
+  if (dev === null || (dev.features & DeviceFeature.TSO) === 0) {
+    const fit = Math.floor((smallDataSlot(sk.ctx.allocator.arena) - MAX_HEADER) / mss);
+    return fit >= COALESCE_MIN_SEGMENTS ? fit * mss : mss;
+  }
   return Math.max(mss, Math.floor(gsoMaxPayload(sk) / mss) * mss);
 }
 
@@ -170,7 +182,9 @@ export function applySynOptions(sk: Tcb, o: TcpOptions): void {
 }
 
 /**
- * Window scale to offer so `rcvbuf` fits (RFC 7323 §2.3).
+ * Window scale to offer so a window of `rcvbuf` bytes fits (RFC 7323 §2.3);
+ * with auto-tuning, the largest buffer it may grow to (Linux sizes it for
+ * `tcp_rmem[2]`).
  *
  * @example
  * ```ts
@@ -200,9 +214,11 @@ export function connectInit(sk: Tcb, mtu: number): void {
   // over IPv6 MTU − 60 (RFC 8200 §8.3).
   rcv.advmss = Math.max(MIN_SEGMENT_PAYLOAD, Math.min(mtu - tcpIpHeaders(sk), 65495));
   if (sk.opt.userMss > 0) rcv.advmss = Math.min(rcv.advmss, sk.opt.userMss);
-  rcv.wscale = cfg.windowScaling ? chooseRcvWscale(rcv.buf) : 0;
-  // The SYN carries an unscaled window (W3): that is what the peer believes.
-  rcv.wnd = Math.min(rcv.buf, 65535);
+  const maxBuf = cfg.moderateRcvbuf && !rcv.bufLocked ? Math.max(rcv.buf, cfg.rmemMax) : rcv.buf;
+  rcv.wscale = cfg.windowScaling ? chooseRcvWscale(maxBuf) : 0;
+  // The SYN carries an unscaled window (W3): that is what the peer believes;
+  // the buffer is counted in slots, so the window is what it holds (`buffers.ts`).
+  rcv.wnd = Math.min(rcvFullWindow(sk), 65535);
   rcv.mss = Math.min(rcv.advmss, TCP_DEFAULT_MSS);
   sk.rtt.rto = cfg.rtoInitial;
   sk.rtt.srtt = sk.rtt.rttvar = 0;

@@ -18,6 +18,7 @@ import { SACKED, type SkBuff } from "../skb/skbuff.ts";
 import type { EmitOptions } from "../wire/bytes.ts";
 import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { tcpOptionsLength } from "../wire/tcp_options.ts";
+import { FRAGMENT_SLACK, SEND_ALLOC } from "./buffers.ts";
 import { CaState, INITIAL_WINDOW_SEGMENTS, lossState } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { reply6, type SegmentEnds, transmit6 } from "./family.ts";
@@ -491,7 +492,13 @@ export function sendResetFor(ctx: TcpContext, th: TcpRepr, ends: SegmentEnds): v
 /**
  * Split `skb` so its first `len` payload bytes stay and the rest moves to a
  * new segment queued right after it (`tcp_fragment`). FIN and PSH move to the
- * second part. Returns false when the arena is exhausted.
+ * second part. Returns false when the arena is exhausted, or when splitting
+ * data already sent while the queue holds more than twice SO_SNDBUF plus
+ * 128 KiB (Linux `tcp_fragment`, CVE-2019-11478: a peer answering with tiny
+ * windows or SACK ranges cannot make each byte its own slot) — except the
+ * first and the last segment in flight, which retransmission and new data
+ * need. Unsent data is split freely (Linux `TCP_FRAG_IN_WRITE_QUEUE`): the
+ * send buffer already bounds it.
  *
  * @example
  * ```ts
@@ -501,7 +508,17 @@ export function sendResetFor(ctx: TcpContext, th: TcpRepr, ends: SegmentEnds): v
 export function fragment(sk: Tcb, skb: SkBuff, len: number): boolean {
   const rest = skb.len - len;
   if (rest <= 0) return true;
-  const n = sk.ctx.allocator.alloc(rest);
+  const snd = sk.snd;
+  const q = snd.queue;
+  const head = skb === q.head;
+  if (
+    skb.txCount > 0 && !head && skb.next !== snd.head &&
+    q.truesize / 2 > snd.buf + FRAGMENT_SLACK
+  ) {
+    sk.ctx.drops.count("tcp.fragment_over_sndbuf");
+    return false;
+  }
+  const n = head ? sk.ctx.allocator.alloc(rest) : sk.ctx.allocator.alloc(rest, SEND_ALLOC);
   if (n === null) return false;
   const u8 = sk.ctx.allocator.arena.u8;
   const at = n.put(rest);
@@ -515,7 +532,7 @@ export function fragment(sk: Tcb, skb: SkBuff, len: number): boolean {
   n.sacked = skb.sacked; // both halves keep the scoreboard marks (totals are unchanged)
   skb.tcpFlags &= ~(TcpFlags.FIN | TcpFlags.PSH);
   skb.endSeq = n.seq;
-  sk.snd.queue.insertAfter(skb, n);
+  q.insertAfter(skb, n);
   return true;
 }
 

@@ -24,6 +24,7 @@
  */
 import type { SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags } from "../wire/tcp.ts";
+import { SEND_ALLOC } from "./buffers.ts";
 import { CaState } from "./congestion/cc.ts";
 import { routeMtu } from "./family.ts";
 import { mtuToMss, pathMtu, pathMtuState, syncMss } from "./options.ts";
@@ -203,7 +204,7 @@ function mergeProbe(sk: Tcb, size: number): boolean {
   const head = snd.head!;
   if (head.len >= size) return head.len === size || splitOff(sk, head, size);
   const alloc = sk.ctx.allocator;
-  const probe = alloc.alloc(size);
+  const probe = alloc.alloc(size, SEND_ALLOC); // write-queue data: socket memory
   if (probe === null) return false;
   const u8 = alloc.arena.u8;
   const at = probe.put(size);
@@ -236,7 +237,7 @@ function mergeProbe(sk: Tcb, size: number): boolean {
 /** Keep the first `size` bytes of `skb` in it, the rest in a new buffer after it. */
 function splitOff(sk: Tcb, skb: SkBuff, size: number): boolean {
   const rest = skb.len - size;
-  const n = sk.ctx.allocator.alloc(rest);
+  const n = sk.ctx.allocator.alloc(rest, SEND_ALLOC);
   if (n === null) return false;
   const u8 = sk.ctx.allocator.arena.u8;
   const at = n.put(rest);

@@ -6,7 +6,12 @@
  *
  * Out-of-order segments sit on a list sorted by sequence number, bounded in
  * segments and bytes (§8 row 8); when over budget the farthest data goes
- * first. Coverage is tracked in a WebAssembly range table in arena memory
+ * first. Budgets are true sizes (`buffers.ts`): when the receive memory
+ * outgrows SO_RCVBUF — or its fair share while the stack's memory is under
+ * pressure — the queues are first repacked into full slots (`collapse.ts`,
+ * `tcp_collapse`), then out-of-order data is pruned (`tcp_prune_queue`).
+ * In-order data inside the window we offered is always queued: the window,
+ * which stops growing under pressure, is what bounds it. Coverage is tracked in a WebAssembly range table in arena memory
  * (`rangeInsert` / `rangeCovered` / `rangeAdvance`), which also feeds SACK
  * blocks later.
  *
@@ -15,6 +20,8 @@
 import type { SkBuff } from "../skb/skbuff.ts";
 import { RANGE_FULL, RANGE_INVALID, rangeTableBytes } from "../wasm/bindings.ts";
 import { TcpFlags } from "../wire/tcp.ts";
+import { measureRatio, rmemAlloc } from "./buffers.ts";
+import { collapseQueue } from "./collapse.ts";
 import { dsackSet, sackNewOfo, sackRemove, sackReset } from "./sack.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, seqGeq, seqLeq } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -84,6 +91,7 @@ export const DataResult = {
  */
 export function queueData(sk: Tcb, skb: SkBuff): number {
   const rcv = sk.rcv;
+  measureRatio(sk, skb);
   // Trim what we already have from the front (RFC 9293 §3.10.7.4 first:
   // "segments with higher beginning sequence numbers may be held"; those
   // overlapping RCV.NXT are cut to start there).
@@ -119,6 +127,7 @@ export function queueData(sk: Tcb, skb: SkBuff): number {
   if (skb.seq !== rcv.nxt) return queueOfo(sk, skb);
   let result: number = DataResult.QUEUED;
   queueInOrder(sk, skb);
+  if (rmemAlloc(sk) > rcv.buf) pruneQueue(sk);
   if (fin) {
     rcv.nxt = seqAdd(rcv.nxt, 1);
     result |= DataResult.FIN;
@@ -218,15 +227,47 @@ function queueOfo(sk: Tcb, skb: SkBuff): number {
 }
 
 /**
- * Keep the out-of-order queue within its segment cap and the receive buffer
- * (`tcp_prune_ofo_queue`): drop the farthest segments first (§8 row 8).
+ * Keep the out-of-order queue within its segment cap and the receive budget
+ * (`tcp_prune_ofo_queue`): drop the farthest segments first (§8 row 8) —
+ * after repacking, when memory is what is short.
  */
 function pruneOfo(sk: Tcb): void {
   const rcv = sk.rcv;
   const cap = sk.ctx.config.maxOfoSegments;
   const q = rcv.ofo;
-  while (q.tail !== null && (q.length > cap || rcv.queued + rcv.ofoBytes > rcv.buf)) {
+  while (q.tail !== null && q.length > cap) dropOfoTail(sk);
+  if (q.tail !== null && overBudget(sk)) pruneQueue(sk);
+}
+
+/**
+ * Receive memory above what this connection may hold: SO_RCVBUF, or while
+ * the stack's memory is under pressure its fair share of the high mark
+ * (never below `rmemMin`; Linux `sk_rmem_schedule`).
+ */
+function overBudget(sk: Tcb): boolean {
+  const ctx = sk.ctx;
+  const rmem = rmemAlloc(sk);
+  if (rmem > sk.rcv.buf) return true;
+  const mem = ctx.mem;
+  if (!mem.underPressure || rmem <= ctx.config.rmemMin) return false;
+  const sockets = Math.max(1, ctx.socks.size - ctx.timeWaitCount);
+  return rmem * sockets > mem.high;
+}
+
+/**
+ * Receive memory is over budget (Linux `tcp_prune_queue`): repack both
+ * queues into full slots, then drop out-of-order data from the far end
+ * until within budget. In-order data stays: it was inside the window.
+ */
+function pruneQueue(sk: Tcb): void {
+  const rcv = sk.rcv;
+  collapseQueue(sk, rcv.queue, true);
+  if (rcv.ofo.empty || !overBudget(sk)) return;
+  collapseQueue(sk, rcv.ofo, false);
+  const st = sk.ctx.mem.stats;
+  while (rcv.ofo.tail !== null && overBudget(sk)) {
     dropOfoTail(sk);
+    st.ofoPrunedForMemory++;
   }
 }
 

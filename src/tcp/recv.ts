@@ -7,11 +7,12 @@
  */
 import { Errno } from "../core/errno.ts";
 import { copyBytes } from "../skb/skbuff.ts";
+import { rcvFullWindow, rcvSpaceAdjust } from "./buffers.ts";
 import { MsgFlags, Shutdown } from "./config.ts";
 import { sendAck } from "./output.ts";
 import { TcpState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
-import { receiveWindow } from "./window.ts";
+import { offerableWindow, receiveWindow } from "./window.ts";
 
 /**
  * Read up to `buf.length` bytes (`tcp_recvmsg`). Returns bytes read, 0 at
@@ -48,7 +49,10 @@ export function recvmsg(sk: Tcb, buf: Uint8Array, flags: number): number {
     }
   }
   if (copied > 0) {
-    if (!peek) cleanupRbuf(sk, copied);
+    if (!peek) {
+      rcvSpaceAdjust(sk, copied);
+      cleanupRbuf(sk, copied);
+    }
     return copied;
   }
   if (buf.length === 0) return 0;
@@ -72,10 +76,11 @@ function cleanupRbuf(sk: Tcb, copied: number): void {
   }
   const rcv = sk.rcv;
   const cur = receiveWindow(sk);
-  if (cur * 2 > rcv.buf) return;
+  const full = rcvFullWindow(sk);
+  if (cur * 2 > full) return;
   // What selectWindow could offer: the free space, but never more than the
   // window field can carry (65535 << scale) — without window scaling a large
   // buffer would otherwise send a duplicate ACK with the same window on every read.
-  const free = Math.min(rcv.buf - rcv.queued - rcv.ofoBytes, 65535 << rcv.wscale);
-  if (free >= 2 * cur && free >= Math.min(rcv.buf >>> 1, rcv.mss)) sendAck(sk);
+  const free = Math.min(offerableWindow(sk), 65535 << rcv.wscale);
+  if (free >= 2 * cur && free >= Math.min(full >>> 1, rcv.mss)) sendAck(sk);
 }

@@ -6,18 +6,39 @@
  * @module
  */
 import { Errno } from "../core/errno.ts";
+import { MAX_HEADER } from "../skb/arena.ts";
 import { copyBytes, type SkBuff } from "../skb/skbuff.ts";
 import { TcpFlags } from "../wire/tcp.ts";
+import { SEND_ALLOC, smallDataSlot, sndMemSchedule } from "./buffers.ts";
 import { MsgFlags, Shutdown } from "./config.ts";
+import { MemWait } from "./mem.ts";
 import { chrono, CHRONO_SNDBUF, Nagle, nagleMode, writeXmit } from "./output.ts";
 import { seqAdd, TcpState } from "./state.ts";
-import type { Tcb } from "./tcb.ts";
+import type { Tcb, TcpContext } from "./tcb.ts";
+
+/**
+ * A write-queue buffer for `size` payload bytes, else one for a segment,
+ * else a small data slot (a sub-MSS segment beats none when the large
+ * classes are spent), or null.
+ */
+function allocSend(ctx: TcpContext, size: number, mss: number): SkBuff | null {
+  const a = ctx.allocator;
+  let skb = a.alloc(size, SEND_ALLOC);
+  if (skb === null && size > mss) skb = a.alloc(mss, SEND_ALLOC);
+  if (skb === null) {
+    const small = smallDataSlot(a.arena) - MAX_HEADER;
+    if (Math.min(size, mss) > small) skb = a.alloc(small, SEND_ALLOC);
+  }
+  return skb;
+}
 
 /**
  * Queue user bytes (`tcp_sendmsg`): copy once into MSS-sized arena segments,
- * filling the unsent tail segment first, up to the send buffer; mark PSH on
- * the last segment written (MUST-61); push. Returns bytes queued, or
- * `-EAGAIN` when no room, `-EPIPE` after shutdown, the pending error, …
+ * filling the unsent tail segment first, up to the send buffer (the true
+ * size of the write queue's slots against SO_SNDBUF) and what the stack's
+ * memory allows (`sndMemSchedule`); mark PSH on the last segment written
+ * (MUST-61); push. Returns bytes queued, or `-EAGAIN` when no room (the
+ * writer waits for write space), `-EPIPE` after shutdown, the pending error, …
  *
  * @example
  * ```ts
@@ -50,19 +71,31 @@ export function sendmsg(sk: Tcb, data: Uint8Array, flags: number): number {
     ) {
       n = Math.min(goal - skb.len, skb.tailroom, data.length - copied);
     } else {
-      if (snd.queued >= snd.buf) {
+      if (snd.queue.truesize >= snd.buf) {
         snd.noSpace = true;
         chrono(sk, CHRONO_SNDBUF);
         break;
       }
-      // A short write gets an MSS-sized buffer (a 64 KiB slot for 64 bytes
-      // would waste it); a long one, remainder included, buffers up to the
-      // goal (arena slots cannot grow, and streaming writers write again).
+      // A short write gets a small buffer: one segment, or as much of the
+      // goal as a small data slot holds anyway (a 64 KiB slot for 64 bytes
+      // would waste it; with a tiny MSS, segments share that slot); a long
+      // one, remainder included, buffers up to the goal (arena slots cannot
+      // grow, and streaming writers write again).
       const left = data.length - copied;
-      const size = data.length > mss ? goal : mss;
-      skb = ctx.allocator.alloc(size) ?? (size > mss ? ctx.allocator.alloc(mss) : null);
+      const size = data.length > mss
+        ? goal
+        : Math.max(mss, Math.min(goal, smallDataSlot(ctx.allocator.arena) - MAX_HEADER));
+      skb = allocSend(ctx, size, mss);
       if (skb === null) {
+        // The arena kept its reserve for the receive path: wait for a freed buffer.
         ctx.drops.count("tcp.out_of_memory");
+        snd.noSpace = true;
+        ctx.mem.wait(sk, MemWait.SLOT);
+        break;
+      }
+      if (!sndMemSchedule(sk, skb.truesize)) {
+        // Over the stack's memory marks: the writer waits (backpressure).
+        skb.free();
         snd.noSpace = true;
         break;
       }

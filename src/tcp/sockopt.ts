@@ -7,6 +7,7 @@
  */
 import { Errno } from "../core/errno.ts";
 import { TCP_DEFAULT_MSS } from "../wire/tcp_options.ts";
+import { MAX_BUFFER, MIN_RCVBUF, MIN_SNDBUF } from "./buffers.ts";
 import type { TcpOptionName } from "./config.ts";
 import { congestionByName } from "./congestion/registry.ts";
 import { pathMtu } from "./options.ts";
@@ -14,11 +15,6 @@ import { Nagle, nagleMode, writeXmit } from "./output.ts";
 import { TcpState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 import { clearKeep, resetKeepalive } from "./timers.ts";
-
-/** Smallest SO_RCVBUF / SO_SNDBUF (Linux SOCK_MIN_RCVBUF-ish). */
-const MIN_BUFFER = 2048;
-/** Largest SO_RCVBUF / SO_SNDBUF. */
-const MAX_BUFFER = 1 << 30;
 
 /**
  * setsockopt. 0 or -errno (`-ENOPROTOOPT` for an unknown name, `-EINVAL` for a bad value).
@@ -71,12 +67,17 @@ export function tcpSetOption(sk: Tcb, name: TcpOptionName, value: number): numbe
       opt.linger = value < 0 ? -1 : value;
       return 0;
     case "SO_RCVBUF":
+      // Linux sock_setsockopt: the buffer is counted in true size (whole
+      // slots), so the value is doubled to leave room for the overhead, and
+      // auto-tuning stops (SOCK_RCVBUF_LOCK). getsockopt returns the double.
       if (value < 0) return -Errno.EINVAL;
-      sk.rcv.buf = Math.max(MIN_BUFFER, Math.min(value, MAX_BUFFER));
+      sk.rcv.buf = Math.max(MIN_RCVBUF, Math.min(value, MAX_BUFFER / 2) * 2);
+      sk.rcv.bufLocked = true;
       return 0;
     case "SO_SNDBUF":
       if (value < 0) return -Errno.EINVAL;
-      sk.snd.buf = Math.max(MIN_BUFFER, Math.min(value, MAX_BUFFER));
+      sk.snd.buf = Math.max(MIN_SNDBUF, Math.min(value, MAX_BUFFER / 2) * 2);
+      sk.snd.bufLocked = true;
       return 0;
     case "SO_REUSEADDR":
       sk.reuseAddr = on;
@@ -210,6 +211,8 @@ export function copySocketOptions(from: Tcb, to: Tcb): void {
   to.cong.algorithm = from.cong.algorithm;
   to.rcv.buf = from.rcv.buf;
   to.snd.buf = from.snd.buf;
+  to.rcv.bufLocked = from.rcv.bufLocked;
+  to.snd.bufLocked = from.snd.bufLocked;
   to.reuseAddr = from.reuseAddr;
   to.v6only = from.v6only;
 }

@@ -48,6 +48,7 @@ import type { Ipv4Address } from "../wire/addr.ts";
 import { TCP_DEFAULT_MSS } from "../wire/tcp_options.ts";
 import { type CongestionControl, CongestionState } from "./congestion/cc.ts";
 import { type IsnSource, Poll, Shutdown, type TcpConfig, TimerKind } from "./config.ts";
+import type { TcpMemory } from "./mem.ts";
 import type { SegmentScratch } from "./scratch.ts";
 import type { SynCookies } from "./syncookies.ts";
 import { seqAdd, seqBefore, seqDiff, TcpState } from "./state.ts";
@@ -115,6 +116,10 @@ export interface TcpContext {
   trace: ((e: TcpTraceEvent) => void) | null;
   /** TCBs now in TIME-WAIT (kept by `setState`). */
   timeWaitCount: number;
+  /** The memory every TCP queue is charged to (Linux `tcp_memory_allocated`, `tcp_mem`). */
+  readonly mem: TcpMemory;
+  /** Orphans: closed by the user and still finishing (Linux `tcp_orphan_count`). */
+  orphans: number;
   /** Readiness callbacks waiting to run, one deferred task per batch ({@link Tcb.wake}). */
   readonly wakes: WakeBatch;
   /** The stack's default socket options, shared by every TCB until it sets one ({@link Tcb.ownOpt}). */
@@ -378,6 +383,14 @@ export class SendState {
   head: SkBuff | null = null;
   /** Write space was asked for and not yet signalled (SOCK_NOSPACE). */
   noSpace = false;
+  /** Waiting for the stack's memory (`mem.ts`): poll shows no write space meanwhile. */
+  memWait = false;
+  /** SO_SNDBUF was set by the user: it does not grow with the window (SOCK_SNDBUF_LOCK). */
+  bufLocked = false;
+  /** SND.UNA when the pressure scan last saw it move (`pressure.ts`). */
+  progressUna = 0;
+  /** When the pressure scan last saw SND.UNA move, or the data wait begin (clock ms). */
+  progressAt = 0;
   /** Clock ms when the SYN (or current head retransmission series) was first sent. */
   retransStamp = 0;
   /** Retransmissions of the current head (R1/R2). */
@@ -427,7 +440,7 @@ export class SendState {
     public buf: number,
   ) {}
 
-  /** Bytes queued for sending and not yet acknowledged (sndbuf accounting). */
+  /** Bytes queued for sending and not yet acknowledged (payload; SO_SNDBUF counts `queue.truesize`). */
   get queued(): number {
     return seqDiff(this.writeSeq, this.una);
   }
@@ -542,6 +555,16 @@ export class RecvState {
   readonly ofo: SkbQueue = new SkbQueue();
   /** Arena offset of the out-of-order range table, 0 when none. */
   ofoTable = 0;
+  /** SO_RCVBUF was set by the user: no auto-tuning (SOCK_RCVBUF_LOCK). */
+  bufLocked = false;
+  /** Payload per slot byte of full-sized arrivals, in 1/256 (Linux `scaling_ratio`; `buffers.ts`). */
+  ratio = 128;
+  /** Auto-tuning: bytes the reader drained in the last measured round trip (Linux `rcvq_space.space`). */
+  space = 0;
+  /** Auto-tuning: bytes read since the measurement began. */
+  spaceCopied = 0;
+  /** Auto-tuning: when the measurement began (clock ms), -1 before the first read. */
+  spaceTime: number = -1;
   /**
    * The SACK and D-SACK blocks we report (`sack.ts`), made at the first
    * out-of-order or duplicate arrival and reused; null until then.
@@ -879,6 +902,8 @@ export class Tcb implements TcpTableEntry {
   shutdownMask = 0;
   /** The user closed the socket (Linux SOCK_DEAD). */
   orphan = false;
+  /** Counted in `ctx.orphans` (closed by the user while the connection lingers). */
+  orphanCounted = false;
   /** The connection completed and later ended (Linux SOCK_DONE). */
   done = false;
   /** Readiness callback: data ready, write space, state change. */
@@ -893,6 +918,10 @@ export class Tcb implements TcpTableEntry {
     this.cong = new CongestionState(ctx.cc);
     this.timers = new TimerState(ctx.clock);
     this.opt = ctx.defaultOpts;
+    // Every buffer this connection queues is charged to the stack (true size).
+    this.snd.queue.account = ctx.mem;
+    this.rcv.queue.account = ctx.mem;
+    this.rcv.ofo.account = ctx.mem;
   }
 
   /**
@@ -997,8 +1026,9 @@ export class Tcb implements TcpTableEntry {
     if (this.shutdownMask & Shutdown.RCV) mask |= Poll.IN | Poll.RDHUP;
     if (s !== TcpState.SYN_SENT && s !== TcpState.SYN_RECEIVED) {
       if (this.rcv.queued > 0) mask |= Poll.IN;
+      const snd = this.snd;
       if (this.shutdownMask & Shutdown.SEND) mask |= Poll.OUT;
-      else if (this.snd.buf - this.snd.queued >= (this.snd.buf >>> 2)) mask |= Poll.OUT;
+      else if (!snd.memWait && snd.buf - snd.queue.truesize >= (snd.buf >>> 2)) mask |= Poll.OUT;
     }
     if (this.urgentMark() >= 0) mask |= Poll.PRI;
     if (this.skErr !== 0) mask |= Poll.ERR;

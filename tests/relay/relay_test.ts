@@ -211,8 +211,24 @@ test("relay: admission — client limit (503 when every client is active), origi
   }
 });
 
+/**
+ * A relay on a port below Linux's ephemeral range (32768–60999), so that
+ * after it stops no outgoing connection of a test running in parallel can
+ * take its port before it restarts there (port 0 would pick from that range).
+ */
+async function relayBelowEphemeral(): Promise<Awaited<ReturnType<typeof startRelay>>> {
+  for (let i = 0;; i++) {
+    const port = 20000 + ((Math.random() * 12000) | 0);
+    try {
+      return await startRelay({ ...quiet, port });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse) || i >= 20) throw e;
+    }
+  }
+}
+
 test("relay: a link reconnects with backoff when the relay restarts, with down/up events, and traffic flows again", async () => {
-  let relay = await startRelay({ ...quiet });
+  let relay = await relayBelowEphemeral();
   const port = relay.port;
   const b = await wsHost(relay.url, "192.0.2.11");
   const a = await wsHost(relay.url, "192.0.2.10", {

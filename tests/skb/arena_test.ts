@@ -1,7 +1,7 @@
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { test, testSeed } from "../_util/test.ts";
-import { Arena, DEFAULT_SIZE_CLASSES, RESERVED_BYTES } from "../../src/skb/arena.ts";
+import { AllocPriority, Arena, DEFAULT_SIZE_CLASSES, RESERVED_BYTES } from "../../src/skb/arena.ts";
 
 test("Arena: offset 0 and the reserved page are never handed out", () => {
   const arena = new Arena();
@@ -120,4 +120,70 @@ test("Arena: a shared-memory arena is backed by a SharedArrayBuffer", () => {
   arena.u8[off] = 7;
   assert.is(arena.u8[off], 7);
   arena.releaseSlotAt(off);
+});
+
+test("Arena: NORMAL allocations leave each class's reserve to ATOMIC ones (the receive path cannot be starved)", () => {
+  const arena = new Arena({ classes: [{ size: 2048, max: 16, reserve: 4 }] });
+  const normal: number[] = [];
+  for (let id = arena.tryAllocSlotId(100, AllocPriority.NORMAL); id >= 0;) {
+    normal.push(id);
+    id = arena.tryAllocSlotId(100, AllocPriority.NORMAL);
+  }
+  assert.is(normal.length, 12, "16 slots less the reserve of 4");
+  assert.is(arena.stats().classes[0]!.reserveRefusals, 1);
+  // Frames from a device, ARP, pure ACKs: ATOMIC (the default) gets the reserve.
+  const atomic = [0, 1, 2, 3].map(() => arena.tryAllocSlotId(100));
+  assert.ok(atomic.every((id) => id >= 0), "the reserve is there for ATOMIC");
+  assert.is(arena.tryAllocSlotId(100), -1, "then the class is full for everyone");
+  arena.releaseSlot(normal.pop()!);
+  assert.is(
+    arena.tryAllocSlotId(100, AllocPriority.NORMAL),
+    -1,
+    "the freed slot is back in the reserve",
+  );
+  for (const id of [...normal, ...atomic]) arena.releaseSlot(id);
+  assert.is(arena.inUse, 0);
+});
+
+test("Arena: NORMAL allocations fall through to a larger class with room beyond its reserve; bytesInUse and its high water count whole slots", () => {
+  const arena = new Arena({
+    classes: [{ size: 2048, max: 4, reserve: 2 }, { size: 10240, max: 4, reserve: 1 }],
+    reserveFraction: 0,
+  });
+  const a = arena.tryAllocSlotId(100, AllocPriority.NORMAL);
+  const b = arena.tryAllocSlotId(100, AllocPriority.NORMAL);
+  const c = arena.tryAllocSlotId(100, AllocPriority.NORMAL); // small class at its reserve
+  assert.is(arena.slotSize(c), 10240);
+  assert.is(arena.bytesInUse, 2048 + 2048 + 10240);
+  arena.releaseSlot(c);
+  assert.is(arena.bytesInUse, 4096);
+  assert.is(arena.bytesHighWater, 14336);
+  arena.resetHighWater();
+  assert.is(arena.bytesHighWater, 4096);
+  arena.releaseSlot(a);
+  arena.releaseSlot(b);
+  assert.is(arena.bytesInUse, 0);
+});
+
+test("Arena: maxBytes caps the memory; the reserve fraction of it is ATOMIC-only", () => {
+  const arena = new Arena({
+    classes: [{ size: 2048, max: 1000, reserve: 0, initial: 1 }],
+    maxBytes: 16 * 2048,
+    reserveFraction: 1 / 4,
+  });
+  assert.is(arena.capacityBytes, 16 * 2048);
+  assert.is(arena.normalLimitBytes, 12 * 2048);
+  const ids: number[] = [];
+  for (let id = arena.tryAllocSlotId(1, AllocPriority.NORMAL); id >= 0;) {
+    ids.push(id);
+    id = arena.tryAllocSlotId(1, AllocPriority.NORMAL);
+  }
+  assert.is(ids.length, 12);
+  for (let id = arena.tryAllocSlotId(1); id >= 0; id = arena.tryAllocSlotId(1)) ids.push(id);
+  assert.is(ids.length, 16, "no more than maxBytes of slots, ever");
+  assert.ok(arena.memory.buffer.byteLength <= RESERVED_BYTES + 16 * 2048 + 65536);
+  for (const id of ids) arena.releaseSlot(id);
+  assert.throws(() => new Arena({ maxBytes: 100 }), RangeError);
+  assert.throws(() => new Arena({ reserveFraction: 1 }), RangeError);
+  assert.throws(() => new Arena({ classes: [{ size: 2048, max: 4, reserve: 4 }] }), RangeError);
 });

@@ -73,3 +73,31 @@ test("SkbQueue: a buffer cannot sit on two queues or be freed while queued", () 
   s.free();
   assert.throws(() => a.push(s), TypeError, "freed buffers are refused");
 });
+
+test("SkbQueue: truesize sums whole slots and is charged to the account on the way in and out", () => {
+  const skbs = new SkbAllocator(new Arena());
+  const charged = {
+    bytes: 0,
+    charge(n: number) {
+      this.bytes += n;
+    },
+    uncharge(n: number) {
+      this.bytes -= n;
+    },
+  };
+  const q = new SkbQueue();
+  q.account = charged;
+  const a = skbs.alloc(10)!; // a 256-byte slot for 10 bytes (and its headroom)
+  const b = skbs.alloc(5000)!; // a 10 KiB slot
+  q.push(a);
+  q.insertBefore(a, b);
+  assert.is(q.truesize, 256 + 10240);
+  assert.is(charged.bytes, q.truesize);
+  assert.is(a.truesize, 256);
+  q.unlink(b);
+  assert.is(q.truesize, 256);
+  q.purge();
+  b.free();
+  assert.is(q.truesize, 0);
+  assert.is(charged.bytes, 0);
+});

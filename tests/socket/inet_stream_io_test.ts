@@ -222,7 +222,10 @@ test("backpressure: a blocking send waits while the peer does not read (zero win
   assert.not.ok(done, "the writer is blocked");
   assert.ok(windows.includes(0), "the receiver advertised a zero window");
   assert.ok(p.a.stats.tcp.zeroWindowProbes >= 1, "the sender probed it");
-  assert.ok(tcb(p.b, s).tcb.rcv.queued <= 8192);
+  // SO_RCVBUF 8192 becomes 16384 bytes of slots (doubled, true size).
+  const rcv = tcb(p.b, s).tcb.rcv;
+  assert.ok(rcv.queue.truesize + rcv.ofo.truesize <= 16384, `${rcv.queue.truesize}`);
+  assert.ok(rcv.queued <= 16384);
   const got = await readAll(p, p.b, s, data.length);
   assert.is(await writing, data.length, "blocking send returns the whole count");
   assert.equal(got, data);
@@ -389,7 +392,8 @@ test("socket options: TCP and SOL_SOCKET round trip, children inherit them, ENOP
   });
   assert.is(s.getsockopt(child, SOL_TCP, TCP_NODELAY), 1, "inherited (sk_clone)");
   assert.is(s.getsockopt(child, SOL_TCP, TCP_KEEPIDLE), 60);
-  assert.is(s.getsockopt(child, SOL_SOCKET, SO_RCVBUF), 32768);
+  // Linux sock_setsockopt: buffers count whole slots, so the value is doubled.
+  assert.is(s.getsockopt(child, SOL_SOCKET, SO_RCVBUF), 65536, "inherited, doubled");
   const a = p.a.sockets;
   const cases: [number, number, number][] = [
     [SOL_TCP, TCP_NODELAY, 1],
@@ -400,13 +404,14 @@ test("socket options: TCP and SOL_SOCKET round trip, children inherit them, ENOP
     [SOL_TCP, TCP_USER_TIMEOUT, 5000],
     [SOL_SOCKET, SO_KEEPALIVE, 1],
     [SOL_SOCKET, SO_REUSEADDR, 1],
-    [SOL_SOCKET, SO_SNDBUF, 65536],
     [SOL_SOCKET, SO_SNDTIMEO, 250],
   ];
   for (const [level, name, v] of cases) {
     a.setsockopt(c, level, name, v);
     assert.is(a.getsockopt(c, level, name), v, `option ${level}/${name}`);
   }
+  a.setsockopt(c, SOL_SOCKET, SO_SNDBUF, 65536);
+  assert.is(a.getsockopt(c, SOL_SOCKET, SO_SNDBUF), 131072, "SO_SNDBUF is doubled (Linux)");
   a.setsockopt(c, SOL_TCP, TCP_CORK, 0);
   // TCP_MAXSEG before connecting caps the MSS we advertise; after, it reads the send MSS.
   const fresh = tcp(p.a);
