@@ -1,7 +1,8 @@
 /**
  * Issue 11 against Linux: netwasm's seeded impaired channel sits between the
  * TAP and the stack (an in-process bridge: TAP ⇄ pipe end ⇄ impaired wire ⇄
- * pipe end ⇄ Stack), with 10 ms delay and 1 % random loss each way, so
+ * pipe end ⇄ Stack), with 10 ms delay, 1 % random loss and a 100 Mbit/s
+ * bottleneck each way (the path of tests/tcp/goodput_test.ts), so
  * Linux's own CUBIC/RACK faces the loss as netwasm's does. A bulk transfer
  * each way (Linux → netwasm, netwasm → Linux), once with SACK on at both ends
  * and once with it off at both ends (`sysctl net.ipv4.tcp_sack` inside the
@@ -31,8 +32,8 @@ const PYTHON = "python3";
 const PORT_IN = 5201; // Linux → netwasm
 const PORT_OUT = 5202; // netwasm → Linux
 const SEED = 11;
-/** Each way: 10 ms (a 20 ms round trip) and 1 % loss. */
-const IMPAIR: ImpairmentConfig = { delay: 10, loss: 0.01 };
+/** Each way: 10 ms (a 20 ms round trip), 1 % loss, a 100 Mbit/s bottleneck with a ~1 BDP queue (the simulation's path). */
+const IMPAIR: ImpairmentConfig = { delay: 10, loss: 0.01, rate: 100_000_000, queueLimit: 170 };
 /** The MAC of the bridge's pipe end (never on the wire: the bridge forwards frames unchanged). */
 const BRIDGE_MAC = 0x02_00_5e_10_00_fe;
 
@@ -207,6 +208,10 @@ interface Result {
   lost: number;
   /** Out-of-order segments our receiver dropped at its cap. */
   ofoPruned: number;
+  /** Our sender: recoveries entered, reductions undone, RTOs. */
+  recoveries: number;
+  undos: number;
+  rtos: number;
 }
 
 async function transfer(sack: boolean): Promise<Result> {
@@ -308,6 +313,9 @@ async function transfer(sack: boolean): Promise<Result> {
         wire: wireFigure(wire),
         ourRetrans: stack.stats.tcp.retransSegs,
         ofoPruned: stack.stats.tcp.ofoPruned,
+        recoveries: stack.stats.tcp.sackRecoveries + stack.stats.tcp.renoRecoveries,
+        undos: stack.stats.tcp.undos,
+        rtos: stack.stats.tcp.timeouts,
         lost,
       };
     }, { capture: false, mac: OUR_MAC, allocator: stack.allocator, clock });
@@ -327,7 +335,7 @@ test(
     const show = (r: Result) =>
       `Linux → netwasm ${r.inMbps.toFixed(2)} Mbit/s, netwasm → Linux ${
         r.outMbps.toFixed(2)
-      } Mbit/s, frames lost on the bridge ${r.lost}, our retransmissions ${r.ourRetrans}, our out-of-order prunes ${r.ofoPruned}, ` +
+      } Mbit/s, frames lost on the bridge ${r.lost}, our retransmissions ${r.ourRetrans} (recoveries ${r.recoveries}, undone ${r.undos}, RTOs ${r.rtos}), our out-of-order prunes ${r.ofoPruned}, ` +
       `frames with SACK from Linux ${r.sack.linux} (D-SACK ${r.sack.dsackLinux}) / from us ${r.sack.ours} (D-SACK ${r.sack.dsackOurs}); ${r.wire}`;
     figure("TCP SACK on, 1 % loss", show(on));
     figure("TCP SACK off, 1 % loss", show(off));
