@@ -212,6 +212,31 @@ interface Result {
   recoveries: number;
   undos: number;
   rtos: number;
+  /** Linux's TcpExt recovery counters after its send (Linux → netwasm). */
+  linuxCounters: string;
+}
+
+/** Linux's recovery and undo counters in the namespace (`nstat`, absolute, history untouched). */
+async function linuxTcpExt(ns: Netns): Promise<string> {
+  const names = [
+    "TcpRetransSegs",
+    "TcpExtTCPSackRecovery",
+    "TcpExtTCPRenoRecovery",
+    "TcpExtTCPLossProbes",
+    "TcpExtTCPTimeouts",
+    "TcpExtTCPFullUndo",
+    "TcpExtTCPPartialUndo",
+    "TcpExtTCPDSACKUndo",
+    "TcpExtTCPLossUndo",
+    "TcpExtTCPSpuriousRTOs",
+  ];
+  const r = await ns.exec(["nstat", "-asz", ...names]);
+  const got = new Map<string, string>();
+  for (const line of r.stdout.split("\n")) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k !== undefined && v !== undefined) got.set(k, v);
+  }
+  return names.map((n) => `${n.replace(/^Tcp(Ext)?(TCP)?/, "")} ${got.get(n) ?? "?"}`).join(", ");
 }
 
 async function transfer(sack: boolean): Promise<Result> {
@@ -280,6 +305,7 @@ async function transfer(sack: boolean): Promise<Result> {
       const sent = await withTimeout(sender.status, 20_000, "the Linux sender to exit");
       assert.is(sent.code, 0, sender.stdout + sender.stderr);
       assert.is(at, bytes, "Linux → netwasm: byte count");
+      const linuxCounters = await linuxTcpExt(ns);
       assert.is(await sha256Hex(got.subarray(0, at)), want, "Linux → netwasm: sha256");
 
       // netwasm → Linux.
@@ -316,6 +342,7 @@ async function transfer(sack: boolean): Promise<Result> {
         recoveries: stack.stats.tcp.sackRecoveries + stack.stats.tcp.renoRecoveries,
         undos: stack.stats.tcp.undos,
         rtos: stack.stats.tcp.timeouts,
+        linuxCounters,
         lost,
       };
     }, { capture: false, mac: OUR_MAC, allocator: stack.allocator, clock });
@@ -336,6 +363,7 @@ test(
       `Linux → netwasm ${r.inMbps.toFixed(2)} Mbit/s, netwasm → Linux ${
         r.outMbps.toFixed(2)
       } Mbit/s, frames lost on the bridge ${r.lost}, our retransmissions ${r.ourRetrans} (recoveries ${r.recoveries}, undone ${r.undos}, RTOs ${r.rtos}), our out-of-order prunes ${r.ofoPruned}, ` +
+      `Linux sender: ${r.linuxCounters}; ` +
       `frames with SACK from Linux ${r.sack.linux} (D-SACK ${r.sack.dsackLinux}) / from us ${r.sack.ours} (D-SACK ${r.sack.dsackOurs}); ${r.wire}`;
     figure("TCP SACK on, 1 % loss", show(on));
     figure("TCP SACK off, 1 % loss", show(off));
