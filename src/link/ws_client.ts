@@ -90,7 +90,7 @@ export class TcpWebSocket {
 
   #state = CONNECTING;
   #protocol = "";
-  #conn: Deno.Conn | null = null;
+  #conn: ByteStream | null = null;
   #maxMessage: number;
   /** Outgoing frames not yet handed to `write`. */
   #out = new Uint8Array(65536);
@@ -194,10 +194,12 @@ export class TcpWebSocket {
     try {
       const port = Number(u.port || (u.protocol === "wss:" ? 443 : 80));
       const hostname = u.hostname.replace(/^\[|\]$/g, "");
-      const tcp = await Deno.connect({ hostname, port });
+      const net = (globalThis as { Deno?: DenoNet }).Deno;
+      if (net === undefined) throw new Error("TcpWebSocket needs Deno's TCP sockets");
+      const tcp = await net.connect({ hostname, port });
       tcp.setNoDelay(true);
-      let conn: Deno.Conn = tcp;
-      if (u.protocol === "wss:") conn = await Deno.startTls(tcp, { hostname });
+      let conn: ByteStream = tcp;
+      if (u.protocol === "wss:") conn = await net.startTls(tcp, { hostname });
       this.#conn = conn;
       if (this.#state !== CONNECTING) throw new Error("closed while connecting");
       // §4.1: the opening handshake.
@@ -610,6 +612,24 @@ function findHeadEnd(b: Uint8Array, n: number): number {
   return -1;
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+/**
+ * What this client uses of a `Deno.Conn`, typed here so that the package's
+ * declarations (and the browser bundle's `.d.ts`) need no Deno types.
+ */
+interface ByteStream {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** What this client uses of the `Deno` namespace (present only in Deno). */
+interface DenoNet {
+  connect(o: { hostname: string; port: number }): Promise<
+    ByteStream & { setNoDelay(on?: boolean): void }
+  >;
+  startTls(conn: ByteStream, o: { hostname: string }): Promise<ByteStream>;
+}
+
+async function writeAll(conn: ByteStream, bytes: Uint8Array): Promise<void> {
   for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 }

@@ -5,7 +5,7 @@
  * sends no ICMP — crossed by packetization-layer probing.
  */
 import * as assert from "uvu/assert";
-import { test } from "../_util/test.ts";
+import { env, test } from "../_util/test.ts";
 import { pair } from "../_util/sim.ts";
 import { pathMtu } from "../../src/tcp/options.ts";
 import { TcpState } from "../../src/tcp/state.ts";
@@ -71,7 +71,7 @@ test("RFC 4821 / Linux tcp_mtu_probing: a PMTU black hole (frames over 1200 byte
     assert.ok(st.mtuProbesAcked >= 1, "a probe above the base MSS succeeded");
     const mtu = pathMtu(client.tcb); // the connection is closing: IP_MTU would say ENOTCONN
     assert.ok(mtu <= 1200 && mtu >= 1150, `seed ${seed}: path MTU found ${mtu}`);
-    if (Deno.env.get("NETWASM_TCP_VERBOSE")) {
+    if (env("NETWASM_TCP_VERBOSE")) {
       console.log(
         `black hole seed ${seed}: 1 MiB in ${took} ms; MTU ${mtu}; probes ${st.mtuProbes}/${st.mtuProbesAcked} acked; RTOs ${st.timeouts}`,
       );
