@@ -187,8 +187,18 @@ export abstract class MessageLink extends BaseDevice {
   /** Bookkeeping after a message from the peer was processed. */
   protected processed(_msg: BatchMessage): void {}
 
-  /** Release the endpoint; waiting frames are freed. Idempotent. */
+  /**
+   * Release the endpoint. Frames already accepted for sending (the batch
+   * being built, frames waiting for the window) are posted first: a FIN that
+   * `stack.close()` queued a moment earlier still reaches the peer. Idempotent.
+   */
   override close(): void {
+    if (this.endpoint !== null && this.isUp) {
+      for (let skb = this.txQueue.shift(); skb !== null; skb = this.txQueue.shift()) {
+        this.#append(skb);
+      }
+      this.flush();
+    }
     this.down();
     const e = this.endpoint;
     if (e === null) return;

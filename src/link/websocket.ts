@@ -458,6 +458,16 @@ export class WebSocketLink extends BaseDevice {
   override close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // Frames already accepted for sending go out before the close frame (the
+    // socket buffers them; close(1000) is graceful): a FIN queued by
+    // `stack.close()` a moment earlier still reaches the peer.
+    const open = this.#socket;
+    if (open !== null && this.#carrier && open.readyState === OPEN) {
+      for (let skb = this.txQueue.shift(); skb !== null; skb = this.txQueue.shift()) {
+        this.#send(open, skb);
+      }
+      this.#flush();
+    }
     this.down();
     if (this.#retryTimer !== null) this.clock.clearTimer(this.#retryTimer);
     if (this.#drainTimer !== null) this.clock.clearTimer(this.#drainTimer);

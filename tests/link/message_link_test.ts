@@ -311,3 +311,19 @@ test("BroadcastChannelLink: three stacks on one channel — ping and 1 MiB of TC
     clock.close();
   }
 });
+
+test("MessagePortLink: close() posts the batch being built and the frames waiting for the window, so a FIN queued just before stack.close() reaches the peer", () => {
+  const { env, ea, a, b } = portPair({ window: 1 });
+  // The first batch uses the window; the next frames wait for it.
+  assert.is(a.transmit(testFrame(env.allocator, 1, 100)), Xmit.OK);
+  env.clock.flush();
+  assert.is(ea.outbox.length, 1);
+  for (let id = 2; id <= 4; id++) assert.is(a.transmit(testFrame(env.allocator, id, 100)), Xmit.OK);
+  assert.is(ea.outbox.length, 1, "waiting for the window");
+  a.close();
+  assert.is(ea.outbox.length, 2, "one more message, posted by close()");
+  ea.deliver();
+  assert.equal(receivedIds(b), [1, 2, 3, 4]);
+  b.close();
+  assert.is(env.allocator.arena.inUse, 0);
+});

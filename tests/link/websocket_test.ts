@@ -349,3 +349,24 @@ test("WebSocketLink batch framing: offered to the server; not selected → one f
   link.close();
   env.assertNoLeak();
 });
+
+test("WebSocketLink: close() sends the batch being built and the frames queued behind bufferedAmount before the close frame (a FIN queued just before stack.close() is not lost)", () => {
+  const ids = (msgs: Uint8Array[]) =>
+    msgs.flatMap((m) => records(m)).map((f) => {
+      const s = env.allocator.fromBytes(f)!;
+      const id = readId(s);
+      s.free();
+      return id;
+    });
+  const { env, link, first } = setup({ framing: "batch", highWaterMark: 1000 });
+  first.protocol = BATCH_PROTOCOL;
+  first.open();
+  for (let id = 1; id <= 3; id++) link.transmit(testFrame(env.allocator, id, 100));
+  first.bufferedAmount = 5000; // the socket is busy: the next frames queue
+  for (let id = 4; id <= 5; id++) link.transmit(testFrame(env.allocator, id, 100));
+  assert.is(first.sent.length, 0, "nothing sent yet: the flush task has not run");
+  link.close();
+  assert.equal(ids(first.sent), [1, 2, 3, 4, 5]);
+  assert.equal(first.closedWith, [1000, "closed"]);
+  env.assertNoLeak();
+});

@@ -114,6 +114,11 @@ globalThis.lan = {
       events.push(e.data);
       notify?.();
     };
+    // A Worker that fails to load or throws says so at once, not after the test's timeout.
+    worker.onerror = (e) => {
+      events.push({ error: `${e.message ?? e} (${e.filename ?? "?"}:${e.lineno ?? "?"})` });
+      notify?.();
+    };
     const next = async (pred) => {
       for (;;) {
         const i = events.findIndex((e) => pred(e) || e.error !== undefined);
@@ -132,6 +137,28 @@ globalThis.lan = {
       );
       const ready = await next((e) => e.ready);
       const conn = await stack.connect({ hostname: "192.0.2.2", port: 9000 });
+      // Diagnostics for a stall: the connection and link state every 10 s.
+      const stalls = [];
+      const watch = setInterval(() => {
+        let info = null;
+        try {
+          info = conn.info();
+        } catch (e) {
+          info = String(e);
+        }
+        stalls.push(JSON.stringify({ info, link: link.msgStats, dev: link.stats }));
+        worker.postMessage({ diag: true });
+        if (stalls.length >= 3) {
+          const peer = events.filter((e) => e.diag !== undefined).map((e) => e.diag);
+          stalled(
+            new Error(
+              `stalled; state every 10 s:\n${stalls.join("\n")}\nthe Worker's:\n${peer.join("\n")}`,
+            ),
+          );
+        }
+      }, 10_000);
+      let stalled;
+      const stall = new Promise((_, reject) => (stalled = reject));
       let result;
       if (fromWorker) {
         const t0 = performance.now();
@@ -144,13 +171,14 @@ globalThis.lan = {
         const data = seeded(size, seed);
         const want = await sha256(data);
         const t0 = performance.now();
-        await writeAll(conn, data);
+        await Promise.race([writeAll(conn, data), stall]);
         await conn.closeWrite();
-        const reply = dec.decode(await readAll(conn, 4096)).trim();
+        const reply = dec.decode(await Promise.race([readAll(conn, 4096), stall])).trim();
         const ms = performance.now() - t0;
         const [n, digest] = reply.split(" ");
         result = { bytes: Number(n), sha256: digest, peerSha256: want, ms };
       }
+      clearInterval(watch);
       conn.close();
       const done = await next((e) => e.done);
       return {

@@ -36,6 +36,18 @@ onmessage = async (ev) => {
     const listener = stack.listen({ port: 9000 });
     postMessage({ ready: true, engine: stack.hotPaths.kind });
     const conn = await listener.accept();
+    // The page asks for this side's state when a transfer stalls.
+    addEventListener("message", (e) => {
+      if (e.data?.diag) {
+        let info;
+        try {
+          info = conn.info();
+        } catch (err) {
+          info = String(err);
+        }
+        postMessage({ diag: JSON.stringify({ info, link: link.msgStats, dev: link.stats }) });
+      }
+    });
     if (send !== undefined) {
       const data = seeded(send, seed);
       for (let at = 0; at < data.length;) at += await conn.write(data.subarray(at, at + 262144));
