@@ -108,6 +108,7 @@ globalThis.lan = {
     const link = new MessagePortLink(port1, { allocator: stack.allocator, clock });
     stack.addInterface(link, { address: "192.0.2.1/24" });
     const worker = new Worker("./lan_worker.js", { type: "module" });
+    let watch;
     const events = [];
     let notify = null;
     worker.onmessage = (e) => {
@@ -137,14 +138,23 @@ globalThis.lan = {
       );
       const ready = await next((e) => e.ready);
       const conn = await stack.connect({ hostname: "192.0.2.2", port: 9000 });
-      // Diagnostics for a stall: the connection and link state every 10 s.
+      // A stall (no byte acknowledged or received for 30 s, however slow the
+      // machine) ends the transfer with both ends' TCP and link state.
       const stalls = [];
-      const watch = setInterval(() => {
+      let progress = -1;
+      watch = setInterval(() => {
         let info = null;
+        let now = progress;
         try {
           info = conn.info();
+          now = info.bytesAcked + info.bytesReceived;
         } catch (e) {
           info = String(e);
+        }
+        if (now !== progress) {
+          progress = now;
+          stalls.length = 0;
+          return;
         }
         stalls.push(JSON.stringify({ info, link: link.msgStats, dev: link.stats }));
         worker.postMessage({ diag: true });
@@ -162,7 +172,7 @@ globalThis.lan = {
       let result;
       if (fromWorker) {
         const t0 = performance.now();
-        const got = await readAll(conn, size);
+        const got = await Promise.race([readAll(conn, size), stall]);
         const ms = performance.now() - t0;
         await conn.closeWrite();
         const sent = await next((e) => e.sent !== undefined);
@@ -178,7 +188,6 @@ globalThis.lan = {
         const [n, digest] = reply.split(" ");
         result = { bytes: Number(n), sha256: digest, peerSha256: want, ms };
       }
-      clearInterval(watch);
       conn.close();
       const done = await next((e) => e.done);
       return {
@@ -192,6 +201,7 @@ globalThis.lan = {
         workerLink: done.linkStats,
       };
     } finally {
+      clearInterval(watch);
       worker.terminate();
       await stack.close();
       link.close();
