@@ -453,14 +453,19 @@ class HttpConnection implements Admitted {
    * and its file is closed on the way out.
    */
   async #writeTimed(data: Uint8Array): Promise<void> {
-    const timer = this.#clock.setTimer(
-      this.#o.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS,
-      () => this.abort(),
-    );
-    try {
-      await this.#conn.write(data);
-    } finally {
-      this.#clock.clearTimer(timer);
+    // write() may take fewer bytes than offered (as Deno.Conn's may): loop
+    // until all are queued, or the body arrives short and the client waits
+    // for the rest forever (seen under memory pressure).
+    for (let at = 0; at < data.length;) {
+      const timer = this.#clock.setTimer(
+        this.#o.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS,
+        () => this.abort(),
+      );
+      try {
+        at += await this.#conn.write(data.subarray(at));
+      } finally {
+        this.#clock.clearTimer(timer);
+      }
     }
   }
 
