@@ -308,7 +308,10 @@ function ackSent(sk: Tcb, flag: number): boolean {
     // try again once it has write space (woken below, as any writer).
     if (snd.memWait) sk.ctx.mem.forget(sk);
   }
-  if (snd.noSpace && snd.queue.truesize <= (snd.buf >>> 1)) {
+  // Not while it still waits for the stack's memory: poll() shows no write
+  // space then, and clearing `noSpace` would leave no wake-up for the ACK
+  // that ends that wait (a writer stranded with an empty queue).
+  if (snd.noSpace && !snd.memWait && snd.queue.truesize <= (snd.buf >>> 1)) {
     snd.noSpace = false;
     return true;
   }

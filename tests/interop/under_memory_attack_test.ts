@@ -230,21 +230,5 @@ test(
       await Deno.remove(dir, { recursive: true });
     }
   },
-  // Known issue (open, issue 15): in about two runs of three one normal
-  // download stalls for good part-way (curl: "28822 out of 4194304 bytes")
-  // while the server's socket shows ESTABLISHED with Send-Q 0 and no writer
-  // waiting for memory: the HTTP writer is not woken after a memory wait.
-  // Until that is found, the test runs only when asked for.
-  memoryAttackOptions(),
+  requireInterop("memory attack", { tools: ["python3", "curl", "sha256sum", "ping"] }),
 );
-
-function memoryAttackOptions(): { ignore?: boolean; reason?: string } {
-  if (Deno.env.get("NETWASM_MEMORY_ATTACK") !== "1") {
-    return {
-      ignore: true,
-      reason: "known issue: a download can stall after a memory wait (issue 15); " +
-        "NETWASM_MEMORY_ATTACK=1 runs it",
-    };
-  }
-  return requireInterop("memory attack", { tools: ["python3", "curl", "sha256sum", "ping"] });
-}
