@@ -7,8 +7,8 @@
  *   caller) lowers the path MTU, never raises it, and the segments in flight
  *   that no longer fit are resent at the new size at once (no congestion
  *   response: the units changed, not the load). A reported MTU below the
- *   floor (`pmtuMin`, 552 by default) — a forged "tiny MTU", CONFORMANCE §8
- *   row 14 — stops at the floor, and DF is cleared (WANT), so segments are
+ *   floor (`pmtuMin`, 552 by default) — a forged "tiny MTU" (attack class §8
+ *   row 14) — stops at the floor, and DF is cleared (WANT), so segments are
  *   never cut smaller than that by an attacker. A learnt MTU is forgotten
  *   after `pmtuExpires` (RFC 1191 §6.3). Without a next-hop MTU in the
  *   message, the RFC 1191 §7 plateau below the quoted datagram is used.

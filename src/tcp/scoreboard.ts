@@ -6,7 +6,7 @@
  * `sacked` bits (`SACKED` in `skb/skbuff.ts`); byte totals on the send record
  * ({@link SendState}), from which `snd.pipe` (RFC 6675 §4) follows.
  *
- * Cost per ACK is bounded (CONFORMANCE §8 row 7, "SACK Panic"): at most 4
+ * Cost per ACK is bounded ("SACK Panic", attack class §8 row 7): at most 4
  * blocks, each validated (inside SND.UNA…SND.MAX, left < right); a block
  * the previous ACK already reported is skipped or only its new part walked;
  * the walk resumes from where the last one stopped when it can; a TSO
@@ -192,7 +192,7 @@ function uncachedStart(snd: Tcb["snd"], l: number, r: number): number {
  * Apply the SACK blocks of an ACK (flat `[l, r, …]`, as parsed) to the
  * scoreboard; `ack` is the ACK's SEG.ACK.
  * Returns {@link SackFlag} bits. Invalid blocks are counted and ignored
- * (CONFORMANCE S4); a D-SACK block (below SEG.ACK, or inside the second
+ * (the rules of Linux `tcp_is_sackblock_valid`); a D-SACK block (below SEG.ACK, or inside the second
  * block, RFC 2883 §4) is counted and feeds RACK's reordering window.
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * The SACK scoreboard (RFC 6675, RFC 2018 §5/§8, CONFORMANCE S3/S4, §8 row 7)
+ * The SACK scoreboard (RFC 6675, RFC 2018 §5/§8, attack class §8 row 7)
  * against a simple model: random ACKs carrying random SACK blocks — valid,
  * inverted, beyond SND.MAX, below SND.UNA, D-SACK — into a live connection.
  * After each: the byte totals equal the sum of the per-segment marks, the
