@@ -17,6 +17,33 @@ import type { Iface } from "../ipv4/iface.ts";
 import type { DhcpLease } from "../dhcp/client.ts";
 import type { TcpConfig } from "../tcp/config.ts";
 
+/**
+ * The `parseArgs` spec of the link flags every command that joins a network
+ * takes (`--tap`, `--relay`, addresses, MTU, pcap), shared by `main.ts` and
+ * `perf.ts` so the two cannot drift apart.
+ *
+ * @example
+ * ```ts
+ * import { LINK_OPTIONS } from "./link.ts";
+ * const options = { ...LINK_OPTIONS, quiet: { type: "boolean" } } as const;
+ * ```
+ */
+export const LINK_OPTIONS = {
+  tap: { type: "string" },
+  relay: { type: "string" },
+  netns: { type: "string" },
+  create: { type: "boolean" },
+  ip: { type: "string" },
+  ip6: { type: "string", multiple: true },
+  slaac: { type: "boolean" },
+  gateway: { type: "string" },
+  gateway6: { type: "string" },
+  dhcp: { type: "boolean" },
+  mtu: { type: "string" },
+  mac: { type: "string" },
+  pcap: { type: "string" },
+} as const;
+
 /** What the common flags ask for (already validated). */
 export interface HostConfig {
   /** TAP name (or use {@link HostConfig.relay}). */

@@ -31,7 +31,7 @@ import type { Iface } from "../ipv4/iface.ts";
 import { runEchoServer } from "./echo.ts";
 import { startStatsReporter } from "./stats.ts";
 import { runTcpEchoServer } from "./tcp_echo.ts";
-import { type CliHost, describeLease, type HostConfig, openHost } from "./link.ts";
+import { type CliHost, describeLease, type HostConfig, LINK_OPTIONS, openHost } from "./link.ts";
 import {
   formatPingSummary,
   parsePingTarget,
@@ -93,19 +93,7 @@ async function writeAll(w: { write(p: Uint8Array): Promise<number> }, p: Uint8Ar
 /** Every flag of every command, for `parseArgs`; which command takes which is checked after. */
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
-  tap: { type: "string" },
-  relay: { type: "string" },
-  netns: { type: "string" },
-  create: { type: "boolean" },
-  ip: { type: "string" },
-  ip6: { type: "string", multiple: true },
-  slaac: { type: "boolean" },
-  gateway: { type: "string" },
-  gateway6: { type: "string" },
-  dhcp: { type: "boolean" },
-  mtu: { type: "string" },
-  mac: { type: "string" },
-  pcap: { type: "string" },
+  ...LINK_OPTIONS,
   offload: { type: "boolean" },
   count: { type: "string", short: "c" },
   size: { type: "string", short: "s" },

@@ -17,7 +17,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type CliHost, describeLease, type HostConfig, openHost } from "./link.ts";
+import { type CliHost, describeLease, type HostConfig, LINK_OPTIONS, openHost } from "./link.ts";
 import { parseRate, parseSize } from "./perf_format.ts";
 import { IPERF_PORT, MAX_STREAMS } from "./perf_proto.ts";
 import { startStatsReporter, statsReport } from "./stats.ts";
@@ -41,19 +41,7 @@ const OPTIONS = {
   "no-offload": { type: "boolean" },
   stats: { type: "string" },
   // Link flags, handed to the common link configuration.
-  tap: { type: "string" },
-  relay: { type: "string" },
-  netns: { type: "string" },
-  create: { type: "boolean" },
-  ip: { type: "string" },
-  ip6: { type: "string", multiple: true },
-  slaac: { type: "boolean" },
-  gateway: { type: "string" },
-  gateway6: { type: "string" },
-  dhcp: { type: "boolean" },
-  mtu: { type: "string" },
-  mac: { type: "string" },
-  pcap: { type: "string" },
+  ...LINK_OPTIONS,
 } as const;
 
 const LINK_KEYS = [
