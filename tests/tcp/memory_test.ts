@@ -12,6 +12,7 @@ import { Errno } from "../../src/core/errno.ts";
 import { MemWait, TcpMemory } from "../../src/tcp/mem.ts";
 import { TcpState } from "../../src/tcp/state.ts";
 import { fragment } from "../../src/tcp/output.ts";
+import { rcvFreeWindow } from "../../src/tcp/buffers.ts";
 import type { TcpSock } from "../../src/tcp/sock.ts";
 import { ADDR_B, connectPair, exchange, randomBytes } from "./_helpers.ts";
 import { rawAccept, TcpFlags } from "./_raw.ts";
@@ -463,5 +464,39 @@ test("tcp_fragment bound (CVE-2019-11478, Linux tcp_fragment): sent data in the 
   server.abort();
   listener.close();
   p.clock.runUntil(() => p.a.tcp.socks.size + p.b.tcp.socks.size === 0, 60_000);
+  await p.close();
+});
+
+test("receive window by measured ratio (tcp_measure_rcv_mss → scaling_ratio): a super-segment under half its slot is not a sample — the window does not spiral down with the sender's partial bursts; a full one is", async () => {
+  const p = pair({ seed: 1520 });
+  const { peer, sk, peerSeq, ourSeq, listener } = rawAccept(p);
+  const rcv = sk.tcb.rcv;
+  const buf = new Uint8Array(128 << 10);
+  let seq = peerSeq;
+  const send = (n: number) => {
+    peer.inject({ seq, ack: ourSeq, flags: TcpFlags.ACK, payload: randomBytes(n, seq) });
+    seq += n;
+    assert.is(sk.recv(buf), n);
+  };
+  send(1460); // a full-sized frame in a 2 KiB slot: 1460 · 256 / 2048
+  assert.is(rcv.ratio, Math.floor((1460 << 8) / 2048));
+  const framed = rcv.ratio;
+  const window = rcvFreeWindow(sk.tcb);
+  // 10 segments' worth, cut short by the sender's window: the largest slot
+  // class holds it, a fifth full. Counted, it would offer a fifth of the window.
+  send(14480);
+  assert.ok(
+    p.b.allocator.arena.classes.at(-1)!.size >= 2 * (14480 + 128),
+    "lands in a super-segment slot",
+  );
+  assert.is(rcv.ratio, framed, "not a sample of how the link packs data");
+  assert.is(rcvFreeWindow(sk.tcb), window);
+  // A nearly full super-segment is one: the ratio follows it.
+  send(60000);
+  const slot = p.b.allocator.arena.classes.at(-1)!.size;
+  assert.is(rcv.ratio, Math.floor((60000 << 8) / slot));
+  sk.abort();
+  listener.close();
+  p.clock.runUntil(() => p.b.tcp.socks.size === 0, 60_000);
   await p.close();
 });
