@@ -7,6 +7,7 @@
  * @module
  */
 import { Stack } from "../api/stack.ts";
+import { Arena } from "../skb/arena.ts";
 import { RealClock } from "../core/clock.ts";
 import { type PcapRecording, recordPcap } from "../link/pcap.ts";
 import { PcapFileSink } from "../link/pcap_file.ts";
@@ -76,6 +77,8 @@ export interface HostConfig {
   readonly pcap?: string;
   /** TCP settings (the `--tcp-mem` marks). */
   readonly tcp?: Partial<TcpConfig>;
+  /** Most bytes the packet arena may grow to (`--arena-max`; `ArenaOptions.maxBytes`). */
+  readonly arenaMaxBytes?: number;
   /**
    * Open the TAP with `IFF_VNET_HDR` offloads (checksum, TSO/GSO; see
    * `TapDevice`): 64 KiB segments cross in one read/write. Default false
@@ -121,7 +124,13 @@ export async function openHost(config: HostConfig): Promise<CliHost> {
   // keepAlive: the CLI waits on stack timers (ping intervals), so they must
   // hold the process open; close() stops the clock again.
   const clock = new RealClock({ keepAlive: true });
-  const stack = new Stack({ clock, ...(config.tcp !== undefined ? { tcp: config.tcp } : {}) });
+  const stack = new Stack({
+    clock,
+    ...(config.tcp !== undefined ? { tcp: config.tcp } : {}),
+    ...(config.arenaMaxBytes !== undefined
+      ? { arena: new Arena({ maxBytes: config.arenaMaxBytes }) }
+      : {}),
+  });
   let tap: NetDevice | undefined;
   let sink: PcapFileSink | undefined;
   let recording: PcapRecording | undefined;

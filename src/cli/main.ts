@@ -115,6 +115,7 @@ const OPTIONS = {
   broadcast: { type: "boolean" },
   stats: { type: "string" },
   "tcp-mem": { type: "string" },
+  "arena-max": { type: "string" },
 } as const;
 type Flag = keyof typeof OPTIONS;
 
@@ -137,7 +138,7 @@ const LINK_FLAGS: readonly Flag[] = [
 const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
   help: [],
   ping: [...LINK_FLAGS, "count", "size", "interval", "timeout", "ttl", "quiet"],
-  echo: [...LINK_FLAGS, "udp", "tcp", "broadcast", "quiet", "stats", "tcp-mem"],
+  echo: [...LINK_FLAGS, "udp", "tcp", "broadcast", "quiet", "stats", "tcp-mem", "arena-max"],
   http: [
     ...LINK_FLAGS,
     "port",
@@ -149,8 +150,9 @@ const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
     "quiet",
     "stats",
     "tcp-mem",
+    "arena-max",
   ],
-  fetch: [...LINK_FLAGS, "output", "timeout", "quiet", "stats", "tcp-mem"],
+  fetch: [...LINK_FLAGS, "output", "timeout", "quiet", "stats", "tcp-mem", "arena-max"],
   demo: ["seed", "pcap", "no-pcap"],
 };
 
@@ -212,6 +214,9 @@ or a relay
                    PRESSURE buffers shrink and stuck connections are reset until back
                    below LOW; above HIGH writers wait (default: a quarter, three eighths
                    and half of the packet arena)
+  --arena-max SIZE  (echo, http, fetch) most bytes the packet arena may grow to (K, M, G
+                   suffixes, at least 1M; default and most: every size class full, 69M);
+                   the --tcp-mem defaults scale with it
 
 ping flags:
   -c COUNT         probes to send (default 4, at most ${PING_MAX_COUNT})
@@ -400,6 +405,29 @@ function tcpMem(values: Values): HostConfig["tcp"] {
   return { memLow: low!, memPressure: pressure!, memHigh: high! };
 }
 
+/** Smallest `--arena-max`: the reserved page and a few slots of every default size class. */
+const ARENA_MAX_MIN = 1 << 20;
+
+/** `--arena-max SIZE` (bytes, K/M/G suffixes) → the arena's byte cap, or undefined. */
+function arenaMax(values: Values): number | undefined {
+  const text = str(values, "arena-max");
+  if (text === undefined) return undefined;
+  const m = /^(\d+)([KMG]?)$/i.exec(text.trim());
+  const unit = m === null ? 0 : ({ "": 1, K: 1 << 10, M: 1 << 20, G: 1 << 30 } as const)[
+    m[2]!.toUpperCase() as "" | "K" | "M" | "G"
+  ];
+  const n = m === null ? NaN : Number(m[1]) * unit;
+  // A wasm32 memory holds at most 4 GiB.
+  if (!Number.isSafeInteger(n) || n < ARENA_MAX_MIN || n > 4 * 2 ** 30 - 65536) {
+    throw new UsageError(
+      `--arena-max ${
+        JSON.stringify(text)
+      }: give the arena's largest size in bytes (K/M/G suffixes), from 1M to 4G less 64K, e.g. 32M`,
+    );
+  }
+  return n;
+}
+
 /** The link flags → a host configuration; without `--tap`, an error that says why it is needed. */
 function hostConfig(values: Values): HostConfig {
   const tap = str(values, "tap");
@@ -482,6 +510,7 @@ function hostConfig(values: Values): HostConfig {
   const netns = str(values, "netns");
   const pcap = str(values, "pcap");
   const tcp = tcpMem(values);
+  const arenaMaxBytes = arenaMax(values);
   return {
     ...(tap !== undefined ? { tap } : {}),
     ...(relay !== undefined ? { relay } : {}),
@@ -497,6 +526,7 @@ function hostConfig(values: Values): HostConfig {
     ...(mtu !== undefined ? { mtu } : {}),
     ...(pcap !== undefined ? { pcap } : {}),
     ...(tcp !== undefined ? { tcp } : {}),
+    ...(arenaMaxBytes !== undefined ? { arenaMaxBytes } : {}),
     ...(values.offload === true ? { offload: true } : {}),
   };
 }

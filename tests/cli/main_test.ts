@@ -125,6 +125,19 @@ test("netwasm: usage errors exit 2 with a message that says what is wrong", asyn
       /--tcp-mem "1G,2G,3G"/,
     ],
     [["ping", "--tcp-mem", "8M,12M,16M", "192.0.2.1"], /--tcp-mem is not a flag of "ping"/],
+    [
+      ["echo", "--tcp", "7", "--tap", "t0", "--ip", "192.0.2.2/24", "--arena-max", "512K"],
+      /--arena-max "512K": give the arena's largest size in bytes \(K\/M\/G suffixes\), from 1M/,
+    ],
+    [
+      ["echo", "--tcp", "7", "--tap", "t0", "--ip", "192.0.2.2/24", "--arena-max", "5G"],
+      /--arena-max "5G"/,
+    ],
+    [
+      ["echo", "--tcp", "7", "--tap", "t0", "--ip", "192.0.2.2/24", "--arena-max", "8MB"],
+      /--arena-max "8MB"/,
+    ],
+    [["ping", "--arena-max", "8M", "192.0.2.1"], /--arena-max is not a flag of "ping"/],
   ];
   // In-process for speed; one subprocess below proves the exit status is the process's.
   for (const [args, re] of cases) {

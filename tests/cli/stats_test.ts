@@ -108,3 +108,37 @@ test(
   },
   requireInterop("netwasm echo --stats through a TAP", { tools: ["nc"] }),
 );
+
+test(
+  "netwasm echo --arena-max 8M (issue 15 item 3): the arena is capped at 8 MiB, TCP's default marks follow it (a quarter, three eighths, half of the 7 MiB off the reserve), and echo works under it",
+  async () => {
+    await withNetns(async (ns) => {
+      const server = spawnNetwasm([
+        "echo",
+        "--tcp",
+        "7",
+        "--stats",
+        "0.3",
+        "--arena-max",
+        "8M",
+        "--tap",
+        ns.dev,
+        "--netns",
+        ns.name,
+        "--ip",
+        "192.0.2.2/24",
+      ], { timeout: 30_000 });
+      await server.waitFor(/listening on tcp/);
+      const r = await ns.exec(["sh", "-c", "(printf capped; sleep 1) | nc -q 1 192.0.2.2 7"], {
+        timeout: 15_000,
+      });
+      assert.is(r.stdout, "capped", r.stderr);
+      await server.waitFor(/^memory: .* of 8192 KiB, /m, 15_000, "stderr");
+      server.kill("SIGTERM");
+      const done = await server.result;
+      assert.is(done.code, 0, done.stderr);
+      assert.match(done.stderr, /^memory: .* of 8192 KiB, .* marks 1792\/2688\/3584 KiB, /m);
+    }, { openTap: false });
+  },
+  requireInterop("netwasm echo --arena-max through a TAP", { tools: ["nc"] }),
+);
