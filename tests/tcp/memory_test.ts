@@ -11,6 +11,7 @@ import { type Pair, pair, settle } from "../_util/sim.ts";
 import { Errno } from "../../src/core/errno.ts";
 import { MemWait, TcpMemory } from "../../src/tcp/mem.ts";
 import { TcpState } from "../../src/tcp/state.ts";
+import { Poll } from "../../src/tcp/config.ts";
 import { fragment } from "../../src/tcp/output.ts";
 import { rcvFreeWindow } from "../../src/tcp/buffers.ts";
 import type { TcpSock } from "../../src/tcp/sock.ts";
@@ -495,6 +496,51 @@ test("receive window by measured ratio (tcp_measure_rcv_mss → scaling_ratio): 
   send(60000);
   const slot = p.b.allocator.arena.classes.at(-1)!.size;
   assert.is(rcv.ratio, Math.floor((60000 << 8) / slot));
+  sk.abort();
+  listener.close();
+  p.clock.runUntil(() => p.b.tcp.socks.size === 0, 60_000);
+  await p.close();
+});
+
+test("memory wait (issue 15): a writer held back by the stack's marks is woken by the ACK that frees its data, even after an ACK that freed nothing (regression: the lost wake-up that stalled a download for good)", async () => {
+  const KiB = 1024;
+  // Pressure from the start: freeing a few of our own buffers never ends
+  // it, so only the writer's own ACK can end its wait.
+  const p = pair({
+    seed: 1521,
+    b: { tcp: { memLow: 16 * KiB, memPressure: 32 * KiB, memHigh: 128 * KiB } },
+  });
+  const { peer, sk, peerSeq, ourSeq, listener } = rawAccept(p);
+  const mem = p.b.tcp.mem;
+  const data = randomBytes(1 << 20, 7);
+  let queued = 0;
+  for (let n = sk.send(data); n > 0; n = sk.send(data.subarray(queued))) queued += n;
+  assert.ok(queued > 0 && queued < data.length, `queued ${queued} of ${data.length}`);
+  assert.ok(sk.tcb.snd.memWait, "held back by the marks, not by SO_SNDBUF");
+  assert.ok(mem.stats.sendSuppressed > 0);
+  const sent = peer.take().filter((s) => s.len > 0);
+  assert.ok(sent.length >= 10, `${sent.length} segments in flight`);
+  let woken = 0;
+  let mask = 0;
+  sk.onEvent = (m: number) => {
+    woken++;
+    mask = m;
+  };
+  // 1. An ACK that acknowledges nothing (a duplicate): nothing is freed.
+  peer.inject({ seq: peerSeq, ack: ourSeq, flags: TcpFlags.ACK });
+  assert.ok(sk.tcb.snd.memWait, "still waiting for memory");
+  // The writer does not retry: poll() shows no write space.
+  assert.is(sk.tcb.poll() & Poll.OUT, 0, "no write space yet");
+  // 2. The ACK for ten segments: what they held is the writer's to use again.
+  const acked = sent[9]!.seq + sent[9]!.len;
+  woken = 0;
+  peer.inject({ seq: peerSeq, ack: acked, flags: TcpFlags.ACK });
+  assert.ok(mem.underPressure, "the stack is still under pressure: no global wake-up");
+  assert.is(sk.tcb.snd.memWait, false);
+  assert.ok(woken > 0, "the writer was woken");
+  assert.ok(mask & Poll.OUT, "with write space");
+  assert.ok(sk.send(data.subarray(queued)) > 0, "and may write again");
+  sk.onEvent = null;
   sk.abort();
   listener.close();
   p.clock.runUntil(() => p.b.tcp.socks.size === 0, 60_000);
