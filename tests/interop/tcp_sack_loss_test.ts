@@ -27,6 +27,7 @@ import { SeededRandom } from "../../src/core/random.ts";
 import { createPipe, type PipeDevice } from "../../src/link/pipe.ts";
 import type { NetDevice } from "../../src/link/device.ts";
 import type { ImpairmentConfig } from "../../src/link/impair.ts";
+import type { TcpInfo } from "../../src/socket/tcp_info.ts";
 
 const PYTHON = "python3";
 const PORT_IN = 5201; // Linux → netwasm
@@ -197,6 +198,144 @@ async function sackBlocks(pcap: string): Promise<SackReport> {
   return rep;
 }
 
+/** Our connection as the capture shows it (what `conn.info()` is checked against). */
+interface WireView {
+  /** Our frames / Linux's frames on the connection up to the snapshot. */
+  ours: number;
+  linux: number;
+  /** Our frames carrying data, their payload bytes, the longest payload. */
+  oursData: number;
+  oursBytes: number;
+  longest: number;
+  /** Our frames tshark flags as retransmissions (seen on the wire before). */
+  retransFlagged: number;
+  /** The MSS and window shift Linux's SYN-ACK offered, ours in our SYN. */
+  linuxMss: number;
+  linuxWscale: number;
+  ourWscale: number;
+  /** Our ISS and the highest ACK Linux sent. */
+  iss: number;
+  lastAck: number;
+  /** SYN to the ACK of the SYN-ACK as the TAP saw it (tshark's initial RTT), µs. */
+  initialRttUs: number;
+}
+
+/** Read the connection to `port` from the capture: frames up to `untilEpoch` (seconds) only. */
+async function wireView(pcap: string, port: number, untilEpoch: number): Promise<WireView> {
+  const r = await run([
+    "tshark",
+    "-n",
+    "-r",
+    pcap,
+    "-o",
+    "tcp.relative_sequence_numbers:FALSE",
+    "-o",
+    "tcp.desegment_tcp_streams:FALSE",
+    "-Y",
+    `tcp.port == ${port} && frame.time_epoch <= ${untilEpoch.toFixed(6)}`,
+    "-T",
+    "fields",
+    "-E",
+    "separator=|",
+    "-e",
+    "ip.src",
+    "-e",
+    "tcp.len",
+    "-e",
+    "tcp.seq",
+    "-e",
+    "tcp.ack",
+    "-e",
+    "tcp.flags.syn",
+    "-e",
+    "tcp.flags.ack",
+    "-e",
+    "tcp.options.mss_val",
+    "-e",
+    "tcp.options.wscale.shift",
+    "-e",
+    "tcp.analysis.retransmission",
+    "-e",
+    "tcp.analysis.fast_retransmission",
+    "-e",
+    "tcp.analysis.initial_rtt",
+  ], { timeout: 120_000, check: true });
+  const v: WireView = {
+    ours: 0,
+    linux: 0,
+    oursData: 0,
+    oursBytes: 0,
+    longest: 0,
+    retransFlagged: 0,
+    linuxMss: 0,
+    linuxWscale: -1,
+    ourWscale: -1,
+    iss: -1,
+    lastAck: -1,
+    initialRttUs: 0,
+  };
+  const after = (a: number, b: number) => ((a - b) | 0) > 0;
+  for (const line of r.stdout.split("\n")) {
+    if (line.trim() === "") continue;
+    const [src, lenS, seqS, ackS, syn, ack, mss, shift, rexmit, fast, irtt] = line.split("|");
+    const len = Number(lenS);
+    if (irtt !== undefined && irtt !== "") v.initialRttUs = Number(irtt) * 1e6;
+    if (src === OUR_IP) {
+      v.ours++;
+      if (syn === "1" || syn === "True") {
+        v.iss = Number(seqS);
+        v.ourWscale = shift === "" ? -1 : Number(shift);
+      }
+      if (len > 0) {
+        v.oursData++;
+        v.oursBytes += len;
+        v.longest = Math.max(v.longest, len);
+        if ((rexmit ?? "") !== "" || (fast ?? "") !== "") v.retransFlagged++;
+      }
+    } else {
+      v.linux++;
+      if ((syn === "1" || syn === "True") && (ack === "1" || ack === "True")) {
+        v.linuxMss = Number(mss);
+        v.linuxWscale = shift === "" ? -1 : Number(shift);
+      }
+      const a = Number(ackS);
+      if ((ack === "1" || ack === "True") && (v.lastAck < 0 || after(a, v.lastAck))) v.lastAck = a;
+    }
+  }
+  return v;
+}
+
+/**
+ * `conn.info()` of our sending connection against the capture (issue 11:
+ * "plausible against what tshark shows"). The TAP sees our frames after the
+ * bridge's loss and Linux's before it, so counts agree up to the frames the
+ * bridge dropped each way; everything else must match exactly.
+ */
+function checkInfo(i: TcpInfo, w: WireView, lostOurs: number, lostLinux: number): string {
+  const range = (what: string, got: number, lo: number, hi: number) =>
+    assert.ok(got >= lo && got <= hi, `info.${what} ${got} outside [${lo}, ${hi}] (capture)`);
+  assert.is(i.stateName, "TIME-WAIT");
+  assert.is(i.sndWscale, w.linuxWscale, "info.sndWscale: Linux's SYN-ACK");
+  assert.is(i.rcvWscale, w.ourWscale, "info.rcvWscale: our SYN");
+  assert.is(i.sndMss, w.longest, "info.sndMss: the longest segment we sent");
+  assert.is(i.sndMss, w.linuxMss - 12, "info.sndMss: Linux's MSS less the timestamp option");
+  // Cumulatively acknowledged: everything after the SYN, our FIN included (as Linux counts).
+  assert.is(i.bytesAcked, ((w.lastAck - w.iss) >>> 0) - 1, "info.bytesAcked: Linux's last ACK");
+  range("segsOut", i.segsOut, w.ours, w.ours + lostOurs);
+  range("dataSegsOut", i.dataSegsOut, w.oursData, w.oursData + lostOurs);
+  range("bytesSent", i.bytesSent, w.oursBytes, w.oursBytes + lostOurs * i.sndMss);
+  range("segsIn", i.segsIn, w.linux - lostLinux, w.linux);
+  range("totalRetrans", i.totalRetrans, w.retransFlagged, w.retransFlagged + lostOurs);
+  assert.is(i.bytesRetrans, i.bytesSent - (i.bytesAcked - 1), "retransmitted = sent − delivered");
+  // The path is 20 ms of delay plus queueing: the minimum RTT sits on it, the
+  // smoothed one above it; tshark's handshake RTT is one sample of it.
+  range("minRtt", i.minRtt, 19_000, Math.max(w.initialRttUs, i.rtt) + 1_000);
+  range("rtt", i.rtt, i.minRtt, 2_000_000);
+  return `conn.info() vs tshark: segs out ${i.segsOut} (${w.ours} captured, ≤ ${lostOurs} lost), data segs ${i.dataSegsOut} (${w.oursData}), bytes sent ${i.bytesSent} (${w.oursBytes} captured), retrans ${i.totalRetrans} (${w.retransFlagged} flagged), segs in ${i.segsIn} (${w.linux}), bytes acked ${i.bytesAcked}, mss ${i.sndMss} (${w.longest}), wscale ${i.sndWscale}/${i.rcvWscale}, min RTT ${
+    (i.minRtt / 1000).toFixed(2)
+  } ms (handshake ${(w.initialRttUs / 1000).toFixed(2)} ms), srtt ${(i.rtt / 1000).toFixed(2)} ms`;
+}
+
 interface Result {
   /** Linux → netwasm: Mbit/s measured by us from accept to EOF. */
   inMbps: number;
@@ -214,6 +353,8 @@ interface Result {
   rtos: number;
   /** Linux's TcpExt recovery counters after its send (Linux → netwasm). */
   linuxCounters: string;
+  /** `conn.info()` of our sender checked against the capture. */
+  info: string;
 }
 
 /** Linux's recovery and undo counters in the namespace (`nstat`, absolute, history untouched). */
@@ -321,6 +462,14 @@ async function transfer(sack: boolean): Promise<Result> {
         "our send",
       );
       const rs = await withTimeout(receiver.status, 120_000, "the Linux receiver to exit");
+      // Linux closed after EOF: wait (bounded) for its FIN and our last ACK
+      // (TIME-WAIT), after which the connection sends nothing more.
+      const settled = performance.now() + 10_000;
+      while (out.info().stateName !== "TIME-WAIT" && performance.now() < settled) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const info = out.info();
+      const infoEpoch = Date.now() / 1000;
       out.close();
       assert.is(rs.code, 0, receiver.stdout + receiver.stderr);
       const m = /GOT (\d+) ([0-9a-f]{64}) ([\d.]+)/.exec(receiver.stdout);
@@ -329,7 +478,10 @@ async function transfer(sack: boolean): Promise<Result> {
       assert.is(m![2], want, "netwasm → Linux: sha256");
 
       await capture.stop();
-      const blocks = await sackBlocks(capture.path); // before the clean check deletes the pcap
+      // Before the clean check deletes the pcap.
+      const blocks = await sackBlocks(capture.path);
+      const view = await wireView(capture.path, PORT_OUT, infoEpoch);
+      const infoLine = checkInfo(info, view, inner!.wire.stats.lost, outer!.wire.stats.lost);
       const wire = await assertTcpWireClean(capture, { rawPorts: [PORT_IN, PORT_OUT] });
       const lost = outer!.wire.stats.lost + inner!.wire.stats.lost;
       return {
@@ -344,6 +496,7 @@ async function transfer(sack: boolean): Promise<Result> {
         rtos: stack.stats.tcp.timeouts,
         linuxCounters,
         lost,
+        info: infoLine,
       };
     }, { capture: false, mac: OUR_MAC, allocator: stack.allocator, clock });
   } finally {
@@ -364,7 +517,7 @@ test(
         r.outMbps.toFixed(2)
       } Mbit/s, frames lost on the bridge ${r.lost}, our retransmissions ${r.ourRetrans} (recoveries ${r.recoveries}, undone ${r.undos}, RTOs ${r.rtos}), our out-of-order prunes ${r.ofoPruned}, ` +
       `Linux sender: ${r.linuxCounters}; ` +
-      `frames with SACK from Linux ${r.sack.linux} (D-SACK ${r.sack.dsackLinux}) / from us ${r.sack.ours} (D-SACK ${r.sack.dsackOurs}); ${r.wire}`;
+      `frames with SACK from Linux ${r.sack.linux} (D-SACK ${r.sack.dsackLinux}) / from us ${r.sack.ours} (D-SACK ${r.sack.dsackOurs}); ${r.wire}; ${r.info}`;
     figure("TCP SACK on, 1 % loss", show(on));
     figure("TCP SACK off, 1 % loss", show(off));
     figure(
