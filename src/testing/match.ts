@@ -33,7 +33,7 @@ import type {
   UdpPacketSpec,
 } from "./ast.ts";
 import { formatPacket } from "./format.ts";
-import type { SeenFrame, SeenQuote, SeenTcp } from "./packets.ts";
+import type { SeenFrame, SeenQuote, SeenTcp } from "./decode.ts";
 import { IcmpType, IcmpUnreachableCode } from "../wire/icmp.ts";
 
 /**
@@ -221,7 +221,8 @@ export function flowOf(flows: Flows, p: PacketSpec): Flow {
  *
  * @example
  * ```ts
- * import { decodeFrame, udpFrame } from "./packets.ts";
+ * import { decodeFrame } from "./decode.ts";
+ * import { udpFrame } from "./packets.ts";
  * import { Flows, matchPacket, SeqTranslator } from "./match.ts";
  * const frame = udpFrame({ srcMac: 2, dstMac: 1, srcIp: 0xc0000202, dstIp: 0xc0000201, ipId: 1 },
  *   8080, 48000, new Uint8Array(5), false);

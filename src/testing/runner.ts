@@ -49,16 +49,15 @@ import {
 } from "./match.ts";
 import {
   arpFrame,
-  decodeFrame,
   encodeTcpOptions,
   icmpFrame,
   icmpToV6,
   ndFrame,
   type QuotedDatagram,
-  type SeenFrame,
   tcpFrame,
   udpFrame,
 } from "./packets.ts";
+import { decodeFrame, type SeenFrame } from "./decode.ts";
 import { parseScript, ScriptSyntaxError } from "./parser.ts";
 import {
   type ResolvedOptions,

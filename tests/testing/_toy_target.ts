@@ -7,7 +7,8 @@
  * @module
  */
 import type { ScriptEnv, ScriptTargetFactory } from "../../src/testing/runner.ts";
-import { decodeFrame, type SeenFrame, tcpFrame, udpFrame } from "../../src/testing/packets.ts";
+import { tcpFrame, udpFrame } from "../../src/testing/packets.ts";
+import { decodeFrame, type SeenFrame } from "../../src/testing/decode.ts";
 import type { ScriptSockets } from "../../src/testing/sockets.ts";
 import { parseIpv4 } from "../../src/wire/addr.ts";
 

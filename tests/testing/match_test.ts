@@ -9,7 +9,8 @@ import {
   matchPacket,
   SeqTranslator,
 } from "../../src/testing/match.ts";
-import { decodeFrame, tcpFrame } from "../../src/testing/packets.ts";
+import { tcpFrame } from "../../src/testing/packets.ts";
+import { decodeFrame } from "../../src/testing/decode.ts";
 
 const LOCAL = 0xc0000202;
 const REMOTE = 0xc0000201;

@@ -3,14 +3,13 @@ import { test } from "../_util/test.ts";
 import type { TcpOptionSpec } from "../../src/testing/ast.ts";
 import {
   arpFrame,
-  decodeFrame,
-  decodeTcpOptions,
   encodeTcpOptions,
   icmpFrame,
   tcpFrame,
   tosOf,
   udpFrame,
 } from "../../src/testing/packets.ts";
+import { decodeFrame, decodeTcpOptions } from "../../src/testing/decode.ts";
 import { parseArp } from "../../src/wire/arp.ts";
 import { parseIcmp, parseIcmpQuote } from "../../src/wire/icmp.ts";
 import { parseIpv4 } from "../../src/wire/ipv4.ts";
