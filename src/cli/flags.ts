@@ -8,7 +8,7 @@
  */
 import { tryParseCidr, tryParseIpv4, tryParseMac } from "../wire/addr.ts";
 import { tryParseIpv6Address, tryParseIpv6Cidr } from "../wire/addr6.ts";
-import { type HostConfig, LINK_OPTIONS } from "./link.ts";
+import { type HostConfig, LINK_FLAG_NAMES, LINK_OPTIONS } from "./link.ts";
 import { PING6_MAX_SIZE, PING_MAX_COUNT, PING_MAX_SIZE, PING_MIN_INTERVAL_MS } from "./ping.ts";
 
 /** Every flag of every command, for `parseArgs`; which command takes which is checked after. */
@@ -40,22 +40,7 @@ export const OPTIONS = {
 } as const;
 export type Flag = keyof typeof OPTIONS;
 
-const LINK_FLAGS: readonly Flag[] = [
-  "tap",
-  "relay",
-  "netns",
-  "create",
-  "ip",
-  "ip6",
-  "slaac",
-  "dhcp",
-  "gateway",
-  "gateway6",
-  "mtu",
-  "mac",
-  "pcap",
-  "offload",
-];
+const LINK_FLAGS: readonly Flag[] = [...LINK_FLAG_NAMES, "offload"];
 export const COMMAND_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
   help: [],
   ping: [...LINK_FLAGS, "count", "size", "interval", "timeout", "ttl", "quiet"],

@@ -45,6 +45,17 @@ export const LINK_OPTIONS = {
   pcap: { type: "string" },
 } as const;
 
+/**
+ * The names of {@link LINK_OPTIONS}, for the commands' lists of accepted flags.
+ *
+ * @example
+ * ```ts
+ * import { LINK_FLAG_NAMES } from "./link.ts";
+ * LINK_FLAG_NAMES.includes("tap"); // true
+ * ```
+ */
+export const LINK_FLAG_NAMES = Object.keys(LINK_OPTIONS) as readonly (keyof typeof LINK_OPTIONS)[];
+
 /** What the common flags ask for (already validated). */
 export interface HostConfig {
   /** TAP name (or use {@link HostConfig.relay}). */

@@ -17,7 +17,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type CliHost, describeLease, type HostConfig, LINK_OPTIONS, openHost } from "./link.ts";
+import {
+  type CliHost,
+  describeLease,
+  type HostConfig,
+  LINK_FLAG_NAMES,
+  LINK_OPTIONS,
+  openHost,
+} from "./link.ts";
 import { parseRate, parseSize } from "./perf_format.ts";
 import { IPERF_PORT, MAX_STREAMS } from "./perf_proto.ts";
 import { startStatsReporter, statsReport } from "./stats.ts";
@@ -43,22 +50,6 @@ const OPTIONS = {
   // Link flags, handed to the common link configuration.
   ...LINK_OPTIONS,
 } as const;
-
-const LINK_KEYS = [
-  "tap",
-  "relay",
-  "netns",
-  "create",
-  "ip",
-  "ip6",
-  "slaac",
-  "gateway",
-  "gateway6",
-  "dhcp",
-  "mtu",
-  "mac",
-  "pcap",
-] as const;
 
 /** Where `netwasm perf` writes (the CLI's `CliIo`). */
 export interface PerfIo {
@@ -205,7 +196,7 @@ export async function perfMain(
     return usage((e as Error).message);
   }
   const values: LinkValues = {};
-  for (const k of LINK_KEYS) if (v[k] !== undefined) values[k] = v[k];
+  for (const k of LINK_FLAG_NAMES) if (v[k] !== undefined) values[k] = v[k];
   let config: HostConfig;
   try {
     config = linkConfig(values);
