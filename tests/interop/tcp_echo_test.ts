@@ -11,7 +11,6 @@ import * as assert from "uvu/assert";
 import { test, testSeed } from "../_util/test.ts";
 import { type Netns, requireInterop, withNetns } from "../_util/netns.ts";
 import { ConnectionRefused, ConnectionReset } from "../../src/socket/errors.ts";
-import type { Conn } from "../../src/api/conn.ts";
 import { CAPTURE_TOOLS, figure, KERNEL_IP, OUR_IP, withStack, withTimeout } from "./_stack.ts";
 import {
   assertTcpWireClean,
@@ -20,6 +19,7 @@ import {
   startTcpCapture,
   wireFigure,
 } from "./_tcp_wire.ts";
+import { echoOn, message, PY_CLIENTS, PY_ECHO_SERVER } from "./_echo.ts";
 
 const CLI = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 const ECHO_PORT = 7;
@@ -107,37 +107,6 @@ test(
   }),
 );
 
-/**
- * Linux-side client: `n` concurrent connections (asyncio), each sends a
- * seeded random 1–32 KiB message, half-closes, reads the echo to EOF and
- * compares. Prints `OK n bytes seconds` or `FAIL …` (exit 1).
- */
-const PY_CLIENTS = `
-import asyncio, random, sys, time
-host, port, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-async def one(i):
-    rng = random.Random(seed * 100003 + i)
-    data = rng.randbytes(rng.randint(1, 32768))
-    r, w = await asyncio.open_connection(host, port)
-    w.write(data)
-    await w.drain()
-    w.write_eof()
-    got = await r.read()
-    w.close()
-    if got != data:
-        raise Exception(f"connection {i}: {len(got)} bytes back, {len(data)} sent")
-    return len(data)
-async def main():
-    t0 = time.monotonic()
-    res = await asyncio.wait_for(asyncio.gather(*[one(i) for i in range(n)], return_exceptions=True), 60)
-    bad = [r for r in res if isinstance(r, BaseException)]
-    if bad:
-        print(f"FAIL {len(bad)} of {n}: {bad[0]!r}")
-        sys.exit(1)
-    print(f"OK {n} {sum(res)} {time.monotonic() - t0:.3f}")
-asyncio.run(main())
-`;
-
 test(
   `interop TCP echo: ${CONNECTIONS} concurrent connections from Linux (python asyncio) to the CLI \`netwasm echo --tcp 7\`, 1–32 KiB each with half-close, every byte verified; tshark clean`,
   async () => {
@@ -171,75 +140,6 @@ test(
   },
   requireInterop("TCP 200 linux clients to CLI echo", { tools: ["python3", ...CAPTURE_TOOLS] }),
 );
-
-/**
- * Linux-side echo server (asyncio): echoes each connection until its FIN,
- * then closes; prints READY, and at the end `DONE connections bytes`.
- */
-const PY_ECHO_SERVER = `
-import asyncio, sys
-host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-count = 0
-total = 0
-done = asyncio.Event()
-async def echo(r, w):
-    global count, total
-    while True:
-        data = await r.read(65536)
-        if not data:
-            break
-        w.write(data)
-        await w.drain()
-        total += len(data)
-    w.close()
-    count += 1
-    if count == n:
-        done.set()
-async def main():
-    server = await asyncio.start_server(echo, host, port, backlog=1024)
-    print("READY", flush=True)
-    await asyncio.wait_for(done.wait(), 60)
-    print(f"DONE {count} {total}", flush=True)
-asyncio.run(main())
-`;
-
-/** A seeded random message of 1–32 KiB for connection `i`. */
-function message(seed: number, i: number): Uint8Array {
-  let x = (seed * 100003 + i) >>> 0 || 1;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-  const out = new Uint8Array(1 + (next() % 32768));
-  for (let j = 0; j < out.length; j++) out[j] = next() & 0xff;
-  return out;
-}
-
-/** Send, half-close, read the echo to EOF, compare. */
-async function echoOn(conn: Conn, data: Uint8Array): Promise<void> {
-  try {
-    const reading = (async () => {
-      const got = new Uint8Array(data.length + 1);
-      let at = 0;
-      for (;;) {
-        const n = await conn.read(got.subarray(at));
-        if (n === null) break;
-        at += n;
-        if (at > data.length) break;
-      }
-      return got.subarray(0, at);
-    })();
-    await conn.write(data);
-    await conn.closeWrite();
-    const got = await reading;
-    assert.is(got.length, data.length, "echo length");
-    assert.equal(got, data, "echo bytes");
-  } finally {
-    conn.close();
-  }
-}
 
 test(
   `interop TCP: ${CONNECTIONS} concurrent stack.connect() to a Linux echo server (python asyncio), 1–32 KiB each with half-close, every byte verified; tshark clean`,
