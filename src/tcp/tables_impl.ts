@@ -218,6 +218,9 @@ function claimOf(addr: number, a6: Uint8Array | null, v6only: boolean): Claim {
   return { addr, a6, any: a6 === null ? addr === 0 : isUnspecified6(a6, 0), v6only };
 }
 
+/** Shared claims of connected IPv4 records kept per local address, at most this many addresses. */
+const CLAIM_CACHE_MAX = 256;
+
 /**
  * Do two claims on one port overlap (Linux `inet_rcv_saddr_equal` /
  * `ipv6_rcv_saddr_equal` with wildcards matching)? Same family: equal, or
@@ -249,10 +252,16 @@ const LISTEN = 1;
 const ACTIVE = 2;
 type Kind = typeof BOUND | typeof LISTEN | typeof ACTIVE;
 
-/** An established-table node; it keeps its own copy of the key, so a caller mutating the entry cannot corrupt the chain. */
+/**
+ * An established-table node; it keeps its own copy of the key, so a caller
+ * mutating the entry cannot corrupt the chain. The hash and the IPv4
+ * addresses are kept as int32 (`x | 0`): small integers that V8 stores in
+ * the field itself, where a uint32 of 2^31 or more (192.0.2.1) would be a
+ * separately allocated number — 16 bytes each, per connection.
+ */
 interface EhNode<E> {
   readonly hash: number;
-  /** IPv4 addresses (0 in an IPv6 node: never a valid IPv4 key). */
+  /** IPv4 addresses as int32 (0 in an IPv6 node: never a valid IPv4 key). */
   readonly laddr: number;
   readonly lport: number;
   readonly raddr: number;
@@ -269,9 +278,9 @@ interface Rec<E> {
   sk: E;
   kind: Kind;
   readonly bucket: BindBucket<E>;
-  /** Bound address (passive) or connected local address (active), as hashed. */
+  /** Bound address (passive) or connected local address (active), as int32 (`| 0`, see {@link EhNode}). */
   laddr: number;
-  /** The IPv6 local address and its IPV6_V6ONLY (IPv4: null). */
+  /** The local address and its IPV6_V6ONLY (shared by connected IPv4 records of one address). */
   claim: Claim;
   /** An active IPv6 record's key in `activeAddrs6`. */
   key6: string;
@@ -280,19 +289,62 @@ interface Rec<E> {
   node: EhNode<E> | null;
 }
 
-/** Linux `inet_bind_bucket`. */
+/**
+ * Linux `inet_bind_bucket`. A connect()'s ephemeral port makes one per
+ * connection, so what only some buckets need is made on first use: the
+ * passive list, the IPv6 address counts, and the IPv4 counts beyond the
+ * first address (one local address per port is the common case).
+ */
 interface BindBucket<E> {
   readonly port: number;
-  /** Bound-only and LISTEN owners. */
-  readonly passive: Rec<E>[];
-  /** Connected and TIME-WAIT owners (both families), and how many per IPv4 local address. */
+  /** Bound-only and LISTEN owners ({@link NO_RECS}, shared and empty, until the first). */
+  passive: Rec<E>[];
+  /** Connected and TIME-WAIT owners (both families). */
   active: number;
-  readonly activeAddrs: Map<number, number>;
-  /** Of those, IPv6 owners, and how many per IPv6 local address. */
+  /** An IPv4 local address of active owners (int32), counted in {@link BindBucket.addr4Count}. */
+  addr4: number;
+  /** Active owners counted on {@link BindBucket.addr4} (0: the slot is free). */
+  addr4Count: number;
+  /** Other IPv4 local addresses of active owners (int32) and their counts, or null. */
+  more4: Map<number, number> | null;
+  /** Of the active owners, IPv6 ones, and how many per IPv6 local address (made by the first). */
   active6: number;
-  readonly activeAddrs6: Map<string, number>;
+  activeAddrs6: Map<string, number> | null;
   /** Owners whose port came from bind() (Linux `fastreuse >= 0`): never picked by connect. */
   userBound: number;
+}
+
+/** The shared empty passive list of a bucket that never had one (replaced on the first push). */
+const NO_RECS: Rec<never>[] = [];
+
+/** Count one more active owner of IPv4 local address `a` (int32) in `b`. */
+function add4(b: BindBucket<unknown>, a: number): void {
+  if (b.addr4Count === 0) {
+    b.addr4 = a;
+    b.addr4Count = 1;
+  } else if (b.addr4 === a) {
+    b.addr4Count++;
+  } else {
+    const m = b.more4 ??= new Map();
+    m.set(a, (m.get(a) ?? 0) + 1);
+  }
+}
+
+/** Count one fewer (an address's owners may be split between the slot and the map: either may go). */
+function del4(b: BindBucket<unknown>, a: number): void {
+  if (b.addr4Count > 0 && b.addr4 === a) {
+    b.addr4Count--;
+    return;
+  }
+  const m = b.more4!;
+  const c = m.get(a)! - 1;
+  if (c === 0) m.delete(a);
+  else m.set(a, c);
+}
+
+/** Does IPv4 local address `a` (int32) have active owners in `b`? */
+function has4(b: BindBucket<unknown>, a: number): boolean {
+  return (b.addr4Count > 0 && b.addr4 === a) || (b.more4 !== null && b.more4.has(a));
 }
 
 /** `connect` outcome of a 4-tuple check: free (null), taken, or a TIME-WAIT entry that may be displaced. */
@@ -351,6 +403,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   readonly #listening = new Map<number, Rec<E>[]>();
   #listenerCount = 0;
   readonly #recs = new Map<E, Rec<E>>();
+  readonly #claims4 = new Map<number, Claim>();
 
   constructor(o: TcpTablesImplOptions<E>) {
     const [low, high] = o.portRange ?? DEFAULT_PORT_RANGE;
@@ -449,7 +502,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
         continue;
       }
       // Specific address first, like the score in Linux __inet_lookup_listener.
-      if (r.laddr === addr) return r.sk;
+      if (r.laddr === (addr | 0)) return r.sk;
       if (r.laddr === 0) wildcard ??= r.sk;
     }
     return wildcard ?? dual;
@@ -494,9 +547,9 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   /** Does claim `c` cover the local address of an active owner of `b`? */
   #overlapsActive(b: BindBucket<E>, c: Claim): boolean {
     const v4 = b.active - b.active6;
-    if (c.a6 === null) return v4 > 0 && (c.any || b.activeAddrs.has(c.addr));
+    if (c.a6 === null) return v4 > 0 && (c.any || has4(b, c.addr | 0));
     if (c.any) return b.active6 > 0 || (!c.v6only && v4 > 0);
-    return b.active6 > 0 && b.activeAddrs6.has(key6(c.a6, 0));
+    return b.active6 > 0 && b.activeAddrs6!.has(key6(c.a6, 0));
   }
 
   /** inet_csk_find_open_port: random start, one pass over the range, first port nobody overlaps. */
@@ -518,12 +571,13 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       sk,
       kind: BOUND,
       bucket: b,
-      laddr: c.addr,
+      laddr: c.addr | 0,
       claim: c,
       key6: "",
       userBound: true,
       node: null,
     };
+    if (b.passive === NO_RECS) b.passive = [];
     b.passive.push(rec);
     b.userBound++;
     this.#recs.set(sk, rec);
@@ -538,16 +592,32 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     sk.userBoundPort = true;
   }
 
+  /**
+   * The claim of a connected IPv4 record on local address `l` (uint32),
+   * shared by every connection on it: claims are never written, and a
+   * server's thousands of connections have one or a few local addresses.
+   */
+  #claim4(l: number): Claim {
+    let c = this.#claims4.get(l);
+    if (c === undefined) {
+      c = claimOf(l, null, false);
+      if (this.#claims4.size < CLAIM_CACHE_MAX) this.#claims4.set(l, c);
+    }
+    return c;
+  }
+
   #bucket(port: number): BindBucket<E> {
     let b = this.#bhash.get(port);
     if (b === undefined) {
       b = {
         port,
-        passive: [],
+        passive: NO_RECS,
         active: 0,
-        activeAddrs: new Map(),
+        addr4: 0,
+        addr4Count: 0,
+        more4: null,
         active6: 0,
-        activeAddrs6: new Map(),
+        activeAddrs6: null,
         userBound: 0,
       };
       this.#bhash.set(port, b);
@@ -735,7 +805,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     const n = rec.node;
     const na6 = next.addr6 ?? null;
     const sameAddrs = n.a6 === null
-      ? na6 === null && next.laddr >>> 0 === n.laddr && next.raddr >>> 0 === n.raddr
+      ? na6 === null && (next.laddr | 0) === n.laddr && (next.raddr | 0) === n.raddr
       : na6 !== null && ip6Equal(na6, 0, n.a6, 0) && ip6Equal(na6, 16, n.a6, 16);
     if (!sameAddrs || next.lport !== n.lport || next.rport !== n.rport) {
       // A mismatch would make lookups return an entry whose fields disagree with its key.
@@ -806,7 +876,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       sk,
       kind: BOUND,
       bucket: b,
-      laddr: l,
+      laddr: l | 0,
       claim: NO_CLAIM,
       key6: "",
       userBound,
@@ -828,12 +898,12 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     const i = b.passive.indexOf(rec);
     if (i >= 0) b.passive.splice(i, 1);
     rec.kind = ACTIVE;
-    rec.laddr = l;
+    rec.laddr = l | 0;
     const sk = rec.sk;
     b.active++;
     if (a6 === null) {
-      rec.claim = claimOf(l, null, false);
-      b.activeAddrs.set(l, (b.activeAddrs.get(l) ?? 0) + 1);
+      rec.claim = this.#claim4(l);
+      add4(b, l | 0);
       sk.laddr = l;
       sk.raddr = r;
       if (sk.addr6 !== undefined && sk.addr6 !== null) sk.addr6 = null;
@@ -841,7 +911,8 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       rec.claim = claimOf(0, a6.slice(0, 16), sk.v6only ?? false);
       rec.key6 = key6(a6, 0);
       b.active6++;
-      b.activeAddrs6.set(rec.key6, (b.activeAddrs6.get(rec.key6) ?? 0) + 1);
+      const m6 = b.activeAddrs6 ??= new Map();
+      m6.set(rec.key6, (m6.get(rec.key6) ?? 0) + 1);
       sk.laddr = sk.raddr = 0;
       const own = sk.addr6 ??= new Uint8Array(32);
       if (own !== a6) own.set(a6);
@@ -859,14 +930,13 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       rec.node = null;
       b.active--;
       if (rec.claim.a6 === null) {
-        const c = b.activeAddrs.get(rec.laddr)! - 1;
-        if (c === 0) b.activeAddrs.delete(rec.laddr);
-        else b.activeAddrs.set(rec.laddr, c);
+        del4(b, rec.laddr);
       } else {
         b.active6--;
-        const c = b.activeAddrs6.get(rec.key6)! - 1;
-        if (c === 0) b.activeAddrs6.delete(rec.key6);
-        else b.activeAddrs6.set(rec.key6, c);
+        const m6 = b.activeAddrs6!;
+        const c = m6.get(rec.key6)! - 1;
+        if (c === 0) m6.delete(rec.key6);
+        else m6.set(rec.key6, c);
       }
     } else {
       b.passive.splice(b.passive.indexOf(rec), 1);
@@ -884,6 +954,8 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
 
   #ehFind(l: number, lport: number, r: number, rport: number): EhNode<E> | null {
     let n = this.#eh[establishedHash(this.#ehKey, l, lport, r, rport) & this.#ehMask] ?? null;
+    l |= 0;
+    r |= 0;
     for (; n !== null; n = n.next) {
       // IPv6 nodes hold 0 here, which no IPv4 4-tuple has.
       if (n.lport === lport && n.rport === rport && n.laddr === l && n.raddr === r) return n;
@@ -927,10 +999,10 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       ? establishedHash(this.#ehKey, l, lport, r, rport)
       : establishedHash6(this.#ehKey, a6, 0, lport, a6, 16, rport);
     const node: EhNode<E> = {
-      hash,
-      laddr: a6 === null ? l : 0,
+      hash: hash | 0,
+      laddr: a6 === null ? l | 0 : 0,
       lport,
-      raddr: a6 === null ? r : 0,
+      raddr: a6 === null ? r | 0 : 0,
       rport,
       a6,
       sk,
