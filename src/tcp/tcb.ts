@@ -381,12 +381,8 @@ export class SendState {
   readonly queue: SkbQueue = new SkbQueue();
   /** First segment never sent, or null (Linux sk_send_head). */
   head: SkBuff | null = null;
-  /** Write space was asked for and not yet signalled (SOCK_NOSPACE). */
-  noSpace = false;
-  /** Waiting for the stack's memory (`mem.ts`): poll shows no write space meanwhile. */
-  memWait = false;
-  /** SO_SNDBUF was set by the user: it does not grow with the window (SOCK_SNDBUF_LOCK). */
-  bufLocked = false;
+  /** The booleans below as bits of one integer (one 8-byte field, not 3). */
+  #bits = 0;
   /** SND.UNA when the pressure scan last saw it move (`pressure.ts`). */
   progressUna = 0;
   /** When the pressure scan last saw SND.UNA move, or the data wait begin (clock ms). */
@@ -491,6 +487,33 @@ export class SendState {
     const b = this.sb;
     return b === null ? f : f - b.sackedBytes - b.lostBytes + b.retransBytes;
   }
+
+  /** Write space was asked for and not yet signalled (SOCK_NOSPACE). */
+  get noSpace(): boolean {
+    return (this.#bits & 1) !== 0;
+  }
+
+  set noSpace(on: boolean) {
+    this.#bits = on ? this.#bits | 1 : this.#bits & ~1;
+  }
+
+  /** Waiting for the stack's memory (`mem.ts`): poll shows no write space meanwhile. */
+  get memWait(): boolean {
+    return (this.#bits & 2) !== 0;
+  }
+
+  set memWait(on: boolean) {
+    this.#bits = on ? this.#bits | 2 : this.#bits & ~2;
+  }
+
+  /** SO_SNDBUF was set by the user: it does not grow with the window (SOCK_SNDBUF_LOCK). */
+  get bufLocked(): boolean {
+    return (this.#bits & 4) !== 0;
+  }
+
+  set bufLocked(on: boolean) {
+    this.#bits = on ? this.#bits | 4 : this.#bits & ~4;
+  }
 }
 
 /**
@@ -527,14 +550,10 @@ export class RecvState {
   ofoBytes = 0;
   /** Bytes received since the last ACK we sent. */
   unacked = 0;
-  /** An ACK is owed (delayed-ACK timer armed, or queued for the end of the drain). */
-  ackPending = false;
-  /** Queued on the stack's {@link TcpContext.acks} batch: ACK at the end of this drain. */
-  ackNow = false;
+  /** The booleans below as bits of one integer (one 8-byte field, not 4). */
+  #bits = 0;
   /** Quick ACKs left (Linux `icsk_ack.quick`): ACK every data segment at once while > 0. */
   quick = 0;
-  /** Interactive (Linux pingpong): we answered data with data; ACKs wait for a reply to ride on. */
-  pingpong = false;
   /** Delayed-ACK timeout in ms, 0 until the first data arrives (Linux `icsk_ack.ato`). */
   ato = 0;
   /** Clock ms of the last data segment received (Linux `icsk_ack.lrcvtime`). */
@@ -555,8 +574,6 @@ export class RecvState {
   readonly ofo: SkbQueue = new SkbQueue();
   /** Arena offset of the out-of-order range table, 0 when none. */
   ofoTable = 0;
-  /** SO_RCVBUF was set by the user: no auto-tuning (SOCK_RCVBUF_LOCK). */
-  bufLocked = false;
   /** Payload per slot byte of full-sized arrivals, in 1/256 (Linux `scaling_ratio`; `buffers.ts`). */
   ratio = 128;
   /** Auto-tuning: bytes the reader drained in the last measured round trip (Linux `rcvq_space.space`). */
@@ -587,6 +604,42 @@ export class RecvState {
   get dsack(): boolean {
     const r = this.sack;
     return r !== null && r.dsack;
+  }
+
+  /** An ACK is owed (delayed-ACK timer armed, or queued for the end of the drain). */
+  get ackPending(): boolean {
+    return (this.#bits & 1) !== 0;
+  }
+
+  set ackPending(on: boolean) {
+    this.#bits = on ? this.#bits | 1 : this.#bits & ~1;
+  }
+
+  /** Queued on the stack's {@link TcpContext.acks} batch: ACK at the end of this drain. */
+  get ackNow(): boolean {
+    return (this.#bits & 2) !== 0;
+  }
+
+  set ackNow(on: boolean) {
+    this.#bits = on ? this.#bits | 2 : this.#bits & ~2;
+  }
+
+  /** Interactive (Linux pingpong): we answered data with data; ACKs wait for a reply to ride on. */
+  get pingpong(): boolean {
+    return (this.#bits & 4) !== 0;
+  }
+
+  set pingpong(on: boolean) {
+    this.#bits = on ? this.#bits | 4 : this.#bits & ~4;
+  }
+
+  /** SO_RCVBUF was set by the user: no auto-tuning (SOCK_RCVBUF_LOCK). */
+  get bufLocked(): boolean {
+    return (this.#bits & 8) !== 0;
+  }
+
+  set bufLocked(on: boolean) {
+    this.#bits = on ? this.#bits | 8 : this.#bits & ~8;
   }
 }
 
@@ -840,23 +893,17 @@ export class Tcb implements TcpTableEntry {
    * IPv6 connection; segments compare and hash it in place.
    */
   addr6: Uint8Array | null = null;
-  /** IPV6_V6ONLY of an IPv6 socket: a listener on `::` takes no IPv4. */
-  v6only = false;
   /** Interface index an IPv6 link-local connection is tied to (its zone), 0 = none. */
   scopeId = 0;
-  /** SO_REUSEADDR. */
-  reuseAddr = false;
-  /** Set by the tables: the port came from bind(). */
-  userBoundPort = false;
   /** Current state; change it only through {@link Tcb.setState}. */
   state: TcpState = TcpState.CLOSED;
+  /**
+   * The TCB's booleans as bits of one integer (one field, not thirteen: a
+   * field is 8 bytes per connection), read and written through the accessors
+   * below; bit 12 is "a wake-up is queued".
+   */
+  #bits = 0;
 
-  /** Window scaling negotiated (both sides offered it, W1). */
-  wscaleOk = false;
-  /** Timestamps negotiated. */
-  tsOk = false;
-  /** SACK-permitted negotiated. */
-  sackOk = false;
   /** ECN (RFC 3168; `ecn.ts`): {@link TcbEcn} bits, 0 when not negotiated. */
   ecn = 0;
   /** Random per-connection timestamp offset (T7). */
@@ -881,18 +928,12 @@ export class Tcb implements TcpTableEntry {
    * shared until this TCB sets one; write only through {@link Tcb.ownOpt}.
    */
   opt: SocketSettings;
-  /** {@link Tcb.opt} is this TCB's own record (not shared): writes need no copy. */
-  optOwned = false;
   /** Answer budgets, made on the first challenge or out-of-window ACK (null until then). */
   limits: RateLimits | null = null;
   /** A listener's queues (null unless LISTEN). */
   listen: ListenState | null = null;
   /** The listener that created this child (until accept()). */
   parent: Tcb | null = null;
-  /** SYN-RECEIVED came from a passive OPEN (MUST-11). */
-  passive = false;
-  /** Waiting on the listener's accept queue. */
-  inAcceptQueue = false;
 
   /** Pending hard error (positive errno), read-and-clear through {@link Tcb.error}. */
   skErr = 0;
@@ -900,14 +941,116 @@ export class Tcb implements TcpTableEntry {
   softErr = 0;
   /** `Shutdown` bits (Linux sk_shutdown). */
   shutdownMask = 0;
-  /** The user closed the socket (Linux SOCK_DEAD). */
-  orphan = false;
-  /** Counted in `ctx.orphans` (closed by the user while the connection lingers). */
-  orphanCounted = false;
-  /** The connection completed and later ended (Linux SOCK_DONE). */
-  done = false;
   /** Readiness callback: data ready, write space, state change. */
   onEvent: ((mask: number) => void) | null = null;
+
+  /** IPV6_V6ONLY of an IPv6 socket: a listener on `::` takes no IPv4. */
+  get v6only(): boolean {
+    return (this.#bits & 1) !== 0;
+  }
+
+  set v6only(on: boolean) {
+    this.#bits = on ? this.#bits | 1 : this.#bits & ~1;
+  }
+
+  /** SO_REUSEADDR. */
+  get reuseAddr(): boolean {
+    return (this.#bits & 2) !== 0;
+  }
+
+  set reuseAddr(on: boolean) {
+    this.#bits = on ? this.#bits | 2 : this.#bits & ~2;
+  }
+
+  /** Set by the tables: the port came from bind(). */
+  get userBoundPort(): boolean {
+    return (this.#bits & 4) !== 0;
+  }
+
+  set userBoundPort(on: boolean) {
+    this.#bits = on ? this.#bits | 4 : this.#bits & ~4;
+  }
+
+  /** Window scaling negotiated (both sides offered it, W1). */
+  get wscaleOk(): boolean {
+    return (this.#bits & 8) !== 0;
+  }
+
+  set wscaleOk(on: boolean) {
+    this.#bits = on ? this.#bits | 8 : this.#bits & ~8;
+  }
+
+  /** Timestamps negotiated. */
+  get tsOk(): boolean {
+    return (this.#bits & 16) !== 0;
+  }
+
+  set tsOk(on: boolean) {
+    this.#bits = on ? this.#bits | 16 : this.#bits & ~16;
+  }
+
+  /** SACK-permitted negotiated. */
+  get sackOk(): boolean {
+    return (this.#bits & 32) !== 0;
+  }
+
+  set sackOk(on: boolean) {
+    this.#bits = on ? this.#bits | 32 : this.#bits & ~32;
+  }
+
+  /** {@link Tcb.opt} is this TCB's own record (not shared): writes need no copy. */
+  get optOwned(): boolean {
+    return (this.#bits & 64) !== 0;
+  }
+
+  set optOwned(on: boolean) {
+    this.#bits = on ? this.#bits | 64 : this.#bits & ~64;
+  }
+
+  /** SYN-RECEIVED came from a passive OPEN (MUST-11). */
+  get passive(): boolean {
+    return (this.#bits & 128) !== 0;
+  }
+
+  set passive(on: boolean) {
+    this.#bits = on ? this.#bits | 128 : this.#bits & ~128;
+  }
+
+  /** Waiting on the listener's accept queue. */
+  get inAcceptQueue(): boolean {
+    return (this.#bits & 256) !== 0;
+  }
+
+  set inAcceptQueue(on: boolean) {
+    this.#bits = on ? this.#bits | 256 : this.#bits & ~256;
+  }
+
+  /** The user closed the socket (Linux SOCK_DEAD). */
+  get orphan(): boolean {
+    return (this.#bits & 512) !== 0;
+  }
+
+  set orphan(on: boolean) {
+    this.#bits = on ? this.#bits | 512 : this.#bits & ~512;
+  }
+
+  /** Counted in `ctx.orphans` (closed by the user while the connection lingers). */
+  get orphanCounted(): boolean {
+    return (this.#bits & 1024) !== 0;
+  }
+
+  set orphanCounted(on: boolean) {
+    this.#bits = on ? this.#bits | 1024 : this.#bits & ~1024;
+  }
+
+  /** The connection completed and later ended (Linux SOCK_DONE). */
+  get done(): boolean {
+    return (this.#bits & 2048) !== 0;
+  }
+
+  set done(on: boolean) {
+    this.#bits = on ? this.#bits | 2048 : this.#bits & ~2048;
+  }
 
   /** A CLOSED TCB with the stack's defaults. */
   constructor(readonly ctx: TcpContext) {
@@ -994,12 +1137,10 @@ export class Tcb implements TcpTableEntry {
    * segments costs one callback.
    */
   wake(): void {
-    if (this.onEvent === null || this.orphan || this.#wakeQueued) return;
-    this.#wakeQueued = true;
+    if (this.onEvent === null || (this.#bits & 4608) !== 0) return; // orphan, or queued
+    this.#bits |= 4096;
     this.ctx.wakes.add(this);
   }
-
-  #wakeQueued = false;
 
   /**
    * Run the readiness callback now ({@link WakeBatch} calls it).
@@ -1007,7 +1148,7 @@ export class Tcb implements TcpTableEntry {
    * @internal
    */
   runWake(): void {
-    this.#wakeQueued = false;
+    this.#bits &= ~4096;
     if (this.onEvent !== null && !this.orphan) this.onEvent(this.poll());
   }
 
