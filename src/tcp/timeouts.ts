@@ -32,8 +32,16 @@ import { armKeep, armRtx, probeDelay, rearmTimers, rtoClampedToUserTimeout } fro
  */
 export function newTcb(ctx: TcpContext): Tcb {
   const sk = new Tcb(ctx);
-  sk.timers.timer.callback = () => timerExpired(sk);
+  // One shared function and the TCB as its argument: no closure (and
+  // context) per connection.
+  const t = sk.timers.timer;
+  t.callback = tcbTimerFired;
+  t.arg = sk;
   return sk;
+}
+
+function tcbTimerFired(sk: unknown): void {
+  timerExpired(sk as Tcb);
 }
 
 /**
