@@ -1101,6 +1101,17 @@ export class Tcb implements TcpTableEntry {
     return this.ctx.clock.now();
   }
 
+  /**
+   * Current time in whole ms, for the coarse stamps a connection keeps
+   * (last segment received, TS.Recent's age, the retransmission series'
+   * start, the min-RTT window): an integer below 2^31 is stored in the field
+   * itself, where a fractional reading would be a separate 16-byte number in
+   * every connection.
+   */
+  stampNow(): number {
+    return Math.floor(this.ctx.clock.now());
+  }
+
   /** Our timestamp clock (1 ms ticks plus the per-connection offset, T7). */
   tsNow(): number {
     return seqAdd(Math.floor(this.ctx.clock.now()), this.tsOffset);
