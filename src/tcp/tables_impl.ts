@@ -557,7 +557,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     const range = this.#range;
     const start = Math.floor(((this.#nextU32() >>> 0) / 4294967296) * range);
     for (let i = 0; i < range; i++) {
-      const port = this.#low + ((start + i) % range);
+      const port = (this.#low + ((start + i) % range)) | 0;
       if (this.#reserved.has(port)) continue;
       const b = this.#bhash.get(port);
       if (b === undefined || !this.#conflicts(b, sk, addr, sk.reuseAddr, true)) return port;
@@ -724,7 +724,9 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       : this.#portF.hashIp6Pair(a6, 0, a6, 16, rport);
     const offset = f + this.#perturb[index]!;
     for (let i = 0; i < range; i++) {
-      const port = this.#low + ((offset + i) % range);
+      // An int32 (| 0): the sum of uint32 hashes above is a double, and a
+      // port kept as one is a separate 16-byte number in every bucket, node and TCB.
+      const port = (this.#low + ((offset + i) % range)) | 0;
       // ip_local_reserved_ports
       if (this.#reserved.has(port)) continue;
       const b = this.#bhash.get(port);
