@@ -570,8 +570,12 @@ export class RecvState {
   lastRcv = 0;
   /** In-order received data. */
   readonly queue: SkbQueue = new SkbQueue();
-  /** Out-of-order segments, sorted by seq. */
-  readonly ofo: SkbQueue = new SkbQueue();
+  /**
+   * Out-of-order segments, sorted by seq: until the first one arrives, the
+   * shared, frozen empty queue (most connections never see one); add to it
+   * only through {@link ofoQueueOf}, which makes the connection's own.
+   */
+  ofo: SkbQueue = NO_OFO;
   /** Arena offset of the out-of-order range table, 0 when none. */
   ofoTable = 0;
   /** Payload per slot byte of full-sized arrivals, in 1/256 (Linux `scaling_ratio`; `buffers.ts`). */
@@ -641,6 +645,27 @@ export class RecvState {
   set bufLocked(on: boolean) {
     this.#bits = on ? this.#bits | 8 : this.#bits & ~8;
   }
+}
+
+/** The empty out-of-order queue every {@link RecvState} starts with (frozen: adding to it throws). */
+const NO_OFO: SkbQueue = Object.freeze(new SkbQueue());
+
+/**
+ * `sk`'s own out-of-order queue, made (and charged to the stack's memory)
+ * on first use: the queue to add a segment to.
+ *
+ * @example
+ * ```ts
+ * // ofoQueueOf(tcb).insertAfter(at, skb);
+ * ```
+ */
+export function ofoQueueOf(sk: Tcb): SkbQueue {
+  let q = sk.rcv.ofo;
+  if (q === NO_OFO) {
+    q = sk.rcv.ofo = new SkbQueue();
+    q.account = sk.ctx.mem;
+  }
+  return q;
 }
 
 /**
@@ -1064,7 +1089,6 @@ export class Tcb implements TcpTableEntry {
     // Every buffer this connection queues is charged to the stack (true size).
     this.snd.queue.account = ctx.mem;
     this.rcv.queue.account = ctx.mem;
-    this.rcv.ofo.account = ctx.mem;
   }
 
   /**
