@@ -7,9 +7,9 @@
  * |---|---|
  * | {@link SendState} `tcb.snd` | SND.* sequence space, the write queue, SO_SNDBUF, the send MSS |
  * | {@link RecvState} `tcb.rcv` | RCV.* sequence space, the receive and out-of-order queues, SO_RCVBUF, ACK owed |
- * | {@link RttState} `tcb.rtt` | the RFC 6298 estimator and backoff |
+ * | {@link RttState} `tcb.rtt` | the RFC 6298 estimator and backoff (fields of the TCB itself) |
  * | `CongestionState` `tcb.cong` | cwnd, ssthresh, recovery, and the pluggable algorithm |
- * | {@link TimerState} `tcb.timers` | the three timer slots (Linux `ICSK_TIME_*`) and probes |
+ * | {@link TimerState} `tcb.timers` | the three timer slots (Linux `ICSK_TIME_*`) and probes (fields of the TCB itself) |
  * | {@link SocketSettings} `tcb.opt` | socket options (`setsockopt`) |
  * | {@link RateLimits} `tcb.limits` | RFC 5961 challenge-ACK and out-of-window ACK budgets |
  * | {@link ListenState} `tcb.listen` | a listener's backlog, SYN queue and accept queue |
@@ -942,12 +942,49 @@ export class Tcb implements TcpTableEntry {
   readonly snd: SendState;
   /** Receive side. */
   readonly rcv: RecvState;
-  /** RTT estimator. */
-  readonly rtt: RttState;
+  /**
+   * RTT estimator: the TCB itself, which carries {@link RttState}'s fields
+   * (one object fewer per connection: a header and a pointer, 32 bytes).
+   */
+  get rtt(): RttState {
+    return this;
+  }
   /** Congestion control. */
   readonly cong: CongestionState;
-  /** Timer slots. */
-  readonly timers: TimerState;
+  /** Timer slots: the TCB itself, which carries {@link TimerState}'s fields (as {@link Tcb.rtt}). */
+  get timers(): TimerState {
+    return this;
+  }
+
+  // RttState's fields, read as `tcb.rtt.*`.
+  /** SRTT in ms (0 = no sample yet); read it as `rtt.srtt`. */
+  srtt = 0;
+  /** RTTVAR in ms; read it as `rtt.rttvar`. */
+  rttvar = 0;
+  /** Exponential backoff count; read it as `rtt.backoff`. */
+  backoff = 0;
+  /** Time-based RTT sample in progress: its end sequence number, or -1; read it as `rtt.seq`. */
+  seq: number = -1;
+  /** When the timed segment was sent; read it as `rtt.time`. */
+  time = 0;
+  /** The RTT sample the last ACK gave (ms), or -1; read it as `rtt.lastSample`. */
+  lastSample: number = -1;
+  /** Current RTO in ms (backed off); read it as `rtt.rto`. */
+  rto: number;
+
+  // TimerState's fields, read as `tcb.timers.*`.
+  /** The clock timer, armed for the earliest slot's deadline; read it as `timers.timer`. */
+  readonly timer: Timer;
+  /** `TimerKind.RETRANS` or `TimerKind.PROBE` while the retransmit slot is on; `timers.rtxKind`. */
+  rtxKind: number = TimerKind.NONE;
+  /** When the retransmit / persist slot is due (Infinity when off); `timers.rtxDeadline`. */
+  rtxDeadline: number = Infinity;
+  /** When the delayed ACK is due (Infinity when none is owed); `timers.delackDeadline`. */
+  delackDeadline: number = Infinity;
+  /** When the keepalive / FIN-WAIT-2 / TIME-WAIT slot is due (Infinity when off); `timers.keepDeadline`. */
+  keepDeadline: number = Infinity;
+  /** Unanswered keepalive or zero-window probes; `timers.probesOut`. */
+  probesOut = 0;
   /**
    * Socket options: the stack's defaults (or the listener's, for a child)
    * shared until this TCB sets one; write only through {@link Tcb.ownOpt}.
@@ -1082,9 +1119,9 @@ export class Tcb implements TcpTableEntry {
     const c = ctx.config;
     this.snd = new SendState(c.sndbuf);
     this.rcv = new RecvState(c.rcvbuf);
-    this.rtt = new RttState(c.rtoInitial);
+    this.rto = c.rtoInitial;
     this.cong = new CongestionState(ctx.cc);
-    this.timers = new TimerState(ctx.clock);
+    this.timer = ctx.clock.createTimer(noop);
     this.opt = ctx.defaultOpts;
     // Every buffer this connection queues is charged to the stack (true size).
     this.snd.queue.account = ctx.mem;
