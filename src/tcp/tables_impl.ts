@@ -253,32 +253,23 @@ const ACTIVE = 2;
 type Kind = typeof BOUND | typeof LISTEN | typeof ACTIVE;
 
 /**
- * An established-table node; it keeps its own copy of the key, so a caller
- * mutating the entry cannot corrupt the chain. The hash and the IPv4
- * addresses are kept as int32 (`x | 0`): small integers that V8 stores in
- * the field itself, where a uint32 of 2^31 or more (192.0.2.1) would be a
- * separately allocated number — 16 bytes each, per connection.
+ * Where a socket sits in the tables (Linux keeps this in the socket:
+ * icsk_bind_hash, sk_node); an active (connected or TIME-WAIT) record is
+ * also its own established-table node, one object per connection. The node
+ * keeps its own copy of the key, so a caller mutating the entry cannot
+ * corrupt the chain. The hash and the IPv4 addresses are kept as int32
+ * (`x | 0`): small integers that V8 stores in the field itself, where a
+ * uint32 of 2^31 or more (192.0.2.1) would be a separately allocated number
+ * — 16 bytes each, per connection.
  */
-interface EhNode<E> {
-  readonly hash: number;
-  /** IPv4 addresses as int32 (0 in an IPv6 node: never a valid IPv4 key). */
-  readonly laddr: number;
-  readonly lport: number;
-  readonly raddr: number;
-  readonly rport: number;
-  /** IPv6: a copy of the addresses, local at 0 and remote at 16; null for IPv4. */
-  readonly a6: Uint8Array | null;
-  sk: E;
-  prev: EhNode<E> | null;
-  next: EhNode<E> | null;
-}
-
-/** Where a socket sits in the tables (Linux keeps this in the socket: icsk_bind_hash, sk_node). */
 interface Rec<E> {
   sk: E;
   kind: Kind;
   readonly bucket: BindBucket<E>;
-  /** Bound address (passive) or connected local address (active), as int32 (`| 0`, see {@link EhNode}). */
+  /**
+   * Bound address (passive) or connected local address (active), as int32;
+   * the node's local IPv4 key (0 in an IPv6 node: never a valid IPv4 key).
+   */
   laddr: number;
   /** The local address and its IPV6_V6ONLY (shared by connected IPv4 records of one address). */
   claim: Claim;
@@ -286,8 +277,20 @@ interface Rec<E> {
   key6: string;
   /** Counted in `bucket.userBound`. */
   readonly userBound: boolean;
-  node: EhNode<E> | null;
+  // The established-table node (meaningful while kind === ACTIVE).
+  hash: number;
+  lport: number;
+  /** Remote IPv4 address as int32 (0 in an IPv6 node). */
+  raddr: number;
+  rport: number;
+  /** IPv6: a copy of the addresses, local at 0 and remote at 16; null for IPv4. */
+  a6: Uint8Array | null;
+  prev: Rec<E> | null;
+  next: Rec<E> | null;
 }
+
+/** An established-table node: an active {@link Rec}. */
+type EhNode<E> = Rec<E>;
 
 /**
  * Linux `inet_bind_bucket`. A connect()'s ephemeral port makes one per
@@ -575,7 +578,13 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       claim: c,
       key6: "",
       userBound: true,
-      node: null,
+      hash: 0,
+      lport: 0,
+      raddr: 0,
+      rport: 0,
+      a6: null,
+      prev: null,
+      next: null,
     };
     if (b.passive === NO_RECS) b.passive = [];
     b.passive.push(rec);
@@ -799,12 +808,12 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
 
   replace(old: E, next: E): void {
     const rec = this.#recs.get(old);
-    if (rec === undefined || rec.node === null) {
+    if (rec === undefined || rec.kind !== ACTIVE) {
       throw new Error("TcpTables.replace: the old entry is not in the established table");
     }
     if (old === next) return;
     if (this.#recs.has(next)) throw new Error("TcpTables.replace: the new entry is already hashed");
-    const n = rec.node;
+    const n = rec;
     const na6 = next.addr6 ?? null;
     const sameAddrs = n.a6 === null
       ? na6 === null && (next.laddr | 0) === n.laddr && (next.raddr | 0) === n.raddr
@@ -814,7 +823,6 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       throw new Error("TcpTables.replace: the new entry has a different 4-tuple");
     }
     // inet_twsk_hashdance: same chain slot, same bind bucket (TIME-WAIT keeps the port).
-    n.sk = next;
     rec.sk = next;
     this.#recs.delete(old);
     this.#recs.set(next, rec);
@@ -882,7 +890,13 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       claim: NO_CLAIM,
       key6: "",
       userBound,
-      node: null,
+      hash: 0,
+      lport: 0,
+      raddr: 0,
+      rport: 0,
+      a6: null,
+      prev: null,
+      next: null,
     };
     if (userBound) b.userBound++;
     this.#recs.set(sk, rec);
@@ -922,14 +936,13 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     sk.lport = b.port;
     sk.rport = rport;
     sk.userBoundPort = rec.userBound;
-    rec.node = this.#ehInsert(sk, l, b.port, r, rport, a6);
+    this.#ehInsert(rec, l, b.port, r, rport, a6);
   }
 
   #detach(rec: Rec<E>): void {
     const b = rec.bucket;
     if (rec.kind === ACTIVE) {
-      this.#ehRemove(rec.node!);
-      rec.node = null;
+      this.#ehRemove(rec);
       b.active--;
       if (rec.claim.a6 === null) {
         del4(b, rec.laddr);
@@ -988,32 +1001,27 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     return null;
   }
 
+  /** Link active record `node` into the established table under its 4-tuple. */
   #ehInsert(
-    sk: E,
+    node: Rec<E>,
     l: number,
     lport: number,
     r: number,
     rport: number,
     a6: Uint8Array | null,
-  ): EhNode<E> {
+  ): void {
     if (this.#ehCount >= this.#eh.length) this.#ehGrow();
     const hash = a6 === null
       ? establishedHash(this.#ehKey, l, lport, r, rport)
       : establishedHash6(this.#ehKey, a6, 0, lport, a6, 16, rport);
-    const node: EhNode<E> = {
-      hash: hash | 0,
-      laddr: a6 === null ? l | 0 : 0,
-      lport,
-      raddr: a6 === null ? r | 0 : 0,
-      rport,
-      a6,
-      sk,
-      prev: null,
-      next: null,
-    };
+    node.hash = hash | 0;
+    node.laddr = a6 === null ? l | 0 : 0;
+    node.lport = lport;
+    node.raddr = a6 === null ? r | 0 : 0;
+    node.rport = rport;
+    node.a6 = a6;
     this.#link(node);
     this.#ehCount++;
-    return node;
   }
 
   #link(node: EhNode<E>): void {
