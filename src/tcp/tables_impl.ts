@@ -405,7 +405,10 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   readonly #bhash = new Map<number, BindBucket<E>>();
   readonly #listening = new Map<number, Rec<E>[]>();
   #listenerCount = 0;
-  readonly #recs = new Map<E, Rec<E>>();
+  /** Each hashed entry's record, kept in the entry's `tablesRec` slot (no map entry per socket). */
+  #rec(sk: E): Rec<E> | undefined {
+    return (sk.tablesRec ?? undefined) as Rec<E> | undefined;
+  }
   readonly #claims4 = new Map<number, Claim>();
 
   constructor(o: TcpTablesImplOptions<E>) {
@@ -450,7 +453,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
 
   #bind(sk: E, c: Claim, port: number): number {
     // inet_bind: a socket that already has a port gets EINVAL (Linux `__inet_bind`).
-    if (this.#recs.has(sk)) return -Errno.EINVAL;
+    if ((sk.tablesRec ?? null) !== null) return -Errno.EINVAL;
     if (!isPort(port)) return -Errno.EINVAL;
     if (port === 0) {
       port = this.#findOpenPort(sk, c);
@@ -467,13 +470,13 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   }
 
   listen(sk: E): number {
-    let rec = this.#recs.get(sk);
+    let rec = this.#rec(sk);
     if (rec === undefined) {
       // inet_csk_listen_start → get_port(sk, 0): an unbound listener gets an ephemeral port.
       const a6 = sk.addr6 ?? null;
       const err = a6 !== null ? this.bind6(sk, a6, 0, 0) : this.bind(sk, sk.laddr, 0);
       if (err !== 0) return err;
-      rec = this.#recs.get(sk)!;
+      rec = this.#rec(sk)!;
     }
     // inet_listen on a listener only updates the backlog (Linux `inet_listen`).
     if (rec.kind === LISTEN) return 0;
@@ -589,7 +592,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     if (b.passive === NO_RECS) b.passive = [];
     b.passive.push(rec);
     b.userBound++;
-    this.#recs.set(sk, rec);
+    sk.tablesRec = rec;
     if (c.a6 !== null) {
       const a6 = sk.addr6 ??= new Uint8Array(32);
       a6.set(c.a6, 0);
@@ -642,7 +645,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     // The core resolves 0.0.0.0 (routing picks the source; Linux maps a 0
     // destination to a local address) before hashing a full 4-tuple.
     if (l === 0 || r === 0 || !isPort(rport)) return -Errno.EINVAL;
-    const rec = this.#recs.get(sk);
+    const rec = this.#rec(sk);
     if (rec !== undefined) {
       if (rec.kind !== BOUND) return -Errno.EISCONN;
       // A socket bound to a specific address sends from it; a different
@@ -670,7 +673,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       a6[i] = laddr[i]!;
       a6[16 + i] = raddr[i]!;
     }
-    const rec = this.#recs.get(sk);
+    const rec = this.#rec(sk);
     if (rec !== undefined) {
       if (rec.kind !== BOUND) return -Errno.EISCONN;
       const c = rec.claim;
@@ -706,7 +709,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     // bucket's terms (read before the TIME-WAIT entry may empty it).
     const b = this.#bhash.get(lport);
     const userBound = b !== undefined ? b.userBound > 0 : true;
-    if (st !== null) this.#detach(this.#recs.get(st)!);
+    if (st !== null) this.#detach(this.#rec(st)!);
     if (rec !== null) this.#activate(rec, l, r, rport, a6);
     else this.#insertActive(sk, l, lport, r, rport, userBound, a6);
     if (st !== null) this.#onTimeWaitReuse?.(st, sk);
@@ -751,7 +754,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       // there was no contention, so the next port for this destination is not
       // exactly predictable (Kol, Klein, Gilad 2022).
       this.#perturb[index] = this.#perturb[index]! + Math.max(i, this.#nextU32() & 7) + 1;
-      if (tw !== null) this.#detach(this.#recs.get(tw)!);
+      if (tw !== null) this.#detach(this.#rec(tw)!);
       this.#insertActive(sk, l, port, r, rport, false, a6);
       if (tw !== null) this.#onTimeWaitReuse?.(tw, sk);
       return 0;
@@ -785,7 +788,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   }
 
   hashEstablished(sk: E): number {
-    if (this.#recs.has(sk)) return -Errno.EINVAL;
+    if ((sk.tablesRec ?? null) !== null) return -Errno.EINVAL;
     const a6 = sk.addr6 ?? null;
     const l = sk.laddr >>> 0, r = sk.raddr >>> 0;
     if (!isPort(sk.lport) || sk.lport === 0 || !isPort(sk.rport)) return -Errno.EINVAL;
@@ -807,12 +810,14 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   }
 
   replace(old: E, next: E): void {
-    const rec = this.#recs.get(old);
+    const rec = this.#rec(old);
     if (rec === undefined || rec.kind !== ACTIVE) {
       throw new Error("TcpTables.replace: the old entry is not in the established table");
     }
     if (old === next) return;
-    if (this.#recs.has(next)) throw new Error("TcpTables.replace: the new entry is already hashed");
+    if ((next.tablesRec ?? null) !== null) {
+      throw new Error("TcpTables.replace: the new entry is already hashed");
+    }
     const n = rec;
     const na6 = next.addr6 ?? null;
     const sameAddrs = n.a6 === null
@@ -824,13 +829,13 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     }
     // inet_twsk_hashdance: same chain slot, same bind bucket (TIME-WAIT keeps the port).
     rec.sk = next;
-    this.#recs.delete(old);
-    this.#recs.set(next, rec);
+    old.tablesRec = null;
+    next.tablesRec = rec;
     next.userBoundPort = rec.userBound;
   }
 
   unhash(sk: E): void {
-    const rec = this.#recs.get(sk);
+    const rec = this.#rec(sk);
     if (rec !== undefined) this.#detach(rec);
   }
 
@@ -899,7 +904,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       next: null,
     };
     if (userBound) b.userBound++;
-    this.#recs.set(sk, rec);
+    sk.tablesRec = rec;
     this.#activate(rec, l, r, rport, a6);
   }
 
@@ -964,7 +969,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     }
     if (rec.userBound) b.userBound--;
     if (b.active === 0 && b.passive.length === 0) this.#bhash.delete(b.port);
-    this.#recs.delete(rec.sk);
+    rec.sk.tablesRec = null;
   }
 
   #ehFind(l: number, lport: number, r: number, rport: number): EhNode<E> | null {

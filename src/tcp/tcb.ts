@@ -920,6 +920,8 @@ export class Tcb implements TcpTableEntry {
   addr6: Uint8Array | null = null;
   /** Interface index an IPv6 link-local connection is tied to (its zone), 0 = none. */
   scopeId = 0;
+  /** Owned by the stack's tables ({@link TcpTableEntry.tablesRec}). */
+  tablesRec: unknown = null;
   /** Current state; change it only through {@link Tcb.setState}. */
   state: TcpState = TcpState.CLOSED;
   /**
