@@ -927,12 +927,11 @@ export class Tcb implements TcpTableEntry {
   /**
    * The TCB's booleans as bits of one integer (one field, not thirteen: a
    * field is 8 bytes per connection), read and written through the accessors
-   * below; bit 12 is "a wake-up is queued".
+   * below; bit 12 is "a wake-up is queued", bits 13–14 hold
+   * {@link Tcb.shutdownMask} and bits 16–18 {@link Tcb.ecn}.
    */
   #bits = 0;
 
-  /** ECN (RFC 3168; `ecn.ts`): {@link TcbEcn} bits, 0 when not negotiated. */
-  ecn = 0;
   /** Random per-connection timestamp offset (T7). */
   tsOffset = 0;
   /** TS.Recent (RFC 7323) or -1 when none. */
@@ -999,14 +998,46 @@ export class Tcb implements TcpTableEntry {
   /** The listener that created this child (until accept()). */
   parent: Tcb | null = null;
 
-  /** Pending hard error (positive errno), read-and-clear through {@link Tcb.error}. */
-  skErr = 0;
-  /** Last soft error (ICMP), reported instead of ETIMEDOUT on timeout (DEV-13). */
-  softErr = 0;
-  /** `Shutdown` bits (Linux sk_shutdown). */
-  shutdownMask = 0;
+  /** {@link Tcb.skErr} (bits 0–15) and {@link Tcb.softErr} (bits 16–30): errnos, one field. */
+  #errs = 0;
   /** Readiness callback: data ready, write space, state change. */
   onEvent: ((mask: number) => void) | null = null;
+
+  /** ECN (RFC 3168; `ecn.ts`): {@link TcbEcn} bits, 0 when not negotiated (bits 16–18 of the packed field). */
+  get ecn(): number {
+    return (this.#bits >>> 16) & 7;
+  }
+
+  set ecn(v: number) {
+    this.#bits = (this.#bits & ~0x70000) | ((v & 7) << 16);
+  }
+
+  /** `Shutdown` bits (Linux sk_shutdown; bits 13–14 of the packed field). */
+  get shutdownMask(): number {
+    return (this.#bits >>> 13) & 3;
+  }
+
+  set shutdownMask(v: number) {
+    this.#bits = (this.#bits & ~0x6000) | ((v & 3) << 13);
+  }
+
+  /** Pending hard error (positive errno), read-and-clear through {@link Tcb.error}. */
+  get skErr(): number {
+    return this.#errs & 0xffff;
+  }
+
+  set skErr(e: number) {
+    this.#errs = (this.#errs & ~0xffff) | (e & 0xffff);
+  }
+
+  /** Last soft error (ICMP), reported instead of ETIMEDOUT on timeout (DEV-13). */
+  get softErr(): number {
+    return this.#errs >>> 16;
+  }
+
+  set softErr(e: number) {
+    this.#errs = (this.#errs & 0xffff) | ((e & 0x7fff) << 16);
+  }
 
   /** IPV6_V6ONLY of an IPv6 socket: a listener on `::` takes no IPv4. */
   get v6only(): boolean {
