@@ -341,8 +341,6 @@ export class SackInput {
 export class SendState {
   /** ISS: our initial sequence number. */
   iss = 0;
-  /** ISS inherited from a reused TIME-WAIT 4-tuple, or -1. */
-  presetIss: number = -1;
   /** SND.UNA: oldest unacknowledged sequence number. */
   una = 0;
   /** SND.NXT: next sequence number to send (retreats on RTO, go-back-N). */
@@ -513,6 +511,23 @@ export class SendState {
 
   set bufLocked(on: boolean) {
     this.#bits = on ? this.#bits | 4 : this.#bits & ~4;
+  }
+
+  /**
+   * ISS inherited from a reused TIME-WAIT 4-tuple, or -1: kept in
+   * {@link SendState.iss} itself (unused until connect() takes it) with a
+   * bit saying it was preset, not in a field of its own.
+   */
+  get presetIss(): number {
+    return (this.#bits & 8) !== 0 ? this.iss : -1;
+  }
+
+  set presetIss(v: number) {
+    if (v < 0) this.#bits &= ~8;
+    else {
+      this.iss = v;
+      this.#bits |= 8;
+    }
   }
 }
 
