@@ -321,15 +321,17 @@ export class Socket<S extends SockCommon = SockCommon> {
   rcvTimeo = 0;
   /** SO_SNDTIMEO in ms, 0 = wait forever. */
   sndTimeo = 0;
-  /** True once closed. */
-  closed = false;
   /** Why the last op failed, when the errno alone does not say (error paths only). */
   why: string | null = null;
   readonly #clock: Clock;
   #waiters: Waiter[] = NO_WAITERS;
   readonly #pool: WaitPool;
-  /** Waiters hold the process alive (Deno's `ref()`, the default); see {@link Socket.setRef}. */
-  #refd = true;
+  /**
+   * Bit 0: {@link Socket.closed}. Bit 1: waiters do NOT hold the process
+   * alive (Deno's `unref()`; held is the default), see {@link Socket.setRef}.
+   * One field for two booleans.
+   */
+  #flags = 0;
 
   /** A socket from its parts (made by `SocketLayer.socket()`). */
   constructor(init: SocketInit<S>) {
@@ -353,6 +355,22 @@ export class Socket<S extends SockCommon = SockCommon> {
   /** IPPROTO_TCP or IPPROTO_UDP. */
   get protocol(): number {
     return this.#kind >>> 16;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return (this.#flags & 1) !== 0;
+  }
+  set closed(on: boolean) {
+    this.#flags = on ? this.#flags | 1 : this.#flags & ~1;
+  }
+
+  /** Waiters hold the process alive (Deno's `ref()`, the default). */
+  get #refd(): boolean {
+    return (this.#flags & 2) === 0;
+  }
+  set #refd(on: boolean) {
+    this.#flags = on ? this.#flags & ~2 : this.#flags | 2;
   }
 
   /** Callers waiting on this socket. */
