@@ -24,7 +24,7 @@ import { measureRatio, rmemAlloc } from "./buffers.ts";
 import { collapseQueue } from "./collapse.ts";
 import { dsackSet, sackNewOfo, sackRemove, sackReset } from "./sack.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, seqGeq, seqLeq } from "./state.ts";
-import { ofoQueueOf, type Tcb } from "./tcb.ts";
+import { ofoQueueOf, rcvQueueOf, type Tcb } from "./tcb.ts";
 import { receiveWindow } from "./window.ts";
 
 /**
@@ -53,7 +53,7 @@ function queueInOrder(sk: Tcb, skb: SkBuff): void {
   }
   skb.tcpFlags = 0;
   skb.endSeq = rcv.nxt;
-  rcv.queue.push(skb);
+  rcvQueueOf(sk).push(skb);
 }
 
 /**

@@ -583,8 +583,12 @@ export class RecvState {
   lastAckSent = 0;
   /** Clock ms of the last segment received (keepalive idle, user timeout). */
   lastRcv = 0;
-  /** In-order received data. */
-  readonly queue: SkbQueue = new SkbQueue();
+  /**
+   * In-order received data: until the first byte arrives, the shared, frozen
+   * empty queue (like {@link RecvState.ofo}); add to it only through
+   * {@link rcvQueueOf}.
+   */
+  queue: SkbQueue = NO_OFO;
   /**
    * Out-of-order segments, sorted by seq: until the first one arrives, the
    * shared, frozen empty queue (most connections never see one); add to it
@@ -662,8 +666,27 @@ export class RecvState {
   }
 }
 
-/** The empty out-of-order queue every {@link RecvState} starts with (frozen: adding to it throws). */
+/** The empty receive and out-of-order queue every {@link RecvState} starts with (frozen: adding to it throws). */
 const NO_OFO: SkbQueue = Object.freeze(new SkbQueue());
+
+/**
+ * `sk`'s own receive queue, made (and charged to the stack's memory) on
+ * first use: the queue to add in-order data to. An idle connection (and
+ * every connection until its first byte) keeps none.
+ *
+ * @example
+ * ```ts
+ * // rcvQueueOf(tcb).push(skb);
+ * ```
+ */
+export function rcvQueueOf(sk: Tcb): SkbQueue {
+  let q = sk.rcv.queue;
+  if (q === NO_OFO) {
+    q = sk.rcv.queue = new SkbQueue();
+    q.account = sk.ctx.mem;
+  }
+  return q;
+}
 
 /**
  * `sk`'s own out-of-order queue, made (and charged to the stack's memory)
@@ -1173,7 +1196,6 @@ export class Tcb implements TcpTableEntry {
     this.opt = ctx.defaultOpts;
     // Every buffer this connection queues is charged to the stack (true size).
     this.snd.queue.account = ctx.mem;
-    this.rcv.queue.account = ctx.mem;
   }
 
   /**
