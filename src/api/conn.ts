@@ -22,7 +22,6 @@
 import { Errno } from "../core/errno.ts";
 import { formatIpv4, tryParseIpv4 } from "../wire/addr.ts";
 import { formatIpv6, splitZone, tryParseIpv6Address } from "../wire/addr6.ts";
-import type { SockAddrIn } from "../socket/address.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -144,8 +143,6 @@ export function checkConnectOptions(options: ConnectOptions): number {
 export class Conn implements Disposable, AsyncDisposable {
   #localAddr: TcpNetAddr | null = null;
   #remoteAddr: TcpNetAddr | null = null;
-  /** The peer as accept() reported it, until {@link Conn.remoteAddr} is first read. */
-  #peer: SockAddrIn | undefined;
   readonly #sockets: SocketLayer;
   readonly #fd: number;
   /** The socket behind `#fd` (the stack may close it beneath us; the number may be reused). */
@@ -158,14 +155,14 @@ export class Conn implements Disposable, AsyncDisposable {
 
   /**
    * Use `stack.connect()` or `Listener.accept()`; `fd` must be a connected
-   * stream socket this object now owns. `peer` is the remote address when
-   * the caller already knows it (accept).
+   * stream socket this object now owns. Both addresses are read from the
+   * socket when first asked for (its TCB keeps them, also after close): a
+   * Conn keeps no copy of the peer's.
    */
-  constructor(sockets: SocketLayer, fd: number, peer?: SockAddrIn) {
+  constructor(sockets: SocketLayer, fd: number) {
     this.#sockets = sockets;
     this.#fd = fd;
     this.#sock = sockets.get(fd);
-    this.#peer = peer;
   }
 
   /**
@@ -179,14 +176,7 @@ export class Conn implements Disposable, AsyncDisposable {
 
   /** The peer's address and port (formatted when first read, like {@link Conn.localAddr}). */
   get remoteAddr(): TcpNetAddr {
-    if (this.#remoteAddr === null) {
-      const p = this.#peer;
-      this.#remoteAddr = p !== undefined
-        ? { transport: "tcp", hostname: p.address, port: p.port }
-        : this.#name(true);
-      this.#peer = undefined;
-    }
-    return this.#remoteAddr;
+    return this.#remoteAddr ??= this.#name(true);
   }
 
   /** One end of the connection, read from the socket (its TCB keeps both ends after close). */

@@ -134,8 +134,8 @@ export class Listener implements AsyncIterable<Conn>, Disposable {
   async accept(): Promise<Conn> {
     if (this.#closed || this.#sock.closed) throw closedError("accept", "Listener");
     try {
-      const { fd, peer } = await this.#sockets.accept(this.#fd, 0, { signal: this.#stop.signal });
-      return new Conn(this.#sockets, fd, peer);
+      const { fd } = await this.#sockets.accept(this.#fd, 0, { signal: this.#stop.signal });
+      return new Conn(this.#sockets, fd);
     } catch (e) {
       if (this.#closed || this.#sock.closed) throw closedError("accept", "Listener");
       throw e;

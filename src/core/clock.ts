@@ -139,7 +139,7 @@ export class VirtualClock implements Clock {
       const t = this.#heap.popDue(target);
       if (t === undefined) break;
       if (t.when > this.#now) this.#now = t.when;
-      t.callback();
+      t.callback(t.arg);
       this.flush();
     }
     this.#now = target;
@@ -503,7 +503,7 @@ export class RealClock implements Clock {
       // late, never lost.
       const t = this.#heap.popDue(now);
       if (t !== undefined) {
-        this.#callback(t.callback, now);
+        this.#callback(t.callback, now, t.arg);
         if ((++ran & (READ_EVERY - 1)) === 0) now = performance.now();
       } else if (this.#head >= this.#count) break;
       if (ran >= SLICE_TASKS || now - start >= SLICE_MS) break;
@@ -519,11 +519,11 @@ export class RealClock implements Clock {
   }
 
   /** Run one callback with the clock reading `now` throughout. */
-  #callback(cb: () => void, now: number): void {
+  #callback(cb: (arg: unknown) => void, now: number, arg?: unknown): void {
     this.#inCallback = true;
     this.#callbackNow = now;
     try {
-      cb();
+      cb(arg);
     } finally {
       this.#inCallback = false;
     }

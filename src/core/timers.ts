@@ -17,8 +17,14 @@ export class TimerEntry {
   seq = 0;
   /** Position in the heap, or -1 when not scheduled. */
   index: number = -1;
-  /** A timer that runs `callback` when it fires. */
-  constructor(public callback: () => void) {}
+  /**
+   * What {@link TimerEntry.callback} is called with: one callback function
+   * shared by many timers tells them apart by it, with no closure per timer
+   * (a TCP connection's timer, `timeouts.ts`).
+   */
+  arg: unknown = undefined;
+  /** A timer that runs `callback(arg)` when it fires. */
+  constructor(public callback: (arg: unknown) => void) {}
   /** True while the timer is scheduled and has not fired or been cancelled. */
   get pending(): boolean {
     return this.index >= 0;

@@ -67,6 +67,8 @@ export interface RouteOptions {
  */
 export class RouteTable {
   #routes: Route[] = [];
+  /** The last result, handed out again for the same route and next hop. */
+  #last: RouteResult | null = null;
   /**
    * Bumped by every change; a cached {@link RouteResult} (a connection's
    * "dst cache") is valid while the generation it was taken at is current.
@@ -124,13 +126,13 @@ export class RouteTable {
       if (oif !== undefined && r.iface !== oif) continue;
       if (!r.iface.dev.isUp) continue;
       if (((dst ^ r.network) & prefixToMask(r.prefixLength)) !== 0) continue;
-      return {
-        route: r,
-        iface: r.iface,
-        nextHop: r.gateway !== 0 ? r.gateway : dst >>> 0,
-        src: r.src,
-        mtu: r.mtu,
-      };
+      const nextHop = r.gateway !== 0 ? r.gateway : dst >>> 0;
+      // Results are read-only, so connections to one next hop share one
+      // (each TCP connection keeps its route: 10,000 connections to a peer
+      // would otherwise keep 10,000 equal records).
+      const last = this.#last;
+      if (last !== null && last.route === r && last.nextHop === nextHop) return last;
+      return this.#last = { route: r, iface: r.iface, nextHop, src: r.src, mtu: r.mtu };
     }
     return null;
   }

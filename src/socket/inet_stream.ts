@@ -138,8 +138,15 @@ export class StreamSock implements SockCommon {
   #wake: () => void = noop;
   /** bind() fixed the local port (Linux `SOCK_BINDPORT_LOCK`): it survives a disconnect. */
   portLocked = false;
+  /** {@link StreamSock.boundAddr} as int32: a field V8 keeps in place (a uint32 ≥ 2^31 would be a 16-byte box per socket). */
+  #bound = 0;
   /** The address bind() asked for (0 = any). */
-  boundAddr = 0;
+  get boundAddr(): number {
+    return this.#bound >>> 0;
+  }
+  set boundAddr(a: number) {
+    this.#bound = a | 0;
+  }
   /**
    * An AF_INET6 socket's IPv6 state (`inet6_stream.ts`), null for AF_INET.
    *

@@ -305,12 +305,8 @@ function newWaiter(): Waiter {
  * ```
  */
 export class Socket<S extends SockCommon = SockCommon> {
-  /** Address family (AF_INET). */
-  readonly family: number;
-  /** SOCK_STREAM or SOCK_DGRAM. */
-  readonly type: number;
-  /** IPPROTO_TCP or IPPROTO_UDP. */
-  readonly protocol: number;
+  /** family | type << 8 | protocol << 16 (one field, not three: 8 bytes each per socket). */
+  readonly #kind: number;
   /** The protocol's operations. */
   readonly ops: ProtoOps<S>;
   /** The protocol's control block. */
@@ -325,27 +321,56 @@ export class Socket<S extends SockCommon = SockCommon> {
   rcvTimeo = 0;
   /** SO_SNDTIMEO in ms, 0 = wait forever. */
   sndTimeo = 0;
-  /** True once closed. */
-  closed = false;
   /** Why the last op failed, when the errno alone does not say (error paths only). */
   why: string | null = null;
   readonly #clock: Clock;
   #waiters: Waiter[] = NO_WAITERS;
   readonly #pool: WaitPool;
-  /** Waiters hold the process alive (Deno's `ref()`, the default); see {@link Socket.setRef}. */
-  #refd = true;
+  /**
+   * Bit 0: {@link Socket.closed}. Bit 1: waiters do NOT hold the process
+   * alive (Deno's `unref()`; held is the default), see {@link Socket.setRef}.
+   * One field for two booleans.
+   */
+  #flags = 0;
 
   /** A socket from its parts (made by `SocketLayer.socket()`). */
   constructor(init: SocketInit<S>) {
-    this.family = init.family;
-    this.type = init.type;
-    this.protocol = init.protocol;
+    this.#kind = init.family | (init.type << 8) | (init.protocol << 16);
     this.ops = init.ops;
     this.sk = init.sk;
     this.#clock = init.clock;
     this.#pool = init.pool ?? new WaitPool();
     // One closure per socket (sk_data_ready and friends), none per packet.
-    this.sk.wake = () => this.wake();
+    this.sk.wake = this.wake.bind(this); // a bound function: 48 bytes, a closure and its context 96
+  }
+
+  /** Address family (AF_INET). */
+  get family(): number {
+    return this.#kind & 0xff;
+  }
+  /** SOCK_STREAM or SOCK_DGRAM. */
+  get type(): number {
+    return (this.#kind >>> 8) & 0xff;
+  }
+  /** IPPROTO_TCP or IPPROTO_UDP. */
+  get protocol(): number {
+    return this.#kind >>> 16;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return (this.#flags & 1) !== 0;
+  }
+  set closed(on: boolean) {
+    this.#flags = on ? this.#flags | 1 : this.#flags & ~1;
+  }
+
+  /** Waiters hold the process alive (Deno's `ref()`, the default). */
+  get #refd(): boolean {
+    return (this.#flags & 2) === 0;
+  }
+  set #refd(on: boolean) {
+    this.#flags = on ? this.#flags & ~2 : this.#flags | 2;
   }
 
   /** Callers waiting on this socket. */

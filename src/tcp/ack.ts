@@ -131,7 +131,7 @@ export function tcpAck(sk: Tcb, th: TcpRepr, payload: number): number {
   if (sk.ecnOk && (th.flags & (TcpFlags.ECE | TcpFlags.SYN)) === TcpFlags.ECE) ecnEcho(sk);
   // RFC 6937 DeliveredData: what SND.UNA advanced plus what SACKed grew by.
   const delivered = acked + (snd.sackedBytes - priorSacked);
-  snd.lastAckRcv = sk.now();
+  snd.lastAckRcv = Math.ceil(sk.now()); // a whole ms (Tcb.stampNow), > 0 once set
   snd.bytesAcked += acked;
   if (delivered > 0) rateSample(sk, delivered);
   const alg = cong.algorithm;

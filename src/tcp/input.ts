@@ -75,7 +75,7 @@ export function tcpRcv(sk: Tcb, skb: SkBuff, th: TcpRepr, ipEcn = 0): void {
       skb.free();
       return;
   }
-  sk.rcv.lastRcv = sk.now();
+  sk.rcv.lastRcv = sk.stampNow();
   rcvSynchronized(sk, skb, th, ipEcn);
 }
 
@@ -117,7 +117,7 @@ function rcvSynSent(sk: Tcb, th: TcpRepr): void {
   rcv.irs = th.seq;
   rcv.nxt = rcv.wup = seqAdd(th.seq, 1);
   applySynOptions(sk, th.options);
-  rcv.lastRcv = sk.now();
+  rcv.lastRcv = sk.stampNow();
   if (flags & TcpFlags.ACK) {
     // SYN-ACK: our SYN is acknowledged → ESTABLISHED. W3: the SYN-ACK's window is not scaled.
     snd.wl1 = th.seq;
@@ -193,7 +193,7 @@ function updateTsRecent(sk: Tcb, th: TcpRepr): void {
   if (!sk.tsOk || tsVal === null || !seqLeq(th.seq, sk.rcv.lastAckSent)) return;
   if (((tsVal - sk.tsRecent) | 0) >= 0 || sk.tsRecent < 0) {
     sk.tsRecent = tsVal;
-    sk.tsRecentStamp = sk.now();
+    sk.tsRecentStamp = sk.stampNow();
   }
 }
 

@@ -169,7 +169,7 @@ export function applySynOptions(sk: Tcb, o: TcpOptions): void {
   if (o.tsVal !== null && cfg.timestamps) {
     sk.tsOk = true;
     sk.tsRecent = o.tsVal;
-    sk.tsRecentStamp = sk.now();
+    sk.tsRecentStamp = sk.stampNow();
     // Linux: advmss drops by the 12 bytes of the timestamp option.
     rcv.advmss -= TCPOLEN_TSTAMP_ALIGNED;
   } else {
@@ -224,5 +224,5 @@ export function connectInit(sk: Tcb, mtu: number): void {
   sk.rtt.srtt = sk.rtt.rttvar = 0;
   sk.skErr = 0;
   sk.shutdownMask = 0;
-  rcv.lastRcv = sk.now();
+  rcv.lastRcv = sk.stampNow();
 }

@@ -922,7 +922,7 @@ export function sendSyn(sk: Tcb, ack: boolean): number {
   const now = sk.now();
   skb.when = now;
   skb.txCount = 1;
-  snd.retransStamp = now;
+  snd.retransStamp = Math.floor(now); // a whole ms: see Tcb.stampNow
   transmitSkb(sk, skb, true);
   armRtx(sk, TimerKind.RETRANS, sk.rtt.rto);
   return 0;

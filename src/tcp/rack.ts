@@ -49,7 +49,7 @@ export function minRttSample(sk: Tcb, rtt: number): void {
   const now = sk.now();
   if (rtt <= cong.minRtt || now - cong.minRttStamp > MIN_RTT_WINDOW_MS) {
     cong.minRtt = rtt;
-    cong.minRttStamp = now;
+    cong.minRttStamp = Math.floor(now); // a whole ms: see Tcb.stampNow
   }
 }
 

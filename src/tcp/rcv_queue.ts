@@ -24,7 +24,7 @@ import { measureRatio, rmemAlloc } from "./buffers.ts";
 import { collapseQueue } from "./collapse.ts";
 import { dsackSet, sackNewOfo, sackRemove, sackReset } from "./sack.ts";
 import { seqAdd, seqAfter, seqBefore, seqDiff, seqGeq, seqLeq } from "./state.ts";
-import type { Tcb } from "./tcb.ts";
+import { ofoQueueOf, rcvQueueOf, type Tcb } from "./tcb.ts";
 import { receiveWindow } from "./window.ts";
 
 /**
@@ -53,7 +53,7 @@ function queueInOrder(sk: Tcb, skb: SkBuff): void {
   }
   skb.tcpFlags = 0;
   skb.endSeq = rcv.nxt;
-  rcv.queue.push(skb);
+  rcvQueueOf(sk).push(skb);
 }
 
 /**
@@ -195,7 +195,7 @@ function queueOfo(sk: Tcb, skb: SkBuff): number {
     skb.free();
     return DataResult.ACK_NOW | DataResult.OFO;
   }
-  const q = rcv.ofo;
+  const q = ofoQueueOf(sk);
   if (q.length >= ctx.config.maxOfoSegments && q.tail !== null) {
     // KI-4: at the segment cap the farthest segment is what pruning drops
     // (Linux tcp_prune_ofo_queue frees from the right end). If the arrival

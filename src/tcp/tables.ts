@@ -39,6 +39,12 @@ export interface TcpTableEntry {
   readonly tsRecentStamp: number;
   /** Set by the tables: the port came from an explicit bind() (never picked as ephemeral). */
   userBoundPort: boolean;
+  /**
+   * Owned by the tables: where the entry sits (Linux keeps this in the
+   * socket too: `icsk_bind_hash`, `sk_node`); null or absent while unhashed.
+   * An entry is in one stack's tables at a time.
+   */
+  tablesRec?: unknown;
 }
 
 /** Options for the tables. */

@@ -218,6 +218,9 @@ function claimOf(addr: number, a6: Uint8Array | null, v6only: boolean): Claim {
   return { addr, a6, any: a6 === null ? addr === 0 : isUnspecified6(a6, 0), v6only };
 }
 
+/** Shared claims of connected IPv4 records kept per local address, at most this many addresses. */
+const CLAIM_CACHE_MAX = 256;
+
 /**
  * Do two claims on one port overlap (Linux `inet_rcv_saddr_equal` /
  * `ipv6_rcv_saddr_equal` with wildcards matching)? Same family: equal, or
@@ -249,50 +252,102 @@ const LISTEN = 1;
 const ACTIVE = 2;
 type Kind = typeof BOUND | typeof LISTEN | typeof ACTIVE;
 
-/** An established-table node; it keeps its own copy of the key, so a caller mutating the entry cannot corrupt the chain. */
-interface EhNode<E> {
-  readonly hash: number;
-  /** IPv4 addresses (0 in an IPv6 node: never a valid IPv4 key). */
-  readonly laddr: number;
-  readonly lport: number;
-  readonly raddr: number;
-  readonly rport: number;
-  /** IPv6: a copy of the addresses, local at 0 and remote at 16; null for IPv4. */
-  readonly a6: Uint8Array | null;
-  sk: E;
-  prev: EhNode<E> | null;
-  next: EhNode<E> | null;
-}
-
-/** Where a socket sits in the tables (Linux keeps this in the socket: icsk_bind_hash, sk_node). */
+/**
+ * Where a socket sits in the tables (Linux keeps this in the socket:
+ * icsk_bind_hash, sk_node); an active (connected or TIME-WAIT) record is
+ * also its own established-table node, one object per connection. The node
+ * keeps its own copy of the key, so a caller mutating the entry cannot
+ * corrupt the chain. The hash and the IPv4 addresses are kept as int32
+ * (`x | 0`): small integers that V8 stores in the field itself, where a
+ * uint32 of 2^31 or more (192.0.2.1) would be a separately allocated number
+ * — 16 bytes each, per connection.
+ */
 interface Rec<E> {
   sk: E;
   kind: Kind;
   readonly bucket: BindBucket<E>;
-  /** Bound address (passive) or connected local address (active), as hashed. */
+  /**
+   * Bound address (passive) or connected local address (active), as int32;
+   * the node's local IPv4 key (0 in an IPv6 node: never a valid IPv4 key).
+   */
   laddr: number;
-  /** The IPv6 local address and its IPV6_V6ONLY (IPv4: null). */
+  /** The local address and its IPV6_V6ONLY (shared by connected IPv4 records of one address). */
   claim: Claim;
   /** An active IPv6 record's key in `activeAddrs6`. */
   key6: string;
   /** Counted in `bucket.userBound`. */
   readonly userBound: boolean;
-  node: EhNode<E> | null;
+  // The established-table node (meaningful while kind === ACTIVE).
+  hash: number;
+  lport: number;
+  /** Remote IPv4 address as int32 (0 in an IPv6 node). */
+  raddr: number;
+  rport: number;
+  /** IPv6: a copy of the addresses, local at 0 and remote at 16; null for IPv4. */
+  a6: Uint8Array | null;
+  prev: Rec<E> | null;
+  next: Rec<E> | null;
 }
 
-/** Linux `inet_bind_bucket`. */
+/** An established-table node: an active {@link Rec}. */
+type EhNode<E> = Rec<E>;
+
+/**
+ * Linux `inet_bind_bucket`. A connect()'s ephemeral port makes one per
+ * connection, so what only some buckets need is made on first use: the
+ * passive list, the IPv6 address counts, and the IPv4 counts beyond the
+ * first address (one local address per port is the common case).
+ */
 interface BindBucket<E> {
   readonly port: number;
-  /** Bound-only and LISTEN owners. */
-  readonly passive: Rec<E>[];
-  /** Connected and TIME-WAIT owners (both families), and how many per IPv4 local address. */
+  /** Bound-only and LISTEN owners ({@link NO_RECS}, shared and empty, until the first). */
+  passive: Rec<E>[];
+  /** Connected and TIME-WAIT owners (both families). */
   active: number;
-  readonly activeAddrs: Map<number, number>;
-  /** Of those, IPv6 owners, and how many per IPv6 local address. */
+  /** An IPv4 local address of active owners (int32), counted in {@link BindBucket.addr4Count}. */
+  addr4: number;
+  /** Active owners counted on {@link BindBucket.addr4} (0: the slot is free). */
+  addr4Count: number;
+  /** Other IPv4 local addresses of active owners (int32) and their counts, or null. */
+  more4: Map<number, number> | null;
+  /** Of the active owners, IPv6 ones, and how many per IPv6 local address (made by the first). */
   active6: number;
-  readonly activeAddrs6: Map<string, number>;
+  activeAddrs6: Map<string, number> | null;
   /** Owners whose port came from bind() (Linux `fastreuse >= 0`): never picked by connect. */
   userBound: number;
+}
+
+/** The shared empty passive list of a bucket that never had one (replaced on the first push). */
+const NO_RECS: Rec<never>[] = [];
+
+/** Count one more active owner of IPv4 local address `a` (int32) in `b`. */
+function add4(b: BindBucket<unknown>, a: number): void {
+  if (b.addr4Count === 0) {
+    b.addr4 = a;
+    b.addr4Count = 1;
+  } else if (b.addr4 === a) {
+    b.addr4Count++;
+  } else {
+    const m = b.more4 ??= new Map();
+    m.set(a, (m.get(a) ?? 0) + 1);
+  }
+}
+
+/** Count one fewer (an address's owners may be split between the slot and the map: either may go). */
+function del4(b: BindBucket<unknown>, a: number): void {
+  if (b.addr4Count > 0 && b.addr4 === a) {
+    b.addr4Count--;
+    return;
+  }
+  const m = b.more4!;
+  const c = m.get(a)! - 1;
+  if (c === 0) m.delete(a);
+  else m.set(a, c);
+}
+
+/** Does IPv4 local address `a` (int32) have active owners in `b`? */
+function has4(b: BindBucket<unknown>, a: number): boolean {
+  return (b.addr4Count > 0 && b.addr4 === a) || (b.more4 !== null && b.more4.has(a));
 }
 
 /** `connect` outcome of a 4-tuple check: free (null), taken, or a TIME-WAIT entry that may be displaced. */
@@ -350,7 +405,11 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   readonly #bhash = new Map<number, BindBucket<E>>();
   readonly #listening = new Map<number, Rec<E>[]>();
   #listenerCount = 0;
-  readonly #recs = new Map<E, Rec<E>>();
+  /** Each hashed entry's record, kept in the entry's `tablesRec` slot (no map entry per socket). */
+  #rec(sk: E): Rec<E> | undefined {
+    return (sk.tablesRec ?? undefined) as Rec<E> | undefined;
+  }
+  readonly #claims4 = new Map<number, Claim>();
 
   constructor(o: TcpTablesImplOptions<E>) {
     const [low, high] = o.portRange ?? DEFAULT_PORT_RANGE;
@@ -394,7 +453,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
 
   #bind(sk: E, c: Claim, port: number): number {
     // inet_bind: a socket that already has a port gets EINVAL (Linux `__inet_bind`).
-    if (this.#recs.has(sk)) return -Errno.EINVAL;
+    if ((sk.tablesRec ?? null) !== null) return -Errno.EINVAL;
     if (!isPort(port)) return -Errno.EINVAL;
     if (port === 0) {
       port = this.#findOpenPort(sk, c);
@@ -411,13 +470,13 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   }
 
   listen(sk: E): number {
-    let rec = this.#recs.get(sk);
+    let rec = this.#rec(sk);
     if (rec === undefined) {
       // inet_csk_listen_start → get_port(sk, 0): an unbound listener gets an ephemeral port.
       const a6 = sk.addr6 ?? null;
       const err = a6 !== null ? this.bind6(sk, a6, 0, 0) : this.bind(sk, sk.laddr, 0);
       if (err !== 0) return err;
-      rec = this.#recs.get(sk)!;
+      rec = this.#rec(sk)!;
     }
     // inet_listen on a listener only updates the backlog (Linux `inet_listen`).
     if (rec.kind === LISTEN) return 0;
@@ -449,7 +508,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
         continue;
       }
       // Specific address first, like the score in Linux __inet_lookup_listener.
-      if (r.laddr === addr) return r.sk;
+      if (r.laddr === (addr | 0)) return r.sk;
       if (r.laddr === 0) wildcard ??= r.sk;
     }
     return wildcard ?? dual;
@@ -494,9 +553,9 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   /** Does claim `c` cover the local address of an active owner of `b`? */
   #overlapsActive(b: BindBucket<E>, c: Claim): boolean {
     const v4 = b.active - b.active6;
-    if (c.a6 === null) return v4 > 0 && (c.any || b.activeAddrs.has(c.addr));
+    if (c.a6 === null) return v4 > 0 && (c.any || has4(b, c.addr | 0));
     if (c.any) return b.active6 > 0 || (!c.v6only && v4 > 0);
-    return b.active6 > 0 && b.activeAddrs6.has(key6(c.a6, 0));
+    return b.active6 > 0 && b.activeAddrs6!.has(key6(c.a6, 0));
   }
 
   /** inet_csk_find_open_port: random start, one pass over the range, first port nobody overlaps. */
@@ -504,7 +563,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     const range = this.#range;
     const start = Math.floor(((this.#nextU32() >>> 0) / 4294967296) * range);
     for (let i = 0; i < range; i++) {
-      const port = this.#low + ((start + i) % range);
+      const port = (this.#low + ((start + i) % range)) | 0;
       if (this.#reserved.has(port)) continue;
       const b = this.#bhash.get(port);
       if (b === undefined || !this.#conflicts(b, sk, addr, sk.reuseAddr, true)) return port;
@@ -518,15 +577,22 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       sk,
       kind: BOUND,
       bucket: b,
-      laddr: c.addr,
+      laddr: c.addr | 0,
       claim: c,
       key6: "",
       userBound: true,
-      node: null,
+      hash: 0,
+      lport: 0,
+      raddr: 0,
+      rport: 0,
+      a6: null,
+      prev: null,
+      next: null,
     };
+    if (b.passive === NO_RECS) b.passive = [];
     b.passive.push(rec);
     b.userBound++;
-    this.#recs.set(sk, rec);
+    sk.tablesRec = rec;
     if (c.a6 !== null) {
       const a6 = sk.addr6 ??= new Uint8Array(32);
       a6.set(c.a6, 0);
@@ -538,16 +604,32 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     sk.userBoundPort = true;
   }
 
+  /**
+   * The claim of a connected IPv4 record on local address `l` (uint32),
+   * shared by every connection on it: claims are never written, and a
+   * server's thousands of connections have one or a few local addresses.
+   */
+  #claim4(l: number): Claim {
+    let c = this.#claims4.get(l);
+    if (c === undefined) {
+      c = claimOf(l, null, false);
+      if (this.#claims4.size < CLAIM_CACHE_MAX) this.#claims4.set(l, c);
+    }
+    return c;
+  }
+
   #bucket(port: number): BindBucket<E> {
     let b = this.#bhash.get(port);
     if (b === undefined) {
       b = {
         port,
-        passive: [],
+        passive: NO_RECS,
         active: 0,
-        activeAddrs: new Map(),
+        addr4: 0,
+        addr4Count: 0,
+        more4: null,
         active6: 0,
-        activeAddrs6: new Map(),
+        activeAddrs6: null,
         userBound: 0,
       };
       this.#bhash.set(port, b);
@@ -563,7 +645,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     // The core resolves 0.0.0.0 (routing picks the source; Linux maps a 0
     // destination to a local address) before hashing a full 4-tuple.
     if (l === 0 || r === 0 || !isPort(rport)) return -Errno.EINVAL;
-    const rec = this.#recs.get(sk);
+    const rec = this.#rec(sk);
     if (rec !== undefined) {
       if (rec.kind !== BOUND) return -Errno.EISCONN;
       // A socket bound to a specific address sends from it; a different
@@ -591,7 +673,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       a6[i] = laddr[i]!;
       a6[16 + i] = raddr[i]!;
     }
-    const rec = this.#recs.get(sk);
+    const rec = this.#rec(sk);
     if (rec !== undefined) {
       if (rec.kind !== BOUND) return -Errno.EISCONN;
       const c = rec.claim;
@@ -627,7 +709,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     // bucket's terms (read before the TIME-WAIT entry may empty it).
     const b = this.#bhash.get(lport);
     const userBound = b !== undefined ? b.userBound > 0 : true;
-    if (st !== null) this.#detach(this.#recs.get(st)!);
+    if (st !== null) this.#detach(this.#rec(st)!);
     if (rec !== null) this.#activate(rec, l, r, rport, a6);
     else this.#insertActive(sk, l, lport, r, rport, userBound, a6);
     if (st !== null) this.#onTimeWaitReuse?.(st, sk);
@@ -654,7 +736,9 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       : this.#portF.hashIp6Pair(a6, 0, a6, 16, rport);
     const offset = f + this.#perturb[index]!;
     for (let i = 0; i < range; i++) {
-      const port = this.#low + ((offset + i) % range);
+      // An int32 (| 0): the sum of uint32 hashes above is a double, and a
+      // port kept as one is a separate 16-byte number in every bucket, node and TCB.
+      const port = (this.#low + ((offset + i) % range)) | 0;
       // ip_local_reserved_ports
       if (this.#reserved.has(port)) continue;
       const b = this.#bhash.get(port);
@@ -670,7 +754,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       // there was no contention, so the next port for this destination is not
       // exactly predictable (Kol, Klein, Gilad 2022).
       this.#perturb[index] = this.#perturb[index]! + Math.max(i, this.#nextU32() & 7) + 1;
-      if (tw !== null) this.#detach(this.#recs.get(tw)!);
+      if (tw !== null) this.#detach(this.#rec(tw)!);
       this.#insertActive(sk, l, port, r, rport, false, a6);
       if (tw !== null) this.#onTimeWaitReuse?.(tw, sk);
       return 0;
@@ -704,7 +788,7 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   }
 
   hashEstablished(sk: E): number {
-    if (this.#recs.has(sk)) return -Errno.EINVAL;
+    if ((sk.tablesRec ?? null) !== null) return -Errno.EINVAL;
     const a6 = sk.addr6 ?? null;
     const l = sk.laddr >>> 0, r = sk.raddr >>> 0;
     if (!isPort(sk.lport) || sk.lport === 0 || !isPort(sk.rport)) return -Errno.EINVAL;
@@ -726,31 +810,32 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
   }
 
   replace(old: E, next: E): void {
-    const rec = this.#recs.get(old);
-    if (rec === undefined || rec.node === null) {
+    const rec = this.#rec(old);
+    if (rec === undefined || rec.kind !== ACTIVE) {
       throw new Error("TcpTables.replace: the old entry is not in the established table");
     }
     if (old === next) return;
-    if (this.#recs.has(next)) throw new Error("TcpTables.replace: the new entry is already hashed");
-    const n = rec.node;
+    if ((next.tablesRec ?? null) !== null) {
+      throw new Error("TcpTables.replace: the new entry is already hashed");
+    }
+    const n = rec;
     const na6 = next.addr6 ?? null;
     const sameAddrs = n.a6 === null
-      ? na6 === null && next.laddr >>> 0 === n.laddr && next.raddr >>> 0 === n.raddr
+      ? na6 === null && (next.laddr | 0) === n.laddr && (next.raddr | 0) === n.raddr
       : na6 !== null && ip6Equal(na6, 0, n.a6, 0) && ip6Equal(na6, 16, n.a6, 16);
     if (!sameAddrs || next.lport !== n.lport || next.rport !== n.rport) {
       // A mismatch would make lookups return an entry whose fields disagree with its key.
       throw new Error("TcpTables.replace: the new entry has a different 4-tuple");
     }
     // inet_twsk_hashdance: same chain slot, same bind bucket (TIME-WAIT keeps the port).
-    n.sk = next;
     rec.sk = next;
-    this.#recs.delete(old);
-    this.#recs.set(next, rec);
+    old.tablesRec = null;
+    next.tablesRec = rec;
     next.userBoundPort = rec.userBound;
   }
 
   unhash(sk: E): void {
-    const rec = this.#recs.get(sk);
+    const rec = this.#rec(sk);
     if (rec !== undefined) this.#detach(rec);
   }
 
@@ -806,14 +891,20 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       sk,
       kind: BOUND,
       bucket: b,
-      laddr: l,
+      laddr: l | 0,
       claim: NO_CLAIM,
       key6: "",
       userBound,
-      node: null,
+      hash: 0,
+      lport: 0,
+      raddr: 0,
+      rport: 0,
+      a6: null,
+      prev: null,
+      next: null,
     };
     if (userBound) b.userBound++;
-    this.#recs.set(sk, rec);
+    sk.tablesRec = rec;
     this.#activate(rec, l, r, rport, a6);
   }
 
@@ -828,12 +919,12 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     const i = b.passive.indexOf(rec);
     if (i >= 0) b.passive.splice(i, 1);
     rec.kind = ACTIVE;
-    rec.laddr = l;
+    rec.laddr = l | 0;
     const sk = rec.sk;
     b.active++;
     if (a6 === null) {
-      rec.claim = claimOf(l, null, false);
-      b.activeAddrs.set(l, (b.activeAddrs.get(l) ?? 0) + 1);
+      rec.claim = this.#claim4(l);
+      add4(b, l | 0);
       sk.laddr = l;
       sk.raddr = r;
       if (sk.addr6 !== undefined && sk.addr6 !== null) sk.addr6 = null;
@@ -841,7 +932,8 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
       rec.claim = claimOf(0, a6.slice(0, 16), sk.v6only ?? false);
       rec.key6 = key6(a6, 0);
       b.active6++;
-      b.activeAddrs6.set(rec.key6, (b.activeAddrs6.get(rec.key6) ?? 0) + 1);
+      const m6 = b.activeAddrs6 ??= new Map();
+      m6.set(rec.key6, (m6.get(rec.key6) ?? 0) + 1);
       sk.laddr = sk.raddr = 0;
       const own = sk.addr6 ??= new Uint8Array(32);
       if (own !== a6) own.set(a6);
@@ -849,24 +941,22 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     sk.lport = b.port;
     sk.rport = rport;
     sk.userBoundPort = rec.userBound;
-    rec.node = this.#ehInsert(sk, l, b.port, r, rport, a6);
+    this.#ehInsert(rec, l, b.port, r, rport, a6);
   }
 
   #detach(rec: Rec<E>): void {
     const b = rec.bucket;
     if (rec.kind === ACTIVE) {
-      this.#ehRemove(rec.node!);
-      rec.node = null;
+      this.#ehRemove(rec);
       b.active--;
       if (rec.claim.a6 === null) {
-        const c = b.activeAddrs.get(rec.laddr)! - 1;
-        if (c === 0) b.activeAddrs.delete(rec.laddr);
-        else b.activeAddrs.set(rec.laddr, c);
+        del4(b, rec.laddr);
       } else {
         b.active6--;
-        const c = b.activeAddrs6.get(rec.key6)! - 1;
-        if (c === 0) b.activeAddrs6.delete(rec.key6);
-        else b.activeAddrs6.set(rec.key6, c);
+        const m6 = b.activeAddrs6!;
+        const c = m6.get(rec.key6)! - 1;
+        if (c === 0) m6.delete(rec.key6);
+        else m6.set(rec.key6, c);
       }
     } else {
       b.passive.splice(b.passive.indexOf(rec), 1);
@@ -879,11 +969,13 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     }
     if (rec.userBound) b.userBound--;
     if (b.active === 0 && b.passive.length === 0) this.#bhash.delete(b.port);
-    this.#recs.delete(rec.sk);
+    rec.sk.tablesRec = null;
   }
 
   #ehFind(l: number, lport: number, r: number, rport: number): EhNode<E> | null {
     let n = this.#eh[establishedHash(this.#ehKey, l, lport, r, rport) & this.#ehMask] ?? null;
+    l |= 0;
+    r |= 0;
     for (; n !== null; n = n.next) {
       // IPv6 nodes hold 0 here, which no IPv4 4-tuple has.
       if (n.lport === lport && n.rport === rport && n.laddr === l && n.raddr === r) return n;
@@ -914,32 +1006,27 @@ class Tables<E extends TcpTableEntry> implements TcpTablesImpl<E> {
     return null;
   }
 
+  /** Link active record `node` into the established table under its 4-tuple. */
   #ehInsert(
-    sk: E,
+    node: Rec<E>,
     l: number,
     lport: number,
     r: number,
     rport: number,
     a6: Uint8Array | null,
-  ): EhNode<E> {
+  ): void {
     if (this.#ehCount >= this.#eh.length) this.#ehGrow();
     const hash = a6 === null
       ? establishedHash(this.#ehKey, l, lport, r, rport)
       : establishedHash6(this.#ehKey, a6, 0, lport, a6, 16, rport);
-    const node: EhNode<E> = {
-      hash,
-      laddr: a6 === null ? l : 0,
-      lport,
-      raddr: a6 === null ? r : 0,
-      rport,
-      a6,
-      sk,
-      prev: null,
-      next: null,
-    };
+    node.hash = hash | 0;
+    node.laddr = a6 === null ? l | 0 : 0;
+    node.lport = lport;
+    node.raddr = a6 === null ? r | 0 : 0;
+    node.rport = rport;
+    node.a6 = a6;
     this.#link(node);
     this.#ehCount++;
-    return node;
   }
 
   #link(node: EhNode<E>): void {

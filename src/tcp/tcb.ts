@@ -7,9 +7,9 @@
  * |---|---|
  * | {@link SendState} `tcb.snd` | SND.* sequence space, the write queue, SO_SNDBUF, the send MSS |
  * | {@link RecvState} `tcb.rcv` | RCV.* sequence space, the receive and out-of-order queues, SO_RCVBUF, ACK owed |
- * | {@link RttState} `tcb.rtt` | the RFC 6298 estimator and backoff |
+ * | {@link RttState} `tcb.rtt` | the RFC 6298 estimator and backoff (fields of the TCB itself) |
  * | `CongestionState` `tcb.cong` | cwnd, ssthresh, recovery, and the pluggable algorithm |
- * | {@link TimerState} `tcb.timers` | the three timer slots (Linux `ICSK_TIME_*`) and probes |
+ * | {@link TimerState} `tcb.timers` | the three timer slots (Linux `ICSK_TIME_*`) and probes (fields of the TCB itself) |
  * | {@link SocketSettings} `tcb.opt` | socket options (`setsockopt`) |
  * | {@link RateLimits} `tcb.limits` | RFC 5961 challenge-ACK and out-of-window ACK budgets |
  * | {@link ListenState} `tcb.listen` | a listener's backlog, SYN queue and accept queue |
@@ -341,8 +341,6 @@ export class SackInput {
 export class SendState {
   /** ISS: our initial sequence number. */
   iss = 0;
-  /** ISS inherited from a reused TIME-WAIT 4-tuple, or -1. */
-  presetIss: number = -1;
   /** SND.UNA: oldest unacknowledged sequence number. */
   una = 0;
   /** SND.NXT: next sequence number to send (retreats on RTO, go-back-N). */
@@ -381,12 +379,8 @@ export class SendState {
   readonly queue: SkbQueue = new SkbQueue();
   /** First segment never sent, or null (Linux sk_send_head). */
   head: SkBuff | null = null;
-  /** Write space was asked for and not yet signalled (SOCK_NOSPACE). */
-  noSpace = false;
-  /** Waiting for the stack's memory (`mem.ts`): poll shows no write space meanwhile. */
-  memWait = false;
-  /** SO_SNDBUF was set by the user: it does not grow with the window (SOCK_SNDBUF_LOCK). */
-  bufLocked = false;
+  /** The booleans below as bits of one integer (one 8-byte field, not 3). */
+  #bits = 0;
   /** SND.UNA when the pressure scan last saw it move (`pressure.ts`). */
   progressUna = 0;
   /** When the pressure scan last saw SND.UNA move, or the data wait begin (clock ms). */
@@ -491,6 +485,50 @@ export class SendState {
     const b = this.sb;
     return b === null ? f : f - b.sackedBytes - b.lostBytes + b.retransBytes;
   }
+
+  /** Write space was asked for and not yet signalled (SOCK_NOSPACE). */
+  get noSpace(): boolean {
+    return (this.#bits & 1) !== 0;
+  }
+
+  set noSpace(on: boolean) {
+    this.#bits = on ? this.#bits | 1 : this.#bits & ~1;
+  }
+
+  /** Waiting for the stack's memory (`mem.ts`): poll shows no write space meanwhile. */
+  get memWait(): boolean {
+    return (this.#bits & 2) !== 0;
+  }
+
+  set memWait(on: boolean) {
+    this.#bits = on ? this.#bits | 2 : this.#bits & ~2;
+  }
+
+  /** SO_SNDBUF was set by the user: it does not grow with the window (SOCK_SNDBUF_LOCK). */
+  get bufLocked(): boolean {
+    return (this.#bits & 4) !== 0;
+  }
+
+  set bufLocked(on: boolean) {
+    this.#bits = on ? this.#bits | 4 : this.#bits & ~4;
+  }
+
+  /**
+   * ISS inherited from a reused TIME-WAIT 4-tuple, or -1: kept in
+   * {@link SendState.iss} itself (unused until connect() takes it) with a
+   * bit saying it was preset, not in a field of its own.
+   */
+  get presetIss(): number {
+    return (this.#bits & 8) !== 0 ? this.iss : -1;
+  }
+
+  set presetIss(v: number) {
+    if (v < 0) this.#bits &= ~8;
+    else {
+      this.iss = v;
+      this.#bits |= 8;
+    }
+  }
 }
 
 /**
@@ -527,14 +565,10 @@ export class RecvState {
   ofoBytes = 0;
   /** Bytes received since the last ACK we sent. */
   unacked = 0;
-  /** An ACK is owed (delayed-ACK timer armed, or queued for the end of the drain). */
-  ackPending = false;
-  /** Queued on the stack's {@link TcpContext.acks} batch: ACK at the end of this drain. */
-  ackNow = false;
+  /** The booleans below as bits of one integer (one 8-byte field, not 4). */
+  #bits = 0;
   /** Quick ACKs left (Linux `icsk_ack.quick`): ACK every data segment at once while > 0. */
   quick = 0;
-  /** Interactive (Linux pingpong): we answered data with data; ACKs wait for a reply to ride on. */
-  pingpong = false;
   /** Delayed-ACK timeout in ms, 0 until the first data arrives (Linux `icsk_ack.ato`). */
   ato = 0;
   /** Clock ms of the last data segment received (Linux `icsk_ack.lrcvtime`). */
@@ -549,14 +583,20 @@ export class RecvState {
   lastAckSent = 0;
   /** Clock ms of the last segment received (keepalive idle, user timeout). */
   lastRcv = 0;
-  /** In-order received data. */
-  readonly queue: SkbQueue = new SkbQueue();
-  /** Out-of-order segments, sorted by seq. */
-  readonly ofo: SkbQueue = new SkbQueue();
+  /**
+   * In-order received data: until the first byte arrives, the shared, frozen
+   * empty queue (like {@link RecvState.ofo}); add to it only through
+   * {@link rcvQueueOf}.
+   */
+  queue: SkbQueue = NO_OFO;
+  /**
+   * Out-of-order segments, sorted by seq: until the first one arrives, the
+   * shared, frozen empty queue (most connections never see one); add to it
+   * only through {@link ofoQueueOf}, which makes the connection's own.
+   */
+  ofo: SkbQueue = NO_OFO;
   /** Arena offset of the out-of-order range table, 0 when none. */
   ofoTable = 0;
-  /** SO_RCVBUF was set by the user: no auto-tuning (SOCK_RCVBUF_LOCK). */
-  bufLocked = false;
   /** Payload per slot byte of full-sized arrivals, in 1/256 (Linux `scaling_ratio`; `buffers.ts`). */
   ratio = 128;
   /** Auto-tuning: bytes the reader drained in the last measured round trip (Linux `rcvq_space.space`). */
@@ -588,6 +628,82 @@ export class RecvState {
     const r = this.sack;
     return r !== null && r.dsack;
   }
+
+  /** An ACK is owed (delayed-ACK timer armed, or queued for the end of the drain). */
+  get ackPending(): boolean {
+    return (this.#bits & 1) !== 0;
+  }
+
+  set ackPending(on: boolean) {
+    this.#bits = on ? this.#bits | 1 : this.#bits & ~1;
+  }
+
+  /** Queued on the stack's {@link TcpContext.acks} batch: ACK at the end of this drain. */
+  get ackNow(): boolean {
+    return (this.#bits & 2) !== 0;
+  }
+
+  set ackNow(on: boolean) {
+    this.#bits = on ? this.#bits | 2 : this.#bits & ~2;
+  }
+
+  /** Interactive (Linux pingpong): we answered data with data; ACKs wait for a reply to ride on. */
+  get pingpong(): boolean {
+    return (this.#bits & 4) !== 0;
+  }
+
+  set pingpong(on: boolean) {
+    this.#bits = on ? this.#bits | 4 : this.#bits & ~4;
+  }
+
+  /** SO_RCVBUF was set by the user: no auto-tuning (SOCK_RCVBUF_LOCK). */
+  get bufLocked(): boolean {
+    return (this.#bits & 8) !== 0;
+  }
+
+  set bufLocked(on: boolean) {
+    this.#bits = on ? this.#bits | 8 : this.#bits & ~8;
+  }
+}
+
+/** The empty receive and out-of-order queue every {@link RecvState} starts with (frozen: adding to it throws). */
+const NO_OFO: SkbQueue = Object.freeze(new SkbQueue());
+
+/**
+ * `sk`'s own receive queue, made (and charged to the stack's memory) on
+ * first use: the queue to add in-order data to. An idle connection (and
+ * every connection until its first byte) keeps none.
+ *
+ * @example
+ * ```ts
+ * // rcvQueueOf(tcb).push(skb);
+ * ```
+ */
+export function rcvQueueOf(sk: Tcb): SkbQueue {
+  let q = sk.rcv.queue;
+  if (q === NO_OFO) {
+    q = sk.rcv.queue = new SkbQueue();
+    q.account = sk.ctx.mem;
+  }
+  return q;
+}
+
+/**
+ * `sk`'s own out-of-order queue, made (and charged to the stack's memory)
+ * on first use: the queue to add a segment to.
+ *
+ * @example
+ * ```ts
+ * // ofoQueueOf(tcb).insertAfter(at, skb);
+ * ```
+ */
+export function ofoQueueOf(sk: Tcb): SkbQueue {
+  let q = sk.rcv.ofo;
+  if (q === NO_OFO) {
+    q = sk.rcv.ofo = new SkbQueue();
+    q.account = sk.ctx.mem;
+  }
+  return q;
 }
 
 /**
@@ -840,25 +956,20 @@ export class Tcb implements TcpTableEntry {
    * IPv6 connection; segments compare and hash it in place.
    */
   addr6: Uint8Array | null = null;
-  /** IPV6_V6ONLY of an IPv6 socket: a listener on `::` takes no IPv4. */
-  v6only = false;
   /** Interface index an IPv6 link-local connection is tied to (its zone), 0 = none. */
   scopeId = 0;
-  /** SO_REUSEADDR. */
-  reuseAddr = false;
-  /** Set by the tables: the port came from bind(). */
-  userBoundPort = false;
+  /** Owned by the stack's tables ({@link TcpTableEntry.tablesRec}). */
+  tablesRec: unknown = null;
   /** Current state; change it only through {@link Tcb.setState}. */
   state: TcpState = TcpState.CLOSED;
+  /**
+   * The TCB's booleans as bits of one integer (one field, not thirteen: a
+   * field is 8 bytes per connection), read and written through the accessors
+   * below; bit 12 is "a wake-up is queued", bits 13–14 hold
+   * {@link Tcb.shutdownMask} and bits 16–18 {@link Tcb.ecn}.
+   */
+  #bits = 0;
 
-  /** Window scaling negotiated (both sides offered it, W1). */
-  wscaleOk = false;
-  /** Timestamps negotiated. */
-  tsOk = false;
-  /** SACK-permitted negotiated. */
-  sackOk = false;
-  /** ECN (RFC 3168; `ecn.ts`): {@link TcbEcn} bits, 0 when not negotiated. */
-  ecn = 0;
   /** Random per-connection timestamp offset (T7). */
   tsOffset = 0;
   /** TS.Recent (RFC 7323) or -1 when none. */
@@ -870,58 +981,221 @@ export class Tcb implements TcpTableEntry {
   readonly snd: SendState;
   /** Receive side. */
   readonly rcv: RecvState;
-  /** RTT estimator. */
-  readonly rtt: RttState;
+  /**
+   * RTT estimator: the TCB itself, which carries {@link RttState}'s fields
+   * (one object fewer per connection: a header and a pointer, 32 bytes).
+   */
+  get rtt(): RttState {
+    return this;
+  }
   /** Congestion control. */
   readonly cong: CongestionState;
-  /** Timer slots. */
-  readonly timers: TimerState;
+  /** Timer slots: the TCB itself, which carries {@link TimerState}'s fields (as {@link Tcb.rtt}). */
+  get timers(): TimerState {
+    return this;
+  }
+
+  // RttState's fields, read as `tcb.rtt.*`.
+  /** SRTT in ms (0 = no sample yet); read it as `rtt.srtt`. */
+  srtt = 0;
+  /** RTTVAR in ms; read it as `rtt.rttvar`. */
+  rttvar = 0;
+  /** Exponential backoff count; read it as `rtt.backoff`. */
+  backoff = 0;
+  /** Time-based RTT sample in progress: its end sequence number, or -1; read it as `rtt.seq`. */
+  seq: number = -1;
+  /** When the timed segment was sent; read it as `rtt.time`. */
+  time = 0;
+  /** The RTT sample the last ACK gave (ms), or -1; read it as `rtt.lastSample`. */
+  lastSample: number = -1;
+  /** Current RTO in ms (backed off); read it as `rtt.rto`. */
+  rto: number;
+
+  // TimerState's fields, read as `tcb.timers.*`.
+  /** The clock timer, armed for the earliest slot's deadline; read it as `timers.timer`. */
+  readonly timer: Timer;
+  /** `TimerKind.RETRANS` or `TimerKind.PROBE` while the retransmit slot is on; `timers.rtxKind`. */
+  rtxKind: number = TimerKind.NONE;
+  /** When the retransmit / persist slot is due (Infinity when off); `timers.rtxDeadline`. */
+  rtxDeadline: number = Infinity;
+  /** When the delayed ACK is due (Infinity when none is owed); `timers.delackDeadline`. */
+  delackDeadline: number = Infinity;
+  /** When the keepalive / FIN-WAIT-2 / TIME-WAIT slot is due (Infinity when off); `timers.keepDeadline`. */
+  keepDeadline: number = Infinity;
+  /** Unanswered keepalive or zero-window probes; `timers.probesOut`. */
+  probesOut = 0;
   /**
    * Socket options: the stack's defaults (or the listener's, for a child)
    * shared until this TCB sets one; write only through {@link Tcb.ownOpt}.
    */
   opt: SocketSettings;
-  /** {@link Tcb.opt} is this TCB's own record (not shared): writes need no copy. */
-  optOwned = false;
   /** Answer budgets, made on the first challenge or out-of-window ACK (null until then). */
   limits: RateLimits | null = null;
   /** A listener's queues (null unless LISTEN). */
   listen: ListenState | null = null;
   /** The listener that created this child (until accept()). */
   parent: Tcb | null = null;
-  /** SYN-RECEIVED came from a passive OPEN (MUST-11). */
-  passive = false;
-  /** Waiting on the listener's accept queue. */
-  inAcceptQueue = false;
 
-  /** Pending hard error (positive errno), read-and-clear through {@link Tcb.error}. */
-  skErr = 0;
-  /** Last soft error (ICMP), reported instead of ETIMEDOUT on timeout (DEV-13). */
-  softErr = 0;
-  /** `Shutdown` bits (Linux sk_shutdown). */
-  shutdownMask = 0;
-  /** The user closed the socket (Linux SOCK_DEAD). */
-  orphan = false;
-  /** Counted in `ctx.orphans` (closed by the user while the connection lingers). */
-  orphanCounted = false;
-  /** The connection completed and later ended (Linux SOCK_DONE). */
-  done = false;
+  /** {@link Tcb.skErr} (bits 0–15) and {@link Tcb.softErr} (bits 16–30): errnos, one field. */
+  #errs = 0;
   /** Readiness callback: data ready, write space, state change. */
   onEvent: ((mask: number) => void) | null = null;
+
+  /** ECN (RFC 3168; `ecn.ts`): {@link TcbEcn} bits, 0 when not negotiated (bits 16–18 of the packed field). */
+  get ecn(): number {
+    return (this.#bits >>> 16) & 7;
+  }
+
+  set ecn(v: number) {
+    this.#bits = (this.#bits & ~0x70000) | ((v & 7) << 16);
+  }
+
+  /** `Shutdown` bits (Linux sk_shutdown; bits 13–14 of the packed field). */
+  get shutdownMask(): number {
+    return (this.#bits >>> 13) & 3;
+  }
+
+  set shutdownMask(v: number) {
+    this.#bits = (this.#bits & ~0x6000) | ((v & 3) << 13);
+  }
+
+  /** Pending hard error (positive errno), read-and-clear through {@link Tcb.error}. */
+  get skErr(): number {
+    return this.#errs & 0xffff;
+  }
+
+  set skErr(e: number) {
+    this.#errs = (this.#errs & ~0xffff) | (e & 0xffff);
+  }
+
+  /** Last soft error (ICMP), reported instead of ETIMEDOUT on timeout (DEV-13). */
+  get softErr(): number {
+    return this.#errs >>> 16;
+  }
+
+  set softErr(e: number) {
+    this.#errs = (this.#errs & 0xffff) | ((e & 0x7fff) << 16);
+  }
+
+  /** IPV6_V6ONLY of an IPv6 socket: a listener on `::` takes no IPv4. */
+  get v6only(): boolean {
+    return (this.#bits & 1) !== 0;
+  }
+
+  set v6only(on: boolean) {
+    this.#bits = on ? this.#bits | 1 : this.#bits & ~1;
+  }
+
+  /** SO_REUSEADDR. */
+  get reuseAddr(): boolean {
+    return (this.#bits & 2) !== 0;
+  }
+
+  set reuseAddr(on: boolean) {
+    this.#bits = on ? this.#bits | 2 : this.#bits & ~2;
+  }
+
+  /** Set by the tables: the port came from bind(). */
+  get userBoundPort(): boolean {
+    return (this.#bits & 4) !== 0;
+  }
+
+  set userBoundPort(on: boolean) {
+    this.#bits = on ? this.#bits | 4 : this.#bits & ~4;
+  }
+
+  /** Window scaling negotiated (both sides offered it, W1). */
+  get wscaleOk(): boolean {
+    return (this.#bits & 8) !== 0;
+  }
+
+  set wscaleOk(on: boolean) {
+    this.#bits = on ? this.#bits | 8 : this.#bits & ~8;
+  }
+
+  /** Timestamps negotiated. */
+  get tsOk(): boolean {
+    return (this.#bits & 16) !== 0;
+  }
+
+  set tsOk(on: boolean) {
+    this.#bits = on ? this.#bits | 16 : this.#bits & ~16;
+  }
+
+  /** SACK-permitted negotiated. */
+  get sackOk(): boolean {
+    return (this.#bits & 32) !== 0;
+  }
+
+  set sackOk(on: boolean) {
+    this.#bits = on ? this.#bits | 32 : this.#bits & ~32;
+  }
+
+  /** {@link Tcb.opt} is this TCB's own record (not shared): writes need no copy. */
+  get optOwned(): boolean {
+    return (this.#bits & 64) !== 0;
+  }
+
+  set optOwned(on: boolean) {
+    this.#bits = on ? this.#bits | 64 : this.#bits & ~64;
+  }
+
+  /** SYN-RECEIVED came from a passive OPEN (MUST-11). */
+  get passive(): boolean {
+    return (this.#bits & 128) !== 0;
+  }
+
+  set passive(on: boolean) {
+    this.#bits = on ? this.#bits | 128 : this.#bits & ~128;
+  }
+
+  /** Waiting on the listener's accept queue. */
+  get inAcceptQueue(): boolean {
+    return (this.#bits & 256) !== 0;
+  }
+
+  set inAcceptQueue(on: boolean) {
+    this.#bits = on ? this.#bits | 256 : this.#bits & ~256;
+  }
+
+  /** The user closed the socket (Linux SOCK_DEAD). */
+  get orphan(): boolean {
+    return (this.#bits & 512) !== 0;
+  }
+
+  set orphan(on: boolean) {
+    this.#bits = on ? this.#bits | 512 : this.#bits & ~512;
+  }
+
+  /** Counted in `ctx.orphans` (closed by the user while the connection lingers). */
+  get orphanCounted(): boolean {
+    return (this.#bits & 1024) !== 0;
+  }
+
+  set orphanCounted(on: boolean) {
+    this.#bits = on ? this.#bits | 1024 : this.#bits & ~1024;
+  }
+
+  /** The connection completed and later ended (Linux SOCK_DONE). */
+  get done(): boolean {
+    return (this.#bits & 2048) !== 0;
+  }
+
+  set done(on: boolean) {
+    this.#bits = on ? this.#bits | 2048 : this.#bits & ~2048;
+  }
 
   /** A CLOSED TCB with the stack's defaults. */
   constructor(readonly ctx: TcpContext) {
     const c = ctx.config;
     this.snd = new SendState(c.sndbuf);
     this.rcv = new RecvState(c.rcvbuf);
-    this.rtt = new RttState(c.rtoInitial);
+    this.rto = c.rtoInitial;
     this.cong = new CongestionState(ctx.cc);
-    this.timers = new TimerState(ctx.clock);
+    this.timer = ctx.clock.createTimer(noop);
     this.opt = ctx.defaultOpts;
     // Every buffer this connection queues is charged to the stack (true size).
     this.snd.queue.account = ctx.mem;
-    this.rcv.queue.account = ctx.mem;
-    this.rcv.ofo.account = ctx.mem;
   }
 
   /**
@@ -956,6 +1230,17 @@ export class Tcb implements TcpTableEntry {
   /** Current time in ms. */
   now(): number {
     return this.ctx.clock.now();
+  }
+
+  /**
+   * Current time in whole ms, for the coarse stamps a connection keeps
+   * (last segment received, TS.Recent's age, the retransmission series'
+   * start, the min-RTT window): an integer below 2^31 is stored in the field
+   * itself, where a fractional reading would be a separate 16-byte number in
+   * every connection.
+   */
+  stampNow(): number {
+    return Math.floor(this.ctx.clock.now());
   }
 
   /** Our timestamp clock (1 ms ticks plus the per-connection offset, T7). */
@@ -994,12 +1279,10 @@ export class Tcb implements TcpTableEntry {
    * segments costs one callback.
    */
   wake(): void {
-    if (this.onEvent === null || this.orphan || this.#wakeQueued) return;
-    this.#wakeQueued = true;
+    if (this.onEvent === null || (this.#bits & 4608) !== 0) return; // orphan, or queued
+    this.#bits |= 4096;
     this.ctx.wakes.add(this);
   }
-
-  #wakeQueued = false;
 
   /**
    * Run the readiness callback now ({@link WakeBatch} calls it).
@@ -1007,7 +1290,7 @@ export class Tcb implements TcpTableEntry {
    * @internal
    */
   runWake(): void {
-    this.#wakeQueued = false;
+    this.#bits &= ~4096;
     if (this.onEvent !== null && !this.orphan) this.onEvent(this.poll());
   }
 

@@ -32,8 +32,16 @@ import { armKeep, armRtx, probeDelay, rearmTimers, rtoClampedToUserTimeout } fro
  */
 export function newTcb(ctx: TcpContext): Tcb {
   const sk = new Tcb(ctx);
-  sk.timers.timer.callback = () => timerExpired(sk);
+  // One shared function and the TCB as its argument: no closure (and
+  // context) per connection.
+  const t = sk.timers.timer;
+  t.callback = tcbTimerFired;
+  t.arg = sk;
   return sk;
+}
+
+function tcbTimerFired(sk: unknown): void {
+  timerExpired(sk as Tcb);
 }
 
 /**
@@ -106,7 +114,7 @@ function retransmitTimer(sk: Tcb): void {
   const now = ctx.clock.now();
   const syn = sk.state === TcpState.SYN_SENT || sk.state === TcpState.SYN_RECEIVED;
   st.timeouts++;
-  if (snd.retransmits === 0) snd.retransStamp = head.when;
+  if (snd.retransmits === 0) snd.retransStamp = Math.floor(head.when); // see Tcb.stampNow
   // MUST-20/22/23: at R2 (or the user timeout, MUST-21) close the connection.
   // R1 "negative advice to IP" has no effect here: routes are static (DEV-7).
   if (sk.passive && sk.state === TcpState.SYN_RECEIVED && sk.parent !== null) {

@@ -90,7 +90,7 @@ export class EventLoopClock implements Clock {
         if (t === undefined || t.when > this.#now) break;
         this.#heap.popDue(this.#now);
         const start = this.#now;
-        t.callback();
+        t.callback(t.arg);
         this.log.push({ kind: "timer", start, end: this.#now });
       }
       if (this.#head < this.#tasks.length) {

@@ -150,18 +150,14 @@ export class CongestionState {
   bytesAcked = 0;
   /** Consecutive duplicate ACKs (RFC 5681 C8). */
   dupAcks = 0;
-  /** In fast recovery (RFC 6582 / RFC 6675): `state` is RECOVERY. */
-  inRecovery = false;
+  /** The booleans below as bits of one integer (one 8-byte field, not 3). */
+  #bits = 0;
   /** RFC 6582 "recover" / RFC 6675 RecoveryPoint: the highest sequence number sent when recovery began. */
   recover = 0;
   /** What the sender is doing about loss ({@link CaState}). */
   state: CaState = CaState.OPEN;
   /** End of the current CWR / recovery / loss episode (Linux `high_seq`). */
   highSeq = 0;
-  /** F-RTO (RFC 5682) in progress after this timeout. */
-  frto = false;
-  /** The last window was limited by cwnd (Linux `is_cwnd_limited`): only then may cwnd grow. */
-  cwndLimited = false;
   /** Most bytes in flight in the current window (Linux `max_packets_out`). */
   maxFlight = 0;
   /** End of the window `maxFlight` / `cwndLimited` describe (Linux `cwnd_usage_seq`). */
@@ -186,6 +182,33 @@ export class CongestionState {
     /** The algorithm in charge of this connection (`TCP_CONGESTION`). */
     public algorithm: CongestionControl,
   ) {}
+
+  /** In fast recovery (RFC 6582 / RFC 6675): `state` is RECOVERY. */
+  get inRecovery(): boolean {
+    return (this.#bits & 1) !== 0;
+  }
+
+  set inRecovery(on: boolean) {
+    this.#bits = on ? this.#bits | 1 : this.#bits & ~1;
+  }
+
+  /** F-RTO (RFC 5682) in progress after this timeout. */
+  get frto(): boolean {
+    return (this.#bits & 2) !== 0;
+  }
+
+  set frto(on: boolean) {
+    this.#bits = on ? this.#bits | 2 : this.#bits & ~2;
+  }
+
+  /** The last window was limited by cwnd (Linux `is_cwnd_limited`): only then may cwnd grow. */
+  get cwndLimited(): boolean {
+    return (this.#bits & 4) !== 0;
+  }
+
+  set cwndLimited(on: boolean) {
+    this.#bits = on ? this.#bits | 4 : this.#bits & ~4;
+  }
 }
 
 /**
