@@ -109,7 +109,6 @@ export class Listener implements AsyncIterable<Conn>, Disposable {
   readonly #fd: number;
   /** The socket behind `#fd` (the stack may close it beneath us; the number may be reused). */
   readonly #sock: Socket;
-  readonly #stop = new AbortController();
   #closed = false;
 
   /** Use `stack.listen()`; `fd` must be a listening stream socket this object now owns. */
@@ -134,7 +133,9 @@ export class Listener implements AsyncIterable<Conn>, Disposable {
   async accept(): Promise<Conn> {
     if (this.#closed || this.#sock.closed) throw closedError("accept", "Listener");
     try {
-      const { fd } = await this.#sockets.accept(this.#fd, 0, { signal: this.#stop.signal });
+      // No abort signal of our own: closing the socket fails its waiters
+      // with EBADF, which is how close() (ours or the stack's) ends a wait.
+      const { fd } = await this.#sockets.accept(this.#fd);
       return new Conn(this.#sockets, fd);
     } catch (e) {
       if (this.#closed || this.#sock.closed) throw closedError("accept", "Listener");
@@ -150,7 +151,6 @@ export class Listener implements AsyncIterable<Conn>, Disposable {
   close(): void {
     if (this.#closed) throw closedError("close", "Listener");
     this.#closed = true;
-    this.#stop.abort();
     if (!this.#sock.closed) this.#sockets.close(this.#fd);
   }
 
