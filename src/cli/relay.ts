@@ -32,6 +32,7 @@ const FLAGS = {
   tap: { type: "string" },
   netns: { type: "string" },
   create: { type: "boolean" },
+  offload: { type: "boolean" },
   "host-ip": { type: "string" },
   static: { type: "string" },
   demo: { type: "boolean" },
@@ -78,6 +79,10 @@ Usage: deno task netwasm relay --listen HOST:PORT [flags]
   --create             create the TAP (removed again on exit)
   --netns NS           the TAP lives in network namespace NS
   --host-ip ADDR/LEN   give the kernel side of the TAP this address and bring it up
+  --offload            open the TAP with IFF_VNET_HDR offloads: the kernel hands over TCP
+                       super-frames (TSO), which the relay cuts into frames for the clients;
+                       a batch client then gets a whole super-frame in one message (faster
+                       downloads into pages)
   --static DIR         serve DIR at / (and the package's dist/netwasm.js at /netwasm.js)
   --demo               serve the package's demo page (examples/) at / instead of --static
   --max-clients N      most WebSocket clients at once (default 64); at the limit a newcomer
@@ -159,9 +164,13 @@ export async function relayMain(
       ...(values.create ? { create: true } : {}),
       ...(values.netns !== undefined ? { netns: values.netns } : {}),
       ...(hostIp !== undefined ? { hostAddress: hostIp } : {}),
+      ...(values.offload ? { offload: true } : {}),
     };
-  } else if (values.create || values.netns !== undefined || values["host-ip"] !== undefined) {
-    return usage(io, "relay: --create, --netns and --host-ip need --tap NAME");
+  } else if (
+    values.create || values.offload || values.netns !== undefined ||
+    values["host-ip"] !== undefined
+  ) {
+    return usage(io, "relay: --create, --offload, --netns and --host-ip need --tap NAME");
   }
   if (values.static !== undefined) {
     try {

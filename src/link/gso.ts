@@ -129,3 +129,52 @@ export function gsoSegment(
   skb.free();
   return n;
 }
+
+/**
+ * Fill in the TCP or UDP checksum of the IPv4 or IPv6 packet (no extension
+ * headers) at `u8[ip …)`, `len` bytes from the IP header on, from scratch —
+ * for a frame a kernel handed over with a partial checksum
+ * (`VIRTIO_NET_HDR_F_NEEDS_CSUM`: only the pseudo-header sum is in place),
+ * which must be complete before it goes on a wire (Linux `skb_checksum_help`).
+ * Returns false, changing nothing, for anything else (not IP, another
+ * protocol, a fragment, lengths that do not add up).
+ *
+ * @example
+ * ```ts
+ * // if (skb.ipSummed === Csum.Unnecessary) completeL4Checksum(u8, skb.data + 14, skb.len - 14);
+ * ```
+ */
+export function completeL4Checksum(u8: Uint8Array, ip: number, len: number): boolean {
+  if (len < 20) return false;
+  const version = u8[ip]! >> 4;
+  let l4: number;
+  let l4Len: number;
+  let proto: number;
+  if (version === 4) {
+    const ihl = (u8[ip]! & 15) * 4;
+    const total = get16(u8, ip + IP_TOTAL_LENGTH);
+    // Fragments (MF set or an offset) carry no whole L4 segment.
+    if (ihl < 20 || total > len || total < ihl || (get16(u8, ip + 6) & 0x3fff) !== 0) return false;
+    l4 = ip + ihl;
+    l4Len = total - ihl;
+    proto = u8[ip + 9]!;
+  } else if (version === 6) {
+    if (len < IPV6_HEADER) return false;
+    l4Len = get16(u8, ip + IP6_PAYLOAD_LENGTH);
+    if (IPV6_HEADER + l4Len > len) return false;
+    l4 = ip + IPV6_HEADER;
+    proto = u8[ip + IP6_NEXT_HEADER]!;
+  } else {
+    return false;
+  }
+  const field = proto === IpProtocol.TCP ? TcpField.CHECKSUM : proto === IpProtocol.UDP ? 6 : -1;
+  if (field < 0 || l4Len < (proto === IpProtocol.TCP ? 20 : 8)) return false;
+  set16(u8, l4 + field, 0);
+  const pseudo = version === 6
+    ? ipv6PseudoSum(u8, ip + IP6_SRC, u8, ip + IP6_DST, l4Len, proto)
+    : ipv4PseudoSum(get32(u8, ip + IP_SRC), get32(u8, ip + IP_DST), proto, l4Len);
+  let sum = finishChecksum(checksum(u8, l4, l4Len, pseudo));
+  if (sum === 0 && proto === IpProtocol.UDP) sum = 0xffff; // RFC 768: 0 means "none"
+  set16(u8, l4 + field, sum);
+  return true;
+}

@@ -14,7 +14,9 @@
  * only if the server selected it; otherwise (Deno) it falls back to one
  * frame per message. (Chromium refuses the connection outright when a
  * server ignores an offered subprotocol: use the default framing for v86
- * relays.)
+ * relays.) The default stays one frame per message for v86 compatibility,
+ * so a page that talks to netwasm's relay should opt in — `framing:
+ * "batch"` — or it is bound by the browser's message rate.
  *
  * **Receive.** Each frame is copied once into an arena buffer and handed to
  * {@link BaseDevice.netifRx} (bounded by `rxQueueLimit`); a batch is first

@@ -17,7 +17,11 @@
  * event: a received message, a TAP drain), to a one-frame client as one
  * message (a view of the arena, no copy of ours), to the TAP by `write(2)`.
  * Nothing is allocated per frame but the message view a one-frame client's
- * `send` needs.
+ * `send` needs. With `tap.offload` the TAP is opened with `IFF_VNET_HDR`:
+ * a TCP super-frame from the kernel (TSO) is cut into wire-sized frames
+ * (`gsoSegment`, which computes their checksums) and a single frame's
+ * partial checksum is completed before the switch sees it, so clients get
+ * ordinary frames — and a batch client a whole super-frame in one message.
  *
  * Admission: an `Origin` allowlist (a browser request whose `Origin` is not
  * listed gets 403; requests without `Origin` — not from a browser page — are
@@ -50,8 +54,10 @@ import { PcapWriter } from "../link/pcap.ts";
 import { PcapFileSink } from "../link/pcap_file.ts";
 import { TapDevice } from "../link/tap.ts";
 import { Arena } from "../skb/arena.ts";
-import { SkbAllocator, type SkBuff } from "../skb/skbuff.ts";
+import { Csum, SkbAllocator, type SkBuff } from "../skb/skbuff.ts";
 import { ArenaBatch, BATCH_MAX_BYTES, BATCH_PROTOCOL } from "../link/ws_batch.ts";
+import { completeL4Checksum, gsoSegment } from "../link/gso.ts";
+import { ETHERNET_HEADER_LENGTH } from "../wire/ethernet.ts";
 import { formatIpv4, formatMac } from "../wire/addr.ts";
 import { packageFiles, serveStatic, textResponse } from "./static.ts";
 import { NatGateway, type NatGatewayOptions } from "./nat/gateway.ts";
@@ -75,6 +81,16 @@ export interface RelayTapOptions {
   create?: boolean;
   /** Give the kernel side this `ADDR/PREFIX` and bring it up (`ip addr add`, `ip link set up`). */
   hostAddress?: string;
+  /**
+   * Open the TAP with `IFF_VNET_HDR` offloads (default false): the kernel
+   * hands over TCP super-frames (TSO/GSO, up to 64 KiB) in one read, which
+   * the relay cuts into wire-sized frames (`gsoSegment`) and completes the
+   * checksums of (the kernel leaves them partial), so a batch client gets a
+   * whole super-frame in one message — at high rates the kernel's TSO
+   * bursts, not one frame per wake-up, set the batch size. Clients still
+   * see only frames of at most 1514 bytes with complete checksums.
+   */
+  offload?: boolean;
 }
 
 /** Options for {@link startRelay}. */
@@ -391,7 +407,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
    * switch's to it. A device on another arena (the NAT gateway's stack)
    * pays a copy each way.
    */
-  function attach(dev: NetDevice, devAllocator: SkbAllocator, name: string, maxMacs: number): void {
+  function attach(
+    dev: NetDevice,
+    devAllocator: SkbAllocator,
+    name: string,
+    maxMacs: number,
+    offloaded = false,
+  ): void {
     const own = devAllocator.arena === arena;
     const port = sw.addPort({
       deliver(_bytes, off, len) {
@@ -403,7 +425,37 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         return dev.transmit(skb) === Xmit.OK;
       },
     }, { name, ratePps: 0, maxMacs });
+    /** Complete the partial TCP/UDP checksum an offloading kernel left in an IP frame. */
+    const completeChecksum = (skb: SkBuff) => {
+      if (skb.ipSummed !== Csum.Unnecessary || skb.len <= ETHERNET_HEADER_LENGTH) return;
+      const u8 = devAllocator.arena.u8;
+      const type = (u8[skb.data + 12]! << 8) | u8[skb.data + 13]!;
+      if (type === 0x0800 || type === 0x86dd) {
+        const l3 = skb.data + ETHERNET_HEADER_LENGTH;
+        completeL4Checksum(u8, l3, skb.len - ETHERNET_HEADER_LENGTH);
+      }
+    };
+    let superFrame: SkBuff | null = null;
+    /** A piece of a super-frame (or the frame itself when it needs no cutting). */
+    const piece = (skb: SkBuff) => {
+      if (skb === superFrame) completeChecksum(skb); // gsoSegment passed it on whole
+      ingress(port, skb.data, skb.len);
+      skb.free();
+    };
     const deliver = (skb: SkBuff) => {
+      if (offloaded) {
+        // A super-frame from the kernel (TSO): wire-sized pieces, each with
+        // its checksum computed; a single frame: its partial checksum completed.
+        if (skb.gsoSize > 0) {
+          superFrame = skb;
+          if (gsoSegment(skb, ETHERNET_HEADER_LENGTH, devAllocator, piece) < 0) {
+            port.stats.dropMalformed++;
+          }
+          superFrame = null;
+          return; // gsoSegment consumed skb
+        }
+        completeChecksum(skb);
+      }
       if (own) {
         ingress(port, skb.data, skb.len);
       } else if (skb.len <= BATCH_MAX_BYTES) {
@@ -432,6 +484,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       mtu: 1500,
       ...(t.create ? { create: true } : {}),
       ...(t.netns !== undefined ? { netns: t.netns } : {}),
+      ...(t.offload ? { offload: true } : {}),
     });
     try {
       if (t.hostAddress !== undefined) await configureKernelSide(t);
@@ -441,7 +494,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       ownClock?.close();
       throw e;
     }
-    attach(tap, allocator, `tap ${t.name}`, 1024);
+    attach(tap, allocator, `tap ${t.name}`, 1024, tap.vnetHdr);
   }
 
   // The NAT gateway: its own stack, one more port on the switch.

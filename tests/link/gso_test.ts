@@ -2,7 +2,7 @@ import * as assert from "uvu/assert";
 import { test } from "../_util/test.ts";
 import { Arena } from "../../src/skb/arena.ts";
 import { SkbAllocator, type SkBuff } from "../../src/skb/skbuff.ts";
-import { gsoSegment } from "../../src/link/gso.ts";
+import { completeL4Checksum, gsoSegment } from "../../src/link/gso.ts";
 import { randomInt, SeededRandom } from "../../src/core/random.ts";
 import { emitIpv4, IpProtocol, parseIpv4 } from "../../src/wire/ipv4.ts";
 import { emitTcp, parseTcp, TcpFlags } from "../../src/wire/tcp.ts";
@@ -12,7 +12,7 @@ import { DeviceFeature } from "../../src/link/device.ts";
 import { connectPair, exchange, randomBytes, sha256 } from "../tcp/_helpers.ts";
 import { checksum, finishChecksum, ipv6PseudoSum } from "../../src/wasm/checksum.ts";
 import { parseIpv6Address } from "../../src/wire/addr6.ts";
-import { set16 } from "../../src/wire/bytes.ts";
+import { get16, set16 } from "../../src/wire/bytes.ts";
 import { emitIpv6, parseIpv6 } from "../../src/wire/ipv6.ts";
 
 const SRC = 0xc0000201;
@@ -250,4 +250,47 @@ test("GSO over IPv6 (Linux tcp6_gso_segment): 200 random super-segments are cut 
     assert.equal(got, payload);
   }
   assert.is(arena.inUse, 0);
+});
+
+test("completeL4Checksum (Linux skb_checksum_help): a partial TCP checksum (pseudo-header seed) over IPv4 and IPv6, and a UDP one, become the full checksum; non-IP, fragments and bad lengths are left alone", () => {
+  const arena = new Arena();
+  const alloc = new SkbAllocator(arena);
+  const u8 = () => arena.u8;
+  for (const [name, make] of [["IPv4", superSegment], ["IPv6", superSegment6]] as const) {
+    for (const size of [0, 1, 999, 1448, 4000]) {
+      const skb = make(alloc, randomBytes(size, size + 3), 1000, TcpFlags.ACK, 0);
+      const tcpAt = skb.data + (name === "IPv4" ? 20 : 40);
+      const full = get16(u8(), tcpAt + 16);
+      // What an offloading kernel hands over: only the pseudo-header sum, not complemented.
+      const len = 32 + size;
+      // (The addresses sit back to back in both headers: IPv4 at +12, IPv6 at +8.)
+      const seed = checksum(
+        u8(),
+        skb.data + (name === "IPv4" ? 12 : 8),
+        name === "IPv4" ? 8 : 32,
+        6 + len,
+      );
+      set16(u8(), tcpAt + 16, seed);
+      assert.ok(completeL4Checksum(u8(), skb.data, skb.len), `${name} ${size}: completed`);
+      assert.is(get16(u8(), tcpAt + 16), full, `${name} ${size}: the full checksum`);
+      skb.free();
+    }
+  }
+  // UDP over IPv4: the sum is recomputed the same way; zero is sent as 0xffff (RFC 768).
+  const b = new Uint8Array(28 + 5);
+  b.set([0x45, 0, 0, 33, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
+  b.set([0x30, 0x39, 0x00, 0x35, 0, 13, 0, 0, 1, 2, 3, 4, 5], 20);
+  assert.ok(completeL4Checksum(b, 0, b.length));
+  const pseudo = checksum(b, 12, 8, 17 + 13);
+  assert.is(finishChecksum(checksum(b, 20, 13, pseudo)), 0, "UDP checksum verifies");
+  // Left alone: ARP-ish garbage, a first fragment (MF), a total length past the end.
+  const before = b.slice();
+  b[0] = 0x15;
+  assert.not.ok(completeL4Checksum(b, 0, b.length), "not IP");
+  b[0] = 0x45;
+  b[6] = 0x20; // MF
+  assert.not.ok(completeL4Checksum(b, 0, b.length), "a fragment");
+  b[6] = 0x40;
+  assert.not.ok(completeL4Checksum(b, 0, 30), "total length beyond the bytes given");
+  assert.equal(b.slice(26, 28), before.slice(26, 28), "the checksum field untouched");
 });

@@ -69,10 +69,17 @@ globalThis.e2e = {
       allocator: stack.allocator,
       clock: stack.clock,
       reconnect: false,
+      // Many frames per message (netwasm.batch.v1, which the relay speaks):
+      // one message per frame caps the page at the browser's message rate.
+      framing: "batch",
     });
     stack.addInterface(link, { address });
     document.getElementById("status").textContent = `up at ${address}`;
-    return { engine: stack.hotPaths.kind, crossOriginIsolated: globalThis.crossOriginIsolated };
+    return {
+      engine: stack.hotPaths.kind,
+      crossOriginIsolated: globalThis.crossOriginIsolated,
+      batching: link.batching,
+    };
   },
 
   /** HTTP/1.0 GET over the page's TCP; the body is kept and hashed. */

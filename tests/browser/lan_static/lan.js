@@ -46,6 +46,15 @@ async function readAll(conn, max) {
 
 let bc = null;
 
+/**
+ * TCP buffers for bulk transfers between the page and its Worker (both
+ * stacks use them). The default cap of the receive buffer (rmemMax 512 KiB,
+ * sized for wire links without segmentation offload) left the sender
+ * receive-window-limited for 30–40 % of the transfer (tcp_info rwndLimited);
+ * on this link of 64 KiB super-segments 4 MiB is what Linux would allow.
+ */
+const BULK_TCP = { rmemMax: 4 << 20, wmemMax: 4 << 20 };
+
 globalThis.lan = {
   /** Join the BroadcastChannel LAN `name` at `address`. */
   bcUp(name, address) {
@@ -103,7 +112,7 @@ globalThis.lan = {
    */
   async workerBulk({ size, seed, fromWorker = false }) {
     const clock = new RealClock();
-    const stack = new Stack({ clock });
+    const stack = new Stack({ clock, tcp: BULK_TCP });
     const { port1, port2 } = new MessageChannel();
     const link = new MessagePortLink(port1, { allocator: stack.allocator, clock });
     stack.addInterface(link, { address: "192.0.2.1/24" });

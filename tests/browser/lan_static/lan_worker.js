@@ -4,6 +4,8 @@
 // hashes what it got (crypto.subtle), and answers "<bytes> <sha256>\n"; or,
 // with `send`, sends that many seeded bytes and closes.
 import { MessagePortLink, RealClock, Stack } from "/netwasm.js";
+// The page's TCP buffer settings for bulk transfers (see BULK_TCP in lan.js).
+const BULK_TCP = { rmemMax: 4 << 20, wmemMax: 4 << 20 };
 
 async function sha256(bytes) {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
@@ -30,7 +32,7 @@ onmessage = async (ev) => {
   const { port, max, send, seed } = ev.data;
   try {
     const clock = new RealClock();
-    const stack = new Stack({ clock });
+    const stack = new Stack({ clock, tcp: BULK_TCP });
     const link = new MessagePortLink(port, { allocator: stack.allocator, clock });
     stack.addInterface(link, { address: "192.0.2.2/24" });
     const listener = stack.listen({ port: 9000 });
