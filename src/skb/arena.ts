@@ -319,7 +319,8 @@ export class Arena {
 
   /** The smallest class whose slots hold `bytes`, or undefined if none does. */
   classFor(bytes: number): SizeClass | undefined {
-    for (const c of this.classes) if (c.size >= bytes) return c;
+    const classes = this.classes;
+    for (let i = 0; i < classes.length; i++) if (classes[i]!.size >= bytes) return classes[i];
     return undefined;
   }
 

@@ -471,9 +471,12 @@ export class Socket<S extends SockCommon = SockCommon> {
   }
 
   #settle(w: Waiter, r: number): void {
-    const i = this.#waiters.indexOf(w);
+    const ws = this.#waiters;
+    const i = ws.indexOf(w);
     if (i < 0) return;
-    this.#waiters.splice(i, 1);
+    // In place, order kept: splice would allocate the array of what it removed.
+    for (let j = i + 1; j < ws.length; j++) ws[j - 1] = ws[j]!;
+    ws.pop();
     if (this.#refd && w.holds) this.#clock.unref();
     if (w.timer !== null) this.#clock.clearTimer(w.timer);
     if (w.onAbort !== null) w.signal?.removeEventListener("abort", w.onAbort);

@@ -327,7 +327,10 @@ export function queueAck(sk: Tcb): void {
   if (rcv.ackNow) return;
   rcv.ackNow = true;
   const b = sk.ctx.acks;
-  b.queue.push(sk);
+  const q = b.queue;
+  const n = b.count++;
+  if (n < q.length) q[n] = sk;
+  else q.push(sk);
   if (!b.armed) {
     b.armed = true;
     sk.ctx.clock.defer(b.run);
@@ -345,13 +348,15 @@ export function queueAck(sk: Tcb): void {
 export function flushAcks(b: AckBatch): void {
   b.armed = false;
   const q = b.queue;
-  for (let i = 0; i < q.length; i++) {
+  // b.count is read each turn: an ACK sent here may queue another.
+  for (let i = 0; i < b.count; i++) {
     const sk = q[i]!;
+    q[i] = null;
     if (!sk.rcv.ackNow) continue;
     sk.rcv.ackNow = false;
     if (sk.state !== TcpState.CLOSED && sk.state !== TcpState.LISTEN) sendAck(sk);
   }
-  q.length = 0;
+  b.count = 0;
 }
 
 /**

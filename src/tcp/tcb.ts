@@ -142,22 +142,28 @@ export interface TcpContext {
  * ```
  */
 export class WakeBatch {
-  #queue: Tcb[] = [];
-  #spare: Tcb[] = [];
+  // Counted, never truncated: `length = 0` drops an array's backing store,
+  // and the next push allocates a new one (about 160 bytes per batch).
+  #queue: (Tcb | null)[] = [];
+  #n = 0;
+  #spare: (Tcb | null)[] = [];
   readonly #clock: Clock;
   readonly #run = (): void => {
     const q = this.#queue;
+    const n = this.#n;
     this.#queue = this.#spare;
+    this.#n = 0;
     let error: unknown = null;
-    for (let i = 0; i < q.length; i++) {
+    for (let i = 0; i < n; i++) {
+      const sk = q[i]!;
+      q[i] = null;
       try {
-        q[i]!.runWake();
+        sk.runWake();
       } catch (e) {
         // One throwing callback must not leave the rest of the batch unwoken.
         error ??= e;
       }
     }
-    q.length = 0;
     this.#spare = q;
     if (error !== null) throw error;
   };
@@ -169,12 +175,16 @@ export class WakeBatch {
 
   /** TCBs whose callbacks wait for the next batch. */
   get pending(): number {
-    return this.#queue.length;
+    return this.#n;
   }
 
   /** Queue `sk`'s callback (the caller makes sure it is queued once). */
   add(sk: Tcb): void {
-    if (this.#queue.push(sk) === 1) this.#clock.defer(this.#run);
+    const q = this.#queue;
+    const n = this.#n++;
+    if (n < q.length) q[n] = sk;
+    else q.push(sk);
+    if (n === 0) this.#clock.defer(this.#run);
   }
 }
 
@@ -188,12 +198,18 @@ export class WakeBatch {
  * @example
  * ```ts
  * import { AckBatch } from "./tcb.ts";
- * new AckBatch().queue.length; // 0
+ * new AckBatch().count; // 0
  * ```
  */
 export class AckBatch {
-  /** Connections with `rcv.ackNow` set, in the order they asked (reused, never shrunk). */
-  readonly queue: Tcb[] = [];
+  /**
+   * Connections with `rcv.ackNow` set, in the order they asked: the first
+   * {@link AckBatch.count} slots (reused, never truncated — `length = 0`
+   * would drop the backing store and the next push allocate one).
+   */
+  readonly queue: (Tcb | null)[] = [];
+  /** Slots of {@link AckBatch.queue} in use. */
+  count = 0;
   /** A flush task is deferred. */
   armed = false;
   /** The flush task (bound once by the protocol). */
