@@ -301,13 +301,19 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   /** A view of arena bytes to send (the relay's arena is not shared). */
   const bytesAt = (off: number, len: number) =>
     arena.u8.subarray(off, off + len) as Uint8Array<ArrayBuffer>;
-  /** Batch clients with frames waiting: flushed at the end of each event. */
-  const dirty: Client[] = [];
+  /**
+   * Batch clients with frames waiting: the first `dirtyCount` slots, flushed
+   * at the end of each event (counted, never truncated: `length = 0` drops
+   * the array's backing store and the next push allocates one, per event).
+   */
+  const dirty: (Client | null)[] = [];
+  let dirtyCount = 0;
   let messagesOut = 0;
   let messagesIn = 0;
   const flush = (): void => {
-    for (let i = 0; i < dirty.length; i++) {
+    for (let i = 0; i < dirtyCount; i++) {
       const c = dirty[i]!;
+      dirty[i] = null;
       const b = c.batch;
       if (b === null) continue;
       if (b.length > 0 && c.socket.readyState === WebSocket.OPEN) {
@@ -316,7 +322,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       }
       b.release();
     }
-    dirty.length = 0;
+    dirtyCount = 0;
   };
   const clients = new Set<Client>();
   /** Clients that have not sent a valid frame yet, longest-connected first. */
@@ -620,7 +626,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
           }
           const first = batch.offset < 0; // not yet on the dirty list this event
           if (!batch.append(off, len)) return false;
-          if (first) dirty.push(client);
+          if (first) {
+            if (dirtyCount < dirty.length) dirty[dirtyCount] = client;
+            else dirty.push(client);
+            dirtyCount++;
+          }
           return true;
         },
       }, { name: `client ${connects} ${client.remote}` });
