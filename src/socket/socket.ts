@@ -428,8 +428,10 @@ export class Socket<S extends SockCommon = SockCommon> {
     }
     // A blocked caller keeps the process alive, like a pending Deno op.
     if (this.#refd && hold) this.#clock.ref();
-    if (this.#waiters === NO_WAITERS) this.#waiters = [];
-    this.#waiters.push(w);
+    // The first waiter makes an array of exactly one slot, kept for later
+    // waits (a pushed-to empty array would reserve 17 slots per socket).
+    if (this.#waiters === NO_WAITERS) this.#waiters = [w];
+    else this.#waiters.push(w);
     return p;
   }
 
