@@ -7,7 +7,9 @@
  * - stack ↔ stack through the relay, one frame per message (v86 framing)
  *   and batch framing (`netwasm.batch.v1`): TCP bulk, sha256 checked;
  * - stack → relay → TAP → Linux and Linux → TAP → relay → stack (batch),
- *   with a Python peer in the namespace (needs root; skipped otherwise);
+ *   with a Python peer in the namespace (needs root; skipped otherwise),
+ *   with the relay's TAP plain and with offloads (`--offload`: the kernel's
+ *   TSO super-frames reach a batch client as one message);
  * - 100 clients at once in a ring (each sends full-size frames to the next
  *   through the relay): aggregate, slowest and fastest client against the
  *   fair share;
@@ -234,11 +236,14 @@ else:
 c.close()
 `;
 
-/** stack ↔ Linux through the relay's TAP, `toLinux` or from it. */
-async function stackTap(ns: Netns, toLinux: boolean): Promise<RunResult> {
+/**
+ * stack ↔ Linux through the relay's TAP, `toLinux` or from it; with
+ * `offload` the relay opens its TAP with `IFF_VNET_HDR` (`--offload`).
+ */
+async function stackTap(ns: Netns, toLinux: boolean, offload = false): Promise<RunResult> {
   const { proc: relay, url } = await relayProc({
     ratePps: 0,
-    tap: { name: ns.dev, netns: ns.name },
+    tap: { name: ns.dev, netns: ns.name, ...(offload ? { offload: true } : {}) },
   });
   const block = patternBlock();
   const py = new Deno.Command("ip", {
@@ -445,6 +450,18 @@ export const relayBench: BenchModule = {
         const down = await medianOf(() => stackTap(ns, false));
         rows.push(["Linux → TAP → relay → WebSocket → stack, batches", ...fmt(down)]);
         json.push({ measure: rows.at(-1)![0]!, r: down });
+        const upOff = await medianOf(() => stackTap(ns, true, true));
+        rows.push([
+          "stack → WebSocket → relay → TAP → Linux, batches, relay --offload",
+          ...fmt(upOff),
+        ]);
+        json.push({ measure: rows.at(-1)![0]!, r: upOff });
+        const downOff = await medianOf(() => stackTap(ns, false, true));
+        rows.push([
+          "Linux → TAP → relay → WebSocket → stack, batches, relay --offload",
+          ...fmt(downOff),
+        ]);
+        json.push({ measure: rows.at(-1)![0]!, r: downOff });
       }, { openTap: false });
     } else {
       rows.push([`(TAP rows skipped: ${tap.reason})`, "", "", "", ""]);
