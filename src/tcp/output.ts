@@ -18,7 +18,7 @@ import { SACKED, type SkBuff } from "../skb/skbuff.ts";
 import type { EmitOptions } from "../wire/bytes.ts";
 import { emitTcp, TCP_HEADER_LENGTH, TcpFlags, type TcpRepr } from "../wire/tcp.ts";
 import { tcpOptionsLength } from "../wire/tcp_options.ts";
-import { FRAGMENT_SLACK, SEND_ALLOC } from "./buffers.ts";
+import { FRAGMENT_SLACK, SEND_ALLOC, smallDataSlot } from "./buffers.ts";
 import { CaState, INITIAL_WINDOW_SEGMENTS, lossState } from "./congestion/cc.ts";
 import { TimerKind } from "./config.ts";
 import { reply6, type SegmentEnds, transmit6 } from "./family.ts";
@@ -523,7 +523,14 @@ export function fragment(sk: Tcb, skb: SkBuff, len: number): boolean {
     sk.ctx.drops.count("tcp.fragment_over_sndbuf");
     return false;
   }
-  const n = head ? sk.ctx.allocator.alloc(rest) : sk.ctx.allocator.alloc(rest, SEND_ALLOC);
+  // The unsent tail keeps a slot it can grow in: later writes append to it
+  // up to the size goal (Linux's tail skb grows by page fragments); in a
+  // slot cut to `rest`, a writer polling write() would trickle an MSS at a
+  // time into it, each split off as its own small segment.
+  const grow = skb.next === null && skb.txCount === 0 && snd.sizeGoal > snd.mss &&
+    skb.end - skb.head > smallDataSlot(sk.ctx.allocator.arena);
+  const size = grow ? Math.max(rest, snd.sizeGoal) : rest;
+  const n = head ? sk.ctx.allocator.alloc(size) : sk.ctx.allocator.alloc(size, SEND_ALLOC);
   if (n === null) return false;
   const u8 = sk.ctx.allocator.arena.u8;
   const at = n.put(rest);
