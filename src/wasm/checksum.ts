@@ -65,6 +65,7 @@ export function registerChecksumEngine(memory: WebAssembly.Memory, engine: Check
     r.refs++;
   } else registered.push({ memory, engine, refs: 1 });
   lastBuffer = null;
+  lastView = null;
 }
 
 /**
@@ -83,6 +84,7 @@ export function releaseChecksumEngine(memory: WebAssembly.Memory): void {
   if (i < 0) return;
   if (--registered[i]!.refs <= 0) registered.splice(i, 1);
   lastBuffer = null;
+  lastView = null;
 }
 
 /**
@@ -100,6 +102,7 @@ export function unregisterChecksumEngine(memory: WebAssembly.Memory): void {
   const i = registered.findIndex((x) => x.memory === memory);
   if (i >= 0) registered.splice(i, 1);
   lastBuffer = null;
+  lastView = null;
 }
 
 /**
@@ -118,11 +121,17 @@ export function checksumEngineCount(): number {
 
 // One-entry cache: nearly every call is over the same arena as the last.
 let lastBuffer: ArrayBufferLike | null = null;
+/** The view the last lookup was made with (comparing views is cheaper than reading `.buffer`). */
+let lastView: Uint8Array | null = null;
 let lastEngine: ChecksumEngine | undefined;
 
 function engineFor(u8: Uint8Array): ChecksumEngine | undefined {
+  if (u8 === lastView) return lastEngine;
   const buf = u8.buffer;
-  if (buf === lastBuffer) return lastEngine;
+  if (buf === lastBuffer) {
+    lastView = u8;
+    return lastEngine;
+  }
   let found: ChecksumEngine | undefined;
   for (let i = 0; i < registered.length; i++) {
     const r = registered[i]!;
@@ -135,6 +144,7 @@ function engineFor(u8: Uint8Array): ChecksumEngine | undefined {
   // and caching it would pin it.
   if (found !== undefined) {
     lastBuffer = buf;
+    lastView = u8;
     lastEngine = found;
   }
   return found;
