@@ -75,7 +75,7 @@ export class TcpGro {
   /** Counters. */
   readonly stats: GroStats = new GroStats();
   readonly #allocator: SkbAllocator;
-  readonly #emit: (skb: SkBuff) => void;
+  readonly #emit: (skb: SkBuff, frames: number) => void;
   /** The frame being built (its first segment's headers, the payloads after), or null. */
   #held: SkBuff | null = null;
   /** Segments in it. */
@@ -89,8 +89,11 @@ export class TcpGro {
   /** A shorter (or PSH) segment was taken: nothing may follow it. */
   #closed = false;
 
-  /** A merger that hands every frame (merged or not) to `emit`, which takes ownership. */
-  constructor(allocator: SkbAllocator, emit: (skb: SkBuff) => void) {
+  /**
+   * A merger that hands every frame (merged or not) to `emit`, which takes
+   * ownership; `frames` is how many frames went into it (1 if not merged).
+   */
+  constructor(allocator: SkbAllocator, emit: (skb: SkBuff, frames: number) => void) {
     this.#allocator = allocator;
     this.#emit = emit;
   }
@@ -148,7 +151,7 @@ export class TcpGro {
     } else {
       this.stats.passed++;
     }
-    this.#emit(skb);
+    this.#emit(skb, this.#count);
   }
 
   /** Append the segment at `[off, off + len)` to the held frame if it continues it. */
@@ -200,7 +203,7 @@ export class TcpGro {
     const at = skb.put(len);
     this.#allocator.arena.u8.copyWithin(at, off, off + len);
     this.stats.passed++;
-    this.#emit(skb);
+    this.#emit(skb, 1);
     return true;
   }
 }
