@@ -719,7 +719,7 @@ export class WebSocketLink extends BaseDevice {
     );
     const maxFrame = this.mtu + ETHERNET_HEADER_LENGTH;
     for (let p = 0; p < len;) {
-      let u8 = this.allocator.arena.u8;
+      const u8 = this.allocator.arena.u8;
       const n = p + 2 <= len ? (u8[bounce + p]! << 8) | u8[bounce + p + 1]! : 0;
       p += 2;
       if (n < ETHERNET_HEADER_LENGTH || n > len - p) {
