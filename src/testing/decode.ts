@@ -165,36 +165,17 @@ export function decodeFrame(bytes: Uint8Array, t: number): SeenFrame {
   const pseudo = (proto: number) => ipv4PseudoSum(ip.src, ip.dst, proto, len);
   switch (ip.protocol) {
     case IpProtocol.TCP: {
-      if (len < 20) return { t, bytes, dstMac, ip, problem: "truncated TCP header" };
-      const th = new TcpView(bytes, off);
-      const hl = th.headerLength;
-      if (hl < 20 || hl > len) return { t, bytes, dstMac, ip, problem: "bad TCP data offset" };
-      const tcp: SeenTcp = {
-        srcPort: th.srcPort,
-        dstPort: th.dstPort,
-        seq: th.seq,
-        ack: th.ack,
-        flags: th.flags,
-        window: th.window,
-        urgentPointer: th.urgentPointer,
-        options: decodeTcpOptions(bytes, off + TCP_HEADER_LENGTH, hl - TCP_HEADER_LENGTH),
-        payload: bytes.slice(off + hl, off + len),
-        checksumOk: checksum(bytes, off, len, pseudo(IpProtocol.TCP)) === 0xffff,
-      };
-      return { t, bytes, dstMac, ip, tcp };
+      const tcp = decodeTcp(bytes, off, len, pseudo(IpProtocol.TCP));
+      return typeof tcp === "string"
+        ? { t, bytes, dstMac, ip, problem: tcp }
+        : { t, bytes, dstMac, ip, tcp };
     }
     case IpProtocol.UDP: {
-      if (len < 8) return { t, bytes, dstMac, ip, problem: "truncated UDP header" };
-      const ulen = get16(bytes, off + 4);
-      if (ulen < 8 || ulen > len) return { t, bytes, dstMac, ip, problem: "bad UDP length" };
-      const field = get16(bytes, off + 6);
-      const udp: SeenUdp = {
-        srcPort: get16(bytes, off),
-        dstPort: get16(bytes, off + 2),
-        payload: bytes.slice(off + 8, off + ulen),
-        checksumOk: field === 0 || checksum(bytes, off, ulen, pseudo(IpProtocol.UDP)) === 0xffff,
-      };
-      return { t, bytes, dstMac, ip, udp };
+      // Over IPv4 a zero checksum means "none" (RFC 768).
+      const udp = decodeUdp(bytes, off, len, pseudo(IpProtocol.UDP), true);
+      return typeof udp === "string"
+        ? { t, bytes, dstMac, ip, problem: udp }
+        : { t, bytes, dstMac, ip, udp };
     }
     case IpProtocol.ICMP: {
       if (len < 8) return { t, bytes, dstMac, ip, problem: "truncated ICMP header" };
@@ -212,6 +193,46 @@ export function decodeFrame(bytes: Uint8Array, t: number): SeenFrame {
     }
   }
   return { t, bytes, dstMac, ip, problem: `IP protocol ${ip.protocol}` };
+}
+
+/** The TCP segment at `bytes[off, off + len)` (`pseudo`: its pseudo-header sum), or what is wrong with it. */
+function decodeTcp(bytes: Uint8Array, off: number, len: number, pseudo: number): SeenTcp | string {
+  if (len < 20) return "truncated TCP header";
+  const th = new TcpView(bytes, off);
+  const hl = th.headerLength;
+  if (hl < 20 || hl > len) return "bad TCP data offset";
+  return {
+    srcPort: th.srcPort,
+    dstPort: th.dstPort,
+    seq: th.seq,
+    ack: th.ack,
+    flags: th.flags,
+    window: th.window,
+    urgentPointer: th.urgentPointer,
+    options: decodeTcpOptions(bytes, off + TCP_HEADER_LENGTH, hl - TCP_HEADER_LENGTH),
+    payload: bytes.slice(off + hl, off + len),
+    checksumOk: checksum(bytes, off, len, pseudo) === 0xffff,
+  };
+}
+
+/** The UDP datagram at `bytes[off, off + len)`, or what is wrong with it; `zeroOk`: a 0 checksum means none. */
+function decodeUdp(
+  bytes: Uint8Array,
+  off: number,
+  len: number,
+  pseudo: number,
+  zeroOk: boolean,
+): SeenUdp | string {
+  if (len < 8) return "truncated UDP header";
+  const ulen = get16(bytes, off + 4);
+  if (ulen < 8 || ulen > len) return "bad UDP length";
+  const field = get16(bytes, off + 6);
+  return {
+    srcPort: get16(bytes, off),
+    dstPort: get16(bytes, off + 2),
+    payload: bytes.slice(off + 8, off + ulen),
+    checksumOk: field === 0 ? zeroOk : checksum(bytes, off, ulen, pseudo) === 0xffff,
+  };
 }
 
 /** The IPv6 part of {@link decodeFrame}: TCP, UDP, ICMPv6 (as ICMP), ND/MLD; no extension headers. */
@@ -247,37 +268,17 @@ function decodeIpv6Frame(bytes: Uint8Array, t: number, dstMac: MacAddress): Seen
   const pseudo = (proto: number) => ipv6PseudoSum(bytes, l3 + 8, bytes, l3 + 24, len, proto);
   switch (nh) {
     case IpProtocol.TCP: {
-      if (len < 20) return { t, bytes, dstMac, ip, problem: "truncated TCP header" };
-      const th = new TcpView(bytes, off);
-      const hl = th.headerLength;
-      if (hl < 20 || hl > len) return { t, bytes, dstMac, ip, problem: "bad TCP data offset" };
-      const tcp: SeenTcp = {
-        srcPort: th.srcPort,
-        dstPort: th.dstPort,
-        seq: th.seq,
-        ack: th.ack,
-        flags: th.flags,
-        window: th.window,
-        urgentPointer: th.urgentPointer,
-        options: decodeTcpOptions(bytes, off + TCP_HEADER_LENGTH, hl - TCP_HEADER_LENGTH),
-        payload: bytes.slice(off + hl, off + len),
-        checksumOk: checksum(bytes, off, len, pseudo(IpProtocol.TCP)) === 0xffff,
-      };
-      return { t, bytes, dstMac, ip, tcp };
+      const tcp = decodeTcp(bytes, off, len, pseudo(IpProtocol.TCP));
+      return typeof tcp === "string"
+        ? { t, bytes, dstMac, ip, problem: tcp }
+        : { t, bytes, dstMac, ip, tcp };
     }
     case IpProtocol.UDP: {
-      if (len < 8) return { t, bytes, dstMac, ip, problem: "truncated UDP header" };
-      const ulen = get16(bytes, off + 4);
-      if (ulen < 8 || ulen > len) return { t, bytes, dstMac, ip, problem: "bad UDP length" };
-      const udp: SeenUdp = {
-        srcPort: get16(bytes, off),
-        dstPort: get16(bytes, off + 2),
-        payload: bytes.slice(off + 8, off + ulen),
-        // RFC 8200 §8.1: a zero checksum is not allowed over IPv6.
-        checksumOk: get16(bytes, off + 6) !== 0 &&
-          checksum(bytes, off, ulen, pseudo(IpProtocol.UDP)) === 0xffff,
-      };
-      return { t, bytes, dstMac, ip, udp };
+      // RFC 8200 §8.1: a zero checksum is not allowed over IPv6.
+      const udp = decodeUdp(bytes, off, len, pseudo(IpProtocol.UDP), false);
+      return typeof udp === "string"
+        ? { t, bytes, dstMac, ip, problem: udp }
+        : { t, bytes, dstMac, ip, udp };
     }
     case NH_ICMPV6: {
       if (len < 8) return { t, bytes, dstMac, ip, problem: "truncated ICMPv6 header" };
