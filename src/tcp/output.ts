@@ -345,7 +345,7 @@ export function queueAck(sk: Tcb): void {
  * // ctx.acks.run = () => flushAcks(ctx.acks);
  * ```
  */
-export function flushAcks(b: AckBatch): void {
+export function flushAcks(b: AckBatch<Tcb>): void {
   b.armed = false;
   const q = b.queue;
   // b.count is read each turn: an ACK sent here may queue another.

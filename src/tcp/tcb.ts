@@ -49,9 +49,11 @@ import type { SegmentScratch } from "./scratch.ts";
 import type { SynCookies } from "./syncookies.ts";
 import { seqAdd, seqDiff, TcpState } from "./state.ts";
 import type { TcpTableEntry, TcpTables } from "./tables.ts";
+import type { AckBatch, WakeBatch } from "./batches.ts";
 import { SendState } from "./tcb_send.ts";
 import { RecvState } from "./tcb_recv.ts";
 
+export * from "./batches.ts";
 export * from "./tcb_send.ts";
 export * from "./tcb_recv.ts";
 
@@ -108,7 +110,7 @@ export interface TcpContext {
   /** Congestion control for new connections. */
   readonly cc: CongestionControl;
   /** ACKs owed at the end of the current receive drain (one per connection per drain). */
-  readonly acks: AckBatch;
+  readonly acks: AckBatch<Tcb>;
   /** Every live TCB (listeners, connections, TIME-WAIT, requests). */
   readonly socks: Set<Tcb>;
   /** Records the output path reuses for every segment. */
@@ -122,99 +124,9 @@ export interface TcpContext {
   /** Orphans: closed by the user and still finishing (Linux `tcp_orphan_count`). */
   orphans: number;
   /** Readiness callbacks waiting to run, one deferred task per batch ({@link Tcb.wake}). */
-  readonly wakes: WakeBatch;
+  readonly wakes: WakeBatch<Tcb>;
   /** The stack's default socket options, shared by every TCB until it sets one ({@link Tcb.ownOpt}). */
   readonly defaultOpts: SocketSettings;
-}
-
-/**
- * Readiness callbacks of many TCBs run as ONE deferred task (the issue's
- * "wakeups of blocked readers and writers are batched"): a softnet drain
- * that touches a thousand connections schedules one task, not a thousand.
- * Wakes raised while the batch runs go to the next batch, so a callback
- * that keeps waking its own socket cannot starve the clock.
- *
- * @example
- * ```ts
- * import { WakeBatch } from "./tcb.ts";
- * import { VirtualClock } from "../core/clock.ts";
- * const wakes = new WakeBatch(new VirtualClock());
- * wakes.pending; // 0
- * ```
- */
-export class WakeBatch {
-  // Counted, never truncated: `length = 0` drops an array's backing store,
-  // and the next push allocates a new one (about 160 bytes per batch).
-  #queue: (Tcb | null)[] = [];
-  #n = 0;
-  #spare: (Tcb | null)[] = [];
-  readonly #clock: Clock;
-  readonly #run = (): void => {
-    const q = this.#queue;
-    const n = this.#n;
-    this.#queue = this.#spare;
-    this.#n = 0;
-    let error: unknown = null;
-    for (let i = 0; i < n; i++) {
-      const sk = q[i]!;
-      q[i] = null;
-      try {
-        sk.runWake();
-      } catch (e) {
-        // One throwing callback must not leave the rest of the batch unwoken.
-        error ??= e;
-      }
-    }
-    this.#spare = q;
-    if (error !== null) throw error;
-  };
-
-  /** A batch that defers on `clock`. */
-  constructor(clock: Clock) {
-    this.#clock = clock;
-  }
-
-  /** TCBs whose callbacks wait for the next batch. */
-  get pending(): number {
-    return this.#n;
-  }
-
-  /** Queue `sk`'s callback (the caller makes sure it is queued once). */
-  add(sk: Tcb): void {
-    const q = this.#queue;
-    const n = this.#n++;
-    if (n < q.length) q[n] = sk;
-    else q.push(sk);
-    if (n === 0) this.#clock.defer(this.#run);
-  }
-}
-
-/**
- * Connections owed an immediate ACK, sent together once the current batch
- * of work (a receive drain) is done (`output.ts` `queueAck`): the segments a
- * drain delivers to one connection cost one ACK (RFC 9293 MUST-58/59,
- * "aggregate ACKs"; Linux gets the same from GRO). Data sent meanwhile
- * carries the ACK and the pure one is skipped.
- *
- * @example
- * ```ts
- * import { AckBatch } from "./tcb.ts";
- * new AckBatch().count; // 0
- * ```
- */
-export class AckBatch {
-  /**
-   * Connections with `rcv.ackNow` set, in the order they asked: the first
-   * {@link AckBatch.count} slots (reused, never truncated — `length = 0`
-   * would drop the backing store and the next push allocate one).
-   */
-  readonly queue: (Tcb | null)[] = [];
-  /** Slots of {@link AckBatch.queue} in use. */
-  count = 0;
-  /** A flush task is deferred. */
-  armed = false;
-  /** The flush task (bound once by the protocol). */
-  run: () => void = noop;
 }
 
 /**
